@@ -1,0 +1,175 @@
+"""The ``ethica`` command line: audits, the demo, and (later) the service's operations."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ethica import __version__
+from ethica.errors import EthicaError
+
+app = typer.Typer(
+    name="ethica",
+    help="Assess disparities in AI decisions, explain them, and keep them on record.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+@app.command()
+def version() -> None:
+    """Print ethica's version."""
+    console.print(__version__)
+
+
+@app.command()
+def audit(
+    source: Annotated[str, typer.Argument(help="A Parquet/CSV file, or a table name (SQL engines).")],
+    sensitive: Annotated[
+        str, typer.Option("--sensitive", "-s", help="Sensitive feature columns, e.g. sex,race.")
+    ],
+    prediction: Annotated[str, typer.Option(help="Column with the decision (or position).")],
+    label: Annotated[str | None, typer.Option(help="Column with the true outcome.")] = None,
+    score: Annotated[str | None, typer.Option(help="Column with the model's score.")] = None,
+    kind: Annotated[str, typer.Option(help="binary, multiclass, regression or ranking.")] = "binary",
+    pos_label: Annotated[
+        str | None, typer.Option(help="The favourable outcome, when labels are not 0/1.")
+    ] = None,
+    engine: Annotated[
+        str, typer.Option(help="memory, duckdb, spark, or a postgresql:// URL.")
+    ] = "duckdb",
+    reference: Annotated[
+        str | None, typer.Option(help="Reference group, e.g. sex=Male,race=White.")
+    ] = None,
+    min_group_size: Annotated[int, typer.Option(help="Smaller groups are not assessed.")] = 30,
+    confidence: Annotated[float, typer.Option(help="Confidence of intervals.")] = 0.95,
+    correction: Annotated[str, typer.Option(help="holm, bh or none.")] = "holm",
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates (0 = none).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the audit as JSON.")] = False,
+) -> None:
+    """Audit decisions in a file or table for disparities between groups."""
+    from ethica.fairness import audit as run_audit
+
+    try:
+        with _progress(quiet=as_json) as progress:
+            progress.add_task(f"Auditing {source} on {engine.split('://')[0]}", total=None)
+            result = run_audit(
+                source,
+                sensitive_features=sensitive,
+                label=label,
+                prediction=prediction,
+                score=score,
+                kind=_choice(kind, ("binary", "multiclass", "regression", "ranking"), "kind"),
+                pos_label=pos_label,
+                engine=engine,
+                reference=_pairs(reference),
+                min_group_size=min_group_size,
+                confidence=confidence,
+                correction=_choice(correction, ("holm", "bh", "none"), "correction"),
+                bootstrap=bootstrap,
+                seed=seed,
+            )
+            if report is not None:
+                result.to_html(report)
+    except EthicaError as error:
+        _fail(str(error))
+    if as_json:
+        sys.stdout.write(result.to_json() + "\n")
+        return
+    _print_audit(result)
+    if report is not None:
+        console.print(f"\nReport written to [bold]{report}[/bold]")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path("out/demo"),
+    customers: Annotated[int, typer.Option(help="Customers in the scenario.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Seed of the scenario.")] = 0,
+) -> None:
+    """Generate the bank scenario, train its credit model, audit it and write the report."""
+    from ethica.demo import run_demo
+
+    try:
+        with _progress(quiet=False) as progress:
+            progress.add_task("Generating customers, training the credit model, auditing", total=None)
+            result = run_demo(out, n=customers, seed=seed)
+    except EthicaError as error:
+        _fail(str(error))
+    _print_audit(result.audit)
+    console.print(f"\nReport: [bold]{result.report_path.resolve()}[/bold]")
+    console.print(f"JSON:   [bold]{result.json_path.resolve()}[/bold]")
+
+
+def _print_audit(result: Any) -> None:
+    table = result.table
+    console.print(
+        f"[bold]Audit[/bold] of {table.rows:,} {table.kind} decisions by "
+        f"{', '.join(table.sensitive_features)}"
+    )
+    console.rule("What we found")
+    if not result.findings:
+        console.print("No material gap in the headline metrics.")
+    for finding in result.findings[:12]:
+        style = {"material and significant": "red", "material, not significant": "yellow"}.get(
+            finding.severity, "dim"
+        )
+        console.print(f"[{style}]•[/{style}] {finding.text}")
+    if len(result.findings) > 12:
+        console.print(f"… and {len(result.findings) - 12} more in the report.")
+    if not result.criteria.empty:
+        criteria = Table(title="Fairness criteria (between groups)")
+        for column in ("grouping", "criterion", "difference", "ratio"):
+            criteria.add_column(column, justify="right" if column in ("difference", "ratio") else "left")
+        for row in result.criteria.itertuples(index=False):
+            criteria.add_row(row.grouping, row.criterion, f"{row.difference:.3f}", f"{row.ratio:.3f}")
+        console.print(criteria)
+
+
+def _progress(*, quiet: bool) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=quiet,
+    )
+
+
+def _pairs(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    pairs = {}
+    for part in text.split(","):
+        if "=" not in part:
+            _fail(f"--reference takes feature=value pairs, e.g. sex=Male,race=White; got {part!r}")
+        key, value = part.split("=", 1)
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> Any:
+    if value not in allowed:
+        _fail(f"--{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _fail(message: str) -> Any:
+    errors.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=2)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    """Run the command line."""
+    app()

@@ -1,0 +1,88 @@
+"""What an engine is asked to compute: a group-by with counts and sums over small expressions.
+
+Every fairness figure is a function of a count table, so an engine only ever runs one kind of
+query: group the rows by a few key expressions, count them, and sum a few value expressions.
+The expressions form a tiny closed language so that each engine (numpy, DuckDB, PostgreSQL,
+Spark) can evaluate exactly the same arithmetic and return identical tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+FunctionName: TypeAlias = Literal[
+    "sub",  # a - b
+    "mul",  # a * b
+    "abs",  # |a|
+    "square",  # a * a
+    "discount",  # 1 / log2(a + 1): the position discount of DCG
+    "gain",  # 2 ** a - 1: the graded relevance gain of DCG
+    "bin",  # floor((a - lo) / (hi - lo) * bins) clipped to [0, bins - 1]
+    "cap",  # least(a, cap)
+    "ideal_rank",  # row_number() over (partition by a order by b desc, c asc)
+]
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of the source, by name."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Apply:
+    """A function from the closed set above applied to expressions, with numeric parameters."""
+
+    function: FunctionName
+    args: tuple[Expr, ...]
+    params: tuple[float, ...] = ()
+
+
+Expr: TypeAlias = Col | Apply
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """Group by ``keys``, count rows as ``n`` and sum each of ``sums``.
+
+    Keys keep missing values (NULL / NaN) as a group of their own; the caller decides what a
+    missing key means.
+    """
+
+    keys: tuple[tuple[str, Expr], ...]
+    sums: tuple[tuple[str, Expr], ...] = field(default=())
+
+    def columns(self) -> set[str]:
+        """Names of the source columns the aggregation reads."""
+        names: set[str] = set()
+        for _, expr in (*self.keys, *self.sums):
+            names |= expression_columns(expr)
+        return names
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """Range and cardinality of one numeric column, for choosing score bins."""
+
+    rows: int
+    non_null: int
+    minimum: float | None
+    maximum: float | None
+    distinct: int
+
+
+def expression_columns(expr: Expr) -> set[str]:
+    """Names of the source columns an expression reads."""
+    if isinstance(expr, Col):
+        return {expr.name}
+    names: set[str] = set()
+    for arg in expr.args:
+        names |= expression_columns(arg)
+    return names
+
+
+def binned(column: str, low: float, high: float, bins: int) -> Apply:
+    """Equal-width bin index of ``column`` over ``[low, high]`` with ``bins`` bins."""
+    return Apply("bin", (Col(column),), (float(low), float(high), float(bins)))

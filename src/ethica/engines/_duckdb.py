@@ -1,0 +1,108 @@
+"""The DuckDB engine: the default for files (Parquet, CSV) and for tables of any size.
+
+DuckDB streams Parquet and CSV files through its group-by, so an audit of a file larger than
+memory stays within the engine's memory limit.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ethica.engines._aggregation import Aggregation, ColumnProfile
+from ethica.engines._sql import DUCKDB, aggregation_sql, profile_sql
+from ethica.errors import EngineError, InputError
+
+_VIEW = "ethica_source"
+_FILE_READERS = {
+    ".parquet": "read_parquet",
+    ".pq": "read_parquet",
+    ".csv": "read_csv_auto",
+    ".tsv": "read_csv_auto",
+    ".gz": "read_csv_auto",
+    ".json": "read_json_auto",
+    ".jsonl": "read_json_auto",
+    ".ndjson": "read_json_auto",
+}
+
+
+class DuckDBEngine:
+    """Aggregate in DuckDB: in-memory tables, Parquet/CSV/JSON files, or tables of a database file.
+
+    Parameters
+    ----------
+    database
+        A DuckDB database file whose tables can be audited by name; in-memory when omitted.
+    memory_limit
+        DuckDB's memory limit (e.g. ``"2GB"``); DuckDB spills to disk beyond it.
+    threads
+        Worker threads; DuckDB's default (one per core) when omitted.
+    """
+
+    name = "duckdb"
+
+    def __init__(
+        self, database: str | None = None, *, memory_limit: str | None = None, threads: int | None = None
+    ) -> None:
+        self._connection = duckdb.connect(database or ":memory:", read_only=database is not None)
+        if memory_limit is not None:
+            self._connection.execute(f"SET memory_limit = '{memory_limit}'")
+        if threads is not None:
+            self._connection.execute(f"SET threads = {int(threads)}")
+        self._lock = threading.Lock()
+
+    def columns(self, source: Any) -> list[str]:
+        """Column names of ``source``."""
+        with self._lock:
+            relation = self._source_sql(source)
+            described = self._connection.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        return [str(row[0]) for row in described]
+
+    def profile(self, source: Any, column: str) -> ColumnProfile:
+        """Rows, non-null values, range and number of distinct values of ``column``."""
+        with self._lock:
+            sql = profile_sql(column, self._source_sql(source), DUCKDB)
+            row = self._run(sql).fetchall()[0]
+        return ColumnProfile(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
+
+    def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
+        """Run ``aggregation`` over ``source`` in DuckDB."""
+        with self._lock:
+            sql = aggregation_sql(aggregation, self._source_sql(source), DUCKDB)
+            return self._run(sql).df()
+
+    def _run(self, sql: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return self._connection.execute(sql)
+        except duckdb.Error as error:
+            raise EngineError(f"DuckDB could not run the audit query: {error}") from error
+
+    def _source_sql(self, source: Any) -> str:
+        if isinstance(source, (str, Path)):
+            return self._path_or_table(str(source))
+        try:
+            self._connection.register(_VIEW, source)
+        except (duckdb.Error, TypeError, ValueError) as error:
+            raise InputError(
+                f"DuckDB cannot read a {type(source).__name__}; pass a pandas, polars or pyarrow "
+                "table, a Parquet/CSV file path, or a table name"
+            ) from error
+        return _VIEW
+
+    def _path_or_table(self, text: str) -> str:
+        path = Path(text)
+        suffix = path.suffix.lower()
+        if suffix in _FILE_READERS or any(ch in text for ch in "*?"):
+            if not any(ch in text for ch in "*?") and not path.exists():
+                raise InputError(f"no such file: {text}")
+            reader = _FILE_READERS.get(suffix, "read_parquet")
+            return f"{reader}('{text.replace(chr(39), chr(39) * 2)}')"
+        if path.exists():
+            raise InputError(
+                f"cannot tell the format of {text}: name it .parquet, .csv, .tsv or .json"
+            )
+        return ".".join(DUCKDB.identifier(part) for part in text.split("."))

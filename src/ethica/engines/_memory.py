@@ -1,0 +1,175 @@
+"""The in-memory engine: a vectorized group-by in numpy over pandas, polars or Arrow columns.
+
+Each key is turned into small integer codes, the codes are combined into one cell index, and
+``np.bincount`` counts rows and sums values per cell in a single pass over the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ethica.engines._aggregation import Aggregation, Apply, Col, ColumnProfile, Expr
+from ethica.errors import InputError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+# Above this many possible cells the dense bincount would waste memory; compact the codes first.
+_DENSE_CELL_LIMIT = 1 << 24
+
+
+class MemoryEngine:
+    """Aggregate tables that are already in this process's memory."""
+
+    name = "memory"
+
+    def columns(self, source: Any) -> list[str]:
+        """Column names of ``source``."""
+        return list(_as_pandas(source).columns)
+
+    def profile(self, source: Any, column: str) -> ColumnProfile:
+        """Rows, non-null values, range and number of distinct values of ``column``."""
+        values = _numeric(_as_pandas(source)[column], column)
+        present = values[~np.isnan(values)]
+        return ColumnProfile(
+            rows=int(values.size),
+            non_null=int(present.size),
+            minimum=float(present.min()) if present.size else None,
+            maximum=float(present.max()) if present.size else None,
+            distinct=int(np.unique(present).size),
+        )
+
+    def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
+        """Run ``aggregation`` over ``source`` and return one row per non-empty cell."""
+        frame = _as_pandas(source)
+        evaluator = _Evaluator(frame)
+        codes: list[IntArray] = []
+        uniques: list[pd.Index[Any]] = []
+        for _, expr in aggregation.keys:
+            code, unique = _factorize(evaluator.key(expr))
+            codes.append(code)
+            uniques.append(unique)
+        sizes = [len(u) for u in uniques]
+        cell = _combine(codes, sizes)
+        cells = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
+        if cells > _DENSE_CELL_LIMIT:
+            occupied, cell = np.unique(cell, return_inverse=True)
+            cells = occupied.size
+        else:
+            occupied = None
+        counts = np.bincount(cell, minlength=cells)
+        present = np.flatnonzero(counts)
+        result: dict[str, Any] = {}
+        flat = present if occupied is None else occupied[present]
+        positions = np.unravel_index(flat, sizes) if sizes else ()
+        for (name, _), unique, position in zip(aggregation.keys, uniques, positions, strict=True):
+            result[name] = unique.take(position).to_numpy(dtype=object)
+        result["n"] = counts[present].astype(np.int64)
+        for name, expr in aggregation.sums:
+            weights = evaluator.value(expr)
+            result[name] = np.bincount(cell, weights=weights, minlength=cells)[present]
+        return pd.DataFrame(result)
+
+
+def _as_pandas(source: Any) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, Mapping):
+        return pd.DataFrame({str(k): np.asarray(v) for k, v in source.items()})
+    to_pandas = getattr(source, "to_pandas", None)  # pyarrow.Table, polars.DataFrame
+    if callable(to_pandas):
+        return pd.DataFrame(to_pandas())
+    collect = getattr(source, "collect", None)  # polars.LazyFrame
+    if callable(collect) and hasattr(source, "collect_schema"):
+        return _as_pandas(collect())
+    raise InputError(
+        f"the memory engine cannot read a {type(source).__name__}; pass a pandas, polars or "
+        "pyarrow table, or a mapping of column names to arrays"
+    )
+
+
+def _numeric(series: pd.Series[Any], column: str) -> FloatArray:
+    try:
+        return np.asarray(pd.to_numeric(series, errors="raise"), dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"column {column!r} must be numeric: {error}") from error
+
+
+def _factorize(values: pd.Series[Any]) -> tuple[IntArray, pd.Index[Any]]:
+    """Small integer codes for ``values`` with missing values kept as a code of their own."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        raw = np.asarray(values.cat.codes, dtype=np.int64)
+        categories = values.cat.categories
+        if (raw < 0).any():
+            raw = np.where(raw < 0, len(categories), raw)
+            return raw, pd.Index([*categories, None], dtype=object)
+        return raw, pd.Index(categories)
+    array = values.to_numpy()
+    if array.dtype.kind in "iub":
+        ints = array.astype(np.int64, copy=False)
+        low, high = (int(ints.min()), int(ints.max())) if ints.size else (0, -1)
+        if high - low < _DENSE_CELL_LIMIT:
+            return ints - low, pd.Index(np.arange(low, high + 1, dtype=np.int64))
+    code, unique = pd.factorize(values, use_na_sentinel=False)
+    return np.asarray(code, dtype=np.int64), pd.Index(unique)
+
+
+def _combine(codes: list[IntArray], sizes: list[int]) -> IntArray:
+    if not codes:
+        return np.zeros(0, dtype=np.int64)
+    cell = codes[0]
+    for code, size in zip(codes[1:], sizes[1:], strict=True):
+        cell = cell * size + code
+    return cell
+
+
+class _Evaluator:
+    """Evaluates expressions over a pandas frame with the same arithmetic as the SQL engines."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._functions: dict[str, Callable[[Apply], FloatArray]] = {
+            "sub": lambda e: self.value(e.args[0]) - self.value(e.args[1]),
+            "mul": lambda e: self.value(e.args[0]) * self.value(e.args[1]),
+            "abs": lambda e: np.abs(self.value(e.args[0])),
+            "square": lambda e: self.value(e.args[0]) * self.value(e.args[0]),
+            "discount": lambda e: 1.0 / (np.log(self.value(e.args[0]) + 1.0) / np.log(2.0)),
+            "gain": lambda e: np.power(2.0, self.value(e.args[0])) - 1.0,
+            "bin": self._bin,
+            "cap": lambda e: np.minimum(self.value(e.args[0]), e.params[0]),
+            "ideal_rank": self._ideal_rank,
+        }
+
+    def column(self, name: str) -> pd.Series[Any]:
+        return self._frame[name]
+
+    def key(self, expr: Expr) -> pd.Series[Any]:
+        if isinstance(expr, Col):
+            return self.column(expr.name)
+        return pd.Series(self.value(expr))
+
+    def value(self, expr: Expr) -> FloatArray:
+        if isinstance(expr, Col):
+            return _numeric(self.column(expr.name), expr.name)
+        return self._functions[expr.function](expr)
+
+    def _bin(self, expr: Apply) -> FloatArray:
+        low, high, bins = expr.params
+        index = np.floor((self.value(expr.args[0]) - low) / (high - low) * bins)
+        return np.clip(index, 0.0, bins - 1.0)
+
+    def _ideal_rank(self, expr: Apply) -> FloatArray:
+        partition, relevance, position = (self.key(arg) for arg in expr.args)
+        order = pd.DataFrame(
+            {"p": partition.to_numpy(), "r": -relevance.to_numpy(), "q": position.to_numpy()}
+        )
+        order = order.sort_values(["p", "r", "q"], kind="stable")
+        rank = order.groupby("p", sort=False, dropna=False).cumcount().to_numpy() + 1
+        out = np.empty(len(order), dtype=np.float64)
+        out[order.index.to_numpy()] = rank
+        return out

@@ -1,0 +1,75 @@
+"""The PostgreSQL engine: audits a table (such as the service's decision log) where it lives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ethica.engines._aggregation import Aggregation, ColumnProfile
+from ethica.engines._sql import POSTGRESQL, aggregation_sql, profile_sql
+from ethica.errors import EngineError, InputError
+
+
+class PostgreSQLEngine:
+    """Aggregate a table or view in PostgreSQL; only the count table crosses the network.
+
+    Parameters
+    ----------
+    url
+        A libpq connection string or ``postgresql://`` URL.
+    """
+
+    name = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+        except ImportError as error:  # pragma: no cover - exercised without the extra
+            raise EngineError(
+                "the PostgreSQL engine needs psycopg: pip install 'ethica[postgresql]'"
+            ) from error
+        self._psycopg = psycopg
+        self.url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+    def columns(self, source: Any) -> list[str]:
+        """Column names of the table ``source``."""
+        rows = self._fetch(f"SELECT * FROM {self._table(source)} LIMIT 0", want_columns=True)
+        return rows[1]
+
+    def profile(self, source: Any, column: str) -> ColumnProfile:
+        """Rows, non-null values, range and number of distinct values of ``column``."""
+        row = self._fetch(profile_sql(column, self._table(source), POSTGRESQL))[0][0]
+        return ColumnProfile(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
+
+    def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
+        """Run ``aggregation`` over the table ``source`` in PostgreSQL."""
+        rows, names = self._fetch(
+            aggregation_sql(aggregation, self._table(source), POSTGRESQL), want_columns=True
+        )
+        frame = pd.DataFrame(rows, columns=names)
+        for name, _ in aggregation.sums:
+            frame[name] = frame[name].astype("float64")
+        frame["n"] = frame["n"].astype("int64")
+        return frame
+
+    def _table(self, source: Any) -> str:
+        if not isinstance(source, str) or not source:
+            raise InputError(
+                "the PostgreSQL engine audits a table or view by name (e.g. 'public.decisions'); "
+                f"got a {type(source).__name__}"
+            )
+        return ".".join(POSTGRESQL.identifier(part) for part in source.split("."))
+
+    def _fetch(self, sql: str, *, want_columns: bool = False) -> Any:
+        psycopg = self._psycopg
+        try:
+            with psycopg.connect(self.url) as connection, connection.cursor() as cursor:
+                cursor.execute(sql)
+                names = [c.name for c in cursor.description or []]
+                rows = cursor.fetchall()
+        except psycopg.errors.UndefinedTable as error:
+            raise InputError(f"PostgreSQL has no such table: {error}".strip()) from error
+        except psycopg.Error as error:
+            raise EngineError(f"PostgreSQL could not run the audit query: {error}") from error
+        return (rows, names) if want_columns else (rows,)

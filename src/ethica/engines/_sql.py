@@ -1,0 +1,125 @@
+"""One SQL rendering of an aggregation, with the few differences between DuckDB, PostgreSQL and Spark.
+
+Literals are written as casts from their exact decimal representation so that every engine does
+the same double-precision arithmetic (Spark would otherwise read ``0.1`` as a DECIMAL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ethica.engines._aggregation import Aggregation, Apply, Col, Expr
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one SQL engine spells identifiers, doubles and logarithms."""
+
+    name: str
+    quote: str
+    double: str
+
+    def identifier(self, name: str) -> str:
+        """Quote an identifier, doubling any quote character inside it."""
+        q = self.quote
+        return f"{q}{name.replace(q, q + q)}{q}"
+
+    def literal(self, value: float) -> str:
+        """A double-precision literal that every dialect parses to the same bits."""
+        return f"CAST('{float(value)!r}' AS {self.double})"
+
+    def as_double(self, sql: str) -> str:
+        """Cast an expression to double precision."""
+        return f"CAST({sql} AS {self.double})"
+
+
+DUCKDB = Dialect("duckdb", '"', "DOUBLE")
+POSTGRESQL = Dialect("postgresql", '"', "DOUBLE PRECISION")
+SPARK = Dialect("spark", "`", "DOUBLE")
+
+_IDEAL_RANK = "__ethica_ideal_rank"
+
+
+def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> str:
+    """The one ``SELECT ... GROUP BY`` statement that computes ``aggregation`` over ``source``."""
+    windows: dict[Apply, str] = {}
+    renderer = _Renderer(dialect, windows)
+    keys = [f"{renderer.key(expr)} AS {dialect.identifier(name)}" for name, expr in aggregation.keys]
+    sums = [
+        f"SUM({renderer.value(expr)}) AS {dialect.identifier(name)}"
+        for name, expr in aggregation.sums
+    ]
+    select = ", ".join([*keys, f"COUNT(*) AS {dialect.identifier('n')}", *sums])
+    if windows:
+        extra = ", ".join(f"{sql} AS {dialect.identifier(alias)}" for alias, sql in _window_sql(
+            windows, dialect
+        ))
+        source = f"(SELECT s.*, {extra} FROM {source} AS s)"
+    group_by = ", ".join(str(i + 1) for i in range(len(keys)))
+    statement = f"SELECT {select} FROM {source} AS t"
+    return f"{statement} GROUP BY {group_by}" if keys else statement
+
+
+def profile_sql(column: str, source: str, dialect: Dialect) -> str:
+    """Rows, non-null values, range and distinct values of one column."""
+    c = dialect.as_double(dialect.identifier(column))
+    return (
+        f"SELECT COUNT(*), COUNT({c}), MIN({c}), MAX({c}), COUNT(DISTINCT {c}) FROM {source} AS t"
+    )
+
+
+def _window_sql(windows: dict[Apply, str], dialect: Dialect) -> list[tuple[str, str]]:
+    out = []
+    for expr, alias in windows.items():
+        partition, relevance, position = (_Renderer(dialect, {}).key(a) for a in expr.args)
+        out.append(
+            (
+                alias,
+                f"ROW_NUMBER() OVER (PARTITION BY {partition} "
+                f"ORDER BY {relevance} DESC, {position} ASC)",
+            )
+        )
+    return out
+
+
+class _Renderer:
+    def __init__(self, dialect: Dialect, windows: dict[Apply, str]) -> None:
+        self._d = dialect
+        self._windows = windows
+
+    def key(self, expr: Expr) -> str:
+        if isinstance(expr, Col):
+            return self._d.identifier(expr.name)
+        return self.value(expr)
+
+    def value(self, expr: Expr) -> str:
+        d = self._d
+        if isinstance(expr, Col):
+            return d.as_double(d.identifier(expr.name))
+        args = [self.value(a) for a in expr.args] if expr.function != "ideal_rank" else []
+        lit = [d.literal(p) for p in expr.params]
+        match expr.function:
+            case "sub":
+                return f"({args[0]} - {args[1]})"
+            case "mul":
+                return f"({args[0]} * {args[1]})"
+            case "abs":
+                return f"ABS({args[0]})"
+            case "square":
+                return f"({args[0]} * {args[0]})"
+            case "discount":
+                one = d.literal(1.0)
+                return f"({one} / (LN({args[0]} + {one}) / LN({d.literal(2.0)})))"
+            case "gain":
+                return f"(POWER({d.literal(2.0)}, {args[0]}) - {d.literal(1.0)})"
+            case "bin":
+                low, high, bins = lit
+                top = d.literal(expr.params[2] - 1.0)
+                raw = f"FLOOR(({args[0]} - {low}) / ({high} - {low}) * {bins})"
+                return f"LEAST(GREATEST({d.as_double(raw)}, {d.literal(0.0)}), {top})"
+            case "cap":
+                return f"LEAST({args[0]}, {lit[0]})"
+            case "ideal_rank":
+                alias = self._windows.setdefault(expr, f"{_IDEAL_RANK}_{len(self._windows)}")
+                return d.as_double(d.identifier(alias))
+        raise AssertionError(expr.function)  # pragma: no cover - the Literal type is closed

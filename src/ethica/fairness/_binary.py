@@ -1,0 +1,212 @@
+"""Binary decisions (approve / decline): confusion counts per group and the metrics built on them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ethica.engines import Aggregation, Col, Engine, binned
+from ethica.errors import InputError
+from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
+from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
+from ethica.fairness._roles import Roles
+
+# Cell order of the last axis of a confusion array: index = 2 * label + prediction.
+TN, FP, FN, TP = 0, 1, 2, 3
+
+#: Proportions: metric -> (cells in the numerator, cells in the denominator).
+RATES: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "selection_rate": ((FP, TP), (TN, FP, FN, TP)),
+    "base_rate": ((FN, TP), (TN, FP, FN, TP)),
+    "true_positive_rate": ((TP,), (FN, TP)),
+    "false_negative_rate": ((FN,), (FN, TP)),
+    "true_negative_rate": ((TN,), (TN, FP)),
+    "false_positive_rate": ((FP,), (TN, FP)),
+    "precision": ((TP,), (FP, TP)),
+    "negative_predictive_value": ((TN,), (TN, FN)),
+    "false_discovery_rate": ((FP,), (FP, TP)),
+    "false_omission_rate": ((FN,), (TN, FN)),
+    "accuracy": ((TN, TP), (TN, FP, FN, TP)),
+}
+#: Rates that need no label: all a decision log without outcomes supports.
+LABEL_FREE = ("selection_rate",)
+
+
+def binary_aggregation(roles: Roles, bins: ScoreBins | None) -> Aggregation:
+    """Group by the sensitive features, label, prediction and score bin; sum the score."""
+    keys: list[tuple[str, Any]] = [(f, Col(f)) for f in roles.sensitive]
+    if roles.label is not None:
+        keys.append(("label", Col(roles.label)))
+    if roles.prediction is None:
+        raise InputError("a binary audit needs the decisions: pass prediction=")
+    keys.append(("prediction", Col(roles.prediction)))
+    sums: list[tuple[str, Any]] = []
+    if roles.score is not None and bins is not None:
+        score = Col(roles.score)
+        if bins.method == "exact":
+            keys.append(("score_bin", score))
+        else:
+            keys.append(("score_bin", binned(roles.score, bins.low, bins.high, bins.bins)))
+        sums.append(("score_sum", score))
+    return Aggregation(keys=tuple(keys), sums=tuple(sums))
+
+
+def binary_table(
+    engine: Engine, source: Any, roles: Roles, *, pos_label: Any, bins: ScoreBins | None
+) -> CountTable:
+    """Aggregate a binary decision table and check that its labels and predictions are binary."""
+    cells = engine.aggregate(source, binary_aggregation(roles, bins))
+    if cells.empty:
+        raise InputError("the input has no rows; there is nothing to audit")
+    keys = ["label", "prediction"] if roles.label is not None else ["prediction"]
+    values = {key: _present_values(cells, key, roles) for key in keys}
+    positive = _positive_label(values, pos_label)
+    for key in keys:
+        _check_binary(values[key], key, positive, getattr(roles, key))
+        cells[key] = (_as_comparable(cells[key]) == positive).astype(np.int8)
+    if "score_bin" in cells:
+        if cells["score_bin"].isna().any():
+            rows = int(cells.loc[cells["score_bin"].isna(), "n"].sum())
+            raise InputError(
+                f"score column {roles.score!r} is missing on {rows} rows; fill or drop them"
+            )
+        cells["score_bin"] = cells["score_bin"].astype(np.float64)
+        keys.append("score_bin")
+    cells = normalize_groups(cells, roles.sensitive)
+    negatives = [v for v in values[keys[0]] if v != positive]
+    negative = negatives[0] if negatives else (0 if positive == 1 else None)
+    return CountTable(
+        kind="binary",
+        sensitive_features=roles.sensitive,
+        cells=cells,
+        keys=tuple(keys),
+        classes=(negative, positive),
+        bins=bins,
+    )
+
+
+def group_codes(frame: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[np.ndarray[Any, Any], pd.DataFrame]:
+    """Index of each row's group, and the groups in sorted order."""
+    return _group_codes(frame, grouping)
+
+
+def confusion(grouped: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[pd.DataFrame, FloatArray]:
+    """Groups of a grouped count table and their (G, 4) confusion counts (TN, FP, FN, TP)."""
+    label = grouped["label"] if "label" in grouped else pd.Series(0, index=grouped.index)
+    cell = 2 * label.to_numpy().astype(np.int64) + grouped["prediction"].to_numpy().astype(np.int64)
+    if grouping:
+        codes, groups = _group_codes(grouped, grouping)
+    else:
+        codes, groups = np.zeros(len(grouped), dtype=np.int64), pd.DataFrame(index=[0])
+    counts = np.zeros((len(groups), 4))
+    np.add.at(counts, (codes, cell), grouped["n"].to_numpy(dtype=np.float64))
+    groups = groups.reset_index(drop=True)
+    groups["n"] = counts.sum(axis=1).astype(np.int64)
+    return groups, counts
+
+
+def rate_values(counts: FloatArray, names: tuple[str, ...]) -> dict[str, tuple[FloatArray, FloatArray]]:
+    """Numerator and denominator of each named rate; ``counts`` has cells on its last axis."""
+    out = {}
+    for name in names:
+        num_cells, den_cells = RATES[name]
+        out[name] = (counts[..., list(num_cells)].sum(axis=-1), counts[..., list(den_cells)].sum(axis=-1))
+    return out
+
+
+def derived_values(counts: FloatArray, *, has_label: bool) -> dict[str, FloatArray]:
+    """Every binary metric computable from confusion counts (any leading axes)."""
+    names = tuple(RATES) if has_label else LABEL_FREE
+    rates = rate_values(counts, names)
+    values = {name: ratio(num, den) for name, (num, den) in rates.items()}
+    if has_label:
+        tpr, tnr = values["true_positive_rate"], values["true_negative_rate"]
+        values["balanced_accuracy"] = (tpr + tnr) / 2.0
+        tp, fp, fn = counts[..., TP], counts[..., FP], counts[..., FN]
+        values["f1"] = ratio(2.0 * tp, 2.0 * tp + fp + fn)
+    return values
+
+
+def binary_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetrics:
+    """Every binary metric for each group of ``grouping`` (the empty grouping: everyone)."""
+    grouped = table.grouped(grouping) if grouping else table.overall()
+    groups, counts = confusion(grouped, grouping)
+    has_label = "label" in table.keys
+    names = tuple(RATES) if has_label else LABEL_FREE
+    values = derived_values(counts, has_label=has_label)
+    curves: dict[str, pd.DataFrame] = {}
+    if "score_bin" in table.keys:
+        from ethica.fairness._scores import score_metrics
+
+        score_values, curves = score_metrics(table, grouped, grouping, groups)
+        values.update(score_values)
+    return GroupMetrics(
+        grouping=grouping,
+        groups=groups,
+        values=values,
+        rates=rate_values(counts, names),
+        curves=curves,
+    )
+
+
+def _group_codes(
+    frame: pd.DataFrame, grouping: tuple[str, ...]
+) -> tuple[np.ndarray[Any, Any], pd.DataFrame]:
+    by = list(grouping)
+    codes = frame.groupby(by, sort=True, dropna=False).ngroup().to_numpy(dtype=np.int64)
+    groups = frame[by].drop_duplicates().sort_values(by).reset_index(drop=True)
+    return codes, groups
+
+
+def _as_comparable(values: pd.Series) -> pd.Series:
+    """Booleans and integral floats compare equal to 0/1 labels."""
+    if values.dtype == bool:
+        return values.astype(np.int64)
+    return values
+
+
+def _present_values(cells: pd.DataFrame, key: str, roles: Roles) -> list[Any]:
+    column = getattr(roles, key)
+    missing = cells[key].isna()
+    if missing.any():
+        rows = int(cells.loc[missing, "n"].sum())
+        raise InputError(
+            f"{key} column {column!r} is missing on {rows} rows; drop those rows (or, for a "
+            "decision log whose outcomes have not arrived, audit without a label)"
+        )
+    values = _as_comparable(cells[key]).unique().tolist()
+    return sorted(values, key=lambda v: (str(type(v)), v))
+
+
+def _positive_label(values: dict[str, list[Any]], pos_label: Any) -> Any:
+    if pos_label is not None:
+        seen_values = [v for vs in values.values() for v in vs]
+        if pos_label in seen_values:
+            return pos_label
+        # A label given as text (from the command line) matches a value with the same spelling.
+        spelled = [v for v in seen_values if str(v) == str(pos_label)]
+        return spelled[0] if spelled else pos_label
+    seen = set().union(*(set(v) for v in values.values()))
+    if seen <= {0, 1}:
+        return 1
+    raise InputError(
+        f"cannot tell which value is the favourable outcome among {sorted(map(str, seen))}; "
+        "say it with pos_label= (e.g. pos_label='>50K')"
+    )
+
+
+def _check_binary(values: list[Any], key: str, positive: Any, column: str | None) -> None:
+    if len(values) > 2:
+        raise InputError(
+            f"{key} column {column!r} has {len(values)} values {values[:6]}; a binary audit needs "
+            "two. Use kind='multiclass' for several classes or kind='regression' for amounts"
+        )
+    if len(values) < 2:
+        raise InputError(
+            f"{key} column {column!r} has only one value ({values[0]!r}): every row is the same, so "
+            "no rate can be compared between groups"
+        )
+    if positive not in values:
+        raise InputError(f"pos_label {positive!r} is not a value of {key} column {column!r}: {values}")

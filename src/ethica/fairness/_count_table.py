@@ -1,0 +1,201 @@
+"""The count table: one aggregation pass over the rows, from which every figure is computed.
+
+A count table holds, per group (the full intersection of the sensitive features) and per cell of
+the decision (label x prediction, score bin, position, ...), the number of rows and the sums the
+metrics need. Coarser groupings (one feature, a pair of features) are sums over it, and tables
+from shards or time windows merge by adding them up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ethica.errors import InputError
+
+Kind = Literal["binary", "multiclass", "regression", "ranking"]
+MISSING = "missing"
+GROUP_SEPARATOR = " × "
+
+
+class MissingGroupWarning(UserWarning):
+    """A sensitive feature has missing values; they are audited as a group named "missing"."""
+
+
+@dataclass(frozen=True)
+class ScoreBins:
+    """How scores (or predicted values) were binned: by exact value, or in equal-width bins."""
+
+    method: Literal["exact", "equal_width"]
+    low: float = 0.0
+    high: float = 1.0
+    bins: int = 0
+
+    def centers(self, keys: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """A representative value for each bin key."""
+        keys = np.asarray(keys, dtype=np.float64)
+        if self.method == "exact":
+            return keys
+        return self.low + (keys + 0.5) * (self.high - self.low) / self.bins
+
+    def edges(self, keys: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Lower and upper value of each bin key."""
+        keys = np.asarray(keys, dtype=np.float64)
+        if self.method == "exact":
+            return keys, keys
+        width = (self.high - self.low) / self.bins
+        return self.low + keys * width, self.low + (keys + 1) * width
+
+
+@dataclass(frozen=True)
+class CountTable:
+    """Counts and sums per group and decision cell; everything an audit reports derives from it.
+
+    Attributes
+    ----------
+    kind
+        The kind of decision: ``"binary"``, ``"multiclass"``, ``"regression"`` or ``"ranking"``.
+    sensitive_features
+        Names of the sensitive features; the first columns of ``cells``.
+    cells
+        One row per non-empty cell: the sensitive features (as text, missing values as
+        ``"missing"``), the decision keys of the kind, ``n`` and the sums.
+    keys
+        The decision key columns of ``cells`` (e.g. ``label``, ``prediction``, ``score_bin``).
+    classes
+        For binary decisions ``(negative, positive)``; for multiclass the class labels.
+    bins
+        How scores or predicted values were binned, when they were.
+    options
+        Kind-specific settings the metrics need (e.g. the top-k cut-offs of a ranking).
+    """
+
+    kind: Kind
+    sensitive_features: tuple[str, ...]
+    cells: pd.DataFrame
+    keys: tuple[str, ...]
+    classes: tuple[Any, ...] = ()
+    bins: ScoreBins | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        """Number of rows (decisions) counted."""
+        return int(self.cells["n"].sum())
+
+    @property
+    def sums(self) -> list[str]:
+        """Names of the summed columns."""
+        fixed = {*self.sensitive_features, *self.keys, "n"}
+        return [c for c in self.cells.columns if c not in fixed]
+
+    def groupings(
+        self, which: Literal["all", "marginal", "full"] = "all"
+    ) -> list[tuple[str, ...]]:
+        """The groupings to report: each feature alone, every intersection, or only the finest."""
+        features = self.sensitive_features
+        if which == "full" or len(features) == 1:
+            return [features]
+        if which == "marginal":
+            return [(f,) for f in features]
+        sizes = range(1, len(features) + 1)
+        return [c for r in sizes for c in itertools.combinations(features, r)]
+
+    def grouped(self, grouping: Sequence[str]) -> pd.DataFrame:
+        """Cells summed over the features not in ``grouping`` (one row per group and cell)."""
+        by = [*grouping, *self.keys]
+        summed = self.cells.groupby(by, sort=True, observed=True, dropna=False)[
+            ["n", *self.sums]
+        ].sum()
+        return summed.reset_index()
+
+    def overall(self) -> pd.DataFrame:
+        """Cells summed over every group: the whole population."""
+        if not self.keys:
+            return self.cells[["n", *self.sums]].sum().to_frame().T
+        summed = self.cells.groupby(list(self.keys), sort=True, dropna=False)[["n", *self.sums]]
+        return summed.sum().reset_index()
+
+    def merge(self, other: CountTable) -> CountTable:
+        """Add the counts of another table of the same kind, features and bins (shards, windows)."""
+        same = (
+            self.kind == other.kind
+            and self.sensitive_features == other.sensitive_features
+            and self.keys == other.keys
+            and self.bins == other.bins
+        )
+        if not same:
+            raise InputError(
+                "only count tables of the same kind, sensitive features and score bins merge; "
+                "pass the same score_bins to every shard"
+            )
+        classes = tuple(dict.fromkeys((*self.classes, *other.classes)))
+        cells = pd.concat([self.cells, other.cells], ignore_index=True)
+        by = [*self.sensitive_features, *self.keys]
+        merged = cells.groupby(by, sort=True, dropna=False)[["n", *self.sums]].sum().reset_index()
+        return replace(self, cells=merged, classes=classes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form of the table."""
+        return {
+            "kind": self.kind,
+            "sensitive_features": list(self.sensitive_features),
+            "keys": list(self.keys),
+            "classes": [_plain(c) for c in self.classes],
+            "bins": None if self.bins is None else self.bins.__dict__,
+            "cells": [
+                {k: _plain(v) for k, v in row.items()}
+                for row in self.cells.to_dict(orient="records")
+            ],
+        }
+
+
+def group_labels(frame: pd.DataFrame, grouping: Sequence[str]) -> list[str]:
+    """The display name of each group: its values joined by " × "."""
+    return [
+        GROUP_SEPARATOR.join(str(v) for v in values)
+        for values in frame[list(grouping)].itertuples(index=False, name=None)
+    ]
+
+
+def normalize_groups(cells: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """Sensitive values as text, with a missing value as the group "missing" (and a warning)."""
+    cells = cells.copy()
+    for feature in features:
+        values = cells[feature]
+        missing = values.isna().to_numpy()
+        if missing.any():
+            rows = int(cells.loc[missing, "n"].sum())
+            warnings.warn(
+                f"sensitive feature {feature!r} is missing on {rows} rows; they are audited as "
+                f"their own group {MISSING!r}",
+                MissingGroupWarning,
+                stacklevel=4,
+            )
+        cells[feature] = [MISSING if m else _text(v) for v, m in zip(values, missing, strict=True)]
+    return cells
+
+
+def iter_rows(frame: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+    """Rows of some columns as plain tuples."""
+    return frame[list(columns)].itertuples(index=False, name=None)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (bytes, bytearray)):
+        return value.decode()
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

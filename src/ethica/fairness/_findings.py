@@ -1,0 +1,102 @@
+"""What an audit found, in plain words: which gaps are material, and which are significant."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from ethica.fairness._disparities import Settings
+
+#: What each metric means for the people affected, used in sentences.
+METRIC_WORDS: dict[str, str] = {
+    "selection_rate": "selection rate (share given the favourable outcome)",
+    "true_positive_rate": "true positive rate (share of those who merited it who got it)",
+    "false_positive_rate": "false positive rate (share of those who did not merit it who got it)",
+    "false_negative_rate": "false negative rate (share of those who merited it who were refused)",
+    "precision": "precision (share of favourable decisions that proved right)",
+    "accuracy": "accuracy",
+    "base_rate": "base rate (share with the favourable true outcome)",
+}
+#: The metrics whose gaps are stated as findings (the others are in the tables).
+HEADLINE = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision")
+
+Severity = Literal["material and significant", "material, not significant", "not assessed"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One statement about a gap between a group and its comparison."""
+
+    severity: Severity
+    grouping: str
+    group: str
+    metric: str
+    difference: float
+    text: str
+
+
+def findings(comparisons: pd.DataFrame, settings: Settings) -> list[Finding]:
+    """Material gaps in the headline metrics, the significant ones first, largest first."""
+    rows = comparisons[comparisons["metric"].isin(HEADLINE) & comparisons["material"]]
+    rows = rows.assign(size=rows["difference"].abs()).sort_values(
+        ["significant", "size"], ascending=[False, False]
+    )
+    out = [_finding(row, settings) for row in rows.to_dict(orient="records")]
+    small = comparisons.loc[~comparisons["asserted"] & (comparisons["count"] < settings.min_group_size)]
+    names = sorted(set(small["group"].astype(str)))
+    if names:
+        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+        out.append(
+            Finding(
+                "not assessed",
+                "",
+                "",
+                "",
+                math.nan,
+                f"Groups with fewer than {settings.min_group_size} decisions are reported but "
+                f"their gaps are not assessed: {shown}.",
+            )
+        )
+    return out
+
+
+def _finding(row: dict[str, object], settings: Settings) -> Finding:
+    metric = str(row["metric"])
+    value, target = float(row["value"]), float(row["reference_value"])  # type: ignore[arg-type]
+    difference = float(row["difference"])  # type: ignore[arg-type]
+    words = METRIC_WORDS.get(metric, metric.replace("_", " "))
+    compared = "overall" if row["compared_to"] == "overall" else f"for {row['compared_to']}"
+    level = round(settings.confidence * 100)
+    interval = ""
+    if not math.isnan(float(row.get("value_low", math.nan))):  # type: ignore[arg-type]
+        interval = f" ({level}% CI {_pct(row['value_low'])}–{_pct(row['value_high'])})"
+    direction = "lower" if difference < 0 else "higher"
+    text = (
+        f"{row['group']} ({row['grouping']}): {words} {_pct(value)}{interval} against "
+        f"{_pct(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
+    )
+    ratio = float(row["ratio"])  # type: ignore[arg-type]
+    if metric == "selection_rate" and not bool(row["four_fifths_pass"]):
+        text += f"; ratio {ratio:.2f} fails the four-fifths rule"
+    p = float(row["p_adjusted"])  # type: ignore[arg-type]
+    correction = {"holm": " after Holm correction", "bh": " after Benjamini-Hochberg correction"}
+    suffix = correction.get(settings.correction, "")
+    if bool(row["significant"]):
+        severity: Severity = "material and significant"
+        text += f". The gap is significant ({_p(p)}{suffix})."
+    else:
+        severity = "material, not significant"
+        tail = f" ({_p(p)}{suffix})" if not math.isnan(p) else ""
+        text += f". The gap is material but could be chance{tail}."
+    return Finding(severity, str(row["grouping"]), str(row["group"]), metric, difference, text)
+
+
+def _pct(value: object) -> str:
+    return f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

@@ -1,0 +1,62 @@
+"""Metrics of each group of one grouping, as arrays, plus the counts behind every proportion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class GroupMetrics:
+    """Per-group metrics of one grouping (or of the whole population, as one group).
+
+    Attributes
+    ----------
+    grouping
+        The sensitive features that define the groups, e.g. ``("sex", "race")``.
+    groups
+        One row per group: a column per feature of the grouping, and ``n``.
+    values
+        Each metric's value per group, in the order of ``groups``.
+    rates
+        For metrics that are proportions: the numerator and denominator per group, which the
+        intervals and significance tests use.
+    curves
+        Per-group tables such as calibration by score bin, keyed by name.
+    """
+
+    grouping: tuple[str, ...]
+    groups: pd.DataFrame
+    values: dict[str, FloatArray]
+    rates: dict[str, tuple[FloatArray, FloatArray]] = field(default_factory=dict)
+    curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def sizes(self) -> FloatArray:
+        """Rows per group."""
+        return np.asarray(self.groups["n"], dtype=np.float64)
+
+    def frame(self) -> pd.DataFrame:
+        """Groups as rows, metrics as columns, indexed by the grouping's features."""
+        out = pd.DataFrame(self.values, index=self._index())
+        out.insert(0, "count", self.groups["n"].to_numpy())
+        return out
+
+    def _index(self) -> pd.Index[Any]:
+        if len(self.grouping) == 1:
+            return pd.Index(self.groups[self.grouping[0]], name=self.grouping[0])
+        return pd.MultiIndex.from_frame(self.groups[list(self.grouping)])
+
+
+def ratio(numerator: Any, denominator: Any) -> FloatArray:
+    """numerator / denominator, NaN where the denominator is zero (the metric is undefined)."""
+    num = np.asarray(numerator, dtype=np.float64)
+    den = np.asarray(denominator, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)

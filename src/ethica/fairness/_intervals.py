@@ -1,0 +1,70 @@
+"""Confidence intervals for proportions, their differences and their ratios (vectorized).
+
+- Wilson score interval for a proportion.
+- Newcombe's hybrid score interval (his method 10) for a difference of two proportions.
+- Katz's log interval for a ratio of two proportions, with 0.5 added to empty cells.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from ethica.fairness._group_metrics import FloatArray
+
+
+def z_value(confidence: float) -> float:
+    """The two-sided standard normal quantile for ``confidence`` (1.96 for 0.95)."""
+    return float(stats.norm.ppf(0.5 + confidence / 2.0))
+
+
+def wilson(successes: Any, trials: Any, confidence: float = 0.95) -> tuple[FloatArray, FloatArray]:
+    """Wilson score interval of ``successes / trials``; NaN where there are no trials."""
+    x = np.asarray(successes, dtype=np.float64)
+    n = np.asarray(trials, dtype=np.float64)
+    z = z_value(confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = x / n
+        denominator = 1.0 + z * z / n
+        center = (p + z * z / (2.0 * n)) / denominator
+        half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denominator
+    low = np.where(n > 0, np.clip(center - half, 0.0, 1.0), np.nan)
+    high = np.where(n > 0, np.clip(center + half, 0.0, 1.0), np.nan)
+    # Exactly 0 or 1 when every trial fails or succeeds (removes rounding at the boundary).
+    low = np.where((n > 0) & (x == 0), 0.0, low)
+    high = np.where((n > 0) & (x == n), 1.0, high)
+    return low, high
+
+
+def newcombe(
+    x1: Any, n1: Any, x2: Any, n2: Any, confidence: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Newcombe's hybrid score interval for ``x1/n1 - x2/n2``."""
+    x1, n1, x2, n2 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x2, n2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = wilson(x1, n1, confidence)
+    l2, u2 = wilson(x2, n2, confidence)
+    d = p1 - p2
+    low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return low, high
+
+
+def katz_ratio(
+    x1: Any, n1: Any, x2: Any, n2: Any, confidence: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Katz's log interval for the ratio ``(x1/n1) / (x2/n2)``."""
+    x1, n1, x2, n2 = (np.asarray(a, dtype=np.float64) for a in (x1, n1, x2, n2))
+    empty = (x1 == 0) | (x2 == 0)
+    x1, x2 = np.where(empty, x1 + 0.5, x1), np.where(empty, x2 + 0.5, x2)
+    n1, n2 = np.where(empty, n1 + 0.5, n1), np.where(empty, n2 + 0.5, n2)
+    z = z_value(confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_ratio = np.log((x1 / n1) / (x2 / n2))
+        se = np.sqrt(1.0 / x1 - 1.0 / n1 + 1.0 / x2 - 1.0 / n2)
+        low, high = np.exp(log_ratio - z * se), np.exp(log_ratio + z * se)
+    undefined = (n1 <= 0.5) | (n2 <= 0.5)
+    return np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)

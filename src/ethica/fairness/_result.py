@@ -1,0 +1,153 @@
+"""The result of an audit: tables of metrics and gaps, plain-word findings, JSON and HTML exports."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ethica.errors import InputError
+from ethica.fairness._count_table import CountTable
+from ethica.fairness._disparities import Settings
+from ethica.fairness._findings import Finding
+from ethica.fairness._group_metrics import GroupMetrics
+
+Method = Literal["between_groups", "to_overall", "to_reference"]
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Everything an audit computed from its count table.
+
+    Attributes
+    ----------
+    table
+        The count table every figure derives from.
+    settings
+        Confidence, reference group, minimum group size, thresholds and correction used.
+    overall
+        Metrics of the whole population.
+    metrics
+        Per grouping (``"sex"``, ``"sex × race"``, ...): metrics of each group.
+    comparisons
+        One row per grouping, group and metric: value and interval, gap to the comparison
+        (difference and ratio, each with an interval), test, corrected p-value, flags.
+    summary
+        One row per grouping and metric: the gap between groups (max - min, min / max) and to
+        the overall value, with the test across all groups.
+    criteria
+        Demographic parity, equal opportunity, equalized odds and predictive parity per grouping.
+    findings
+        Material gaps in plain words, significant ones first.
+    """
+
+    table: CountTable
+    settings: Settings
+    overall: GroupMetrics
+    metrics: dict[str, GroupMetrics]
+    comparisons: pd.DataFrame
+    summary: pd.DataFrame
+    criteria: pd.DataFrame
+    findings: list[Finding]
+
+    def by_group(self, grouping: str | tuple[str, ...] | None = None) -> pd.DataFrame:
+        """Metrics per group of one grouping (the full intersection by default), like MetricFrame."""
+        return self._grouping(grouping).frame()
+
+    def difference(
+        self, metric: str, *, method: Method = "between_groups", grouping: str | tuple[str, ...] | None = None
+    ) -> float:
+        """The gap in ``metric``: max - min between groups, or the largest gap to overall/reference."""
+        return self._gap(metric, "difference", method, grouping)
+
+    def ratio(
+        self, metric: str, *, method: Method = "between_groups", grouping: str | tuple[str, ...] | None = None
+    ) -> float:
+        """The ratio in ``metric``: min / max between groups, or the smallest to overall/reference."""
+        return self._gap(metric, "ratio", method, grouping)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dictionary of the whole audit."""
+        return {
+            "kind": self.table.kind,
+            "rows": self.table.rows,
+            "sensitive_features": list(self.table.sensitive_features),
+            "settings": asdict(self.settings),
+            "overall": _records(self.overall.frame().reset_index(drop=True))[0],
+            "by_group": {
+                name: _records(m.frame().reset_index()) for name, m in self.metrics.items()
+            },
+            "comparisons": _records(self.comparisons),
+            "summary": _records(self.summary),
+            "criteria": _records(self.criteria),
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The audit as JSON (NaN written as null); also written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=2, default=_default, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_html(self, path: str | Path | None = None, *, title: str = "Fairness audit") -> str:
+        """A self-contained HTML report with charts; also written to ``path`` when given."""
+        from ethica.fairness._report import render_report
+
+        html = render_report(self, title=title)
+        if path is not None:
+            Path(path).write_text(html, encoding="utf-8")
+        return html
+
+    def _repr_html_(self) -> str:
+        from ethica.fairness._report import render_summary
+
+        return render_summary(self)
+
+    def _grouping(self, grouping: str | tuple[str, ...] | None) -> GroupMetrics:
+        if grouping is None:
+            name = " × ".join(self.table.sensitive_features)
+        elif isinstance(grouping, str):
+            name = grouping
+        else:
+            name = " × ".join(grouping)
+        if name not in self.metrics:
+            raise InputError(f"no grouping {name!r} in this audit; it has {list(self.metrics)}")
+        return self.metrics[name]
+
+    def _gap(
+        self,
+        metric: str,
+        kind: Literal["difference", "ratio"],
+        method: Method,
+        grouping: str | tuple[str, ...] | None,
+    ) -> float:
+        name = " × ".join(self._grouping(grouping).grouping)
+        rows = self.summary[(self.summary["grouping"] == name) & (self.summary["metric"] == metric)]
+        if rows.empty:
+            raise InputError(f"no metric {metric!r} in this audit")
+        column = {"between_groups": kind, "to_overall": f"{kind}_to_overall"}.get(
+            method, f"{kind}_to_reference"
+        )
+        if column not in rows:
+            raise InputError("method='to_reference' needs an audit with a reference group")
+        return float(rows[column].iloc[0])
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): _default(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (tuple, np.ndarray)):
+        return [_default(v) for v in value]
+    return value
