@@ -55,7 +55,7 @@ class MemoryEngine:
             codes.append(code)
             uniques.append(unique)
         sizes = [len(u) for u in uniques]
-        cell = _combine(codes, sizes)
+        cell = _combine(codes, sizes, len(frame))
         cells = int(np.prod(sizes, dtype=np.float64)) if sizes else 1
         if cells > _DENSE_CELL_LIMIT:
             occupied, cell = np.unique(cell, return_inverse=True)
@@ -63,7 +63,8 @@ class MemoryEngine:
         else:
             occupied = None
         counts = np.bincount(cell, minlength=cells)
-        present = np.flatnonzero(counts)
+        # Without keys SQL returns one row even for an empty table; so does this engine.
+        present = np.flatnonzero(counts) if sizes else np.zeros(1, dtype=np.int64)
         result: dict[str, Any] = {}
         flat = present if occupied is None else occupied[present]
         positions = np.unravel_index(flat, sizes) if sizes else ()
@@ -71,9 +72,20 @@ class MemoryEngine:
             result[name] = unique.take(position).to_numpy(dtype=object)
         result["n"] = counts[present].astype(np.int64)
         for name, expr in aggregation.sums:
-            weights = evaluator.value(expr)
-            result[name] = np.bincount(cell, weights=weights, minlength=cells)[present]
+            result[name] = _sum(cell, evaluator.value(expr), cells)[present]
         return pd.DataFrame(result)
+
+
+def _sum(cell: IntArray, weights: FloatArray, cells: int) -> FloatArray:
+    """Per-cell sums with SQL's ``SUM``: missing values skipped, NaN where all are missing."""
+    missing = np.isnan(weights)
+    if not missing.any() and cell.size:
+        return np.bincount(cell, weights=weights, minlength=cells)
+    weights = np.where(missing, 0.0, weights)
+    sums = np.bincount(cell, weights=weights, minlength=cells).astype(np.float64, copy=False)
+    present = np.bincount(cell, weights=~missing, minlength=cells)
+    sums[present == 0] = np.nan
+    return sums
 
 
 def _as_pandas(source: Any) -> pd.DataFrame:
@@ -101,30 +113,39 @@ def _numeric(series: pd.Series[Any], column: str) -> FloatArray:
 
 
 def _factorize(values: pd.Series[Any]) -> tuple[IntArray, pd.Index[Any]]:
-    """Small integer codes for ``values`` with missing values kept as a code of their own."""
+    """Small non-negative integer codes for ``values``, missing values a code of their own.
+
+    Codes keep the narrowest integer type they fit in: at 10^7 rows every widening copy shows.
+    """
     if isinstance(values.dtype, pd.CategoricalDtype):
-        raw = np.asarray(values.cat.codes, dtype=np.int64)
+        raw = values.cat.codes.to_numpy()
         categories = values.cat.categories
-        if (raw < 0).any():
+        if raw.size and raw.min() < 0:
             raw = np.where(raw < 0, len(categories), raw)
             return raw, pd.Index([*categories, None], dtype=object)
         return raw, pd.Index(categories)
     array = values.to_numpy()
-    if array.dtype.kind in "iub":
-        ints = array.astype(np.int64, copy=False)
-        low, high = (int(ints.min()), int(ints.max())) if ints.size else (0, -1)
+    if array.dtype.kind == "b":
+        return array.view(np.uint8), pd.Index([False, True])
+    if array.dtype.kind in "iu" and array.size:
+        low, high = int(array.min()), int(array.max())
         if high - low < _DENSE_CELL_LIMIT:
-            return ints - low, pd.Index(np.arange(low, high + 1, dtype=np.int64))
+            codes = array if low == 0 else array - np.asarray(low, dtype=array.dtype)
+            return codes, pd.Index(np.arange(low, high + 1, dtype=np.int64))
     code, unique = pd.factorize(values, use_na_sentinel=False)
-    return np.asarray(code, dtype=np.int64), pd.Index(unique)
+    return np.asarray(code), pd.Index(unique)
 
 
-def _combine(codes: list[IntArray], sizes: list[int]) -> IntArray:
+def _combine(codes: list[IntArray], sizes: list[int], rows: int) -> IntArray:
+    """One cell index per row: the mixed-radix number formed by the key codes."""
     if not codes:
-        return np.zeros(0, dtype=np.int64)
-    cell = codes[0]
+        return np.zeros(rows, dtype=np.int64)
+    cells = int(np.prod(sizes, dtype=np.float64))
+    dtype = np.int32 if cells < np.iinfo(np.int32).max else np.int64
+    cell = codes[0].astype(dtype)
     for code, size in zip(codes[1:], sizes[1:], strict=True):
-        cell = cell * size + code
+        cell *= size
+        cell += code
     return cell
 
 
@@ -164,10 +185,9 @@ class _Evaluator:
         return np.clip(index, 0.0, bins - 1.0)
 
     def _ideal_rank(self, expr: Apply) -> FloatArray:
-        partition, relevance, position = (self.key(arg) for arg in expr.args)
-        order = pd.DataFrame(
-            {"p": partition.to_numpy(), "r": -relevance.to_numpy(), "q": position.to_numpy()}
-        )
+        partition = self.key(expr.args[0])
+        relevance, position = (self.value(arg) for arg in expr.args[1:])
+        order = pd.DataFrame({"p": partition.to_numpy(), "r": -relevance, "q": position})
         order = order.sort_values(["p", "r", "q"], kind="stable")
         rank = order.groupby("p", sort=False, dropna=False).cumcount().to_numpy() + 1
         out = np.empty(len(order), dtype=np.float64)

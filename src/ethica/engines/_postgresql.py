@@ -70,6 +70,8 @@ class PostgreSQLEngine:
                 rows = cursor.fetchall()
         except psycopg.errors.UndefinedTable as error:
             raise InputError(f"PostgreSQL has no such table: {error}".strip()) from error
+        except psycopg.errors.UndefinedColumn as error:
+            raise InputError(f"PostgreSQL has no such column: {error}".strip()) from error
         except psycopg.Error as error:
             raise EngineError(f"PostgreSQL could not run the audit query: {error}") from error
         return (rows, names) if want_columns else (rows,)

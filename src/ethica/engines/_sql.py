@@ -68,15 +68,28 @@ def profile_sql(column: str, source: str, dialect: Dialect) -> str:
     )
 
 
+def _clip(sql: str, low: str | None, high: str) -> str:
+    """``sql`` clipped to ``[low, high]``, NULL staying NULL.
+
+    ``LEAST`` and ``GREATEST`` skip NULL arguments in DuckDB, PostgreSQL and Spark, so a missing
+    value would silently become the bound; numpy (and the caller) expect it to stay missing.
+    """
+    below = f"WHEN {sql} < {low} THEN {low} " if low is not None else ""
+    return f"(CASE {below}WHEN {sql} > {high} THEN {high} ELSE {sql} END)"
+
+
 def _window_sql(windows: dict[Apply, str], dialect: Dialect) -> list[tuple[str, str]]:
     out = []
     for expr, alias in windows.items():
-        partition, relevance, position = (_Renderer(dialect, {}).key(a) for a in expr.args)
+        renderer = _Renderer(dialect, {})
+        partition = renderer.key(expr.args[0])
+        relevance, position = (renderer.value(a) for a in expr.args[1:])
         out.append(
             (
                 alias,
                 f"ROW_NUMBER() OVER (PARTITION BY {partition} "
-                f"ORDER BY {relevance} DESC, {position} ASC)",
+                # Spelled out because NULLs sort first on DESC in PostgreSQL, last elsewhere.
+                f"ORDER BY {relevance} DESC NULLS LAST, {position} ASC NULLS LAST)",
             )
         )
     return out
@@ -114,11 +127,10 @@ class _Renderer:
                 return f"(POWER({d.literal(2.0)}, {args[0]}) - {d.literal(1.0)})"
             case "bin":
                 low, high, bins = lit
-                top = d.literal(expr.params[2] - 1.0)
-                raw = f"FLOOR(({args[0]} - {low}) / ({high} - {low}) * {bins})"
-                return f"LEAST(GREATEST({d.as_double(raw)}, {d.literal(0.0)}), {top})"
+                raw = d.as_double(f"FLOOR(({args[0]} - {low}) / ({high} - {low}) * {bins})")
+                return _clip(raw, d.literal(0.0), d.literal(expr.params[2] - 1.0))
             case "cap":
-                return f"LEAST({args[0]}, {lit[0]})"
+                return _clip(args[0], None, lit[0])
             case "ideal_rank":
                 alias = self._windows.setdefault(expr, f"{_IDEAL_RANK}_{len(self._windows)}")
                 return d.as_double(d.identifier(alias))

@@ -62,6 +62,8 @@ def binary_table(
         raise InputError("the input has no rows; there is nothing to audit")
     keys = ["label", "prediction"] if roles.label is not None else ["prediction"]
     values = {key: _present_values(cells, key, roles) for key in keys}
+    for key in keys:
+        _check_at_most_two(values[key], key, getattr(roles, key))
     positive = _positive_label(values, pos_label)
     for key in keys:
         _check_binary(values[key], key, positive, getattr(roles, key))
@@ -197,12 +199,15 @@ def _positive_label(values: dict[str, list[Any]], pos_label: Any) -> Any:
     )
 
 
-def _check_binary(values: list[Any], key: str, positive: Any, column: str | None) -> None:
+def _check_at_most_two(values: list[Any], key: str, column: str | None) -> None:
     if len(values) > 2:
         raise InputError(
             f"{key} column {column!r} has {len(values)} values {values[:6]}; a binary audit needs "
             "two. Use kind='multiclass' for several classes or kind='regression' for amounts"
         )
+
+
+def _check_binary(values: list[Any], key: str, positive: Any, column: str | None) -> None:
     if len(values) < 2:
         raise InputError(
             f"{key} column {column!r} has only one value ({values[0]!r}): every row is the same, so "

@@ -7,6 +7,8 @@ groups, so one set of replicates serves every grouping of the audit.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -24,6 +26,15 @@ def bootstrap_intervals(
     Returns two frames: per grouping, group and metric (``boot_value_low`` ...), and per grouping
     and metric (``boot_difference_low`` ...), to be joined onto the audit's tables.
     """
+    with warnings.catch_warnings():
+        # A metric undefined in every replicate of a small group (no negatives, say) is NaN.
+        warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
+        return _bootstrap_intervals(table, groupings, settings)
+
+
+def _bootstrap_intervals(
+    table: CountTable, groupings: list[tuple[str, ...]], settings: Settings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     finest = table.sensitive_features
     fine_groups, fine_counts = confusion(table.grouped(finest), finest)
     rng = np.random.default_rng(settings.seed)

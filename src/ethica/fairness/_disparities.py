@@ -57,32 +57,41 @@ def compare_groups(
     """One row per group and metric: value with interval, gap to the comparison, test."""
     labels = group_labels(metrics.groups, metrics.grouping)
     reference = _reference_index(metrics, settings.reference)
+    size = len(labels)
     large = metrics.sizes >= settings.min_group_size
-    frames = []
+    asserted = large if reference is None else large & large[reference]
+    if reference is not None:
+        asserted = asserted & (np.arange(size) != reference)
+    columns: dict[str, list[Any]] = {}
     for metric, values in metrics.values.items():
+        target = overall.values[metric][0] if reference is None else values[reference]
         row: dict[str, Any] = {
-            "grouping": " × ".join(metrics.grouping),
             "group": labels,
-            "metric": metric,
+            "metric": np.full(size, metric, dtype=object),
             "count": metrics.sizes.astype(np.int64),
             "value": values,
+            "reference_value": np.full(size, target),
+            "difference": values - target,
+            "ratio": ratio(values, np.full(size, target)),
+            "asserted": asserted,
         }
-        if reference is None:
-            target = np.full(len(labels), overall.values[metric][0])
-            row["compared_to"] = "overall"
-        else:
-            target = np.full(len(labels), values[reference])
-            row["compared_to"] = labels[reference]
-        row["reference_value"] = target
-        row["difference"] = values - target
-        row["ratio"] = ratio(values, target)
         if metric in metrics.rates:
             row.update(_rate_statistics(metrics, overall, metric, reference, settings))
-        row["asserted"] = large if reference is None else large & large[reference]
-        if reference is not None:
-            row["asserted"] = row["asserted"] & (np.arange(len(labels)) != reference)
-        frames.append(pd.DataFrame(row))
-    return pd.concat(frames, ignore_index=True)
+        for name in _COLUMNS:
+            columns.setdefault(name, []).append(row.get(name, np.full(size, np.nan)))
+    frame = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
+    frame.insert(0, "grouping", " × ".join(metrics.grouping))
+    frame.insert(5, "compared_to", "overall" if reference is None else labels[reference])
+    # Without any proportion (a regression audit) the column is all NaN, so float until cast.
+    frame["test"] = frame["test"].astype(object).fillna("none").astype(str)
+    return frame
+
+
+_COLUMNS = (
+    "group", "metric", "count", "value", "reference_value", "difference", "ratio",
+    "numerator", "denominator", "value_low", "value_high", "difference_low", "difference_high",
+    "ratio_low", "ratio_high", "p_value", "test", "asserted",
+)  # fmt: skip
 
 
 def finish_comparisons(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
@@ -95,10 +104,11 @@ def finish_comparisons(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     rows["significant"] = (rows["p_adjusted"] < settings.alpha).fillna(False).astype(bool)
     t = settings.four_fifths
     outside = (rows["ratio"] < t) | (rows["ratio"] > 1.0 / t)
-    rows["four_fifths_pass"] = ~outside.where(rows["metric"] == "selection_rate", False)
+    # A multiclass audit has one selection rate per class, named "selection_rate[<class>]".
+    selection = rows["metric"].map(lambda m: str(m).split("[", 1)[0]) == "selection_rate"
+    rows["four_fifths_pass"] = ~outside.where(selection, False)
     rows["material"] = (
-        (rows["difference"].abs() >= settings.materiality)
-        | (outside & (rows["metric"] == "selection_rate"))
+        (rows["difference"].abs() >= settings.materiality) | (outside & selection)
     ) & rows["asserted"]
     return rows
 
@@ -148,17 +158,17 @@ def gaps(values: FloatArray, overall: float) -> dict[str, float]:
 def criteria(summary: pd.DataFrame) -> pd.DataFrame:
     """Named fairness criteria per grouping, from the per-metric summary (worst case over metrics)."""
     rows = []
+    columns = ["difference", "difference_to_overall", "ratio", "ratio_to_overall"]
     for grouping, part in summary.groupby("grouping", sort=False):
-        by_metric = part.set_index("metric")
+        by_metric = part.set_index("metric")[columns].to_dict("index")
         for name, metrics in CRITERIA.items():
-            if not all(m in by_metric.index for m in metrics):
+            if not all(m in by_metric for m in metrics):
                 continue
-            chosen = by_metric.loc[list(metrics)]
+            chosen = [by_metric[m] for m in metrics]
             row: dict[str, Any] = {"grouping": grouping, "criterion": name}
-            for column in ("difference", "difference_to_overall"):
-                row[column] = float(chosen[column].max())
-            for column in ("ratio", "ratio_to_overall"):
-                row[column] = float(chosen[column].min())
+            for column in columns:
+                pick = np.max if column.startswith("difference") else np.min
+                row[column] = float(pick([c[column] for c in chosen]))  # NaN propagates
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -189,9 +199,7 @@ def _rate_statistics(
         x2, n2 = np.full_like(num, num[reference]), np.full_like(den, den[reference])
         out["difference_low"], out["difference_high"] = newcombe(num, den, x2, n2, c)
         out["ratio_low"], out["ratio_high"] = katz_ratio(num, den, x2, n2, c)
-    tests = [two_by_two(a, b, cc, d) for a, b, cc, d in zip(num, den, x2, n2, strict=True)]
-    out["p_value"] = [p for p, _ in tests]
-    out["test"] = [name for _, name in tests]
+    out["p_value"], out["test"] = two_by_two(num, den, x2, n2)
     return out
 
 

@@ -40,7 +40,8 @@ class Finding:
 
 def findings(comparisons: pd.DataFrame, settings: Settings) -> list[Finding]:
     """Material gaps in the headline metrics, the significant ones first, largest first."""
-    rows = comparisons[comparisons["metric"].isin(HEADLINE) & comparisons["material"]]
+    headline = comparisons["metric"].map(metric_family).isin(HEADLINE)
+    rows = comparisons[headline & comparisons["material"]]
     rows = rows.assign(size=rows["difference"].abs()).sort_values(
         ["significant", "size"], ascending=[False, False]
     )
@@ -67,7 +68,10 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
     metric = str(row["metric"])
     value, target = float(row["value"]), float(row["reference_value"])  # type: ignore[arg-type]
     difference = float(row["difference"])  # type: ignore[arg-type]
-    words = METRIC_WORDS.get(metric, metric.replace("_", " "))
+    family = metric_family(metric)
+    words = METRIC_WORDS.get(family, family.replace("_", " "))
+    if family != metric:  # one class of a multiclass decision: "selection_rate[gold]"
+        words = f"{words.split(' (')[0]} of class {metric[len(family) + 1 : -1]}"
     compared = "overall" if row["compared_to"] == "overall" else f"for {row['compared_to']}"
     level = round(settings.confidence * 100)
     interval = ""
@@ -79,7 +83,7 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
         f"{_pct(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
     )
     ratio = float(row["ratio"])  # type: ignore[arg-type]
-    if metric == "selection_rate" and not bool(row["four_fifths_pass"]):
+    if family == "selection_rate" and not bool(row["four_fifths_pass"]):
         text += f"; ratio {ratio:.2f} fails the four-fifths rule"
     p = float(row["p_adjusted"])  # type: ignore[arg-type]
     correction = {"holm": " after Holm correction", "bh": " after Benjamini-Hochberg correction"}
@@ -92,6 +96,11 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
         tail = f" ({_p(p)}{suffix})" if not math.isnan(p) else ""
         text += f". The gap is material but could be chance{tail}."
     return Finding(severity, str(row["grouping"]), str(row["group"]), metric, difference, text)
+
+
+def metric_family(metric: str) -> str:
+    """Strip the class from a metric's name: ``selection_rate[gold]`` -> ``selection_rate``."""
+    return str(metric).split("[", 1)[0]
 
 
 def _pct(value: object) -> str:

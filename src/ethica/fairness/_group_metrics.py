@@ -49,6 +49,8 @@ class GroupMetrics:
         return out
 
     def _index(self) -> pd.Index[Any]:
+        if not self.grouping:  # the whole population: one unnamed row
+            return pd.RangeIndex(len(self.groups))
         if len(self.grouping) == 1:
             return pd.Index(self.groups[self.grouping[0]], name=self.grouping[0])
         return pd.MultiIndex.from_frame(self.groups[list(self.grouping)])

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from scipy import stats
 from ethica.fairness._group_metrics import FloatArray
 
 
+@lru_cache(maxsize=16)
 def z_value(confidence: float) -> float:
     """The two-sided standard normal quantile for ``confidence`` (1.96 for 0.95)."""
     return float(stats.norm.ppf(0.5 + confidence / 2.0))

@@ -1,0 +1,386 @@
+"""Charts of an audit as Vega-Lite specs (built with Altair), rendered to inline SVG.
+
+SVG rendered here by vl-convert (which bundles its own Vega) needs no JavaScript, no network and
+no fonts beyond the reader's, so a report stays one self-contained file.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import vl_convert
+
+from ethica.fairness._group_metrics import GroupMetrics
+
+#: Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#F0E442",
+    "#000000",
+)
+#: How each group's gap was judged, with a colour and a shape (never colour alone).
+STATUS_STYLE: dict[str, tuple[str, str]] = {
+    "material and significant": ("#D55E00", "diamond"),
+    "material, not significant": ("#E69F00", "triangle-up"),
+    "no material gap": ("#0072B2", "circle"),
+    "comparison group": ("#000000", "square"),
+    "not assessed (small group)": ("#8C8C8C", "cross"),
+}
+#: The gaps charted first when they exist (the others are in the tables).
+GAP_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision")
+#: Calibration curves are unreadable with more lines than this; the table still has them.
+MAX_CURVES = 8
+WIDTH = 360
+ROW_HEIGHT = 20
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One chart of a report: a title, a caption in plain words, and the SVG markup."""
+
+    title: str
+    caption: str
+    svg: str
+    figure_id: str
+
+
+def grouping_figures(
+    metrics: GroupMetrics,
+    comparisons: pd.DataFrame,
+    *,
+    confidence: float,
+    materiality: float,
+    id_prefix: str,
+) -> list[Figure]:
+    """The charts that apply to one grouping, given which metrics the audit computed."""
+    grouping = " × ".join(metrics.grouping)
+    rows = comparisons[comparisons["grouping"] == grouping].assign(status=_status)
+    present = list(metrics.values)
+    level = f"{round(confidence * 100)}%"
+    charts: list[tuple[str, str, alt.TopLevelMixin]] = []
+    if "selection_rate" in present:
+        charts.append(
+            (
+                f"Selection rate by {grouping}",
+                f"Share of each group given the favourable outcome, with {level} Wilson "
+                "intervals; the vertical line is the comparison value.",
+                value_chart(rows, "selection_rate", as_percent=True),
+            )
+        )
+    gap_metrics = [m for m in GAP_METRICS if m in present] or present[:3]
+    charts.append(
+        (
+            f"Gaps by {grouping}",
+            f"Difference of each group to the comparison, in points, with {level} Newcombe "
+            f"intervals where available; the shaded band is ±{materiality * 100:g} points "
+            "(the materiality threshold).",
+            gap_chart(rows, gap_metrics, materiality=materiality),
+        )
+    )
+    if {"true_positive_rate", "false_positive_rate"} <= set(present):
+        charts.append(
+            (
+                f"Error rates by {grouping} (equalized odds)",
+                "True positive rate (share of those who merited the favourable outcome who got "
+                "it) and false positive rate (share of those who did not who got it), with "
+                f"{level} Wilson intervals. Equalized odds asks both to be equal across groups.",
+                error_rates_chart(rows),
+            )
+        )
+    if "roc_auc" in present:
+        charts.append(
+            (
+                f"ROC AUC by {grouping}",
+                "How well the score ranks those with the favourable true outcome above the "
+                "others, within each group (0.5 is chance, 1 is perfect).",
+                value_chart(rows, "roc_auc", as_percent=False),
+            )
+        )
+    curve = metrics.curves.get("calibration")
+    if curve is not None and len(metrics.groups) <= MAX_CURVES:
+        charts.append(
+            (
+                f"Calibration by {grouping}",
+                "Observed share with the favourable true outcome against the mean score, in "
+                "ten score bins; a calibrated score follows the dashed diagonal in every group.",
+                calibration_chart(curve, metrics.grouping),
+            )
+        )
+    if "selection_rate" not in present:
+        for metric in present[:2]:
+            charts.append(
+                (
+                    f"{_words(metric).capitalize()} by {grouping}",
+                    f"Each group's {_words(metric)}, with {level} intervals where available; "
+                    "the vertical line is the comparison value.",
+                    value_chart(rows, metric, as_percent=metric in metrics.rates),
+                )
+            )
+    return [
+        figure(title, caption, chart, figure_id=f"{id_prefix}-{index}")
+        for index, (title, caption, chart) in enumerate(charts)
+    ]
+
+
+def figure(title: str, caption: str, chart: alt.TopLevelMixin, *, figure_id: str) -> Figure:
+    """Render a chart to SVG and label it for assistive technology."""
+    svg = to_svg(chart, label=f"{title}. {caption}", id_prefix=figure_id)
+    return Figure(title, caption, svg, figure_id)
+
+
+def to_svg(chart: alt.TopLevelMixin, *, label: str, id_prefix: str) -> str:
+    """Inline SVG of a chart, announced as one image with ``label`` (the tables hold the data)."""
+    spec = chart.configure(font=FONT, background="white", aria=False).configure_view(stroke="#d0d7de")
+    svg = str(vl_convert.vegalite_to_svg(spec.to_dict(validate=False)))
+    svg = re.sub(r"^<svg ", f'<svg role="img" aria-label="{html.escape(label)}" ', svg, count=1)
+    return _unique_ids(svg, id_prefix)
+
+
+def value_chart(rows: pd.DataFrame, metric: str, *, as_percent: bool) -> alt.LayerChart:
+    """Each group's value as a point with its interval, and a rule at the comparison value."""
+    data = _metric_rows(rows, metric)
+    axis_format = ".0%" if as_percent else ".2f"
+    x = alt.X(
+        "value:Q",
+        title=_words(metric),
+        axis=alt.Axis(format=axis_format),
+        scale=alt.Scale(zero=as_percent, nice=True),
+    )
+    y = _group_axis(data)
+    base = alt.Chart(_data(data)).encode(y=y)
+    layers: list[Any] = []
+    if data["value_low"].notna().any():
+        layers.append(
+            base.mark_rule(color="#57606a", strokeWidth=1.5).encode(
+                x=alt.X("value_low:Q", title=_words(metric)), x2="value_high:Q"
+            )
+        )
+    layers.append(base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **_status_marks()))
+    comparison = data["reference_value"].dropna()
+    if not comparison.empty:
+        layers.append(
+            alt.Chart(_data(pd.DataFrame({"reference_value": [float(comparison.iloc[0])]})))
+            .mark_rule(color="#24292f", strokeDash=[4, 3])
+            .encode(x="reference_value:Q")
+        )
+    return alt.layer(*layers).properties(width=WIDTH, height=_height(data))
+
+
+def gap_chart(rows: pd.DataFrame, metrics: Sequence[str], *, materiality: float) -> alt.HConcatChart:
+    """Difference to the comparison per group, one panel per metric, with the materiality band."""
+    panels = []
+    for index, metric in enumerate(metrics):
+        data = _metric_rows(rows, metric)
+        data = data.assign(
+            difference=data["difference"] * 100,
+            difference_low=data["difference_low"] * 100,
+            difference_high=data["difference_high"] * 100,
+        )
+        y = _group_axis(data, show=index == 0)
+        base = alt.Chart(_data(data)).encode(y=y)
+        x = alt.X("difference:Q", title=f"{_short(metric)} (points)", scale=alt.Scale(nice=True))
+        band = alt.Chart(_data(pd.DataFrame({"low": [-materiality * 100], "high": [materiality * 100]})))
+        layers: list[Any] = [
+            band.mark_rect(color="#eaeef2").encode(x="low:Q", x2="high:Q"),
+            alt.Chart(_data(pd.DataFrame({"zero": [0.0]})))
+            .mark_rule(color="#24292f")
+            .encode(x="zero:Q"),
+        ]
+        if data["difference_low"].notna().any():
+            layers.append(
+                base.mark_rule(color="#57606a", strokeWidth=1.5).encode(
+                    x=alt.X("difference_low:Q", title=f"{_short(metric)} (points)"),
+                    x2="difference_high:Q",
+                )
+            )
+        layers.append(
+            base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **_status_marks())
+        )
+        width = 200 if len(metrics) > 1 else WIDTH
+        panels.append(alt.layer(*layers).properties(width=width, height=_height(data)))
+    return alt.hconcat(*panels, spacing=14)
+
+
+def error_rates_chart(rows: pd.DataFrame) -> alt.LayerChart:
+    """True and false positive rates side by side per group, each with its Wilson interval."""
+    names = {"true_positive_rate": "True positive rate", "false_positive_rate": "False positive rate"}
+    data = rows[rows["metric"].isin(list(names)) & rows["value"].notna()].copy()
+    data["rate"] = data["metric"].map(names)
+    data = _with_intervals(data)
+    colour = alt.Color(
+        "rate:N",
+        title=None,
+        scale=alt.Scale(domain=list(names.values()), range=[PALETTE[0], PALETTE[1]]),
+        legend=alt.Legend(orient="bottom"),
+    )
+    shape = alt.Shape(
+        "rate:N",
+        title=None,
+        scale=alt.Scale(domain=list(names.values()), range=["circle", "square"]),
+        legend=alt.Legend(orient="bottom"),
+    )
+    offset = alt.YOffset("rate:N", scale=alt.Scale(domain=list(names.values()), paddingOuter=0.3))
+    base = alt.Chart(_data(data)).encode(y=_group_axis(data), yOffset=offset)
+    x_title = "rate"
+    layers: list[Any] = []
+    if data["value_low"].notna().any():
+        layers.append(
+            base.mark_rule(strokeWidth=1.5).encode(
+                x=alt.X("value_low:Q", title=x_title), x2="value_high:Q", color=colour
+            )
+        )
+    layers.append(
+        base.mark_point(filled=True, size=60, opacity=1).encode(
+            x=alt.X("value:Q", title=x_title, axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
+            color=colour,
+            shape=shape,
+        )
+    )
+    groups = data["group"].nunique()
+    return alt.layer(*layers).properties(width=WIDTH, height=max(60, 2 * ROW_HEIGHT * groups))
+
+
+def calibration_chart(curve: pd.DataFrame, grouping: tuple[str, ...]) -> alt.LayerChart:
+    """Observed rate against mean score per score bin, one line per group, and the diagonal."""
+    data = curve.copy()
+    data["group"] = data[list(grouping)].astype(str).agg(" × ".join, axis=1)
+    data = data[data["n"] > 0][["group", "mean_score", "observed_rate", "n"]]
+    groups = list(dict.fromkeys(data["group"]))
+    colour = alt.Color(
+        "group:N",
+        title=None,
+        scale=alt.Scale(domain=groups, range=list(PALETTE[: len(groups)])),
+        legend=alt.Legend(orient="bottom", columns=4, labelLimit=160),
+    )
+    low = float(min(data["mean_score"].min(), data["observed_rate"].min(), 0.0))
+    high = float(max(data["mean_score"].max(), data["observed_rate"].max(), 1.0))
+    diagonal = alt.Chart(_data(pd.DataFrame({"x": [low, high], "y": [low, high]}))).mark_line(
+        color="#57606a", strokeDash=[4, 3]
+    )
+    base = alt.Chart(_data(data)).encode(
+        x=alt.X("mean_score:Q", title="mean score in bin"),
+        y=alt.Y("observed_rate:Q", title="observed rate", axis=alt.Axis(format=".0%")),
+        color=colour,
+    )
+    lines = base.mark_line(strokeWidth=2)
+    points = base.mark_point(filled=True, size=36, opacity=1).encode(
+        shape=alt.Shape("group:N", title=None, legend=alt.Legend(orient="bottom", columns=4))
+    )
+    return alt.layer(
+        diagonal.encode(x="x:Q", y="y:Q"), lines, points
+    ).properties(width=WIDTH, height=260)
+
+
+def _data(frame: pd.DataFrame) -> alt.Data:
+    """Inline values, with NaN as null (Altair's own DataFrame conversion is slower)."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return alt.Data(values=records)
+
+
+def _status(rows: pd.DataFrame) -> pd.Series:
+    def one(row: pd.Series) -> str:
+        if row["compared_to"] != "overall" and row["group"] == row["compared_to"]:
+            return "comparison group"
+        if not bool(row["asserted"]):
+            return "not assessed (small group)"
+        if bool(row["material"]) and bool(row["significant"]):
+            return "material and significant"
+        if bool(row["material"]):
+            return "material, not significant"
+        return "no material gap"
+
+    if rows.empty:
+        return pd.Series([], dtype=object)
+    return rows.apply(one, axis=1)
+
+
+def _status_marks() -> dict[str, Any]:
+    domain = list(STATUS_STYLE)
+    legend = alt.Legend(orient="bottom", columns=2, labelLimit=220, title=None)
+    return {
+        "color": alt.Color(
+            "status:N",
+            scale=alt.Scale(domain=domain, range=[c for c, _ in STATUS_STYLE.values()]),
+            legend=legend,
+        ),
+        "shape": alt.Shape(
+            "status:N",
+            scale=alt.Scale(domain=domain, range=[s for _, s in STATUS_STYLE.values()]),
+            legend=legend,
+        ),
+    }
+
+
+def _metric_rows(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    data = rows[(rows["metric"] == metric) & rows["value"].notna()].copy()
+    return _with_intervals(data)
+
+
+def _with_intervals(data: pd.DataFrame) -> pd.DataFrame:
+    for column in ("value_low", "value_high", "difference_low", "difference_high"):
+        if column not in data:
+            data[column] = math.nan
+    keep = [
+        "group",
+        "metric",
+        "value",
+        "value_low",
+        "value_high",
+        "reference_value",
+        "difference",
+        "difference_low",
+        "difference_high",
+        "status",
+    ]
+    data = data[[c for c in keep if c in data]]
+    data["group"] = data["group"].astype(str)
+    return data.reset_index(drop=True)
+
+
+def _group_axis(data: pd.DataFrame, *, show: bool = True) -> alt.Y:
+    order = list(dict.fromkeys(data["group"]))
+    axis = alt.Axis(labelLimit=180, title=None) if show else None
+    return alt.Y("group:N", sort=order, axis=axis, title=None)
+
+
+def _height(data: pd.DataFrame) -> int:
+    return max(60, ROW_HEIGHT * int(data["group"].nunique()))
+
+
+def _words(metric: str) -> str:
+    return metric.replace("_", " ")
+
+
+def _short(metric: str) -> str:
+    return {
+        "selection_rate": "selection rate",
+        "true_positive_rate": "TPR",
+        "false_positive_rate": "FPR",
+        "precision": "precision",
+    }.get(metric, _words(metric))
+
+
+def _unique_ids(svg: str, prefix: str) -> str:
+    """Prefix SVG ids so that several charts can share one HTML page without clashes."""
+    prefix = f"{prefix}-"
+    ids = set(re.findall(r'\sid="([^"]+)"', svg))
+    for name in ids:
+        svg = svg.replace(f'id="{name}"', f'id="{prefix}{name}"')
+        svg = svg.replace(f"url(#{name})", f"url(#{prefix}{name})")
+        svg = svg.replace(f'href="#{name}"', f'href="#{prefix}{name}"')
+    return svg
+
+

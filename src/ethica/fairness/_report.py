@@ -1,0 +1,330 @@
+"""The audit as HTML: a self-contained report with charts, and a compact summary for notebooks.
+
+The report is written generically over the audit's tables (``metrics``, ``comparisons``,
+``summary``, ``criteria``), so every kind of decision gets one; charts appear only when the
+metrics they show exist.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import pandas as pd
+
+from ethica.fairness._charts import GAP_METRICS, Figure, grouping_figures
+from ethica.fairness._count_table import GROUP_SEPARATOR
+from ethica.fairness._findings import METRIC_WORDS
+from ethica.fairness._group_metrics import GroupMetrics
+
+if TYPE_CHECKING:
+    from ethica.fairness._result import Audit
+
+#: Named criteria in words: what each asks of the groups.
+CRITERIA_WORDS: dict[str, tuple[str, str]] = {
+    "demographic_parity": ("Demographic parity", "equal selection rates"),
+    "equal_opportunity": ("Equal opportunity", "equal true positive rates"),
+    "equalized_odds": (
+        "Equalized odds",
+        "equal true and false positive rates (the worse of the two is shown)",
+    ),
+    "predictive_parity": ("Predictive parity", "equal precision"),
+}
+KIND_WORDS = {
+    "binary": "binary decisions",
+    "multiclass": "multiclass decisions",
+    "regression": "numeric decisions (regression)",
+    "ranking": "rankings",
+}
+CORRECTION_WORDS = {
+    "holm": "Holm (controls the chance of any false alarm)",
+    "bh": "Benjamini-Hochberg (controls the share of false alarms)",
+    "none": "none",
+}
+#: Cell markers of the metric tables; the marker is there so that colour is never the only cue.
+MARKERS = {"material and significant": "◆", "material, not significant": "▲"}
+
+_ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("ethica.fairness", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render_report(audit: Audit, *, title: str) -> str:
+    """The full report: findings in plain words, criteria, charts and tables, and the methods."""
+    template = _ENVIRONMENT.get_template("report.html.j2")
+    return template.render(
+        title=title,
+        header=_header(audit),
+        findings=_findings(audit),
+        criteria=_criteria(audit),
+        groupings=_groupings(audit),
+        settings=audit.settings,
+        kind=audit.table.kind,
+        bootstrap=audit.settings.bootstrap,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        styles=_ENVIRONMENT.get_template("report.css").render(),
+    )
+
+
+def render_summary(audit: Audit) -> str:
+    """A compact summary for Jupyter: headline findings and the criteria table, no charts."""
+    template = _ENVIRONMENT.get_template("summary.html.j2")
+    return template.render(
+        header=_header(audit),
+        findings=_findings(audit),
+        criteria=_criteria(audit),
+        styles=_ENVIRONMENT.get_template("summary.css").render(),
+    )
+
+
+def _header(audit: Audit) -> dict[str, Any]:
+    settings = audit.settings
+    if settings.reference:
+        reference = ", ".join(f"{k} = {v}" for k, v in settings.reference.items())
+    else:
+        reference = "the whole population (overall)"
+    t = settings.four_fifths
+    facts = [
+        ("Decisions", f"{audit.table.rows:,}"),
+        ("Kind", KIND_WORDS.get(audit.table.kind, audit.table.kind)),
+        ("Sensitive features", ", ".join(audit.table.sensitive_features)),
+        ("Confidence level", f"{settings.confidence * 100:g}%"),
+        ("Groups compared with", reference),
+        ("Minimum group size", f"{settings.min_group_size:,} decisions"),
+        ("Correction for many tests", CORRECTION_WORDS.get(settings.correction, settings.correction)),
+        ("Materiality", f"{settings.materiality * 100:g} points"),
+        ("Four-fifths threshold", f"{t:g} (ratios outside {t:.2f}–{1 / t:.2f} fail)"),
+    ]
+    if settings.bootstrap:
+        facts.append(("Bootstrap", f"{settings.bootstrap:,} replicates (seed {settings.seed})"))
+    return {
+        "facts": facts,
+        "rows": audit.table.rows,
+        "kind": KIND_WORDS.get(audit.table.kind, audit.table.kind),
+        "features": list(audit.table.sensitive_features),
+    }
+
+
+def _findings(audit: Audit) -> dict[str, Any]:
+    significant = [f for f in audit.findings if f.severity == "material and significant"]
+    material = [f for f in audit.findings if f.severity == "material, not significant"]
+    not_assessed = [f for f in audit.findings if f.severity == "not assessed"]
+    rows = audit.comparisons
+    tested = rows[rows["asserted"]]
+    return {
+        "significant": significant,
+        "material": material,
+        "not_assessed": not_assessed,
+        "headline": [METRIC_WORDS.get(m, m) for m in GAP_METRICS if m in set(rows["metric"])],
+        "comparisons": len(tested),
+        "other_material": int(
+            (tested["material"] & ~tested["metric"].isin(GAP_METRICS)).sum()
+        ),
+    }
+
+
+def _criteria(audit: Audit) -> list[dict[str, Any]]:
+    out = []
+    materiality = audit.settings.materiality
+    for row in audit.criteria.to_dict(orient="records"):
+        name, meaning = CRITERIA_WORDS.get(str(row["criterion"]), (str(row["criterion"]), ""))
+        difference = float(row["difference"])
+        out.append(
+            {
+                "grouping": row["grouping"],
+                "name": name,
+                "meaning": meaning,
+                "difference": _points(difference),
+                "ratio": _number(row["ratio"], 2),
+                "difference_to_overall": _points(row["difference_to_overall"]),
+                "ratio_to_overall": _number(row["ratio_to_overall"], 2),
+                "above": not math.isnan(difference) and difference >= materiality,
+            }
+        )
+    return out
+
+
+def _groupings(audit: Audit) -> list[dict[str, Any]]:
+    full = GROUP_SEPARATOR.join(audit.table.sensitive_features)
+    out = []
+    for index, (name, metrics) in enumerate(audit.metrics.items()):
+        charted = len(metrics.grouping) == 1 or name == full
+        figures: list[Figure] = []
+        if charted:
+            figures = grouping_figures(
+                metrics,
+                audit.comparisons,
+                confidence=audit.settings.confidence,
+                materiality=audit.settings.materiality,
+                id_prefix=f"g{index}",
+            )
+        rows = audit.comparisons[audit.comparisons["grouping"] == name]
+        out.append(
+            {
+                "name": name,
+                "anchor": f"grouping-{index}",
+                "groups": len(metrics.groups),
+                "figures": figures,
+                "table": _metric_table(audit, metrics, rows),
+                "summary": _summary_table(audit, name, metrics),
+                "gaps": _gap_table(rows, metrics),
+            }
+        )
+    return out
+
+
+def _metric_table(audit: Audit, metrics: GroupMetrics, rows: pd.DataFrame) -> dict[str, Any]:
+    frame = metrics.frame()
+    columns = [c for c in frame.columns if c != "count"]
+    status = {
+        (str(r["group"]), str(r["metric"])): _status(r) for r in rows.to_dict(orient="records")
+    }
+    body = []
+    for labels, values in zip(_labels(frame.index), frame.to_dict(orient="records"), strict=True):
+        cells = []
+        for column in columns:
+            flag = status.get((labels, column), "")
+            cells.append(
+                {
+                    "text": _value(values[column], metric=column, metrics=metrics),
+                    "flag": flag,
+                    "marker": MARKERS.get(flag, ""),
+                }
+            )
+        body.append({"group": labels, "count": f"{int(values['count']):,}", "cells": cells})
+    overall = audit.overall.frame().iloc[0].to_dict()
+    return {
+        "columns": [c.replace("_", " ") for c in columns],
+        "rows": body,
+        "overall": {
+            "count": f"{int(overall['count']):,}",
+            "cells": [_value(overall[c], metric=c, metrics=metrics) for c in columns],
+        },
+    }
+
+
+def _summary_table(audit: Audit, grouping: str, metrics: GroupMetrics) -> list[dict[str, Any]]:
+    summary = audit.summary[audit.summary["grouping"] == grouping]
+    out = []
+    for row in summary.to_dict(orient="records"):
+        metric = str(row["metric"])
+        proportion = metric in metrics.rates
+        gap = _points if proportion else (lambda v: _number(v, 3))
+        out.append(
+            {
+                "metric": metric.replace("_", " "),
+                "difference": gap(row["difference"]),
+                "ratio": _number(row["ratio"], 2),
+                "difference_to_overall": gap(row["difference_to_overall"]),
+                "ratio_to_overall": _number(row["ratio_to_overall"], 2),
+                "p_value": _p_value(row.get("p_value_across_groups", math.nan)),
+                "boot": _interval(
+                    row.get("boot_difference_low", math.nan),
+                    row.get("boot_difference_high", math.nan),
+                    gap,
+                ),
+            }
+        )
+    return out
+
+
+def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]]:
+    chosen = [m for m in GAP_METRICS if m in metrics.values] or list(metrics.values)[:3]
+    out = []
+    for row in rows[rows["metric"].isin(chosen)].to_dict(orient="records"):
+        metric = str(row["metric"])
+        proportion = metric in metrics.rates
+        value = _percent if proportion else (lambda v: _number(v, 3))
+        gap = _points if proportion else (lambda v: _number(v, 3))
+        out.append(
+            {
+                "group": str(row["group"]),
+                "count": f"{int(row['count']):,}",
+                "metric": metric.replace("_", " "),
+                "value": value(row["value"]),
+                "value_interval": _interval(
+                    row.get("value_low", math.nan), row.get("value_high", math.nan), value
+                ),
+                "compared_to": f"{row['compared_to']} ({value(row['reference_value'])})",
+                "difference": gap(row["difference"]),
+                "difference_interval": _interval(
+                    row.get("difference_low", math.nan), row.get("difference_high", math.nan), gap
+                ),
+                "ratio": _number(row["ratio"], 2),
+                "ratio_interval": _interval(
+                    row.get("ratio_low", math.nan),
+                    row.get("ratio_high", math.nan),
+                    lambda v: _number(v, 2),
+                ),
+                "test": str(row.get("test", "")) if row.get("test") not in (None, "none") else "",
+                "p_adjusted": _p_value(row.get("p_adjusted", math.nan)),
+                "status": _status(row),
+                "marker": MARKERS.get(_status(row), ""),
+            }
+        )
+    return out
+
+
+def _status(row: dict[str, Any]) -> str:
+    if row["compared_to"] != "overall" and row["group"] == row["compared_to"]:
+        return "comparison group"
+    if not bool(row["asserted"]):
+        return "not assessed"
+    if bool(row["material"]) and bool(row["significant"]):
+        return "material and significant"
+    if bool(row["material"]):
+        return "material, not significant"
+    return ""
+
+
+def _labels(index: pd.Index[Any]) -> list[str]:
+    if isinstance(index, pd.MultiIndex):
+        return [GROUP_SEPARATOR.join(str(v) for v in values) for values in index]
+    return [str(v) for v in index]
+
+
+def _value(value: Any, *, metric: str, metrics: GroupMetrics) -> str:
+    return _percent(value) if metric in metrics.rates else _number(value, 3)
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or math.isnan(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def _percent(value: Any) -> str:
+    return "–" if _missing(value) else f"{float(value) * 100:.1f}%"
+
+
+def _points(value: Any) -> str:
+    return "–" if _missing(value) else f"{float(value) * 100:+.1f} pt"
+
+
+def _number(value: Any, digits: int) -> str:
+    if _missing(value):
+        return "–"
+    number = float(value)
+    if math.isinf(number):
+        return "∞"
+    return f"{number:.{digits}f}"
+
+
+def _interval(low: Any, high: Any, form: Any) -> str:
+    if _missing(low) or _missing(high):
+        return ""
+    return f"{form(low)} to {form(high)}"
+
+
+def _p_value(value: Any) -> str:
+    if _missing(value):
+        return "–"
+    p = float(value)
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"

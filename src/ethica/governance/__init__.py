@@ -1,0 +1,31 @@
+"""Governance of AI systems: their specs, risk tiers and obligations."""
+
+from ethica.governance._spec import (
+    BinaryDecision,
+    FeatureSpec,
+    ModelSpec,
+    MulticlassDecision,
+    OversightSpec,
+    ProtectedAttributeSpec,
+    RankingDecision,
+    ScoreDecision,
+    SpecError,
+    SystemSpec,
+    load_spec,
+    parse_spec,
+)
+
+__all__ = [
+    "BinaryDecision",
+    "FeatureSpec",
+    "ModelSpec",
+    "MulticlassDecision",
+    "OversightSpec",
+    "ProtectedAttributeSpec",
+    "RankingDecision",
+    "ScoreDecision",
+    "SpecError",
+    "SystemSpec",
+    "load_spec",
+    "parse_spec",
+]

@@ -1,0 +1,248 @@
+"""The specification of an AI system: what it decides, from which data, for which purpose.
+
+A spec is written in YAML (or sent as JSON to the service) and validated here; a spec that is
+not valid is refused with every problem listed by its location (``features[2].data_category``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ethica.errors import InputError
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_DOTTED = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+RiskTier = Literal["minimal", "limited", "high", "unacceptable"]
+FeatureType = Literal["number", "integer", "boolean", "category", "text"]
+Direction = Literal["increasing", "decreasing", "none"]
+
+
+class SpecError(InputError):
+    """A system spec is not valid; ``problems`` lists each one with its location."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("the system spec is not valid:\n" + "\n".join(f"- {p}" for p in problems))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeatureSpec(_Model):
+    """One input the model receives."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+    type: FeatureType
+    data_category: Annotated[str, Field(description="Category of personal data, dotted.")]
+    description: str = ""
+    actionable: bool = Field(False, description="The customer can change it (counterfactuals).")
+    direction: Direction = Field(
+        "none", description="How the favourable outcome moves as the value grows."
+    )
+    categories: list[str] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    default: float | int | bool | str | None = Field(
+        None, description="Value the model receives when the feature is withheld."
+    )
+    proxy_for: list[str] = Field(
+        default_factory=list, description="Protected attributes this feature is a known proxy for."
+    )
+
+    @field_validator("data_category")
+    @classmethod
+    def _dotted(cls, value: str) -> str:
+        if not _DOTTED.match(value):
+            raise ValueError("must be a dotted category such as 'user.financial.income'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FeatureSpec:
+        if self.type == "category" and not self.categories:
+            raise ValueError("a category feature lists its categories")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("minimum is above maximum")
+        return self
+
+
+class ProtectedAttributeSpec(_Model):
+    """A protected attribute collected for fairness monitoring only, never given to the model."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+    description: str = ""
+    categories: list[str] | None = None
+
+
+class BinaryDecision(_Model):
+    """Approve / decline at a threshold on the model's score."""
+
+    kind: Literal["binary"]
+    threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    positive: str = Field("approved", description="Outcome when score >= threshold.")
+    negative: str = Field("declined", description="Outcome when score < threshold.")
+    adverse: Literal["positive", "negative"] = "negative"
+
+    @property
+    def adverse_outcome(self) -> str:
+        """The outcome that is adverse for the customer."""
+        return self.negative if self.adverse == "negative" else self.positive
+
+
+class MulticlassDecision(_Model):
+    """Routing to one of several classes (e.g. service tiers)."""
+
+    kind: Literal["multiclass"]
+    classes: Annotated[list[str], Field(min_length=2)]
+    adverse: list[str] = Field(default_factory=list, description="Classes adverse to the customer.")
+
+
+class ScoreDecision(_Model):
+    """An amount or score (e.g. a credit limit)."""
+
+    kind: Literal["score"]
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+class RankingDecision(_Model):
+    """An ordered list of items (e.g. recommended products)."""
+
+    kind: Literal["ranking"]
+    top_k: Annotated[int, Field(ge=1, le=1000)] = 10
+
+
+DecisionSpec = Annotated[
+    BinaryDecision | MulticlassDecision | ScoreDecision | RankingDecision,
+    Field(discriminator="kind"),
+]
+
+
+class ModelSpec(_Model):
+    """Where the model file is and how it is stored (never plain pickle)."""
+
+    path: str
+    format: Literal["skops", "lightgbm", "xgboost"]
+    version: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class OversightSpec(_Model):
+    """When a decision waits for a human instead of taking effect."""
+
+    review_adverse: bool = Field(False, description="Hold every adverse outcome for review.")
+    margin: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.0, description="Hold when the score is within this distance of the threshold."
+    )
+    sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.0, description="Share of automatic decisions held at random for quality review."
+    )
+
+
+class SystemSpec(_Model):
+    """One registered AI system."""
+
+    id: str
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    purpose: str
+    legal_basis: Literal[
+        "consent", "contract", "legal_obligation", "vital_interests", "public_interest",
+        "legitimate_interests",
+    ] = "contract"  # fmt: skip
+    risk_tier: RiskTier = "limited"
+    decision: DecisionSpec
+    features: Annotated[list[FeatureSpec], Field(min_length=1)]
+    protected_attributes: list[ProtectedAttributeSpec] = Field(default_factory=list)
+    model: ModelSpec | None = None
+    oversight: OversightSpec = Field(default_factory=OversightSpec)
+    owner: Annotated[str, Field(min_length=1)]
+    description: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError("must be a lowercase slug such as 'credit-limit'")
+        return value
+
+    @field_validator("purpose")
+    @classmethod
+    def _purpose(cls, value: str) -> str:
+        if not _DOTTED.match(value):
+            raise ValueError("must be a dotted data use such as 'essential.service'")
+        return value
+
+    @model_validator(mode="after")
+    def _names(self) -> SystemSpec:
+        names = [f.name for f in self.features]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"features are declared twice: {repeated}")
+        overlap = sorted(set(names) & {p.name for p in self.protected_attributes})
+        if overlap:
+            raise ValueError(
+                f"{overlap} are declared both as features and as protected attributes; protected "
+                "attributes never reach the model"
+            )
+        protected = {p.name for p in self.protected_attributes}
+        for feature in self.features:
+            unknown = sorted(set(feature.proxy_for) - protected)
+            if unknown:
+                raise ValueError(
+                    f"feature {feature.name!r} is a proxy for undeclared attributes {unknown}"
+                )
+        return self
+
+    def feature(self, name: str) -> FeatureSpec:
+        """The feature called ``name``."""
+        for feature in self.features:
+            if feature.name == name:
+                return feature
+        raise KeyError(name)
+
+
+def parse_spec(data: Any) -> SystemSpec:
+    """Validate a spec given as a mapping; raises :class:`SpecError` listing every problem."""
+    if not isinstance(data, dict):
+        raise SpecError([f"a spec is a mapping of fields; got {type(data).__name__}"])
+    try:
+        return SystemSpec.model_validate(data)
+    except ValidationError as error:
+        raise SpecError([_problem(e) for e in error.errors()]) from None
+
+
+def load_spec(path: str | Path) -> SystemSpec:
+    """Read and validate a YAML spec file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SpecError([f"cannot read {path}: {error.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SpecError([f"{path} is not valid YAML: {error}"]) from None
+    return parse_spec(data)
+
+
+def _problem(error: Any) -> str:
+    location = ""
+    for part in error["loc"]:
+        if isinstance(part, int):
+            location += f"[{part}]"
+        elif part in ("binary", "multiclass", "score", "ranking", "function-after[_consistent(), FeatureSpec]"):
+            continue
+        else:
+            location += f".{part}" if location else str(part)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "missing":
+        message = "is required"
+    elif error["type"] == "extra_forbidden":
+        message = "is not a known field (check its spelling)"
+    return f"{location or 'spec'}: {message}"

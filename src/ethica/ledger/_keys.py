@@ -1,0 +1,257 @@
+"""Per-subject data keys, wrapped by a master key, and crypto-shredding.
+
+Each subject's personal fields are sealed with their own random 256-bit data key. Data keys
+are stored only wrapped (AES-256-GCM under the master key, bound to the subject and key id),
+through a :class:`KeyStore`. Erasing a subject destroys their wrapped key: their ciphertexts
+stay in the ledger, and keep every hash valid, but can no longer be opened by anyone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ethica.errors import InputError
+from ethica.ledger._canonical import canonical_json
+from ethica.ledger._entry import Entry, Sealed, associated_data
+from ethica.ledger._errors import ErasedError, MasterKeyError, TamperedError
+
+__all__ = ["KeyRing", "KeyStore", "MasterKey", "MemoryKeyStore", "WrappedKey"]
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+
+
+class MasterKey:
+    """The 256-bit key that wraps every data key; its bytes never appear in a repr or log.
+
+    Parameters
+    ----------
+    key : bytes
+        Exactly 32 bytes, e.g. from a secrets manager. Use :meth:`generate` for a new one.
+    """
+
+    __slots__ = ("_aead", "_key")
+
+    def __init__(self, key: bytes) -> None:
+        if not isinstance(key, bytes | bytearray) or len(key) != KEY_BYTES:
+            length = len(key) if isinstance(key, bytes | bytearray) else type(key).__name__
+            raise MasterKeyError(
+                f"the master key must be {KEY_BYTES} bytes (256 bits), got {length}; "
+                "create one with MasterKey.generate() and keep its bytes in a secrets manager"
+            )
+        self._key = bytes(key)
+        self._aead = AESGCM(self._key)
+
+    @classmethod
+    def generate(cls) -> MasterKey:
+        """Create a new random master key."""
+        return cls(os.urandom(KEY_BYTES))
+
+    def export(self) -> bytes:
+        """Return the raw 32 bytes, to put in a secrets manager (never in a log or a repository)."""
+        return self._key
+
+    def __repr__(self) -> str:
+        return "MasterKey(<hidden>)"
+
+    def _wrap(self, data_key: bytes, *, context: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data_key, context)
+
+    def _unwrap(self, wrapped: bytes, *, context: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], context)
+        except (InvalidTag, ValueError):
+            raise MasterKeyError(
+                "the master key does not unwrap this subject's data key: it is the wrong master "
+                "key, or the key store was altered"
+            ) from None
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    """A subject's data key as stored: its id and its bytes wrapped by the master key."""
+
+    key_id: str
+    wrapped: bytes
+
+    def __repr__(self) -> str:
+        return f"WrappedKey(key_id={self.key_id!r}, wrapped=<{len(self.wrapped)} bytes>)"
+
+
+@runtime_checkable
+class KeyStore(Protocol):
+    """Where wrapped data keys live (a SQL table in the service, a dict in memory)."""
+
+    def get(self, subject: str) -> WrappedKey | None:
+        """Return the subject's wrapped key, or ``None`` when they have none (or it was erased)."""
+        ...
+
+    def put(self, subject: str, key: WrappedKey) -> None:
+        """Store ``key`` unless the subject already has one: the first writer wins."""
+        ...
+
+    def delete(self, subject: str) -> bool:
+        """Destroy the subject's wrapped key; ``True`` when there was one."""
+        ...
+
+
+class MemoryKeyStore:
+    """A :class:`KeyStore` in a dict, for tests and notebooks."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, WrappedKey] = {}
+        self._lock = threading.Lock()
+
+    def get(self, subject: str) -> WrappedKey | None:
+        """Return the subject's wrapped key, or ``None``."""
+        return self._keys.get(subject)
+
+    def put(self, subject: str, key: WrappedKey) -> None:
+        """Store ``key`` unless the subject already has one."""
+        with self._lock:
+            self._keys.setdefault(subject, key)
+
+    def delete(self, subject: str) -> bool:
+        """Destroy the subject's wrapped key."""
+        with self._lock:
+            return self._keys.pop(subject, None) is not None
+
+
+class KeyRing:
+    """Seal and open personal fields with per-subject data keys; erase a subject.
+
+    Parameters
+    ----------
+    master_key : MasterKey or bytes
+        The key that wraps every data key (32 bytes).
+    store : KeyStore, optional
+        Where wrapped keys are kept; a new :class:`MemoryKeyStore` by default.
+
+    Notes
+    -----
+    After :meth:`erase`, :meth:`open` on the subject's entries raises :class:`ErasedError`
+    (rather than returning a marker) so that no caller mistakes shredded data for empty data;
+    :meth:`open_or_none` is the forgiving variant for listings. A subject who comes back later
+    gets a new key with a new id: entries sealed before the erasure stay unreadable.
+    """
+
+    def __init__(self, master_key: MasterKey | bytes, *, store: KeyStore | None = None) -> None:
+        self._master = master_key if isinstance(master_key, MasterKey) else MasterKey(master_key)
+        self._store: KeyStore = MemoryKeyStore() if store is None else store
+        # Two writers sealing for a new subject at once must not both create a key.
+        self._create_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"KeyRing(store={type(self._store).__name__})"
+
+    def has_key(self, subject: str) -> bool:
+        """Whether the subject currently has a data key (``False`` once erased)."""
+        return self._store.get(subject) is not None
+
+    def seal(
+        self, personal: Mapping[str, Any], *, subject: str, chain: str, sequence: int, kind: str
+    ) -> tuple[str, Sealed]:
+        """Encrypt ``personal`` for the entry at ``chain``/``sequence``; return key id and data."""
+        key_id, data_key = self._key_for(subject, create=True)
+        context = associated_data(
+            chain=chain, sequence=sequence, kind=kind, subject=subject, key_id=key_id
+        )
+        nonce = os.urandom(NONCE_BYTES)
+        ciphertext = AESGCM(data_key).encrypt(nonce, canonical_json(personal), context)
+        return key_id, Sealed(nonce=nonce, ciphertext=ciphertext)
+
+    def open(self, entry: Entry) -> dict[str, Any]:
+        """Decrypt the entry's personal fields (``{}`` when it has none).
+
+        Raises
+        ------
+        ErasedError
+            The subject was erased: the key that sealed these fields no longer exists.
+        TamperedError
+            The ciphertext, nonce or the entry's chain/sequence/kind/subject was changed.
+        MasterKeyError
+            The master key cannot unwrap the subject's data key.
+        """
+        if entry.sealed is None:
+            return {}
+        if entry.subject is None or entry.key_id is None:
+            raise TamperedError(
+                f"entry {entry.chain}#{entry.sequence} has sealed data but no subject or key id"
+            )
+        key_id, data_key = self._key_for(entry.subject, create=False)
+        if key_id != entry.key_id:
+            raise ErasedError(
+                f"subject {entry.subject!r} was erased: the key {entry.key_id!r} that sealed "
+                f"entry {entry.chain}#{entry.sequence} was destroyed"
+            )
+        context = associated_data(
+            chain=entry.chain,
+            sequence=entry.sequence,
+            kind=entry.kind,
+            subject=entry.subject,
+            key_id=entry.key_id,
+        )
+        try:
+            plaintext = AESGCM(data_key).decrypt(
+                entry.sealed.nonce, entry.sealed.ciphertext, context
+            )
+        except (InvalidTag, ValueError):
+            raise TamperedError(
+                f"the sealed fields of entry {entry.chain}#{entry.sequence} do not authenticate: "
+                "the ciphertext or the entry it belongs to was changed"
+            ) from None
+        opened: dict[str, Any] = json.loads(plaintext)
+        return opened
+
+    def open_or_none(self, entry: Entry) -> dict[str, Any] | None:
+        """Like :meth:`open`, but ``None`` for an erased subject."""
+        try:
+            return self.open(entry)
+        except ErasedError:
+            return None
+
+    def erase(self, subject: str) -> bool:
+        """Destroy the subject's data key (crypto-shredding); ``True`` when one existed."""
+        return self._store.delete(subject)
+
+    def _key_for(self, subject: str, *, create: bool) -> tuple[str, bytes]:
+        if not isinstance(subject, str) or not subject:
+            raise InputError("a subject id must be a non-empty string")
+        stored = self._store.get(subject)
+        if stored is None:
+            if not create:
+                raise ErasedError(
+                    f"subject {subject!r} has no data key: they were erased (crypto-shredded), "
+                    "so their personal fields cannot be opened"
+                )
+            with self._create_lock:
+                stored = self._store.get(subject)
+                if stored is None:
+                    key_id = secrets.token_hex(8)
+                    wrapped = self._master._wrap(
+                        os.urandom(KEY_BYTES), context=_wrap_context(subject, key_id)
+                    )
+                    self._store.put(subject, WrappedKey(key_id=key_id, wrapped=wrapped))
+                    # Another process may have stored its key first; use whichever won.
+                    stored = self._store.get(subject)
+            if stored is None:
+                raise ErasedError(f"subject {subject!r} was erased while their key was created")
+        data_key = self._master._unwrap(
+            stored.wrapped, context=_wrap_context(subject, stored.key_id)
+        )
+        return stored.key_id, data_key
+
+
+def _wrap_context(subject: str, key_id: str) -> bytes:
+    # Binding the wrap to subject and key id stops a stored key being moved to another subject.
+    return canonical_json({"purpose": "ethica.ledger data key", "subject": subject, "id": key_id})

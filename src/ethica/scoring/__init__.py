@@ -1,0 +1,9 @@
+"""Models that score decisions, stored and loaded safely (skops, LightGBM text, XGBoost JSON).
+
+A model received from a user is never unpickled: scikit-learn models go through skops with an
+allow-list of types, LightGBM and XGBoost models through their own text formats.
+"""
+
+from ethica.scoring._models import ModelFormat, UnsafeModelError, dump_model, load_model
+
+__all__ = ["ModelFormat", "UnsafeModelError", "dump_model", "load_model"]

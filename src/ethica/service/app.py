@@ -1,0 +1,161 @@
+"""The application factory: settings, database, gateway, every router, one error handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ethica import __version__
+from ethica.errors import EthicaError
+from ethica.service.db import make_engine, session_factory, upgrade
+from ethica.service.errors import STATUS
+from ethica.service.settings import Settings, get_settings
+
+log = logging.getLogger("ethica.service")
+
+
+@dataclass
+class ServiceState:
+    """What every request shares: settings, database and the gateway."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    extras: dict[str, Any]
+
+
+def state_of(app: Any) -> ServiceState:
+    """The service state of an application built by :func:`create_app`."""
+    state: ServiceState = app.state.ethica
+    return state
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    """Build the service: connect the database, bring it up to date, mount every router."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.database.url, echo=settings.database.echo)
+    if migrate:
+        upgrade(engine)
+    state = ServiceState(settings, engine, session_factory(engine), {})
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for closer in state.extras.get("on_shutdown", []):
+            closer()
+        engine.dispose()
+
+    app = FastAPI(
+        title="ethica",
+        version=__version__,
+        description="The decision gateway: consent, minimization, scoring, explanation, "
+        "human oversight and a tamper-evident ledger for customer-facing AI decisions.",
+        lifespan=lifespan,
+    )
+    app.state.ethica = state
+    _mount(app)
+    _handle_errors(app)
+    app.add_middleware(BodyLimit, limit=settings.app.max_request_bytes)
+    return app
+
+
+def _mount(app: FastAPI) -> None:
+    """Every router, in one place."""
+    from ethica.service.health import router as health
+    from ethica.service.systems.api import router as systems
+    from ethica.service.users.api import router as users
+
+    for router in (health, users, systems):
+        app.include_router(router)
+
+
+def _handle_errors(app: FastAPI) -> None:
+    @app.exception_handler(EthicaError)
+    async def domain_error(_: Request, error: EthicaError) -> JSONResponse:
+        for kind, status, code in STATUS:
+            if isinstance(error, kind):
+                return _error(status, code, str(error))
+        log.exception("unexpected domain error", exc_info=error)
+        return _error(500, "internal", "the service failed; the error was logged")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        details = [
+            {"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in error.errors()
+        ]
+        message = "; ".join(f"{d['location']}: {d['message']}" for d in details[:5])
+        return _error(422, "invalid", f"the request is not valid: {message}", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "error")
+        return _error(error.status_code, code, str(error.detail))
+
+
+def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return JSONResponse(body, status_code=status)
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, before reading them whole."""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = _error(
+            413, "payload_too_large", f"the request body is over the limit of {self.limit} bytes"
+        )
+        await response({"type": "http"}, _no_body, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b""}
+
+
+Handler = Callable[[Request], Awaitable[Any]]

@@ -1,0 +1,161 @@
+"""Who is calling: API keys for applications, signed tokens for staff and customers.
+
+- Applications send ``Authorization: Bearer ek_<id>_<secret>``; the secret is compared with its
+  stored SHA-256 in constant time (API secrets are 256-bit random, so a fast hash suffices).
+- Staff log in with a password (scrypt) and get a signed, expiring token; customers arrive with a
+  signed link token from the business's app. Tokens are HMAC-SHA256 over a small JSON payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ethica.service.errors import AuthenticationError, PermissionDeniedError
+from ethica.service.scopes import ROLE_SCOPES, SCOPES
+from ethica.service.users.tables import ApiKey, User
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    kind: str  # "application", "user" or "customer"
+    id: str
+    role: str
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    subject: str | None = None  # the customer's own subject id
+
+    def can(self, scope: str) -> bool:
+        """Whether the caller holds ``scope``."""
+        return scope in self.scopes
+
+
+def hash_password(password: str) -> str:
+    """scrypt hash with a random salt, as ``scrypt$<salt>$<hash>``."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches a hash from :func:`hash_password`."""
+    try:
+        _, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), **_SCRYPT)
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """A new key: (key id, full key to hand out once, hash of its secret to store)."""
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return key_id, f"ek_{key_id}_{secret}", _sha256(secret)
+
+
+def sign_token(payload: dict[str, Any], *, secret: str, minutes: int) -> str:
+    """A signed token carrying ``payload`` that expires after ``minutes``."""
+    body = dict(payload, exp=int(time.time()) + 60 * minutes)
+    raw = base64.urlsafe_b64encode(json.dumps(body, sort_keys=True).encode()).rstrip(b"=")
+    signature = hmac.new(secret.encode(), raw, hashlib.sha256).digest()
+    return f"{raw.decode()}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def read_token(token: str, *, secret: str) -> dict[str, Any]:
+    """The payload of a valid, unexpired token; :class:`AuthenticationError` otherwise."""
+    try:
+        raw, signature = token.split(".")
+        expected = hmac.new(secret.encode(), raw.encode(), hashlib.sha256).digest()
+        given = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+        if not hmac.compare_digest(expected, given):
+            raise AuthenticationError("the token's signature is not valid")
+        payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, TypeError) as error:
+        raise AuthenticationError("the token is malformed") from error
+    if int(payload.get("exp", 0)) < time.time():
+        raise AuthenticationError("the token has expired; sign in again")
+    return payload
+
+
+def authenticate(session: Session, authorization: str | None, *, secret: str) -> Principal:
+    """Resolve an ``Authorization`` header into a principal, or raise AuthenticationError."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise AuthenticationError(
+            "send credentials as 'Authorization: Bearer <API key or token>'"
+        )
+    credential = authorization[7:].strip()
+    if credential.startswith("ek_"):
+        return _application(session, credential)
+    payload = read_token(credential, secret=secret)
+    if payload.get("kind") == "customer":
+        return Principal("customer", str(payload["sub"]), "customer", ROLE_SCOPES["customer"],
+                         subject=str(payload["sub"]))
+    user = session.get(User, str(payload.get("sub")))
+    if user is None or not user.active:
+        raise AuthenticationError("this account does not exist or is disabled")
+    return Principal("user", user.id, user.role, ROLE_SCOPES.get(user.role, frozenset()))
+
+
+def _application(session: Session, credential: str) -> Principal:
+    parts = credential.split("_", 2)
+    if len(parts) != 3:
+        raise AuthenticationError("the API key is malformed")
+    key = session.scalar(select(ApiKey).where(ApiKey.id == parts[1]))
+    if key is None or not key.active or not hmac.compare_digest(key.secret_hash, _sha256(parts[2])):
+        raise AuthenticationError("the API key is not valid")
+    return Principal("application", key.id, "application", frozenset(key.scopes))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ScopeCheck:
+    """A route dependency that requires one scope; routes declare it so tests can find it."""
+
+    def __init__(self, scope: str) -> None:
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}")
+        self.scope = scope
+
+    def __call__(self, request: Request) -> Principal:
+        principal = _principal(request)
+        if not principal.can(self.scope):
+            raise PermissionDeniedError(f"this needs the scope {self.scope!r}")
+        return principal
+
+
+def _principal(request: Request) -> Principal:
+    from ethica.service.app import state_of
+
+    state = state_of(request.app)
+    with state.sessions() as session:
+        return authenticate(
+            session,
+            request.headers.get("authorization"),
+            secret=state.settings.app.secret_key.get_secret_value(),
+        )
+
+
+def requires(scope: str) -> Any:
+    """``Depends`` on the caller holding ``scope``; returns the :class:`Principal`."""
+    return Depends(ScopeCheck(scope))
+
+
+def scoped(scope: str) -> Any:
+    """The annotated principal type of a route that needs ``scope``."""
+    return Annotated[Principal, requires(scope)]

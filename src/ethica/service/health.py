@@ -1,0 +1,15 @@
+"""Liveness of the service (no credentials needed, reveals nothing)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ethica import __version__
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", operation_id="health")
+def health() -> dict[str, str]:
+    """The service is up."""
+    return {"status": "ok", "version": __version__}

@@ -1,0 +1,34 @@
+"""The registry of scopes ("<resource>:<action>"), and which scopes each role holds.
+
+Every route declares the one scope it needs; a test walks every route with every role.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+SCOPES: dict[str, str] = {
+    "systems:read": "Read the registry of AI systems and their specs.",
+    "systems:write": "Register AI systems, change their specs and upload model versions.",
+    "decisions:write": "Send decisions through the gateway.",
+    "decisions:read": "List and read decisions (without protected attributes).",
+    "outcomes:write": "Record the true outcome of a decision.",
+    "audit:run": "Run fairness audits on live decisions (reads protected attributes).",
+    "ledger:verify": "Verify the ledger's hash chains.",
+    "users:write": "Create staff users and application API keys.",
+    "self:read": "A customer reads their own decisions.",
+}
+
+Role = Literal["admin", "officer", "reviewer", "customer"]
+
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "admin": frozenset(SCOPES) - {"self:read"},
+    "officer": frozenset(
+        {"systems:read", "systems:write", "decisions:read", "audit:run", "ledger:verify"}
+    ),
+    "reviewer": frozenset({"systems:read", "decisions:read"}),
+    "customer": frozenset({"self:read"}),
+}
+
+#: What an application key may be granted (never staff or customer scopes).
+APPLICATION_SCOPES = frozenset({"decisions:write", "decisions:read", "outcomes:write", "systems:read"})

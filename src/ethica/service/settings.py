@@ -1,0 +1,106 @@
+"""One settings tree for the service, read from ``ETHICA__SECTION__FIELD`` environment variables.
+
+Outside development the service refuses to start while any secret still has its development
+default: a deployment must set its own.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development-only secrets: public, so that `make demo` needs no setup; refused elsewhere.
+DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
+DEV_MASTER_KEY = "ZGV2ZWxvcG1lbnQtb25seS1tYXN0ZXIta2V5LTMyYiE="  # 32 bytes, base64
+DEV_SIGNING_KEY = "ZGV2ZWxvcG1lbnQtb25seS1zaWduaW5nLWtleSEhISE="  # 32-byte Ed25519 seed
+
+
+class AppSettings(BaseModel):
+    """The application itself."""
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="development allows the built-in secrets; others refuse them."
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEV_SECRET_KEY), description="Signs session and customer-link tokens."
+    )
+    max_request_bytes: int = Field(
+        1_000_000, gt=0, description="Requests with a larger body are refused with 413."
+    )
+    session_minutes: int = Field(480, gt=0, description="Lifetime of a staff session token.")
+    customer_link_minutes: int = Field(60, gt=0, description="Lifetime of a customer link.")
+
+
+class DatabaseSettings(BaseModel):
+    """Where the service keeps its state and its ledger."""
+
+    url: str = Field(
+        "sqlite:///ethica.db", description="SQLAlchemy URL: sqlite:///file.db or postgresql+psycopg://"
+    )
+    echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+
+
+class LedgerSettings(BaseModel):
+    """Keys of the tamper-evident ledger."""
+
+    master_key: SecretStr = Field(
+        SecretStr(DEV_MASTER_KEY),
+        description="Base64 of 32 bytes; wraps every subject's data key.",
+    )
+    signing_key: SecretStr = Field(
+        SecretStr(DEV_SIGNING_KEY),
+        description="Base64 of a 32-byte Ed25519 seed; signs chain checkpoints.",
+    )
+    checkpoint_every: int = Field(
+        1000, gt=0, description="Sign a checkpoint of a chain after this many entries."
+    )
+
+
+class GatewaySettings(BaseModel):
+    """The decision path."""
+
+    group_commit_max: int = Field(
+        256, gt=0, description="Most decisions written in one transaction (group commit)."
+    )
+    group_commit_wait_ms: float = Field(
+        1.0, ge=0, description="How long the writer waits to fill a group before committing."
+    )
+
+
+class Settings(BaseSettings):
+    """Every setting of the service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ETHICA__", env_nested_delimiter="__", extra="ignore"
+    )
+
+    app: AppSettings = Field(default_factory=AppSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+
+    @model_validator(mode="after")
+    def _no_default_secrets_outside_development(self) -> Settings:
+        if self.app.environment == "development":
+            return self
+        defaults = {
+            "ETHICA__APP__SECRET_KEY": (self.app.secret_key, DEV_SECRET_KEY),
+            "ETHICA__LEDGER__MASTER_KEY": (self.ledger.master_key, DEV_MASTER_KEY),
+            "ETHICA__LEDGER__SIGNING_KEY": (self.ledger.signing_key, DEV_SIGNING_KEY),
+        }
+        unset = [name for name, (value, dev) in defaults.items() if value.get_secret_value() == dev]
+        if unset:
+            raise ValueError(
+                f"refusing to start in {self.app.environment} with development secrets; set "
+                + ", ".join(unset)
+            )
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The registry of AI systems: specs and versioned models."""

@@ -1,0 +1,81 @@
+"""Routes of the registry of AI systems."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Query, Request, Response
+
+from ethica.governance import parse_spec
+from ethica.service.deps import SessionDep
+from ethica.service.auth import requires
+from ethica.service.systems import service
+from ethica.service.systems.schemas import ModelVersionRead, SystemPage, SystemRead
+
+router = APIRouter(prefix="/v1/systems", tags=["systems"])
+
+
+@router.put(
+    "/{system_id}",
+    operation_id="apply_system",
+    response_model=SystemRead,
+    dependencies=[requires("systems:write")],
+)
+def apply_system(
+    system_id: str, spec: Annotated[dict[str, Any], Body()], session: SessionDep, response: Response
+) -> SystemRead:
+    """Register or update an AI system from its spec (the same fields as the YAML file)."""
+    parsed = parse_spec({**spec, "id": spec.get("id", system_id)})
+    if parsed.id != system_id:
+        from ethica.errors import InputError
+
+        raise InputError(f"the spec's id {parsed.id!r} differs from the URL's {system_id!r}")
+    system, created = service.apply_spec(session, spec=parsed)
+    response.status_code = 201 if created else 200
+    return SystemRead.model_validate(system)
+
+
+@router.get(
+    "", operation_id="list_systems", response_model=SystemPage, dependencies=[requires("systems:read")]
+)
+def list_systems(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SystemPage:
+    """List registered systems."""
+    rows, total = service.list_systems(session, limit=limit, offset=offset)
+    return SystemPage(items=[SystemRead.model_validate(r) for r in rows], total=total)
+
+
+@router.get(
+    "/{system_id}",
+    operation_id="get_system",
+    response_model=SystemRead,
+    dependencies=[requires("systems:read")],
+)
+def get_system(system_id: str, session: SessionDep) -> SystemRead:
+    """Read one system."""
+    return SystemRead.model_validate(service.get_system(session, system_id=system_id))
+
+
+@router.post(
+    "/{system_id}/models",
+    operation_id="upload_model",
+    response_model=ModelVersionRead,
+    status_code=201,
+    dependencies=[requires("systems:write")],
+)
+async def upload_model(
+    system_id: str,
+    request: Request,
+    session: SessionDep,
+    version: Annotated[str, Query(min_length=1, max_length=64)],
+    format: Annotated[Literal["skops", "lightgbm", "xgboost"], Query()],
+) -> ModelVersionRead:
+    """Upload a model file (skops, LightGBM text or XGBoost JSON) as a new version."""
+    content = await request.body()
+    model = service.add_model_version(
+        session, system_id=system_id, version=version, format=format, content=content
+    )
+    return ModelVersionRead.model_validate(model)

@@ -1,0 +1,1 @@
+"""Staff users (admin, officer, reviewer) and the API keys of applications."""

@@ -1,0 +1,86 @@
+"""The Spark engine gives the same count tables and audits as the in-memory engine.
+
+Spark is slow to start, so the tests share one session (the ``spark`` fixture) and run in one
+xdist group; each test covers several cases.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from engine_cases import (
+    AGGREGATIONS,
+    AUDIT_ARGUMENTS,
+    assert_same_audit,
+    assert_same_table,
+    audit_frame,
+    decisions,
+)
+
+from ethica.engines import MemoryEngine, get_engine
+from ethica.engines._spark import SparkEngine
+from ethica.errors import InputError
+from ethica.fairness import MissingGroupWarning, audit
+
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+
+
+def _expected(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return {name: MemoryEngine().aggregate(frame, agg) for name, agg in AGGREGATIONS.items()}
+
+
+def test_spark_sources_match_memory(spark: Any, tmp_path: Path) -> None:
+    frame = decisions()
+    expected = _expected(frame)
+    frame.to_parquet(tmp_path / "decisions.parquet", index=False)
+    frame.to_csv(tmp_path / "decisions.csv", index=False)
+    sources = {
+        "spark frame": spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False)),
+        "pandas": frame,
+        "parquet": tmp_path / "decisions.parquet",
+        "csv": str(tmp_path / "decisions.csv"),
+    }
+    engine = SparkEngine(spark)
+    for source_name, source in sources.items():
+        for case, aggregation in AGGREGATIONS.items():
+            try:
+                assert_same_table(engine.aggregate(source, aggregation), expected[case], aggregation)
+            except AssertionError as error:
+                raise AssertionError(f"{source_name}, {case}: {error}") from error
+    assert engine.columns(sources["parquet"]) == list(frame.columns)
+    assert engine.profile(sources["spark frame"], "score_missing") == MemoryEngine().profile(
+        frame, "score_missing"
+    )
+
+
+def _audit(data: Any, engine: str) -> Any:
+    with pytest.warns(MissingGroupWarning):
+        return audit(data, engine=engine, score_bins=40, **AUDIT_ARGUMENTS)
+
+
+def test_spark_audit_matches_memory(spark: Any, tmp_path: Path) -> None:
+    frame = audit_frame()
+    expected = _audit(frame, "memory")
+    path = tmp_path / "decisions.parquet"
+    frame.to_parquet(path, index=False)
+    spark_frame = spark.read.parquet(str(path))
+    assert isinstance(get_engine("auto", spark_frame), SparkEngine)
+    assert_same_audit(_audit(spark_frame, "auto"), expected)
+    assert_same_audit(_audit(path, "spark"), expected)
+
+
+def test_spark_errors_say_what_to_fix(spark: Any, tmp_path: Path) -> None:
+    engine = get_engine("spark")
+    assert isinstance(engine, SparkEngine)
+    assert engine.session is spark  # the active session is reused, not a second one started
+    with pytest.raises(InputError, match="no such file"):
+        engine.columns(tmp_path / "absent.parquet")
+    with pytest.raises(InputError, match="cannot read a list"):
+        engine.columns([1, 2, 3])
+    (tmp_path / "decisions.txt").write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="cannot tell the format"):
+        engine.columns(tmp_path / "decisions.txt")
