@@ -1,7 +1,8 @@
-import importlib.util
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,6 @@ from ethica.demo import (
 from ethica.fairness import MissingGroupWarning, audit
 
 N = 5000
-HAS_HTML_REPORT = importlib.util.find_spec("ethica.fairness._report") is not None
 
 
 @pytest.fixture(scope="module")
@@ -29,12 +29,12 @@ def customers() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def trained(customers: pd.DataFrame) -> tuple[object, pd.DataFrame]:
+def trained(customers: pd.DataFrame) -> tuple[Any, pd.DataFrame]:
     return train_credit_model(customers, seed=0)
 
 
 @pytest.fixture(scope="module")
-def decisions(trained: tuple[object, pd.DataFrame]) -> pd.DataFrame:
+def decisions(trained: tuple[Any, pd.DataFrame]) -> pd.DataFrame:
     return trained[1]
 
 
@@ -53,7 +53,9 @@ def test_different_seeds_give_different_customers() -> None:
     assert (first["origin"].fillna("") != second["origin"].fillna("")).mean() > 0.2
 
 
-def test_same_seed_gives_identical_decisions(customers: pd.DataFrame, decisions: pd.DataFrame) -> None:
+def test_same_seed_gives_identical_decisions(
+    customers: pd.DataFrame, decisions: pd.DataFrame
+) -> None:
     _, again = train_credit_model(customers, seed=0)
     pd.testing.assert_frame_equal(decisions, again)
 
@@ -93,9 +95,9 @@ def test_recorded_outcome_is_noisier_for_the_affected_group(customers: pd.DataFr
     assert recorded[False] - recorded[True] > 0.1
 
 
-def test_model_never_receives_protected_attributes(trained: tuple[object, pd.DataFrame]) -> None:
+def test_model_never_receives_protected_attributes(trained: tuple[Any, pd.DataFrame]) -> None:
     model = trained[0]
-    names = list(model.feature_names_in_)  # type: ignore[attr-defined]
+    names = list(model.feature_names_in_)
     assert names == list(FEATURES)
     assert not set(names) & {*PROTECTED_ATTRIBUTES, "repaid", "repaid_latent", "customer_id"}
 
@@ -113,11 +115,18 @@ def test_model_learns_the_postcode_and_under_approves_creditworthy_members(
 ) -> None:
     creditworthy = decisions[decisions["repaid_latent"] == 1]
     affected = creditworthy["origin"] == AFFECTED_ORIGIN
-    assert creditworthy.loc[~affected, "approved"].mean() - creditworthy.loc[affected, "approved"].mean() > 0.1
+    assert (
+        creditworthy.loc[~affected, "approved"].mean()
+        - creditworthy.loc[affected, "approved"].mean()
+        > 0.1
+    )
     # The postcode effect also falls on the majority group's customers in those districts.
     majority = decisions[decisions["origin"] == "Origin A"]
     segregated = majority["postcode_district"].isin(SEGREGATED_DISTRICTS)
-    assert majority.loc[~segregated, "approved"].mean() - majority.loc[segregated, "approved"].mean() > 0.1
+    assert (
+        majority.loc[~segregated, "approved"].mean() - majority.loc[segregated, "approved"].mean()
+        > 0.1
+    )
 
 
 def test_audit_finds_a_material_significant_gap_for_the_affected_group(
@@ -141,29 +150,29 @@ def test_audit_finds_a_material_significant_gap_for_the_affected_group(
     assert gap["value"] == pytest.approx(expected)
     # No mechanism works on sex, and the audit finds no material gap there.
     by_sex = result.comparisons[
-        (result.comparisons["grouping"] == "sex") & (result.comparisons["metric"] == "selection_rate")
+        (result.comparisons["grouping"] == "sex")
+        & (result.comparisons["metric"] == "selection_rate")
     ]
     assert not by_sex["material"].any()
     assert any(
-        f.group == AFFECTED_ORIGIN and f.severity == "material and significant" for f in result.findings
+        f.group == AFFECTED_ORIGIN and f.severity == "material and significant"
+        for f in result.findings
     )
 
 
-def test_run_demo_writes_the_audit_json(tmp_path: pytest.TempPathFactory) -> None:
-    out = tmp_path / "demo"  # type: ignore[operator]
+def test_run_demo_writes_the_reports(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
     with pytest.warns(MissingGroupWarning):
-        if HAS_HTML_REPORT:
-            result = run_demo(out, n=N, seed=0)
-        else:
-            with pytest.raises(ImportError):
-                run_demo(out, n=N, seed=0)
-            pytest.skip("fairness/_report.py is not written yet; only audit.json was checked")
-    written = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+        result = run_demo(out, n=N, seed=0)
+    assert result.audit_json == out / "audit.json"
+    assert result.report_html == out / "report.html"
+    written = json.loads(result.audit_json.read_text(encoding="utf-8"))
     assert written["rows"] == N // 2
     assert written["sensitive_features"] == list(PROTECTED_ATTRIBUTES)
-    assert result.audit_json == out / "audit.json"
-    assert result.report_html.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
-    assert AFFECTED_ORIGIN in result.report_html.read_text(encoding="utf-8")
+    assert any(f["group"] == AFFECTED_ORIGIN for f in written["findings"])
+    html = result.report_html.read_text(encoding="utf-8")
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert AFFECTED_ORIGIN in html
 
 
 def test_import_needs_no_modelling_library() -> None:

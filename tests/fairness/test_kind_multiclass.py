@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -192,3 +195,22 @@ def test_errors_say_what_to_fix(engine: str) -> None:
         build(base.assign(y=["a", None, "a", "b"]), label="y", prediction="p")
     with pytest.raises(InputError, match="needs the decisions"):
         build(base, label="y")
+
+
+@pytest.mark.postgresql
+def test_postgresql_gives_the_same_metrics_as_memory(
+    postgresql_url: str, postgresql_table: Callable[[pd.DataFrame], str]
+) -> None:
+    frame = tickets(1500, seed=9)
+    roles: dict[str, Any] = {
+        "sensitive_features": ["region", "lang"],
+        "label": "tier",
+        "prediction": "routed",
+        "kind": "multiclass",
+    }
+    in_memory = audit(frame, engine="memory", **roles)
+    in_database = audit(postgresql_table(frame), engine=postgresql_url, **roles)
+    for grouping in in_memory.metrics:
+        pd.testing.assert_frame_equal(
+            in_database.by_group(grouping), in_memory.by_group(grouping), rtol=1e-12
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -169,3 +170,40 @@ def test_options_and_positions_are_checked() -> None:
         build(frame.assign(pos=[1.0, np.nan, 3.0, 4.0]))
     with pytest.raises(InputError, match="relevance.*must be at least 0"):
         build(frame.assign(rel=[-1, 0, 1, 2]), label="rel")
+
+
+RANKING_ROLES: dict[str, Any] = {
+    "sensitive_features": ["seller", "region"],
+    "prediction": "position",
+    "label": "relevance",
+    "list_id": "customer",
+    "kind": "ranking",
+    "options": {"max_position": 20, "top_k": (1, 5, 10)},
+}
+
+
+@pytest.mark.postgresql
+def test_postgresql_gives_the_same_metrics_as_memory(
+    postgresql_url: str, postgresql_table: Callable[[pd.DataFrame], str]
+) -> None:
+    frame = recommendations(lists=40)
+    in_memory = audit(frame, engine="memory", **RANKING_ROLES)
+    in_database = audit(postgresql_table(frame), engine=postgresql_url, **RANKING_ROLES)
+    for grouping in in_memory.metrics:
+        pd.testing.assert_frame_equal(
+            in_database.by_group(grouping), in_memory.by_group(grouping), rtol=1e-12
+        )
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark")
+def test_spark_gives_the_same_metrics_as_memory(spark: Any) -> None:
+    from ethica.engines._spark import SparkEngine
+
+    frame = recommendations(lists=40)
+    in_memory = audit(frame, engine="memory", **RANKING_ROLES)
+    in_spark = audit(frame, engine=SparkEngine(spark), **RANKING_ROLES)
+    for grouping in in_memory.metrics:
+        pd.testing.assert_frame_equal(
+            in_spark.by_group(grouping), in_memory.by_group(grouping), rtol=1e-12
+        )

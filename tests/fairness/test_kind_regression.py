@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -182,3 +185,24 @@ def test_missing_and_non_numeric_values_are_refused(engine: str) -> None:
         build(frame.assign(limit=[1.0, np.inf, 3.0, 4.0]), prediction="limit")
     with pytest.raises(InputError, match="needs the predicted amounts"):
         build(frame, label="need")
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("exact", [True, False])
+def test_postgresql_gives_the_same_metrics_as_memory(
+    postgresql_url: str, postgresql_table: Callable[[pd.DataFrame], str], exact: bool
+) -> None:
+    frame = credit_limits(1500, exact=exact)
+    roles: dict[str, Any] = {
+        "sensitive_features": ["sex", "age"],
+        "label": "need",
+        "prediction": "limit",
+        "kind": "regression",
+    }
+    in_memory = audit(frame, engine="memory", **roles)
+    in_database = audit(postgresql_table(frame), engine=postgresql_url, **roles)
+    assert in_database.table.bins == in_memory.table.bins
+    for grouping in in_memory.metrics:
+        pd.testing.assert_frame_equal(
+            in_database.by_group(grouping), in_memory.by_group(grouping), rtol=1e-9
+        )

@@ -227,7 +227,8 @@ def _choose_rows(
     cumulative = np.cumsum(probabilities / probabilities.sum(axis=1, keepdims=True), axis=1)
     draws = rng.uniform(size=(probabilities.shape[0], 1))
     index = np.minimum((draws > cumulative).sum(axis=1), len(options) - 1)
-    return np.array(options)[index]
+    chosen: npt.NDArray[Any] = np.array(options)[index]
+    return chosen
 
 
 def _income(
@@ -236,12 +237,16 @@ def _income(
     median = _effect(employment, _MEDIAN_INCOME) * np.array(_INCOME_BY_AGE)[band]
     spread = np.where(employment == "self-employed", 0.65, 0.45)
     income = median * np.exp(spread * rng.standard_normal(employment.size))
-    return np.round(np.maximum(income, 3_000.0), -2)
+    rounded: FloatArray = np.round(np.maximum(income, 3_000.0), -2)
+    return rounded
 
 
-def _savings(income: FloatArray, age: npt.NDArray[np.int64], rng: np.random.Generator) -> npt.NDArray[Any]:
+def _savings(
+    income: FloatArray, age: npt.NDArray[np.int64], rng: np.random.Generator
+) -> npt.NDArray[Any]:
     wealth = np.log(income / 30_000.0) + 0.02 * (age - 40) + 0.8 * rng.standard_normal(income.size)
-    return np.array(SAVINGS)[np.searchsorted([-0.8, 0.0, 1.0], wealth)]
+    bands: npt.NDArray[Any] = np.array(SAVINGS)[np.searchsorted([-0.8, 0.0, 1.0], wealth)]
+    return bands
 
 
 def _effect(values: npt.NDArray[Any], effects: dict[str, float]) -> FloatArray:
@@ -254,7 +259,7 @@ def _recorded(
     district: npt.NDArray[Any],
     rng: np.random.Generator,
 ) -> npt.NDArray[np.int64]:
-    """The outcome as the bank's records hold it: the truth, mis-recorded unequally."""
+    """Record the outcome as the bank's books would: the truth, mis-recorded unequally."""
     as_default = (
         _MISRECORDED_DEFAULT
         + _SEGREGATED_DISTRICT_DEFAULT * np.isin(district, SEGREGATED_DISTRICTS)

@@ -45,7 +45,7 @@ def train_credit_model(
     # Imported here so that `import ethica.demo` works without the `demo` extra.
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import train_test_split
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     if not 0.0 < approval_rate < 1.0:
         raise InputError(f"approval_rate must be in (0, 1); got {approval_rate}")
@@ -83,7 +83,7 @@ def train_credit_model(
 
 
 def model_inputs(customers: pd.DataFrame) -> pd.DataFrame:
-    """The model's input frame: the features only, with categories as pandas categoricals."""
+    """Select the model's inputs: the features only, categories as pandas categoricals."""
     inputs = customers[list(FEATURES)].copy()
     for column in CATEGORICAL_FEATURES:
         inputs[column] = inputs[column].astype("category")

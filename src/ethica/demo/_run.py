@@ -1,4 +1,4 @@
-"""The demo run: generate the customers, train the credit model, audit its decisions, write reports."""
+"""The demo run: generate customers, train the credit model, audit its decisions, write reports."""
 
 from __future__ import annotations
 

@@ -51,8 +51,10 @@ def _bootstrap_intervals(
         large = groups["n"].to_numpy() >= settings.min_group_size
         labels = [" × ".join(map(str, row)) for row in groups[list(grouping)].itertuples(index=False)]
         name = " × ".join(grouping)
+        reference = _reference_column(groups, grouping, settings)
         for metric, v in values.items():
-            difference = v - overall[metric]
+            # The same gap as the audit's "difference": to the reference group when there is one.
+            difference = v - (overall[metric] if reference is None else v[:, [reference]])
             low, high = np.nanquantile(v, quantiles, axis=0)
             d_low, d_high = np.nanquantile(difference, quantiles, axis=0)
             per_group.append(
@@ -77,6 +79,17 @@ def _bootstrap_intervals(
                      "boot_difference_high": s_high}
                 )
     return pd.concat(per_group, ignore_index=True), pd.DataFrame(per_metric)
+
+
+def _reference_column(
+    groups: pd.DataFrame, grouping: tuple[str, ...], settings: Settings
+) -> int | None:
+    """Position of the reference group among ``groups`` (sorted like the audit's groups)."""
+    if settings.reference is None:
+        return None
+    wanted = tuple(str(settings.reference[f]) for f in grouping)
+    rows = list(groups[list(grouping)].itertuples(index=False, name=None))
+    return rows.index(wanted)
 
 
 def _resample(counts: FloatArray, replicates: int, rng: np.random.Generator) -> FloatArray:

@@ -30,6 +30,7 @@ PALETTE = (
     "#F0E442",
     "#000000",
 )
+SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down", "wedge", "stroke")
 #: How each group's gap was judged, with a colour and a shape (never colour alone).
 STATUS_STYLE: dict[str, tuple[str, str]] = {
     "material and significant": ("#D55E00", "diamond"),
@@ -43,6 +44,8 @@ GAP_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "p
 #: Calibration curves are unreadable with more lines than this; the table still has them.
 MAX_CURVES = 8
 WIDTH = 360
+#: Axis settings that keep tick labels apart.
+AXIS: dict[str, Any] = {"tickCount": 6, "labelOverlap": True, "labelFlush": True}
 ROW_HEIGHT = 20
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
@@ -55,6 +58,7 @@ class Figure:
     caption: str
     svg: str
     figure_id: str
+    wide: bool = False
 
 
 def grouping_figures(
@@ -70,7 +74,7 @@ def grouping_figures(
     rows = comparisons[comparisons["grouping"] == grouping].assign(status=_status)
     present = list(metrics.values)
     level = f"{round(confidence * 100)}%"
-    charts: list[tuple[str, str, alt.TopLevelMixin]] = []
+    charts: list[tuple[str, str, Any]] = []
     if "selection_rate" in present:
         charts.append(
             (
@@ -106,7 +110,7 @@ def grouping_figures(
                 f"ROC AUC by {grouping}",
                 "How well the score ranks those with the favourable true outcome above the "
                 "others, within each group (0.5 is chance, 1 is perfect).",
-                value_chart(rows, "roc_auc", as_percent=False),
+                value_chart(rows, "roc_auc", as_percent=False, domain=(0.5, 1.0)),
             )
         )
     curve = metrics.curves.get("calibration")
@@ -130,18 +134,26 @@ def grouping_figures(
                 )
             )
     return [
-        figure(title, caption, chart, figure_id=f"{id_prefix}-{index}")
+        figure(
+            title,
+            caption,
+            chart,
+            figure_id=f"{id_prefix}-{index}",
+            wide=isinstance(chart, alt.HConcatChart) and len(gap_metrics) > 1,
+        )
         for index, (title, caption, chart) in enumerate(charts)
     ]
 
 
-def figure(title: str, caption: str, chart: alt.TopLevelMixin, *, figure_id: str) -> Figure:
+def figure(
+    title: str, caption: str, chart: Any, *, figure_id: str, wide: bool = False
+) -> Figure:
     """Render a chart to SVG and label it for assistive technology."""
     svg = to_svg(chart, label=f"{title}. {caption}", id_prefix=figure_id)
-    return Figure(title, caption, svg, figure_id)
+    return Figure(title, caption, svg, figure_id, wide)
 
 
-def to_svg(chart: alt.TopLevelMixin, *, label: str, id_prefix: str) -> str:
+def to_svg(chart: Any, *, label: str, id_prefix: str) -> str:
     """Inline SVG of a chart, announced as one image with ``label`` (the tables hold the data)."""
     spec = chart.configure(font=FONT, background="white", aria=False).configure_view(stroke="#d0d7de")
     svg = str(vl_convert.vegalite_to_svg(spec.to_dict(validate=False)))
@@ -149,15 +161,29 @@ def to_svg(chart: alt.TopLevelMixin, *, label: str, id_prefix: str) -> str:
     return _unique_ids(svg, id_prefix)
 
 
-def value_chart(rows: pd.DataFrame, metric: str, *, as_percent: bool) -> alt.LayerChart:
-    """Each group's value as a point with its interval, and a rule at the comparison value."""
+def value_chart(
+    rows: pd.DataFrame,
+    metric: str,
+    *,
+    as_percent: bool,
+    domain: tuple[float, float] | None = None,
+) -> alt.LayerChart:
+    """Each group's value as a point with its interval, and a rule at the comparison value.
+
+    ``domain`` is widened when a value falls outside it, so that no point is ever hidden.
+    """
     data = _metric_rows(rows, metric)
-    axis_format = ".0%" if as_percent else ".2f"
+    scale = alt.Scale(zero=as_percent, nice=True)
+    if domain is not None and not data.empty:
+        low = min(domain[0], float(data["value"].min()))
+        high = max(domain[1], float(data["value"].max()))
+        scale = alt.Scale(domain=[low, high], nice=True)
+    axis = alt.Axis(format=".0%", **AXIS) if as_percent else alt.Axis(**AXIS)
     x = alt.X(
         "value:Q",
         title=_words(metric),
-        axis=alt.Axis(format=axis_format),
-        scale=alt.Scale(zero=as_percent, nice=True),
+        axis=axis,
+        scale=scale,
     )
     y = _group_axis(data)
     base = alt.Chart(_data(data)).encode(y=y)
@@ -168,7 +194,9 @@ def value_chart(rows: pd.DataFrame, metric: str, *, as_percent: bool) -> alt.Lay
                 x=alt.X("value_low:Q", title=_words(metric)), x2="value_high:Q"
             )
         )
-    layers.append(base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **_status_marks()))
+    layers.append(
+        base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **_status_marks(data))
+    )
     comparison = data["reference_value"].dropna()
     if not comparison.empty:
         layers.append(
@@ -182,6 +210,7 @@ def value_chart(rows: pd.DataFrame, metric: str, *, as_percent: bool) -> alt.Lay
 def gap_chart(rows: pd.DataFrame, metrics: Sequence[str], *, materiality: float) -> alt.HConcatChart:
     """Difference to the comparison per group, one panel per metric, with the materiality band."""
     panels = []
+    shown = rows[rows["metric"].isin(list(metrics)) & rows["value"].notna()]
     for index, metric in enumerate(metrics):
         data = _metric_rows(rows, metric)
         data = data.assign(
@@ -191,7 +220,12 @@ def gap_chart(rows: pd.DataFrame, metrics: Sequence[str], *, materiality: float)
         )
         y = _group_axis(data, show=index == 0)
         base = alt.Chart(_data(data)).encode(y=y)
-        x = alt.X("difference:Q", title=f"{_short(metric)} (points)", scale=alt.Scale(nice=True))
+        x = alt.X(
+            "difference:Q",
+            title=f"{_short(metric)} (points)",
+            scale=alt.Scale(nice=True),
+            axis=alt.Axis(**AXIS),
+        )
         band = alt.Chart(_data(pd.DataFrame({"low": [-materiality * 100], "high": [materiality * 100]})))
         layers: list[Any] = [
             band.mark_rect(color="#eaeef2").encode(x="low:Q", x2="high:Q"),
@@ -207,7 +241,7 @@ def gap_chart(rows: pd.DataFrame, metrics: Sequence[str], *, materiality: float)
                 )
             )
         layers.append(
-            base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **_status_marks())
+            base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **_status_marks(shown))
         )
         width = 200 if len(metrics) > 1 else WIDTH
         panels.append(alt.layer(*layers).properties(width=width, height=_height(data)))
@@ -224,13 +258,13 @@ def error_rates_chart(rows: pd.DataFrame) -> alt.LayerChart:
         "rate:N",
         title=None,
         scale=alt.Scale(domain=list(names.values()), range=[PALETTE[0], PALETTE[1]]),
-        legend=alt.Legend(orient="bottom"),
+        legend=_legend(),
     )
     shape = alt.Shape(
         "rate:N",
         title=None,
         scale=alt.Scale(domain=list(names.values()), range=["circle", "square"]),
-        legend=alt.Legend(orient="bottom"),
+        legend=_legend(),
     )
     offset = alt.YOffset("rate:N", scale=alt.Scale(domain=list(names.values()), paddingOuter=0.3))
     base = alt.Chart(_data(data)).encode(y=_group_axis(data), yOffset=offset)
@@ -244,7 +278,12 @@ def error_rates_chart(rows: pd.DataFrame) -> alt.LayerChart:
         )
     layers.append(
         base.mark_point(filled=True, size=60, opacity=1).encode(
-            x=alt.X("value:Q", title=x_title, axis=alt.Axis(format=".0%"), scale=alt.Scale(domain=[0, 1])),
+            x=alt.X(
+                "value:Q",
+                title=x_title,
+                axis=alt.Axis(format=".0%", **AXIS),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
             color=colour,
             shape=shape,
         )
@@ -259,11 +298,12 @@ def calibration_chart(curve: pd.DataFrame, grouping: tuple[str, ...]) -> alt.Lay
     data["group"] = data[list(grouping)].astype(str).agg(" × ".join, axis=1)
     data = data[data["n"] > 0][["group", "mean_score", "observed_rate", "n"]]
     groups = list(dict.fromkeys(data["group"]))
+    legend = _legend()
     colour = alt.Color(
         "group:N",
         title=None,
         scale=alt.Scale(domain=groups, range=list(PALETTE[: len(groups)])),
-        legend=alt.Legend(orient="bottom", columns=4, labelLimit=160),
+        legend=legend,
     )
     low = float(min(data["mean_score"].min(), data["observed_rate"].min(), 0.0))
     high = float(max(data["mean_score"].max(), data["observed_rate"].max(), 1.0))
@@ -277,7 +317,12 @@ def calibration_chart(curve: pd.DataFrame, grouping: tuple[str, ...]) -> alt.Lay
     )
     lines = base.mark_line(strokeWidth=2)
     points = base.mark_point(filled=True, size=36, opacity=1).encode(
-        shape=alt.Shape("group:N", title=None, legend=alt.Legend(orient="bottom", columns=4))
+        shape=alt.Shape(
+            "group:N",
+            title=None,
+            scale=alt.Scale(domain=groups, range=list(SHAPES[: len(groups)])),
+            legend=legend,
+        )
     )
     return alt.layer(
         diagonal.encode(x="x:Q", y="y:Q"), lines, points
@@ -307,21 +352,30 @@ def _status(rows: pd.DataFrame) -> pd.Series:
     return rows.apply(one, axis=1)
 
 
-def _status_marks() -> dict[str, Any]:
-    domain = list(STATUS_STYLE)
-    legend = alt.Legend(orient="bottom", columns=2, labelLimit=220, title=None)
+def _status_marks(rows: pd.DataFrame) -> dict[str, Any]:
+    # Only the statuses present, each keeping its own colour and shape in every chart.
+    present = set(rows["status"])
+    styles = {name: style for name, style in STATUS_STYLE.items() if name in present}
+    domain = list(styles)
+    legend = _legend()
     return {
         "color": alt.Color(
             "status:N",
-            scale=alt.Scale(domain=domain, range=[c for c, _ in STATUS_STYLE.values()]),
+            scale=alt.Scale(domain=domain, range=[c for c, _ in styles.values()]),
             legend=legend,
         ),
         "shape": alt.Shape(
             "status:N",
-            scale=alt.Scale(domain=domain, range=[s for _, s in STATUS_STYLE.values()]),
+            scale=alt.Scale(domain=domain, range=[s for _, s in styles.values()]),
             legend=legend,
         ),
     }
+
+
+def _legend() -> alt.Legend:
+    return alt.Legend(
+        orient="bottom", direction="horizontal", title=None, labelLimit=260, columnPadding=18
+    )
 
 
 def _metric_rows(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -344,6 +398,7 @@ def _with_intervals(data: pd.DataFrame) -> pd.DataFrame:
         "difference_low",
         "difference_high",
         "status",
+        "rate",
     ]
     data = data[[c for c in keep if c in data]]
     data["group"] = data["group"].astype(str)

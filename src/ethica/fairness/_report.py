@@ -8,6 +8,7 @@ metrics they show exist.
 from __future__ import annotations
 
 import math
+from functools import partial
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -130,24 +131,23 @@ def _findings(audit: Audit) -> dict[str, Any]:
 
 
 def _criteria(audit: Audit) -> list[dict[str, Any]]:
-    out = []
+    blocks: dict[str, list[dict[str, Any]]] = {}
     materiality = audit.settings.materiality
     for row in audit.criteria.to_dict(orient="records"):
         name, meaning = CRITERIA_WORDS.get(str(row["criterion"]), (str(row["criterion"]), ""))
         difference = float(row["difference"])
-        out.append(
+        blocks.setdefault(str(row["grouping"]), []).append(
             {
-                "grouping": row["grouping"],
                 "name": name,
                 "meaning": meaning,
-                "difference": _points(difference),
+                "difference": _points(difference, signed=False),
                 "ratio": _number(row["ratio"], 2),
-                "difference_to_overall": _points(row["difference_to_overall"]),
+                "difference_to_overall": _points(row["difference_to_overall"], signed=False),
                 "ratio_to_overall": _number(row["ratio_to_overall"], 2),
                 "above": not math.isnan(difference) and difference >= materiality,
             }
         )
-    return out
+    return [{"grouping": grouping, "rows": rows} for grouping, rows in blocks.items()]
 
 
 def _groupings(audit: Audit) -> list[dict[str, Any]]:
@@ -215,7 +215,7 @@ def _summary_table(audit: Audit, grouping: str, metrics: GroupMetrics) -> list[d
     for row in summary.to_dict(orient="records"):
         metric = str(row["metric"])
         proportion = metric in metrics.rates
-        gap = _points if proportion else (lambda v: _number(v, 3))
+        gap = partial(_points, signed=False) if proportion else partial(_number, digits=3)
         out.append(
             {
                 "metric": metric.replace("_", " "),
@@ -240,8 +240,8 @@ def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]
     for row in rows[rows["metric"].isin(chosen)].to_dict(orient="records"):
         metric = str(row["metric"])
         proportion = metric in metrics.rates
-        value = _percent if proportion else (lambda v: _number(v, 3))
-        gap = _points if proportion else (lambda v: _number(v, 3))
+        value = _percent if proportion else partial(_number, digits=3)
+        gap = _points if proportion else partial(_number, digits=3)
         out.append(
             {
                 "group": str(row["group"]),
@@ -260,7 +260,7 @@ def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]
                 "ratio_interval": _interval(
                     row.get("ratio_low", math.nan),
                     row.get("ratio_high", math.nan),
-                    lambda v: _number(v, 2),
+                    partial(_number, digits=2),
                 ),
                 "test": str(row.get("test", "")) if row.get("test") not in (None, "none") else "",
                 "p_adjusted": _p_value(row.get("p_adjusted", math.nan)),
@@ -304,8 +304,10 @@ def _percent(value: Any) -> str:
     return "–" if _missing(value) else f"{float(value) * 100:.1f}%"
 
 
-def _points(value: Any) -> str:
-    return "–" if _missing(value) else f"{float(value) * 100:+.1f} pt"
+def _points(value: Any, *, signed: bool = True) -> str:
+    if _missing(value):
+        return "–"
+    return f"{float(value) * 100:+.1f} pt" if signed else f"{float(value) * 100:.1f} pt"
 
 
 def _number(value: Any, digits: int) -> str:

@@ -85,7 +85,7 @@ class Audit:
             "comparisons": _records(self.comparisons),
             "summary": _records(self.summary),
             "criteria": _records(self.criteria),
-            "findings": [asdict(f) for f in self.findings],
+            "findings": [{k: _default(v) for k, v in asdict(f).items()} for f in self.findings],
         }
 
     def to_json(self, path: str | Path | None = None) -> str:

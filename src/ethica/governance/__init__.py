@@ -1,5 +1,6 @@
 """Governance of AI systems: their specs, risk tiers and obligations."""
 
+from ethica.governance._oversight import AUTOMATIC, Routing, route
 from ethica.governance._spec import (
     BinaryDecision,
     FeatureSpec,
@@ -16,6 +17,9 @@ from ethica.governance._spec import (
 )
 
 __all__ = [
+    "AUTOMATIC",
+    "Routing",
+    "route",
     "BinaryDecision",
     "FeatureSpec",
     "ModelSpec",

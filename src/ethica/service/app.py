@@ -20,6 +20,7 @@ from ethica import __version__
 from ethica.errors import EthicaError
 from ethica.service.db import make_engine, session_factory, upgrade
 from ethica.service.errors import STATUS
+from ethica.service.gateway import Gateway
 from ethica.service.settings import Settings, get_settings
 
 log = logging.getLogger("ethica.service")
@@ -32,7 +33,7 @@ class ServiceState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    extras: dict[str, Any]
+    gateway: Gateway
 
 
 def state_of(app: Any) -> ServiceState:
@@ -47,13 +48,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     engine = make_engine(settings.database.url, echo=settings.database.echo)
     if migrate:
         upgrade(engine)
-    state = ServiceState(settings, engine, session_factory(engine), {})
+    sessions = session_factory(engine)
+    state = ServiceState(settings, engine, sessions, Gateway(sessions, settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        for closer in state.extras.get("on_shutdown", []):
-            closer()
+        state.gateway.close()
         engine.dispose()
 
     app = FastAPI(
@@ -72,11 +73,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
 def _mount(app: FastAPI) -> None:
     """Every router, in one place."""
+    from ethica.service.decisions.api import router as decisions
     from ethica.service.health import router as health
+    from ethica.service.ledger.api import router as ledger
     from ethica.service.systems.api import router as systems
     from ethica.service.users.api import router as users
 
-    for router in (health, users, systems):
+    for router in (health, users, systems, decisions, ledger):
         app.include_router(router)
 
 

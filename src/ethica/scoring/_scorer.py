@@ -1,0 +1,139 @@
+"""Scoring one decision with a system's model, fast enough for the online path.
+
+LightGBM and XGBoost boosters get a float row built directly (categories as the codes the model
+was trained with); scikit-learn models get a one-row DataFrame with the spec's columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ethica.errors import InputError
+from ethica.governance import (
+    BinaryDecision,
+    MulticlassDecision,
+    RankingDecision,
+    ScoreDecision,
+    SystemSpec,
+)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """The model's output for one decision and the outcome it implies."""
+
+    score: float
+    outcome: str
+    probabilities: dict[str, float] | None = None
+
+
+class Scorer:
+    """A loaded model bound to its system's spec."""
+
+    def __init__(self, model: Any, spec: SystemSpec, *, version: str) -> None:
+        self.model = model
+        self.spec = spec
+        self.version = version
+        self._names = [f.name for f in spec.features]
+        self._encode = self._encoder()
+
+    def raw(self, features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """The model's output for one row: P(positive), class probabilities, or a value."""
+        row = self._encode(features)
+        module = type(self.model).__module__
+        if module.startswith("lightgbm"):
+            return np.atleast_1d(np.asarray(self.model.predict(row), dtype=np.float64)[0])
+        if module.startswith("xgboost"):
+            import xgboost
+
+            matrix = xgboost.DMatrix(row, feature_names=self.model.feature_names)
+            return np.atleast_1d(np.asarray(self.model.predict(matrix), dtype=np.float64)[0])
+        if hasattr(self.model, "predict_proba") and not isinstance(self.spec.decision, ScoreDecision):
+            probabilities = np.asarray(self.model.predict_proba(row), dtype=np.float64)[0]
+            return probabilities[1:2] if isinstance(self.spec.decision, BinaryDecision) else probabilities
+        return np.atleast_1d(np.asarray(self.model.predict(row), dtype=np.float64)[0])
+
+    def score(self, features: Mapping[str, Any]) -> Scored:
+        """Score one decision and name its outcome."""
+        return outcome_of(self.spec, self.raw(features))
+
+    def _encoder(self) -> Any:
+        module = type(self.model).__module__
+        if module.startswith("lightgbm"):
+            return self._booster_row(list(self.model.feature_name()), self.model.pandas_categorical)
+        if module.startswith("xgboost"):
+            names = list(self.model.feature_names or self._names)
+            return self._booster_row(names, None)
+        return self._frame_row
+
+    def _booster_row(self, names: list[str], categories: list[list[Any]] | None) -> Any:
+        missing = sorted(set(names) - set(self._names))
+        if missing:
+            raise InputError(f"the model expects features the spec does not declare: {missing}")
+        lookup: dict[str, dict[Any, int]] = {}
+        categorical = [self.spec.feature(n) for n in names if self.spec.feature(n).type == "category"]
+        for index, feature in enumerate(categorical):
+            known = categories[index] if categories and index < len(categories) else feature.categories
+            lookup[feature.name] = {value: code for code, value in enumerate(known or [])}
+
+        def encode(features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+            row = np.empty((1, len(names)), dtype=np.float64)
+            for j, name in enumerate(names):
+                value = features.get(name)
+                if value is None:
+                    row[0, j] = np.nan
+                elif name in lookup:
+                    row[0, j] = lookup[name].get(value, np.nan)
+                else:
+                    row[0, j] = float(value)
+            return row
+
+        return encode
+
+    def _frame_row(self, features: Mapping[str, Any]) -> pd.DataFrame:
+        row = {name: [features.get(name)] for name in self._names}
+        frame = pd.DataFrame(row)
+        for feature in self.spec.features:
+            if feature.type in ("number", "integer"):
+                frame[feature.name] = frame[feature.name].astype("float64")
+        return frame
+
+
+def outcome_of(spec: SystemSpec, raw: np.ndarray[Any, np.dtype[np.float64]]) -> Scored:
+    """The outcome a model output implies under the system's decision rule."""
+    decision = spec.decision
+    if isinstance(decision, BinaryDecision):
+        score = float(raw[0])
+        outcome = decision.positive if score >= decision.threshold else decision.negative
+        return Scored(score, outcome)
+    if isinstance(decision, MulticlassDecision):
+        if raw.size != len(decision.classes):
+            raise InputError(
+                f"the model gives {raw.size} class probabilities; the spec declares "
+                f"{len(decision.classes)} classes"
+            )
+        best = int(np.argmax(raw))
+        probabilities = {c: float(p) for c, p in zip(decision.classes, raw, strict=True)}
+        return Scored(float(raw[best]), decision.classes[best], probabilities)
+    if isinstance(decision, (ScoreDecision, RankingDecision)):
+        value = float(raw[0])
+        if isinstance(decision, ScoreDecision):
+            low = decision.minimum if decision.minimum is not None else -np.inf
+            high = decision.maximum if decision.maximum is not None else np.inf
+            value = float(np.clip(value, low, high))
+        return Scored(value, f"{value:.6g}")
+    raise AssertionError(decision)  # pragma: no cover - the union is closed
+
+
+def caller_scored(spec: SystemSpec, score: float) -> Scored:
+    """The outcome of a score the caller computed (systems without a registered model)."""
+    if not np.isfinite(score):
+        raise InputError(f"score must be a finite number; got {score!r}")
+    if isinstance(spec.decision, MulticlassDecision):
+        raise InputError("a multiclass system needs its registered model; a single score is not enough")
+    return outcome_of(spec, np.array([score]))

@@ -1,0 +1,1 @@
+"""Decisions: the gateway's log of every decision, its outcome, and its protected attributes."""

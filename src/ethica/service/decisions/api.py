@@ -1,0 +1,103 @@
+"""Routes of the decision path and the decision log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+
+from ethica.service.auth import requires
+from ethica.service.decisions import service
+from ethica.service.decisions.schemas import DecisionCreate, DecisionPage, DecisionRead, OutcomeCreate
+from ethica.service.deps import SessionDep
+from ethica.service.gateway import decision_read
+
+router = APIRouter(tags=["decisions"])
+
+
+@router.post(
+    "/v1/systems/{system_id}/decisions",
+    operation_id="create_decision",
+    response_model=DecisionRead,
+    status_code=201,
+    dependencies=[requires("decisions:write")],
+)
+async def create_decision(
+    system_id: str,
+    body: DecisionCreate,
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> DecisionRead:
+    """Run a decision through the governed path; it is recorded before the answer is sent."""
+    from ethica.service.app import state_of
+
+    if idempotency_key and not body.idempotency_key:
+        body = body.model_copy(update={"idempotency_key": idempotency_key})
+    return await state_of(request.app).gateway.decide_async(system_id, body)
+
+
+@router.get(
+    "/v1/decisions",
+    operation_id="list_decisions",
+    response_model=DecisionPage,
+    dependencies=[requires("decisions:read")],
+)
+def list_decisions(
+    session: SessionDep,
+    system_id: str | None = None,
+    subject_id: str | None = None,
+    outcome: str | None = None,
+    review_status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DecisionPage:
+    """List decisions, newest first, filtered by system, subject, outcome, review and time."""
+    rows, total = service.list_decisions(
+        session,
+        system_id=system_id,
+        subject_id=subject_id,
+        outcome=outcome,
+        review_status=review_status,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
+    )
+    return DecisionPage(
+        items=[decision_read(r) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get(
+    "/v1/decisions/{decision_id}",
+    operation_id="get_decision",
+    response_model=DecisionRead,
+    dependencies=[requires("decisions:read")],
+)
+def get_decision(decision_id: str, session: SessionDep) -> DecisionRead:
+    """Read one decision."""
+    return decision_read(service.get_decision(session, decision_id=decision_id))
+
+
+@router.post(
+    "/v1/decisions/{decision_id}/outcome",
+    operation_id="record_outcome",
+    response_model=DecisionRead,
+    dependencies=[requires("outcomes:write")],
+)
+async def record_outcome(decision_id: str, body: OutcomeCreate, request: Request) -> DecisionRead:
+    """Record the true outcome of a decision (repaid, churned, resolved), once."""
+    import asyncio
+
+    from ethica.service.app import state_of
+
+    writer = state_of(request.app).gateway.writer
+    future = writer.submit(
+        lambda batch: decision_read(
+            service.record_outcome(batch, decision_id=decision_id, outcome=body.outcome)
+        )
+    )
+    return await asyncio.wrap_future(future)

@@ -1,0 +1,102 @@
+"""What the decisions API reads and returns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AI_DISCLOSURE = (
+    "This decision was made with the help of an automated system (AI). You can ask for a person "
+    "to review it, contest it, and ask what data was used."
+)
+RIGHTS = [
+    "Ask for human review of this decision.",
+    "Contest the decision and give your point of view.",
+    "Get an explanation of the main reasons for the decision.",
+    "Access the data used about you, and object to automated decision-making.",
+]
+
+
+class DecisionCreate(BaseModel):
+    """A request for a decision."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_id: str | None = Field(
+        None, max_length=100, description="The customer's pseudonymous id in your systems."
+    )
+    features: dict[str, Any] = Field(default_factory=dict, description="The model's inputs.")
+    protected: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="Protected attributes, for fairness monitoring only: never given to the model.",
+    )
+    score: float | None = Field(
+        None, description="A score you computed, for systems without a registered model."
+    )
+    idempotency_key: str | None = Field(
+        None, max_length=200, description="Retries with the same key return the first decision."
+    )
+
+
+class DataUse(BaseModel):
+    """Which data reached the model, which did not, and why."""
+
+    used: list[str]
+    withheld: list[dict[str, str]]
+    dropped: list[str]
+
+
+class Review(BaseModel):
+    """Whether a person must act before the decision takes effect."""
+
+    status: str
+    reason: str | None
+
+
+class LedgerRef(BaseModel):
+    """Where the decision is recorded."""
+
+    chain: str
+    sequence: int
+    hash: str
+
+
+class DecisionRead(BaseModel):
+    """A decision, as the caller and the customer see it."""
+
+    id: str
+    system_id: str
+    subject_id: str | None
+    created_at: datetime
+    outcome: str
+    final: bool
+    score: float | None
+    model_version: str | None
+    scored_by: str
+    review: Review
+    data: DataUse
+    consent_version: str | None
+    explanation: dict[str, Any] | None
+    disclosure: str = AI_DISCLOSURE
+    rights: list[str] = Field(default_factory=lambda: list(RIGHTS))
+    ledger: LedgerRef
+    true_outcome: str | None = None
+
+
+class DecisionPage(BaseModel):
+    """A page of decisions, newest first."""
+
+    items: list[DecisionRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class OutcomeCreate(BaseModel):
+    """The true outcome of a decision, known later (repaid, churned, resolved)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(min_length=1, max_length=200)

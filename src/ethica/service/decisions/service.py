@@ -1,0 +1,76 @@
+"""Use cases of the decision log: read decisions, record their true outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ethica.service.decisions.tables import Decision
+from ethica.service.errors import ConflictError, NotFoundError
+from ethica.service.ledger.writer import Batch
+from ethica.service.db import utcnow
+
+
+def get_decision(session: Session, *, decision_id: str, subject_id: str | None = None) -> Decision:
+    """One decision; with ``subject_id``, only if it is about that subject."""
+    row = session.get(Decision, decision_id)
+    if row is None or (subject_id is not None and row.subject_id != subject_id):
+        raise NotFoundError(f"no decision {decision_id!r}")
+    return row
+
+
+def list_decisions(
+    session: Session,
+    *,
+    system_id: str | None = None,
+    subject_id: str | None = None,
+    outcome: str | None = None,
+    review_status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Decision], int]:
+    """Decisions matching every given filter, newest first, and how many match in all."""
+    query = select(Decision)
+    if system_id is not None:
+        query = query.where(Decision.system_id == system_id)
+    if subject_id is not None:
+        query = query.where(Decision.subject_id == subject_id)
+    if outcome is not None:
+        query = query.where(Decision.outcome == outcome)
+    if review_status is not None:
+        query = query.where(Decision.review_status == review_status)
+    if since is not None:
+        query = query.where(Decision.created_at >= since)
+    if until is not None:
+        query = query.where(Decision.created_at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Decision.created_at.desc(), Decision.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), int(total)
+
+
+def record_outcome(batch: Batch, *, decision_id: str, outcome: str) -> Decision:
+    """Record the true outcome of a decision and append it to the ledger (a writer job)."""
+    row = get_decision(batch.session, decision_id=decision_id)
+    if row.true_outcome is not None and row.true_outcome != outcome:
+        raise ConflictError(
+            f"decision {decision_id!r} already has the outcome {row.true_outcome!r}; outcomes are "
+            "recorded once"
+        )
+    if row.true_outcome == outcome:
+        return row
+    row.true_outcome = outcome
+    row.outcome_recorded_at = utcnow()
+    batch.ledger.append(
+        "outcome",
+        chain=row.ledger_chain,
+        subject=row.subject_id,
+        public={"decision_id": row.id, "true_outcome": outcome},
+    )
+    batch.session.flush()
+    return row

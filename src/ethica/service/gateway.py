@@ -1,0 +1,394 @@
+"""The decision path: system → consent → minimize → score → explain → oversight → ledger → answer.
+
+:class:`Gateway` runs the path for the REST API and for applications that embed it in-process.
+Everything up to the answer is computed on the caller's thread; the decision's rows and its
+ledger entry are then written by the :class:`LedgerWriter` in a group commit, and the answer is
+returned only once they are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import random
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from ethica.errors import InputError
+from ethica.governance import Routing, SystemSpec, parse_spec, route
+from ethica.ledger import Entry, canonical_json, sign_checkpoint
+from ethica.privacy import Minimized, minimize
+from ethica.scoring import Scored, Scorer, caller_scored
+from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
+from ethica.service.decisions.tables import Decision, ProtectedValue
+from ethica.service.errors import ConflictError, NotFoundError
+from ethica.service.ledger.store import save_checkpoint
+from ethica.service.ledger.writer import Batch, LedgerWriter
+from ethica.service.settings import Settings
+from ethica.service.systems.service import get_model
+from ethica.service.systems.tables import System
+
+_SYSTEM_TTL_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    """What the subject allows for this system's purpose (filled by the consent domain)."""
+
+    withhold: dict[str, str] = field(default_factory=dict)
+    objects_to_automation: bool = False
+    objects_to_profiling: bool = False
+    version: str | None = None
+
+
+class ConsentHook(Protocol):
+    """Reads a subject's consent for a system; the default allows every declared feature."""
+
+    def check(self, session: Session | None, *, spec: SystemSpec, subject_id: str | None) -> ConsentState:
+        """The subject's consent state for this system's purpose."""
+
+
+class AllowAll:
+    """No consent records yet: every declared feature may be used."""
+
+    def check(self, session: Session | None, *, spec: SystemSpec, subject_id: str | None) -> ConsentState:
+        """Allow everything."""
+        return ConsentState()
+
+
+class Explainer(Protocol):
+    """Explains a scored decision; the default gives no explanation."""
+
+    def explain(
+        self, *, spec: SystemSpec, scorer: Scorer | None, features: Mapping[str, Any], scored: Scored
+    ) -> dict[str, Any] | None:
+        """An explanation of the decision, or None."""
+
+
+class NoExplanation:
+    """Explanations are not configured."""
+
+    def explain(
+        self, *, spec: SystemSpec, scorer: Scorer | None, features: Mapping[str, Any], scored: Scored
+    ) -> dict[str, Any] | None:
+        """No explanation."""
+        return None
+
+
+@dataclass(frozen=True)
+class _LoadedSystem:
+    spec: SystemSpec
+    status: str
+    scorer: Scorer | None
+    loaded_at: float
+
+
+class Gateway:
+    """Runs decisions through the governed path and records them durably."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: Settings,
+        *,
+        consent: ConsentHook | None = None,
+        explainer: Explainer | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self.settings = settings
+        self.consent: ConsentHook = consent or AllowAll()
+        self.explainer: Explainer = explainer or NoExplanation()
+        self._rng = random.Random(seed)
+        self._systems: dict[str, _LoadedSystem] = {}
+        self._models: dict[tuple[str, str], Scorer] = {}
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], tuple[Future[DecisionRead], str]] = {}
+        signing = base64.b64decode(settings.ledger.signing_key.get_secret_value())
+        self._signer = Ed25519PrivateKey.from_private_bytes(signing)
+        self._checkpoint_every = settings.ledger.checkpoint_every
+        self.writer = LedgerWriter(
+            sessions,
+            base64.b64decode(settings.ledger.master_key.get_secret_value()),
+            max_group=settings.gateway.group_commit_max,
+            wait_seconds=settings.gateway.group_commit_wait_ms / 1000.0,
+            after_commit=self._checkpoint,
+        )
+
+    def close(self) -> None:
+        """Finish queued writes."""
+        self.writer.close()
+
+    def decide(self, system_id: str, request: DecisionCreate) -> DecisionRead:
+        """Run one decision through the path; returns once it is durably recorded."""
+        return self._submit(system_id, request).result()
+
+    async def decide_async(self, system_id: str, request: DecisionCreate) -> DecisionRead:
+        """:meth:`decide` for async callers: waits for the group commit without blocking."""
+        return await asyncio.wrap_future(self._submit(system_id, request))
+
+    def forget_system(self, system_id: str) -> None:
+        """Drop the cached spec and model of a system (after it changed)."""
+        with self._lock:
+            self._systems.pop(system_id, None)
+
+    def _submit(self, system_id: str, request: DecisionCreate) -> Future[DecisionRead]:
+        fingerprint = _fingerprint(request)
+        if not request.idempotency_key:
+            return self.writer.submit(self._prepare(system_id, request, fingerprint).record)
+        key = (system_id, request.idempotency_key)
+        with self._lock:
+            pending = self._pending.get(key)
+            if pending is not None:
+                if pending[1] != fingerprint:
+                    raise _reused_key(key[1])
+                return pending[0]  # a retry while the first is in flight: the same answer
+            mine: Future[DecisionRead] = Future()
+            self._pending[key] = (mine, fingerprint)
+        try:
+            stored = self._stored(key, fingerprint)
+            if stored is not None:
+                mine.set_result(stored)
+            else:
+                written = self.writer.submit(self._prepare(system_id, request, fingerprint).record)
+                written.add_done_callback(lambda done: _copy(done, mine))
+        except BaseException as error:
+            mine.set_exception(error)
+        mine.add_done_callback(lambda _: self._done(key))
+        return mine
+
+    def _done(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._pending.pop(key, None)
+
+    def _stored(self, key: tuple[str, str], fingerprint: str) -> DecisionRead | None:
+        """The recorded decision with this idempotency key, if any."""
+        with self._sessions() as session:
+            row = session.scalar(
+                select(Decision).where(
+                    Decision.system_id == key[0], Decision.idempotency_key == key[1]
+                )
+            )
+            if row is None:
+                return None
+            if row.request_hash != fingerprint:
+                raise _reused_key(key[1])
+            return decision_read(row)
+
+    def _prepare(self, system_id: str, request: DecisionCreate, fingerprint: str) -> _Prepared:
+        system = self._system(system_id)
+        spec = system.spec
+        if system.status != "active":
+            forced: str | None = "the system is suspended; a person decides"
+        else:
+            forced = None
+        with self._sessions() as session:
+            consent = self.consent.check(session, spec=spec, subject_id=request.subject_id)
+        minimized = minimize(
+            spec, request.features, protected=request.protected, withhold=consent.withhold
+        )
+        if consent.objects_to_automation:
+            forced = "the customer objected to automated decision-making (GDPR Art. 22)"
+        scored, scored_by, scorer = self._score(system, minimized, request)
+        explanation = None
+        if scored_by == "model" and forced is None:
+            explanation = self.explainer.explain(
+                spec=spec, scorer=scorer, features=minimized.features, scored=scored
+            )
+        routing = route(spec, outcome=scored.outcome, score=scored.score, rng=self._rng, forced=forced)
+        return _Prepared(
+            decision_id=str(uuid.uuid4()),
+            created_at=datetime.now(UTC),
+            system_id=system_id,
+            spec=spec,
+            request=request,
+            fingerprint=fingerprint,
+            minimized=minimized,
+            scored=scored,
+            scored_by=scored_by,
+            model_version=scorer.version if scorer is not None and scored_by == "model" else None,
+            routing=routing,
+            consent_version=consent.version,
+            explanation=explanation,
+        )
+
+    def _score(
+        self, system: _LoadedSystem, minimized: Minimized, request: DecisionCreate
+    ) -> tuple[Scored, str, Scorer | None]:
+        scorer = system.scorer
+        if scorer is not None:
+            if request.score is not None:
+                raise InputError(
+                    f"system {system.spec.id!r} scores with its registered model; do not send a score"
+                )
+            return scorer.score(minimized.features), "model", scorer
+        if request.score is None:
+            raise InputError(
+                f"system {system.spec.id!r} has no registered model: send the score you computed"
+            )
+        return caller_scored(system.spec, request.score), "caller", None
+
+    def _system(self, system_id: str) -> _LoadedSystem:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._systems.get(system_id)
+        if cached is not None and now - cached.loaded_at < _SYSTEM_TTL_SECONDS:
+            return cached
+        with self._sessions() as session:
+            row = session.get(System, system_id)
+            if row is None:
+                raise NotFoundError(f"no AI system {system_id!r} is registered")
+            spec = parse_spec(row.spec)
+            scorer = None
+            if row.model_version is not None:
+                key = (system_id, row.model_version)
+                scorer = self._models.get(key)
+                if scorer is None or scorer.spec != spec:
+                    _, model = get_model(session, system_id=system_id, version=row.model_version)
+                    scorer = Scorer(model, spec, version=row.model_version)
+                    self._models[key] = scorer
+            loaded = _LoadedSystem(spec, row.status, scorer, now)
+        with self._lock:
+            self._systems[system_id] = loaded
+        return loaded
+
+    def _checkpoint(self, session: Session, heads: dict[str, Entry | None]) -> None:
+        """Sign a checkpoint of every chain that crossed a multiple of ``checkpoint_every``."""
+        for head in heads.values():
+            if head is not None and (head.sequence + 1) % self._checkpoint_every == 0:
+                save_checkpoint(session, sign_checkpoint(head, self._signer))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A decision computed and ready to be recorded."""
+
+    decision_id: str
+    created_at: datetime
+    system_id: str
+    spec: SystemSpec
+    request: DecisionCreate
+    fingerprint: str
+    minimized: Minimized
+    scored: Scored
+    scored_by: str
+    model_version: str | None
+    routing: Routing
+    consent_version: str | None
+    explanation: dict[str, Any] | None
+
+    def record(self, batch: Batch) -> DecisionRead:
+        """Append the ledger entry and queue the decision's rows (runs on the writer thread)."""
+        data = {
+            "used": self.minimized.used,
+            "withheld": [{"feature": w.feature, "reason": w.reason} for w in self.minimized.withheld],
+            "dropped": self.minimized.dropped,
+        }
+        subject = self.request.subject_id
+        entry = batch.ledger.append(
+            "decision",
+            chain=self.system_id,
+            subject=subject,
+            public={
+                "decision_id": self.decision_id,
+                "system_id": self.system_id,
+                "outcome": self.scored.outcome,
+                "score": self.scored.score,
+                "model_version": self.model_version,
+                "scored_by": self.scored_by,
+                "review": {"status": self.routing.status, "reason": self.routing.reason},
+                "data": data,
+                "consent_version": self.consent_version,
+                "explanation": self.explanation,
+            },
+            personal={"features": self.minimized.features} if subject is not None else None,
+        )
+        row = {
+            "id": self.decision_id,
+            "system_id": self.system_id,
+            "subject_id": subject,
+            "idempotency_key": self.request.idempotency_key,
+            "request_hash": self.fingerprint,
+            "created_at": self.created_at,
+            "kind": self.spec.decision.kind,
+            "outcome": self.scored.outcome,
+            "score": self.scored.score,
+            "model_version": self.model_version,
+            "scored_by": self.scored_by,
+            "review_status": self.routing.status,
+            "review_reason": self.routing.reason,
+            "data": data,
+            "consent_version": self.consent_version,
+            "explanation": self.explanation,
+            "ledger_chain": entry.chain,
+            "ledger_sequence": entry.sequence,
+            "ledger_hash": entry.hash,
+            "true_outcome": None,
+            "outcome_recorded_at": None,
+        }
+        batch.insert_later(Decision, row)
+        for name, value in self.minimized.protected.items():
+            batch.insert_later(
+                ProtectedValue,
+                {
+                    "decision_id": self.decision_id,
+                    "name": name,
+                    "system_id": self.system_id,
+                    "subject_id": subject,
+                    "value": value,
+                },
+            )
+        return decision_read(Decision(**row))
+
+
+def decision_read(row: Decision) -> DecisionRead:
+    """The API's view of a decision row."""
+    return DecisionRead.model_validate(
+        {
+            "id": row.id,
+            "system_id": row.system_id,
+            "subject_id": row.subject_id,
+            "created_at": row.created_at,
+            "outcome": row.outcome,
+            "final": row.review_status not in ("pending_review",),
+            "score": row.score,
+            "model_version": row.model_version,
+            "scored_by": row.scored_by,
+            "review": {"status": row.review_status, "reason": row.review_reason},
+            "data": row.data,
+            "consent_version": row.consent_version,
+            "explanation": row.explanation,
+            "ledger": {"chain": row.ledger_chain, "sequence": row.ledger_sequence, "hash": row.ledger_hash},
+            "true_outcome": row.true_outcome,
+        }
+    )
+
+
+def _fingerprint(request: DecisionCreate) -> str:
+    body = request.model_dump(exclude={"idempotency_key"})
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def _copy(source: Future[DecisionRead], target: Future[DecisionRead]) -> None:
+    error = source.exception()
+    if error is not None:
+        target.set_exception(error)
+    else:
+        target.set_result(source.result())
+
+
+def _reused_key(key: str) -> ConflictError:
+    return ConflictError(
+        f"idempotency key {key!r} was used for a different request; use a new key per decision"
+    )

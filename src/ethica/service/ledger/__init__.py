@@ -1,0 +1,1 @@
+"""The ledger's storage in SQL and its verification."""

@@ -1,0 +1,161 @@
+"""The ledger library's storage Protocols over SQL tables (SQLite and PostgreSQL alike)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ethica.ledger import Checkpoint, Entry, SequenceConflictError, WrappedKey, canonical_json
+from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, SubjectKey
+
+
+def entry_row(entry: Entry) -> dict[str, Any]:
+    """The table row of an entry, with the text forms that were hashed."""
+    content = entry.content()
+    sealed = content["sealed"]
+    return {
+        "chain": entry.chain,
+        "sequence": entry.sequence,
+        "recorded_at": content["recorded_at"],
+        "kind": entry.kind,
+        "subject": entry.subject,
+        "public": canonical_json(entry.public).decode(),
+        "sealed_nonce": None if sealed is None else sealed["nonce"],
+        "sealed_ciphertext": None if sealed is None else sealed["ciphertext"],
+        "key_id": entry.key_id,
+        "previous_hash": entry.previous_hash,
+        "hash": entry.hash,
+    }
+
+
+def row_entry(row: LedgerEntry) -> Entry:
+    """The entry a table row holds (its stored hash kept, not recomputed)."""
+    sealed = None
+    if row.sealed_ciphertext is not None:
+        sealed = {"nonce": row.sealed_nonce, "ciphertext": row.sealed_ciphertext}
+    return Entry.from_dict(
+        {
+            "chain": row.chain,
+            "sequence": row.sequence,
+            "recorded_at": row.recorded_at,
+            "kind": row.kind,
+            "subject": row.subject,
+            "public": json.loads(row.public),
+            "sealed": sealed,
+            "key_id": row.key_id,
+            "previous_hash": row.previous_hash,
+            "hash": row.hash,
+        }
+    )
+
+
+class SqlEntryStore:
+    """Entries in ``ledger_entries``, written in the session's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(self, entry: Entry) -> None:
+        """Insert the entry; a taken ``(chain, sequence)`` is a SequenceConflictError."""
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(LedgerEntry), [entry_row(entry)])
+        except IntegrityError as error:
+            raise SequenceConflictError(
+                f"chain {entry.chain!r} already has entry {entry.sequence}"
+            ) from error
+
+    def entries(self, chain: str) -> Iterator[Entry]:
+        """The chain's entries in sequence order, read in batches."""
+        query = select(LedgerEntry).where(LedgerEntry.chain == chain).order_by(LedgerEntry.sequence)
+        for row in self.session.scalars(query.execution_options(yield_per=1000)):
+            yield row_entry(row)
+
+    def head(self, chain: str) -> Entry | None:
+        """The chain's last entry."""
+        row = self.session.scalar(
+            select(LedgerEntry)
+            .where(LedgerEntry.chain == chain)
+            .order_by(LedgerEntry.sequence.desc())
+            .limit(1)
+        )
+        return None if row is None else row_entry(row)
+
+    def chains(self) -> list[str]:
+        """Every non-empty chain."""
+        return list(self.session.scalars(select(LedgerEntry.chain).distinct().order_by(LedgerEntry.chain)))
+
+    def count(self) -> int:
+        """Entries in every chain."""
+        return int(self.session.scalar(select(func.count()).select_from(LedgerEntry)) or 0)
+
+
+class SqlKeyStore:
+    """Wrapped subject keys in ``subject_keys``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, subject: str) -> WrappedKey | None:
+        """The subject's wrapped key, or None."""
+        row = self.session.get(SubjectKey, subject)
+        return None if row is None else WrappedKey(row.key_id, row.wrapped)
+
+    def put(self, subject: str, key: WrappedKey) -> None:
+        """Store the key unless the subject has one (the first writer wins)."""
+        if self.session.get(SubjectKey, subject) is None:
+            self.session.add(SubjectKey(subject=subject, key_id=key.key_id, wrapped=key.wrapped))
+            self.session.flush()
+
+    def delete(self, subject: str) -> bool:
+        """Destroy the subject's key (crypto-shredding)."""
+        result = self.session.execute(delete(SubjectKey).where(SubjectKey.subject == subject))
+        return bool(getattr(result, "rowcount", 0))
+
+
+def save_checkpoint(session: Session, checkpoint: Checkpoint) -> None:
+    """Store a signed checkpoint."""
+    data = checkpoint.to_dict()
+    session.add(
+        LedgerCheckpoint(
+            chain=checkpoint.chain,
+            sequence=checkpoint.sequence,
+            head_hash=checkpoint.head_hash,
+            signed_at=data["signed_at"],
+            signature=base64.b64encode(checkpoint.signature).decode(),
+        )
+    )
+
+
+def latest_checkpoints(session: Session) -> list[Checkpoint]:
+    """The newest checkpoint of every chain."""
+    newest = (
+        select(LedgerCheckpoint.chain, func.max(LedgerCheckpoint.sequence).label("sequence"))
+        .group_by(LedgerCheckpoint.chain)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(LedgerCheckpoint).join(
+            newest,
+            (LedgerCheckpoint.chain == newest.c.chain)
+            & (LedgerCheckpoint.sequence == newest.c.sequence),
+        )
+    )
+    return [
+        Checkpoint.from_dict(
+            {
+                "chain": r.chain,
+                "sequence": r.sequence,
+                "head_hash": r.head_hash,
+                "signed_at": r.signed_at,
+                "signature": r.signature,
+            }
+        )
+        for r in rows
+    ]

@@ -1,0 +1,51 @@
+"""Ledger entries, subjects' wrapped data keys, and signed checkpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ethica.service.db import Base, UTCDateTime, utcnow
+
+
+class LedgerEntry(Base):
+    """One hash-chained entry; ``(chain, sequence)`` is unique, so concurrent writers conflict."""
+
+    __tablename__ = "ledger_entries"
+
+    chain: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    recorded_at: Mapped[str] = mapped_column(String(40))  # RFC 3339 text: exactly what was hashed
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str | None] = mapped_column(String(100), index=True, nullable=True)
+    public: Mapped[str] = mapped_column(Text)  # canonical JSON: exactly what was hashed
+    sealed_nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    sealed_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class SubjectKey(Base):
+    """A subject's data key, wrapped by the master key; deleting it erases the subject."""
+
+    __tablename__ = "subject_keys"
+
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(64))
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerCheckpoint(Base):
+    """A chain's head signed with the service's Ed25519 key (catches truncation)."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    chain: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[str] = mapped_column(String(200))
