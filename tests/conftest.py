@@ -84,6 +84,8 @@ def spark() -> Any:
     except EngineError as error:
         pytest.skip(str(error))
     session.sparkContext.setLogLevel("ERROR")
+    # Test tables are small: two partitions (one per core) instead of the engine's default.
+    session.conf.set("spark.sql.shuffle.partitions", "2")
     yield session
     session.stop()
 

@@ -1,2 +1,24 @@
-"""ethica."""
+"""ethica: a trust layer for customer-facing AI.
+
+The library (``ethica.fairness``, ``ethica.ledger``, ...) works without the service; the service
+parts below load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
+__all__ = ["Client", "Gateway", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Client":
+        from ethica.client import Client
+
+        return Client
+    if name == "Gateway":
+        from ethica.service.embedded import EmbeddedGateway
+
+        return EmbeddedGateway
+    raise AttributeError(f"module 'ethica' has no attribute {name!r}")

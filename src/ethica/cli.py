@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ethica import __version__
+from ethica.cli_service import ledger_app, serve, systems_app, users_app
 from ethica.errors import EthicaError
 
 app = typer.Typer(
@@ -22,6 +23,10 @@ app = typer.Typer(
 )
 console = Console()
 errors = Console(stderr=True)
+app.add_typer(systems_app, name="systems")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(users_app, name="users")
+app.command()(serve)
 
 
 @app.command()
@@ -32,11 +37,14 @@ def version() -> None:
 
 @app.command()
 def audit(
-    source: Annotated[str, typer.Argument(help="A Parquet/CSV file, or a table name (SQL engines).")],
+    source: Annotated[
+        str | None, typer.Argument(help="A Parquet/CSV file, or a table name (SQL engines).")
+    ] = None,
     sensitive: Annotated[
-        str, typer.Option("--sensitive", "-s", help="Sensitive feature columns, e.g. sex,race.")
-    ],
-    prediction: Annotated[str, typer.Option(help="Column with the decision (or position).")],
+        str | None,
+        typer.Option("--sensitive", "-s", help="Sensitive feature columns, e.g. sex,race."),
+    ] = None,
+    prediction: Annotated[str | None, typer.Option(help="Column with the decision.")] = None,
     label: Annotated[str | None, typer.Option(help="Column with the true outcome.")] = None,
     score: Annotated[str | None, typer.Option(help="Column with the model's score.")] = None,
     kind: Annotated[str, typer.Option(help="binary, multiclass, regression or ranking.")] = "binary",
@@ -46,6 +54,18 @@ def audit(
     engine: Annotated[
         str, typer.Option(help="memory, duckdb, spark, or a postgresql:// URL.")
     ] = "duckdb",
+    system: Annotated[
+        str | None, typer.Option(help="Audit this registered system's live decision log.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="With --system: decisions since 30d, 12h or an ISO date.")
+    ] = None,
+    outcomes: Annotated[
+        bool, typer.Option(help="With --system: only decisions with recorded true outcomes.")
+    ] = False,
+    database: Annotated[
+        str | None, typer.Option(help="With --system: the service's database URL.")
+    ] = None,
     reference: Annotated[
         str | None, typer.Option(help="Reference group, e.g. sex=Male,race=White.")
     ] = None,
@@ -57,28 +77,39 @@ def audit(
     report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the audit as JSON.")] = False,
 ) -> None:
-    """Audit decisions in a file or table for disparities between groups."""
+    """Audit decisions in a file, a table or a system's live log for disparities between groups."""
     from ethica.fairness import audit as run_audit
 
+    options: dict[str, Any] = {
+        "reference": _pairs(reference),
+        "min_group_size": min_group_size,
+        "confidence": confidence,
+        "correction": _choice(correction, ("holm", "bh", "none"), "correction"),
+        "bootstrap": bootstrap,
+        "seed": seed,
+    }
+    if (source is None) == (system is None):
+        _fail("audit a FILE_OR_TABLE, or a registered system's live decisions with --system")
     try:
         with _progress(quiet=as_json) as progress:
-            progress.add_task(f"Auditing {source} on {engine.split('://')[0]}", total=None)
-            result = run_audit(
-                source,
-                sensitive_features=sensitive,
-                label=label,
-                prediction=prediction,
-                score=score,
-                kind=_choice(kind, ("binary", "multiclass", "regression", "ranking"), "kind"),
-                pos_label=pos_label,
-                engine=engine,
-                reference=_pairs(reference),
-                min_group_size=min_group_size,
-                confidence=confidence,
-                correction=_choice(correction, ("holm", "bh", "none"), "correction"),
-                bootstrap=bootstrap,
-                seed=seed,
-            )
+            where = f"system {system}" if system else f"{source} on {engine.split('://')[0]}"
+            progress.add_task(f"Auditing {where}", total=None)
+            if system is not None:
+                result = _live_audit(system, since, outcomes, database, sensitive, options)
+            else:
+                if sensitive is None or prediction is None:
+                    _fail("auditing a file or table needs --sensitive and --prediction")
+                result = run_audit(
+                    source,
+                    sensitive_features=sensitive,
+                    label=label,
+                    prediction=prediction,
+                    score=score,
+                    kind=_choice(kind, ("binary", "multiclass", "regression", "ranking"), "kind"),
+                    pos_label=pos_label,
+                    engine=engine,
+                    **options,
+                )
             if report is not None:
                 result.to_html(report)
     except EthicaError as error:
@@ -89,6 +120,34 @@ def audit(
     _print_audit(result)
     if report is not None:
         console.print(f"\nReport written to [bold]{report}[/bold]")
+
+
+def _live_audit(
+    system: str,
+    since: str | None,
+    outcomes: bool,
+    database: str | None,
+    sensitive: str | None,
+    options: dict[str, Any],
+) -> Any:
+    from datetime import UTC, datetime
+
+    from ethica.cli_service import _sessions
+    from ethica.service.decisions.live_audit import audit_live_decisions, parse_since
+
+    settings, sessions = _sessions(database)
+    window = parse_since(since, now=datetime.now(UTC)) if since else None
+    features = [f.strip() for f in sensitive.split(",")] if sensitive else None
+    with sessions() as session:
+        return audit_live_decisions(
+            session,
+            database_url=settings.database.url,
+            system_id=system,
+            since=window,
+            sensitive_features=features,
+            with_outcomes=outcomes,
+            **options,
+        )
 
 
 @app.command()

@@ -46,7 +46,9 @@ def test_the_reference_audit_covers_missing_and_boolean_groups(expected: dict[in
 def test_duckdb_audit_matches_memory(
     frame: pd.DataFrame, expected: dict[int, Any], score_bins: int
 ) -> None:
-    assert_same_audit(run_audit(frame, engine="duckdb", score_bins=score_bins), expected[score_bins])
+    assert_same_audit(
+        run_audit(frame, engine="duckdb", score_bins=score_bins), expected[score_bins]
+    )
 
 
 @BINS

@@ -62,3 +62,9 @@ def test_unreachable_server_is_an_engine_error() -> None:
     engine = PostgreSQLEngine("postgresql://postgres@127.0.0.1:9/test?connect_timeout=2")
     with pytest.raises(EngineError, match="PostgreSQL"):
         engine.columns("decisions")
+
+
+def test_summing_text_is_an_input_error(postgresql_url: str, decisions_table: str) -> None:
+    aggregation = Aggregation(keys=(), sums=(("sex", Col("sex")),))
+    with pytest.raises(InputError, match="numeric"):
+        PostgreSQLEngine(postgresql_url).aggregate(decisions_table, aggregation)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -111,6 +112,7 @@ def test_audit_reports_comparisons_with_intervals_summary_and_findings() -> None
         shares.max() - shares.min()
     )
     assert any(f.metric == "selection_rate[bronze]" and f.group == "fr" for f in result.findings)
+    assert json.loads(result.to_json())["kind"] == "multiclass"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -195,6 +197,8 @@ def test_errors_say_what_to_fix(engine: str) -> None:
         build(base.assign(y=["a", None, "a", "b"]), label="y", prediction="p")
     with pytest.raises(InputError, match="needs the decisions"):
         build(base, label="y")
+    with pytest.raises(InputError, match="uses no score= or list_id="):
+        build(base.assign(s=0.5), prediction="p", score="s")
 
 
 @pytest.mark.postgresql

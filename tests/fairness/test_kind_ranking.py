@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -148,6 +149,7 @@ def test_top_k_presence_is_a_proportion_with_intervals_and_tests() -> None:
     assert np.isnan(rows.loc[("small", "share_of_exposure"), "p_value"])
     summary = result.summary.set_index("metric")
     assert summary.loc["in_top_k[5]", "p_value_across_groups"] < 0.05
+    assert json.loads(result.to_json())["kind"] == "ranking"
 
 
 def test_options_and_positions_are_checked() -> None:
@@ -170,6 +172,8 @@ def test_options_and_positions_are_checked() -> None:
         build(frame.assign(pos=[1.0, np.nan, 3.0, 4.0]))
     with pytest.raises(InputError, match="relevance.*must be at least 0"):
         build(frame.assign(rel=[-1, 0, 1, 2]), label="rel")
+    with pytest.raises(InputError, match="uses no score="):
+        build(frame, score="rel")
 
 
 RANKING_ROLES: dict[str, Any] = {

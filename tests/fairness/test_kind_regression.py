@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -144,6 +145,7 @@ def test_comparisons_are_differences_and_ratios_without_intervals() -> None:
     assert summary.loc["mean_prediction", "difference"] == pytest.approx(means.max() - means.min())
     assert summary.loc["mean_prediction", "ratio"] == pytest.approx(means.min() / means.max())
     assert result.difference("mean_prediction") == pytest.approx(means.max() - means.min())
+    assert json.loads(result.to_json())["kind"] == "regression"
 
 
 def test_shards_binned_alike_merge_into_the_whole() -> None:
@@ -185,6 +187,8 @@ def test_missing_and_non_numeric_values_are_refused(engine: str) -> None:
         build(frame.assign(limit=[1.0, np.inf, 3.0, 4.0]), prediction="limit")
     with pytest.raises(InputError, match="needs the predicted amounts"):
         build(frame, label="need")
+    with pytest.raises(InputError, match="uses no score= or list_id="):
+        build(frame, prediction="limit", list_id="sex")
 
 
 @pytest.mark.postgresql

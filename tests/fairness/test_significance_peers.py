@@ -108,7 +108,7 @@ def test_p_value_across_groups_equals_scipys_test_of_independence() -> None:
 
 
 def holm_by_definition(p: list[float]) -> list[float]:
-    """Holm (1979): the i-th smallest p-value becomes max over j <= i of min(1, (m - j + 1) p_(j))."""
+    """Holm (1979): the i-th smallest p becomes max over j <= i of min(1, (m - j + 1) p_(j))."""
     m = len(p)
     order = sorted(range(m), key=lambda i: p[i])
     adjusted = [0.0] * m
@@ -120,7 +120,7 @@ def holm_by_definition(p: list[float]) -> list[float]:
 
 
 def bh_by_definition(p: list[float]) -> list[float]:
-    """Benjamini-Hochberg (1995): the i-th smallest becomes min over j >= i of min(1, m p_(j) / j)."""
+    """BH (1995): the i-th smallest becomes min over j >= i of min(1, m p_(j) / j)."""
     m = len(p)
     order = sorted(range(m), key=lambda i: p[i])
     adjusted = [0.0] * m

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
-from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ethica.errors import InputError
 from ethica.ledger import (
@@ -115,16 +116,40 @@ def test_wrapped_keys_cannot_be_moved_between_subjects(
         keyring.open(next(ledger.entries(CHAIN)))
 
 
-def test_stored_keys_are_wrapped_not_raw(store: MemoryKeyStore, master: MasterKey) -> None:
+def test_stored_keys_are_aes_gcm_wrapped_data_keys(
+    store: MemoryKeyStore, master: MasterKey
+) -> None:
+    # Open one entry with nothing but `cryptography`'s AESGCM and the documented formats.
     keyring = KeyRing(master, store=store)
-    Ledger(keyring=keyring).append("decision", chain=CHAIN, subject="dan", personal={"x": 1})
+    entry = Ledger(keyring=keyring).append(
+        "decision", chain=CHAIN, subject="dan", personal={"x": 1}
+    )
     wrapped = store.get("dan")
-    assert wrapped is not None
-    # 12-byte nonce + 32-byte key + 16-byte tag: AES-GCM wrapping, not the raw key and not RFC 3394.
-    assert len(wrapped.wrapped) == 60
-    with pytest.raises(ValueError):
-        aes_key_unwrap(master.export(), wrapped.wrapped[12:52])
-    assert "dan" not in repr(wrapped) and str(len(wrapped.wrapped)) in repr(wrapped)
+    assert wrapped is not None and entry.sealed is not None
+    assert wrapped.key_id == entry.key_id
+    assert len(wrapped.wrapped) == 12 + 32 + 16  # nonce, key, tag
+    wrap_context = json.dumps(
+        {"id": wrapped.key_id, "purpose": "ethica.ledger data key", "subject": "dan"},
+        separators=(",", ":"),
+    ).encode()
+    data_key = AESGCM(master.export()).decrypt(
+        wrapped.wrapped[:12], wrapped.wrapped[12:], wrap_context
+    )
+    assert len(data_key) == 32
+    associated = json.dumps(
+        {
+            "chain": CHAIN,
+            "format": "ethica.ledger/1",
+            "key_id": entry.key_id,
+            "kind": "decision",
+            "sequence": 0,
+            "subject": "dan",
+        },
+        separators=(",", ":"),
+    ).encode()
+    plaintext = AESGCM(data_key).decrypt(entry.sealed.nonce, entry.sealed.ciphertext, associated)
+    assert json.loads(plaintext) == {"x": 1}
+    assert "dan" not in repr(wrapped) and "60 bytes" in repr(wrapped)
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,15 @@ Every engine runs the same :class:`Aggregation` (a group-by with counts and sums
 the same table, so an audit gives identical results wherever the data lives.
 """
 
-from ethica.engines._aggregation import Aggregation, Apply, Col, ColumnProfile, Expr, binned
+from ethica.engines._aggregation import (
+    Aggregation,
+    Apply,
+    Col,
+    ColumnProfile,
+    Expr,
+    SqlQuery,
+    binned,
+)
 from ethica.engines._duckdb import DuckDBEngine
 from ethica.engines._memory import MemoryEngine
 from ethica.engines._registry import Engine, get_engine
@@ -18,6 +26,7 @@ __all__ = [
     "Engine",
     "Expr",
     "MemoryEngine",
+    "SqlQuery",
     "binned",
     "get_engine",
 ]

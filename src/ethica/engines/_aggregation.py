@@ -73,6 +73,16 @@ class ColumnProfile:
     distinct: int
 
 
+@dataclass(frozen=True)
+class SqlQuery:
+    """A SELECT statement to audit as a table, for the SQL engines (e.g. a live decision log).
+
+    The statement runs as a subquery; it must be built from trusted parts, never from user text.
+    """
+
+    sql: str
+
+
 def expression_columns(expr: Expr) -> set[str]:
     """Names of the source columns an expression reads."""
     if isinstance(expr, Col):

@@ -46,7 +46,11 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(
-        self, database: str | None = None, *, memory_limit: str | None = None, threads: int | None = None
+        self,
+        database: str | None = None,
+        *,
+        memory_limit: str | None = None,
+        threads: int | None = None,
     ) -> None:
         self._connection = duckdb.connect(database or ":memory:", read_only=database is not None)
         if memory_limit is not None:
@@ -58,26 +62,41 @@ class DuckDBEngine:
     def columns(self, source: Any) -> list[str]:
         """Column names of ``source``."""
         with self._lock:
-            relation = self._source_sql(source)
-            described = self._connection.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
-        return [str(row[0]) for row in described]
+            return self._describe(self._source_sql(source))
 
     def profile(self, source: Any, column: str) -> ColumnProfile:
         """Rows, non-null values, range and number of distinct values of ``column``."""
         with self._lock:
-            sql = profile_sql(column, self._source_sql(source), DUCKDB)
-            row = self._run(sql).fetchall()[0]
+            relation = self._source_sql(source)
+            self._require(relation, {column})
+            row = self._run(profile_sql(column, relation, DUCKDB)).fetchall()[0]
         return ColumnProfile(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
         """Run ``aggregation`` over ``source`` in DuckDB."""
         with self._lock:
-            sql = aggregation_sql(aggregation, self._source_sql(source), DUCKDB)
-            return self._run(sql).df()
+            relation = self._source_sql(source)
+            self._require(relation, aggregation.columns())
+            return self._run(aggregation_sql(aggregation, relation, DUCKDB)).df()
+
+    def _describe(self, relation: str) -> list[str]:
+        described = self._run(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+        return [str(row[0]) for row in described]
+
+    def _require(self, relation: str, needed: set[str]) -> None:
+        # DuckDB's own message for a missing column names the wrong thing (a GROUP BY alias).
+        available = self._describe(relation)
+        missing = sorted(needed - set(available))
+        if missing:
+            raise InputError(f"column(s) {missing} not found; the input has {available[:30]}")
 
     def _run(self, sql: str) -> duckdb.DuckDBPyConnection:
         try:
             return self._connection.execute(sql)
+        except duckdb.CatalogException as error:
+            raise InputError(f"DuckDB has no such table: {error}") from error
+        except duckdb.ConversionException as error:
+            raise InputError(f"a column the audit sums must be numeric: {error}") from error
         except duckdb.Error as error:
             raise EngineError(f"DuckDB could not run the audit query: {error}") from error
 

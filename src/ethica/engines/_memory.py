@@ -167,6 +167,9 @@ class _Evaluator:
         }
 
     def column(self, name: str) -> pd.Series[Any]:
+        if name not in self._frame.columns:
+            available = [str(c) for c in self._frame.columns[:30]]
+            raise InputError(f"column {name!r} not found; the input has {available}")
         return self._frame[name]
 
     def key(self, expr: Expr) -> pd.Series[Any]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from ethica.engines._aggregation import Aggregation, ColumnProfile
+from ethica.engines._aggregation import Aggregation, ColumnProfile, SqlQuery
 from ethica.engines._sql import POSTGRESQL, aggregation_sql, profile_sql
 from ethica.errors import EngineError, InputError
 
@@ -54,6 +54,8 @@ class PostgreSQLEngine:
         return frame
 
     def _table(self, source: Any) -> str:
+        if isinstance(source, SqlQuery):
+            return f"({source.sql})"
         if not isinstance(source, str) or not source:
             raise InputError(
                 "the PostgreSQL engine audits a table or view by name (e.g. 'public.decisions'); "
@@ -72,6 +74,8 @@ class PostgreSQLEngine:
             raise InputError(f"PostgreSQL has no such table: {error}".strip()) from error
         except psycopg.errors.UndefinedColumn as error:
             raise InputError(f"PostgreSQL has no such column: {error}".strip()) from error
+        except psycopg.errors.DataError as error:
+            raise InputError(f"a column the audit sums must be numeric: {error}".strip()) from error
         except psycopg.Error as error:
             raise EngineError(f"PostgreSQL could not run the audit query: {error}") from error
         return (rows, names) if want_columns else (rows,)

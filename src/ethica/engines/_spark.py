@@ -23,6 +23,7 @@ LOCAL_CONF: dict[str, str] = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "4",
     # Timestamps (e.g. a decision log's) are read the same on every machine.
     "spark.sql.session.timeZone": "UTC",
@@ -109,10 +110,14 @@ class SparkEngine:
         return frame
 
     def _collect(self, sql: str) -> tuple[list[str], list[Any]]:
+        from pyspark.errors import AnalysisException
+
         try:
             result = self.session.sql(sql)
             return list(result.columns), result.collect()
-        except Exception as error:  # Spark's analysis and Py4J errors share no type
+        except AnalysisException as error:  # an unknown column, or one of the wrong type
+            raise InputError(f"Spark cannot run the audit query on this input: {error}") from error
+        except Exception as error:  # Py4J and Java errors share no type
             raise EngineError(f"Spark could not run the audit query: {error}") from error
 
     @contextmanager

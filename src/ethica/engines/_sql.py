@@ -44,16 +44,18 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
     """The one ``SELECT ... GROUP BY`` statement that computes ``aggregation`` over ``source``."""
     windows: dict[Apply, str] = {}
     renderer = _Renderer(dialect, windows)
-    keys = [f"{renderer.key(expr)} AS {dialect.identifier(name)}" for name, expr in aggregation.keys]
+    keys = [
+        f"{renderer.key(expr)} AS {dialect.identifier(name)}" for name, expr in aggregation.keys
+    ]
     sums = [
         f"SUM({renderer.value(expr)}) AS {dialect.identifier(name)}"
         for name, expr in aggregation.sums
     ]
     select = ", ".join([*keys, f"COUNT(*) AS {dialect.identifier('n')}", *sums])
     if windows:
-        extra = ", ".join(f"{sql} AS {dialect.identifier(alias)}" for alias, sql in _window_sql(
-            windows, dialect
-        ))
+        extra = ", ".join(
+            f"{sql} AS {dialect.identifier(alias)}" for alias, sql in _window_sql(windows, dialect)
+        )
         source = f"(SELECT s.*, {extra} FROM {source} AS s)"
     group_by = ", ".join(str(i + 1) for i in range(len(keys)))
     statement = f"SELECT {select} FROM {source} AS t"

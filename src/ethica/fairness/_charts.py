@@ -9,9 +9,9 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import altair as alt
 import pandas as pd
@@ -43,6 +43,8 @@ STATUS_STYLE: dict[str, tuple[str, str]] = {
 GAP_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision")
 #: Calibration curves are unreadable with more lines than this; the table still has them.
 MAX_CURVES = 8
+#: What the chart builders return: Altair chart objects, rendered by :func:`to_svg`.
+ChartSpec: TypeAlias = alt.LayerChart | alt.FacetChart | alt.HConcatChart
 WIDTH = 360
 #: Axis settings that keep tick labels apart.
 AXIS: dict[str, Any] = {"tickCount": 6, "labelOverlap": True, "labelFlush": True}
@@ -69,7 +71,7 @@ def grouping_figures(
     materiality: float,
     id_prefix: str,
 ) -> list[Figure]:
-    """The charts that apply to one grouping, given which metrics the audit computed."""
+    """Draw the charts that apply to one grouping, given which metrics the audit computed."""
     grouping = " × ".join(metrics.grouping)
     rows = comparisons[comparisons["grouping"] == grouping].assign(status=_status)
     present = list(metrics.values)
@@ -85,13 +87,19 @@ def grouping_figures(
             )
         )
     gap_metrics = [m for m in GAP_METRICS if m in present] or present[:3]
+    if any(m in metrics.rates for m in gap_metrics):
+        gap_words = (
+            f"Difference of each group to the comparison, in percentage points for rates, with "
+            f"{level} Newcombe intervals; the shaded band is ±{materiality * 100:g} points (the "
+            "materiality threshold)."
+        )
+    else:
+        gap_words = "Difference of each group to the comparison, in the metric's own unit."
     charts.append(
         (
             f"Gaps by {grouping}",
-            f"Difference of each group to the comparison, in points, with {level} Newcombe "
-            f"intervals where available; the shaded band is ±{materiality * 100:g} points "
-            "(the materiality threshold).",
-            gap_chart(rows, gap_metrics, materiality=materiality),
+            gap_words,
+            gap_chart(rows, gap_metrics, materiality=materiality, proportions=set(metrics.rates)),
         )
     )
     if {"true_positive_rate", "false_positive_rate"} <= set(present):
@@ -145,9 +153,7 @@ def grouping_figures(
     ]
 
 
-def figure(
-    title: str, caption: str, chart: Any, *, figure_id: str, wide: bool = False
-) -> Figure:
+def figure(title: str, caption: str, chart: Any, *, figure_id: str, wide: bool = False) -> Figure:
     """Render a chart to SVG and label it for assistive technology."""
     svg = to_svg(chart, label=f"{title}. {caption}", id_prefix=figure_id)
     return Figure(title, caption, svg, figure_id, wide)
@@ -155,7 +161,9 @@ def figure(
 
 def to_svg(chart: Any, *, label: str, id_prefix: str) -> str:
     """Inline SVG of a chart, announced as one image with ``label`` (the tables hold the data)."""
-    spec = chart.configure(font=FONT, background="white", aria=False).configure_view(stroke="#d0d7de")
+    spec = chart.configure(font=FONT, background="white", aria=False).configure_view(
+        stroke="#d0d7de"
+    )
     svg = str(vl_convert.vegalite_to_svg(spec.to_dict(validate=False)))
     svg = re.sub(r"^<svg ", f'<svg role="img" aria-label="{html.escape(label)}" ', svg, count=1)
     return _unique_ids(svg, id_prefix)
@@ -167,7 +175,7 @@ def value_chart(
     *,
     as_percent: bool,
     domain: tuple[float, float] | None = None,
-) -> alt.LayerChart:
+) -> ChartSpec:
     """Each group's value as a point with its interval, and a rule at the comparison value.
 
     ``domain`` is widened when a value falls outside it, so that no point is ever hidden.
@@ -207,39 +215,46 @@ def value_chart(
     return alt.layer(*layers).properties(width=WIDTH, height=_height(data))
 
 
-def gap_chart(rows: pd.DataFrame, metrics: Sequence[str], *, materiality: float) -> alt.HConcatChart:
-    """Difference to the comparison per group, one panel per metric, with the materiality band."""
+def gap_chart(
+    rows: pd.DataFrame,
+    metrics: Sequence[str],
+    *,
+    materiality: float,
+    proportions: Collection[str],
+) -> ChartSpec:
+    """Difference to the comparison per group, one panel per metric.
+
+    Gaps in proportions are shown in percentage points, with the materiality band around zero;
+    other metrics keep their own unit.
+    """
     panels = []
     shown = rows[rows["metric"].isin(list(metrics)) & rows["value"].notna()]
     for index, metric in enumerate(metrics):
         data = _metric_rows(rows, metric)
+        proportion = metric in proportions
+        scale = 100.0 if proportion else 1.0
         data = data.assign(
-            difference=data["difference"] * 100,
-            difference_low=data["difference_low"] * 100,
-            difference_high=data["difference_high"] * 100,
+            difference=data["difference"] * scale,
+            difference_low=data["difference_low"] * scale,
+            difference_high=data["difference_high"] * scale,
         )
-        y = _group_axis(data, show=index == 0)
-        base = alt.Chart(_data(data)).encode(y=y)
-        x = alt.X(
-            "difference:Q",
-            title=f"{_short(metric)} (points)",
-            scale=alt.Scale(nice=True),
-            axis=alt.Axis(**AXIS),
-        )
-        band = alt.Chart(_data(pd.DataFrame({"low": [-materiality * 100], "high": [materiality * 100]})))
-        layers: list[Any] = [
-            band.mark_rect(color="#eaeef2").encode(x="low:Q", x2="high:Q"),
-            alt.Chart(_data(pd.DataFrame({"zero": [0.0]})))
-            .mark_rule(color="#24292f")
-            .encode(x="zero:Q"),
-        ]
+        title = f"{_short(metric)} (points)" if proportion else f"{_short(metric)} (difference)"
+        base = alt.Chart(_data(data)).encode(y=_group_axis(data, show=index == 0))
+        layers: list[Any] = []
+        if proportion:
+            band = pd.DataFrame({"low": [-materiality * 100], "high": [materiality * 100]})
+            layers.append(
+                alt.Chart(_data(band)).mark_rect(color="#eaeef2").encode(x="low:Q", x2="high:Q")
+            )
+        zero = alt.Chart(_data(pd.DataFrame({"zero": [0.0]})))
+        layers.append(zero.mark_rule(color="#24292f").encode(x="zero:Q"))
         if data["difference_low"].notna().any():
             layers.append(
                 base.mark_rule(color="#57606a", strokeWidth=1.5).encode(
-                    x=alt.X("difference_low:Q", title=f"{_short(metric)} (points)"),
-                    x2="difference_high:Q",
+                    x=alt.X("difference_low:Q", title=title), x2="difference_high:Q"
                 )
             )
+        x = alt.X("difference:Q", title=title, scale=alt.Scale(nice=True), axis=alt.Axis(**AXIS))
         layers.append(
             base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **_status_marks(shown))
         )
@@ -248,9 +263,12 @@ def gap_chart(rows: pd.DataFrame, metrics: Sequence[str], *, materiality: float)
     return alt.hconcat(*panels, spacing=14)
 
 
-def error_rates_chart(rows: pd.DataFrame) -> alt.LayerChart:
-    """True and false positive rates side by side per group, each with its Wilson interval."""
-    names = {"true_positive_rate": "True positive rate", "false_positive_rate": "False positive rate"}
+def error_rates_chart(rows: pd.DataFrame) -> ChartSpec:
+    """Plot true and false positive rates side by side per group, with Wilson intervals."""
+    names = {
+        "true_positive_rate": "True positive rate",
+        "false_positive_rate": "False positive rate",
+    }
     data = rows[rows["metric"].isin(list(names)) & rows["value"].notna()].copy()
     data["rate"] = data["metric"].map(names)
     data = _with_intervals(data)
@@ -292,7 +310,7 @@ def error_rates_chart(rows: pd.DataFrame) -> alt.LayerChart:
     return alt.layer(*layers).properties(width=WIDTH, height=max(60, 2 * ROW_HEIGHT * groups))
 
 
-def calibration_chart(curve: pd.DataFrame, grouping: tuple[str, ...]) -> alt.LayerChart:
+def calibration_chart(curve: pd.DataFrame, grouping: tuple[str, ...]) -> ChartSpec:
     """Observed rate against mean score per score bin, one line per group, and the diagonal."""
     data = curve.copy()
     data["group"] = data[list(grouping)].astype(str).agg(" × ".join, axis=1)
@@ -324,15 +342,15 @@ def calibration_chart(curve: pd.DataFrame, grouping: tuple[str, ...]) -> alt.Lay
             legend=legend,
         )
     )
-    return alt.layer(
-        diagonal.encode(x="x:Q", y="y:Q"), lines, points
-    ).properties(width=WIDTH, height=260)
+    return alt.layer(diagonal.encode(x="x:Q", y="y:Q"), lines, points).properties(
+        width=WIDTH, height=260
+    )
 
 
-def _data(frame: pd.DataFrame) -> alt.Data:
+def _data(frame: pd.DataFrame) -> dict[str, Any]:
     """Inline values, with NaN as null (Altair's own DataFrame conversion is slower)."""
     records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    return alt.Data(values=records)
+    return {"values": records}
 
 
 def _status(rows: pd.DataFrame) -> pd.Series:
@@ -437,5 +455,3 @@ def _unique_ids(svg: str, prefix: str) -> str:
         svg = svg.replace(f"url(#{name})", f"url(#{prefix}{name})")
         svg = svg.replace(f'href="#{name}"', f'href="#{prefix}{name}"')
     return svg
-
-

@@ -44,6 +44,8 @@ def multiclass_table(
     """
     if roles.prediction is None:
         raise InputError("a multiclass audit needs the decisions: pass prediction=")
+    if roles.score is not None or roles.list_id is not None:
+        raise InputError("a multiclass audit uses no score= or list_id=; leave them out")
     unknown = set(options or {}) - {"classes"}
     if unknown:
         raise InputError(f"unknown multiclass option(s) {sorted(unknown)}; it takes classes")

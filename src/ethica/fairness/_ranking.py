@@ -59,6 +59,8 @@ def ranking_table(
     settings = ranking_options(options or {})
     if roles.prediction is None:
         raise InputError("a ranking audit needs each item's position: pass prediction=")
+    if roles.score is not None:
+        raise InputError("a ranking audit uses no score=; pass the position as prediction=")
     _check_column(engine, source, roles.prediction, "prediction (position)", minimum=1.0)
     if roles.label is not None:
         _check_column(engine, source, roles.label, "label (relevance)", minimum=0.0)

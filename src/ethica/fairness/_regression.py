@@ -51,6 +51,11 @@ def regression_table(
     """
     if roles.prediction is None:
         raise InputError("a regression audit needs the predicted amounts: pass prediction=")
+    if roles.score is not None or roles.list_id is not None:
+        raise InputError(
+            "a regression audit uses no score= or list_id=; the amount is prediction= and the "
+            "true amount label="
+        )
     prediction_profile = _numeric_profile(engine, source, roles.prediction, "prediction")
     if roles.label is not None:
         _numeric_profile(engine, source, roles.label, "label")

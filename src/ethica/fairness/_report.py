@@ -8,8 +8,9 @@ metrics they show exist.
 from __future__ import annotations
 
 import math
-from functools import partial
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -57,7 +58,7 @@ _ENVIRONMENT = jinja2.Environment(
 
 
 def render_report(audit: Audit, *, title: str) -> str:
-    """The full report: findings in plain words, criteria, charts and tables, and the methods."""
+    """Render the full report: findings in words, criteria, charts, tables and methods."""
     template = _ENVIRONMENT.get_template("report.html.j2")
     return template.render(
         title=title,
@@ -74,7 +75,7 @@ def render_report(audit: Audit, *, title: str) -> str:
 
 
 def render_summary(audit: Audit) -> str:
-    """A compact summary for Jupyter: headline findings and the criteria table, no charts."""
+    """Render a compact summary for Jupyter: headline findings and criteria, no charts."""
     template = _ENVIRONMENT.get_template("summary.html.j2")
     return template.render(
         header=_header(audit),
@@ -98,7 +99,10 @@ def _header(audit: Audit) -> dict[str, Any]:
         ("Confidence level", f"{settings.confidence * 100:g}%"),
         ("Groups compared with", reference),
         ("Minimum group size", f"{settings.min_group_size:,} decisions"),
-        ("Correction for many tests", CORRECTION_WORDS.get(settings.correction, settings.correction)),
+        (
+            "Correction for many tests",
+            CORRECTION_WORDS.get(settings.correction, settings.correction),
+        ),
         ("Materiality", f"{settings.materiality * 100:g} points"),
         ("Four-fifths threshold", f"{t:g} (ratios outside {t:.2f}–{1 / t:.2f} fail)"),
     ]
@@ -124,9 +128,7 @@ def _findings(audit: Audit) -> dict[str, Any]:
         "not_assessed": not_assessed,
         "headline": [METRIC_WORDS.get(m, m) for m in GAP_METRICS if m in set(rows["metric"])],
         "comparisons": len(tested),
-        "other_material": int(
-            (tested["material"] & ~tested["metric"].isin(GAP_METRICS)).sum()
-        ),
+        "other_material": int((tested["material"] & ~tested["metric"].isin(GAP_METRICS)).sum()),
     }
 
 
@@ -215,7 +217,7 @@ def _summary_table(audit: Audit, grouping: str, metrics: GroupMetrics) -> list[d
     for row in summary.to_dict(orient="records"):
         metric = str(row["metric"])
         proportion = metric in metrics.rates
-        gap = partial(_points, signed=False) if proportion else partial(_number, digits=3)
+        gap = partial(_points, signed=False) if proportion else _amount
         out.append(
             {
                 "metric": metric.replace("_", " "),
@@ -240,8 +242,8 @@ def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]
     for row in rows[rows["metric"].isin(chosen)].to_dict(orient="records"):
         metric = str(row["metric"])
         proportion = metric in metrics.rates
-        value = _percent if proportion else partial(_number, digits=3)
-        gap = _points if proportion else partial(_number, digits=3)
+        value = _percent if proportion else _amount
+        gap = _points if proportion else _amount
         out.append(
             {
                 "group": str(row["group"]),
@@ -271,7 +273,7 @@ def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]
     return out
 
 
-def _status(row: dict[str, Any]) -> str:
+def _status(row: Mapping[Any, Any]) -> str:
     if row["compared_to"] != "overall" and row["group"] == row["compared_to"]:
         return "comparison group"
     if not bool(row["asserted"]):
@@ -290,7 +292,7 @@ def _labels(index: pd.Index[Any]) -> list[str]:
 
 
 def _value(value: Any, *, metric: str, metrics: GroupMetrics) -> str:
-    return _percent(value) if metric in metrics.rates else _number(value, 3)
+    return _percent(value) if metric in metrics.rates else _amount(value)
 
 
 def _missing(value: Any) -> bool:
@@ -308,6 +310,20 @@ def _points(value: Any, *, signed: bool = True) -> str:
     if _missing(value):
         return "–"
     return f"{float(value) * 100:+.1f} pt" if signed else f"{float(value) * 100:.1f} pt"
+
+
+def _amount(value: Any) -> str:
+    """Format a number in its own unit, with as many decimals as its size calls for."""
+    if _missing(value):
+        return "–"
+    number = float(value)
+    if math.isinf(number):
+        return "∞"
+    if abs(number) >= 1000:
+        return f"{number:,.0f}"
+    if abs(number) >= 10:
+        return f"{number:,.1f}"
+    return f"{number:.3f}"
 
 
 def _number(value: Any, digits: int) -> str:

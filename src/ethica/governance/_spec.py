@@ -88,6 +88,9 @@ class BinaryDecision(_Model):
     positive: str = Field("approved", description="Outcome when score >= threshold.")
     negative: str = Field("declined", description="Outcome when score < threshold.")
     adverse: Literal["positive", "negative"] = "negative"
+    favourable_truth: str | None = Field(
+        None, description="The recorded true outcome that is favourable (e.g. 'repaid')."
+    )
 
     @property
     def adverse_outcome(self) -> str:

@@ -99,7 +99,8 @@ def verify(
     Parameters
     ----------
     entries : iterable of Entry
-        The entries of one or more chains, each chain in the order its store returned them.
+        The entries of one or more chains, each chain from sequence 0 in the order its store
+        returned them (chains may be interleaved).
     checkpoint : Checkpoint or sequence of Checkpoint, optional
         Signed heads the chains must reach; without one, a chain whose tail was cut off
         still verifies (it is a valid, shorter chain).

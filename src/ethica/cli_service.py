@@ -1,0 +1,189 @@
+"""Command-line operations of the service: serve, register systems, verify the ledger, accounts.
+
+Service modules are imported inside each command, so ``ethica audit`` works without the
+service extras installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True)
+
+systems_app = typer.Typer(help="Register and inspect AI systems.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
+users_app = typer.Typer(help="Staff users and application API keys.", no_args_is_help=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database", help="Database URL (default: ETHICA__DATABASE__URL or sqlite:///ethica.db)."
+    ),
+]
+
+
+def _settings(database: str | None) -> Any:
+    from ethica.service.settings import Settings
+
+    try:
+        settings = Settings()
+    except ValueError as error:
+        _fail(str(error))
+    if database is not None:
+        settings = settings.model_copy(
+            update={"database": settings.database.model_copy(update={"url": database})}
+        )
+    return settings
+
+
+def _sessions(database: str | None) -> Any:
+    from ethica.service.db import make_engine, session_factory, upgrade
+
+    settings = _settings(database)
+    engine = make_engine(settings.database.url)
+    upgrade(engine)
+    return settings, session_factory(engine)
+
+
+def _fail(message: str) -> Any:
+    errors.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code=2)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    database: DatabaseOption = None,
+) -> None:
+    """Run the service (migrating the database first)."""
+    import uvicorn
+
+    from ethica.service.app import create_app
+
+    app = create_app(_settings(database))
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+
+
+@systems_app.command("apply")
+def apply(
+    spec_file: Annotated[Path, typer.Argument(help="The system's YAML spec.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Validate a system spec and register it (with its model, when the spec names one)."""
+    from ethica.errors import EthicaError
+    from ethica.governance import load_spec
+    from ethica.service.db import unit_of_work
+    from ethica.service.systems import service
+
+    try:
+        spec = load_spec(spec_file)
+    except EthicaError as error:
+        _fail(str(error))
+    _, sessions = _sessions(database)
+    try:
+        with unit_of_work(sessions) as session:
+            system, created = service.apply_spec(session, spec=spec)
+            if spec.model is not None:
+                path = (spec_file.parent / spec.model.path).resolve()
+                if not path.is_file():
+                    _fail(f"the model file {path} named by the spec does not exist")
+                service.add_model_version(
+                    session,
+                    system_id=spec.id,
+                    version=spec.model.version,
+                    format=spec.model.format,
+                    content=path.read_bytes(),
+                )
+    except EthicaError as error:
+        _fail(str(error))
+    verb = "registered" if created else "updated"
+    model = f", model version {spec.model.version}" if spec.model else ""
+    console.print(f"[green]✓[/green] {verb} system [bold]{system.id}[/bold] ({system.name}{model})")
+
+
+@systems_app.command("list")
+def list_systems(database: DatabaseOption = None) -> None:
+    """List registered systems."""
+    from ethica.service.systems import service
+
+    _, sessions = _sessions(database)
+    with sessions() as session:
+        rows, _ = service.list_systems(session, limit=500)
+        table = Table(title="AI systems")
+        for column in ("id", "name", "purpose", "risk tier", "kind", "status", "model"):
+            table.add_column(column)
+        for r in rows:
+            table.add_row(r.id, r.name, r.purpose, r.risk_tier, r.kind, r.status, r.model_version or "-")
+    console.print(table)
+
+
+@ledger_app.command("verify")
+def verify(
+    database: DatabaseOption = None,
+    chain: Annotated[list[str] | None, typer.Option(help="Verify only these chains.")] = None,
+) -> None:
+    """Check every hash chain and signed checkpoint; report the first broken entry."""
+    from ethica.service.ledger.service import verify_ledger
+
+    settings, sessions = _sessions(database)
+    with sessions() as session:
+        report = verify_ledger(session, settings=settings, chains=chain)
+    if report.ok:
+        console.print(f"[green]✓[/green] {report}")
+        return
+    errors.print(f"[red]✗[/red] {report}")
+    raise typer.Exit(code=1)
+
+
+@users_app.command("create")
+def create_user(
+    email: Annotated[str, typer.Option(help="The user's email (their login).")],
+    role: Annotated[str, typer.Option(help="admin, officer or reviewer.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    database: DatabaseOption = None,
+) -> None:
+    """Create a staff user; the password is asked for (never passed as an argument)."""
+    from ethica.errors import EthicaError
+    from ethica.service.db import unit_of_work
+    from ethica.service.users import service
+
+    if role not in ("admin", "officer", "reviewer"):
+        _fail("--role must be admin, officer or reviewer")
+    password = typer.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        _fail("the password must have at least 12 characters")
+    _, sessions = _sessions(database)
+    try:
+        with unit_of_work(sessions) as session:
+            user = service.create_user(session, email=email, name=name or email, role=role, password=password)
+    except EthicaError as error:
+        _fail(str(error))
+    console.print(f"[green]✓[/green] created {user.role} {user.email}")
+
+
+@users_app.command("key")
+def create_key(
+    name: Annotated[str, typer.Option(help="The application's name.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated scopes.")] = "decisions:write",
+    database: DatabaseOption = None,
+) -> None:
+    """Create an application API key; it is printed once and stored only as a hash."""
+    from ethica.errors import EthicaError
+    from ethica.service.db import unit_of_work
+    from ethica.service.users import service
+
+    _, sessions = _sessions(database)
+    try:
+        with unit_of_work(sessions) as session:
+            _, key = service.create_api_key(
+                session, name=name, scopes=[s.strip() for s in scopes.split(",") if s.strip()]
+            )
+    except EthicaError as error:
+        _fail(str(error))
+    console.print(key)

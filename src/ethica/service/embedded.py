@@ -1,0 +1,86 @@
+"""The gateway inside an application's own process, on its own database (SQLite by default)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ethica.service.db import make_engine, session_factory, unit_of_work, upgrade
+from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
+from ethica.service.gateway import Gateway
+from ethica.service.settings import Settings
+
+
+class EmbeddedGateway:
+    """Run governed decisions in-process: ``ethica.Gateway("sqlite:///decisions.db")``.
+
+    The same path as the service's REST API (consent, minimization, scoring, explanation,
+    oversight, ledger), without HTTP.
+    """
+
+    def __init__(self, database_url: str | None = None, *, settings: Settings | None = None, seed: int | None = None) -> None:
+        settings = settings or Settings()
+        if database_url is not None:
+            settings = settings.model_copy(
+                update={"database": settings.database.model_copy(update={"url": database_url})}
+            )
+        self.settings = settings
+        self.engine = make_engine(settings.database.url)
+        upgrade(self.engine)
+        self.sessions = session_factory(self.engine)
+        self.gateway = Gateway(self.sessions, settings, seed=seed)
+
+    def __enter__(self) -> EmbeddedGateway:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Finish pending writes and close the database."""
+        self.gateway.close()
+        self.engine.dispose()
+
+    def register(self, spec: Any, *, model: Any = None, version: str | None = None, format: str = "skops") -> None:
+        """Register a system from a spec (a SystemSpec, a mapping or a YAML path), with a model."""
+        from pathlib import Path
+
+        from ethica.governance import SystemSpec, load_spec, parse_spec
+        from ethica.scoring import dump_model
+        from ethica.service.systems import service
+
+        if isinstance(spec, (str, Path)):
+            spec = load_spec(spec)
+        elif not isinstance(spec, SystemSpec):
+            spec = parse_spec(dict(spec))
+        with unit_of_work(self.sessions) as session:
+            service.apply_spec(session, spec=spec)
+            if model is not None:
+                service.add_model_version(
+                    session,
+                    system_id=spec.id,
+                    version=version or "1",
+                    format=format,  # type: ignore[arg-type]
+                    content=dump_model(model, format),  # type: ignore[arg-type]
+                )
+        self.gateway.forget_system(spec.id)
+
+    def decide(
+        self,
+        system_id: str,
+        *,
+        features: Mapping[str, Any],
+        subject_id: str | None = None,
+        protected: Mapping[str, str | None] | None = None,
+        score: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> DecisionRead:
+        """Run one decision; returns once it is durably recorded."""
+        request = DecisionCreate(
+            subject_id=subject_id,
+            features=dict(features),
+            protected=dict(protected or {}),
+            score=score,
+            idempotency_key=idempotency_key,
+        )
+        return self.gateway.decide(system_id, request)
