@@ -135,10 +135,9 @@ def _live_audit(
     from ethica.cli_service import _sessions
     from ethica.service.decisions.live_audit import audit_live_decisions, parse_since
 
-    settings, sessions = _sessions(database)
     window = parse_since(since, now=datetime.now(UTC)) if since else None
     features = [f.strip() for f in sensitive.split(",")] if sensitive else None
-    with sessions() as session:
+    with _sessions(database) as (settings, sessions), sessions() as session:
         return audit_live_decisions(
             session,
             database_url=settings.database.url,

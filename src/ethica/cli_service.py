@@ -6,6 +6,8 @@ service extras installed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,13 +44,18 @@ def _settings(database: str | None) -> Any:
     return settings
 
 
-def _sessions(database: str | None) -> Any:
+@contextmanager
+def _sessions(database: str | None) -> Iterator[tuple[Any, Any]]:
+    """The settings and a session factory on the migrated database; closed afterwards."""
     from ethica.service.db import make_engine, session_factory, upgrade
 
     settings = _settings(database)
     engine = make_engine(settings.database.url)
-    upgrade(engine)
-    return settings, session_factory(engine)
+    try:
+        upgrade(engine)
+        yield settings, session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 def _fail(message: str) -> Any:
@@ -85,9 +92,8 @@ def apply(
         spec = load_spec(spec_file)
     except EthicaError as error:
         _fail(str(error))
-    _, sessions = _sessions(database)
     try:
-        with unit_of_work(sessions) as session:
+        with _sessions(database) as (_, sessions), unit_of_work(sessions) as session:
             system, created = service.apply_spec(session, spec=spec)
             if spec.model is not None:
                 path = (spec_file.parent / spec.model.path).resolve()
@@ -112,8 +118,7 @@ def list_systems(database: DatabaseOption = None) -> None:
     """List registered systems."""
     from ethica.service.systems import service
 
-    _, sessions = _sessions(database)
-    with sessions() as session:
+    with _sessions(database) as (_, sessions), sessions() as session:
         rows, _ = service.list_systems(session, limit=500)
         table = Table(title="AI systems")
         for column in ("id", "name", "purpose", "risk tier", "kind", "status", "model"):
@@ -131,8 +136,7 @@ def verify(
     """Check every hash chain and signed checkpoint; report the first broken entry."""
     from ethica.service.ledger.service import verify_ledger
 
-    settings, sessions = _sessions(database)
-    with sessions() as session:
+    with _sessions(database) as (settings, sessions), sessions() as session:
         report = verify_ledger(session, settings=settings, chains=chain)
     if report.ok:
         console.print(f"[green]✓[/green] {report}")
@@ -158,9 +162,8 @@ def create_user(
     password = typer.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True)
     if len(password) < 12:
         _fail("the password must have at least 12 characters")
-    _, sessions = _sessions(database)
     try:
-        with unit_of_work(sessions) as session:
+        with _sessions(database) as (_, sessions), unit_of_work(sessions) as session:
             user = service.create_user(session, email=email, name=name or email, role=role, password=password)
     except EthicaError as error:
         _fail(str(error))
@@ -178,9 +181,8 @@ def create_key(
     from ethica.service.db import unit_of_work
     from ethica.service.users import service
 
-    _, sessions = _sessions(database)
     try:
-        with unit_of_work(sessions) as session:
+        with _sessions(database) as (_, sessions), unit_of_work(sessions) as session:
             _, key = service.create_api_key(
                 session, name=name, scopes=[s.strip() for s in scopes.split(",") if s.strip()]
             )

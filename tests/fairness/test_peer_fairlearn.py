@@ -37,7 +37,10 @@ TOLERANCE = 1e-9
 
 # Each of our metrics, as fairlearn / scikit-learn compute it from (y_true, y_pred).
 # zero_division=nan makes scikit-learn say "undefined" where we do (a group with no predicted
-# positives has no precision) instead of warning and returning 0.
+# positives has no precision) instead of warning and returning 0. fairlearn's rate functions
+# return 0 for a group without positives (TPR) or negatives (FPR) where we return NaN;
+# _assert_close requires the NaN positions to agree, so it fails loudly if such a group appears
+# (none does in these held-out sets; test_zero_division_differs_from_fairlearn shows the case).
 PEER_METRICS: dict[str, Callable[..., float]] = {
     "selection_rate": fl.selection_rate,
     "true_positive_rate": fl.true_positive_rate,
@@ -282,6 +285,21 @@ def test_gaps_per_metric_match(scored: Scored, method: str) -> None:
         column = "difference" if method == "between_groups" else "difference_to_overall"
         worst = max(differences["true_positive_rate"], differences["false_positive_rate"])
         assert float(row[column].iloc[0]) == pytest.approx(worst, abs=TOLERANCE), label
+
+
+def test_zero_division_differs_from_fairlearn() -> None:
+    # A group with no positive truth has no true positive rate: we say NaN, fairlearn says 0.
+    frame = pd.DataFrame({"g": ["a", "a", "b", "b"], "y": [0, 0, 1, 0], "y_pred": [0, 1, 1, 0]})
+    ours = audit(frame, sensitive_features=["g"], label="y", prediction="y_pred", min_group_size=0)
+    peer = fl.MetricFrame(
+        metrics=fl.true_positive_rate,
+        y_true=frame["y"],
+        y_pred=frame["y_pred"],
+        sensitive_features=frame["g"],
+    ).by_group
+    assert np.isnan(ours.by_group("g").loc["a", "true_positive_rate"])
+    assert peer.loc["a"] == 0.0
+    assert ours.by_group("g").loc["b", "true_positive_rate"] == peer.loc["b"] == 1.0
 
 
 def _assert_close(ours: pd.Series, peer: pd.Series, what: str) -> None:

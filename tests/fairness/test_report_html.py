@@ -181,7 +181,8 @@ def test_criteria_table_shows_the_independently_computed_gap(
     assert f"{rates.min() / rates.max():.2f}" in report
 
 
-def test_to_html_writes_the_report_to_a_path(result: Audit, tmp_path: Path) -> None:
+def test_to_html_writes_the_report_to_a_path(data: pd.DataFrame, tmp_path: Path) -> None:
+    result = audit(data, sensitive_features="sex", prediction="prediction")
     path = tmp_path / "nested-name.html"
     html = result.to_html(path, title="Written")
     assert path.read_text(encoding="utf-8") == html

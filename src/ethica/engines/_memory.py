@@ -18,6 +18,8 @@ from ethica.errors import InputError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+#: Key codes and cell indexes, in the narrowest integer type that holds them.
+CodeArray = npt.NDArray[np.integer[Any]]
 
 # Above this many possible cells the dense bincount would waste memory; compact the codes first.
 _DENSE_CELL_LIMIT = 1 << 24
@@ -48,7 +50,7 @@ class MemoryEngine:
         """Run ``aggregation`` over ``source`` and return one row per non-empty cell."""
         frame = _as_pandas(source)
         evaluator = _Evaluator(frame)
-        codes: list[IntArray] = []
+        codes: list[CodeArray] = []
         uniques: list[pd.Index[Any]] = []
         for _, expr in aggregation.keys:
             code, unique = _factorize(evaluator.key(expr))
@@ -76,11 +78,11 @@ class MemoryEngine:
         return pd.DataFrame(result)
 
 
-def _sum(cell: IntArray, weights: FloatArray, cells: int) -> FloatArray:
+def _sum(cell: CodeArray, weights: FloatArray, cells: int) -> FloatArray:
     """Per-cell sums with SQL's ``SUM``: missing values skipped, NaN where all are missing."""
     missing = np.isnan(weights)
     if not missing.any() and cell.size:
-        return np.bincount(cell, weights=weights, minlength=cells)
+        return np.bincount(cell, weights=weights, minlength=cells).astype(np.float64, copy=False)
     weights = np.where(missing, 0.0, weights)
     sums = np.bincount(cell, weights=weights, minlength=cells).astype(np.float64, copy=False)
     present = np.bincount(cell, weights=~missing, minlength=cells)
@@ -112,7 +114,7 @@ def _numeric(series: pd.Series[Any], column: str) -> FloatArray:
         raise InputError(f"column {column!r} must be numeric: {error}") from error
 
 
-def _factorize(values: pd.Series[Any]) -> tuple[IntArray, pd.Index[Any]]:
+def _factorize(values: pd.Series[Any]) -> tuple[CodeArray, pd.Index[Any]]:
     """Small non-negative integer codes for ``values``, missing values a code of their own.
 
     Codes keep the narrowest integer type they fit in: at 10^7 rows every widening copy shows.
@@ -136,13 +138,14 @@ def _factorize(values: pd.Series[Any]) -> tuple[IntArray, pd.Index[Any]]:
     return np.asarray(code), pd.Index(unique)
 
 
-def _combine(codes: list[IntArray], sizes: list[int], rows: int) -> IntArray:
+def _combine(codes: list[CodeArray], sizes: list[int], rows: int) -> CodeArray:
     """One cell index per row: the mixed-radix number formed by the key codes."""
     if not codes:
         return np.zeros(rows, dtype=np.int64)
     cells = int(np.prod(sizes, dtype=np.float64))
-    dtype = np.int32 if cells < np.iinfo(np.int32).max else np.int64
-    cell = codes[0].astype(dtype)
+    cell: CodeArray = (
+        codes[0].astype(np.int32) if cells < np.iinfo(np.int32).max else codes[0].astype(np.int64)
+    )
     for code, size in zip(codes[1:], sizes[1:], strict=True):
         cell *= size
         cell += code

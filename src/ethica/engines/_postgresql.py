@@ -34,8 +34,7 @@ class PostgreSQLEngine:
 
     def columns(self, source: Any) -> list[str]:
         """Column names of the table ``source``."""
-        rows = self._fetch(f"SELECT * FROM {self._table(source)} LIMIT 0", want_columns=True)
-        return rows[1]
+        return self._fetch(f"SELECT * FROM {self._table(source)} AS t LIMIT 0")[1]
 
     def profile(self, source: Any, column: str) -> ColumnProfile:
         """Rows, non-null values, range and number of distinct values of ``column``."""
@@ -44,9 +43,7 @@ class PostgreSQLEngine:
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
         """Run ``aggregation`` over the table ``source`` in PostgreSQL."""
-        rows, names = self._fetch(
-            aggregation_sql(aggregation, self._table(source), POSTGRESQL), want_columns=True
-        )
+        rows, names = self._fetch(aggregation_sql(aggregation, self._table(source), POSTGRESQL))
         frame = pd.DataFrame(rows, columns=names)
         for name, _ in aggregation.sums:
             frame[name] = frame[name].astype("float64")
@@ -63,7 +60,7 @@ class PostgreSQLEngine:
             )
         return ".".join(POSTGRESQL.identifier(part) for part in source.split("."))
 
-    def _fetch(self, sql: str, *, want_columns: bool = False) -> Any:
+    def _fetch(self, sql: str) -> tuple[list[tuple[Any, ...]], list[str]]:
         psycopg = self._psycopg
         try:
             with psycopg.connect(self.url) as connection, connection.cursor() as cursor:
@@ -78,4 +75,4 @@ class PostgreSQLEngine:
             raise InputError(f"a column the audit sums must be numeric: {error}".strip()) from error
         except psycopg.Error as error:
             raise EngineError(f"PostgreSQL could not run the audit query: {error}") from error
-        return (rows, names) if want_columns else (rows,)
+        return rows, names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import uuid
@@ -11,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from ethica.engines._aggregation import Aggregation, ColumnProfile
 from ethica.engines._sql import SPARK, aggregation_sql, profile_sql
@@ -159,7 +159,10 @@ class SparkEngine:
         raise InputError(f"cannot tell the format of {path}: name it .parquet, .csv, .tsv or .json")
 
 
-def _as_arrow(source: Any) -> pa.Table | None:
+def _as_arrow(source: Any) -> Any:
+    """Convert an in-memory table to a ``pyarrow.Table``; None for anything else."""
+    # Imported by name: pyarrow ships no type information for mypy to check against.
+    pa: Any = importlib.import_module("pyarrow")
     if isinstance(source, pa.Table):
         return source
     if isinstance(source, pd.DataFrame):

@@ -1,4 +1,4 @@
-"""One SQL rendering of an aggregation, with the few differences between DuckDB, PostgreSQL and Spark.
+"""One SQL rendering of an aggregation, with the few differences of DuckDB, PostgreSQL and Spark.
 
 Literals are written as casts from their exact decimal representation so that every engine does
 the same double-precision arithmetic (Spark would otherwise read ``0.1`` as a DECIMAL).
@@ -25,7 +25,7 @@ class Dialect:
         return f"{q}{name.replace(q, q + q)}{q}"
 
     def literal(self, value: float) -> str:
-        """A double-precision literal that every dialect parses to the same bits."""
+        """Write a double-precision literal that every dialect parses to the same bits."""
         return f"CAST('{float(value)!r}' AS {self.double})"
 
     def as_double(self, sql: str) -> str:
@@ -41,7 +41,7 @@ _IDEAL_RANK = "__ethica_ideal_rank"
 
 
 def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> str:
-    """The one ``SELECT ... GROUP BY`` statement that computes ``aggregation`` over ``source``."""
+    """Render the one ``SELECT ... GROUP BY`` that computes ``aggregation`` over ``source``."""
     windows: dict[Apply, str] = {}
     renderer = _Renderer(dialect, windows)
     keys = [
@@ -71,7 +71,7 @@ def profile_sql(column: str, source: str, dialect: Dialect) -> str:
 
 
 def _clip(sql: str, low: str | None, high: str) -> str:
-    """``sql`` clipped to ``[low, high]``, NULL staying NULL.
+    """Clip ``sql`` to ``[low, high]``, NULL staying NULL.
 
     ``LEAST`` and ``GREATEST`` skip NULL arguments in DuckDB, PostgreSQL and Spark, so a missing
     value would silently become the bound; numpy (and the caller) expect it to stay missing.

@@ -181,7 +181,7 @@ def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all
     comparisons = pd.concat(
         [compare_groups(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
-    comparisons = finish_comparisons(comparisons, settings)
+    comparisons = finish_comparisons(comparisons, settings, relative=_RELATIVE.get(table.kind, frozenset()))
     summary = pd.concat([summarize(m, overall, settings) for m in by_grouping.values()], ignore_index=True)
     if settings.bootstrap > 0 and table.kind == "binary":
         from ethica.fairness._bootstrap import bootstrap_intervals
@@ -199,6 +199,23 @@ def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all
         criteria=criteria(summary),
         findings=findings(comparisons, settings),
     )
+
+
+#: Metrics on no fixed scale, whose gaps are material by their ratio rather than difference.
+_RELATIVE: dict[str, frozenset[str]] = {
+    "regression": frozenset(
+        {
+            "mean_prediction",
+            "std_prediction",
+            "median_prediction",
+            "mean_label",
+            "mean_error",
+            "mean_absolute_error",
+            "root_mean_squared_error",
+        }
+    ),
+    "ranking": frozenset({"exposure_per_item", "mean_relevance"}),
+}
 
 
 def _metrics_function(kind: Kind) -> MetricsFunction:

@@ -94,8 +94,15 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def finish_comparisons(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """Correct the p-values of the whole audit together and flag material, significant gaps."""
+def finish_comparisons(
+    rows: pd.DataFrame, settings: Settings, *, relative: frozenset[str] = frozenset()
+) -> pd.DataFrame:
+    """Correct the p-values of the whole audit together and flag material, significant gaps.
+
+    A gap is material when its absolute difference reaches ``settings.materiality``; for the
+    metrics in ``relative`` (amounts such as a credit limit, on no fixed scale) when the ratio
+    differs from 1 by that much instead.
+    """
     rows = rows.copy()
     if "p_value" not in rows:
         rows["p_value"] = np.nan
@@ -107,9 +114,9 @@ def finish_comparisons(rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     # A multiclass audit has one selection rate per class, named "selection_rate[<class>]".
     selection = rows["metric"].map(lambda m: str(m).split("[", 1)[0]) == "selection_rate"
     rows["four_fifths_pass"] = ~outside.where(selection, False)
-    rows["material"] = (
-        (rows["difference"].abs() >= settings.materiality) | (outside & selection)
-    ) & rows["asserted"]
+    scaled = rows["metric"].isin(relative)
+    gap = rows["difference"].abs().where(~scaled, (rows["ratio"] - 1.0).abs())
+    rows["material"] = ((gap >= settings.materiality) | (outside & selection)) & rows["asserted"]
     return rows
 
 

@@ -22,9 +22,6 @@ from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
 from ethica.fairness._roles import Roles
 
 PREDICTION_BIN = "prediction_bin"
-#: Sums of the table: name -> what is summed, given the prediction and label expressions.
-PREDICTION_SUMS = ("prediction_sum", "prediction_squared_sum")
-LABEL_SUMS = ("label_sum", "error_sum", "absolute_error_sum", "squared_error_sum")
 
 
 def regression_table(

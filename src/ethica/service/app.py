@@ -131,19 +131,34 @@ class BodyLimit:
             await self._refuse(send)
             return
         received = 0
+        exceeded = False
+        answered = False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
+                    exceeded = True
                     raise _TooLarge
             return message
 
+        async def guarded(message: Message) -> None:
+            # Whatever the app answers to a body cut short (FastAPI turns the error into a 400
+            # "error parsing the body") is replaced by the 413 that says what happened.
+            nonlocal answered
+            if exceeded:
+                return
+            answered = True
+            await send(message)
+
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
+            await self.app(scope, limited, guarded)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not answered:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:

@@ -94,16 +94,19 @@ def read_token(token: str, *, secret: str) -> dict[str, Any]:
 def authenticate(session: Session, authorization: str | None, *, secret: str) -> Principal:
     """Resolve an ``Authorization`` header into a principal, or raise AuthenticationError."""
     if not authorization or not authorization.lower().startswith("bearer "):
-        raise AuthenticationError(
-            "send credentials as 'Authorization: Bearer <API key or token>'"
-        )
+        raise AuthenticationError("send credentials as 'Authorization: Bearer <API key or token>'")
     credential = authorization[7:].strip()
     if credential.startswith("ek_"):
         return _application(session, credential)
     payload = read_token(credential, secret=secret)
     if payload.get("kind") == "customer":
-        return Principal("customer", str(payload["sub"]), "customer", ROLE_SCOPES["customer"],
-                         subject=str(payload["sub"]))
+        return Principal(
+            "customer",
+            str(payload["sub"]),
+            "customer",
+            ROLE_SCOPES["customer"],
+            subject=str(payload["sub"]),
+        )
     user = session.get(User, str(payload.get("sub")))
     if user is None or not user.active:
         raise AuthenticationError("this account does not exist or is disabled")

@@ -18,4 +18,6 @@ def _session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(_session)]
+# scope="function": the commit runs before the response is sent, so a caller is never told
+# "created" about work whose commit then failed (FastAPI's default runs it afterwards).
+SessionDep = Annotated[Session, Depends(_session, scope="function")]

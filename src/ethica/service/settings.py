@@ -22,40 +22,44 @@ class AppSettings(BaseModel):
     """The application itself."""
 
     environment: Literal["development", "test", "production"] = Field(
-        "development", description="development allows the built-in secrets; others refuse them."
+        default="development",
+        description="development allows the built-in secrets; others refuse them.",
     )
     secret_key: SecretStr = Field(
-        SecretStr(DEV_SECRET_KEY), description="Signs session and customer-link tokens."
+        default=SecretStr(DEV_SECRET_KEY), description="Signs session and customer-link tokens."
     )
     max_request_bytes: int = Field(
-        1_000_000, gt=0, description="Requests with a larger body are refused with 413."
+        default=1_000_000, gt=0, description="Requests with a larger body are refused with 413."
     )
-    session_minutes: int = Field(480, gt=0, description="Lifetime of a staff session token.")
-    customer_link_minutes: int = Field(60, gt=0, description="Lifetime of a customer link.")
+    session_minutes: int = Field(
+        default=480, gt=0, description="Lifetime of a staff session token."
+    )
+    customer_link_minutes: int = Field(default=60, gt=0, description="Lifetime of a customer link.")
 
 
 class DatabaseSettings(BaseModel):
     """Where the service keeps its state and its ledger."""
 
     url: str = Field(
-        "sqlite:///ethica.db", description="SQLAlchemy URL: sqlite:///file.db or postgresql+psycopg://"
+        default="sqlite:///ethica.db",
+        description="SQLAlchemy URL: sqlite:///file.db or postgresql+psycopg://",
     )
-    echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    echo: bool = Field(default=False, description="Log every SQL statement (debugging only).")
 
 
 class LedgerSettings(BaseModel):
     """Keys of the tamper-evident ledger."""
 
     master_key: SecretStr = Field(
-        SecretStr(DEV_MASTER_KEY),
+        default=SecretStr(DEV_MASTER_KEY),
         description="Base64 of 32 bytes; wraps every subject's data key.",
     )
     signing_key: SecretStr = Field(
-        SecretStr(DEV_SIGNING_KEY),
+        default=SecretStr(DEV_SIGNING_KEY),
         description="Base64 of a 32-byte Ed25519 seed; signs chain checkpoints.",
     )
     checkpoint_every: int = Field(
-        1000, gt=0, description="Sign a checkpoint of a chain after this many entries."
+        default=1000, gt=0, description="Sign a checkpoint of a chain after this many entries."
     )
 
 
@@ -63,10 +67,12 @@ class GatewaySettings(BaseModel):
     """The decision path."""
 
     group_commit_max: int = Field(
-        256, gt=0, description="Most decisions written in one transaction (group commit)."
+        default=256, gt=0, description="Most decisions written in one transaction (group commit)."
     )
     group_commit_wait_ms: float = Field(
-        1.0, ge=0, description="How long the writer waits to fill a group before committing."
+        default=1.0,
+        ge=0,
+        description="How long the writer waits to fill a group before committing.",
     )
 
 

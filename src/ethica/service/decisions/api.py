@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
+from pydantic import AwareDatetime
 
 from ethica.service.auth import requires
 from ethica.service.decisions import service
-from ethica.service.decisions.schemas import DecisionCreate, DecisionPage, DecisionRead, OutcomeCreate
+from ethica.service.decisions.schemas import (
+    DecisionCreate,
+    DecisionPage,
+    DecisionRead,
+    OutcomeCreate,
+)
 from ethica.service.deps import SessionDep
 from ethica.service.gateway import decision_read
 
@@ -49,8 +54,8 @@ def list_decisions(
     subject_id: str | None = None,
     outcome: str | None = None,
     review_status: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DecisionPage:

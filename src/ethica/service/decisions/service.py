@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ethica.service.db import utcnow
 from ethica.service.decisions.tables import Decision
 from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.writer import Batch
-from ethica.service.db import utcnow
 
 
 def get_decision(session: Session, *, decision_id: str, subject_id: str | None = None) -> Decision:

@@ -12,7 +12,9 @@ from ethica.service.ledger.store import SqlEntryStore, latest_checkpoints
 from ethica.service.settings import Settings
 
 
-def verify_ledger(session: Session, *, settings: Settings, chains: list[str] | None = None) -> VerificationReport:
+def verify_ledger(
+    session: Session, *, settings: Settings, chains: list[str] | None = None
+) -> VerificationReport:
     """Check every chain (or the given ones) and that each reaches its newest signed checkpoint."""
     store = SqlEntryStore(session)
     names = store.chains() if chains is None else chains

@@ -89,7 +89,9 @@ class SqlEntryStore:
 
     def chains(self) -> list[str]:
         """Every non-empty chain."""
-        return list(self.session.scalars(select(LedgerEntry.chain).distinct().order_by(LedgerEntry.chain)))
+        return list(
+            self.session.scalars(select(LedgerEntry.chain).distinct().order_by(LedgerEntry.chain))
+        )
 
     def count(self) -> int:
         """Entries in every chain."""

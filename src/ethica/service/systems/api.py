@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from ethica.errors import InputError
 from ethica.governance import parse_spec
-from ethica.service.deps import SessionDep
 from ethica.service.auth import requires
+from ethica.service.deps import SessionDep
 from ethica.service.systems import service
 from ethica.service.systems.schemas import ModelVersionRead, SystemPage, SystemRead
 
@@ -22,21 +25,27 @@ router = APIRouter(prefix="/v1/systems", tags=["systems"])
     dependencies=[requires("systems:write")],
 )
 def apply_system(
-    system_id: str, spec: Annotated[dict[str, Any], Body()], session: SessionDep, response: Response
+    system_id: str,
+    spec: Annotated[dict[str, Any], Body()],
+    session: SessionDep,
+    request: Request,
+    response: Response,
 ) -> SystemRead:
     """Register or update an AI system from its spec (the same fields as the YAML file)."""
     parsed = parse_spec({**spec, "id": spec.get("id", system_id)})
     if parsed.id != system_id:
-        from ethica.errors import InputError
-
         raise InputError(f"the spec's id {parsed.id!r} differs from the URL's {system_id!r}")
     system, created = service.apply_spec(session, spec=parsed)
+    _refresh_gateway_on_commit(session, request, system_id)
     response.status_code = 201 if created else 200
     return SystemRead.model_validate(system)
 
 
 @router.get(
-    "", operation_id="list_systems", response_model=SystemPage, dependencies=[requires("systems:read")]
+    "",
+    operation_id="list_systems",
+    response_model=SystemPage,
+    dependencies=[requires("systems:read")],
 )
 def list_systems(
     session: SessionDep,
@@ -78,4 +87,13 @@ async def upload_model(
     model = service.add_model_version(
         session, system_id=system_id, version=version, format=format, content=content
     )
+    _refresh_gateway_on_commit(session, request, system_id)
     return ModelVersionRead.model_validate(model)
+
+
+def _refresh_gateway_on_commit(session: Session, request: Request, system_id: str) -> None:
+    """Make the gateway reload the system once its change is committed (not before)."""
+    from ethica.service.app import state_of
+
+    gateway = state_of(request.app).gateway
+    event.listen(session, "after_commit", lambda _: gateway.forget_system(system_id), once=True)

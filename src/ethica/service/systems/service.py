@@ -68,7 +68,9 @@ def get_system(session: Session, *, system_id: str) -> System:
     return system
 
 
-def list_systems(session: Session, *, limit: int = 100, offset: int = 0) -> tuple[list[System], int]:
+def list_systems(
+    session: Session, *, limit: int = 100, offset: int = 0
+) -> tuple[list[System], int]:
     """A page of systems by id, and the total."""
     total = session.scalar(select(func.count()).select_from(System)) or 0
     rows = session.scalars(select(System).order_by(System.id).limit(limit).offset(offset)).all()
