@@ -165,8 +165,8 @@ def demo(
     except EthicaError as error:
         _fail(str(error))
     _print_audit(result.audit)
-    console.print(f"\nReport: [bold]{result.report_path.resolve()}[/bold]")
-    console.print(f"JSON:   [bold]{result.json_path.resolve()}[/bold]")
+    console.print(f"\nReport: [bold]{result.report_html.resolve()}[/bold]")
+    console.print(f"JSON:   [bold]{result.audit_json.resolve()}[/bold]")
 
 
 def _print_audit(result: Any) -> None:

@@ -15,6 +15,9 @@ import pytest
 
 from ethica.fairness import Audit, audit
 
+# One worker renders the shared report once (run with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("fairness_report_html")
+
 ODD_GROUP = "<b>x</b>"
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

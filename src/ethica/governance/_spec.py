@@ -163,7 +163,7 @@ class SystemSpec(_Model):
     features: Annotated[list[FeatureSpec], Field(min_length=1)]
     protected_attributes: list[ProtectedAttributeSpec] = Field(default_factory=list)
     model: ModelSpec | None = None
-    oversight: OversightSpec = Field(default_factory=OversightSpec)
+    oversight: OversightSpec = OversightSpec()
     owner: Annotated[str, Field(min_length=1)]
     description: str = ""
 

@@ -16,6 +16,7 @@ SCOPES: dict[str, str] = {
     "audit:run": "Run fairness audits on live decisions (reads protected attributes).",
     "ledger:verify": "Verify the ledger's hash chains.",
     "users:write": "Create staff users and application API keys.",
+    "links:write": "Sign customer links, so a customer can see their own decisions.",
     "self:read": "A customer reads their own decisions.",
 }
 
@@ -31,4 +32,6 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 }
 
 #: What an application key may be granted (never staff or customer scopes).
-APPLICATION_SCOPES = frozenset({"decisions:write", "decisions:read", "outcomes:write", "systems:read"})
+APPLICATION_SCOPES = frozenset(
+    {"decisions:write", "decisions:read", "outcomes:write", "systems:read", "links:write"}
+)

@@ -195,9 +195,9 @@ class LedgerWriter:
                 session.rollback()
                 log.exception("ledger checkpoint failed")
         session.close()
-        for future, value, error in results:
-            if error is not None:
-                future.set_exception(error)
+        for future, value, failure in results:
+            if failure is not None:
+                future.set_exception(failure)
             else:
                 future.set_result(value)
 

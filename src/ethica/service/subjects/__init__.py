@@ -1,0 +1,1 @@
+"""Customers (data subjects): their own view of the decisions about them, and sign-in links."""
