@@ -43,7 +43,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 ROOT = Path(__file__).resolve().parents[1]
+# The ethica sources the servers run (ETHICA_BENCH_SRC: another tree, to compare versions).
+SRC = Path(os.environ.get("ETHICA_BENCH_SRC", ROOT / "src"))
 PYTHON = sys.executable
 SYSTEM_ID = "credit-bench"
 N_NUMERIC = 18
@@ -120,10 +124,24 @@ def request_bodies(count: int, *, seed: int) -> list[bytes]:
     return bodies
 
 
+class ScoreRequest(BaseModel):
+    """The bare endpoint's request: the same JSON as a governed decision."""
+
+    subject_id: str | None = None
+    features: dict[str, Any]
+    protected: dict[str, str | None] = {}
+
+
+class ScoreResponse(BaseModel):
+    """The bare endpoint's answer."""
+
+    score: float
+    outcome: str
+
+
 def bare_app() -> Any:
     """The bare endpoint: parse the request, score the model, answer; nothing else."""
     from fastapi import FastAPI
-    from pydantic import BaseModel
 
     from ethica.governance import parse_spec
     from ethica.scoring import Scorer, load_model
@@ -131,15 +149,6 @@ def bare_app() -> Any:
     spec = parse_spec(json.loads(os.environ["BENCH_SPEC"]))
     model = load_model(Path(os.environ["BENCH_MODEL"]).read_bytes(), "lightgbm")
     scorer = Scorer(model, spec, version="1")
-
-    class ScoreRequest(BaseModel):
-        subject_id: str | None = None
-        features: dict[str, Any]
-        protected: dict[str, str | None] = {}
-
-    class ScoreResponse(BaseModel):
-        score: float
-        outcome: str
 
     app = FastAPI()
 
@@ -198,7 +207,7 @@ def server(command: list[str], env: dict[str, str], port: int, log: Path) -> Ite
 
 def prepare_database(url: str, model: bytes) -> str:
     """Migrate ``url``, register the system with its model, and return a new API key."""
-    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(SRC))
     from ethica.governance import parse_spec
     from ethica.service.db import make_engine, session_factory, unit_of_work, upgrade
     from ethica.service.systems import service as systems
@@ -491,7 +500,7 @@ def governed(
 ) -> dict[str, Any]:
     key = prepare_database(url, model)
     port = free_port()
-    env = {"ETHICA__DATABASE__URL": url, "PYTHONPATH": str(ROOT / "src")}
+    env = {"ETHICA__DATABASE__URL": url, "PYTHONPATH": str(SRC)}
     if args.group_wait_ms is not None:
         env["ETHICA__GATEWAY__GROUP_COMMIT_WAIT_MS"] = str(args.group_wait_ms)
     if args.workers > 1:
@@ -534,7 +543,7 @@ def bare(model: bytes, args: argparse.Namespace, workdir: Path) -> dict[str, Any
     env = {
         "BENCH_MODEL": str(path),
         "BENCH_SPEC": json.dumps(spec_dict()),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "bench")]),
+        "PYTHONPATH": os.pathsep.join([str(SRC), str(ROOT / "bench")]),
     }
     command = [
         PYTHON,
@@ -605,7 +614,7 @@ def main() -> None:
         return
     if args.client == "wrk" and shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install wrk)")
-    sys.path.insert(0, str(ROOT / "src"))
+    sys.path.insert(0, str(SRC))
     model = train_model()
     results = []
     with tempfile.TemporaryDirectory(prefix="ethica-gateway-load-") as tmp:

@@ -1,7 +1,7 @@
 """The Spark engine gives the same count tables and audits as the in-memory engine.
 
-Spark is slow to start, so the tests share one session (the ``spark`` fixture) and run in one
-xdist group; each test covers several cases.
+Spark is slow to start, so this module is one test (whatever way xdist distributes tests, one
+worker starts Spark) that runs each check in turn on the shared ``spark`` session.
 """
 
 from __future__ import annotations
@@ -33,7 +33,14 @@ def _expected(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {name: MemoryEngine().aggregate(frame, agg) for name, agg in AGGREGATIONS.items()}
 
 
-def test_spark_sources_match_memory(spark: Any, tmp_path: Path) -> None:
+def test_spark_engine(spark: Any, tmp_path: Path) -> None:
+    check_sources_match_memory(spark, tmp_path / "sources")
+    check_audit_matches_memory(spark, tmp_path / "audit")
+    check_errors_say_what_to_fix(spark, tmp_path / "errors")
+
+
+def check_sources_match_memory(spark: Any, tmp_path: Path) -> None:
+    tmp_path.mkdir()
     frame = decisions()
     expected = _expected(frame)
     frame.to_parquet(tmp_path / "decisions.parquet", index=False)
@@ -69,7 +76,8 @@ def _audit(data: Any, engine: str) -> Any:
         return audit(data, engine=engine, score_bins=40, **AUDIT_ARGUMENTS)
 
 
-def test_spark_audit_matches_memory(spark: Any, tmp_path: Path) -> None:
+def check_audit_matches_memory(spark: Any, tmp_path: Path) -> None:
+    tmp_path.mkdir()
     frame = audit_frame()
     expected = _audit(frame, "memory")
     path = tmp_path / "decisions.parquet"
@@ -80,7 +88,8 @@ def test_spark_audit_matches_memory(spark: Any, tmp_path: Path) -> None:
     assert_same_audit(_audit(path, "spark"), expected)
 
 
-def test_spark_errors_say_what_to_fix(spark: Any, tmp_path: Path) -> None:
+def check_errors_say_what_to_fix(spark: Any, tmp_path: Path) -> None:
+    tmp_path.mkdir()
     engine = get_engine("spark")
     assert isinstance(engine, SparkEngine)
     assert engine.session is spark  # the active session is reused, not a second one started

@@ -248,6 +248,16 @@ def test_reference_group_is_marked_as_the_comparison(data: pd.DataFrame) -> None
     assert "chosen reference group" in html
 
 
+def test_bootstrap_intervals_are_reported_and_explained(data: pd.DataFrame) -> None:
+    result = audit(data, sensitive_features="group", prediction="prediction", bootstrap=200)
+    html = result.to_html(title="Bootstrap")
+    assert "Bootstrap interval of the difference" in html
+    assert "200 replicates (seed 0)" in html
+    rows = result.summary[result.summary["metric"] == "selection_rate"].iloc[0]
+    low, high = rows["boot_difference_low"], rows["boot_difference_high"]
+    assert f"{low * 100:.1f} pt to {high * 100:.1f} pt" in html
+
+
 def test_small_groups_are_reported_as_not_assessed(data: pd.DataFrame) -> None:
     small = pd.concat([data, data.head(12).assign(group="tiny")], ignore_index=True)
     result = audit(small, sensitive_features="group", prediction="prediction")

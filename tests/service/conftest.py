@@ -121,3 +121,11 @@ def service(database_url: str) -> Iterator[Callable[..., Service]]:
             return running
 
         yield start
+
+
+@pytest.fixture(autouse=True)
+def _cheaper_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt at a low cost: the tests sign in often, and the hashing logic is what they check."""
+    from ethica.service import auth
+
+    monkeypatch.setattr(auth, "_SCRYPT", {**auth._SCRYPT, "n": 2**8})

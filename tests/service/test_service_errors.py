@@ -76,7 +76,9 @@ def test_unknown_system_is_404(credit: Service) -> None:
         (b'{"score": NaN}', "finite"),
     ],
 )
-def test_bad_features_are_422_and_nothing_is_recorded(credit: Service, raw: bytes, said: str) -> None:
+def test_bad_features_are_422_and_nothing_is_recorded(
+    credit: Service, raw: bytes, said: str
+) -> None:
     headers = {**credit.headers["admin"], "content-type": "application/json"}
     response = credit.client.post("/v1/systems/credit/decisions", content=raw, headers=headers)
     assert said in _error(response, 422)
@@ -184,7 +186,9 @@ def test_spec_errors_list_every_problem(credit: Service) -> None:
         "/v1/systems/other", json={**spec, "id": "credit"}, headers=credit.headers["admin"]
     )
     _error(mismatch, 422)
-    assert credit.client.get("/v1/systems/broken", headers=credit.headers["admin"]).status_code == 404
+    assert (
+        credit.client.get("/v1/systems/broken", headers=credit.headers["admin"]).status_code == 404
+    )
 
 
 def test_unsafe_or_garbage_models_are_refused_and_nothing_is_stored(credit: Service) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.routing import APIRoute
-from service_testing import PASSWORD, Service, bearer
+from service_testing import PASSWORD, Service, bearer, credit_spec
 
 from ethica.service import auth
 from ethica.service.scopes import APPLICATION_SCOPES, ROLE_SCOPES
@@ -70,6 +70,13 @@ def _requests(
         ("POST", "/v1/decisions/{decision_id}/outcome"): lambda h: client.post(
             f"/v1/decisions/{decision_id}/outcome", json={"outcome": "repaid"}, headers=h
         ),
+        ("POST", "/v1/subjects/{subject_id}/links"): lambda h: client.post(
+            "/v1/subjects/s-0/links", json={"minutes": 5}, headers=h
+        ),
+        ("GET", "/v1/me/decisions"): lambda h: client.get("/v1/me/decisions", headers=h),
+        ("GET", "/v1/me/decisions/{decision_id}"): lambda h: client.get(
+            f"/v1/me/decisions/{decision_id}", headers=h
+        ),
         ("GET", "/v1/ledger/verification"): lambda h: client.get(
             "/v1/ledger/verification", headers=h
         ),
@@ -77,8 +84,6 @@ def _requests(
 
 
 def _spec() -> dict[str, Any]:
-    from service_testing import credit_spec
-
     return credit_spec()
 
 
@@ -114,7 +119,9 @@ def test_every_route_admits_exactly_the_roles_holding_its_scope(
         "invalid token": (bearer("not-a-token"), None),
         "unknown key": (bearer("ek_000000000000_secret"), None),
         "customer": (
-            bearer(auth.sign_token({"sub": "cust-1", "kind": "customer"}, secret=secret, minutes=5)),
+            bearer(
+                auth.sign_token({"sub": "cust-1", "kind": "customer"}, secret=secret, minutes=5)
+            ),
             ROLE_SCOPES["customer"],
         ),
     }
@@ -180,9 +187,11 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
         "get_decision",
         "record_outcome",
         "verify_ledger",
+        "create_customer_link",
+        "list_my_decisions",
+        "get_my_decision",
     }
     for route in _api_routes(running):
         assert route.operation_id, f"{route.path} has no explicit operation_id"
-    # Every scoped operation documents its refusal codes is not required, but the schema renders
     assert schema["info"]["title"] == "ethica"
     assert running.client.get("/docs").status_code == 200

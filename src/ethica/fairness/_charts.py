@@ -76,7 +76,7 @@ def grouping_figures(
     rows = comparisons[comparisons["grouping"] == grouping].assign(status=_status)
     present = list(metrics.values)
     level = f"{round(confidence * 100)}%"
-    charts: list[tuple[str, str, Any]] = []
+    charts: list[tuple[str, str, ChartSpec]] = []
     if "selection_rate" in present:
         charts.append(
             (
@@ -153,13 +153,15 @@ def grouping_figures(
     ]
 
 
-def figure(title: str, caption: str, chart: Any, *, figure_id: str, wide: bool = False) -> Figure:
+def figure(
+    title: str, caption: str, chart: ChartSpec, *, figure_id: str, wide: bool = False
+) -> Figure:
     """Render a chart to SVG and label it for assistive technology."""
     svg = to_svg(chart, label=f"{title}. {caption}", id_prefix=figure_id)
     return Figure(title, caption, svg, figure_id, wide)
 
 
-def to_svg(chart: Any, *, label: str, id_prefix: str) -> str:
+def to_svg(chart: ChartSpec, *, label: str, id_prefix: str) -> str:
     """Inline SVG of a chart, announced as one image with ``label`` (the tables hold the data)."""
     # vl-convert measures labels with its own fonts; the left padding leaves room for a reader's
     # wider fonts so that long group names are not cut off.

@@ -39,11 +39,16 @@ class Finding:
 
 
 def findings(comparisons: pd.DataFrame, settings: Settings) -> list[Finding]:
-    """Material gaps in the headline metrics, the significant ones first, largest first."""
+    """Material gaps in the headline metrics, in the order a reader needs them.
+
+    Significant gaps come first, then gaps of broad groups (one feature before intersections,
+    which are smaller and noisier), then the largest.
+    """
     headline = comparisons["metric"].map(metric_family).isin(HEADLINE)
     rows = comparisons[headline & comparisons["material"]]
-    rows = rows.assign(size=rows["difference"].abs()).sort_values(
-        ["significant", "size"], ascending=[False, False]
+    depth = rows["grouping"].astype(str).str.count(" × ")
+    rows = rows.assign(size=rows["difference"].abs(), depth=depth).sort_values(
+        ["significant", "depth", "size"], ascending=[False, True, False]
     )
     out = [_finding(row, settings) for row in rows.to_dict(orient="records")]
     small = comparisons.loc[~comparisons["asserted"] & (comparisons["count"] < settings.min_group_size)]
