@@ -382,6 +382,10 @@ def client_main(config: dict[str, Any]) -> None:
 
     async def run() -> dict[str, Any]:
         result: dict[str, Any] = {}
+        # The first decision loads the system's model: wait for it before timing anything.
+        first = await Connection.open(config["port"])
+        await asyncio.wait_for(first.send(requests[0]), timeout=120)
+        first.close()
         if config["phase"] in ("closed", "all"):
             await closed_loop(
                 config["port"],
