@@ -76,7 +76,7 @@ def spec_dict() -> dict[str, Any]:
     return {
         "id": SYSTEM_ID,
         "name": "Credit limit (benchmark)",
-        "purpose": "finance.credit",
+        "purpose": "finance",
         "risk_tier": "high",
         "decision": {"kind": "binary", "threshold": 0.5},
         "features": features,

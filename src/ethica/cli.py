@@ -47,7 +47,9 @@ def audit(
     prediction: Annotated[str | None, typer.Option(help="Column with the decision.")] = None,
     label: Annotated[str | None, typer.Option(help="Column with the true outcome.")] = None,
     score: Annotated[str | None, typer.Option(help="Column with the model's score.")] = None,
-    kind: Annotated[str, typer.Option(help="binary, multiclass, regression or ranking.")] = "binary",
+    kind: Annotated[
+        str, typer.Option(help="binary, multiclass, regression or ranking.")
+    ] = "binary",
     pos_label: Annotated[
         str | None, typer.Option(help="The favourable outcome, when labels are not 0/1.")
     ] = None,
@@ -160,7 +162,9 @@ def demo(
 
     try:
         with _progress(quiet=False) as progress:
-            progress.add_task("Generating customers, training the credit model, auditing", total=None)
+            progress.add_task(
+                "Generating customers, training the credit model, auditing", total=None
+            )
             result = run_demo(out, n=customers, seed=seed)
     except EthicaError as error:
         _fail(str(error))
@@ -188,9 +192,13 @@ def _print_audit(result: Any) -> None:
     if not result.criteria.empty:
         criteria = Table(title="Fairness criteria (between groups)")
         for column in ("grouping", "criterion", "difference", "ratio"):
-            criteria.add_column(column, justify="right" if column in ("difference", "ratio") else "left")
+            criteria.add_column(
+                column, justify="right" if column in ("difference", "ratio") else "left"
+            )
         for row in result.criteria.itertuples(index=False):
-            criteria.add_row(row.grouping, row.criterion, f"{row.difference:.3f}", f"{row.ratio:.3f}")
+            criteria.add_row(
+                row.grouping, row.criterion, f"{row.difference:.3f}", f"{row.ratio:.3f}"
+            )
         console.print(criteria)
 
 

@@ -46,7 +46,7 @@ def _settings(database: str | None) -> Any:
 
 @contextmanager
 def _sessions(database: str | None) -> Iterator[tuple[Any, Any]]:
-    """The settings and a session factory on the migrated database; closed afterwards."""
+    """Yield the settings and a session factory on the migrated database, then close it."""
     from ethica.service.db import make_engine, session_factory, upgrade
 
     settings = _settings(database)
@@ -124,7 +124,9 @@ def list_systems(database: DatabaseOption = None) -> None:
         for column in ("id", "name", "purpose", "risk tier", "kind", "status", "model"):
             table.add_column(column)
         for r in rows:
-            table.add_row(r.id, r.name, r.purpose, r.risk_tier, r.kind, r.status, r.model_version or "-")
+            table.add_row(
+                r.id, r.name, r.purpose, r.risk_tier, r.kind, r.status, r.model_version or "-"
+            )
     console.print(table)
 
 
@@ -159,12 +161,16 @@ def create_user(
 
     if role not in ("admin", "officer", "reviewer"):
         _fail("--role must be admin, officer or reviewer")
-    password = typer.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True)
+    password = typer.prompt(
+        "Password (12 characters or more)", hide_input=True, confirmation_prompt=True
+    )
     if len(password) < 12:
         _fail("the password must have at least 12 characters")
     try:
         with _sessions(database) as (_, sessions), unit_of_work(sessions) as session:
-            user = service.create_user(session, email=email, name=name or email, role=role, password=password)
+            user = service.create_user(
+                session, email=email, name=name or email, role=role, password=password
+            )
     except EthicaError as error:
         _fail(str(error))
     console.print(f"[green]✓[/green] created {user.role} {user.email}")

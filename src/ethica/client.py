@@ -39,7 +39,9 @@ class Client:
         Attempts after a connection failure (same idempotency key each time).
     """
 
-    def __init__(self, base_url: str, *, api_key: str, timeout: float = 10.0, retries: int = 3) -> None:
+    def __init__(
+        self, base_url: str, *, api_key: str, timeout: float = 10.0, retries: int = 3
+    ) -> None:
         import httpx
 
         self._http = httpx.Client(
@@ -82,7 +84,9 @@ class Client:
 
     def record_outcome(self, decision_id: str, outcome: str) -> dict[str, Any]:
         """Record the true outcome of a decision."""
-        return self._request("POST", f"/v1/decisions/{decision_id}/outcome", json={"outcome": outcome})
+        return self._request(
+            "POST", f"/v1/decisions/{decision_id}/outcome", json={"outcome": outcome}
+        )
 
     def decision(self, decision_id: str) -> dict[str, Any]:
         """Read one decision."""

@@ -31,9 +31,9 @@ def test_cells_count_every_row_once_and_match_a_plain_groupby() -> None:
     expected = frame.groupby(["sex", "race", "y", "p"]).size().to_dict()
     got = {
         (sex, race, int(y), int(p)): int(n)
-        for sex, race, y, p, n in table.cells[["sex", "race", "label", "prediction", "n"]].itertuples(
-            index=False, name=None
-        )
+        for sex, race, y, p, n in table.cells[
+            ["sex", "race", "label", "prediction", "n"]
+        ].itertuples(index=False, name=None)
     }
     assert got == expected
 
@@ -140,7 +140,9 @@ def test_small_groups_are_reported_but_not_asserted() -> None:
 
 def test_reference_group_comparisons_use_the_reference_rate() -> None:
     frame = decisions()
-    result = audit(frame, label="y", prediction="p", sensitive_features=["sex"], reference={"sex": "M"})
+    result = audit(
+        frame, label="y", prediction="p", sensitive_features=["sex"], reference={"sex": "M"}
+    )
     rows = result.comparisons[result.comparisons["metric"] == "selection_rate"].set_index("group")
     male_rate = frame.loc[frame["sex"] == "M", "p"].mean()
     female_rate = frame.loc[frame["sex"] == "F", "p"].mean()

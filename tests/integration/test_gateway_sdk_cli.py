@@ -93,7 +93,9 @@ def _live_audit(url: str) -> dict[str, Any]:
     return dict(json.loads(done.stdout))
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+)
 def test_live_decision_log_audit_equals_an_audit_of_the_same_rows(
     backend: str, request: pytest.FixtureRequest
 ) -> None:
@@ -108,7 +110,9 @@ def test_live_decision_log_audit_equals_an_audit_of_the_same_rows(
         ours = pd.DataFrame(live["by_group"][grouping])
         theirs = direct.by_group(grouping).reset_index()
         assert ours["count"].tolist() == theirs["count"].tolist()
-        np.testing.assert_allclose(ours["selection_rate"], theirs["selection_rate"], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            ours["selection_rate"], theirs["selection_rate"], rtol=0, atol=1e-12
+        )
     gap = next(f for f in live["findings"] if f["group"] == "F" and f["metric"] == "selection_rate")
     assert gap["severity"] == "material and significant"
 
@@ -173,15 +177,25 @@ def server(sqlite_url: str) -> Iterator[tuple[str, str]]:
     thread.join(timeout=20)
 
 
-def test_sdk_decides_retries_safely_records_outcomes_and_reports_errors(server: tuple[str, str]) -> None:
+def test_sdk_decides_retries_safely_records_outcomes_and_reports_errors(
+    server: tuple[str, str],
+) -> None:
     url, key = server
     features = {"income": 52000.0, "debt_to_income": 0.2, "months_since_opened": 40}
     with ethica.Client(url, api_key=key) as client:
         first = client.decide(
-            "credit-limit", features=features, subject_id="cust-9", score=0.8, idempotency_key="req-1"
+            "credit-limit",
+            features=features,
+            subject_id="cust-9",
+            score=0.8,
+            idempotency_key="req-1",
         )
         again = client.decide(
-            "credit-limit", features=features, subject_id="cust-9", score=0.8, idempotency_key="req-1"
+            "credit-limit",
+            features=features,
+            subject_id="cust-9",
+            score=0.8,
+            idempotency_key="req-1",
         )
         assert again["id"] == first["id"]
         assert first["outcome"] == "approved" and first["final"] is True
@@ -191,7 +205,10 @@ def test_sdk_decides_retries_safely_records_outcomes_and_reports_errors(server: 
         assert conflict.value.status == 409
         low = client.decide("credit-limit", features=features, subject_id="cust-9", score=0.2)
         assert low["outcome"] == "declined"
-        assert low["review"] == {"status": "pending_review", "reason": "adverse outcome of a high-risk system"}
+        assert low["review"] == {
+            "status": "pending_review",
+            "reason": "adverse outcome of a high-risk system",
+        }
         assert client.record_outcome(first["id"], "repaid")["true_outcome"] == "repaid"
         listed = client.decisions(system_id="credit-limit", subject_id="cust-9")
         assert listed["total"] == 2
@@ -201,6 +218,9 @@ def test_sdk_decides_retries_safely_records_outcomes_and_reports_errors(server: 
         with pytest.raises(ServiceError) as wrong_type:
             client.decide("credit-limit", features={**features, "income": "lots"}, score=0.5)
         assert wrong_type.value.status == 422 and "income" in wrong_type.value.message
-    with ethica.Client(url, api_key="ek_0000_wrong") as stranger, pytest.raises(ServiceError) as denied:
+    with (
+        ethica.Client(url, api_key="ek_0000_wrong") as stranger,
+        pytest.raises(ServiceError) as denied,
+    ):
         stranger.decide("credit-limit", features=features, score=0.5)
     assert denied.value.status == 401

@@ -21,7 +21,7 @@ def credit_spec(**changes: Any) -> dict[str, Any]:
     """A high-risk binary credit system with two features and one protected attribute."""
     spec: dict[str, Any] = {
         "name": "Credit limit",
-        "purpose": "finance.credit",
+        "purpose": "finance",
         "risk_tier": "high",
         "decision": {"kind": "binary", "threshold": 0.5},
         "features": [

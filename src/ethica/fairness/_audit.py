@@ -181,8 +181,12 @@ def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all
     comparisons = pd.concat(
         [compare_groups(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
-    comparisons = finish_comparisons(comparisons, settings, relative=_RELATIVE.get(table.kind, frozenset()))
-    summary = pd.concat([summarize(m, overall, settings) for m in by_grouping.values()], ignore_index=True)
+    comparisons = finish_comparisons(
+        comparisons, settings, relative=_RELATIVE.get(table.kind, frozenset())
+    )
+    summary = pd.concat(
+        [summarize(m, overall, settings) for m in by_grouping.values()], ignore_index=True
+    )
     if settings.bootstrap > 0 and table.kind == "binary":
         from ethica.fairness._bootstrap import bootstrap_intervals
 
@@ -234,9 +238,7 @@ def _check_columns(engine: Engine, source: Any, roles: Roles) -> None:
     available = engine.columns(source)
     missing = [c for c in roles.required() if c not in available]
     if missing:
-        raise InputError(
-            f"column(s) {missing} not found; the input has {sorted(available)[:30]}"
-        )
+        raise InputError(f"column(s) {missing} not found; the input has {sorted(available)[:30]}")
 
 
 def _score_bins(

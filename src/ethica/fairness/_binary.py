@@ -1,4 +1,4 @@
-"""Binary decisions (approve / decline): confusion counts per group and the metrics built on them."""
+"""Binary decisions (approve / decline): confusion counts per group and metrics built on them."""
 
 from __future__ import annotations
 
@@ -89,13 +89,15 @@ def binary_table(
     )
 
 
-def group_codes(frame: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[np.ndarray[Any, Any], pd.DataFrame]:
+def group_codes(
+    frame: pd.DataFrame, grouping: tuple[str, ...]
+) -> tuple[np.ndarray[Any, Any], pd.DataFrame]:
     """Index of each row's group, and the groups in sorted order."""
     return _group_codes(frame, grouping)
 
 
 def confusion(grouped: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[pd.DataFrame, FloatArray]:
-    """Groups of a grouped count table and their (G, 4) confusion counts (TN, FP, FN, TP)."""
+    """Return the groups of a grouped count table and their (G, 4) counts (TN, FP, FN, TP)."""
     label = grouped["label"] if "label" in grouped else pd.Series(0, index=grouped.index)
     cell = 2 * label.to_numpy().astype(np.int64) + grouped["prediction"].to_numpy().astype(np.int64)
     if grouping:
@@ -109,12 +111,17 @@ def confusion(grouped: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[pd.Data
     return groups, counts
 
 
-def rate_values(counts: FloatArray, names: tuple[str, ...]) -> dict[str, tuple[FloatArray, FloatArray]]:
+def rate_values(
+    counts: FloatArray, names: tuple[str, ...]
+) -> dict[str, tuple[FloatArray, FloatArray]]:
     """Numerator and denominator of each named rate; ``counts`` has cells on its last axis."""
     out = {}
     for name in names:
         num_cells, den_cells = RATES[name]
-        out[name] = (counts[..., list(num_cells)].sum(axis=-1), counts[..., list(den_cells)].sum(axis=-1))
+        out[name] = (
+            counts[..., list(num_cells)].sum(axis=-1),
+            counts[..., list(den_cells)].sum(axis=-1),
+        )
     return out
 
 
@@ -210,8 +217,11 @@ def _check_at_most_two(values: list[Any], key: str, column: str | None) -> None:
 def _check_binary(values: list[Any], key: str, positive: Any, column: str | None) -> None:
     if len(values) < 2:
         raise InputError(
-            f"{key} column {column!r} has only one value ({values[0]!r}): every row is the same, so "
+            f"{key} column {column!r} has only one value ({values[0]!r}): every row is the same, "
+            "so "
             "no rate can be compared between groups"
         )
     if positive not in values:
-        raise InputError(f"pos_label {positive!r} is not a value of {key} column {column!r}: {values}")
+        raise InputError(
+            f"pos_label {positive!r} is not a value of {key} column {column!r}: {values}"
+        )

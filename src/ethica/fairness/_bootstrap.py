@@ -1,5 +1,7 @@
-"""Bootstrap by resampling the count table: each finest group's cells are drawn again from a
-multinomial with the group's size and observed cell shares, so no row is ever touched twice.
+"""Bootstrap by resampling the count table, never the rows.
+
+Each finest group's cells are drawn again from a multinomial with the group's size and observed
+cell shares, so no row is ever touched twice.
 
 Group sizes stay fixed (a stratified bootstrap), and every coarser grouping is a sum of finest
 groups, so one set of replicates serves every grouping of the audit.
@@ -49,7 +51,9 @@ def _bootstrap_intervals(
         counts = np.einsum("bfc,fg->bgc", replicates, membership)
         values = derived_values(counts, has_label=has_label)
         large = groups["n"].to_numpy() >= settings.min_group_size
-        labels = [" × ".join(map(str, row)) for row in groups[list(grouping)].itertuples(index=False)]
+        labels = [
+            " × ".join(map(str, row)) for row in groups[list(grouping)].itertuples(index=False)
+        ]
         name = " × ".join(grouping)
         reference = _reference_column(groups, grouping, settings)
         for metric, v in values.items():
@@ -75,8 +79,12 @@ def _bootstrap_intervals(
             if spread is not None:
                 s_low, s_high = np.nanquantile(spread, quantiles)
                 per_metric.append(
-                    {"grouping": name, "metric": metric, "boot_difference_low": s_low,
-                     "boot_difference_high": s_high}
+                    {
+                        "grouping": name,
+                        "metric": metric,
+                        "boot_difference_low": s_low,
+                        "boot_difference_high": s_high,
+                    }
                 )
     return pd.concat(per_group, ignore_index=True), pd.DataFrame(per_metric)
 
@@ -100,8 +108,10 @@ def _resample(counts: FloatArray, replicates: int, rng: np.random.Generator) -> 
     return out
 
 
-def _membership(fine_groups: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[FloatArray, pd.DataFrame]:
-    """A (finest groups x groups) 0/1 matrix, and the groups of ``grouping`` with their sizes."""
+def _membership(
+    fine_groups: pd.DataFrame, grouping: tuple[str, ...]
+) -> tuple[FloatArray, pd.DataFrame]:
+    """Return a (finest groups x groups) 0/1 matrix, and the groups of ``grouping``."""
     by = list(grouping)
     codes = fine_groups.groupby(by, sort=True).ngroup().to_numpy()
     groups = fine_groups.groupby(by, sort=True)["n"].sum().reset_index()

@@ -38,13 +38,15 @@ class ScoreBins:
     bins: int = 0
 
     def centers(self, keys: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """A representative value for each bin key."""
+        """Return a representative value for each bin key."""
         keys = np.asarray(keys, dtype=np.float64)
         if self.method == "exact":
             return keys
         return self.low + (keys + 0.5) * (self.high - self.low) / self.bins
 
-    def edges(self, keys: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    def edges(
+        self, keys: np.ndarray[Any, Any]
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """Lower and upper value of each bin key."""
         keys = np.asarray(keys, dtype=np.float64)
         if self.method == "exact":
@@ -95,10 +97,8 @@ class CountTable:
         fixed = {*self.sensitive_features, *self.keys, "n"}
         return [c for c in self.cells.columns if c not in fixed]
 
-    def groupings(
-        self, which: Literal["all", "marginal", "full"] = "all"
-    ) -> list[tuple[str, ...]]:
-        """The groupings to report: each feature alone, every intersection, or only the finest."""
+    def groupings(self, which: Literal["all", "marginal", "full"] = "all") -> list[tuple[str, ...]]:
+        """List the groupings to report: each feature, every intersection, or only the finest."""
         features = self.sensitive_features
         if which == "full" or len(features) == 1:
             return [features]
@@ -142,7 +142,7 @@ class CountTable:
         return replace(self, cells=merged, classes=classes)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form of the table."""
+        """Return a JSON-ready form of the table."""
         return {
             "kind": self.kind,
             "sensitive_features": list(self.sensitive_features),
@@ -157,7 +157,7 @@ class CountTable:
 
 
 def group_labels(frame: pd.DataFrame, grouping: Sequence[str]) -> list[str]:
-    """The display name of each group: its values joined by " × "."""
+    """Name each group for display: its values joined by " × "."""
     return [
         GROUP_SEPARATOR.join(str(v) for v in values)
         for values in frame[list(grouping)].itertuples(index=False, name=None)

@@ -147,10 +147,15 @@ def summarize(metrics: GroupMetrics, overall: GroupMetrics, settings: Settings) 
 
 
 def gaps(values: FloatArray, overall: float) -> dict[str, float]:
-    """fairlearn's aggregates: between groups (max - min, min / max) and to the overall value."""
+    """Fairlearn's aggregates: between groups (max - min, min / max) and to the overall value."""
     if values.size == 0:
         nan = float("nan")
-        return {"difference": nan, "ratio": nan, "difference_to_overall": nan, "ratio_to_overall": nan}
+        return {
+            "difference": nan,
+            "ratio": nan,
+            "difference_to_overall": nan,
+            "ratio_to_overall": nan,
+        }
     low, high = float(values.min()), float(values.max())
     with np.errstate(divide="ignore", invalid="ignore"):
         to_overall = np.minimum(values / overall, overall / values)
@@ -163,7 +168,7 @@ def gaps(values: FloatArray, overall: float) -> dict[str, float]:
 
 
 def criteria(summary: pd.DataFrame) -> pd.DataFrame:
-    """Named fairness criteria per grouping, from the per-metric summary (worst case over metrics)."""
+    """Name fairness criteria per grouping from the per-metric summary (worst case of metrics)."""
     rows = []
     columns = ["difference", "difference_to_overall", "ratio", "ratio_to_overall"]
     for grouping, part in summary.groupby("grouping", sort=False):
@@ -190,7 +195,12 @@ def _rate_statistics(
     num, den = metrics.rates[metric]
     c = settings.confidence
     low, high = wilson(num, den, c)
-    out: dict[str, Any] = {"numerator": num, "denominator": den, "value_low": low, "value_high": high}
+    out: dict[str, Any] = {
+        "numerator": num,
+        "denominator": den,
+        "value_low": low,
+        "value_high": high,
+    }
     if reference is None:
         total_num, total_den = (a[0] for a in overall.rates[metric])
         x2, n2 = total_num - num, total_den - den  # the rest of the population

@@ -50,8 +50,13 @@ def findings(comparisons: pd.DataFrame, settings: Settings) -> list[Finding]:
     rows = rows.assign(size=rows["difference"].abs(), depth=depth).sort_values(
         ["significant", "depth", "size"], ascending=[False, True, False]
     )
-    out = [_finding(row, settings) for row in rows.to_dict(orient="records")]
-    small = comparisons.loc[~comparisons["asserted"] & (comparisons["count"] < settings.min_group_size)]
+    out = [
+        _finding({str(k): v for k, v in row.items()}, settings)
+        for row in rows.to_dict(orient="records")
+    ]
+    small = comparisons.loc[
+        ~comparisons["asserted"] & (comparisons["count"] < settings.min_group_size)
+    ]
     names = sorted(set(small["group"].astype(str)))
     if names:
         shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")

@@ -43,7 +43,7 @@ class GroupMetrics:
         return np.asarray(self.groups["n"], dtype=np.float64)
 
     def frame(self) -> pd.DataFrame:
-        """Groups as rows, metrics as columns, indexed by the grouping's features."""
+        """Return groups as rows and metrics as columns, indexed by the grouping's features."""
         out = pd.DataFrame(self.values, index=self._index())
         out.insert(0, "count", self.groups["n"].to_numpy())
         return out
@@ -52,12 +52,13 @@ class GroupMetrics:
         if not self.grouping:  # the whole population: one unnamed row
             return pd.RangeIndex(len(self.groups))
         if len(self.grouping) == 1:
-            return pd.Index(self.groups[self.grouping[0]], name=self.grouping[0])
+            index: pd.Index[Any] = pd.Index(self.groups[self.grouping[0]], name=self.grouping[0])
+            return index
         return pd.MultiIndex.from_frame(self.groups[list(self.grouping)])
 
 
 def ratio(numerator: Any, denominator: Any) -> FloatArray:
-    """numerator / denominator, NaN where the denominator is zero (the metric is undefined)."""
+    """Numerator / denominator, NaN where the denominator is zero (the metric is undefined)."""
     num = np.asarray(numerator, dtype=np.float64)
     den = np.asarray(denominator, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -18,7 +18,7 @@ from ethica.fairness._group_metrics import FloatArray
 
 @lru_cache(maxsize=16)
 def z_value(confidence: float) -> float:
-    """The two-sided standard normal quantile for ``confidence`` (1.96 for 0.95)."""
+    """Return the two-sided standard normal quantile for ``confidence`` (1.96 for 0.95)."""
     return float(stats.norm.ppf(0.5 + confidence / 2.0))
 
 

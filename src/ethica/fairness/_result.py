@@ -1,4 +1,4 @@
-"""The result of an audit: tables of metrics and gaps, plain-word findings, JSON and HTML exports."""
+"""The result of an audit: tables of metrics and gaps, findings in words, JSON and HTML."""
 
 from __future__ import annotations
 
@@ -56,23 +56,31 @@ class Audit:
     findings: list[Finding]
 
     def by_group(self, grouping: str | tuple[str, ...] | None = None) -> pd.DataFrame:
-        """Metrics per group of one grouping (the full intersection by default), like MetricFrame."""
+        """Return metrics per group of one grouping (default: every feature), like MetricFrame."""
         return self._grouping(grouping).frame()
 
     def difference(
-        self, metric: str, *, method: Method = "between_groups", grouping: str | tuple[str, ...] | None = None
+        self,
+        metric: str,
+        *,
+        method: Method = "between_groups",
+        grouping: str | tuple[str, ...] | None = None,
     ) -> float:
-        """The gap in ``metric``: max - min between groups, or the largest gap to overall/reference."""
+        """Return the gap in ``metric``: max - min, or the largest gap to overall/reference."""
         return self._gap(metric, "difference", method, grouping)
 
     def ratio(
-        self, metric: str, *, method: Method = "between_groups", grouping: str | tuple[str, ...] | None = None
+        self,
+        metric: str,
+        *,
+        method: Method = "between_groups",
+        grouping: str | tuple[str, ...] | None = None,
     ) -> float:
-        """The ratio in ``metric``: min / max between groups, or the smallest to overall/reference."""
+        """Return the ratio in ``metric``: min / max, or the smallest to overall/reference."""
         return self._gap(metric, "ratio", method, grouping)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dictionary of the whole audit."""
+        """Return a JSON-ready dictionary of the whole audit."""
         return {
             "kind": self.table.kind,
             "rows": self.table.rows,
@@ -89,14 +97,14 @@ class Audit:
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
-        """The audit as JSON (NaN written as null); also written to ``path`` when given."""
+        """Return the audit as JSON (NaN as null), also written to ``path`` when given."""
         text = json.dumps(self.to_dict(), indent=2, default=_default, allow_nan=False)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
     def to_html(self, path: str | Path | None = None, *, title: str = "Fairness audit") -> str:
-        """A self-contained HTML report with charts; also written to ``path`` when given."""
+        """Return a self-contained HTML report with charts, also written to ``path`` if given."""
         from ethica.fairness._report import render_report
 
         html = render_report(self, title=title)
@@ -140,7 +148,9 @@ class Audit:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): _default(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return [
+        {str(k): _default(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
+    ]
 
 
 def _default(value: Any) -> Any:

@@ -44,7 +44,7 @@ def resolve_roles(
     score: ColumnOrArray = None,
     list_id: ColumnOrArray = None,
 ) -> tuple[Any, Roles]:
-    """The source table and its roles, from column names (with ``data``) or from arrays."""
+    """Return the source table and its roles, from column names (with ``data``) or arrays."""
     if data is not None:
         return data, Roles(
             sensitive=_feature_names(sensitive_features),

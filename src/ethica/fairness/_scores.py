@@ -60,10 +60,10 @@ def _calibration(table: CountTable, frame: pd.DataFrame, by: list[str]) -> pd.Da
     centers = bins.centers(keys)
     width = (high - low) / CALIBRATION_BINS if high > low else 1.0
     coarse = np.clip(np.floor((centers - low) / width), 0, CALIBRATION_BINS - 1).astype(np.int64)
-    frame = frame.assign(
-        bin=coarse, positives=frame["n"].where(frame["label"] == 1, 0)
+    frame = frame.assign(bin=coarse, positives=frame["n"].where(frame["label"] == 1, 0))
+    out = (
+        frame.groupby([*by, "bin"], sort=True)[["n", "positives", "score_sum"]].sum().reset_index()
     )
-    out = frame.groupby([*by, "bin"], sort=True)[["n", "positives", "score_sum"]].sum().reset_index()
     out["bin_low"] = low + out["bin"] * width
     out["bin_high"] = out["bin_low"] + width
     out["mean_score"] = ratio(out["score_sum"], out["n"])

@@ -19,9 +19,7 @@ Correction = Literal["holm", "bh", "none"]
 MIN_EXPECTED = 5.0
 
 
-def two_by_two(
-    x1: Any, n1: Any, x2: Any, n2: Any
-) -> tuple[FloatArray, npt.NDArray[np.str_]]:
+def two_by_two(x1: Any, n1: Any, x2: Any, n2: Any) -> tuple[FloatArray, npt.NDArray[np.str_]]:
     """p-values that ``x1/n1`` and ``x2/n2`` differ, element-wise, and the test used for each.
 
     Pearson's statistic of a 2 x 2 table, ``N (ad - bc)^2 / (r1 r2 c1 c2)``, is computed for all
@@ -78,7 +76,7 @@ def adjust(p_values: Any, method: Correction) -> FloatArray:
     if method == "holm":
         adjusted = np.maximum.accumulate((m - np.arange(m)) * ranked)
     else:
-        adjusted = np.minimum.accumulate((m / np.arange(m, 0, -1) * ranked[::-1]))[::-1]
+        adjusted = np.minimum.accumulate(m / np.arange(m, 0, -1) * ranked[::-1])[::-1]
     result = np.empty(m)
     result[order] = np.minimum(adjusted, 1.0)
     out[present] = result

@@ -3,6 +3,7 @@
 from ethica.governance._oversight import AUTOMATIC, Routing, route
 from ethica.governance._spec import (
     BinaryDecision,
+    FallbackSpec,
     FeatureSpec,
     ModelSpec,
     MulticlassDecision,
@@ -21,6 +22,7 @@ __all__ = [
     "Routing",
     "route",
     "BinaryDecision",
+    "FallbackSpec",
     "FeatureSpec",
     "ModelSpec",
     "MulticlassDecision",

@@ -47,11 +47,18 @@ def route(
             return Routing("pending_review", "adverse outcome of a high-risk system")
         if policy.review_adverse and adverse:
             return Routing("pending_review", "adverse outcome")
-        if score is not None and policy.margin > 0 and abs(score - decision.threshold) < policy.margin:
+        if (
+            score is not None
+            and policy.margin > 0
+            and abs(score - decision.threshold) < policy.margin
+        ):
             return Routing("pending_review", f"score within {policy.margin} of the threshold")
-    elif isinstance(decision, MulticlassDecision) and policy.review_adverse:
-        if outcome in decision.adverse:
-            return Routing("pending_review", "adverse outcome")
+    elif (
+        isinstance(decision, MulticlassDecision)
+        and policy.review_adverse
+        and outcome in decision.adverse
+    ):
+        return Routing("pending_review", "adverse outcome")
     if policy.sample_rate > 0 and rng.random() < policy.sample_rate:
         return Routing("pending_review", "random quality sample")
     return AUTOMATIC

@@ -148,6 +148,23 @@ class OversightSpec(_Model):
     )
 
 
+class FallbackSpec(_Model):
+    """What a customer who objected to profiling gets instead of the model's personalized output."""
+
+    score: float | None = Field(
+        None, description="A fixed score, turned into an outcome by the decision rule."
+    )
+    outcome: str | None = Field(None, description="A fixed outcome (e.g. a standard offer).")
+    ranking: list[str] | None = Field(None, description="A default, non-personalized ranking.")
+
+    @model_validator(mode="after")
+    def _one(self) -> FallbackSpec:
+        given = [v for v in (self.score, self.outcome, self.ranking) if v is not None]
+        if len(given) != 1:
+            raise ValueError("a fallback declares exactly one of score, outcome or ranking")
+        return self
+
+
 class SystemSpec(_Model):
     """One registered AI system."""
 
@@ -164,6 +181,12 @@ class SystemSpec(_Model):
     protected_attributes: list[ProtectedAttributeSpec] = Field(default_factory=list)
     model: ModelSpec | None = None
     oversight: OversightSpec = OversightSpec()
+    fallback: FallbackSpec | None = Field(
+        None, description="The non-personalized decision for customers who object to profiling."
+    )
+    retention_months: Annotated[int, Field(ge=1, le=1200)] | None = Field(
+        None, description="How long decision records are kept (e.g. 25 for credit)."
+    )
     owner: Annotated[str, Field(min_length=1)]
     description: str = ""
 
@@ -203,7 +226,7 @@ class SystemSpec(_Model):
         return self
 
     def feature(self, name: str) -> FeatureSpec:
-        """The feature called ``name``."""
+        """Return the feature called ``name``."""
         for feature in self.features:
             if feature.name == name:
                 return feature
@@ -239,7 +262,13 @@ def _problem(error: Any) -> str:
     for part in error["loc"]:
         if isinstance(part, int):
             location += f"[{part}]"
-        elif part in ("binary", "multiclass", "score", "ranking", "function-after[_consistent(), FeatureSpec]"):
+        elif part in (
+            "binary",
+            "multiclass",
+            "score",
+            "ranking",
+            "function-after[_consistent(), FeatureSpec]",
+        ):
             continue
         else:
             location += f".{part}" if location else str(part)

@@ -1,5 +1,87 @@
-"""Purposes, consent and minimization: which data may reach a model, and why the rest did not."""
+"""Purposes, consent and minimization: which data may reach a model, and why the rest did not.
 
+Also the vocabulary of data uses and categories (the Fides taxonomy) and redaction of personal
+data from free text.
+"""
+
+from ethica.privacy._consent import (
+    GPC_DATA_USES,
+    ConsentState,
+    Notice,
+    NoticeKind,
+    Objection,
+    ObjectionKind,
+    Preference,
+    PreferenceSource,
+    PreferenceStatus,
+    evaluate,
+    global_privacy_control,
+    governing_notice,
+)
 from ethica.privacy._minimize import Minimized, Withheld, minimize
+from ethica.privacy._redact import (
+    BUILTIN_KINDS,
+    BuiltinKind,
+    Found,
+    Redacted,
+    de_tax_id_valid,
+    find_personal_data,
+    iban_valid,
+    insee_valid,
+    luhn_valid,
+    redact,
+)
+from ethica.privacy._taxonomy import (
+    Taxonomy,
+    TaxonomyEntry,
+    UnknownKeyError,
+    category_covers,
+    check_spec,
+    data_category,
+    data_use,
+    default_taxonomy,
+    is_known_category,
+    is_known_subject,
+    is_known_use,
+    use_covers,
+)
 
-__all__ = ["Minimized", "Withheld", "minimize"]
+__all__ = [
+    "BUILTIN_KINDS",
+    "GPC_DATA_USES",
+    "BuiltinKind",
+    "ConsentState",
+    "Found",
+    "Minimized",
+    "Notice",
+    "NoticeKind",
+    "Objection",
+    "ObjectionKind",
+    "Preference",
+    "PreferenceSource",
+    "PreferenceStatus",
+    "Redacted",
+    "Taxonomy",
+    "TaxonomyEntry",
+    "UnknownKeyError",
+    "Withheld",
+    "category_covers",
+    "check_spec",
+    "data_category",
+    "data_use",
+    "de_tax_id_valid",
+    "default_taxonomy",
+    "evaluate",
+    "find_personal_data",
+    "global_privacy_control",
+    "governing_notice",
+    "iban_valid",
+    "insee_valid",
+    "is_known_category",
+    "is_known_subject",
+    "is_known_use",
+    "luhn_valid",
+    "minimize",
+    "redact",
+    "use_covers",
+]

@@ -89,7 +89,7 @@ def minimize(
 
 
 def _checked(feature: FeatureSpec, value: Any) -> Any:
-    """The value in the feature's type, or a clear error."""
+    """Return the value in the feature's type, or raise a clear error."""
     kind = feature.type
     if kind in ("number", "integer"):
         if isinstance(value, bool) or not isinstance(value, (int, float)):

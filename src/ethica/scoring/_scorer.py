@@ -10,12 +10,11 @@ a busy small machine 10-20 ms, where the fast path takes a few microseconds.
 
 from __future__ import annotations
 
+import ctypes
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import ctypes
-import threading
 
 import numpy as np
 import pandas as pd
@@ -51,7 +50,7 @@ class Scorer:
         self._lightgbm = _LightGBMRow.create(model)
 
     def raw(self, features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """The model's output for one row: P(positive), class probabilities, or a value."""
+        """Return the model's output for one row: P(positive), class probabilities, or a value."""
         row = self._encode(features)
         if self._lightgbm is not None:
             return self._lightgbm.predict(row)
@@ -65,9 +64,17 @@ class Scorer:
 
             matrix = xgboost.DMatrix(row, feature_names=self.model.feature_names)
             return np.atleast_1d(np.asarray(self.model.predict(matrix), dtype=np.float64)[0])
-        if hasattr(self.model, "predict_proba") and not isinstance(self.spec.decision, ScoreDecision):
-            probabilities = np.asarray(self.model.predict_proba(row), dtype=np.float64)[0]
-            return probabilities[1:2] if isinstance(self.spec.decision, BinaryDecision) else probabilities
+        if hasattr(self.model, "predict_proba") and not isinstance(
+            self.spec.decision, ScoreDecision
+        ):
+            probabilities: np.ndarray[Any, np.dtype[np.float64]] = np.asarray(
+                self.model.predict_proba(row), dtype=np.float64
+            )[0]
+            return (
+                probabilities[1:2]
+                if isinstance(self.spec.decision, BinaryDecision)
+                else probabilities
+            )
         return np.atleast_1d(np.asarray(self.model.predict(row), dtype=np.float64)[0])
 
     def score(self, features: Mapping[str, Any]) -> Scored:
@@ -88,9 +95,13 @@ class Scorer:
         if missing:
             raise InputError(f"the model expects features the spec does not declare: {missing}")
         lookup: dict[str, dict[Any, int]] = {}
-        categorical = [self.spec.feature(n) for n in names if self.spec.feature(n).type == "category"]
+        categorical = [
+            self.spec.feature(n) for n in names if self.spec.feature(n).type == "category"
+        ]
         for index, feature in enumerate(categorical):
-            known = categories[index] if categories and index < len(categories) else feature.categories
+            known = (
+                categories[index] if categories and index < len(categories) else feature.categories
+            )
             lookup[feature.name] = {value: code for code, value in enumerate(known or [])}
 
         def encode(features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -132,13 +143,13 @@ class _LightGBMRow:
 
     @classmethod
     def create(cls, model: Any) -> _LightGBMRow | None:
-        """The fast path for a LightGBM booster, or None (other models, older LightGBM)."""
+        """Return the fast path for a LightGBM booster, or None (other models, older LightGBM)."""
         if not type(model).__module__.startswith("lightgbm"):
             return None
         try:
             from lightgbm import basic
 
-            library = basic._LIB
+            library = basic._LIB  # type: ignore[attr-defined]
             booster = getattr(model, "booster_", model)
             handle = ctypes.c_void_p()
             status = library.LGBM_BoosterPredictForMatSingleRowFastInit(
@@ -158,17 +169,19 @@ class _LightGBMRow:
             return None
         return cls(library, booster, handle, outputs)
 
-    def predict(self, row: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """The model's output for one encoded row of shape (1, features)."""
+    def predict(
+        self, row: np.ndarray[Any, np.dtype[np.float64]]
+    ) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Return the model's output for one encoded row of shape (1, features)."""
         data = np.ascontiguousarray(row, dtype=np.float64)
         result = np.empty(self._outputs, dtype=np.float64)
         length = ctypes.c_int64(0)
-        with self._lock:
+        with self._lock:  # raw addresses: ndarray.ctypes.data_as() costs more than the trees
             status = self._library.LGBM_BoosterPredictForMatSingleRowFast(
                 self._handle,
-                data.ctypes.data_as(ctypes.c_void_p),
+                ctypes.c_void_p(data.ctypes.data),
                 ctypes.byref(length),
-                result.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                ctypes.c_void_p(result.ctypes.data),
             )
         if status != 0:
             raise InputError(f"LightGBM failed: {self._library.LGBM_GetLastError().decode()}")
@@ -181,7 +194,7 @@ class _LightGBMRow:
 
 
 def outcome_of(spec: SystemSpec, raw: np.ndarray[Any, np.dtype[np.float64]]) -> Scored:
-    """The outcome a model output implies under the system's decision rule."""
+    """Return the outcome a model output implies under the system's decision rule."""
     decision = spec.decision
     if isinstance(decision, BinaryDecision):
         score = float(raw[0])
@@ -207,9 +220,11 @@ def outcome_of(spec: SystemSpec, raw: np.ndarray[Any, np.dtype[np.float64]]) -> 
 
 
 def caller_scored(spec: SystemSpec, score: float) -> Scored:
-    """The outcome of a score the caller computed (systems without a registered model)."""
+    """Return the outcome of a score the caller computed (systems without a model)."""
     if not np.isfinite(score):
         raise InputError(f"score must be a finite number; got {score!r}")
     if isinstance(spec.decision, MulticlassDecision):
-        raise InputError("a multiclass system needs its registered model; a single score is not enough")
+        raise InputError(
+            "a multiclass system needs its registered model; a single score is not enough"
+        )
     return outcome_of(spec, np.array([score]))

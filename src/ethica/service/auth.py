@@ -4,6 +4,10 @@
   stored SHA-256 in constant time (API secrets are 256-bit random, so a fast hash suffices).
 - Staff log in with a password (scrypt) and get a signed, expiring token; customers arrive with a
   signed link token from the business's app. Tokens are HMAC-SHA256 over a small JSON payload.
+- A verified API key is remembered in memory for :data:`API_KEY_CACHE_SECONDS`, so the decision
+  path does not query the database (nor leave the event loop) to authenticate each request.
+  The price: a key that is disabled or deleted keeps working for up to that long in a process
+  that verified it just before (:func:`forget_api_keys` drops the cache at once).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -20,12 +25,17 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from ethica.service.errors import AuthenticationError, PermissionDeniedError
 from ethica.service.scopes import ROLE_SCOPES, SCOPES
 from ethica.service.users.tables import ApiKey, User
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+API_KEY_CACHE_SECONDS = 5.0
+"""How long a verified API key is trusted without reading its row again."""
+_API_KEY_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -114,13 +124,60 @@ def authenticate(session: Session, authorization: str | None, *, secret: str) ->
 
 
 def _application(session: Session, credential: str) -> Principal:
+    cached = _API_KEYS.get(credential)
+    if cached is not None:
+        return cached
     parts = credential.split("_", 2)
     if len(parts) != 3:
         raise AuthenticationError("the API key is malformed")
     key = session.scalar(select(ApiKey).where(ApiKey.id == parts[1]))
     if key is None or not key.active or not hmac.compare_digest(key.secret_hash, _sha256(parts[2])):
         raise AuthenticationError("the API key is not valid")
-    return Principal("application", key.id, "application", frozenset(key.scopes))
+    principal = Principal("application", key.id, "application", frozenset(key.scopes))
+    _API_KEYS.put(credential, principal)
+    return principal
+
+
+class _ApiKeyCache:
+    """Principals of recently verified API keys, by the SHA-256 of the full key."""
+
+    def __init__(self, *, seconds: float, size: int) -> None:
+        self._seconds = seconds
+        self._size = size
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, credential: str) -> Principal | None:
+        entry = self._entries.get(_sha256(credential))
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, credential: str, principal: Principal) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.clear()  # simpler than LRU; the next requests re-verify
+            self._entries[_sha256(credential)] = (principal, time.monotonic() + self._seconds)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_API_KEYS = _ApiKeyCache(seconds=API_KEY_CACHE_SECONDS, size=_API_KEY_CACHE_SIZE)
+
+
+def forget_api_keys() -> None:
+    """Drop every remembered API key verification (after disabling or deleting a key)."""
+    _API_KEYS.clear()
+
+
+def _cached_application(authorization: str | None) -> Principal | None:
+    """The principal of a recently verified API key in ``authorization``, without the database."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    credential = authorization[7:].strip()
+    return _API_KEYS.get(credential) if credential.startswith("ek_") else None
 
 
 def _sha256(text: str) -> str:
@@ -135,8 +192,12 @@ class ScopeCheck:
             raise ValueError(f"unknown scope {scope!r}")
         self.scope = scope
 
-    def __call__(self, request: Request) -> Principal:
-        principal = _principal(request)
+    async def __call__(self, request: Request) -> Principal:
+        # A cached API key is checked on the event loop; anything else reads the database in
+        # the thread pool, as a sync dependency would.
+        principal = _cached_application(request.headers.get("authorization"))
+        if principal is None:
+            principal = await run_in_threadpool(_principal, request)
         if not principal.can(self.scope):
             raise PermissionDeniedError(f"this needs the scope {self.scope!r}")
         return principal

@@ -18,7 +18,13 @@ class EmbeddedGateway:
     oversight, ledger), without HTTP.
     """
 
-    def __init__(self, database_url: str | None = None, *, settings: Settings | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        seed: int | None = None,
+    ) -> None:
         settings = settings or Settings()
         if database_url is not None:
             settings = settings.model_copy(
@@ -41,7 +47,9 @@ class EmbeddedGateway:
         self.gateway.close()
         self.engine.dispose()
 
-    def register(self, spec: Any, *, model: Any = None, version: str | None = None, format: str = "skops") -> None:
+    def register(
+        self, spec: Any, *, model: Any = None, version: str | None = None, format: str = "skops"
+    ) -> None:
         """Register a system from a spec (a SystemSpec, a mapping or a YAML path), with a model."""
         from pathlib import Path
 

@@ -31,7 +31,11 @@ def parse_since(value: str, *, now: datetime) -> datetime:
     match = _DURATION.match(value.strip())
     if match:
         amount, unit = int(match[1]), match[2]
-        delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount), "m": timedelta(minutes=amount)}
+        delta = {
+            "d": timedelta(days=amount),
+            "h": timedelta(hours=amount),
+            "m": timedelta(minutes=amount),
+        }
         return now - delta[unit]
     try:
         moment = datetime.fromisoformat(value)
@@ -56,7 +60,9 @@ def audit_live_decisions(
     spec = parse_spec(get_system(session, system_id=system_id).spec)
     decision = spec.decision
     if not isinstance(decision, BinaryDecision):
-        raise InputError(f"live audits of {decision.kind} systems are not supported yet; binary only")
+        raise InputError(
+            f"live audits of {decision.kind} systems are not supported yet; binary only"
+        )
     declared = [p.name for p in spec.protected_attributes]
     features = sensitive_features or declared
     unknown = sorted(set(features) - set(declared))
@@ -78,7 +84,11 @@ def audit_live_decisions(
         postgresql=database_url.startswith(("postgresql", "postgres")),
     )
     label = "label" if with_outcomes else None
-    kwargs: dict[str, Any] = {"sensitive_features": features, "label": label, "prediction": "prediction"}
+    kwargs: dict[str, Any] = {
+        "sensitive_features": features,
+        "label": label,
+        "prediction": "prediction",
+    }
     if database_url.startswith(("postgresql", "postgres")):
         url = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql://", database_url)
         return audit(SqlQuery(sql), engine=url, **kwargs, **options)
@@ -102,9 +112,7 @@ def _log_query(
     Built from the system's validated spec (slugs and declared names only); outcome names are
     quoted as SQL string literals.
     """
-    columns = [
-        f"MAX(CASE WHEN p.name = {_literal(f)} THEN p.value END) AS \"{f}\"" for f in features
-    ]
+    columns = [f'MAX(CASE WHEN p.name = {_literal(f)} THEN p.value END) AS "{f}"' for f in features]
     select = [f"CASE WHEN d.outcome = {_literal(positive)} THEN 1 ELSE 0 END AS prediction"]
     where = [f"d.system_id = {_literal(system_id)}"]
     if truth is not None:

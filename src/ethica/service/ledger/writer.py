@@ -5,6 +5,11 @@ change) is a job run by this thread. Jobs that arrive together share one transac
 durable commit, so a burst of concurrent decisions costs one fsync, not one each; every caller
 gets its answer only after the commit that holds its work. One writer per process also keeps
 each chain's head in memory, so appends never re-read it.
+
+Performance notes (measured with ``bench/gateway_load.py``): a new subject's wrapped data key is
+cached and its row inserted with the group instead of one flush per key; jobs that write only
+through the :class:`Batch` (decisions) skip the per-job savepoint, since undoing them is a
+matter of dropping their queued rows, heads and cached keys.
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.ledger import Entry, KeyRing, Ledger, MasterKey, WrappedKey
+from ethica.service.db import utcnow
 from ethica.service.ledger.store import SqlEntryStore, SqlKeyStore, entry_row
-from ethica.service.ledger.tables import LedgerEntry
+from ethica.service.ledger.tables import LedgerEntry, SubjectKey
 
 log = logging.getLogger("ethica.service.ledger")
 T = TypeVar("T")
@@ -43,12 +49,15 @@ class Batch:
 
 
 Job = Callable[[Batch], T]
+_Item = tuple[Job[Any], Future[Any], bool]  # a job, its caller's future, whether to savepoint
 
 
 class _BatchEntryStore:
     """Entries of a group: heads served from memory, rows inserted with the group."""
 
-    def __init__(self, session: Session, heads: dict[str, Entry | None], batch_rows: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, session: Session, heads: dict[str, Entry | None], batch_rows: list[dict[str, Any]]
+    ) -> None:
         self._sql = SqlEntryStore(session)
         self._heads = heads
         self._rows = batch_rows
@@ -70,26 +79,67 @@ class _BatchEntryStore:
 
 
 class _CachedKeyStore:
-    """Wrapped keys cached by subject; erasures go through :meth:`delete` here or the cache is dropped."""
+    """Wrapped keys cached by subject; erasures go through :meth:`delete` or drop the cache.
 
-    def __init__(self, inner: SqlKeyStore, cache: dict[str, WrappedKey]) -> None:
+    New keys are cached at once and their rows inserted when the group commits (``rows``);
+    ``added`` lists the subjects whose keys this group created, so a failed job can forget them.
+    """
+
+    def __init__(
+        self,
+        inner: SqlKeyStore,
+        cache: dict[str, WrappedKey],
+        rows: list[dict[str, Any]],
+        added: list[str],
+    ) -> None:
         self._inner = inner
         self._cache = cache
+        self._rows = rows
+        self.added = added
+        self._absent: set[str] = set()  # looked up in this group's transaction and not found
 
     def get(self, subject: str) -> WrappedKey | None:
         if subject in self._cache:
             return self._cache[subject]
-        key = self._inner.get(subject)
-        if key is not None:
-            self._cache[subject] = key
+        if subject in self._absent:  # KeyRing asks twice before creating a key
+            return None
+        # A Core query on the group's connection: an ORM lookup costs several times more.
+        found = (
+            self._inner.session.connection()
+            .execute(
+                select(SubjectKey.key_id, SubjectKey.wrapped).where(SubjectKey.subject == subject)
+            )
+            .first()
+        )
+        if found is None:
+            self._absent.add(subject)
+            return None
+        key = WrappedKey(found.key_id, found.wrapped)
+        self._cache[subject] = key
         return key
 
     def put(self, subject: str, key: WrappedKey) -> None:
-        self._inner.put(subject, key)
+        # get() missed both the cache and the table, so the subject has no key yet; another
+        # writer storing one first makes the group's insert conflict, and the job is retried.
+        self._cache[subject] = key
+        self._absent.discard(subject)
+        self.added.append(subject)
+        self._rows.append(
+            {
+                "subject": subject,
+                "key_id": key.key_id,
+                "wrapped": key.wrapped,
+                "created_at": utcnow(),
+            }
+        )
 
     def delete(self, subject: str) -> bool:
         self._cache.pop(subject, None)
-        return self._inner.delete(subject)
+        self._absent.discard(subject)
+        pending = [r for r in self._rows if r["subject"] == subject]
+        for row in pending:  # created in this group and not inserted yet
+            self._rows.remove(row)
+        return self._inner.delete(subject) or bool(pending)
 
 
 class LedgerWriter:
@@ -109,16 +159,22 @@ class LedgerWriter:
         self._max_group = max_group
         self._wait = wait_seconds
         self._after_commit = after_commit
-        self._queue: queue.Queue[tuple[Job[Any], Future[Any]] | None] = queue.Queue()
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
         self._heads: dict[str, Entry | None] = {}
         self._keys: dict[str, WrappedKey] = {}
+        self._added: list[str] = []
         self._thread = threading.Thread(target=self._run, name="ethica-ledger-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, job: Job[T]) -> Future[T]:
-        """Queue a job; its future resolves after the commit that holds its work."""
+    def submit(self, job: Job[T], *, savepoint: bool = True) -> Future[T]:
+        """Queue a job; its future resolves after the commit that holds its work.
+
+        ``savepoint=False`` is for jobs that write only through the batch (``batch.ledger`` and
+        ``batch.insert_later``), never with ``batch.session``: a failure is then undone without
+        a savepoint, which saves two statements per job.
+        """
         future: Future[T] = Future()
-        self._queue.put((job, future))
+        self._queue.put((job, future, savepoint))
         return future
 
     def run(self, job: Job[T]) -> T:
@@ -145,10 +201,12 @@ class LedgerWriter:
             if stop:
                 return
 
-    def _collect(self, group: list[tuple[Job[Any], Future[Any]]]) -> bool:
+    def _collect(self, group: list[_Item]) -> bool:
         while len(group) < self._max_group:
             try:
-                item = self._queue.get(timeout=self._wait) if self._wait else self._queue.get_nowait()
+                item = (
+                    self._queue.get(timeout=self._wait) if self._wait else self._queue.get_nowait()
+                )
             except queue.Empty:
                 return False
             if item is None:
@@ -156,33 +214,35 @@ class LedgerWriter:
             group.append(item)
         return False
 
-    def _commit(self, group: list[tuple[Job[Any], Future[Any]]]) -> None:
+    def _commit(self, group: list[_Item]) -> None:
         heads = dict(self._heads)
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
         session = self._sessions()
         try:
             batch = self._batch(session, heads)
-            for job, future in group:
-                results.append(self._run_job(batch, job, future, heads))
+            for job, future, savepoint in group:
+                results.append(self._run_job(batch, job, future, heads, savepoint=savepoint))
             self._flush(batch)
             session.commit()
         except IntegrityError:
             session.rollback()
             session.close()
             self._heads.clear()
+            self._keys.clear()
             if len(group) > 1:
                 for item in group:  # isolate the job that conflicts (e.g. another replica)
                     self._commit([item])
                 return
-            _, future = group[0]
+            future = group[0][1]
             future.set_exception(_conflict())
             return
         except BaseException as error:  # the database failed: nobody's work was committed
             session.rollback()
             session.close()
             self._heads.clear()
+            self._keys.clear()
             log.exception("ledger group failed")
-            for _, future in group:
+            for _, future, _ in group:
                 if not future.done():
                     future.set_exception(error)
             return
@@ -203,29 +263,45 @@ class LedgerWriter:
 
     def _batch(self, session: Session, heads: dict[str, Entry | None]) -> Batch:
         rows: list[dict[str, Any]] = []
-        keyring = KeyRing(self._master, store=_CachedKeyStore(SqlKeyStore(session), self._keys))
+        key_rows: list[dict[str, Any]] = []
+        self._added = []
+        store = _CachedKeyStore(SqlKeyStore(session), self._keys, key_rows, self._added)
+        keyring = KeyRing(self._master, store=store)
         ledger = Ledger(store=_BatchEntryStore(session, heads, rows), keyring=keyring)
         batch = Batch(session, ledger)
+        batch.rows[SubjectKey] = key_rows  # before the entries sealed with them
         batch.rows[LedgerEntry] = rows
         return batch
 
     def _run_job(
-        self, batch: Batch, job: Job[Any], future: Future[Any], heads: dict[str, Entry | None]
+        self,
+        batch: Batch,
+        job: Job[Any],
+        future: Future[Any],
+        heads: dict[str, Entry | None],
+        *,
+        savepoint: bool,
     ) -> tuple[Future[Any], Any, BaseException | None]:
-        """Run one job in a savepoint: a job that fails leaves no trace in the group."""
+        """Run one job (in a savepoint if asked): a job that fails leaves no trace in the group."""
         saved_heads = dict(heads)
         saved_rows = {table: len(rows) for table, rows in batch.rows.items()}
-        savepoint = batch.session.begin_nested()
+        saved_added = len(self._added)
+        nested = batch.session.begin_nested() if savepoint else None
         try:
             value = job(batch)
-            savepoint.commit()
+            if nested is not None:
+                nested.commit()
             return future, value, None
         except Exception as error:
-            savepoint.rollback()
+            if nested is not None:
+                nested.rollback()
             heads.clear()
             heads.update(saved_heads)
             for table, rows in batch.rows.items():
                 del rows[saved_rows.get(table, 0) :]
+            for subject in self._added[saved_added:]:
+                self._keys.pop(subject, None)
+            del self._added[saved_added:]
             return future, None, error
 
     def _flush(self, batch: Batch) -> None:

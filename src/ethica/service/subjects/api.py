@@ -33,7 +33,9 @@ def create_link(
     from ethica.service.app import state_of
 
     settings = state_of(request.app).settings.app
-    token, minutes = service.customer_link(subject_id=subject_id, settings=settings, minutes=body.minutes)
+    token, minutes = service.customer_link(
+        subject_id=subject_id, settings=settings, minutes=body.minutes
+    )
     return LinkRead(subject_id=subject_id, token=token, expires_in_minutes=minutes)
 
 
@@ -48,13 +50,19 @@ def my_decisions(
     rows, total = decisions.list_decisions(
         session, subject_id=customer.subject or "", limit=limit, offset=offset
     )
-    return DecisionPage(items=[decision_read(r) for r in rows], total=total, limit=limit, offset=offset)
+    return DecisionPage(
+        items=[decision_read(r) for r in rows], total=total, limit=limit, offset=offset
+    )
 
 
-@router.get("/v1/me/decisions/{decision_id}", operation_id="get_my_decision", response_model=DecisionRead)
+@router.get(
+    "/v1/me/decisions/{decision_id}", operation_id="get_my_decision", response_model=DecisionRead
+)
 def my_decision(
     decision_id: str, session: SessionDep, customer: Annotated[Principal, requires("self:read")]
 ) -> DecisionRead:
     """One decision about the signed-in customer (another customer's is not found)."""
-    row = decisions.get_decision(session, decision_id=decision_id, subject_id=customer.subject or "")
+    row = decisions.get_decision(
+        session, decision_id=decision_id, subject_id=customer.subject or ""
+    )
     return decision_read(row)

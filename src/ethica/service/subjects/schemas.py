@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field
 class LinkCreate(BaseModel):
     """Ask for a customer sign-in link."""
 
-    minutes: int | None = Field(None, gt=0, le=1440, description="Lifetime; the default if omitted.")
+    minutes: int | None = Field(
+        None, gt=0, le=1440, description="Lifetime; the default if omitted."
+    )
 
 
 class LinkRead(BaseModel):

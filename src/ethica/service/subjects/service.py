@@ -7,7 +7,9 @@ from ethica.service.auth import sign_token
 from ethica.service.settings import AppSettings
 
 
-def customer_link(*, subject_id: str, settings: AppSettings, minutes: int | None = None) -> tuple[str, int]:
+def customer_link(
+    *, subject_id: str, settings: AppSettings, minutes: int | None = None
+) -> tuple[str, int]:
     """A signed, expiring token for one customer; returns it with its lifetime in minutes."""
     if not subject_id or len(subject_id) > 100:
         raise InputError("a subject id has 1 to 100 characters")

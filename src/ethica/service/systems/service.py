@@ -15,7 +15,17 @@ from ethica.service.systems.tables import ModelVersion, System
 
 
 def apply_spec(session: Session, *, spec: SystemSpec) -> tuple[System, bool]:
-    """Create or update a system from its spec; returns the system and whether it is new."""
+    """Create or update a system from its spec; returns the system and whether it is new.
+
+    Beyond the spec's own validation, its purpose and data categories must be known to the
+    privacy taxonomy, so that consent can be enforced per data use and category.
+    """
+    from ethica.governance import SpecError
+    from ethica.privacy import check_spec
+
+    problems = check_spec(spec)
+    if problems:
+        raise SpecError(problems)
     system = session.get(System, spec.id)
     created = system is None
     if system is None:

@@ -1,0 +1,68 @@
+"""Explanations a customer can understand and a regulator can check.
+
+:func:`attribute` splits the model's margin among the declared features (native TreeSHAP for
+LightGBM and XGBoost, ``shap`` for scikit-learn trees, exact for linear models, a seeded
+permutation estimate otherwise) and refuses any split that does not add up; :func:`reason_codes`
+ranks the adverse ones without protected attributes or their proxies; :func:`reason_text`
+words them; :func:`counterfactuals` finds the smallest actionable changes the model confirms.
+:class:`Explainer` runs the whole chain as the gateway's explanation hook, and
+:func:`adverse_action_notice` renders it for the customer with their rights.
+"""
+
+from ethica.explain._attribution import (
+    ADDITIVITY_TOLERANCE,
+    AdditivityError,
+    Attribution,
+    Method,
+    Scale,
+    attribute,
+    feature_of_column,
+    group_columns,
+)
+from ethica.explain._counterfactual import Counterfactual, counterfactuals
+from ethica.explain._explainer import Explainer
+from ethica.explain._notice import NOTICE_TEMPLATES, adverse_action_notice
+from ethica.explain._reasons import (
+    DEFAULT_MAX_REASONS,
+    Reason,
+    adverse_sign,
+    excluded_features,
+    reason_codes,
+)
+from ethica.explain._reference import TrainingSummary, feature_ranges, reference_values
+from ethica.explain._text import (
+    TEMPLATES,
+    Locale,
+    counterfactual_text,
+    format_value,
+    reason_text,
+)
+
+__all__ = [
+    "ADDITIVITY_TOLERANCE",
+    "DEFAULT_MAX_REASONS",
+    "NOTICE_TEMPLATES",
+    "TEMPLATES",
+    "AdditivityError",
+    "Attribution",
+    "Counterfactual",
+    "Explainer",
+    "Locale",
+    "Method",
+    "Reason",
+    "Scale",
+    "TrainingSummary",
+    "adverse_action_notice",
+    "adverse_sign",
+    "attribute",
+    "counterfactual_text",
+    "counterfactuals",
+    "excluded_features",
+    "feature_of_column",
+    "feature_ranges",
+    "format_value",
+    "group_columns",
+    "reason_codes",
+    "reason_text",
+    "reference_values",
+]
