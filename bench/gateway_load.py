@@ -499,15 +499,34 @@ def measure(
     return {"name": name, "closed": closed, "fixed": fixed}
 
 
+def serve_allow_all(port: int) -> None:
+    """``ethica serve`` with the consent hook replaced by AllowAll (isolates consent's cost)."""
+    import uvicorn
+
+    from ethica.service.app import create_app, state_of
+    from ethica.service.gateway import AllowAll
+
+    app = create_app()
+    state_of(app).gateway.consent = AllowAll()
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
 def governed(
-    name: str, url: str, model: bytes, args: argparse.Namespace, workdir: Path
+    name: str,
+    url: str,
+    model: bytes,
+    args: argparse.Namespace,
+    workdir: Path,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
     key = prepare_database(url, model)
     port = free_port()
     env = {"ETHICA__DATABASE__URL": url, "PYTHONPATH": str(SRC)}
     if args.group_wait_ms is not None:
         env["ETHICA__GATEWAY__GROUP_COMMIT_WAIT_MS"] = str(args.group_wait_ms)
-    if args.workers > 1:
+    if command is not None:
+        command = [part.replace("{port}", str(port)) for part in command]
+    elif args.workers > 1:
         command = [
             PYTHON,
             "-m",
@@ -611,10 +630,19 @@ def main() -> None:
     )
     parser.add_argument("--group-wait-ms", type=float, default=None, help="group commit wait")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument(
+        "--allow-all-consent",
+        action="store_true",
+        help="also the governed path (SQLite) with the AllowAll consent hook: no consent queries",
+    )
     parser.add_argument("--client-config", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-allow-all", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client_config:
         client_main(json.loads(args.client_config))
+        return
+    if args.serve_allow_all:
+        serve_allow_all(args.serve_allow_all)
         return
     if args.client == "wrk" and shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install wrk)")
@@ -627,6 +655,10 @@ def main() -> None:
         if not args.no_sqlite:
             url = f"sqlite:///{workdir / 'gateway.db'}"
             results.append(governed("governed (SQLite)", url, model, args, workdir))
+        if args.allow_all_consent:
+            url = f"sqlite:///{workdir / 'allow-all.db'}"
+            command = [PYTHON, __file__, "--serve-allow-all", "{port}"]
+            results.append(governed("governed, AllowAll", url, model, args, workdir, command))
         if args.postgresql:
             with postgresql_database() as url:
                 results.append(governed("governed (PostgreSQL)", url, model, args, workdir))

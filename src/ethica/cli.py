@@ -12,7 +12,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ethica import __version__
-from ethica.cli_service import ledger_app, serve, systems_app, users_app
+from ethica.cli_service import (
+    ledger_app,
+    retention_app,
+    serve,
+    subjects_app,
+    systems_app,
+    users_app,
+)
 from ethica.errors import EthicaError
 
 app = typer.Typer(
@@ -26,6 +33,8 @@ errors = Console(stderr=True)
 app.add_typer(systems_app, name="systems")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(users_app, name="users")
+app.add_typer(retention_app, name="retention")
+app.add_typer(subjects_app, name="subjects")
 app.command()(serve)
 
 

@@ -21,6 +21,8 @@ errors = Console(stderr=True)
 systems_app = typer.Typer(help="Register and inspect AI systems.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff users and application API keys.", no_args_is_help=True)
+retention_app = typer.Typer(help="Retention periods of decision records.", no_args_is_help=True)
+subjects_app = typer.Typer(help="Data subjects' rights.", no_args_is_help=True)
 
 DatabaseOption = Annotated[
     str | None,
@@ -195,3 +197,75 @@ def create_key(
     except EthicaError as error:
         _fail(str(error))
     console.print(key)
+
+
+@retention_app.command("run")
+def retention_run(
+    database: DatabaseOption = None,
+    now: Annotated[
+        str | None,
+        typer.Option(help="Apply the periods as at this ISO 8601 time (default: now, UTC)."),
+    ] = None,
+) -> None:
+    """Unlink decisions older than their system's retention period; report per system."""
+    from datetime import UTC, datetime
+
+    from ethica.service.db import unit_of_work
+    from ethica.service.retention import apply_retention
+
+    moment: datetime | None = None
+    if now is not None:
+        try:
+            moment = datetime.fromisoformat(now)
+        except ValueError:
+            _fail(f"--now {now!r} is not an ISO 8601 time such as 2026-01-31T00:00:00+00:00")
+        if moment is not None and moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+    with _sessions(database) as (_, sessions), unit_of_work(sessions) as session:
+        reports = apply_retention(session, now=moment)
+    table = Table(title="Retention")
+    for column in ("system", "months", "cutoff", "decisions unlinked", "protected values deleted"):
+        table.add_column(column)
+    for r in reports:
+        table.add_row(
+            r.system_id,
+            str(r.retention_months),
+            r.cutoff.isoformat(timespec="seconds"),
+            str(r.decisions_unlinked),
+            str(r.protected_values_deleted),
+        )
+    console.print(table if reports else "no system declares retention_months")
+
+
+@subjects_app.command("erase")
+def erase_subject(
+    subject: Annotated[str, typer.Argument(help="The subject's pseudonymous id.")],
+    database: DatabaseOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a subject (GDPR Art. 17): destroy their key, unlink their decisions; irreversible."""
+    import base64
+
+    from ethica.errors import EthicaError
+    from ethica.service.ledger.writer import LedgerWriter
+    from ethica.service.subjects import service
+
+    if not yes and not typer.confirm(f"Erase subject {subject!r}? This cannot be undone."):
+        raise typer.Exit(code=1)
+    with _sessions(database) as (settings, sessions):
+        master = base64.b64decode(settings.ledger.master_key.get_secret_value())
+        writer = LedgerWriter(sessions, master)
+        try:
+            request = writer.run(
+                lambda batch: service.erase_subject(batch, subject_id=subject, requested_by="cli")
+            )
+        except EthicaError as error:
+            _fail(str(error))
+        finally:
+            writer.close()
+    result = request.result or {}
+    console.print(
+        f"[green]✓[/green] erased {subject}: key destroyed {result.get('key_destroyed')}, "
+        f"{result.get('decisions_unlinked')} decisions unlinked, "
+        f"{result.get('protected_values_deleted')} protected values deleted"
+    )

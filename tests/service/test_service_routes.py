@@ -80,6 +80,37 @@ def _requests(
         ("GET", "/v1/ledger/verification"): lambda h: client.get(
             "/v1/ledger/verification", headers=h
         ),
+        ("GET", "/v1/me/export"): lambda h: client.get("/v1/me/export", headers=h),
+        ("GET", "/v1/subjects/{subject_id}/export"): lambda h: client.get(
+            "/v1/subjects/s-0/export", params={"format": "html"}, headers=h
+        ),
+        ("POST", "/v1/me/erasure"): lambda h: client.post("/v1/me/erasure", headers=h),
+        ("POST", "/v1/subjects/{subject_id}/erasure"): lambda h: client.post(
+            "/v1/subjects/s-erased/erasure", headers=h
+        ),
+        ("GET", "/v1/requests"): lambda h: client.get("/v1/requests", headers=h),
+        ("PUT", "/v1/notices/{data_use}"): lambda h: client.put(
+            "/v1/notices/finance", json={"kind": "opt_out", "text": "Credit scoring."}, headers=h
+        ),
+        ("GET", "/v1/notices"): lambda h: client.get("/v1/notices", headers=h),
+        ("POST", "/v1/subjects/{subject_id}/consent"): lambda h: client.post(
+            "/v1/subjects/s-0/consent",
+            json={"data_use": "finance", "status": "granted"},
+            headers=h,
+        ),
+        ("GET", "/v1/subjects/{subject_id}/consent"): lambda h: client.get(
+            "/v1/subjects/s-0/consent", headers=h
+        ),
+        ("POST", "/v1/subjects/{subject_id}/objections"): lambda h: client.post(
+            "/v1/subjects/s-0/objections", json={"kind": "profiling"}, headers=h
+        ),
+        ("GET", "/v1/me/consent"): lambda h: client.get("/v1/me/consent", headers=h),
+        ("POST", "/v1/me/consent"): lambda h: client.post(
+            "/v1/me/consent", json={"gpc": True}, headers=h
+        ),
+        ("POST", "/v1/me/objections"): lambda h: client.post(
+            "/v1/me/objections", json={"kind": "automated_decision", "active": False}, headers=h
+        ),
     }
 
 
@@ -190,6 +221,19 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
         "create_customer_link",
         "list_my_decisions",
         "get_my_decision",
+        "export_my_data",
+        "export_subject_data",
+        "erase_me",
+        "erase_subject",
+        "list_rights_requests",
+        "put_notice",
+        "list_notices",
+        "record_consent",
+        "get_subject_consent",
+        "record_objection",
+        "get_my_consent",
+        "record_my_consent",
+        "record_my_objection",
     }
     for route in _api_routes(running):
         assert route.operation_id, f"{route.path} has no explicit operation_id"

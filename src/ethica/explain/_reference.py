@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,3 +128,37 @@ class TrainingSummary:
             background=background.reset_index(drop=True),
             templates=dict(templates or {}),
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as JSON data, to store beside a model version."""
+        background = None
+        if self.background is not None:
+            background = json.loads(self.background.to_json(orient="split", index=False))
+        return {
+            "reference": {k: _plain(v) for k, v in self.reference.items()},
+            "ranges": {k: [float(lo), float(hi)] for k, (lo, hi) in self.ranges.items()},
+            "background": background,
+            "templates": dict(self.templates),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainingSummary:
+        """Read the form written by :meth:`to_dict`."""
+        try:
+            background = data.get("background")
+            frame = None
+            if background is not None:
+                frame = pd.DataFrame(background["data"], columns=background["columns"])
+            return cls(
+                reference=dict(data.get("reference") or {}),
+                ranges={k: (float(v[0]), float(v[1])) for k, v in (data.get("ranges") or {}).items()},
+                background=frame,
+                templates=dict(data.get("templates") or {}),
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as error:
+            raise InputError(f"not a training summary: {error!r}") from None
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+

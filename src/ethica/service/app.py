@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ethica import __version__
 from ethica.errors import EthicaError
+from ethica.service.consent.hook import SqlConsentHook
 from ethica.service.db import make_engine, session_factory, upgrade
 from ethica.service.errors import STATUS
 from ethica.service.gateway import Gateway
@@ -49,11 +50,19 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     if migrate:
         upgrade(engine)
     sessions = session_factory(engine)
-    state = ServiceState(settings, engine, sessions, Gateway(sessions, settings))
+    gateway = Gateway(sessions, settings, consent=SqlConsentHook())
+    state = ServiceState(settings, engine, sessions, gateway)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from ethica.service.retention import start_schedule
+
+        retention = start_schedule(
+            state.gateway.writer, hours=settings.gateway.retention_interval_hours
+        )
         yield
+        if retention is not None:
+            retention.cancel()
         state.gateway.close()
         engine.dispose()
 
@@ -73,6 +82,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
 def _mount(app: FastAPI) -> None:
     """Every router, in one place."""
+    from ethica.service.consent.api import router as consent
     from ethica.service.decisions.api import router as decisions
     from ethica.service.health import router as health
     from ethica.service.ledger.api import router as ledger
@@ -80,7 +90,7 @@ def _mount(app: FastAPI) -> None:
     from ethica.service.systems.api import router as systems
     from ethica.service.users.api import router as users
 
-    for router in (health, users, systems, decisions, ledger, subjects):
+    for router in (health, users, systems, decisions, ledger, subjects, consent):
         app.include_router(router)
 
 

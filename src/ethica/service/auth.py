@@ -6,8 +6,10 @@
   signed link token from the business's app. Tokens are HMAC-SHA256 over a small JSON payload.
 - A verified API key is remembered in memory for :data:`API_KEY_CACHE_SECONDS`, so the decision
   path does not query the database (nor leave the event loop) to authenticate each request.
-  The price: a key that is disabled or deleted keeps working for up to that long in a process
-  that verified it just before (:func:`forget_api_keys` drops the cache at once).
+  A key disabled or deleted through the ORM in this process (any session: an update of the
+  ``ApiKey`` row or a bulk ``update(ApiKey)``) is forgotten at once; changed by another process
+  (a replica, the CLI) or by raw SQL, it keeps working here for up to that long
+  (:func:`forget_api_keys` drops the cache explicitly).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session
 from starlette.concurrency import run_in_threadpool
 
 from ethica.service.errors import AuthenticationError, PermissionDeniedError
@@ -170,6 +172,20 @@ _API_KEYS = _ApiKeyCache(seconds=API_KEY_CACHE_SECONDS, size=_API_KEY_CACHE_SIZE
 def forget_api_keys() -> None:
     """Drop every remembered API key verification (after disabling or deleting a key)."""
     _API_KEYS.clear()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_bulk_change(state: ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ is ApiKey for mapper in state.all_mappers
+    ):
+        _API_KEYS.clear()
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_on_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if any(isinstance(row, ApiKey) for row in (*session.dirty, *session.deleted)):
+        _API_KEYS.clear()
 
 
 def _cached_application(authorization: str | None) -> Principal | None:

@@ -17,21 +17,42 @@ SCOPES: dict[str, str] = {
     "ledger:verify": "Verify the ledger's hash chains.",
     "users:write": "Create staff users and application API keys.",
     "links:write": "Sign customer links, so a customer can see their own decisions.",
-    "self:read": "A customer reads their own decisions.",
+    "self:read": "A customer reads their own decisions and consent choices.",
+    "self:write": "A customer records their own consent choices and objections.",
+    "consent:write": "Record, and read back, a customer's consent choices and objections.",
+    "notices:write": "Publish the privacy notices customers are shown (a version per wording).",
+    "subjects:manage": (
+        "Handle data subjects' requests: access exports, erasure and the register of requests."
+    ),
 }
 
 Role = Literal["admin", "officer", "reviewer", "customer"]
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "admin": frozenset(SCOPES) - {"self:read"},
+    "admin": frozenset(SCOPES) - {"self:read", "self:write"},
     "officer": frozenset(
-        {"systems:read", "systems:write", "decisions:read", "audit:run", "ledger:verify"}
+        {
+            "systems:read",
+            "systems:write",
+            "decisions:read",
+            "audit:run",
+            "ledger:verify",
+            "subjects:manage",
+            "notices:write",
+        }
     ),
     "reviewer": frozenset({"systems:read", "decisions:read"}),
-    "customer": frozenset({"self:read"}),
+    "customer": frozenset({"self:read", "self:write"}),
 }
 
 #: What an application key may be granted (never staff or customer scopes).
 APPLICATION_SCOPES = frozenset(
-    {"decisions:write", "decisions:read", "outcomes:write", "systems:read", "links:write"}
+    {
+        "decisions:write",
+        "decisions:read",
+        "outcomes:write",
+        "systems:read",
+        "links:write",
+        "consent:write",
+    }
 )

@@ -74,6 +74,12 @@ class GatewaySettings(BaseModel):
         ge=0,
         description="How long the writer waits to fill a group before committing.",
     )
+    retention_interval_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="How often the service applies each system's retention period (0: never; "
+        "`ethica retention run` does it on demand).",
+    )
 
 
 class Settings(BaseSettings):

@@ -1,17 +1,23 @@
 """Every domain's tables, imported in one place so that migrations see the whole schema."""
 
+from ethica.service.consent.tables import ConsentRecord, NoticeVersion, ObjectionRecord
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, SubjectKey
+from ethica.service.subjects.tables import RightsRequest
 from ethica.service.systems.tables import ModelVersion, System
 from ethica.service.users.tables import ApiKey, User
 
 __all__ = [
     "ApiKey",
+    "ConsentRecord",
     "Decision",
     "LedgerCheckpoint",
     "LedgerEntry",
     "ModelVersion",
+    "NoticeVersion",
+    "ObjectionRecord",
     "ProtectedValue",
+    "RightsRequest",
     "SubjectKey",
     "System",
     "User",

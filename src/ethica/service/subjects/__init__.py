@@ -1,1 +1,1 @@
-"""Customers (data subjects): their own view of the decisions about them, and sign-in links."""
+"""Customers (data subjects): their own decisions, sign-in links, and their GDPR rights."""

@@ -1,18 +1,29 @@
-"""Routes for customers (their own decisions only) and for the links that sign them in."""
+"""Routes for customers (their own decisions and rights) and for officers handling requests."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import base64
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from ethica.service.auth import Principal, requires
 from ethica.service.decisions import service as decisions
 from ethica.service.decisions.schemas import DecisionPage, DecisionRead
 from ethica.service.deps import SessionDep
+from ethica.service.errors import ConflictError
 from ethica.service.gateway import decision_read
-from ethica.service.subjects import service
-from ethica.service.subjects.schemas import LinkCreate, LinkRead
+from ethica.service.subjects import export, service
+from ethica.service.subjects.schemas import (
+    LinkCreate,
+    LinkRead,
+    RequestKind,
+    RequestStatus,
+    RightsRequestPage,
+    RightsRequestRead,
+)
 
 router = APIRouter(tags=["subjects"])
 
@@ -66,3 +77,137 @@ def my_decision(
         session, decision_id=decision_id, subject_id=customer.subject or ""
     )
     return decision_read(row)
+
+
+ExportFormat = Annotated[
+    Literal["json", "html"], Query(description="json, or html for a readable page.")
+]
+_EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "The export, as JSON or a page."}
+}
+
+
+@router.get(
+    "/v1/me/export",
+    operation_id="export_my_data",
+    response_model=None,
+    responses=_EXPORT_RESPONSES,
+)
+def my_export(
+    session: SessionDep,
+    request: Request,
+    customer: Annotated[Principal, requires("self:read")],
+    format: ExportFormat = "json",
+) -> dict[str, Any] | HTMLResponse:
+    """Everything held about the signed-in customer (GDPR Art. 15); recorded as a request."""
+    return _export(session, request, subject_id=_own(customer), caller=customer, format=format)
+
+
+@router.get(
+    "/v1/subjects/{subject_id}/export",
+    operation_id="export_subject_data",
+    response_model=None,
+    responses=_EXPORT_RESPONSES,
+)
+def subject_export(
+    subject_id: str,
+    session: SessionDep,
+    request: Request,
+    officer: Annotated[Principal, requires("subjects:manage")],
+    format: ExportFormat = "json",
+) -> dict[str, Any] | HTMLResponse:
+    """Everything held about a subject, to answer their access request; recorded as a request."""
+    return _export(session, request, subject_id=subject_id, caller=officer, format=format)
+
+
+@router.post(
+    "/v1/me/erasure",
+    operation_id="erase_me",
+    response_model=RightsRequestRead,
+    status_code=201,
+)
+def erase_me(
+    request: Request, customer: Annotated[Principal, requires("self:write")]
+) -> RightsRequestRead:
+    """Erase the signed-in customer's personal data (GDPR Art. 17); decisions stay, unlinked."""
+    return _erase(request, subject_id=_own(customer), caller=customer)
+
+
+@router.post(
+    "/v1/subjects/{subject_id}/erasure",
+    operation_id="erase_subject",
+    response_model=RightsRequestRead,
+    status_code=201,
+)
+def erase_subject(
+    subject_id: str,
+    request: Request,
+    officer: Annotated[Principal, requires("subjects:manage")],
+) -> RightsRequestRead:
+    """Erase a subject's personal data on their request; returns the completed request."""
+    return _erase(request, subject_id=subject_id, caller=officer)
+
+
+@router.get("/v1/requests", operation_id="list_rights_requests", response_model=RightsRequestPage)
+def list_requests(
+    session: SessionDep,
+    _: Annotated[Principal, requires("subjects:manage")],
+    status: RequestStatus | None = None,
+    kind: RequestKind | None = None,
+    subject_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> RightsRequestPage:
+    """Data subjects' requests, nearest deadline first, each flagged when overdue."""
+    rows, total = service.list_requests(
+        session, status=status, kind=kind, subject_id=subject_id, limit=limit, offset=offset
+    )
+    return RightsRequestPage(
+        items=[service.request_read(r) for r in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def _own(customer: Principal) -> str:
+    return customer.subject or customer.id
+
+
+def _export(
+    session: Session, request: Request, *, subject_id: str, caller: Principal, format: str
+) -> dict[str, Any] | HTMLResponse:
+    from ethica.service.app import state_of
+
+    settings = state_of(request.app).settings
+    service.record_access(session, subject_id=subject_id, requested_by=service.requester(caller))
+    data = export.subject_export(
+        session,
+        subject_id=subject_id,
+        master_key=base64.b64decode(settings.ledger.master_key.get_secret_value()),
+    )
+    if format == "html":
+        return HTMLResponse(export.render_html(data))
+    return data
+
+
+def _erase(request: Request, *, subject_id: str, caller: Principal) -> RightsRequestRead:
+    from ethica.service.app import state_of
+
+    writer = state_of(request.app).gateway.writer
+    requested_by = service.requester(caller)
+    attempts = 0
+    while True:
+        try:
+            row = writer.run(
+                lambda batch: service.erase_subject(
+                    batch, subject_id=subject_id, requested_by=requested_by
+                )
+            )
+            return service.request_read(row)
+        except ConflictError:
+            # Another process (`ethica subjects erase`, a replica) extended the erasure chain;
+            # the writer has dropped its stale head, so the job lands on a retry.
+            attempts += 1
+            if attempts == _ERASURE_ATTEMPTS:
+                raise
+
+
+_ERASURE_ATTEMPTS = 3

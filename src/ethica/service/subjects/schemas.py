@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -19,3 +22,33 @@ class LinkRead(BaseModel):
     subject_id: str
     token: str
     expires_in_minutes: int
+
+
+RequestKind = Literal["access", "erasure", "objection", "rectification"]
+RequestStatus = Literal["open", "completed"]
+
+
+class RightsRequestRead(BaseModel):
+    """A data subject's request and its statutory deadline (GDPR Art. 12(3))."""
+
+    id: str
+    kind: RequestKind
+    subject_id: str
+    received_at: datetime
+    due_at: datetime = Field(description="One month after receipt (stored as 30 days).")
+    status: RequestStatus
+    completed_at: datetime | None
+    overdue: bool = Field(description="Still open after its deadline.")
+    requested_by: str
+    result: dict[str, Any] | None = Field(
+        None, description="What was done (for an erasure: what was destroyed and unlinked)."
+    )
+
+
+class RightsRequestPage(BaseModel):
+    """A page of requests, oldest deadline first."""
+
+    items: list[RightsRequestRead]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,1 @@
+"""Consent: the notices customers are shown, their choices and objections, and the gateway hook."""

@@ -1,0 +1,134 @@
+"""Retention: decisions older than their system's ``retention_months`` stop being personal data.
+
+For each such decision the protected attributes are deleted and the link to the subject is
+removed; outcome, score and time stay, so audits over the past keep their counts. The ledger
+entries stay too (deleting them would break the chains).
+
+Known limitation: a decision's input values are sealed in its ledger entry with the subject's
+one data key, which also seals their newer decisions. Shredding the inputs of old decisions
+alone would need a key per subject *and period* (rotated, e.g., monthly, and destroyed when the
+period falls out of retention); until then, old inputs become unreadable only when the subject
+is erased.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import logging
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from ethica.governance import parse_spec
+from ethica.service.db import utcnow
+from ethica.service.decisions.tables import Decision, ProtectedValue
+from ethica.service.systems.tables import System
+
+log = logging.getLogger("ethica.service.retention")
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """What retention did to one system's decisions."""
+
+    system_id: str
+    retention_months: int
+    cutoff: datetime
+    protected_values_deleted: int
+    decisions_unlinked: int
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` calendar months earlier (clamped to the month's end)."""
+    index = moment.year * 12 + moment.month - 1 - months
+    year, month = divmod(index, 12)
+    day = min(moment.day, calendar.monthrange(year, month + 1)[1])
+    return moment.replace(year=year, month=month + 1, day=day)
+
+
+def apply_retention(session: Session, *, now: datetime | None = None) -> list[RetentionReport]:
+    """Apply every system's retention period at ``now``; one report per system that has one.
+
+    In the service, run it as a ledger-writer job (``writer.submit(lambda batch:
+    apply_retention(batch.session))``) so it does not contend with the decision path's writes.
+    """
+    now = now or utcnow()
+    reports = []
+    for system in session.execute(select(System.id, System.spec)).all():
+        system_id: str = system.id
+        months = parse_spec(system.spec).retention_months
+        if months is None:
+            continue
+        cutoff = months_before(now, months)
+        expired = select(Decision.id).where(
+            Decision.system_id == system_id, Decision.created_at < cutoff
+        )
+        deleted = session.execute(
+            delete(ProtectedValue)
+            .where(ProtectedValue.decision_id.in_(expired))
+            .execution_options(synchronize_session=False)
+        )
+        unlinked = session.execute(
+            update(Decision)
+            .where(
+                Decision.system_id == system_id,
+                Decision.created_at < cutoff,
+                Decision.subject_id.is_not(None),
+            )
+            .values(subject_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        reports.append(
+            RetentionReport(
+                system_id=system_id,
+                retention_months=months,
+                cutoff=cutoff,
+                protected_values_deleted=_rowcount(deleted),
+                decisions_unlinked=_rowcount(unlinked),
+            )
+        )
+    return reports
+
+
+class _Writer(Protocol):
+    def submit(self, job: Any, *, savepoint: bool = True) -> Future[Any]: ...
+
+
+def start_schedule(writer: _Writer, *, hours: float) -> asyncio.Task[None] | None:
+    """Apply retention every ``hours`` on the running event loop; ``None`` when ``hours`` is 0.
+
+    The first run is one interval after start, so starting the service stays cheap; cancel the
+    returned task to stop it.
+    """
+    if hours <= 0:
+        return None
+    return asyncio.get_running_loop().create_task(_every(writer, hours * 3600.0))
+
+
+async def _every(writer: _Writer, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            reports = await asyncio.wrap_future(
+                writer.submit(lambda batch: apply_retention(batch.session))
+            )
+        except Exception:  # a failed run is retried at the next interval
+            log.exception("retention run failed")
+            continue
+        for r in reports:
+            log.info(
+                "retention %s (%d months): %d decisions unlinked, %d protected values deleted",
+                r.system_id,
+                r.retention_months,
+                r.decisions_unlinked,
+                r.protected_values_deleted,
+            )
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
