@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Boolean, Integer, String, bindparam, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import BindParameter, CompoundSelect
 
 from ethica.errors import InputError
 from ethica.privacy import (
@@ -306,15 +307,15 @@ def subject_history(
 
 # Built once: the decision path only binds values, and the compiled SQL is cached (building the
 # statements per call cost more than running them).
-_USES = bindparam("uses", expanding=True)
-_SUBJECT = bindparam("subject")
+_USES: BindParameter[str] = bindparam("uses", type_=String, expanding=True)
+_SUBJECT: BindParameter[str] = bindparam("subject", type_=String)
 _NOTICES = select(
     NoticeVersion.data_use,
     NoticeVersion.kind,
     NoticeVersion.version,
     NoticeVersion.min_consent_version.label("minimum"),
 ).where(NoticeVersion.data_use.in_(_USES))
-_RECORDS = union_all(
+_RECORDS: CompoundSelect[Any] = union_all(
     select(
         literal("consent", String).label("record"),
         ConsentRecord.data_use,
