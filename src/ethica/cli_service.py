@@ -60,6 +60,15 @@ def _sessions(database: str | None) -> Iterator[tuple[Any, Any]]:
         engine.dispose()
 
 
+def _read_json(path: Path) -> Any:
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        _fail(f"cannot read the JSON file {path}: {error}")
+
+
 def _fail(message: str) -> Any:
     errors.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code=2)
@@ -101,12 +110,17 @@ def apply(
                 path = (spec_file.parent / spec.model.path).resolve()
                 if not path.is_file():
                     _fail(f"the model file {path} named by the spec does not exist")
+                summary = None
+                if spec.model.training_summary is not None:
+                    summary_path = (spec_file.parent / spec.model.training_summary).resolve()
+                    summary = _read_json(summary_path)
                 service.add_model_version(
                     session,
                     system_id=spec.id,
                     version=spec.model.version,
                     format=spec.model.format,
                     content=path.read_bytes(),
+                    training_summary=summary,
                 )
     except EthicaError as error:
         _fail(str(error))

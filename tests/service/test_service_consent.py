@@ -126,7 +126,9 @@ def test_an_objection_to_automation_sends_the_next_decision_to_a_person(
     assert held["review"]["status"] == "pending_review"
     assert "Art. 22" in held["review"]["reason"]
     assert held["final"] is False
-    assert held["scored_by"] == "model"  # scored for the reviewer, not decided by the model
+    # GDPR Art. 22: no model at all; the outcome waits for the person who decides.
+    assert held["scored_by"] == "none"
+    assert held["outcome"] == "pending" and held["score"] is None and held["explanation"] is None
     # An objection to profiling does not hold decisions for review.
     assert _decide(running, "cust-2")["review"]["status"] == "automatic"
 

@@ -60,6 +60,11 @@ def _requests(
             content=model,
             headers=h,
         ),
+        ("PUT", "/v1/systems/{system_id}/models/{version}/training-summary"): lambda h: client.put(
+            f"/v1/systems/{SYSTEM}/models/1/training-summary",
+            json={"reference": {}, "ranges": {}, "background": None, "templates": {}},
+            headers=h,
+        ),
         ("POST", "/v1/systems/{system_id}/decisions"): lambda h: client.post(
             f"/v1/systems/{SYSTEM}/decisions", json=decision, headers=h
         ),
@@ -213,6 +218,7 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
         "list_systems",
         "get_system",
         "upload_model",
+        "set_training_summary",
         "create_decision",
         "list_decisions",
         "get_decision",

@@ -18,6 +18,9 @@ from ethica.errors import InputError
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _DOTTED = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
+#: Ledger chains of the service itself; a system id names its own chain, so these are taken.
+RESERVED_IDS = frozenset({"root", "consent", "subjects"})
+
 RiskTier = Literal["minimal", "limited", "high", "unacceptable"]
 FeatureType = Literal["number", "integer", "boolean", "category", "text"]
 Direction = Literal["increasing", "decreasing", "none"]
@@ -134,6 +137,11 @@ class ModelSpec(_Model):
     path: str
     format: Literal["skops", "lightgbm", "xgboost"]
     version: Annotated[str, Field(min_length=1, max_length=64)]
+    training_summary: str | None = Field(
+        None,
+        description="A JSON file from ethica.explain.TrainingSummary.to_dict(): the typical "
+        "values and ranges explanations compare a customer with.",
+    )
 
 
 class OversightSpec(_Model):
@@ -195,6 +203,8 @@ class SystemSpec(_Model):
     def _slug(cls, value: str) -> str:
         if not _SLUG.match(value):
             raise ValueError("must be a lowercase slug such as 'credit-limit'")
+        if value in RESERVED_IDS:
+            raise ValueError(f"{value!r} is reserved (a ledger chain of the service); pick another")
         return value
 
     @field_validator("purpose")

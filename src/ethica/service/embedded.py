@@ -7,6 +7,7 @@ from typing import Any
 
 from ethica.service.db import make_engine, session_factory, unit_of_work, upgrade
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
+from ethica.service.consent.hook import SqlConsentHook
 from ethica.service.gateway import Gateway
 from ethica.service.settings import Settings
 
@@ -34,7 +35,7 @@ class EmbeddedGateway:
         self.engine = make_engine(settings.database.url)
         upgrade(self.engine)
         self.sessions = session_factory(self.engine)
-        self.gateway = Gateway(self.sessions, settings, seed=seed)
+        self.gateway = Gateway(self.sessions, settings, seed=seed, consent=SqlConsentHook())
 
     def __enter__(self) -> EmbeddedGateway:
         return self
@@ -48,9 +49,19 @@ class EmbeddedGateway:
         self.engine.dispose()
 
     def register(
-        self, spec: Any, *, model: Any = None, version: str | None = None, format: str = "skops"
+        self,
+        spec: Any,
+        *,
+        model: Any = None,
+        version: str | None = None,
+        format: str = "skops",
+        training: tuple[Any, Any] | None = None,
     ) -> None:
-        """Register a system from a spec (a SystemSpec, a mapping or a YAML path), with a model."""
+        """Register a system from a spec (a SystemSpec, a mapping or a YAML path), with a model.
+
+        ``training`` is ``(frame, outcomes)`` of the model's training data: explanations then
+        compare a customer with typical values and keep counterfactuals in the observed range.
+        """
         from pathlib import Path
 
         from ethica.governance import SystemSpec, load_spec, parse_spec
@@ -64,12 +75,19 @@ class EmbeddedGateway:
         with unit_of_work(self.sessions) as session:
             service.apply_spec(session, spec=spec)
             if model is not None:
+                summary = None
+                if training is not None:
+                    from ethica.explain import TrainingSummary
+
+                    frame, outcomes = training
+                    summary = TrainingSummary.from_training(frame, outcomes, spec=spec).to_dict()
                 service.add_model_version(
                     session,
                     system_id=spec.id,
                     version=version or "1",
                     format=format,  # type: ignore[arg-type]
                     content=dump_model(model, format),  # type: ignore[arg-type]
+                    training_summary=summary,
                 )
         self.gateway.forget_system(spec.id)
 

@@ -14,9 +14,11 @@ values without an ORM object.
 from __future__ import annotations
 
 import asyncio
+import math
 import base64
 import gc
 import hashlib
+import logging
 import random
 import threading
 import time
@@ -27,24 +29,27 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ethica.errors import InputError
+from ethica.errors import EthicaError, InputError
 from ethica.governance import Routing, SystemSpec, parse_spec, route
 from ethica.ledger import Entry, canonical_json, sign_checkpoint
 from ethica.privacy import Minimized, minimize
-from ethica.scoring import Scored, Scorer, caller_scored
+from ethica.scoring import Scored, Scorer, caller_scored, outcome_of
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.store import save_checkpoint
+from ethica.service.ledger.tables import LedgerCheckpoint
 from ethica.service.ledger.writer import Batch, LedgerWriter
 from ethica.service.settings import Settings
 from ethica.service.systems.service import get_model
 from ethica.service.systems.tables import System
 
+log = logging.getLogger("ethica.service.gateway")
 _SYSTEM_TTL_SECONDS = 1.0
 
 
@@ -135,7 +140,8 @@ class Gateway:
         self._sessions = sessions
         self.settings = settings
         self.consent: ConsentHook = consent or AllowAll()
-        self.explainer: Explainer = explainer or NoExplanation()
+        self._summaries: dict[str, Any] = {}  # system id -> TrainingSummary of its model
+        self.explainer: Explainer = explainer or _default_explainer(self._summaries)
         self._rng = random.Random(seed)
         self._systems: dict[str, _LoadedSystem] = {}
         self._models: dict[tuple[str, str], Scorer] = {}
@@ -144,6 +150,7 @@ class Gateway:
         signing = base64.b64decode(settings.ledger.signing_key.get_secret_value())
         self._signer = Ed25519PrivateKey.from_private_bytes(signing)
         self._checkpoint_every = settings.ledger.checkpoint_every
+        self._signed: dict[str, int] = {}  # chain -> sequence of its newest checkpoint
         self.writer = LedgerWriter(
             sessions,
             base64.b64decode(settings.ledger.master_key.get_secret_value()),
@@ -231,14 +238,18 @@ class Gateway:
         minimized = minimize(
             spec, request.features, protected=request.protected, withhold=consent.withhold
         )
-        if consent.objects_to_automation:
-            forced = "the customer objected to automated decision-making (GDPR Art. 22)"
-        scored, scored_by, scorer = self._score(system, minimized, request)
         explanation = None
+        if consent.objects_to_automation:
+            # GDPR Art. 22: no model at all; a person decides.
+            forced = "the customer objected to automated decision-making (GDPR Art. 22)"
+            scored, scored_by, scorer = Scored(math.nan, PENDING), "none", None
+        elif consent.objects_to_profiling:
+            scored, scored_by, forced = _fallback(spec, forced)
+            scorer = None
+        else:
+            scored, scored_by, scorer = self._score(system, minimized, request)
         if scored_by == "model" and forced is None:
-            explanation = self.explainer.explain(
-                spec=spec, scorer=scorer, features=minimized.features, scored=scored
-            )
+            explanation = self._explain(spec, scorer, minimized, scored)
         routing = route(
             spec, outcome=scored.outcome, score=scored.score, rng=self._rng, forced=forced
         )
@@ -257,6 +268,18 @@ class Gateway:
             consent_version=consent.version,
             explanation=explanation,
         )
+
+    def _explain(
+        self, spec: SystemSpec, scorer: Scorer | None, minimized: Minimized, scored: Scored
+    ) -> dict[str, Any] | None:
+        """The explanation, or a statement of why there is none (the decision still stands)."""
+        try:
+            return self.explainer.explain(
+                spec=spec, scorer=scorer, features=minimized.features, scored=scored
+            )
+        except EthicaError as error:
+            log.warning("no explanation for a decision of %s: %s", spec.id, error)
+            return {"unavailable": str(error)}
 
     def _score(
         self, system: _LoadedSystem, minimized: Minimized, request: DecisionCreate
@@ -291,9 +314,12 @@ class Gateway:
                 key = (system_id, row.model_version)
                 scorer = self._models.get(key)
                 if scorer is None or scorer.spec != spec:
-                    _, model = get_model(session, system_id=system_id, version=row.model_version)
+                    stored, model = get_model(
+                        session, system_id=system_id, version=row.model_version
+                    )
                     scorer = Scorer(model, spec, version=row.model_version)
                     self._models[key] = scorer
+                    self._summaries[system_id] = _summary(stored.training_summary)
                     _freeze_heap()
             loaded = _LoadedSystem(spec, row.status, scorer, now)
         with self._lock:
@@ -301,10 +327,61 @@ class Gateway:
         return loaded
 
     def _checkpoint(self, session: Session, heads: dict[str, Entry | None]) -> None:
-        """Sign a checkpoint of every chain that crossed a multiple of ``checkpoint_every``."""
-        for head in heads.values():
-            if head is not None and (head.sequence + 1) % self._checkpoint_every == 0:
+        """Sign a chain's head once it is ``checkpoint_every`` entries past its last checkpoint.
+
+        Runs after each group commit; a group that appends many entries at once still gets its
+        checkpoint, and a chain whose head is already signed is not signed twice.
+        """
+        signed = []
+        for chain, head in heads.items():
+            if head is None:
+                continue
+            last = self._signed.get(chain)
+            if last is None:
+                newest = session.scalar(
+                    select(func.max(LedgerCheckpoint.sequence)).where(
+                        LedgerCheckpoint.chain == chain
+                    )
+                )
+                last = -1 if newest is None else int(newest)
+                self._signed[chain] = last
+            if head.sequence - last >= self._checkpoint_every:
                 save_checkpoint(session, sign_checkpoint(head, self._signer))
+                signed.append(head)
+        session.flush()
+        for head in signed:
+            self._signed[head.chain] = head.sequence
+
+
+def _default_explainer(summaries: dict[str, Any]) -> Explainer:
+    """Attributions, reason codes, sentences and counterfactuals (``ethica.explain``)."""
+    from ethica.explain import Explainer as ModelExplainer
+
+    explainer: Explainer = ModelExplainer(summaries)
+    return explainer
+
+
+def _summary(data: dict[str, Any] | None) -> Any:
+    from ethica.explain import TrainingSummary
+
+    return TrainingSummary() if data is None else TrainingSummary.from_dict(data)
+
+
+PENDING = "pending"
+"""The outcome of a decision that a person must make (no model was used)."""
+
+
+def _fallback(spec: SystemSpec, forced: str | None) -> tuple[Scored, str, str | None]:
+    """The non-personalized decision for a customer who objected to profiling."""
+    fallback = spec.fallback
+    if fallback is None:
+        reason = "the customer objected to profiling and the system declares no fallback"
+        return Scored(math.nan, PENDING), "none", forced or reason
+    if fallback.score is not None:
+        return outcome_of(spec, np.array([fallback.score])), "fallback", forced
+    if fallback.outcome is not None:
+        return Scored(math.nan, fallback.outcome), "fallback", forced
+    return Scored(math.nan, ",".join(fallback.ranking or [])), "fallback", forced
 
 
 @dataclass(frozen=True)
@@ -335,6 +412,15 @@ class _Prepared:
             "dropped": self.minimized.dropped,
         }
         subject = self.request.subject_id
+        score = None if math.isnan(self.scored.score) else self.scored.score
+        # An explanation quotes the customer's own values: with a subject it is sealed with
+        # their key, like the inputs, so that erasing them erases it too.
+        sealed_explanation = subject is not None and self.explanation is not None
+        personal: dict[str, Any] | None = None
+        if subject is not None:
+            personal = {"features": self.minimized.features}
+            if sealed_explanation:
+                personal["explanation"] = self.explanation
         entry = batch.ledger.append(
             "decision",
             chain=self.system_id,
@@ -343,15 +429,15 @@ class _Prepared:
                 "decision_id": self.decision_id,
                 "system_id": self.system_id,
                 "outcome": self.scored.outcome,
-                "score": self.scored.score,
+                "score": score,
                 "model_version": self.model_version,
                 "scored_by": self.scored_by,
                 "review": {"status": self.routing.status, "reason": self.routing.reason},
                 "data": data,
                 "consent_version": self.consent_version,
-                "explanation": self.explanation,
+                "explanation": "sealed" if sealed_explanation else self.explanation,
             },
-            personal={"features": self.minimized.features} if subject is not None else None,
+            personal=personal,
         )
         row = {
             "id": self.decision_id,
@@ -362,7 +448,7 @@ class _Prepared:
             "created_at": self.created_at,
             "kind": self.spec.decision.kind,
             "outcome": self.scored.outcome,
-            "score": self.scored.score,
+            "score": score,
             "model_version": self.model_version,
             "scored_by": self.scored_by,
             "review_status": self.routing.status,

@@ -80,7 +80,7 @@ def apply_retention(session: Session, *, now: datetime | None = None) -> list[Re
                 Decision.created_at < cutoff,
                 Decision.subject_id.is_not(None),
             )
-            .values(subject_id=None)
+            .values(subject_id=None, explanation=None)
             .execution_options(synchronize_session=False)
         )
         reports.append(

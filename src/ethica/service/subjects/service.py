@@ -166,7 +166,9 @@ def erase_subject(
         )
     )
     unlinked = session.execute(
-        update(Decision).where(Decision.subject_id == subject_id).values(subject_id=None)
+        update(Decision)
+        .where(Decision.subject_id == subject_id)
+        .values(subject_id=None, explanation=None)  # an explanation quotes their values
     )
     # Decisions about the subject earlier in this group are still queued, not inserted: erase
     # them too. Done last, as a job that fails afterwards could not put them back.
@@ -203,6 +205,7 @@ def _scrub_queued_rows(batch: Batch, subject_id: str) -> None:
     for row in batch.rows.get(Decision, []):
         if row.get("subject_id") == subject_id:
             row["subject_id"] = None
+            row["explanation"] = None  # it quotes the customer's own values
 
 
 def _rowcount(result: Any) -> int:

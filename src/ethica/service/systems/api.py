@@ -97,3 +97,24 @@ def _refresh_gateway_on_commit(session: Session, request: Request, system_id: st
 
     gateway = state_of(request.app).gateway
     event.listen(session, "after_commit", lambda _: gateway.forget_system(system_id), once=True)
+
+
+@router.put(
+    "/{system_id}/models/{version}/training-summary",
+    operation_id="set_training_summary",
+    response_model=ModelVersionRead,
+    dependencies=[requires("systems:write")],
+)
+def set_training_summary(
+    system_id: str,
+    version: str,
+    summary: Annotated[dict[str, Any], Body()],
+    session: SessionDep,
+    request: Request,
+) -> ModelVersionRead:
+    """Store what explanations compare a customer with (``TrainingSummary.to_dict()``)."""
+    model = service.set_training_summary(
+        session, system_id=system_id, version=version, summary=summary
+    )
+    _refresh_gateway_on_commit(session, request, system_id)
+    return ModelVersionRead.model_validate(model)

@@ -42,11 +42,21 @@ def apply_spec(session: Session, *, spec: SystemSpec) -> tuple[System, bool]:
 
 
 def add_model_version(
-    session: Session, *, system_id: str, version: str, format: ModelFormat, content: bytes
+    session: Session,
+    *,
+    system_id: str,
+    version: str,
+    format: ModelFormat,
+    content: bytes,
+    training_summary: dict[str, Any] | None = None,
 ) -> ModelVersion:
     """Validate (by loading safely) and store a model version, and make it the system's model."""
     system = get_system(session, system_id=system_id)
     load_model(content, format)  # refuses unsafe or malformed files before anything is stored
+    if training_summary is not None:
+        from ethica.explain import TrainingSummary
+
+        TrainingSummary.from_dict(training_summary)  # refuses a malformed summary
     digest = hashlib.sha256(content).hexdigest()
     existing = session.scalar(
         select(ModelVersion).where(
@@ -60,9 +70,16 @@ def add_model_version(
                 "versions are immutable, use a new version"
             )
         model = existing
+        if training_summary is not None:
+            model.training_summary = training_summary
     else:
         model = ModelVersion(
-            system_id=system_id, version=version, format=format, sha256=digest, content=content
+            system_id=system_id,
+            version=version,
+            format=format,
+            sha256=digest,
+            content=content,
+            training_summary=training_summary,
         )
         session.add(model)
     system.model_version = version
@@ -97,3 +114,16 @@ def get_model(session: Session, *, system_id: str, version: str) -> tuple[ModelV
     if model is None:
         raise NotFoundError(f"system {system_id!r} has no model version {version!r}")
     return model, load_model(model.content, model.format)  # type: ignore[arg-type]
+
+
+def set_training_summary(
+    session: Session, *, system_id: str, version: str, summary: dict[str, Any]
+) -> ModelVersion:
+    """Attach a training summary (validated) to a stored model version."""
+    from ethica.explain import TrainingSummary
+
+    TrainingSummary.from_dict(summary)
+    model, _ = get_model(session, system_id=system_id, version=version)
+    model.training_summary = summary
+    session.flush()
+    return model

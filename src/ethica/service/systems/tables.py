@@ -41,4 +41,7 @@ class ModelVersion(Base):
     format: Mapped[str] = mapped_column(String(20))
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+    training_summary: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON, nullable=True
+    )  # what explanations compare a customer with (ethica.explain.TrainingSummary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
