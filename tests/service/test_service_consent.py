@@ -402,7 +402,8 @@ def test_the_hook_reports_profiling_objections_and_opt_outs_of_personalization(
             "legal_basis": "legitimate_interests",
         }
     )
-    hook = SqlConsentHook()
+    hook = state_of(running.app).gateway.consent  # the gateway's own: changes reach it at once
+    assert isinstance(hook, SqlConsentHook)
 
     def check(subject: str | None = "cust-1") -> Any:
         with state_of(running.app).sessions() as session:

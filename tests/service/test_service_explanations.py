@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from service_testing import Service, bearer, credit_frame
 from sqlalchemy import select
@@ -42,8 +41,9 @@ def _features() -> list[dict[str, Any]]:
 
 
 def _started(service: Callable[..., Service], lightgbm_model: Any, **spec: Any) -> Service:
-    from ethica.scoring import dump_model
     from service_testing import credit_spec
+
+    from ethica.scoring import dump_model
 
     running = service()
     running.register("credit", features=_features(), **spec)
@@ -118,7 +118,9 @@ def test_the_explanation_is_sealed_in_the_ledger_and_gone_after_erasure(
 
 def _object_to_profiling(running: Service, subject: str) -> None:
     secret = running.settings.app.secret_key.get_secret_value()
-    customer = bearer(auth.sign_token({"sub": subject, "kind": "customer"}, secret=secret, minutes=5))
+    customer = bearer(
+        auth.sign_token({"sub": subject, "kind": "customer"}, secret=secret, minutes=5)
+    )
     made = running.client.post("/v1/me/objections", json={"kind": "profiling"}, headers=customer)
     assert made.status_code == 201, made.text
 

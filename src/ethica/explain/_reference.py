@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,7 +151,9 @@ class TrainingSummary:
                 frame = pd.DataFrame(background["data"], columns=background["columns"])
             return cls(
                 reference=dict(data.get("reference") or {}),
-                ranges={k: (float(v[0]), float(v[1])) for k, v in (data.get("ranges") or {}).items()},
+                ranges={
+                    k: (float(v[0]), float(v[1])) for k, v in (data.get("ranges") or {}).items()
+                },
                 background=frame,
                 templates=dict(data.get("templates") or {}),
             )
@@ -161,4 +163,3 @@ class TrainingSummary:
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
-

@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     if migrate:
         upgrade(engine)
     sessions = session_factory(engine)
-    gateway = Gateway(sessions, settings, consent=SqlConsentHook())
+    gateway = Gateway(sessions, settings, consent=SqlConsentHook(sessions))
     state = ServiceState(settings, engine, sessions, gateway)
 
     @asynccontextmanager

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ethica.service.consent.hook import SqlConsentHook
 from ethica.service.db import make_engine, session_factory, unit_of_work, upgrade
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
-from ethica.service.consent.hook import SqlConsentHook
 from ethica.service.gateway import Gateway
 from ethica.service.settings import Settings
 
@@ -35,7 +35,9 @@ class EmbeddedGateway:
         self.engine = make_engine(settings.database.url)
         upgrade(self.engine)
         self.sessions = session_factory(self.engine)
-        self.gateway = Gateway(self.sessions, settings, seed=seed, consent=SqlConsentHook())
+        self.gateway = Gateway(
+            self.sessions, settings, seed=seed, consent=SqlConsentHook(self.sessions)
+        )
 
     def __enter__(self) -> EmbeddedGateway:
         return self

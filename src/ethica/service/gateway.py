@@ -14,11 +14,11 @@ values without an ORM object.
 from __future__ import annotations
 
 import asyncio
-import math
 import base64
 import gc
 import hashlib
 import logging
+import math
 import random
 import threading
 import time

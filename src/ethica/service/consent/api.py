@@ -51,7 +51,12 @@ async def _write(request: Request, job: Callable[[Batch], T]) -> T:
     """Run a ledger-affecting change on the writer; returns after its commit."""
     from ethica.service.app import state_of
 
-    return await asyncio.wrap_future(state_of(request.app).gateway.writer.submit(job))
+    gateway = state_of(request.app).gateway
+    result = await asyncio.wrap_future(gateway.writer.submit(job))
+    forget = getattr(gateway.consent, "forget", None)
+    if forget is not None:
+        forget()  # the very next decision reads the change
+    return result
 
 
 def _ledger(sequence: int, hash_: str) -> LedgerRef:

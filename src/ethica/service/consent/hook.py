@@ -2,31 +2,63 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+import threading
+import time
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.governance import SystemSpec
-from ethica.privacy import evaluate
+from ethica.privacy import Notice, Objection, Preference, evaluate
 from ethica.service.consent.service import consent_inputs
 from ethica.service.gateway import ConsentState
+
+#: How long a subject's records are reused without reading them again. Changes made through
+#: this process take effect at once (:meth:`SqlConsentHook.forget`); changes made through
+#: another replica within this many seconds.
+CACHE_SECONDS = 1.0
+
+Records = list[Preference | Objection]
 
 
 class SqlConsentHook:
     """Reads a subject's choices, objections and the notices for a system's purpose.
 
-    Two indexed queries per decision (:func:`consent_inputs`); the rules are the privacy
-    library's :func:`~ethica.privacy.evaluate`. A decision without a subject id is judged as a
-    subject with no records: under the ``consent`` legal basis every feature is withheld.
+    Two indexed queries per subject and purpose (:func:`consent_inputs`), reused for
+    :data:`CACHE_SECONDS`; the rules are the privacy library's :func:`~ethica.privacy.evaluate`.
+    A decision without a subject id is judged as a subject with no records: under the
+    ``consent`` legal basis every feature is withheld.
+
+    Parameters
+    ----------
+    sessions
+        Opens a session on a cache miss only; without it, the gateway passes one per decision.
     """
 
-    needs_session = True
+    def __init__(self, sessions: sessionmaker[Session] | None = None) -> None:
+        self._sessions = sessions
+        self.needs_session = sessions is None
+        self._cache: dict[tuple[str | None, str], tuple[float, Records, list[Notice]]] = {}
+        self._lock = threading.Lock()
+
+    def forget(self) -> None:
+        """Drop every cached record (after a consent change, so the next decision sees it)."""
+        with self._lock:
+            self._cache.clear()
 
     def check(
         self, session: Session | None, *, spec: SystemSpec, subject_id: str | None
     ) -> ConsentState:
-        """The subject's consent state for this system's purpose."""
-        if session is None:
-            raise TypeError("SqlConsentHook reads the database: the gateway must pass a session")
-        records, notices = consent_inputs(session, subject_id=subject_id, purpose=spec.purpose)
+        """Return the subject's consent state for this system's purpose."""
+        key = (subject_id, spec.purpose)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            records, notices = hit[1], hit[2]
+        else:
+            records, notices = self._read(session, subject_id=subject_id, purpose=spec.purpose)
+            with self._lock:
+                self._cache[key] = (now, records, notices)
         state = evaluate(spec, records, notices)
         return ConsentState(
             withhold=dict(state.withhold),
@@ -34,3 +66,13 @@ class SqlConsentHook:
             objects_to_profiling=state.objects_to_profiling,
             version=state.version,
         )
+
+    def _read(
+        self, session: Session | None, *, subject_id: str | None, purpose: str
+    ) -> tuple[Records, list[Notice]]:
+        if session is not None:
+            return consent_inputs(session, subject_id=subject_id, purpose=purpose)
+        if self._sessions is None:
+            raise TypeError("SqlConsentHook reads the database: give it sessions or a session")
+        with self._sessions() as own:
+            return consent_inputs(own, subject_id=subject_id, purpose=purpose)
