@@ -148,3 +148,34 @@ def test_without_a_declared_fallback_a_profiling_objection_goes_to_a_person(
     assert decision["scored_by"] == "none" and decision["outcome"] == "pending"
     assert decision["review"]["status"] == "pending_review"
     assert "profiling" in decision["review"]["reason"]
+
+
+def test_the_adverse_action_notice_gives_the_reasons_to_the_customer_only(
+    service: Callable[..., Service], lightgbm_model: Any
+) -> None:
+    running = _started(service, lightgbm_model)
+    body = {"subject_id": "cust-5", "features": {"income": 15.0, "housing": "rent"}}
+    decision = running.decide("credit", body).json()
+    reasons = [r["text"] for r in decision["explanation"]["reasons"]]
+    officer = running.headers["officer"]
+    text = running.client.get(f"/v1/decisions/{decision['id']}/notice", headers=officer)
+    assert text.status_code == 200 and text.headers["content-type"].startswith("text/plain")
+    assert all(reason in text.text for reason in reasons)
+    page = running.client.get(
+        f"/v1/decisions/{decision['id']}/notice", params={"format": "html"}, headers=officer
+    )
+    assert page.headers["content-type"].startswith("text/html") and "<" in page.text
+    secret = running.settings.app.secret_key.get_secret_value()
+
+    def customer(subject: str) -> dict[str, str]:
+        token = auth.sign_token({"sub": subject, "kind": "customer"}, secret=secret, minutes=5)
+        return bearer(token)
+
+    own = running.client.get(
+        f"/v1/me/decisions/{decision['id']}/notice", headers=customer("cust-5")
+    )
+    assert own.status_code == 200 and reasons[0] in own.text
+    other = running.client.get(
+        f"/v1/me/decisions/{decision['id']}/notice", headers=customer("cust-6")
+    )
+    assert other.status_code == 404

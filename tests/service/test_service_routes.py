@@ -65,6 +65,12 @@ def _requests(
             json={"reference": {}, "ranges": {}, "background": None, "templates": {}},
             headers=h,
         ),
+        ("GET", "/v1/decisions/{decision_id}/notice"): lambda h: client.get(
+            f"/v1/decisions/{decision_id}/notice", headers=h
+        ),
+        ("GET", "/v1/me/decisions/{decision_id}/notice"): lambda h: client.get(
+            f"/v1/me/decisions/{decision_id}/notice", headers=h
+        ),
         ("POST", "/v1/systems/{system_id}/decisions"): lambda h: client.post(
             f"/v1/systems/{SYSTEM}/decisions", json=decision, headers=h
         ),
@@ -219,6 +225,8 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
         "get_system",
         "upload_model",
         "set_training_summary",
+        "get_decision_notice",
+        "get_my_decision_notice",
         "create_decision",
         "list_decisions",
         "get_decision",

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import AwareDatetime
 
 from ethica.service.auth import requires
@@ -106,3 +107,19 @@ async def record_outcome(decision_id: str, body: OutcomeCreate, request: Request
         )
     )
     return await asyncio.wrap_future(future)
+
+
+@router.get(
+    "/v1/decisions/{decision_id}/notice",
+    operation_id="get_decision_notice",
+    response_class=PlainTextResponse,
+    dependencies=[requires("decisions:read")],
+)
+def get_notice(
+    decision_id: str,
+    session: SessionDep,
+    format: Annotated[Literal["text", "html"], Query()] = "text",
+) -> Response:
+    """The adverse-action notice of a decision (principal reasons, rights), as text or HTML."""
+    text = service.decision_notice(session, decision_id=decision_id, format=format)
+    return HTMLResponse(text) if format == "html" else PlainTextResponse(text)

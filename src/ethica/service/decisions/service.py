@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -74,3 +75,30 @@ def record_outcome(batch: Batch, *, decision_id: str, outcome: str) -> Decision:
     )
     batch.session.flush()
     return row
+
+
+def decision_notice(
+    session: Session,
+    *,
+    decision_id: str,
+    format: Literal["text", "html"],
+    subject_id: str | None = None,
+) -> str:
+    """The adverse-action notice of a decision: its principal reasons and the customer's rights.
+
+    Raises NotFoundError for a decision without an explanation (no model was used, or it
+    was erased), since a notice without reasons would say nothing.
+    """
+    from ethica.explain import adverse_action_notice
+    from ethica.service.systems.service import get_system
+
+    row = get_decision(session, decision_id=decision_id, subject_id=subject_id)
+    if not row.explanation or "reasons" not in row.explanation:
+        raise NotFoundError(
+            f"decision {decision_id!r} has no explanation to give notice of (no model decided it, "
+            "or its explanation was erased)"
+        )
+    system = get_system(session, system_id=row.system_id)
+    return adverse_action_notice(
+        row.explanation, system=system.name, outcome=row.outcome, format=format
+    )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
 from ethica.service.auth import Principal, requires
@@ -211,3 +211,21 @@ def _erase(request: Request, *, subject_id: str, caller: Principal) -> RightsReq
 
 
 _ERASURE_ATTEMPTS = 3
+
+
+@router.get(
+    "/v1/me/decisions/{decision_id}/notice",
+    operation_id="get_my_decision_notice",
+    response_class=PlainTextResponse,
+)
+def my_notice(
+    decision_id: str,
+    session: SessionDep,
+    customer: Annotated[Principal, requires("self:read")],
+    format: Annotated[Literal["text", "html"], Query()] = "text",
+) -> Response:
+    """The adverse-action notice of one of the signed-in customer's decisions."""
+    text = decisions.decision_notice(
+        session, decision_id=decision_id, format=format, subject_id=customer.subject or ""
+    )
+    return HTMLResponse(text) if format == "html" else PlainTextResponse(text)
