@@ -141,6 +141,7 @@ def _live_audit(
     sensitive: str | None,
     options: dict[str, Any],
 ) -> Any:
+    import base64
     from datetime import UTC, datetime
 
     from ethica.cli_service import _sessions
@@ -152,6 +153,7 @@ def _live_audit(
         return audit_live_decisions(
             session,
             database_url=settings.database.url,
+            master_key=base64.b64decode(settings.ledger.master_key.get_secret_value()),
             system_id=system,
             since=window,
             sensitive_features=features,

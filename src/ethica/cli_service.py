@@ -146,6 +146,61 @@ def list_systems(database: DatabaseOption = None) -> None:
     console.print(table)
 
 
+@systems_app.command("minimize")
+def minimize_system(
+    system: Annotated[str, typer.Argument(help="The system's id.")],
+    database: DatabaseOption = None,
+    since: Annotated[
+        str, typer.Option(help="Recent decisions: 30d, 12h, 90m or an ISO timestamp.")
+    ] = "30d",
+    limit: Annotated[int, typer.Option(help="Replay at most this many decisions.", min=1)] = 2000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Which declared features the model's recent decisions do not need (data minimization)."""
+    import base64
+    import json
+    import sys
+    from datetime import UTC, datetime
+
+    from ethica.errors import EthicaError
+    from ethica.service.decisions.live_audit import parse_since
+    from ethica.service.systems.minimize import minimization_report
+
+    try:
+        window = parse_since(since, now=datetime.now(UTC))
+        with _sessions(database) as (settings, sessions), sessions() as session:
+            report = minimization_report(
+                session,
+                system_id=system,
+                master_key=base64.b64decode(settings.ledger.master_key.get_secret_value()),
+                since=window,
+                limit=limit,
+            )
+    except EthicaError as error:
+        _fail(str(error))
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), default=str) + "\n")
+        return
+    table = Table(
+        title=f"Features of {system} (model {report.model_version}): "
+        f"{report.decisions} decisions, {report.replayed} replayed"
+    )
+    for column in ("feature", "provided", "mean |score change|", "flips", "replaced by", "advice"):
+        table.add_column(column)
+    for use in report.features:
+        table.add_row(
+            use.feature,
+            f"{use.provided}/{report.decisions}",
+            "-" if use.contribution is None else f"{use.contribution:.4g}",
+            "-" if use.flips is None else f"{use.flips:.1%}",
+            f"{use.replaced_by!r} ({use.replaced_from})",
+            use.recommendation,
+        )
+    console.print(table)
+    console.print(f"Recommended to drop: {', '.join(report.drop) or 'none'}")
+    console.print(f"Declared but never provided: {', '.join(report.never_provided) or 'none'}")
+
+
 @ledger_app.command("verify")
 def verify(
     database: DatabaseOption = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+from base64 import b64decode
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +23,7 @@ from ethica.service.decisions.schemas import DecisionCreate
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.gateway import Gateway
 from ethica.service.ledger.tables import LedgerEntry
+from ethica.service.protected import protected_cipher
 
 
 def _row(income: float, housing: str) -> pd.DataFrame:
@@ -63,7 +65,8 @@ def test_lightgbm_decisions_match_the_model_and_keep_protected_data_apart(
 
     with unit_of_work(state_of(running.app).sessions) as session:
         stored = session.scalars(select(ProtectedValue)).all()
-        assert [(p.decision_id, p.name, p.value) for p in stored] == [
+        cipher = protected_cipher(b64decode(running.settings.ledger.master_key.get_secret_value()))
+        assert [(p.decision_id, p.name, cipher.open(p.name, p.value)) for p in stored] == [
             (decision["id"], "sex", "Xenomorph-7")
         ]
         entry = session.get(LedgerEntry, ("credit", decision["ledger"]["sequence"]))

@@ -23,6 +23,7 @@ from ethica.service.db import unit_of_work
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
+from ethica.service.protected import protected_cipher
 from ethica.service.retention import months_before
 from ethica.service.subjects import service as subjects
 
@@ -152,7 +153,9 @@ def test_erasure_shreds_inputs_deletes_protected_values_and_the_ledger_still_ver
     erased = _decide(running, "carol", income=INCOME, origin=ORIGIN)
     kept = _decide(running, "dave", income=55.0, origin="d")
     assert _open_inputs(running, erased)["features"]["income"] == INCOME
-    assert ORIGIN.encode() in _raw_database(running, database_url)  # the scan can see values
+    master = base64.b64decode(running.settings.ledger.master_key.get_secret_value())
+    sealed_origin = protected_cipher(master).seal("sex", ORIGIN).encode()
+    assert sealed_origin in _raw_database(running, database_url)  # the scan can see values
 
     response = running.client.post("/v1/me/erasure", headers=_customer(running, "carol"))
     assert response.status_code == 201, response.text
@@ -168,7 +171,7 @@ def test_erasure_shreds_inputs_deletes_protected_values_and_the_ledger_still_ver
     assert request["result"]["ledger"]["chain"] == "subjects"
 
     raw = _raw_database(running, database_url)
-    assert ORIGIN.encode() not in raw
+    assert ORIGIN.encode() not in raw and sealed_origin not in raw
     assert str(INCOME).encode() not in raw
     with pytest.raises(ErasedError):
         _open_inputs(running, erased)

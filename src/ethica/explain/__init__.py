@@ -6,7 +6,9 @@ permutation estimate otherwise) and refuses any split that does not add up; :fun
 ranks the adverse ones without protected attributes or their proxies; :func:`reason_text`
 words them; :func:`counterfactuals` finds the smallest actionable changes the model confirms.
 :class:`Explainer` runs the whole chain as the gateway's explanation hook, and
-:func:`adverse_action_notice` renders it for the customer with their rights.
+:func:`adverse_action_notice` renders it for the customer with their rights;
+:func:`attribution_summary` shows a data scientist which features drive the decisions of
+each group.
 """
 
 from ethica.explain._attribution import (
@@ -30,6 +32,7 @@ from ethica.explain._reasons import (
     reason_codes,
 )
 from ethica.explain._reference import TrainingSummary, feature_ranges, reference_values
+from ethica.explain._summary import attribution_summary
 from ethica.explain._text import (
     TEMPLATES,
     Locale,
@@ -55,6 +58,7 @@ __all__ = [
     "adverse_action_notice",
     "adverse_sign",
     "attribute",
+    "attribution_summary",
     "counterfactual_text",
     "counterfactuals",
     "excluded_features",

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ethica.errors import EthicaError, InputError
+from ethica.explain._lightgbm_native import fast_contributions
 from ethica.governance import BinaryDecision, SystemSpec
 from ethica.scoring import Scorer
 
@@ -196,12 +197,18 @@ def _lightgbm(scorer: Scorer, features: Mapping[str, Any], names: list[str]) -> 
     if booster.num_model_per_iteration() != 1:
         raise InputError("attributions of multiclass LightGBM models are not supported")
     row = _model_row(scorer, features)
-    contributions = _single_output(
-        np.asarray(booster.predict(row, pred_contrib=True, num_threads=1), dtype=np.float64),
-        "LightGBM pred_contrib",
-    )
-    output = float(np.asarray(booster.predict(row, raw_score=True, num_threads=1))[0])
-    columns = list(booster.feature_name())
+    fast = fast_contributions(booster)
+    if fast is not None:
+        contributions = fast.contributions(row)
+        output = fast.margin(row)
+        columns = fast.columns
+    else:
+        contributions = _single_output(
+            np.asarray(booster.predict(row, pred_contrib=True, num_threads=1), dtype=np.float64),
+            "LightGBM pred_contrib",
+        )
+        output = float(np.asarray(booster.predict(row, raw_score=True, num_threads=1))[0])
+        columns = list(booster.feature_name())
     return Attribution(
         baseline=float(contributions[-1]),
         contributions=group_columns(dict(zip(columns, contributions[:-1], strict=True)), names),

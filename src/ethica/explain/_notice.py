@@ -7,35 +7,10 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ethica.errors import InputError
+from ethica.explain._catalogs import NOTICE, by_locale
 
-NOTICE_TEMPLATES: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Notice of decision: {system}",
-        "decision": "Decision: {outcome}.",
-        "reasons": "The principal reasons for this decision:",
-        "no_reasons": "No single piece of information weighed against you more than the others.",
-        "options": "What would have changed the decision:",
-        "automated": "This decision was made with an automated system.",
-        "rights": "Your rights:",
-        "right_human": "You may ask for a person to review this decision.",
-        "right_contest": "You may contest the decision and give your point of view.",
-        "right_data": "You may see the information used about you and have it corrected.",
-    },
-    "de": {
-        "title": "Mitteilung über die Entscheidung: {system}",
-        "decision": "Entscheidung: {outcome}.",
-        "reasons": "Die wichtigsten Gründe für diese Entscheidung:",
-        "no_reasons": "Keine einzelne Angabe sprach stärker gegen Sie als die anderen.",
-        "options": "Was die Entscheidung geändert hätte:",
-        "automated": "Diese Entscheidung wurde mit einem automatisierten System getroffen.",
-        "rights": "Ihre Rechte:",
-        "right_human": "Sie können verlangen, dass ein Mensch die Entscheidung überprüft.",
-        "right_contest": "Sie können die Entscheidung anfechten und Ihren Standpunkt darlegen.",
-        "right_data": (
-            "Sie können die über Sie verwendeten Angaben einsehen und berichtigen lassen."
-        ),
-    },
-}
+#: The notice's sentences per locale and key, from the ``notice`` context of the catalogs.
+NOTICE_TEMPLATES: dict[str, dict[str, str]] = by_locale(NOTICE)
 
 
 def adverse_action_notice(

@@ -1,76 +1,38 @@
 """Plain-language sentences for reasons and counterfactuals, in English and German.
 
-The templates are Python dictionaries, one per locale, rather than gettext catalogs: a catalog
-needs a compile step (``.po`` → ``.mo``) that the wheel build does not run, and a dictionary is
-checked by mypy and by a test that every locale has every key. A system may override the
-sentence of any feature with its own template.
+The sentences live in gettext catalogs (``locales/<locale>/LC_MESSAGES/ethica.po``) read with
+Babel at import, so a translator edits text files and nothing is compiled at install; numbers
+follow the locale's conventions (Babel's CLDR data). A system may override the sentence of any
+feature with its own template.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, Literal
 
+import babel
+from babel.numbers import NumberPattern, parse_pattern
+
 from ethica.errors import InputError
+from ethica.explain._catalogs import EXPLANATION, by_locale
 from ethica.governance import BinaryDecision, FeatureSpec, SystemSpec
 
 Locale = Literal["en", "de"]
 
-TEMPLATES: dict[str, dict[str, str]] = {
-    "en": {
-        "higher": (
-            "Your {description} is {value}; customers with a higher {description} were more "
-            "often {favourable}."
-        ),
-        "lower": (
-            "Your {description} is {value}; customers with a lower {description} were more "
-            "often {favourable}."
-        ),
-        "other": "Your {description} is {value}; this weighed toward {adverse}.",
-        "reference": " Typical of {favourable} customers: {reference}.",
-        "summary": "The decision: {outcome}.",
-        "summary_reasons": "The decision: {outcome}. The main reasons:",
-        "change": "your {description} were {to} instead of {value}",
-        "counterfactual": "You would have been {favourable} if {changes}.",
-        "and": " and ",
-        "no_counterfactual": (
-            "No change to what you can act on ({features}), within the allowed ranges, would "
-            "have changed the decision."
-        ),
-        "nothing_actionable": "None of the information used is something you can change.",
-        "yes": "yes",
-        "no": "no",
-        "missing": "not given",
-    },
-    "de": {
-        "higher": (
-            "Ihr Wert für „{description}“ ist {value}; bei einem höheren Wert lautete die "
-            "Entscheidung häufiger „{favourable}“."
-        ),
-        "lower": (
-            "Ihr Wert für „{description}“ ist {value}; bei einem niedrigeren Wert lautete die "
-            "Entscheidung häufiger „{favourable}“."
-        ),
-        "other": (
-            "Ihr Wert für „{description}“ ist {value}; das sprach für die Entscheidung „{adverse}“."
-        ),
-        "reference": " Üblich bei der Entscheidung „{favourable}“: {reference}.",
-        "summary": "Die Entscheidung: {outcome}.",
-        "summary_reasons": "Die Entscheidung: {outcome}. Die wichtigsten Gründe:",
-        "change": "Ihr Wert für „{description}“ {to} statt {value} betragen hätte",
-        "counterfactual": "Die Entscheidung hätte „{favourable}“ gelautet, wenn {changes}.",
-        "and": " und ",
-        "no_counterfactual": (
-            "Keine Änderung der Angaben, die Sie beeinflussen können ({features}), hätte "
-            "innerhalb der zulässigen Bereiche die Entscheidung geändert."
-        ),
-        "nothing_actionable": "Keine der verwendeten Angaben können Sie selbst ändern.",
-        "yes": "ja",
-        "no": "nein",
-        "missing": "nicht angegeben",
-    },
-}
+#: The sentences per locale and key, read from ``locales/<locale>/LC_MESSAGES/ethica.po``.
+TEMPLATES: dict[str, dict[str, str]] = by_locale(EXPLANATION)
+#: Numbers as customers read them: grouped thousands, at most two decimals.
+_DECIMALS = "#,##0.##"
+_WHOLE = "#,##0"
+
+
+@cache
+def _number_format(locale: str, pattern: str) -> tuple[NumberPattern, babel.Locale]:
+    # Parsed once: Babel's format_decimal parses the pattern again on every call.
+    return parse_pattern(pattern), babel.Locale.parse(locale)
 
 
 def template(locale: str, key: str) -> str:
@@ -102,20 +64,23 @@ def adverse_outcome(spec: SystemSpec) -> str:
 
 
 def format_value(value: Any, feature: FeatureSpec, *, locale: str = "en") -> str:
-    """Write a value as a customer reads it: grouped thousands, two decimals at most, yes/no."""
+    """Write a value as a customer reads it: grouped thousands, two decimals at most, yes/no.
+
+    Numbers follow the locale's conventions (CLDR, through Babel): ``1,234.5`` in English,
+    ``1.234,5`` in German.
+    """
+    template(locale, "missing")  # an unknown locale is refused before Babel sees it
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return template(locale, "missing")
     if isinstance(value, bool) or feature.type == "boolean":
         return template(locale, "yes" if bool(value) else "no")
     if feature.type in ("number", "integer") and isinstance(value, (int, float)):
         number = float(value)
-        if feature.type == "integer" or number.is_integer():
-            text = f"{round(number):,}"
-        else:
-            text = f"{number:,.2f}".rstrip("0").rstrip(".")
-        if locale == "de":
-            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-        return text
+        if not math.isfinite(number):
+            return str(value)
+        whole = feature.type == "integer" or number.is_integer()
+        pattern, conventions = _number_format(locale, _WHOLE if whole else _DECIMALS)
+        return str(pattern.apply(number, conventions))
     return str(value)
 
 

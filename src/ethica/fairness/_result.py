@@ -103,11 +103,21 @@ class Audit:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def to_html(self, path: str | Path | None = None, *, title: str = "Fairness audit") -> str:
-        """Return a self-contained HTML report with charts, also written to ``path`` if given."""
+    def to_html(
+        self,
+        path: str | Path | None = None,
+        *,
+        title: str = "Fairness audit",
+        attributions: pd.DataFrame | None = None,
+    ) -> str:
+        """Return a self-contained HTML report with charts, also written to ``path`` if given.
+
+        ``attributions``, a summary from :func:`ethica.explain.attribution_summary`, adds a
+        section on which features drive the decisions in each group.
+        """
         from ethica.fairness._report import render_report
 
-        html = render_report(self, title=title)
+        html = render_report(self, title=title, attributions=attributions)
         if path is not None:
             Path(path).write_text(html, encoding="utf-8")
         return html

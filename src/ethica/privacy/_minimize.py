@@ -2,7 +2,9 @@
 
 Undeclared inputs are dropped and reported, protected attributes are set apart for fairness
 monitoring, and declared features without consent or legal basis are withheld with a reason
-(the model then receives the feature's declared default).
+(the model then receives the feature's declared default). Free-text features are redacted
+(:func:`ethica.privacy.redact`) before anything downstream sees them: the model, the
+explanation and the ledger get ``<EMAIL>`` where the customer wrote their address.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from typing import Any
 
 from ethica.errors import InputError
 from ethica.governance import FeatureSpec, SystemSpec
+from ethica.privacy._redact import redact
+
+MAX_PROTECTED_LENGTH = 100
+"""Longest protected attribute value, in characters: they are group labels, not free text."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class Minimized:
     withheld: list[Withheld] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     protected: dict[str, str] = field(default_factory=dict)
+    redacted: dict[str, list[str]] = field(default_factory=dict)
+    """Per free-text feature, the kinds of personal data redacted from it (never the values)."""
 
 
 def minimize(
@@ -66,12 +74,19 @@ def minimize(
     features: dict[str, Any] = {}
     used: list[str] = []
     withheld: list[Withheld] = []
+    redacted: dict[str, list[str]] = {}
     for name, feature in declared.items():
         if name in withhold:
             withheld.append(Withheld(name, withhold[name]))
             features[name] = feature.default
         elif name in inputs and inputs[name] is not None:
-            features[name] = _checked(feature, inputs[name])
+            value = _checked(feature, inputs[name])
+            if feature.type == "text":
+                result = redact(value)
+                value = result.text
+                if result.found:
+                    redacted[name] = sorted({found.kind for found in result.found})
+            features[name] = value
             used.append(name)
         else:
             withheld.append(Withheld(name, "not provided"))
@@ -83,9 +98,15 @@ def minimize(
                 f"protected attribute {name!r} is not declared by system {spec.id!r}; declared: "
                 f"{sorted(protected_names)}"
             )
-        if value is not None:
-            monitoring[name] = str(value)
-    return Minimized(features, used, withheld, dropped, monitoring)
+        if value is None:
+            continue
+        if len(str(value)) > MAX_PROTECTED_LENGTH:
+            raise InputError(
+                f"protected attribute {name!r} is a group label of at most "
+                f"{MAX_PROTECTED_LENGTH} characters; got {len(str(value))}"
+            )
+        monitoring[name] = str(value)
+    return Minimized(features, used, withheld, dropped, monitoring, redacted)
 
 
 def _checked(feature: FeatureSpec, value: Any) -> Any:

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -45,6 +45,7 @@ from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.store import save_checkpoint
 from ethica.service.ledger.tables import LedgerCheckpoint
 from ethica.service.ledger.writer import Batch, LedgerWriter
+from ethica.service.protected import cipher_of_settings
 from ethica.service.settings import Settings
 from ethica.service.systems.service import get_model
 from ethica.service.systems.tables import System
@@ -238,6 +239,10 @@ class Gateway:
         minimized = minimize(
             spec, request.features, protected=request.protected, withhold=consent.withhold
         )
+        if minimized.protected:
+            # From here on protected values travel sealed: only the audit and exports open them.
+            cipher = cipher_of_settings(self.settings.ledger.master_key.get_secret_value())
+            minimized = replace(minimized, protected=cipher.seal_all(minimized.protected))
         explanation = None
         if consent.objects_to_automation:
             # GDPR Art. 22: no model at all; a person decides.
@@ -404,13 +409,15 @@ class _Prepared:
 
     def record(self, batch: Batch) -> DecisionRead:
         """Append the ledger entry and queue the decision's rows (runs on the writer thread)."""
-        data = {
+        data: dict[str, Any] = {
             "used": self.minimized.used,
             "withheld": [
                 {"feature": w.feature, "reason": w.reason} for w in self.minimized.withheld
             ],
             "dropped": self.minimized.dropped,
         }
+        if self.minimized.redacted:
+            data["redacted"] = self.minimized.redacted  # kinds of personal data, never values
         subject = self.request.subject_id
         score = None if math.isnan(self.scored.score) else self.scored.score
         # An explanation quotes the customer's own values: with a subject it is sealed with

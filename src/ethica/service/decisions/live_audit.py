@@ -3,10 +3,15 @@
 On PostgreSQL the count table is aggregated in the database by the audit's PostgreSQL engine,
 over a query that joins decisions with their protected attributes: no export. On SQLite (the
 embedded default) the same query's rows are read into memory and aggregated there.
+
+Protected values are stored sealed with deterministic encryption (:mod:`ethica.service.protected`):
+the aggregation groups by ciphertext, and only the few distinct group labels of the count table
+are opened, after aggregation, before any metric is computed or reported.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from ethica.engines import SqlQuery
 from ethica.errors import InputError
-from ethica.fairness import Audit, audit
+from ethica.fairness import Audit, CountTable, audit, count_table
 from ethica.governance import BinaryDecision, parse_spec
+from ethica.service.protected import ProtectedCipher, protected_cipher
 from ethica.service.systems.service import get_system
 
 _DURATION = re.compile(r"^(\d+)([dhm])$")
@@ -51,12 +57,16 @@ def audit_live_decisions(
     *,
     database_url: str,
     system_id: str,
+    master_key: bytes,
     since: datetime | None = None,
     sensitive_features: list[str] | None = None,
     with_outcomes: bool = False,
     **options: Any,
 ) -> Audit:
-    """Audit a system's recorded decisions (since a time) by its protected attributes."""
+    """Audit a system's recorded decisions (since a time) by its protected attributes.
+
+    ``master_key`` is the ledger's master key: the protected values' key derives from it.
+    """
     spec = parse_spec(get_system(session, system_id=system_id).spec)
     decision = spec.decision
     if not isinstance(decision, BinaryDecision):
@@ -84,18 +94,45 @@ def audit_live_decisions(
         postgresql=database_url.startswith(("postgresql", "postgres")),
     )
     label = "label" if with_outcomes else None
+    table_options = {k: options.pop(k) for k in _COUNT_TABLE_OPTIONS if k in options}
     kwargs: dict[str, Any] = {
         "sensitive_features": features,
         "label": label,
         "prediction": "prediction",
+        **table_options,
     }
     if database_url.startswith(("postgresql", "postgres")):
         url = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql://", database_url)
-        return audit(SqlQuery(sql), engine=url, **kwargs, **options)
-    rows = pd.read_sql_query(text(sql), session.connection())
-    if rows.empty:
-        raise InputError(f"system {system_id!r} has no decisions in this window to audit")
-    return audit(rows, engine="memory", **kwargs, **options)
+        sealed = count_table(SqlQuery(sql), engine=url, **kwargs)
+    else:
+        rows = pd.read_sql_query(text(sql), session.connection())
+        if rows.empty:
+            raise InputError(f"system {system_id!r} has no decisions in this window to audit")
+        sealed = count_table(rows, engine="memory", **kwargs)
+    table = opened_labels(sealed, protected_cipher(master_key))
+    return audit(table, sensitive_features=features, **options)
+
+
+_COUNT_TABLE_OPTIONS = ("score_bins", "options", "pos_label")
+
+
+def opened_labels(table: CountTable, cipher: ProtectedCipher) -> CountTable:
+    """The count table with each sealed group label opened (``"missing"`` stays as it is)."""
+    cells = table.cells.copy()
+    for name in table.sensitive_features:
+        labels = cells[name].astype(str)
+        opened = {
+            label: label if label == _MISSING else cipher.open(name, label)
+            for label in labels.unique()
+        }
+        cells[name] = labels.map(opened)
+    # Sealed labels sort in ciphertext order; the report lists groups in their own order.
+    order = list(table.sensitive_features) + list(table.keys)
+    cells = cells.sort_values(order, kind="stable").reset_index(drop=True)
+    return dataclasses.replace(table, cells=cells)
+
+
+_MISSING = "missing"
 
 
 def _log_query(

@@ -46,6 +46,10 @@ class DataUse(BaseModel):
     used: list[str]
     withheld: list[dict[str, str]]
     dropped: list[str]
+    redacted: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Per free-text feature, the kinds of personal data redacted from it.",
+    )
 
 
 class Review(BaseModel):

@@ -2,7 +2,8 @@
 
 The log holds no input values: those are personal data and live sealed in the ledger entry
 (``ledger_chain``, ``ledger_sequence``). Protected attributes live in their own table, read only
-by officers and the audit engine, never by a model, an explanation or a reviewer.
+by officers and the audit engine, never by a model, an explanation or a reviewer, and encrypted
+at rest deterministically (:mod:`ethica.service.protected`) so that audits still count by them.
 """
 
 from __future__ import annotations
@@ -59,4 +60,5 @@ class ProtectedValue(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     system_id: Mapped[str] = mapped_column(String(63), index=True)
     subject_id: Mapped[str | None] = mapped_column(String(100), index=True, nullable=True)
-    value: Mapped[str] = mapped_column(String(200))
+    # Base64 AES-SIV ciphertext of a value of at most 100 characters (400 UTF-8 bytes + 16).
+    value: Mapped[str] = mapped_column(String(600))

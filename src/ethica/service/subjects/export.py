@@ -22,6 +22,7 @@ from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.gateway import decision_read
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
+from ethica.service.protected import ProtectedCipher, protected_cipher
 from ethica.service.subjects.service import RESPONSE_DAYS, list_requests, request_read
 from ethica.service.systems.tables import System
 
@@ -46,7 +47,7 @@ def subject_export(
         .order_by(Decision.created_at, Decision.id)
     ).all()
     names: dict[str, str] = {r.id: r.name for r in session.execute(select(System.id, System.name))}
-    protected = _protected_values(session, subject_id)
+    protected = _protected_values(session, subject_id, protected_cipher(master_key))
     decisions = [
         _decision(session, keyring, row, names.get(row.system_id), protected.get(row.id, {}))
         for row in rows
@@ -121,12 +122,15 @@ def _inputs(session: Session, keyring: KeyRing, row: Decision) -> tuple[dict[str
     return (dict(features) if isinstance(features, dict) else {}), "opened from the ledger"
 
 
-def _protected_values(session: Session, subject_id: str) -> dict[str, dict[str, str]]:
+def _protected_values(
+    session: Session, subject_id: str, cipher: ProtectedCipher
+) -> dict[str, dict[str, str]]:
+    """The subject's protected attributes per decision, opened (they are sealed at rest)."""
     found: dict[str, dict[str, str]] = {}
     for value in session.scalars(
         select(ProtectedValue).where(ProtectedValue.subject_id == subject_id)
     ):
-        found.setdefault(value.decision_id, {})[value.name] = value.value
+        found.setdefault(value.decision_id, {})[value.name] = cipher.open(value.name, value.value)
     return found
 
 

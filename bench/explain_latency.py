@@ -1,0 +1,242 @@
+"""Explanation latency: ethica's per-decision explanations against ``shap.TreeExplainer``.
+
+A 200-tree LightGBM model on 20 synthetic numeric features (seeded, no network). Each case
+times 1,000 single-row calls (p50/p99) or one batch (rows/s); ours and shap run side by side
+on the same rows in one process.
+
+    .venv/bin/python bench/explain_latency.py
+    .venv/bin/python bench/explain_latency.py --json results.json   # also JSON ('-' for stdout)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ethica.explain import Explainer, TrainingSummary, attribute, counterfactuals
+from ethica.governance import SystemSpec, parse_spec
+from ethica.scoring import Scorer
+
+SEED = 20240901
+FEATURES = 20
+TREES = 200
+TRAIN_ROWS = 5_000
+#: Features the customer can act on: the counterfactual search changes only these.
+ACTIONABLE = 4
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table."""
+
+    case: str
+    library: str
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    rows_per_second: float | None = None
+    target: str = ""
+    met: bool | None = None
+
+
+def make_data(rows: int, seed: int) -> tuple[pd.DataFrame, np.ndarray[Any, Any]]:
+    """Numeric features whose first few drive a logistic outcome."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(rows, FEATURES))
+    weights = np.linspace(1.5, 0.0, FEATURES)
+    logit = values @ weights + 0.5 * values[:, 0] * values[:, 1]
+    label = (rng.uniform(size=rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame(values, columns=[f"x{j:02d}" for j in range(FEATURES)]), label
+
+
+def make_spec() -> SystemSpec:
+    """A binary approval over the 20 features; the first few are actionable."""
+    features = [
+        {
+            "name": f"x{j:02d}",
+            "type": "number",
+            "data_category": "user.financial",
+            "description": f"measure {j}",
+            "actionable": j < ACTIONABLE,
+            "direction": "increasing" if j < ACTIONABLE else "none",
+        }
+        for j in range(FEATURES)
+    ]
+    return parse_spec(
+        {
+            "id": "bench",
+            "name": "Benchmark approval",
+            "purpose": "essential.service",
+            "decision": {"kind": "binary", "threshold": 0.5, "adverse": "negative"},
+            "features": features,
+            "owner": "bench@example.com",
+        }
+    )
+
+
+def train(frame: pd.DataFrame, label: np.ndarray[Any, Any]) -> Any:
+    """Train the 200-tree booster on one thread (as the gateway scores)."""
+    import lightgbm
+
+    params = {
+        "objective": "binary",
+        "num_leaves": 31,
+        "learning_rate": 0.05,
+        "verbose": -1,
+        "num_threads": 1,
+        "seed": SEED,
+    }
+    return lightgbm.train(params, lightgbm.Dataset(frame, label=label), num_boost_round=TREES)
+
+
+def latency(call: Callable[[int], object], count: int) -> tuple[float, float]:
+    """p50 and p99 in milliseconds of ``count`` calls, after a few warm-up calls."""
+    for index in range(min(20, count)):
+        call(index)
+    times = np.empty(count)
+    for index in range(count):
+        start = time.perf_counter()
+        call(index)
+        times[index] = time.perf_counter() - start
+    return float(np.percentile(times, 50) * 1e3), float(np.percentile(times, 99) * 1e3)
+
+
+def throughput(call: Callable[[], object], rows: int, repeat: int = 3) -> float:
+    """Rows per second of the best of ``repeat`` batch calls."""
+    call()
+    best = min(_timed(call) for _ in range(repeat))
+    return rows / best
+
+
+def _timed(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def tree_explainer(booster: Any) -> Any:
+    """``shap.TreeExplainer`` for the booster, importing shap without its import-time warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import shap  # type: ignore[import-untyped]
+
+        return shap.TreeExplainer(booster)
+
+
+def run(calls: int, batch: int) -> list[Row]:
+    """Time every case and return the table's rows."""
+    frame, label = make_data(TRAIN_ROWS, SEED)
+    booster = train(frame, label)
+    spec = make_spec()
+    scorer = Scorer(booster, spec, version="bench")
+    test, _ = make_data(max(calls, batch), SEED + 1)
+    records = test.to_dict(orient="records")
+    matrix = test.to_numpy(dtype=np.float64)
+    explainer = tree_explainer(booster)
+    summary = TrainingSummary.from_training(frame, label, spec=spec, seed=SEED)
+    rows: list[Row] = []
+
+    # (a) attributions only
+    p50, p99 = latency(lambda i: attribute(scorer, records[i]), calls)
+    rows.append(Row("attributions, 1 row", "ethica", p50, p99))
+    p50, p99 = latency(
+        lambda i: explainer.shap_values(matrix[i : i + 1], check_additivity=False), calls
+    )
+    rows.append(Row("attributions, 1 row", "shap TreeExplainer", p50, p99))
+
+    # (b) attributions + reason codes + text (no counterfactuals)
+    words = Explainer(summary, max_counterfactuals=0)
+    scored = [scorer.score(r) for r in records[:calls]]
+
+    def explain(i: int) -> object:
+        return words.explain(spec=spec, scorer=scorer, features=records[i], scored=scored[i])
+
+    p50, p99 = latency(explain, calls)
+    rows.append(
+        Row("explanation (attr.+reasons+text)", "ethica", p50, p99, target="p99 < 2 ms", met=p99 < 2)
+    )
+
+    # (c) counterfactuals of adverse decisions
+    adverse = [r for r, s in zip(records, scored, strict=False) if s.outcome == spec.decision.adverse_outcome]
+    adverse = adverse[: min(len(adverse), calls)]
+
+    def search(i: int) -> object:
+        return counterfactuals(scorer, adverse[i % len(adverse)], ranges=summary.ranges)
+
+    p50, p99 = latency(search, len(adverse))
+    rows.append(
+        Row(
+            f"counterfactuals, adverse ({len(adverse)})",
+            "ethica",
+            p50,
+            p99,
+            target="p99 < 50 ms",
+            met=p99 < 50,
+        )
+    )
+
+    # (d) batch attributions
+    block = matrix[:batch]
+    ours = throughput(lambda: booster.predict(block, pred_contrib=True), batch)
+    rows.append(Row(f"attributions, batch of {batch:,}", "ethica (pred_contrib)", rows_per_second=ours))
+    theirs = throughput(lambda: explainer.shap_values(block, check_additivity=False), batch)
+    rows.append(
+        Row(f"attributions, batch of {batch:,}", "shap TreeExplainer", rows_per_second=theirs)
+    )
+    return rows
+
+
+def table(rows: Sequence[Row]) -> str:
+    """Render the rows as a fixed-width text table."""
+    header = ("case", "library", "p50 ms", "p99 ms", "rows/s", "target", "met")
+    body = [
+        (
+            r.case,
+            r.library,
+            "" if r.p50_ms is None else f"{r.p50_ms:.3f}",
+            "" if r.p99_ms is None else f"{r.p99_ms:.3f}",
+            "" if r.rows_per_second is None else f"{r.rows_per_second:,.0f}",
+            r.target,
+            "" if r.met is None else ("yes" if r.met else "NO"),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[k]) for line in [header, *body]) for k in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)) for line in [header, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print the table (and JSON when asked)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--calls", type=int, default=1_000, help="single-row calls per case")
+    parser.add_argument("--batch", type=int, default=10_000, help="rows of the batch case")
+    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON ('-': stdout)")
+    args = parser.parse_args(argv)
+    rows = run(args.calls, args.batch)
+    print(
+        f"LightGBM {TREES} trees, {FEATURES} features, {ACTIONABLE} actionable; "
+        f"{args.calls:,} single-row calls per case"
+    )
+    print(table(rows))
+    if args.json:
+        text = json.dumps([asdict(r) for r in rows], indent=2)
+        if args.json == "-":
+            print(text)
+        else:
+            with open(args.json, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""LightGBM's single-row fast C API for one decision's contributions and margin.
+
+``Booster.predict`` re-checks its input and allocates its buffers on every call; the fast API
+(``LGBM_BoosterPredictForMatSingleRowFast``) runs the same trees and the same TreeSHAP once the
+configuration is built, which keeps the gateway's explanation within its latency budget.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import weakref
+from typing import Any
+
+import numpy as np
+
+from ethica.errors import InputError
+
+_FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+#: LightGBM's ``C_API_PREDICT_*`` constants.
+_RAW_SCORE = 1
+_CONTRIB = 3
+
+
+class _SingleRow:
+    """One fast-prediction configuration (a native handle with one row's buffers)."""
+
+    def __init__(self, library: Any, booster: Any, predict_type: int, outputs: int) -> None:
+        self._library = library
+        self._booster = booster  # keeps the booster's native handle alive while ours lives
+        self._outputs = outputs
+        self._lock = threading.Lock()  # the handle's buffers serve one call at a time
+        self._handle = ctypes.c_void_p()
+        status = library.LGBM_BoosterPredictForMatSingleRowFastInit(
+            booster._handle,
+            ctypes.c_int(predict_type),
+            ctypes.c_int(0),  # from the first iteration
+            ctypes.c_int(-1),  # to the last, as Booster.predict on a model without early stopping
+            ctypes.c_int(1),  # C_API_DTYPE_FLOAT64
+            ctypes.c_int32(booster.num_feature()),
+            b"num_threads=1",
+            ctypes.byref(self._handle),
+        )
+        if status != 0:
+            raise OSError(library.LGBM_GetLastError().decode())
+
+    def predict(self, row: _FloatArray) -> _FloatArray:
+        data = np.ascontiguousarray(row, dtype=np.float64)
+        result = np.empty(self._outputs, dtype=np.float64)
+        length = ctypes.c_int64(0)
+        with self._lock:
+            status = self._library.LGBM_BoosterPredictForMatSingleRowFast(
+                self._handle,
+                ctypes.c_void_p(data.ctypes.data),
+                ctypes.byref(length),
+                ctypes.c_void_p(result.ctypes.data),
+            )
+        if status != 0:
+            raise InputError(f"LightGBM failed: {self._library.LGBM_GetLastError().decode()}")
+        return result[: length.value]
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None and handle.value:
+            self._library.LGBM_FastConfigFree(handle)
+
+
+class LightGBMContributions:
+    """Contributions (TreeSHAP, with the baseline last) and raw margin of one encoded row."""
+
+    def __init__(self, booster: Any) -> None:
+        from lightgbm import basic
+
+        library = basic._LIB  # type: ignore[attr-defined]
+        width = booster.num_feature() + 1
+        #: The model's column names, in the order of the contributions.
+        self.columns: list[str] = list(booster.feature_name())
+        self._contrib = _SingleRow(library, booster, _CONTRIB, width)
+        self._margin = _SingleRow(library, booster, _RAW_SCORE, 1)
+
+    def contributions(self, row: _FloatArray) -> _FloatArray:
+        """Per model column, then the baseline: LightGBM's ``pred_contrib`` for one row."""
+        return self._contrib.predict(row)
+
+    def margin(self, row: _FloatArray) -> float:
+        """The raw score (log-odds for a binary objective): ``predict(raw_score=True)``."""
+        return float(self._margin.predict(row)[0])
+
+
+_CACHE: weakref.WeakKeyDictionary[Any, LightGBMContributions | None] = (
+    weakref.WeakKeyDictionary()
+)
+_CACHE_LOCK = threading.Lock()
+
+
+def fast_contributions(booster: Any) -> LightGBMContributions | None:
+    """The fast path of a booster, built once; None where this LightGBM lacks it."""
+    with _CACHE_LOCK:
+        if booster in _CACHE:
+            return _CACHE[booster]
+        try:
+            fast: LightGBMContributions | None = LightGBMContributions(booster)
+        except (AttributeError, ImportError, OSError):
+            fast = None
+        _CACHE[booster] = fast
+        return fast
