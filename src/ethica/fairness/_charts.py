@@ -461,3 +461,28 @@ def _unique_ids(svg: str, prefix: str) -> str:
         svg = svg.replace(f"url(#{name})", f"url(#{prefix}{name})")
         svg = svg.replace(f'href="#{name}"', f'href="#{prefix}{name}"')
     return svg
+
+
+def attribution_chart(data: pd.DataFrame, *, features: Sequence[str]) -> ChartSpec:
+    """Mean absolute attribution per feature, one bar per group side by side.
+
+    ``data`` has the columns ``feature``, ``group`` and ``value``; ``features`` is their order.
+    """
+    groups = list(dict.fromkeys(data["group"].astype(str)))
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(groups))]
+    base = alt.Chart(_data(data[["feature", "group", "value"]].astype({"group": str})))
+    bars = base.mark_bar().encode(
+        y=alt.Y("feature:N", sort=list(features), title=None, axis=alt.Axis(labelLimit=180)),
+        yOffset=alt.YOffset("group:N", sort=groups),
+        x=alt.X(
+            "value:Q",
+            title="mean |attribution| (model margin)",
+            scale=alt.Scale(zero=True, nice=True),
+            axis=alt.Axis(**AXIS),
+        ),
+        color=alt.Color(
+            "group:N", scale=alt.Scale(domain=groups, range=colours), legend=_legend()
+        ),
+    )
+    height = max(60, ROW_HEIGHT // 2 * len(groups) * len(features) + 6 * len(features))
+    return alt.layer(bars).properties(width=WIDTH, height=height)

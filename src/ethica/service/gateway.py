@@ -17,6 +17,7 @@ import asyncio
 import base64
 import gc
 import hashlib
+import hmac
 import logging
 import math
 import random
@@ -151,6 +152,7 @@ class Gateway:
         signing = base64.b64decode(settings.ledger.signing_key.get_secret_value())
         self._signer = Ed25519PrivateKey.from_private_bytes(signing)
         self._checkpoint_every = settings.ledger.checkpoint_every
+        self._fingerprint_key = settings.app.secret_key.get_secret_value().encode()
         self._signed: dict[str, int] = {}  # chain -> sequence of its newest checkpoint
         self.writer = LedgerWriter(
             sessions,
@@ -178,7 +180,7 @@ class Gateway:
             self._systems.pop(system_id, None)
 
     def _submit(self, system_id: str, request: DecisionCreate) -> Future[DecisionRead]:
-        fingerprint = _fingerprint(request)
+        fingerprint = _fingerprint(request, self._fingerprint_key)
         if not request.idempotency_key:
             return self._write(self._prepare(system_id, request, fingerprint))
         key = (system_id, request.idempotency_key)
@@ -534,9 +536,14 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
-def _fingerprint(request: DecisionCreate) -> str:
+def _fingerprint(request: DecisionCreate, key: bytes) -> str:
+    """A keyed digest of the request, to tell a retry from a reuse of its idempotency key.
+
+    Keyed (HMAC) because the request holds personal data: a plain hash of a few low-entropy
+    inputs could be reversed by trying every value.
+    """
     body = request.model_dump(exclude={"idempotency_key"})
-    return hashlib.sha256(canonical_json(body)).hexdigest()
+    return hmac.new(key, canonical_json(body), hashlib.sha256).hexdigest()
 
 
 def _copy(source: Future[DecisionRead], target: Future[DecisionRead]) -> None:
