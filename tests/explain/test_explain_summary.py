@@ -142,6 +142,30 @@ def test_the_audit_report_has_the_drivers_section_only_when_given(tmp_path: Path
     assert "What drives the decisions, by group" in html
     assert 'id="drivers"' in html and "<svg" in html.split('id="drivers"')[1]
     # the table names every feature and every group of each sensitive feature
-    section = html.split('id="drivers"')[1].split("</section>")[0]
+    section = html.split('id="drivers"')[1].split('id="methods"')[0]
     for name in [*NUMERIC, "housing", "band", "high", "low", "F", "M"]:
         assert name in section
+    for key in [("sex", "F"), ("band", "high"), ("overall", "all")]:
+        assert f">{summary.loc['debt', key]:.3f}<" in section
+    assert "What drives the decisions" in result.to_html(attributions=summary.iloc[:2])  # type: ignore[attr-defined]
+
+
+def test_the_fast_path_cache_does_not_keep_a_booster_alive() -> None:
+    import gc
+    import weakref
+
+    import lightgbm
+
+    frame = credit_frame(rows=200, seed=10)
+    data = lightgbm.Dataset(frame[NUMERIC], label=frame["repaid"])
+    params = {"objective": "binary", "verbose": -1, "num_threads": 1, "num_leaves": 4}
+    booster = lightgbm.train(params, data, num_boost_round=3)
+    spec = credit_spec(with_housing=False)
+    record = {name: float(frame.loc[0, name]) for name in NUMERIC}
+    expected = booster.predict(frame[NUMERIC].iloc[:1], pred_contrib=True)[0]
+    attribution = attribute(Scorer(booster, spec, version="1"), record)
+    assert attribution.baseline == pytest.approx(expected[-1], rel=1e-12)
+    alive = weakref.ref(booster)
+    del booster
+    gc.collect()
+    assert alive() is None

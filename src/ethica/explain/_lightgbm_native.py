@@ -27,8 +27,9 @@ class _SingleRow:
     """One fast-prediction configuration (a native handle with one row's buffers)."""
 
     def __init__(self, library: Any, booster: Any, predict_type: int, outputs: int) -> None:
+        # No reference to the booster: the cache below is keyed weakly by it, and a reference
+        # from its value would keep it alive for ever. Callers hold the booster while predicting.
         self._library = library
-        self._booster = booster  # keeps the booster's native handle alive while ours lives
         self._outputs = outputs
         self._lock = threading.Lock()  # the handle's buffers serve one call at a time
         self._handle = ctypes.c_void_p()
@@ -80,22 +81,20 @@ class LightGBMContributions:
         self._margin = _SingleRow(library, booster, _RAW_SCORE, 1)
 
     def contributions(self, row: _FloatArray) -> _FloatArray:
-        """Per model column, then the baseline: LightGBM's ``pred_contrib`` for one row."""
+        """Return per model column, then the baseline: ``pred_contrib`` of one row."""
         return self._contrib.predict(row)
 
     def margin(self, row: _FloatArray) -> float:
-        """The raw score (log-odds for a binary objective): ``predict(raw_score=True)``."""
+        """Return the raw score (log-odds for a binary objective), as ``raw_score=True``."""
         return float(self._margin.predict(row)[0])
 
 
-_CACHE: weakref.WeakKeyDictionary[Any, LightGBMContributions | None] = (
-    weakref.WeakKeyDictionary()
-)
+_CACHE: weakref.WeakKeyDictionary[Any, LightGBMContributions | None] = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 
 
 def fast_contributions(booster: Any) -> LightGBMContributions | None:
-    """The fast path of a booster, built once; None where this LightGBM lacks it."""
+    """Return the fast path of a booster, built once; None where this LightGBM lacks it."""
     with _CACHE_LOCK:
         if booster in _CACHE:
             return _CACHE[booster]

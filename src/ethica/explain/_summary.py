@@ -103,7 +103,9 @@ def contribution_matrix(
         if values.ndim != 2:
             raise InputError("attributions of multiclass XGBoost models are not supported")
         return _grouped(values[:, :-1], columns, names)
-    rows = frame[names].to_dict(orient="records")
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in frame[names].to_dict(orient="records")
+    ]
     return np.array(
         [
             [attribute(scorer, row, background=background).contributions[n] for n in names]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
 import babel
@@ -33,6 +33,13 @@ _WHOLE = "#,##0"
 def _number_format(locale: str, pattern: str) -> tuple[NumberPattern, babel.Locale]:
     # Parsed once: Babel's format_decimal parses the pattern again on every call.
     return parse_pattern(pattern), babel.Locale.parse(locale)
+
+
+@lru_cache(maxsize=4096)
+def _formatted(number: float, locale: str, pattern: str) -> str:
+    # Typical (reference) values recur in every explanation of a system: format them once.
+    parsed, conventions = _number_format(locale, pattern)
+    return str(parsed.apply(number, conventions))
 
 
 def template(locale: str, key: str) -> str:
@@ -75,12 +82,11 @@ def format_value(value: Any, feature: FeatureSpec, *, locale: str = "en") -> str
     if isinstance(value, bool) or feature.type == "boolean":
         return template(locale, "yes" if bool(value) else "no")
     if feature.type in ("number", "integer") and isinstance(value, (int, float)):
-        number = float(value)
+        number = float(value) + 0.0  # -0.0 reads as 0
         if not math.isfinite(number):
             return str(value)
         whole = feature.type == "integer" or number.is_integer()
-        pattern, conventions = _number_format(locale, _WHOLE if whole else _DECIMALS)
-        return str(pattern.apply(number, conventions))
+        return _formatted(number, locale, _WHOLE if whole else _DECIMALS)
     return str(value)
 
 

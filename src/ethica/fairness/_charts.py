@@ -480,9 +480,7 @@ def attribution_chart(data: pd.DataFrame, *, features: Sequence[str]) -> ChartSp
             scale=alt.Scale(zero=True, nice=True),
             axis=alt.Axis(**AXIS),
         ),
-        color=alt.Color(
-            "group:N", scale=alt.Scale(domain=groups, range=colours), legend=_legend()
-        ),
+        color=alt.Color("group:N", scale=alt.Scale(domain=groups, range=colours), legend=_legend()),
     )
     height = max(60, ROW_HEIGHT // 2 * len(groups) * len(features) + 6 * len(features))
     return alt.layer(bars).properties(width=WIDTH, height=height)

@@ -71,9 +71,7 @@ DRIVER_MIN_SHARE = 0.05
 DRIVER_SENTENCES = 3
 
 
-def render_report(
-    audit: Audit, *, title: str, attributions: pd.DataFrame | None = None
-) -> str:
+def render_report(audit: Audit, *, title: str, attributions: pd.DataFrame | None = None) -> str:
     """Render the full report: findings in words, criteria, charts, tables and methods.
 
     ``attributions`` (from :func:`ethica.explain.attribution_summary`) adds the section "What
@@ -227,9 +225,7 @@ def _drivers(summary: pd.DataFrame) -> list[dict[str, Any]]:
             {
                 "name": str(grouping),
                 "anchor": f"drivers-{index}",
-                "groups": [
-                    {"name": g, "count": _count(counts.get((grouping, g)))} for g in groups
-                ],
+                "groups": [{"name": g, "count": _count(counts.get((grouping, g)))} for g in groups],
                 "sentences": _driver_sentences(str(grouping), part, overall, strongest),
                 "rows": [
                     {
@@ -266,8 +262,7 @@ def _driver_sentences(
             found.append((ratio, str(feature), str(high), top, str(low), bottom))
     found.sort(key=lambda item: -item[0])
     sentences = [
-        f"{feature} weighs in the decisions of {high} ({_amount(top)}) but not in those of "
-        f"{low}."
+        f"{feature} weighs in the decisions of {high} ({_amount(top)}) but not in those of {low}."
         if math.isinf(ratio)
         else f"{feature} weighs {ratio:.1f} times as much in the decisions of {high} "
         f"({_amount(top)}) as in those of {low} ({_amount(bottom)})."
