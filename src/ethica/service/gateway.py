@@ -171,8 +171,13 @@ class Gateway:
         return self._submit(system_id, request).result()
 
     async def decide_async(self, system_id: str, request: DecisionCreate) -> DecisionRead:
-        """:meth:`decide` for async callers: waits for the group commit without blocking."""
-        return await asyncio.wrap_future(self._submit(system_id, request))
+        """:meth:`decide` for async callers: waits for the group commit without blocking.
+
+        The path up to the answer (scoring, explaining) runs in a worker thread, so the event
+        loop keeps serving other requests meanwhile; the model libraries release the GIL.
+        """
+        written = await asyncio.to_thread(self._submit, system_id, request)
+        return await asyncio.wrap_future(written)
 
     def forget_system(self, system_id: str) -> None:
         """Drop the cached spec and model of a system (after it changed)."""
