@@ -504,7 +504,7 @@ def serve_allow_all(port: int) -> None:
     import uvicorn
 
     from ethica.service.app import create_app, state_of
-    from ethica.service.gateway import AllowAll
+    from ethica.service.hooks import AllowAll
 
     app = create_app()
     state_of(app).gateway.consent = AllowAll()

@@ -24,28 +24,38 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.errors import EthicaError, InputError
-from ethica.governance import Routing, SystemSpec, parse_spec, route
+from ethica.governance import SystemSpec, parse_spec, route
 from ethica.ledger import Entry, canonical_json, sign_checkpoint
 from ethica.privacy import Minimized, minimize
-from ethica.scoring import Scored, Scorer, caller_scored, outcome_of
+from ethica.scoring import Scored, Scorer, caller_scored
+from ethica.service.decisions.record import (
+    PENDING,
+    PreparedDecision,
+    decision_read,
+    fallback_decision,
+)
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
-from ethica.service.decisions.tables import Decision, ProtectedValue
+from ethica.service.decisions.tables import Decision
 from ethica.service.errors import ConflictError, NotFoundError
+from ethica.service.hooks import (
+    AllowAll,
+    ConsentHook,
+    Explainer,
+    default_explainer,
+)
 from ethica.service.ledger.store import save_checkpoint
 from ethica.service.ledger.tables import LedgerCheckpoint
-from ethica.service.ledger.writer import Batch, LedgerWriter
+from ethica.service.ledger.writer import LedgerWriter
 from ethica.service.protected import cipher_of_settings
 from ethica.service.settings import Settings
 from ethica.service.systems.service import get_model
@@ -53,70 +63,6 @@ from ethica.service.systems.tables import System
 
 log = logging.getLogger("ethica.service.gateway")
 _SYSTEM_TTL_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class ConsentState:
-    """What the subject allows for this system's purpose (filled by the consent domain)."""
-
-    withhold: dict[str, str] = field(default_factory=dict)
-    objects_to_automation: bool = False
-    objects_to_profiling: bool = False
-    version: str | None = None
-
-
-class ConsentHook(Protocol):
-    """Reads a subject's consent for a system; the default allows every declared feature.
-
-    A hook may set ``needs_session = False`` when it never reads the database: the gateway
-    then passes ``None`` and saves opening a session per decision. Without it, it gets one.
-    """
-
-    def check(
-        self, session: Session | None, *, spec: SystemSpec, subject_id: str | None
-    ) -> ConsentState:
-        """The subject's consent state for this system's purpose."""
-
-
-class AllowAll:
-    """No consent records yet: every declared feature may be used."""
-
-    needs_session = False
-
-    def check(
-        self, session: Session | None, *, spec: SystemSpec, subject_id: str | None
-    ) -> ConsentState:
-        """Allow everything."""
-        return ConsentState()
-
-
-class Explainer(Protocol):
-    """Explains a scored decision; the default gives no explanation."""
-
-    def explain(
-        self,
-        *,
-        spec: SystemSpec,
-        scorer: Scorer | None,
-        features: Mapping[str, Any],
-        scored: Scored,
-    ) -> dict[str, Any] | None:
-        """An explanation of the decision, or None."""
-
-
-class NoExplanation:
-    """Explanations are not configured."""
-
-    def explain(
-        self,
-        *,
-        spec: SystemSpec,
-        scorer: Scorer | None,
-        features: Mapping[str, Any],
-        scored: Scored,
-    ) -> dict[str, Any] | None:
-        """No explanation."""
-        return None
 
 
 @dataclass(frozen=True)
@@ -143,7 +89,7 @@ class Gateway:
         self.settings = settings
         self.consent: ConsentHook = consent or AllowAll()
         self._summaries: dict[str, Any] = {}  # system id -> TrainingSummary of its model
-        self.explainer: Explainer = explainer or _default_explainer(self._summaries)
+        self.explainer: Explainer = explainer or default_explainer(self._summaries)
         self._rng = random.Random(seed)
         self._systems: dict[str, _LoadedSystem] = {}
         self._models: dict[tuple[str, str], Scorer] = {}
@@ -209,7 +155,7 @@ class Gateway:
         mine.add_done_callback(lambda _: self._done(key))
         return mine
 
-    def _write(self, prepared: _Prepared) -> Future[DecisionRead]:
+    def _write(self, prepared: PreparedDecision) -> Future[DecisionRead]:
         # record() writes only through the batch, so the writer needs no savepoint for it.
         return self.writer.submit(prepared.record, savepoint=False)
 
@@ -231,7 +177,9 @@ class Gateway:
                 raise _reused_key(key[1])
             return decision_read(row)
 
-    def _prepare(self, system_id: str, request: DecisionCreate, fingerprint: str) -> _Prepared:
+    def _prepare(
+        self, system_id: str, request: DecisionCreate, fingerprint: str
+    ) -> PreparedDecision:
         system = self._system(system_id)
         spec = system.spec
         if system.status != "active":
@@ -256,7 +204,7 @@ class Gateway:
             forced = "the customer objected to automated decision-making (GDPR Art. 22)"
             scored, scored_by, scorer = Scored(math.nan, PENDING), "none", None
         elif consent.objects_to_profiling:
-            scored, scored_by, forced = _fallback(spec, forced)
+            scored, scored_by, forced = fallback_decision(spec, forced)
             scorer = None
         else:
             scored, scored_by, scorer = self._score(system, minimized, request)
@@ -265,7 +213,7 @@ class Gateway:
         routing = route(
             spec, outcome=scored.outcome, score=scored.score, rng=self._rng, forced=forced
         )
-        return _Prepared(
+        return PreparedDecision(
             decision_id=str(uuid.uuid4()),
             created_at=datetime.now(UTC),
             system_id=system_id,
@@ -365,169 +313,10 @@ class Gateway:
             self._signed[head.chain] = head.sequence
 
 
-def _default_explainer(summaries: dict[str, Any]) -> Explainer:
-    """Attributions, reason codes, sentences and counterfactuals (``ethica.explain``)."""
-    from ethica.explain import Explainer as ModelExplainer
-
-    explainer: Explainer = ModelExplainer(summaries)
-    return explainer
-
-
 def _summary(data: dict[str, Any] | None) -> Any:
     from ethica.explain import TrainingSummary
 
     return TrainingSummary() if data is None else TrainingSummary.from_dict(data)
-
-
-PENDING = "pending"
-"""The outcome of a decision that a person must make (no model was used)."""
-
-
-def _fallback(spec: SystemSpec, forced: str | None) -> tuple[Scored, str, str | None]:
-    """The non-personalized decision for a customer who objected to profiling."""
-    fallback = spec.fallback
-    if fallback is None:
-        reason = "the customer objected to profiling and the system declares no fallback"
-        return Scored(math.nan, PENDING), "none", forced or reason
-    if fallback.score is not None:
-        return outcome_of(spec, np.array([fallback.score])), "fallback", forced
-    if fallback.outcome is not None:
-        return Scored(math.nan, fallback.outcome), "fallback", forced
-    return Scored(math.nan, ",".join(fallback.ranking or [])), "fallback", forced
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A decision computed and ready to be recorded."""
-
-    decision_id: str
-    created_at: datetime
-    system_id: str
-    spec: SystemSpec
-    request: DecisionCreate
-    fingerprint: str
-    minimized: Minimized
-    scored: Scored
-    scored_by: str
-    model_version: str | None
-    routing: Routing
-    consent_version: str | None
-    explanation: dict[str, Any] | None
-
-    def record(self, batch: Batch) -> DecisionRead:
-        """Append the ledger entry and queue the decision's rows (runs on the writer thread)."""
-        data: dict[str, Any] = {
-            "used": self.minimized.used,
-            "withheld": [
-                {"feature": w.feature, "reason": w.reason} for w in self.minimized.withheld
-            ],
-            "dropped": self.minimized.dropped,
-        }
-        if self.minimized.redacted:
-            data["redacted"] = self.minimized.redacted  # kinds of personal data, never values
-        subject = self.request.subject_id
-        score = None if math.isnan(self.scored.score) else self.scored.score
-        # An explanation quotes the customer's own values: with a subject it is sealed with
-        # their key, like the inputs, so that erasing them erases it too.
-        sealed_explanation = subject is not None and self.explanation is not None
-        personal: dict[str, Any] | None = None
-        if subject is not None:
-            personal = {"features": self.minimized.features}
-            if sealed_explanation:
-                personal["explanation"] = self.explanation
-        entry = batch.ledger.append(
-            "decision",
-            chain=self.system_id,
-            subject=subject,
-            public={
-                "decision_id": self.decision_id,
-                "system_id": self.system_id,
-                "outcome": self.scored.outcome,
-                "score": score,
-                "model_version": self.model_version,
-                "scored_by": self.scored_by,
-                "review": {"status": self.routing.status, "reason": self.routing.reason},
-                "data": data,
-                "consent_version": self.consent_version,
-                "explanation": "sealed" if sealed_explanation else self.explanation,
-            },
-            personal=personal,
-        )
-        row = {
-            "id": self.decision_id,
-            "system_id": self.system_id,
-            "subject_id": subject,
-            "idempotency_key": self.request.idempotency_key,
-            "request_hash": self.fingerprint,
-            "created_at": self.created_at,
-            "kind": self.spec.decision.kind,
-            "outcome": self.scored.outcome,
-            "score": score,
-            "model_version": self.model_version,
-            "scored_by": self.scored_by,
-            "review_status": self.routing.status,
-            "review_reason": self.routing.reason,
-            "data": data,
-            "consent_version": self.consent_version,
-            "explanation": self.explanation,
-            "ledger_chain": entry.chain,
-            "ledger_sequence": entry.sequence,
-            "ledger_hash": entry.hash,
-            "true_outcome": None,
-            "outcome_recorded_at": None,
-        }
-        batch.insert_later(Decision, row)
-        for name, value in self.minimized.protected.items():
-            batch.insert_later(
-                ProtectedValue,
-                {
-                    "decision_id": self.decision_id,
-                    "name": name,
-                    "system_id": self.system_id,
-                    "subject_id": subject,
-                    "value": value,
-                },
-            )
-        return _read(row)
-
-
-def decision_read(row: Decision) -> DecisionRead:
-    """The API's view of a decision row."""
-    return _read({name: getattr(row, name) for name in _READ_COLUMNS})
-
-
-_READ_COLUMNS = (
-    "id", "system_id", "subject_id", "created_at", "outcome", "review_status", "score",
-    "model_version", "scored_by", "review_reason", "data", "consent_version", "explanation",
-    "ledger_chain", "ledger_sequence", "ledger_hash", "true_outcome",
-)  # fmt: skip
-
-
-def _read(row: Mapping[str, Any]) -> DecisionRead:
-    """The API's view of a decision's column values."""
-    return DecisionRead.model_validate(
-        {
-            "id": row["id"],
-            "system_id": row["system_id"],
-            "subject_id": row["subject_id"],
-            "created_at": row["created_at"],
-            "outcome": row["outcome"],
-            "final": row["review_status"] not in ("pending_review",),
-            "score": row["score"],
-            "model_version": row["model_version"],
-            "scored_by": row["scored_by"],
-            "review": {"status": row["review_status"], "reason": row["review_reason"]},
-            "data": row["data"],
-            "consent_version": row["consent_version"],
-            "explanation": row["explanation"],
-            "ledger": {
-                "chain": row["ledger_chain"],
-                "sequence": row["ledger_sequence"],
-                "hash": row["ledger_hash"],
-            },
-            "true_outcome": row["true_outcome"],
-        }
-    )
 
 
 def _freeze_heap() -> None:

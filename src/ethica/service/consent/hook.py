@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ethica.governance import SystemSpec
 from ethica.privacy import Notice, Objection, Preference, evaluate
 from ethica.service.consent.service import consent_inputs
-from ethica.service.gateway import ConsentState
+from ethica.service.hooks import ConsentState
 
 #: How long a subject's records are reused without reading them again. Changes made through
 #: this process take effect at once (:meth:`SqlConsentHook.forget`); changes made through

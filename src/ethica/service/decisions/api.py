@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 
 from ethica.service.auth import requires
 from ethica.service.decisions import service
+from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import (
     DecisionCreate,
     DecisionPage,
@@ -17,7 +18,6 @@ from ethica.service.decisions.schemas import (
     OutcomeCreate,
 )
 from ethica.service.deps import SessionDep
-from ethica.service.gateway import decision_read
 
 router = APIRouter(tags=["decisions"])
 

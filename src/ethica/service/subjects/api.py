@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from ethica.service.auth import Principal, requires
 from ethica.service.decisions import service as decisions
+from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import DecisionPage, DecisionRead
 from ethica.service.deps import SessionDep
 from ethica.service.errors import ConflictError
-from ethica.service.gateway import decision_read
 from ethica.service.subjects import export, service
 from ethica.service.subjects.schemas import (
     LinkCreate,

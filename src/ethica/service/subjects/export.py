@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from ethica.ledger import KeyRing, LedgerError
 from ethica.service.db import Base, utcnow
+from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import AI_DISCLOSURE, RIGHTS
 from ethica.service.decisions.tables import Decision, ProtectedValue
-from ethica.service.gateway import decision_read
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.protected import ProtectedCipher, protected_cipher

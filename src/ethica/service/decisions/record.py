@@ -1,0 +1,171 @@
+"""Recording a decision: the rows and the ledger entry of a prepared decision, and its API view.
+
+:class:`PreparedDecision.record` runs on the ledger writer's thread inside a group commit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from ethica.governance import Routing, SystemSpec
+from ethica.privacy import Minimized
+from ethica.scoring import Scored, outcome_of
+from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
+from ethica.service.decisions.tables import Decision, ProtectedValue
+from ethica.service.ledger.writer import Batch
+
+PENDING = "pending"
+"""The outcome of a decision that a person must make (no model was used)."""
+
+
+def fallback_decision(spec: SystemSpec, forced: str | None) -> tuple[Scored, str, str | None]:
+    """The non-personalized decision for a customer who objected to profiling."""
+    fallback = spec.fallback
+    if fallback is None:
+        reason = "the customer objected to profiling and the system declares no fallback"
+        return Scored(math.nan, PENDING), "none", forced or reason
+    if fallback.score is not None:
+        return outcome_of(spec, np.array([fallback.score])), "fallback", forced
+    if fallback.outcome is not None:
+        return Scored(math.nan, fallback.outcome), "fallback", forced
+    return Scored(math.nan, ",".join(fallback.ranking or [])), "fallback", forced
+
+
+@dataclass(frozen=True)
+class PreparedDecision:
+    """A decision computed and ready to be recorded."""
+
+    decision_id: str
+    created_at: datetime
+    system_id: str
+    spec: SystemSpec
+    request: DecisionCreate
+    fingerprint: str
+    minimized: Minimized
+    scored: Scored
+    scored_by: str
+    model_version: str | None
+    routing: Routing
+    consent_version: str | None
+    explanation: dict[str, Any] | None
+
+    def record(self, batch: Batch) -> DecisionRead:
+        """Append the ledger entry and queue the decision's rows (runs on the writer thread)."""
+        data: dict[str, Any] = {
+            "used": self.minimized.used,
+            "withheld": [
+                {"feature": w.feature, "reason": w.reason} for w in self.minimized.withheld
+            ],
+            "dropped": self.minimized.dropped,
+        }
+        if self.minimized.redacted:
+            data["redacted"] = self.minimized.redacted  # kinds of personal data, never values
+        subject = self.request.subject_id
+        score = None if math.isnan(self.scored.score) else self.scored.score
+        # An explanation quotes the customer's own values: with a subject it is sealed with
+        # their key, like the inputs, so that erasing them erases it too.
+        sealed_explanation = subject is not None and self.explanation is not None
+        personal: dict[str, Any] | None = None
+        if subject is not None:
+            personal = {"features": self.minimized.features}
+            if sealed_explanation:
+                personal["explanation"] = self.explanation
+        entry = batch.ledger.append(
+            "decision",
+            chain=self.system_id,
+            subject=subject,
+            public={
+                "decision_id": self.decision_id,
+                "system_id": self.system_id,
+                "outcome": self.scored.outcome,
+                "score": score,
+                "model_version": self.model_version,
+                "scored_by": self.scored_by,
+                "review": {"status": self.routing.status, "reason": self.routing.reason},
+                "data": data,
+                "consent_version": self.consent_version,
+                "explanation": "sealed" if sealed_explanation else self.explanation,
+            },
+            personal=personal,
+        )
+        row = {
+            "id": self.decision_id,
+            "system_id": self.system_id,
+            "subject_id": subject,
+            "idempotency_key": self.request.idempotency_key,
+            "request_hash": self.fingerprint,
+            "created_at": self.created_at,
+            "kind": self.spec.decision.kind,
+            "outcome": self.scored.outcome,
+            "score": score,
+            "model_version": self.model_version,
+            "scored_by": self.scored_by,
+            "review_status": self.routing.status,
+            "review_reason": self.routing.reason,
+            "data": data,
+            "consent_version": self.consent_version,
+            "explanation": self.explanation,
+            "ledger_chain": entry.chain,
+            "ledger_sequence": entry.sequence,
+            "ledger_hash": entry.hash,
+            "true_outcome": None,
+            "outcome_recorded_at": None,
+        }
+        batch.insert_later(Decision, row)
+        for name, value in self.minimized.protected.items():
+            batch.insert_later(
+                ProtectedValue,
+                {
+                    "decision_id": self.decision_id,
+                    "name": name,
+                    "system_id": self.system_id,
+                    "subject_id": subject,
+                    "value": value,
+                },
+            )
+        return _read(row)
+
+
+def decision_read(row: Decision) -> DecisionRead:
+    """The API's view of a decision row."""
+    return _read({name: getattr(row, name) for name in _READ_COLUMNS})
+
+
+_READ_COLUMNS = (
+    "id", "system_id", "subject_id", "created_at", "outcome", "review_status", "score",
+    "model_version", "scored_by", "review_reason", "data", "consent_version", "explanation",
+    "ledger_chain", "ledger_sequence", "ledger_hash", "true_outcome",
+)  # fmt: skip
+
+
+def _read(row: Mapping[str, Any]) -> DecisionRead:
+    """The API's view of a decision's column values."""
+    return DecisionRead.model_validate(
+        {
+            "id": row["id"],
+            "system_id": row["system_id"],
+            "subject_id": row["subject_id"],
+            "created_at": row["created_at"],
+            "outcome": row["outcome"],
+            "final": row["review_status"] not in ("pending_review",),
+            "score": row["score"],
+            "model_version": row["model_version"],
+            "scored_by": row["scored_by"],
+            "review": {"status": row["review_status"], "reason": row["review_reason"]},
+            "data": row["data"],
+            "consent_version": row["consent_version"],
+            "explanation": row["explanation"],
+            "ledger": {
+                "chain": row["ledger_chain"],
+                "sequence": row["ledger_sequence"],
+                "hash": row["ledger_hash"],
+            },
+            "true_outcome": row["true_outcome"],
+        }
+    )
