@@ -200,13 +200,16 @@ def _print_audit(result: Any) -> None:
         console.print(f"[{style}]•[/{style}] {finding.text}")
     if len(result.findings) > 12:
         console.print(f"… and {len(result.findings) - 12} more in the report.")
-    if not result.criteria.empty:
-        criteria = Table(title="Fairness criteria (between groups)")
+    shown = result.criteria
+    if not shown.empty and (~shown["grouping"].str.contains("×")).any():
+        shown = shown[~shown["grouping"].str.contains("×")]  # intersections: in the report
+    if not shown.empty:
+        criteria = Table(title="Fairness criteria (between groups; intersections in the report)")
         for column in ("grouping", "criterion", "difference", "ratio"):
             criteria.add_column(
                 column, justify="right" if column in ("difference", "ratio") else "left"
             )
-        for row in result.criteria.itertuples(index=False):
+        for row in shown.itertuples(index=False):
             criteria.add_row(
                 row.grouping, row.criterion, f"{row.difference:.3f}", f"{row.ratio:.3f}"
             )
