@@ -277,9 +277,10 @@ def retention_run(
     ] = None,
 ) -> None:
     """Unlink decisions older than their system's retention period; report per system."""
+    import base64
     from datetime import UTC, datetime
 
-    from ethica.service.db import unit_of_work
+    from ethica.service.ledger.writer import LedgerWriter
     from ethica.service.retention import apply_retention
 
     moment: datetime | None = None
@@ -290,10 +291,16 @@ def retention_run(
             _fail(f"--now {now!r} is not an ISO 8601 time such as 2026-01-31T00:00:00+00:00")
         if moment is not None and moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-    with _sessions(database) as (_, sessions), unit_of_work(sessions) as session:
-        reports = apply_retention(session, now=moment)
+    with _sessions(database) as (settings, sessions):
+        master = base64.b64decode(settings.ledger.master_key.get_secret_value())
+        writer = LedgerWriter(sessions, master)
+        try:
+            reports = writer.run(lambda batch: apply_retention(batch, now=moment))
+        finally:
+            writer.close()
     table = Table(title="Retention")
-    for column in ("system", "months", "cutoff", "decisions unlinked", "protected values deleted"):
+    columns = ("system", "months", "cutoff", "decisions unlinked", "protected values deleted")
+    for column in (*columns, "keys destroyed"):
         table.add_column(column)
     for r in reports:
         table.add_row(
@@ -302,6 +309,7 @@ def retention_run(
             r.cutoff.isoformat(timespec="seconds"),
             str(r.decisions_unlinked),
             str(r.protected_values_deleted),
+            str(r.keys_destroyed),
         )
     console.print(table if reports else "no system declares retention_months")
 

@@ -302,10 +302,31 @@ def test_retention_run_unlinks_only_decisions_past_their_systems_period(
     assert later.exit_code == 0, later.output
     assert _linked(running)[recent["id"]] == (None, 0)
     assert _linked(running)[old_kept["id"]] == ("ivan", 1)
+    # The keys of the credit system's expired months are destroyed: those decisions' sealed
+    # inputs are shredded in the ledger; the other system's stay readable.
+    assert _sealed_inputs(running, recent) is None
+    assert _sealed_inputs(running, old_kept) == {"income": 10.0, "housing": "rent"}
     verification = running.client.get(
         "/v1/ledger/verification", headers=running.headers["officer"]
     ).json()
     assert verification["ok"]
+
+
+def _sealed_inputs(running: Service, decision: dict[str, Any]) -> dict[str, Any] | None:
+    """The decision's inputs opened from its ledger entry, or None once its key is destroyed."""
+    state = state_of(running.app)
+    master = base64.b64decode(state.settings.ledger.master_key.get_secret_value())
+    with unit_of_work(state.sessions) as session:
+        entry = session.get(
+            LedgerEntry, (decision["ledger"]["chain"], decision["ledger"]["sequence"])
+        )
+        assert entry is not None
+        try:
+            opened = KeyRing(master, store=SqlKeyStore(session)).open(row_entry(entry))
+        except ErasedError:
+            return None
+    features: dict[str, Any] = opened["features"]
+    return features
 
 
 def test_the_service_applies_retention_on_its_schedule(service: Callable[..., Service]) -> None:
@@ -353,3 +374,21 @@ def test_cli_erasure_and_the_service_share_the_erasure_chain(
     ).json()
     assert verification["ok"], verification["problems"]
     assert verification["heads"]["subjects"] == 2  # three erasures: sequences 0, 1, 2
+
+
+def test_a_subject_id_of_the_longest_allowed_length_is_sealed_and_erased(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    running.register("credit")
+    subject = "s" * 100
+    decision = _decide(running, subject)
+    assert _sealed_inputs(running, decision) == {"income": 10.0, "housing": "rent"}
+    erased = running.client.post(
+        f"/v1/subjects/{subject}/erasure", headers=running.headers["officer"]
+    )
+    assert erased.status_code in (200, 201), erased.text
+    assert erased.json()["result"]["key_destroyed"] is True
+    assert _sealed_inputs(running, decision) is None
+    refused = running.decide("credit", {"subject_id": "a#b", "features": {"income": 1.0}})
+    assert refused.status_code == 422 and "subject_id" in refused.text

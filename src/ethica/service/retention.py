@@ -22,11 +22,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
 
 from ethica.governance import parse_spec
 from ethica.service.db import utcnow
 from ethica.service.decisions.tables import Decision, ProtectedValue
+from ethica.service.ledger.shredding import destroy_expired_keys
+from ethica.service.ledger.writer import Batch
 from ethica.service.systems.tables import System
 
 log = logging.getLogger("ethica.service.retention")
@@ -41,6 +42,7 @@ class RetentionReport:
     cutoff: datetime
     protected_values_deleted: int
     decisions_unlinked: int
+    keys_destroyed: int = 0
 
 
 def months_before(moment: datetime, months: int) -> datetime:
@@ -51,12 +53,14 @@ def months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month + 1, day=day)
 
 
-def apply_retention(session: Session, *, now: datetime | None = None) -> list[RetentionReport]:
+def apply_retention(batch: Batch, *, now: datetime | None = None) -> list[RetentionReport]:
     """Apply every system's retention period at ``now``; one report per system that has one.
 
-    In the service, run it as a ledger-writer job (``writer.submit(lambda batch:
-    apply_retention(batch.session))``) so it does not contend with the decision path's writes.
+    A ledger-writer job (``writer.submit(lambda batch: apply_retention(batch))``): besides
+    unlinking expired decisions it destroys the keys of the system's fully expired months,
+    which shreds those decisions' sealed inputs and explanations in the ledger.
     """
+    session = batch.session
     now = now or utcnow()
     reports = []
     for system in session.execute(select(System.id, System.spec)).all():
@@ -90,6 +94,9 @@ def apply_retention(session: Session, *, now: datetime | None = None) -> list[Re
                 cutoff=cutoff,
                 protected_values_deleted=_rowcount(deleted),
                 decisions_unlinked=_rowcount(unlinked),
+                keys_destroyed=destroy_expired_keys(
+                    batch, system_id, before_month=f"{cutoff:%Y-%m}"
+                ),
             )
         )
     return reports
@@ -114,9 +121,7 @@ async def _every(writer: _Writer, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         try:
-            reports = await asyncio.wrap_future(
-                writer.submit(lambda batch: apply_retention(batch.session))
-            )
+            reports = await asyncio.wrap_future(writer.submit(lambda batch: apply_retention(batch)))
         except Exception:  # a failed run is retried at the next interval
             log.exception("retention run failed")
             continue

@@ -18,6 +18,7 @@ from ethica.privacy import Minimized
 from ethica.scoring import Scored, outcome_of
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.decisions.tables import Decision, ProtectedValue
+from ethica.service.ledger.shredding import sealing_subject
 from ethica.service.ledger.writer import Batch
 
 PENDING = "pending"
@@ -79,7 +80,10 @@ class PreparedDecision:
         entry = batch.ledger.append(
             "decision",
             chain=self.system_id,
-            subject=subject,
+            # The key of this subject, system and month seals the personal fields.
+            subject=None
+            if subject is None
+            else sealing_subject(subject, self.system_id, self.created_at),
             public={
                 "decision_id": self.decision_id,
                 "system_id": self.system_id,

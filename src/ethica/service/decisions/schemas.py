@@ -25,7 +25,11 @@ class DecisionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     subject_id: str | None = Field(
-        None, max_length=100, description="The customer's pseudonymous id in your systems."
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^#]+$",
+        description="The customer's pseudonymous id in your systems (without '#').",
     )
     features: dict[str, Any] = Field(default_factory=dict, description="The model's inputs.")
     protected: dict[str, str | None] = Field(

@@ -19,7 +19,7 @@ class LedgerEntry(Base):
     sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     recorded_at: Mapped[str] = mapped_column(String(40))  # RFC 3339 text: exactly what was hashed
     kind: Mapped[str] = mapped_column(String(40))
-    subject: Mapped[str | None] = mapped_column(String(100), index=True, nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(200), index=True, nullable=True)
     public: Mapped[str] = mapped_column(Text)  # canonical JSON: exactly what was hashed
     sealed_nonce: Mapped[str | None] = mapped_column(String(32), nullable=True)
     sealed_ciphertext: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -33,7 +33,7 @@ class SubjectKey(Base):
 
     __tablename__ = "subject_keys"
 
-    subject: Mapped[str] = mapped_column(String(100), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
     key_id: Mapped[str] = mapped_column(String(64))
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

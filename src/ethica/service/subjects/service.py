@@ -22,6 +22,7 @@ from ethica.errors import InputError
 from ethica.service.auth import Principal, sign_token
 from ethica.service.db import new_id, utcnow
 from ethica.service.decisions.tables import Decision, ProtectedValue
+from ethica.service.ledger.shredding import destroy_subject_keys
 from ethica.service.ledger.writer import Batch
 from ethica.service.settings import AppSettings
 from ethica.service.subjects.schemas import RequestKind, RightsRequestRead
@@ -155,7 +156,7 @@ def erase_subject(
     request = open_request(
         session, kind="erasure", subject_id=subject_id, requested_by=requested_by, now=now
     )
-    key_destroyed = batch.ledger.keyring.erase(subject_id) if batch.ledger.keyring else False
+    key_destroyed = destroy_subject_keys(batch, subject_id) > 0
     their_decisions = select(Decision.id).where(Decision.subject_id == subject_id)
     deleted = session.execute(
         delete(ProtectedValue).where(
