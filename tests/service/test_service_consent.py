@@ -122,6 +122,13 @@ def test_an_objection_to_automation_sends_the_next_decision_to_a_person(
     )
     assert objected.status_code == 201, objected.text
     assert objected.json()["active"] is True and objected.json()["source"] == "api"
+    # Tracked as a data subject request with its statutory deadline, complete at once.
+    requests = running.client.get(
+        "/v1/requests", params={"subject_id": "cust-1"}, headers=running.headers["officer"]
+    ).json()
+    objections = [r for r in requests["items"] if r["kind"] == "objection"]
+    assert len(objections) == 1 and objections[0]["status"] == "completed"
+    assert objections[0]["overdue"] is False
     held = _decide(running, "cust-1")
     assert held["review"]["status"] == "pending_review"
     assert "Art. 22" in held["review"]["reason"]

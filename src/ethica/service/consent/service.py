@@ -282,6 +282,20 @@ def record_objection(
     )
     batch.session.add(row)
     batch.session.flush()
+    if active:
+        # An objection is a data subject request (Art. 21 / 22): it is tracked with the other
+        # requests, and complete at once because the very next decision honours it.
+        from ethica.service.subjects.service import complete_request, open_request
+
+        request = open_request(
+            batch.session, kind="objection", subject_id=subject_id, requested_by=source, now=now
+        )
+        complete_request(
+            request,
+            result={"objection_id": row.id, "kind": kind, "data_use": data_use_key},
+            now=now,
+        )
+        batch.session.flush()
     return row
 
 
