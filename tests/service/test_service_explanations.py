@@ -135,7 +135,9 @@ def test_an_objection_to_profiling_gets_the_declared_fallback(
     decision = running.decide("credit", body).json()
     assert decision["scored_by"] == "fallback"
     assert decision["outcome"] == "approved" and decision["score"] == 0.55
-    assert decision["model_version"] is None and decision["explanation"] is None
+    assert decision["model_version"] is None
+    assert decision["explanation"]["method"] == "fallback"
+    assert "objected to profiling" in decision["explanation"]["text"]
 
 
 def test_without_a_declared_fallback_a_profiling_objection_goes_to_a_person(

@@ -39,6 +39,7 @@ from ethica.ledger import Entry, canonical_json, sign_checkpoint
 from ethica.privacy import Minimized, minimize
 from ethica.scoring import Scored, Scorer, caller_scored
 from ethica.service.decisions.record import (
+    FALLBACK_TEXT,
     PENDING,
     PreparedDecision,
     decision_read,
@@ -210,6 +211,8 @@ class Gateway:
             scored, scored_by, scorer = self._score(system, minimized, request)
         if scored_by == "model" and forced is None:
             explanation = self._explain(spec, scorer, minimized, scored)
+        elif scored_by == "fallback":
+            explanation = {"method": "fallback", "text": FALLBACK_TEXT}
         routing = route(
             spec, outcome=scored.outcome, score=scored.score, rng=self._rng, forced=forced
         )

@@ -21,6 +21,12 @@ from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.shredding import sealing_subject
 from ethica.service.ledger.writer import Batch
 
+FALLBACK_TEXT = (
+    "This decision did not use a profile of you: you objected to profiling, so the standard, "
+    "non-personalized decision applies to you."
+)
+"""Why a customer who objected to profiling got the system's fallback decision."""
+
 PENDING = "pending"
 """The outcome of a decision that a person must make (no model was used)."""
 
