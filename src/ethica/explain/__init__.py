@@ -8,7 +8,9 @@ words them; :func:`counterfactuals` finds the smallest actionable changes the mo
 :class:`Explainer` runs the whole chain as the gateway's explanation hook, and
 :func:`adverse_action_notice` renders it for the customer with their rights;
 :func:`attribution_summary` shows a data scientist which features drive the decisions of
-each group.
+each group. :func:`attribute_contrast` explains a multiclass decision as "this class rather
+than the runner-up", and :func:`supporting_reasons` ranks what favoured it (or what raised a
+recommended item's score).
 """
 
 from ethica.explain._attribution import (
@@ -21,6 +23,7 @@ from ethica.explain._attribution import (
     feature_of_column,
     group_columns,
 )
+from ethica.explain._contrast import attribute_contrast, chosen_and_runner_up
 from ethica.explain._counterfactual import Counterfactual, counterfactuals
 from ethica.explain._explainer import Explainer
 from ethica.explain._notice import NOTICE_TEMPLATES, adverse_action_notice
@@ -30,6 +33,7 @@ from ethica.explain._reasons import (
     adverse_sign,
     excluded_features,
     reason_codes,
+    supporting_reasons,
 )
 from ethica.explain._reference import TrainingSummary, feature_ranges, reference_values
 from ethica.explain._summary import attribution_summary
@@ -58,7 +62,9 @@ __all__ = [
     "adverse_action_notice",
     "adverse_sign",
     "attribute",
+    "attribute_contrast",
     "attribution_summary",
+    "chosen_and_runner_up",
     "counterfactual_text",
     "counterfactuals",
     "excluded_features",
@@ -69,4 +75,5 @@ __all__ = [
     "reason_codes",
     "reason_text",
     "reference_values",
+    "supporting_reasons",
 ]

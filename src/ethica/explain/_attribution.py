@@ -195,7 +195,10 @@ def _single_output(values: _FloatArray, what: str) -> _FloatArray:
 def _lightgbm(scorer: Scorer, features: Mapping[str, Any], names: list[str]) -> Attribution:
     booster = getattr(scorer.model, "booster_", scorer.model)
     if booster.num_model_per_iteration() != 1:
-        raise InputError("attributions of multiclass LightGBM models are not supported")
+        raise InputError(
+            "a multiclass LightGBM model has one margin per class: explain a class against "
+            "another with attribute_contrast"
+        )
     row = _model_row(scorer, features)
     fast = fast_contributions(booster)
     if fast is not None:

@@ -1,4 +1,8 @@
-"""The gateway's explanation step: attributions → reason codes → sentences → counterfactuals."""
+"""The gateway's explanation step: attributions → reason codes → sentences → counterfactuals.
+
+Multiclass decisions are explained as "this class rather than the runner-up"; ranked items as
+"recommended because"; neither gets counterfactuals.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,29 @@ from typing import Any
 
 import numpy as np
 
-from ethica.explain._attribution import attribute
+from ethica.explain._attribution import Attribution, attribute
+from ethica.explain._contrast import attribute_contrast, chosen_and_runner_up
 from ethica.explain._counterfactual import counterfactuals
-from ethica.explain._reasons import DEFAULT_MAX_REASONS, reason_codes
+from ethica.explain._reasons import DEFAULT_MAX_REASONS, Reason, reason_codes, supporting_reasons
 from ethica.explain._reference import TrainingSummary
 from ethica.explain._text import (
     Locale,
     counterfactual_text,
     describe,
     reason_text,
+    recommendation_text,
+    recommended_reason_text,
+    routed_reason_text,
+    routing_text,
     template,
 )
-from ethica.governance import BinaryDecision, ScoreDecision, SystemSpec
+from ethica.governance import (
+    BinaryDecision,
+    FeatureSpec,
+    MulticlassDecision,
+    RankingDecision,
+    SystemSpec,
+)
 from ethica.scoring import Scored, Scorer
 
 
@@ -68,7 +83,12 @@ class Explainer:
         features: Mapping[str, Any],
         scored: Scored,
     ) -> dict[str, Any] | None:
-        """Explain one decision; None without a model or for multiclass and ranking decisions.
+        """Explain one decision; None without a model.
+
+        A multiclass decision is explained by the features that favoured the chosen class over
+        the runner-up (its attribution is of the margin difference, and it also has ``chosen``
+        and ``runner_up``); a ranked item by the features that raised its score. Neither has
+        counterfactuals.
 
         Returns
         -------
@@ -79,8 +99,12 @@ class Explainer:
             ``text``), ``counterfactual_text`` (when an adverse decision has none), ``text`` and
             ``locale``.
         """
-        if scorer is None or not isinstance(spec.decision, (BinaryDecision, ScoreDecision)):
+        if scorer is None:
             return None
+        if isinstance(spec.decision, MulticlassDecision):
+            return self._routing(spec=spec, scorer=scorer, features=features, scored=scored)
+        if isinstance(spec.decision, RankingDecision):
+            return self._recommendation(spec=spec, scorer=scorer, features=features)
         summary = self._summary(spec)
         attribution = attribute(
             scorer,
@@ -147,6 +171,87 @@ class Explainer:
             "locale": self.locale,
         }
 
+    def _routing(
+        self, *, spec: SystemSpec, scorer: Scorer, features: Mapping[str, Any], scored: Scored
+    ) -> dict[str, Any]:
+        chosen, runner_up = chosen_and_runner_up(spec, scored)
+        attribution = attribute_contrast(
+            scorer,
+            features,
+            chosen=chosen,
+            runner_up=runner_up,
+            background=self._summary(spec).background,
+        )
+        found = supporting_reasons(attribution, spec=spec, max_reasons=self.max_reasons)
+        reasons = [
+            self._reason(
+                reason,
+                features,
+                routed_reason_text(
+                    spec.feature(reason.feature),
+                    features.get(reason.feature),
+                    chosen=chosen,
+                    runner_up=runner_up,
+                    locale=self.locale,
+                ),
+            )
+            for reason in found
+        ]
+        text = routing_text(
+            _values(spec, features, found), chosen=chosen, runner_up=runner_up, locale=self.locale
+        )
+        return {
+            **self._plain_result(attribution, reasons, text),
+            "chosen": chosen,
+            "runner_up": runner_up,
+        }
+
+    def _recommendation(
+        self, *, spec: SystemSpec, scorer: Scorer, features: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        summary = self._summary(spec)
+        attribution = attribute(
+            scorer,
+            features,
+            background=summary.background,
+            permutations=self.permutations,
+            seed=self.seed,
+        )
+        found = supporting_reasons(attribution, spec=spec, max_reasons=self.max_reasons)
+        reasons = [
+            self._reason(
+                reason,
+                features,
+                recommended_reason_text(
+                    spec.feature(reason.feature), features.get(reason.feature), locale=self.locale
+                ),
+            )
+            for reason in found
+        ]
+        text = recommendation_text(_values(spec, features, found), locale=self.locale)
+        return self._plain_result(attribution, reasons, text)
+
+    @staticmethod
+    def _reason(reason: Reason, features: Mapping[str, Any], text: str) -> dict[str, Any]:
+        return {
+            "feature": reason.feature,
+            "contribution": reason.contribution,
+            "value": _plain(features.get(reason.feature)),
+            "text": text,
+        }
+
+    def _plain_result(
+        self, attribution: Attribution, reasons: list[dict[str, Any]], text: str
+    ) -> dict[str, Any]:
+        return {
+            **attribution.to_dict(),
+            "reasons": reasons,
+            "counterfactuals": [],
+            "counterfactual_text": None,
+            "text": text,
+            "locale": self.locale,
+        }
+
     def _summary(self, spec: SystemSpec) -> TrainingSummary:
         if isinstance(self.summaries, TrainingSummary):
             return self.summaries
@@ -159,6 +264,12 @@ class Explainer:
         if not actionable:
             return template(self.locale, "nothing_actionable")
         return template(self.locale, "no_counterfactual").format(features=", ".join(actionable))
+
+
+def _values(
+    spec: SystemSpec, features: Mapping[str, Any], reasons: list[Reason]
+) -> list[tuple[FeatureSpec, Any]]:
+    return [(spec.feature(r.feature), features.get(r.feature)) for r in reasons]
 
 
 def _plain(value: Any) -> Any:

@@ -74,19 +74,27 @@ class LightGBMContributions:
         from lightgbm import basic
 
         library = basic._LIB  # type: ignore[attr-defined]
+        outputs = booster.num_model_per_iteration()
         width = booster.num_feature() + 1
         #: The model's column names, in the order of the contributions.
         self.columns: list[str] = list(booster.feature_name())
-        self._contrib = _SingleRow(library, booster, _CONTRIB, width)
-        self._margin = _SingleRow(library, booster, _RAW_SCORE, 1)
+        self._contrib = _SingleRow(library, booster, _CONTRIB, outputs * width)
+        self._margin = _SingleRow(library, booster, _RAW_SCORE, outputs)
 
     def contributions(self, row: _FloatArray) -> _FloatArray:
-        """Return per model column, then the baseline: ``pred_contrib`` of one row."""
+        """Return per model column, then the baseline: ``pred_contrib`` of one row.
+
+        A multiclass model gives one such block per class, one after the other.
+        """
         return self._contrib.predict(row)
 
     def margin(self, row: _FloatArray) -> float:
         """Return the raw score (log-odds for a binary objective), as ``raw_score=True``."""
         return float(self._margin.predict(row)[0])
+
+    def margins(self, row: _FloatArray) -> _FloatArray:
+        """Return the raw score of every class (one value for a single-output model)."""
+        return self._margin.predict(row)
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, LightGBMContributions | None] = weakref.WeakKeyDictionary()

@@ -81,3 +81,37 @@ def reason_codes(
     ]
     adverse.sort(key=lambda reason: (-reason.contribution, reason.feature))
     return adverse[:max_reasons]
+
+
+def supporting_reasons(
+    attribution: Attribution | Mapping[str, float],
+    *,
+    spec: SystemSpec,
+    max_reasons: int = DEFAULT_MAX_REASONS,
+) -> list[Reason]:
+    """Rank the features that raised the model's output, strongest first.
+
+    For a class contrast these favoured the chosen class over the runner-up; for a scored item
+    they raised its score (the reasons it was recommended). Protected attributes and their
+    proxies are excluded, as in :func:`reason_codes`.
+
+    Returns
+    -------
+    list of Reason
+        Positive contributions only, at most ``max_reasons``.
+    """
+    if max_reasons < 1:
+        raise InputError(f"max_reasons must be at least 1; got {max_reasons}")
+    contributions = (
+        attribution.contributions if isinstance(attribution, Attribution) else attribution
+    )
+    names = [f.name for f in spec.features]
+    grouped = group_columns(contributions, names + [p.name for p in spec.protected_attributes])
+    excluded = excluded_features(spec)
+    raising = [
+        Reason(feature=name, contribution=value)
+        for name, value in grouped.items()
+        if name not in excluded and value > 0.0
+    ]
+    raising.sort(key=lambda reason: (-reason.contribution, reason.feature))
+    return raising[:max_reasons]

@@ -9,7 +9,7 @@ feature with its own template.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache, lru_cache
 from typing import Any, Literal
 
@@ -157,6 +157,60 @@ def counterfactual_text(
         )
     return template(locale, "counterfactual").format(
         favourable=favourable_outcome(spec), changes=template(locale, "and").join(parts)
+    )
+
+
+def because_text(values: Sequence[tuple[FeatureSpec, Any]], *, locale: str = "en") -> str:
+    """Write 'the priority is high, the age is 3 and the plan is basic'."""
+    parts = [
+        template(locale, "because_value").format(
+            description=describe(feature), value=format_value(value, feature, locale=locale)
+        )
+        for feature, value in values
+    ]
+    if len(parts) < 2:
+        return "".join(parts)
+    return template(locale, "list_separator").join(parts[:-1]) + template(locale, "and") + parts[-1]
+
+
+def routing_text(
+    values: Sequence[tuple[FeatureSpec, Any]],
+    *,
+    chosen: str,
+    runner_up: str,
+    locale: str = "en",
+) -> str:
+    """Write 'Routed to tier 2 rather than tier 1 mainly because the priority is high.'."""
+    if not values:
+        return template(locale, "routed_no_reasons").format(chosen=chosen, runner_up=runner_up)
+    return template(locale, "routed").format(
+        chosen=chosen, runner_up=runner_up, reasons=because_text(values, locale=locale)
+    )
+
+
+def routed_reason_text(
+    feature: FeatureSpec, value: Any, *, chosen: str, runner_up: str, locale: str = "en"
+) -> str:
+    """Write the sentence of one feature that favoured the chosen class over the runner-up."""
+    return template(locale, "routed_reason").format(
+        description=describe(feature),
+        value=format_value(value, feature, locale=locale),
+        chosen=chosen,
+        runner_up=runner_up,
+    )
+
+
+def recommendation_text(values: Sequence[tuple[FeatureSpec, Any]], *, locale: str = "en") -> str:
+    """Write 'Recommended because the category is books and the rating is 4.5.'."""
+    if not values:
+        return template(locale, "recommended_no_reasons")
+    return template(locale, "recommended").format(reasons=because_text(values, locale=locale))
+
+
+def recommended_reason_text(feature: FeatureSpec, value: Any, *, locale: str = "en") -> str:
+    """Write the sentence of one feature that raised an item's score."""
+    return template(locale, "recommended_reason").format(
+        description=describe(feature), value=format_value(value, feature, locale=locale)
     )
 
 

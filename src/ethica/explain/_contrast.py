@@ -1,0 +1,181 @@
+"""Why one class and not the next: attributions of the margin difference of two classes.
+
+A multiclass model has one margin per class and chooses by their softmax, so the difference of
+two margins is the log of the ratio of the two classes' probabilities. Its attribution is the
+difference of the two classes' attributions, which adds up because each of them does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ethica.errors import InputError
+from ethica.explain._attribution import (
+    Attribution,
+    _final_step,
+    _frame,
+    _is_linear,
+    _model_row,
+    _preprocess,
+    _standardizes_only,
+    group_columns,
+)
+from ethica.explain._lightgbm_native import fast_contributions
+from ethica.governance import MulticlassDecision, SystemSpec
+from ethica.scoring import Scored, Scorer
+
+_FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+
+def chosen_and_runner_up(spec: SystemSpec, scored: Scored) -> tuple[str, str]:
+    """Return the chosen class and the class with the next highest probability."""
+    decision = spec.decision
+    probabilities = scored.probabilities
+    if not isinstance(decision, MulticlassDecision) or probabilities is None:
+        raise InputError("only a scored multiclass decision has a runner-up class")
+    # Ties keep the spec's class order, as argmax does when it picks the chosen class.
+    ranked = sorted(decision.classes, key=lambda c: -probabilities[c])
+    others = [c for c in ranked if c != scored.outcome]
+    return scored.outcome, others[0]
+
+
+def attribute_contrast(
+    scorer: Scorer,
+    features: Mapping[str, Any],
+    *,
+    chosen: str,
+    runner_up: str,
+    background: pd.DataFrame | None = None,
+) -> Attribution:
+    """Attribute margin(chosen) − margin(runner-up) to the declared features.
+
+    Parameters
+    ----------
+    scorer
+        The system's loaded multiclass model bound to its spec.
+    features
+        The features the model received (after minimization), by declared name.
+    chosen, runner_up
+        Two of the spec's classes (``spec.decision.classes``, in the model's class order).
+    background
+        Training rows, for linear models that do not standardize their inputs first.
+
+    Returns
+    -------
+    Attribution
+        On the log-odds of ``chosen`` against ``runner_up``; positive contributions favour
+        ``chosen``.
+    """
+    decision = scorer.spec.decision
+    if not isinstance(decision, MulticlassDecision):
+        raise InputError("class contrasts need a multiclass decision")
+    unknown = sorted({chosen, runner_up} - set(decision.classes))
+    if unknown or chosen == runner_up:
+        raise InputError(
+            f"chosen and runner_up must be two different classes of {decision.classes}; "
+            f"got {chosen!r} and {runner_up!r}"
+        )
+    classes = len(decision.classes)
+    first, second = decision.classes.index(chosen), decision.classes.index(runner_up)
+    model = scorer.model
+    names = [f.name for f in scorer.spec.features]
+    module = type(model).__module__
+    if module.startswith("lightgbm"):
+        blocks, margins, columns = _lightgbm(scorer, features)
+        method: Any = "lightgbm-treeshap"
+    elif module.startswith("xgboost"):
+        blocks, margins, columns = _xgboost(scorer, features, names)
+        method = "xgboost-treeshap"
+    elif _is_linear(_final_step(model)):
+        blocks, margins, columns = _linear(scorer, features, background)
+        method = "linear-exact"
+    else:
+        raise InputError(
+            f"class contrasts support LightGBM, XGBoost and linear models; got "
+            f"{type(_final_step(model)).__name__}"
+        )
+    blocks, margins = _every_class(blocks, margins, classes)
+    difference = blocks[first] - blocks[second]
+    return Attribution(
+        baseline=float(difference[-1]),
+        contributions=group_columns(dict(zip(columns, difference[:-1], strict=True)), names),
+        output=float(margins[first] - margins[second]),
+        method=method,
+        scale="log-odds",
+    )
+
+
+def _every_class(
+    blocks: _FloatArray, margins: _FloatArray, classes: int
+) -> tuple[_FloatArray, _FloatArray]:
+    """Per-class blocks of a multi-output model; a binary model's first class has margin 0."""
+    if blocks.shape[0] == 1 and classes == 2:
+        return np.vstack([np.zeros_like(blocks), blocks]), np.array([0.0, margins[0]])
+    if blocks.shape[0] != classes:
+        raise InputError(
+            f"the model has {blocks.shape[0]} outputs; the spec declares {classes} classes"
+        )
+    return blocks, margins
+
+
+def _lightgbm(
+    scorer: Scorer, features: Mapping[str, Any]
+) -> tuple[_FloatArray, _FloatArray, list[str]]:
+    booster = getattr(scorer.model, "booster_", scorer.model)
+    outputs = booster.num_model_per_iteration()
+    row = _model_row(scorer, features)
+    fast = fast_contributions(booster)
+    if fast is not None:
+        flat, margins, columns = fast.contributions(row), fast.margins(row), fast.columns
+    else:
+        flat = np.asarray(booster.predict(row, pred_contrib=True, num_threads=1))[0]
+        margins = np.ravel(np.asarray(booster.predict(row, raw_score=True, num_threads=1)))
+        columns = list(booster.feature_name())
+    # pred_contrib lays the classes side by side: (1, classes × (features + 1)).
+    blocks = np.asarray(flat, dtype=np.float64).reshape(outputs, len(columns) + 1)
+    return blocks, np.asarray(margins, dtype=np.float64), columns
+
+
+def _xgboost(
+    scorer: Scorer, features: Mapping[str, Any], names: list[str]
+) -> tuple[_FloatArray, _FloatArray, list[str]]:
+    import xgboost
+
+    booster = scorer.model.get_booster() if hasattr(scorer.model, "get_booster") else scorer.model
+    columns = list(booster.feature_names or names)
+    matrix = xgboost.DMatrix(_model_row(scorer, features), feature_names=columns)
+    contributions = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
+    margins = np.ravel(np.asarray(booster.predict(matrix, output_margin=True), dtype=np.float64))
+    # Multiclass: (1, classes, features + 1); a single output: (1, features + 1).
+    blocks = contributions[0] if contributions.ndim == 3 else contributions
+    return blocks, margins, columns
+
+
+def _linear(
+    scorer: Scorer, features: Mapping[str, Any], background: pd.DataFrame | None
+) -> tuple[_FloatArray, _FloatArray, list[str]]:
+    model = scorer.model
+    final = _final_step(model)
+    coef = np.atleast_2d(np.asarray(final.coef_, dtype=np.float64))
+    intercept = np.ravel(np.asarray(getattr(final, "intercept_", 0.0), dtype=np.float64))
+    intercept = np.broadcast_to(intercept, (coef.shape[0],))
+    frame = _model_row(scorer, features)
+    row, columns = _preprocess(model, frame)
+    if background is not None:
+        mean = _preprocess(model, _frame(scorer.spec, background))[0].mean(axis=0)
+    elif _standardizes_only(model):
+        mean = np.zeros(coef.shape[1])  # the scaler centred the training inputs
+    else:
+        raise InputError(
+            "exact linear attributions need a background frame of training rows (or a pipeline "
+            "that starts with a StandardScaler)"
+        )
+    contributions = coef * (row[0] - mean)
+    baselines = intercept + coef @ mean
+    blocks = np.hstack([contributions, baselines[:, None]])
+    margins = np.ravel(np.asarray(model.decision_function(frame), dtype=np.float64))
+    return blocks, margins, columns
