@@ -89,13 +89,6 @@ def binary_table(
     )
 
 
-def group_codes(
-    frame: pd.DataFrame, grouping: tuple[str, ...]
-) -> tuple[np.ndarray[Any, Any], pd.DataFrame]:
-    """Index of each row's group, and the groups in sorted order."""
-    return _group_codes(frame, grouping)
-
-
 def confusion(grouped: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[pd.DataFrame, FloatArray]:
     """Return the groups of a grouped count table and their (G, 4) counts (TN, FP, FN, TP)."""
     label = grouped["label"] if "label" in grouped else pd.Series(0, index=grouped.index)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -180,11 +180,6 @@ def normalize_groups(cells: pd.DataFrame, features: Sequence[str]) -> pd.DataFra
             )
         cells[feature] = [MISSING if m else _text(v) for v, m in zip(values, missing, strict=True)]
     return cells
-
-
-def iter_rows(frame: pd.DataFrame, columns: Sequence[str]) -> Iterator[tuple[Any, ...]]:
-    """Rows of some columns as plain tuples."""
-    return frame[list(columns)].itertuples(index=False, name=None)
 
 
 def _text(value: Any) -> str:

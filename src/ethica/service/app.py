@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -185,6 +185,3 @@ class _TooLarge(Exception):
 
 async def _no_body() -> Message:
     return {"type": "http.request", "body": b""}
-
-
-Handler = Callable[[Request], Awaitable[Any]]

@@ -22,7 +22,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event, select
@@ -234,8 +234,3 @@ def _principal(request: Request) -> Principal:
 def requires(scope: str) -> Any:
     """``Depends`` on the caller holding ``scope``; returns the :class:`Principal`."""
     return Depends(ScopeCheck(scope))
-
-
-def scoped(scope: str) -> Any:
-    """The annotated principal type of a route that needs ``scope``."""
-    return Annotated[Principal, requires(scope)]
