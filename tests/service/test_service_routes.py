@@ -122,6 +122,19 @@ def _requests(
         ("POST", "/v1/me/objections"): lambda h: client.post(
             "/v1/me/objections", json={"kind": "automated_decision", "active": False}, headers=h
         ),
+        ("GET", "/v1/reviews"): lambda h: client.get("/v1/reviews", headers=h),
+        ("POST", "/v1/reviews/{decision_id}/claim"): lambda h: client.post(
+            f"/v1/reviews/{decision_id}/claim", headers=h
+        ),
+        ("POST", "/v1/reviews/{decision_id}/release"): lambda h: client.post(
+            f"/v1/reviews/{decision_id}/release", headers=h
+        ),
+        ("POST", "/v1/reviews/{decision_id}/decision"): lambda h: client.post(
+            f"/v1/reviews/{decision_id}/decision", json={"action": "confirm"}, headers=h
+        ),
+        ("POST", "/v1/reviews/{decision_id}/approval"): lambda h: client.post(
+            f"/v1/reviews/{decision_id}/approval", json={}, headers=h
+        ),
     }
 
 
@@ -248,6 +261,11 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
         "get_my_consent",
         "record_my_consent",
         "record_my_objection",
+        "list_review_queue",
+        "claim_review",
+        "release_review",
+        "decide_review",
+        "approve_review",
     }
     for route in _api_routes(running):
         assert route.operation_id, f"{route.path} has no explicit operation_id"

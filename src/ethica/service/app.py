@@ -86,11 +86,12 @@ def _mount(app: FastAPI) -> None:
     from ethica.service.decisions.api import router as decisions
     from ethica.service.health import router as health
     from ethica.service.ledger.api import router as ledger
+    from ethica.service.reviews.api import router as reviews
     from ethica.service.subjects.api import router as subjects
     from ethica.service.systems.api import router as systems
     from ethica.service.users.api import router as users
 
-    for router in (health, users, systems, decisions, ledger, subjects, consent):
+    for router in (health, users, systems, decisions, ledger, subjects, consent, reviews):
         app.include_router(router)
 
 

@@ -21,6 +21,8 @@ SCOPES: dict[str, str] = {
     "self:write": "A customer records their own consent choices and objections.",
     "consent:write": "Record, and read back, a customer's consent choices and objections.",
     "notices:write": "Publish the privacy notices customers are shown (a version per wording).",
+    "reviews:read": "Read the queue of decisions held for human review.",
+    "reviews:decide": "Claim held decisions, confirm or override them, approve overrides.",
     "subjects:manage": (
         "Handle data subjects' requests: access exports, erasure and the register of requests."
     ),
@@ -41,7 +43,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "notices:write",
         }
     ),
-    "reviewer": frozenset({"systems:read", "decisions:read"}),
+    "reviewer": frozenset({"systems:read", "decisions:read", "reviews:read", "reviews:decide"}),
     "customer": frozenset({"self:read", "self:write"}),
 }
 

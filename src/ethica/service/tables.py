@@ -3,6 +3,7 @@
 from ethica.service.consent.tables import ConsentRecord, NoticeVersion, ObjectionRecord
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, SubjectKey
+from ethica.service.reviews.tables import Review, ReviewClaim
 from ethica.service.subjects.tables import RightsRequest
 from ethica.service.systems.tables import ModelVersion, System
 from ethica.service.users.tables import ApiKey, User
@@ -17,6 +18,8 @@ __all__ = [
     "NoticeVersion",
     "ObjectionRecord",
     "ProtectedValue",
+    "Review",
+    "ReviewClaim",
     "RightsRequest",
     "SubjectKey",
     "System",

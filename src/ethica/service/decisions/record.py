@@ -27,6 +27,9 @@ FALLBACK_TEXT = (
 )
 """Why a customer who objected to profiling got the system's fallback decision."""
 
+FINAL_REVIEW_STATUSES = frozenset({"automatic", "confirmed", "overridden"})
+"""A decision is final once no person still has to act on it (human review is done)."""
+
 PENDING = "pending"
 """The outcome of a decision that a person must make (no model was used)."""
 
@@ -163,7 +166,7 @@ def _read(row: Mapping[str, Any]) -> DecisionRead:
             "subject_id": row["subject_id"],
             "created_at": row["created_at"],
             "outcome": row["outcome"],
-            "final": row["review_status"] not in ("pending_review",),
+            "final": row["review_status"] in FINAL_REVIEW_STATUSES,
             "score": row["score"],
             "model_version": row["model_version"],
             "scored_by": row["scored_by"],

@@ -37,7 +37,7 @@ class Decision(Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
     scored_by: Mapped[str] = mapped_column(String(20))  # "model", "caller", "none"
-    review_status: Mapped[str] = mapped_column(String(20))
+    review_status: Mapped[str] = mapped_column(String(40))  # "awaiting_second_approval"
     review_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)  # used / withheld / dropped names
     consent_version: Mapped[str | None] = mapped_column(String(64), nullable=True)

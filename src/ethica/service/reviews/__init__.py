@@ -1,0 +1,1 @@
+"""Human review of held decisions: the queue, claims, confirmations, overrides, four eyes."""
