@@ -10,7 +10,7 @@ import pandas as pd
 from ethica.engines import Aggregation, Col, Engine, binned
 from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
-from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
+from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
 from ethica.fairness._roles import Roles
 
 # Cell order of the last axis of a confusion array: index = 2 * label + prediction.
@@ -93,10 +93,7 @@ def confusion(grouped: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[pd.Data
     """Return the groups of a grouped count table and their (G, 4) counts (TN, FP, FN, TP)."""
     label = grouped["label"] if "label" in grouped else pd.Series(0, index=grouped.index)
     cell = 2 * label.to_numpy().astype(np.int64) + grouped["prediction"].to_numpy().astype(np.int64)
-    if grouping:
-        codes, groups = _group_codes(grouped, grouping)
-    else:
-        codes, groups = np.zeros(len(grouped), dtype=np.int64), pd.DataFrame(index=[0])
+    codes, groups = group_codes(grouped, grouping)
     counts = np.zeros((len(groups), 4))
     np.add.at(counts, (codes, cell), grouped["n"].to_numpy(dtype=np.float64))
     groups = groups.reset_index(drop=True)
@@ -151,15 +148,6 @@ def binary_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetrics
         rates=rate_values(counts, names),
         curves=curves,
     )
-
-
-def _group_codes(
-    frame: pd.DataFrame, grouping: tuple[str, ...]
-) -> tuple[np.ndarray[Any, Any], pd.DataFrame]:
-    by = list(grouping)
-    codes = frame.groupby(by, sort=True, dropna=False).ngroup().to_numpy(dtype=np.int64)
-    groups = frame[by].drop_duplicates().sort_values(by).reset_index(drop=True)
-    return codes, groups
 
 
 def _as_comparable(values: pd.Series) -> pd.Series:

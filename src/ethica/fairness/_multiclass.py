@@ -18,7 +18,7 @@ import pandas as pd
 from ethica.engines import Aggregation, Col, Engine, Expr
 from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
-from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
+from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
 from ethica.fairness._roles import Roles
 
 
@@ -131,13 +131,7 @@ def confusion_matrices(
         truth = np.array([index[v] for v in grouped["label"]], dtype=np.int64)
     else:
         truth = np.zeros(len(grouped), dtype=np.int64)
-    if grouping:
-        by = list(grouping)
-        codes = grouped.groupby(by, sort=True, dropna=False).ngroup().to_numpy(dtype=np.int64)
-        groups = grouped[by].drop_duplicates().sort_values(by).reset_index(drop=True)
-    else:
-        codes = np.zeros(len(grouped), dtype=np.int64)
-        groups = pd.DataFrame(index=[0])
+    codes, groups = group_codes(grouped, grouping)
     matrix = np.zeros((len(groups), len(classes), len(classes)))
     np.add.at(matrix, (codes, truth, decided), grouped["n"].to_numpy(dtype=np.float64))
     groups["n"] = matrix.sum(axis=(1, 2)).astype(np.int64)

@@ -18,7 +18,7 @@ import pandas as pd
 from ethica.engines import Aggregation, Apply, Col, ColumnProfile, Engine, Expr, binned
 from ethica.errors import EngineError, InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
-from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
+from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
 from ethica.fairness._roles import Roles
 
 PREDICTION_BIN = "prediction_bin"
@@ -155,14 +155,7 @@ def group_sums(
     grouped: pd.DataFrame, grouping: tuple[str, ...], columns: list[str]
 ) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.int64]], dict[str, FloatArray]]:
     """Sum ``n`` and ``columns`` per group: the groups in order, each cell's group, the sums."""
-    if grouping:
-        by = list(grouping)
-        ngroup = grouped.groupby(by, sort=True, dropna=False).ngroup()
-        codes = np.asarray(ngroup, dtype=np.int64)
-        groups = grouped[by].drop_duplicates().sort_values(by).reset_index(drop=True)
-    else:
-        codes = np.zeros(len(grouped), dtype=np.int64)
-        groups = pd.DataFrame(index=[0])
+    codes, groups = group_codes(grouped, grouping)
     size = len(groups)
     counts = np.bincount(codes, weights=grouped["n"].to_numpy(dtype=np.float64), minlength=size)
     groups["n"] = counts.astype(np.int64)
