@@ -8,7 +8,6 @@ decision is on the decision itself (withheld features, consent version).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -35,7 +34,7 @@ from ethica.service.consent.tables import (
     ObjectionRecord,
 )
 from ethica.service.decisions.schemas import LedgerRef
-from ethica.service.deps import SessionDep
+from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
 
 router = APIRouter(tags=["consent"])
@@ -51,9 +50,8 @@ async def _write(request: Request, job: Callable[[Batch], T]) -> T:
     """Run a ledger-affecting change on the writer; returns after its commit."""
     from ethica.service.app import state_of
 
-    gateway = state_of(request.app).gateway
-    result = await asyncio.wrap_future(gateway.writer.submit(job))
-    forget = getattr(gateway.consent, "forget", None)
+    result = await run_job(request, job)
+    forget = getattr(state_of(request.app).gateway.consent, "forget", None)
     if forget is not None:
         forget()  # the very next decision reads the change
     return result

@@ -17,7 +17,7 @@ from ethica.service.decisions.schemas import (
     DecisionRead,
     OutcomeCreate,
 )
-from ethica.service.deps import SessionDep
+from ethica.service.deps import SessionDep, run_job
 
 router = APIRouter(tags=["decisions"])
 
@@ -96,17 +96,12 @@ def get_decision(decision_id: str, session: SessionDep) -> DecisionRead:
 )
 async def record_outcome(decision_id: str, body: OutcomeCreate, request: Request) -> DecisionRead:
     """Record the true outcome of a decision (repaid, churned, resolved), once."""
-    import asyncio
-
-    from ethica.service.app import state_of
-
-    writer = state_of(request.app).gateway.writer
-    future = writer.submit(
+    return await run_job(
+        request,
         lambda batch: decision_read(
             service.record_outcome(batch, decision_id=decision_id, outcome=body.outcome)
-        )
+        ),
     )
-    return await asyncio.wrap_future(future)
 
 
 @router.get(

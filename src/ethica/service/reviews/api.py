@@ -6,15 +6,13 @@ append to the ledger, so they run on the ledger writer; claims are plain rows.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from ethica.service.auth import Principal, requires
 from ethica.service.decisions.schemas import LedgerRef
-from ethica.service.deps import SessionDep
+from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
 from ethica.service.reviews import service
 from ethica.service.reviews.schemas import (
@@ -27,17 +25,7 @@ from ethica.service.reviews.schemas import (
 from ethica.service.reviews.tables import Review
 
 router = APIRouter(tags=["reviews"])
-T = TypeVar("T")
-
 Reviewer = Annotated[Principal, requires("reviews:decide")]
-
-
-async def _write(request: Request, job: Callable[[Batch], T]) -> T:
-    """Run a review step on the writer; returns after its commit."""
-    from ethica.service.app import state_of
-
-    writer = state_of(request.app).gateway.writer
-    return await asyncio.wrap_future(writer.submit(job))
 
 
 def review_read(row: Review, chain: str) -> ReviewRead:
@@ -108,7 +96,7 @@ async def decide_review(
         row = service.decide(batch, decision_id=decision_id, reviewer_id=reviewer.id, body=body)
         return review_read(row, service.chain_of(batch.session, decision_id))
 
-    return await _write(request, job)
+    return await run_job(request, job)
 
 
 @router.post(
@@ -128,4 +116,4 @@ async def approve_review(
         )
         return review_read(row, service.chain_of(batch.session, decision_id))
 
-    return await _write(request, job)
+    return await run_job(request, job)
