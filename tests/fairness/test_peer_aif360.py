@@ -11,15 +11,11 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from peer_decisions import adult_decisions, german_decisions
 
-from ethica.datasets import default_datasets_dir, load_adult, load_german
+from ethica.datasets import default_datasets_dir
 from ethica.fairness import Audit, audit
 
 with warnings.catch_warnings():
@@ -110,62 +106,17 @@ class Case:
         )
 
 
-def _scored(
-    train: pd.DataFrame,
-    test: pd.DataFrame,
-    *,
-    numeric: list[str],
-    categorical: list[str],
-    target: str,
-    reference: dict[str, str],
-) -> Case:
-    def design(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[numeric + categorical].copy()
-        for column in categorical:
-            out[column] = out[column].fillna("missing").astype(object)
-        return out
-
-    encode = ColumnTransformer(
-        [
-            ("numeric", StandardScaler(), numeric),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
-        ]
-    )
-    model = make_pipeline(encode, LogisticRegression(max_iter=2000, random_state=0))
-    model.fit(design(train), train[target])
-    frame = test[list(reference)].astype(str).reset_index(drop=True)
-    frame["y"] = test[target].to_numpy(dtype=np.int64)
-    frame["y_pred"] = model.predict(design(test)).astype(np.int64)
-    return Case(frame=frame, reference=reference)
-
-
 @pytest.fixture(scope="module")
 def adult() -> Case:
     assert DATASETS is not None
-    train, test = (load_adult(DATASETS, split=s) for s in ("train", "test"))
-    for part in (train, test):
-        part["high_income"] = (part["income"] == ">50K").astype(np.int64)
-    return _scored(
-        train,
-        test,
-        numeric=["age", "education_num", "capital_gain", "capital_loss", "hours_per_week"],
-        categorical=["workclass", "marital_status", "occupation", "relationship", "race", "sex"],
-        target="high_income",
-        reference={"sex": "Male", "race": "White"},
-    )
+    return Case(frame=adult_decisions(DATASETS).copy(), reference={"sex": "Male", "race": "White"})
 
 
 @pytest.fixture(scope="module")
 def german() -> Case:
     assert DATASETS is not None
-    data = load_german(DATASETS).sample(frac=1.0, random_state=0).reset_index(drop=True)
-    return _scored(
-        data.iloc[:600],
-        data.iloc[600:],
-        numeric=["duration", "credit_amount", "installment_rate", "age", "number_existing_credits"],
-        categorical=["status", "credit_history", "purpose", "savings", "present_employment"],
-        target="good_credit",
-        reference={"sex": "Male", "age_band": "25+"},
+    return Case(
+        frame=german_decisions(DATASETS).copy(), reference={"sex": "Male", "age_band": "25+"}
     )
 
 

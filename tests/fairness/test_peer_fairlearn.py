@@ -9,19 +9,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from fairlearn import metrics as fl
+from peer_decisions import adult_decisions, german_decisions
 from sklearn import metrics as sk
-from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from ethica.datasets import default_datasets_dir, load_adult, load_german
+from ethica.datasets import default_datasets_dir
 from ethica.fairness import Audit, audit
 
 DATASETS = default_datasets_dir()
@@ -94,63 +90,16 @@ class Scored:
         }
 
 
-def _fit_and_score(
-    train: pd.DataFrame,
-    test: pd.DataFrame,
-    *,
-    numeric: list[str],
-    categorical: list[str],
-    target: Callable[[pd.DataFrame], Any],
-    features: tuple[str, str],
-) -> Scored:
-    def design(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame[numeric + categorical].copy()
-        for column in categorical:
-            out[column] = out[column].fillna("missing").astype(object)
-        return out
-
-    encode = ColumnTransformer(
-        [
-            ("numeric", StandardScaler(), numeric),
-            ("categorical", OneHotEncoder(handle_unknown="ignore"), categorical),
-        ]
-    )
-    model = make_pipeline(encode, LogisticRegression(max_iter=2000, random_state=0))
-    model.fit(design(train), target(train))
-    score = np.round(model.predict_proba(design(test))[:, 1], 3)
-    frame = test[list(features)].astype(str).reset_index(drop=True)
-    frame["y"] = np.asarray(target(test), dtype=np.int64)
-    frame["y_pred"] = (score >= 0.5).astype(np.int64)
-    frame["score"] = score
-    return Scored(frame=frame, features=features)
-
-
 @pytest.fixture(scope="module")
 def adult() -> Scored:
     assert DATASETS is not None
-    return _fit_and_score(
-        load_adult(DATASETS, split="train"),
-        load_adult(DATASETS, split="test"),
-        numeric=["age", "education_num", "capital_gain", "capital_loss", "hours_per_week"],
-        categorical=["workclass", "marital_status", "occupation", "relationship", "race", "sex"],
-        target=lambda f: (f["income"] == ">50K").astype(np.int64),
-        features=("sex", "race"),
-    )
+    return Scored(frame=adult_decisions(DATASETS).copy(), features=("sex", "race"))
 
 
 @pytest.fixture(scope="module")
 def german() -> Scored:
     assert DATASETS is not None
-    data = load_german(DATASETS)
-    shuffled = data.sample(frac=1.0, random_state=0).reset_index(drop=True)
-    return _fit_and_score(
-        shuffled.iloc[:600],
-        shuffled.iloc[600:],
-        numeric=["duration", "credit_amount", "installment_rate", "age", "number_existing_credits"],
-        categorical=["status", "credit_history", "purpose", "savings", "present_employment"],
-        target=lambda f: f["good_credit"],
-        features=("sex", "age_band"),
-    )
+    return Scored(frame=german_decisions(DATASETS).copy(), features=("sex", "age_band"))
 
 
 @pytest.fixture(params=["adult", "german"])
