@@ -1,8 +1,9 @@
 """Explanation latency: ethica's per-decision explanations against ``shap.TreeExplainer``.
 
 A 200-tree LightGBM model on 20 synthetic numeric features (seeded, no network). Each case
-times 1,000 single-row calls (p50/p99) or one batch (rows/s); ours and shap run side by side
-on the same rows in one process.
+times 1,000 single-row calls (p50/p99) or one batch (rows/s); ours, LightGBM's own
+``pred_contrib`` and shap run side by side on the same rows in one process. Ours is the
+compiled TreeSHAP of ``ethica.explain`` (numba); the first call compiles or loads it.
 
     .venv/bin/python bench/explain_latency.py
     .venv/bin/python bench/explain_latency.py --json results.json   # also JSON ('-' for stdout)
@@ -151,6 +152,10 @@ def run(calls: int, batch: int, *, leaves: int = 31) -> list[Row]:
     # (a) attributions only
     p50, p99 = latency(lambda i: attribute(scorer, records[i]), calls)
     rows.append(Row("attributions, 1 row", "ethica", p50, p99))
+    p50, p99 = latency(
+        lambda i: booster.predict(matrix[i : i + 1], pred_contrib=True, num_threads=1), calls
+    )
+    rows.append(Row("attributions, 1 row", "LightGBM pred_contrib", p50, p99))
     p50, p99 = latency(
         lambda i: explainer.shap_values(matrix[i : i + 1], check_additivity=False), calls
     )

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "ethica"
-OPTIONAL = ["pyspark", "psycopg", "polars", "sklearn", "lightgbm", "fairlearn", "aif360"]
+OPTIONAL = ["pyspark", "psycopg", "polars", "sklearn", "lightgbm", "numba", "fairlearn", "aif360"]
 LIBRARY = ["fairness", "engines", "explain", "privacy", "ledger", "governance", "monitoring"]
 
 

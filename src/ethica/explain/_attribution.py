@@ -13,6 +13,7 @@ import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -161,20 +162,25 @@ def feature_of_column(column: str, names: Sequence[str]) -> str | None:
 
 def group_columns(contributions: Mapping[str, float], names: Sequence[str]) -> dict[str, float]:
     """Sum per-column contributions into the declared features (every feature appears)."""
-    grouped = dict.fromkeys(names, 0.0)
-    unmatched = []
-    for column, value in contributions.items():
-        feature = feature_of_column(column, names)
-        if feature is None:
-            unmatched.append(column)
-        else:
-            grouped[feature] += float(value)
+    features = _features_of_columns(tuple(contributions), tuple(names))
+    unmatched = [column for column, feature in features if feature is None]
     if unmatched:
         raise InputError(
             f"model columns {unmatched[:5]} match no declared feature; name transformer outputs "
             "after the features they encode (e.g. 'city_Paris' for feature 'city')"
         )
+    grouped = dict.fromkeys(names, 0.0)
+    for (_, feature), value in zip(features, contributions.values(), strict=True):
+        grouped[str(feature)] += float(value)
     return grouped
+
+
+@lru_cache(maxsize=1024)
+def _features_of_columns(
+    columns: tuple[str, ...], names: tuple[str, ...]
+) -> tuple[tuple[str, str | None], ...]:
+    # Every decision of a system asks the same question: match its columns once.
+    return tuple((column, feature_of_column(column, names)) for column in columns)
 
 
 def _scale(spec: SystemSpec) -> Scale:
@@ -194,13 +200,14 @@ def _single_output(values: _FloatArray, what: str) -> _FloatArray:
 
 def _lightgbm(scorer: Scorer, features: Mapping[str, Any], names: list[str]) -> Attribution:
     booster = getattr(scorer.model, "booster_", scorer.model)
-    if booster.num_model_per_iteration() != 1:
+    fast = fast_contributions(booster)
+    outputs = booster.num_model_per_iteration() if fast is None else fast.outputs
+    if outputs != 1:
         raise InputError(
             "a multiclass LightGBM model has one margin per class: explain a class against "
             "another with attribute_contrast"
         )
     row = _model_row(scorer, features)
-    fast = fast_contributions(booster)
     if fast is not None:
         contributions = fast.contributions(row)
         output = fast.margin(row)
@@ -214,7 +221,9 @@ def _lightgbm(scorer: Scorer, features: Mapping[str, Any], names: list[str]) -> 
         columns = list(booster.feature_name())
     return Attribution(
         baseline=float(contributions[-1]),
-        contributions=group_columns(dict(zip(columns, contributions[:-1], strict=True)), names),
+        contributions=group_columns(
+            dict(zip(columns, contributions[:-1].tolist(), strict=True)), names
+        ),
         output=output,
         method="lightgbm-treeshap",
         scale=_scale(scorer.spec),

@@ -1,0 +1,172 @@
+"""Exact path-dependent TreeSHAP of one row in O(leaves × depth²/2), compiled with numba.
+
+For a leaf of value ``v`` whose path tests the distinct features ``U``, TreeSHAP gives feature
+``i`` the share (with ``z_j`` the fraction of training rows the splits on ``j`` let through and
+``h_j`` 1 when the row passes all of them, else 0)::
+
+    v (h_i - z_i) Σ_{S ⊆ U∖i} |S|! (|U| - |S| - 1)! / |U|!  Π_{j∈S} h_j  Π_{j∈U∖S∖i} z_j
+      = v (h_i - z_i) ∫₀¹ Π_{j∈U∖i} (z_j + (h_j - z_j) t) dt
+
+(the Shapley weight is a Beta integral). The integrand is a polynomial of degree ``|U| - 1``,
+so Gauss–Legendre quadrature with ``⌈|U| / 2⌉`` nodes computes it exactly; this is the idea of
+Linear TreeSHAP (Yu et al., 2022). It gives the values of LightGBM's ``pred_contrib`` and of
+``shap.TreeExplainer`` to rounding, several times faster than their recursive algorithm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+
+from ethica.explain._lightgbm_trees import Forest
+
+_FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+_IntArray = np.ndarray[Any, np.dtype[np.int64]]
+_BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+
+#: LightGBM's ``kZeroThreshold``: a float32 1e-35, below which a value counts as zero.
+_ZERO = float(np.float32(1e-35))
+
+
+@numba.njit(cache=True, nogil=True)
+def _goes_left(
+    row: _FloatArray,
+    node_feature: _IntArray,
+    node_threshold: _FloatArray,
+    node_missing: _IntArray,
+    node_default_left: _BoolArray,
+    node_categorical: _BoolArray,
+    category_start: _IntArray,
+    categories: _IntArray,
+    left: _BoolArray,
+) -> None:
+    """Set, per split, whether ``row`` goes left, by LightGBM's decision rules."""
+    # Filled in place: an array returned from compiled code costs more to box than to fill.
+    for node in range(node_feature.shape[0]):
+        value = row[node_feature[node]]
+        if node_categorical[node]:
+            # NaN and negative values go right; a category goes left when the split lists it.
+            left[node] = False
+            if not np.isnan(value) and int(value) >= 0:
+                category = int(value)
+                for k in range(category_start[node], category_start[node + 1]):
+                    if categories[k] == category:
+                        left[node] = True
+            continue
+        missing = node_missing[node]
+        if np.isnan(value) and missing != 2:
+            value = 0.0
+        if (missing == 1 and abs(value) <= _ZERO) or (missing == 2 and np.isnan(value)):
+            left[node] = node_default_left[node]
+        else:
+            left[node] = value <= node_threshold[node]
+
+
+@numba.njit(cache=True, nogil=True)
+def _accumulate(
+    left: _BoolArray,
+    path_node: _IntArray,
+    path_left: _BoolArray,
+    slot_path_end: _IntArray,
+    slot_zero_fraction: _FloatArray,
+    slot_output: _IntArray,
+    leaf_slot_end: _IntArray,
+    leaf_value: _FloatArray,
+    gauss_nodes: _FloatArray,
+    gauss_weights: _FloatArray,
+    max_slots: int,
+    out: _FloatArray,
+) -> None:
+    """Add every leaf's TreeSHAP shares to ``out``, given the row's direction at every split."""
+    zero = np.empty(max_slots)
+    slope = np.empty(max_slots)  # h_j - z_j
+    integral = np.empty(max_slots)
+    prefix = np.empty(max_slots + 1)  # Π of the factors before j at one quadrature node
+    slot = 0
+    step = 0
+    for leaf in range(leaf_value.shape[0]):
+        count = leaf_slot_end[leaf] - slot
+        for j in range(count):
+            passes = True
+            while step < slot_path_end[slot + j]:
+                if left[path_node[step]] != path_left[step]:
+                    passes = False
+                step += 1
+            zero[j] = slot_zero_fraction[slot + j]
+            slope[j] = (1.0 if passes else 0.0) - zero[j]
+            integral[j] = 0.0
+        points = (count + 1) // 2
+        for g in range(points):
+            t = gauss_nodes[points - 1, g]
+            prefix[0] = 1.0
+            for j in range(count):
+                prefix[j + 1] = prefix[j] * (zero[j] + slope[j] * t)
+            suffix = gauss_weights[points - 1, g]  # times Π of the factors after j
+            for j in range(count - 1, -1, -1):
+                integral[j] += prefix[j] * suffix
+                suffix *= zero[j] + slope[j] * t
+        value = leaf_value[leaf]
+        for j in range(count):
+            out[slot_output[slot + j]] += value * slope[j] * integral[j]
+        slot += count
+
+
+def gauss_legendre(points: int) -> tuple[_FloatArray, _FloatArray]:
+    """Return quadrature nodes and weights on [0, 1]: row ``n - 1`` holds the ``n``-point rule.
+
+    The ``n``-point rule integrates polynomials of degree up to ``2n - 1`` exactly.
+    """
+    nodes = np.zeros((points, points))
+    weights = np.zeros((points, points))
+    for n in range(1, points + 1):
+        x, w = np.polynomial.legendre.leggauss(n)
+        nodes[n - 1, :n] = (x + 1.0) / 2.0
+        weights[n - 1, :n] = w / 2.0
+    return nodes, weights
+
+
+class TreeShap:
+    """Path-dependent TreeSHAP of single rows over one flattened forest."""
+
+    def __init__(self, forest: Forest) -> None:
+        self._forest = forest
+        self._width = forest.features + 1
+        self._quadrature = gauss_legendre((forest.max_slots + 1) // 2)
+
+    def contributions(self, row: _FloatArray) -> _FloatArray:
+        """Return per column, then the baseline, for each class: LightGBM's ``pred_contrib``.
+
+        ``row`` holds the model's columns (any shape with that many values).
+        """
+        forest = self._forest
+        values = np.ascontiguousarray(row, dtype=np.float64).reshape(-1)
+        left = np.empty(forest.node_feature.shape[0], dtype=np.bool_)
+        _goes_left(
+            values,
+            forest.node_feature,
+            forest.node_threshold,
+            forest.node_missing,
+            forest.node_default_left,
+            forest.node_categorical,
+            forest.category_start,
+            forest.categories,
+            left,
+        )
+        out = np.zeros(forest.baseline.shape[0] * self._width)
+        _accumulate(
+            left,
+            forest.path_node,
+            forest.path_left,
+            forest.slot_path_end,
+            forest.slot_zero_fraction,
+            forest.slot_output,
+            forest.leaf_slot_end,
+            forest.leaf_value,
+            *self._quadrature,
+            forest.max_slots,
+            out,
+        )
+        out[self._width - 1 :: self._width] += forest.baseline
+        return out
