@@ -16,12 +16,16 @@ measured from each request's scheduled start, so queueing counts). Runs are boun
 ``--duration`` seconds and ``--max-requests``.
 
 The load generator shares the machine's cores with the server: its CPU time is taken from the
-server's, so the numbers are a floor. ``--client wrk`` uses wrk (C, with a Lua script for the
+server's, so the numbers are a floor. The server's own CPU time per request (from ``/proc``, all
+its processes and threads) is reported too: other load on the machine disturbs it less.
+``--workers N`` runs the governed path in N uvicorn workers, each on its own shard of the
+ledger's chains. ``--client wrk`` uses wrk (C, with a Lua script for the
 POST bodies) for the closed-loop run instead of the Python client, as a cross-check.
 
     .venv/bin/python bench/gateway_load.py                      # SQLite only
     .venv/bin/python bench/gateway_load.py --postgresql         # + PostgreSQL
     .venv/bin/python bench/gateway_load.py --client wrk --concurrency 64
+    .venv/bin/python bench/gateway_load.py --workers 2 --postgresql
 """
 
 from __future__ import annotations
@@ -269,6 +273,25 @@ class Connection:
         self.writer.close()
 
 
+def server_cpu_seconds(pid: int | None) -> float:
+    """CPU time (user + system) of process ``pid`` and its children so far; NaN without /proc."""
+    if pid is None:
+        return math.nan
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    try:
+        while pending:
+            current = pending.pop()
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+    except OSError:
+        return math.nan
+    return total
+
+
 def http_requests(port: int, key: str | None, bodies: list[bytes]) -> list[bytes]:
     auth = f"Authorization: Bearer {key}\r\n" if key else ""
     return [
@@ -293,7 +316,13 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
 
 
 async def closed_loop(
-    port: int, requests: list[bytes], *, concurrency: int, duration: float, max_requests: int
+    port: int,
+    requests: list[bytes],
+    *,
+    concurrency: int,
+    duration: float,
+    max_requests: int,
+    server_pid: int | None = None,
 ) -> dict[str, Any]:
     """``concurrency`` connections, each sending its next request as soon as it has an answer."""
     connections = [await Connection.open(port) for _ in range(concurrency)]
@@ -315,8 +344,10 @@ async def closed_loop(
             i += concurrency
 
     started = time.perf_counter()
+    cpu_before = server_cpu_seconds(server_pid)
     await asyncio.gather(*(worker(c, i) for i, c in enumerate(connections)))
     elapsed = time.perf_counter() - started
+    cpu = server_cpu_seconds(server_pid) - cpu_before
     for c in connections:
         c.close()
     return {
@@ -324,6 +355,8 @@ async def closed_loop(
         "errors": errors,
         "seconds": elapsed,
         "throughput": len(latencies) / elapsed,
+        # The server's CPU time per request: steadier than throughput on a busy machine.
+        "cpu_ms": cpu / max(1, len(latencies)) * 1000,
         **percentiles(latencies),
     }
 
@@ -400,6 +433,7 @@ def client_main(config: dict[str, Any]) -> None:
                 concurrency=config["concurrency"],
                 duration=config["duration"],
                 max_requests=config["max_requests"],
+                server_pid=config.get("server_pid"),
             )
         if config["phase"] in ("fixed", "all"):
             rate = config.get("rate") or result["closed"]["throughput"] / 2
@@ -474,10 +508,12 @@ def run_wrk(config: dict[str, Any], workdir: Path) -> dict[str, Any]:
 
 
 def measure(
-    name: str, port: int, key: str | None, args: argparse.Namespace, workdir: Path
+    name: str, server_: tuple[int, int], key: str | None, args: argparse.Namespace, workdir: Path
 ) -> dict[str, Any]:
+    port, pid = server_
     config = {
         "port": port,
+        "server_pid": pid,
         "key": key,
         "seed": 1,
         "concurrency": args.concurrency,
@@ -486,7 +522,10 @@ def measure(
         "max_requests": args.max_requests,
     }
     if args.client == "wrk":
+        cpu_before = server_cpu_seconds(pid)
         closed = run_wrk(config, workdir)
+        cpu = server_cpu_seconds(pid) - cpu_before
+        closed["cpu_ms"] = cpu / max(1, closed["requests"]) * 1000
         fixed = run_client({**config, "phase": "fixed", "rate": closed["throughput"] / 2})["fixed"]
     else:
         both = run_client({**config, "phase": "all"})
@@ -553,8 +592,8 @@ def governed(
             url,
         ]
     log = workdir / f"{name.split()[0]}-{port}.log"
-    with server(command, env, port, log):
-        result = measure(name, port, key, args, workdir)
+    with server(command, env, port, log) as pid:
+        result = measure(name, (port, pid), key, args, workdir)
     result["log"] = str(log)
     return result
 
@@ -582,14 +621,14 @@ def bare(model: bytes, args: argparse.Namespace, workdir: Path) -> dict[str, Any
         "--log-level",
         "warning",
     ]
-    with server(command, env, port, workdir / "bare.log"):
-        return measure("bare endpoint", port, None, args, workdir)
+    with server(command, env, port, workdir / "bare.log") as pid:
+        return measure("bare endpoint", (port, pid), None, args, workdir)
 
 
 def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     head = (
         f"{'server':<24}{'decisions/s':>12}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'vs bare':>9}{'@ rate/s':>10}{'p99 ms':>9}"
+        f"{'vs bare':>9}{'CPU ms':>8}{'@ rate/s':>10}{'p99 ms':>9}"
     )
     lines = [head, "-" * len(head)]
     bare_rate = results[0]["closed"]["throughput"]
@@ -598,7 +637,7 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         lines.append(
             f"{r['name']:<24}{c['throughput']:>12.0f}{c['p50_ms']:>9.1f}{c['p95_ms']:>9.1f}"
             f"{c['p99_ms']:>9.1f}{c['errors'] + f['errors']:>8d}{c['throughput'] / bare_rate:>9.0%}"
-            f"{f['rate']:>10.0f}{f['p99_ms']:>9.1f}"
+            f"{c['cpu_ms']:>8.2f}{f['rate']:>10.0f}{f['p99_ms']:>9.1f}"
         )
     lines.append(
         f"closed loop: {args.concurrency} connections, {args.duration:g} s after {args.warmup:g} s "
@@ -606,10 +645,22 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"{args.duration:g} s, latency from each request's due time."
     )
     lines.append(
+        "CPU ms: the server's CPU time (all its processes and threads) per request in the closed "
+        "loop, which other load on the machine disturbs less than throughput."
+    )
+    lines.append(
         f"{os.cpu_count()} cores shared by server and load generator: the generator's CPU time "
-        "is taken from the server's, so throughput is a floor."
+        "is taken from the server's, so throughput is a floor. Load average before / after: "
+        f"{args.load_before} / {_load()}."
     )
     return "\n".join(lines)
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def main() -> None:
@@ -646,6 +697,7 @@ def main() -> None:
         return
     if args.client == "wrk" and shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install wrk)")
+    args.load_before = _load()
     sys.path.insert(0, str(SRC))
     model = train_model()
     results = []

@@ -2,18 +2,25 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL``: a commit is on disk before it returns, so
 what the gateway answered survives a crash. PostgreSQL is used through psycopg 3.
+
+:func:`claim_shard` gives each process that records decisions its own partition of the ledger's
+chains, so that several worker processes (or replicas) append without contending for one head.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -129,3 +136,72 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+MAX_SHARDS = 64
+"""Most processes that hold a shard of the ledger's chains at once; more share shard 0."""
+_ADVISORY_LOCK_BASE = 0x65746869_00000000  # "ethi": keeps clear of other advisory lock users
+
+
+@dataclass
+class ShardLease:
+    """A shard of the ledger's chains that this process alone appends to while it holds it."""
+
+    number: int
+    _release: Callable[[], None] = lambda: None
+
+    def release(self) -> None:
+        """Give the shard back (also done by the operating system when the process dies)."""
+        release, self._release = self._release, lambda: None
+        release()
+
+
+def claim_shard(engine: Engine) -> ShardLease:
+    """The lowest shard that no other live writer holds.
+
+    A lock file next to a SQLite database (``<file>.shard-<n>.lock``, ``flock``), a session
+    advisory lock on PostgreSQL; an in-memory database, or every shard taken, gives shard 0.
+    A lease only spreads the appends: two writers on one chain stay correct (the chain's unique
+    ``(chain, sequence)`` makes the later one retry on the new head), just slower.
+    """
+    if engine.dialect.name == "postgresql":
+        return _advisory_shard(engine)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        return _file_shard(database)
+    return ShardLease(0)
+
+
+def _file_shard(database: str) -> ShardLease:
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        return ShardLease(0)
+    for number in range(MAX_SHARDS):
+        handle = os.open(f"{database}.shard-{number}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(handle)
+            continue
+        return ShardLease(number, functools.partial(os.close, handle))
+    return ShardLease(0)
+
+
+def _advisory_shard(engine: Engine) -> ShardLease:
+    connection = engine.connect()  # held for the lease: the lock lives as long as its session
+    for number in range(MAX_SHARDS):
+        key = _ADVISORY_LOCK_BASE + number
+        taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+        if taken.scalar():
+            connection.commit()  # the session-level lock outlives the transaction
+
+            def release(key: int = key) -> None:
+                with contextlib.suppress(Exception):  # a lost connection released it already
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+                connection.close()
+
+            return ShardLease(number, release)
+    connection.close()
+    return ShardLease(0)

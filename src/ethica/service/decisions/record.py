@@ -9,6 +9,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,15 @@ class PreparedDecision:
     consent_version: str | None
     explanation: dict[str, Any] | None
 
+    @cached_property  # asked twice: when the job is queued, and when it runs
+    def sealing_keys(self) -> tuple[str, ...]:
+        """The key subject that seals the decision's personal fields (none without a subject)."""
+        subject = self.request.subject_id
+        if subject is None:
+            return ()
+        # The key of this subject, system and month seals the personal fields.
+        return (sealing_subject(subject, self.system_id, self.created_at),)
+
     def record(self, batch: Batch) -> DecisionRead:
         """Append the ledger entry and queue the decision's rows (runs on the writer thread)."""
         data: dict[str, Any] = {
@@ -86,13 +96,11 @@ class PreparedDecision:
             personal = {"features": self.minimized.features}
             if sealed_explanation:
                 personal["explanation"] = self.explanation
+        keys = self.sealing_keys
         entry = batch.ledger.append(
             "decision",
-            chain=self.system_id,
-            # The key of this subject, system and month seals the personal fields.
-            subject=None
-            if subject is None
-            else sealing_subject(subject, self.system_id, self.created_at),
+            chain=batch.partition(self.system_id),
+            subject=keys[0] if keys else None,
             public={
                 "decision_id": self.decision_id,
                 "system_id": self.system_id,

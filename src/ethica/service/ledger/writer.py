@@ -6,10 +6,18 @@ durable commit, so a burst of concurrent decisions costs one fsync, not one each
 gets its answer only after the commit that holds its work. One writer per process also keeps
 each chain's head in memory, so appends never re-read it.
 
+A writer created with ``partitioned=True`` (the gateway's) claims a shard of the chains
+(:func:`~ethica.service.db.claim_shard`) before its first group, and appends decisions to its
+own partition of each system's chain (:meth:`Batch.partition`): worker processes and replicas
+then never contend for one head. The first writer holds shard 0, whose partitions are the plain
+system chains.
+
 Performance notes (measured with ``bench/gateway_load.py``): a new subject's wrapped data key is
-cached and its row inserted with the group instead of one flush per key; jobs that write only
-through the :class:`Batch` (decisions) skip the per-job savepoint, since undoing them is a
-matter of dropping their queued rows, heads and cached keys.
+cached and its row inserted with the group instead of one flush per key; the keys that the jobs
+of a group declare (:meth:`LedgerWriter.submit`) are looked up in one query for the whole group;
+queued rows go in as one Core executemany per table (the ORM's bulk insert costs several times
+more per row); jobs that write only through the :class:`Batch` (decisions) skip the per-job
+savepoint, since undoing them is a matter of dropping their queued rows, heads and cached keys.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -27,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.ledger import Entry, KeyRing, Ledger, MasterKey, WrappedKey
-from ethica.service.db import utcnow
+from ethica.service.db import ShardLease, claim_shard, utcnow
 from ethica.service.ledger.store import SqlEntryStore, SqlKeyStore, entry_row
 from ethica.service.ledger.tables import LedgerEntry, SubjectKey
 
@@ -42,6 +50,11 @@ class Batch:
     session: Session
     ledger: Ledger
     rows: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
+    shard: int = 0
+
+    def partition(self, chain: str) -> str:
+        """This writer's partition of ``chain``: ``chain`` itself on shard 0, else ``chain/<n>``."""
+        return chain if self.shard == 0 else f"{chain}/{self.shard}"
 
     def insert_later(self, table: Any, row: dict[str, Any]) -> None:
         """Queue a row for one multi-row insert when the group commits (ordered by table)."""
@@ -49,7 +62,9 @@ class Batch:
 
 
 Job = Callable[[Batch], T]
-_Item = tuple[Job[Any], Future[Any], bool]  # a job, its caller's future, whether to savepoint
+# A job, its caller's future, whether to savepoint, the key subjects it will seal with.
+_Item = tuple[Job[Any], Future[Any], bool, Sequence[str]]
+_KEY_LOOKUP_CHUNK = 500  # subjects per IN (...) query, well under every database's limit
 
 
 class _BatchEntryStore:
@@ -97,6 +112,21 @@ class _CachedKeyStore:
         self._rows = rows
         self.added = added
         self._absent: set[str] = set()  # looked up in this group's transaction and not found
+
+    def prefetch(self, subjects: Collection[str]) -> None:
+        """Look up the keys of ``subjects`` (those not cached) in one query per chunk."""
+        missing = sorted({s for s in subjects if s not in self._cache and s not in self._absent})
+        connection = self._inner.session.connection()
+        for start in range(0, len(missing), _KEY_LOOKUP_CHUNK):
+            chunk = missing[start : start + _KEY_LOOKUP_CHUNK]
+            found = connection.execute(
+                select(SubjectKey.subject, SubjectKey.key_id, SubjectKey.wrapped).where(
+                    SubjectKey.subject.in_(chunk)
+                )
+            )
+            for row in found:
+                self._cache[row.subject] = WrappedKey(row.key_id, row.wrapped)
+            self._absent.update(s for s in chunk if s not in self._cache)
 
     def get(self, subject: str) -> WrappedKey | None:
         if subject in self._cache:
@@ -153,8 +183,11 @@ class LedgerWriter:
         max_group: int = 256,
         wait_seconds: float = 0.001,
         after_commit: Callable[[Session, dict[str, Entry | None]], None] | None = None,
+        partitioned: bool = False,
     ) -> None:
         self._sessions = sessions
+        self._partitioned = partitioned
+        self._lease: ShardLease | None = None
         self._master = MasterKey(master_key)
         self._max_group = max_group
         self._wait = wait_seconds
@@ -166,15 +199,17 @@ class LedgerWriter:
         self._thread = threading.Thread(target=self._run, name="ethica-ledger-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, job: Job[T], *, savepoint: bool = True) -> Future[T]:
+    def submit(self, job: Job[T], *, savepoint: bool = True, keys: Sequence[str] = ()) -> Future[T]:
         """Queue a job; its future resolves after the commit that holds its work.
 
         ``savepoint=False`` is for jobs that write only through the batch (``batch.ledger`` and
         ``batch.insert_later``), never with ``batch.session``: a failure is then undone without
-        a savepoint, which saves two statements per job.
+        a savepoint, which saves two statements per job. ``keys`` names the key subjects the
+        job will seal personal fields with: the group looks them up in one query instead of
+        one query per job (a job may still seal with others; they are looked up one by one).
         """
         future: Future[T] = Future()
-        self._queue.put((job, future, savepoint))
+        self._queue.put((job, future, savepoint, keys))
         return future
 
     def run(self, job: Job[T]) -> T:
@@ -189,6 +224,8 @@ class LedgerWriter:
         """Finish queued jobs and stop the thread."""
         self._queue.put(None)
         self._thread.join(timeout=30)
+        if self._lease is not None:
+            self._lease.release()
 
     def _run(self) -> None:
         while True:
@@ -214,13 +251,26 @@ class LedgerWriter:
             group.append(item)
         return False
 
+    def _shard(self) -> int:
+        if not self._partitioned:
+            return 0
+        if self._lease is None:
+            bind = self._sessions.kw.get("bind")
+            try:
+                self._lease = claim_shard(bind) if bind is not None else ShardLease(0)
+            except Exception:  # shard 0 is correct too, only contended
+                log.exception("no shard of the ledger could be claimed; using shard 0")
+                self._lease = ShardLease(0)
+        return self._lease.number
+
     def _commit(self, group: list[_Item]) -> None:
         heads = dict(self._heads)
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
         session = self._sessions()
         try:
-            batch = self._batch(session, heads)
-            for job, future, savepoint in group:
+            batch, keys = self._batch(session, heads)
+            keys.prefetch([subject for item in group for subject in item[3]])
+            for job, future, savepoint, _ in group:
                 results.append(self._run_job(batch, job, future, heads, savepoint=savepoint))
             self._flush(batch)
             session.commit()
@@ -242,7 +292,7 @@ class LedgerWriter:
             self._heads.clear()
             self._keys.clear()
             log.exception("ledger group failed")
-            for _, future, _ in group:
+            for _, future, _, _ in group:
                 if not future.done():
                     future.set_exception(error)
             return
@@ -261,17 +311,19 @@ class LedgerWriter:
             else:
                 future.set_result(value)
 
-    def _batch(self, session: Session, heads: dict[str, Entry | None]) -> Batch:
+    def _batch(
+        self, session: Session, heads: dict[str, Entry | None]
+    ) -> tuple[Batch, _CachedKeyStore]:
         rows: list[dict[str, Any]] = []
         key_rows: list[dict[str, Any]] = []
         self._added = []
         store = _CachedKeyStore(SqlKeyStore(session), self._keys, key_rows, self._added)
         keyring = KeyRing(self._master, store=store)
         ledger = Ledger(store=_BatchEntryStore(session, heads, rows), keyring=keyring)
-        batch = Batch(session, ledger)
+        batch = Batch(session, ledger, shard=self._shard())
         batch.rows[SubjectKey] = key_rows  # before the entries sealed with them
         batch.rows[LedgerEntry] = rows
-        return batch
+        return batch, store
 
     def _run_job(
         self,
@@ -305,14 +357,14 @@ class LedgerWriter:
             return future, None, error
 
     def _flush(self, batch: Batch) -> None:
-        session = batch.session
-        session.flush()
+        batch.session.flush()
+        connection = batch.session.connection()
         ledger_rows = batch.rows.pop(LedgerEntry)
         for table, rows in batch.rows.items():
             if rows:
-                session.execute(insert(table), rows)
+                connection.execute(insert(table), rows)
         if ledger_rows:
-            session.execute(insert(LedgerEntry), ledger_rows)
+            connection.execute(insert(LedgerEntry), ledger_rows)
 
 
 def _conflict() -> Exception:
