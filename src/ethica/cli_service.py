@@ -146,6 +146,56 @@ def list_systems(database: DatabaseOption = None) -> None:
     console.print(table)
 
 
+ReasonOption = Annotated[
+    str, typer.Option("--reason", help="Why (recorded in the ledger with who did it).")
+]
+
+
+@systems_app.command("suspend")
+def suspend_system(
+    system_id: Annotated[str, typer.Argument(help="The system's id.")],
+    reason: ReasonOption,
+    database: DatabaseOption = None,
+) -> None:
+    """Suspend a system (the kill switch): a person decides for it until it is resumed."""
+    _change_status(system_id, reason, database, act="suspend")
+
+
+@systems_app.command("resume")
+def resume_system(
+    system_id: Annotated[str, typer.Argument(help="The system's id.")],
+    reason: ReasonOption,
+    database: DatabaseOption = None,
+) -> None:
+    """Let a suspended system's model decide again."""
+    _change_status(system_id, reason, database, act="resume")
+
+
+def _change_status(system_id: str, reason: str, database: str | None, *, act: str) -> None:
+    import base64
+
+    from ethica.errors import EthicaError
+    from ethica.service.ledger.writer import LedgerWriter
+    from ethica.service.systems import suspension
+
+    change = suspension.suspend if act == "suspend" else suspension.resume
+    with _sessions(database) as (settings, sessions):
+        master = base64.b64decode(settings.ledger.master_key.get_secret_value())
+        writer = LedgerWriter(sessions, master)
+        try:
+            changed = writer.run(
+                lambda batch: change(batch, system_id=system_id, reason=reason, by="cli")
+            )
+        except EthicaError as error:
+            _fail(str(error))
+        finally:
+            writer.close()
+    console.print(
+        f"[green]✓[/green] system [bold]{system_id}[/bold] is {changed.status} "
+        f"(ledger {changed.ledger.chain}#{changed.ledger.sequence})"
+    )
+
+
 @systems_app.command("minimize")
 def minimize_system(
     system: Annotated[str, typer.Argument(help="The system's id.")],

@@ -275,7 +275,7 @@ def test_listing_filters_and_pages(service: Callable[..., Service]) -> None:
         system = "alpha" if i % 2 == 0 else "beta"
         body = {"subject_id": f"s{i % 3}", "score": 0.9 if i % 3 else 0.1}
         made.append(running.decide(system, body).json())
-    headers = running.headers["reviewer"]
+    headers = running.headers["officer"]
 
     def listed(**params: Any) -> dict[str, Any]:
         response = running.client.get("/v1/decisions", params=params, headers=headers)

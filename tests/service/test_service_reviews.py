@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ethica.service.app import state_of
 from ethica.service.ledger.tables import LedgerEntry
-from ethica.service.reviews.service import sla_deadline
+from ethica.service.reviews.clocks import sla_deadline
 from ethica.service.reviews.tables import Review
 
 SEX = "Qwzx-protected-value"
@@ -154,7 +154,8 @@ def test_confirm_makes_the_decision_final_and_appends_to_the_ledger(
     )
     assert confirmed.status_code == 201, confirmed.text
     assert (confirmed.json()["review_status"], confirmed.json()["final"]) == ("confirmed", True)
-    read = running.client.get(f"/v1/decisions/{made['id']}", headers=reviewer).json()
+    officer = running.headers["officer"]  # reviewers see decisions only through their cases
+    read = running.client.get(f"/v1/decisions/{made['id']}", headers=officer).json()
     assert (read["outcome"], read["final"], read["review"]["status"]) == (
         "declined",
         True,
@@ -221,6 +222,7 @@ def test_overriding_an_adverse_high_risk_decision_needs_a_second_reviewer(
     running.register("credit", oversight={"review_adverse": True})  # high risk
     made = _held(running, "credit")
     first, second = running.headers["reviewer"], _second_reviewer(running)
+    officer = running.headers["officer"]  # reviewers see decisions only through their cases
     body = {"action": "override", "outcome": "approved", "reason_code": "policy_exception"}
     proposed = _post(running, f"/v1/reviews/{made['id']}/decision", first, body)
     assert proposed.status_code == 201, proposed.text
@@ -228,7 +230,7 @@ def test_overriding_an_adverse_high_risk_decision_needs_a_second_reviewer(
         "awaiting_second_approval",
         False,
     )
-    read = running.client.get(f"/v1/decisions/{made['id']}", headers=first).json()
+    read = running.client.get(f"/v1/decisions/{made['id']}", headers=officer).json()
     assert (read["outcome"], read["final"]) == ("declined", False)
     (case,) = _queue(running)
     assert (case["proposed_outcome"], case["review_status"]) == (
@@ -248,7 +250,7 @@ def test_overriding_an_adverse_high_risk_decision_needs_a_second_reviewer(
         "approved",
     )
     assert approved.json()["reviewer_id"] != proposed.json()["reviewer_id"]
-    read = running.client.get(f"/v1/decisions/{made['id']}", headers=first).json()
+    read = running.client.get(f"/v1/decisions/{made['id']}", headers=officer).json()
     assert (read["outcome"], read["final"]) == ("approved", True)
     assert _post(running, f"/v1/reviews/{made['id']}/approval", second, {}).status_code == 409
     entries = _review_entries(running, made["ledger"]["chain"])

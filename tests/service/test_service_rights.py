@@ -60,6 +60,49 @@ def _decide(
     return dict(response.json())
 
 
+def test_the_export_holds_appeals_in_the_customers_words_reviews_and_concerns(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    running.register("credit")
+    made = _decide(running, "alice")
+    customer = _customer(running, "alice")
+    appealed = running.client.post(
+        f"/v1/me/decisions/{made['id']}/appeal",
+        json={"statement": "My income doubled in March."},
+        headers=customer,
+    )
+    assert appealed.status_code in (200, 201), appealed.text
+    reviewer = running.headers["reviewer"]
+    assert (
+        running.client.post(f"/v1/reviews/{made['id']}/claim", headers=reviewer).status_code == 200
+    )
+    confirmed = running.client.post(
+        f"/v1/reviews/{made['id']}/decision",
+        json={"action": "confirm", "comment": "Income checked: unchanged."},
+        headers=reviewer,
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    concern = running.client.post(
+        f"/v1/me/decisions/{made['id']}/concerns",
+        json={"text": "Nobody called me back."},
+        headers=customer,
+    )
+    assert concern.status_code == 201, concern.text
+
+    export = running.client.get("/v1/me/export", headers=customer).json()
+    steps = [(r["kind"], r["decision_id"]) for r in export["reviews"]]
+    assert steps == [("appeal", made["id"]), ("confirm", made["id"])]
+    assert export["reviews"][0]["statement"] == "My income doubled in March."
+    assert export["reviews"][1]["comment"] == "Income checked: unchanged."
+    assert "reviewer_id" not in export["reviews"][1] and "actor" not in export["reviews"][1]
+    assert [(c["text"], c["status"]) for c in export["concerns"]] == [
+        ("Nobody called me back.", "open")
+    ]
+    page = running.client.get("/v1/me/export", params={"format": "html"}, headers=customer)
+    assert "My income doubled in March." in page.text and "Nobody called me back." in page.text
+
+
 def _open_inputs(running: Service, decision: dict[str, Any]) -> dict[str, Any]:
     """Open a decision's sealed inputs from the ledger, as an independent reader would."""
     state = state_of(running.app)
@@ -122,7 +165,7 @@ def test_access_export_holds_everything_about_the_subject_and_nobody_else(
     ]
     assert export["outcomes"][0]["recorded_at"] is not None
     assert "consent" in export
-    assert any("Concerns" in item for item in export["not_yet_recorded"])
+    assert (export["reviews"], export["concerns"]) == ([], [])
     assert [(r["kind"], r["status"]) for r in export["requests"]] == [("access", "completed")]
 
     officer = running.client.get("/v1/subjects/alice/export", headers=running.headers["officer"])
@@ -142,7 +185,7 @@ def test_access_export_holds_everything_about_the_subject_and_nobody_else(
         "/v1/me/export", params={"format": "html"}, headers=_customer(running, "alice")
     )
     assert str(INCOME) in mine.text and ORIGIN in mine.text
-    assert "Not yet recorded" in mine.text
+    assert "Concerns you reported" in mine.text
 
 
 def test_erasure_shreds_inputs_deletes_protected_values_and_the_ledger_still_verifies(

@@ -1,6 +1,6 @@
 """Governance of AI systems: their specs, risk tiers and obligations."""
 
-from ethica.governance._oversight import AUTOMATIC, Routing, route
+from ethica.governance._oversight import AUTOMATIC, Routing, TrainingData, route, unlike_training
 from ethica.governance._spec import (
     BinaryDecision,
     FallbackSpec,
@@ -20,7 +20,9 @@ from ethica.governance._spec import (
 __all__ = [
     "AUTOMATIC",
     "Routing",
+    "TrainingData",
     "route",
+    "unlike_training",
     "BinaryDecision",
     "FallbackSpec",
     "FeatureSpec",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ethica.governance._spec import BinaryDecision, MulticlassDecision, SystemSpec
 
@@ -24,6 +27,61 @@ class Routing:
 AUTOMATIC = Routing("automatic")
 
 
+class TrainingData(Protocol):
+    """What the policy reads of a model's training summary (``ethica.explain.TrainingSummary``)."""
+
+    @property
+    def ranges(self) -> Mapping[str, tuple[float, float]]:
+        """Observed range of each numeric feature."""
+        ...
+
+    @property
+    def background(self) -> Any:
+        """A sample of training rows (a DataFrame), or ``None``."""
+        ...
+
+
+def unlike_training(
+    spec: SystemSpec, training: TrainingData | None, features: Mapping[str, Any]
+) -> list[str]:
+    """List the features whose value is unlike the model's training data (``route(unfamiliar=)``).
+
+    A number outside the range observed in training, or a category that does not occur in the
+    training sample. Empty when the system's policy does not ask (``review_unfamiliar``) or
+    no training summary is known, so the common path costs nothing.
+
+    Parameters
+    ----------
+    spec
+        The system's spec: its oversight policy and feature types.
+    training
+        The training summary of the model version that scored the decision.
+    features
+        The values the model received (after minimization).
+    """
+    if not spec.oversight.review_unfamiliar or training is None:
+        return []
+    background = training.background
+    unlike = []
+    for feature in spec.features:
+        value = features.get(feature.name)
+        if value is None:
+            continue
+        if feature.type in ("number", "integer") and feature.name in training.ranges:
+            low, high = training.ranges[feature.name]
+            number = float(value)
+            if math.isnan(number) or number < low or number > high:
+                unlike.append(feature.name)
+        elif (
+            feature.type == "category"
+            and background is not None
+            and feature.name in background.columns
+            and str(value) not in set(background[feature.name].astype(str))
+        ):
+            unlike.append(feature.name)
+    return unlike
+
+
 def route(
     spec: SystemSpec,
     *,
@@ -31,11 +89,13 @@ def route(
     score: float | None,
     rng: random.Random,
     forced: str | None = None,
+    unfamiliar: Sequence[str] = (),
 ) -> Routing:
     """Decide automatic vs human review for one decision from the system's oversight policy.
 
     ``forced`` is a reason that holds the decision whatever the policy says (for example the
-    customer objected to automated decisions).
+    customer objected to automated decisions). ``unfamiliar`` names the inputs unlike the
+    training data (:func:`unlike_training`); any holds the decision.
     """
     if forced:
         return Routing("pending_review", forced)
@@ -59,6 +119,13 @@ def route(
         and outcome in decision.adverse
     ):
         return Routing("pending_review", "adverse outcome")
+    if unfamiliar:
+        names = sorted(unfamiliar)
+        # Two names at most: the reason is stored in 200 characters, a feature name takes 64.
+        more = f" and {len(names) - 2} more" if len(names) > 2 else ""
+        return Routing(
+            "pending_review", f"input unlike the training data: {', '.join(names[:2])}{more}"
+        )
     if policy.sample_rate > 0 and rng.random() < policy.sample_rate:
         return Routing("pending_review", "random quality sample")
     return AUTOMATIC

@@ -21,6 +21,9 @@ _DOTTED = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 #: Ledger chains of the service itself; a system id names its own chain, so these are taken.
 RESERVED_IDS = frozenset({"root", "consent", "subjects"})
 
+#: The longest outcome a decision records (a ranking's outcome is its top item ids joined).
+MAX_OUTCOME_CHARS = 200
+
 RiskTier = Literal["minimal", "limited", "high", "unacceptable"]
 FeatureType = Literal["number", "integer", "boolean", "category", "text"]
 Direction = Literal["increasing", "decreasing", "none"]
@@ -119,10 +122,40 @@ class ScoreDecision(_Model):
 
 
 class RankingDecision(_Model):
-    """An ordered list of items (e.g. recommended products)."""
+    """An ordered list of items (e.g. recommended products).
+
+    Without ``items`` the model scores one item per decision. With ``items`` it scores every
+    item at once (one probability per item, in this order) and the outcome is the ``top_k``
+    items, best first, joined by commas.
+    """
 
     kind: Literal["ranking"]
     top_k: Annotated[int, Field(ge=1, le=1000)] = 10
+    items: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        None, min_length=2, description="The ids of the items ranked, in the model's order."
+    )
+
+    @field_validator("items")
+    @classmethod
+    def _distinct(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if len(set(value)) != len(value):
+            raise ValueError("items are listed more than once")
+        if any("," in item for item in value):
+            raise ValueError("item ids contain no comma: a ranking's outcome joins them by commas")
+        return value
+
+    @model_validator(mode="after")
+    def _fits(self) -> RankingDecision:
+        if self.items is not None:
+            longest = sorted((len(i) for i in self.items), reverse=True)[: self.top_k]
+            if sum(longest) + len(longest) - 1 > MAX_OUTCOME_CHARS:
+                raise ValueError(
+                    f"the top {self.top_k} item ids joined by commas may exceed the "
+                    f"{MAX_OUTCOME_CHARS} characters of an outcome; lower top_k or shorten the ids"
+                )
+        return self
 
 
 DecisionSpec = Annotated[
@@ -153,6 +186,25 @@ class OversightSpec(_Model):
     )
     sample_rate: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
         0.0, description="Share of automatic decisions held at random for quality review."
+    )
+    review_unfamiliar: bool = Field(
+        False,
+        description="Hold a decision whose input is unlike the model's training data: a number "
+        "outside the range seen in training, or a category never seen in training.",
+    )
+    sla_hours: Annotated[int, Field(ge=1, le=24 * 90)] | None = Field(
+        None,
+        description="Hours a held decision may wait for a reviewer; unset: two business days.",
+    )
+    priority: Literal["urgent", "high", "normal", "low"] | None = Field(
+        None,
+        description="Place of this system's cases in the review queue; unset: high for a "
+        "high-risk system, normal otherwise.",
+    )
+    blind_first: bool = Field(
+        False,
+        description="Reviewers record their own judgement before they see the model's outcome, "
+        "score and explanation (an automation-bias safeguard, EU AI Act Art. 14(4)(b)).",
     )
 
 

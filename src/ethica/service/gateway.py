@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.errors import EthicaError, InputError
-from ethica.governance import SystemSpec, parse_spec, route
+from ethica.governance import SystemSpec, parse_spec, route, unlike_training
 from ethica.ledger import Entry, canonical_json, sign_checkpoint
 from ethica.privacy import Minimized, minimize
 from ethica.scoring import Scored, Scorer, caller_scored
@@ -60,6 +60,7 @@ from ethica.service.ledger.writer import LedgerWriter
 from ethica.service.protected import cipher_of_settings
 from ethica.service.settings import Settings
 from ethica.service.systems.service import get_model
+from ethica.service.systems.suspension import SUSPENDED_FALLBACK_TEXT
 from ethica.service.systems.tables import System
 
 log = logging.getLogger("ethica.service.gateway")
@@ -107,6 +108,7 @@ class Gateway:
             max_group=settings.gateway.group_commit_max,
             wait_seconds=settings.gateway.group_commit_wait_ms / 1000.0,
             after_commit=self._checkpoint,
+            partitioned=True,  # each process appends decisions to its own shard of the chains
         )
 
     def close(self) -> None:
@@ -158,7 +160,7 @@ class Gateway:
 
     def _write(self, prepared: PreparedDecision) -> Future[DecisionRead]:
         # record() writes only through the batch, so the writer needs no savepoint for it.
-        return self.writer.submit(prepared.record, savepoint=False)
+        return self.writer.submit(prepared.record, savepoint=False, keys=prepared.sealing_keys)
 
     def _done(self, key: tuple[str, str]) -> None:
         with self._lock:
@@ -183,10 +185,8 @@ class Gateway:
     ) -> PreparedDecision:
         system = self._system(system_id)
         spec = system.spec
-        if system.status != "active":
-            forced: str | None = "the system is suspended; a person decides"
-        else:
-            forced = None
+        suspended = system.status != "active"
+        forced = "the system is suspended; a person decides" if suspended else None
         if getattr(self.consent, "needs_session", True):
             with self._sessions() as session:
                 consent = self.consent.check(session, spec=spec, subject_id=request.subject_id)
@@ -204,7 +204,8 @@ class Gateway:
             # GDPR Art. 22: no model at all; a person decides.
             forced = "the customer objected to automated decision-making (GDPR Art. 22)"
             scored, scored_by, scorer = Scored(math.nan, PENDING), "none", None
-        elif consent.objects_to_profiling:
+        elif consent.objects_to_profiling or suspended:
+            # A suspended system's model decides nothing: its fallback (if any), held for review.
             scored, scored_by, forced = fallback_decision(spec, forced)
             scorer = None
         else:
@@ -212,9 +213,15 @@ class Gateway:
         if scored_by == "model" and forced is None:
             explanation = self._explain(spec, scorer, minimized, scored)
         elif scored_by == "fallback":
-            explanation = {"method": "fallback", "text": FALLBACK_TEXT}
+            text = FALLBACK_TEXT if consent.objects_to_profiling else SUSPENDED_FALLBACK_TEXT
+            explanation = {"method": "fallback", "text": text}
         routing = route(
-            spec, outcome=scored.outcome, score=scored.score, rng=self._rng, forced=forced
+            spec,
+            outcome=scored.outcome,
+            score=scored.score,
+            rng=self._rng,
+            forced=forced,
+            unfamiliar=unlike_training(spec, self._summaries.get(system_id), minimized.features),
         )
         return PreparedDecision(
             decision_id=str(uuid.uuid4()),

@@ -23,9 +23,15 @@ SCOPES: dict[str, str] = {
     "notices:write": "Publish the privacy notices customers are shown (a version per wording).",
     "reviews:read": "Read the queue of decisions held for human review.",
     "reviews:decide": "Claim held decisions, confirm or override them, approve overrides.",
+    "reviews:seed": "Create seeded review cases with known answers, to measure reviewers.",
+    "reviews:stats": "Read reviewers' statistics (a reviewer sees only their own).",
+    "reviews:oversee": "See every reviewer's statistics, not only one's own.",
     "subjects:manage": (
         "Handle data subjects' requests: access exports, erasure and the register of requests."
     ),
+    "systems:suspend": "Suspend an AI system (the kill switch) and resume it; both are recorded.",
+    "concerns:read": "Read the concerns customers reported about their decisions.",
+    "concerns:write": "Resolve a customer's concern with a response they will read.",
 }
 
 Role = Literal["admin", "officer", "reviewer", "customer"]
@@ -41,9 +47,17 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "ledger:verify",
             "subjects:manage",
             "notices:write",
+            "reviews:seed",
+            "reviews:stats",
+            "reviews:oversee",
+            "systems:suspend",
+            "concerns:read",
+            "concerns:write",
         }
     ),
-    "reviewer": frozenset({"systems:read", "decisions:read", "reviews:read", "reviews:decide"}),
+    # Reviewers read decisions only through their cases: a decision read would show the model's
+    # recommendation before a blind-first judgement, and would tell seeded cases from real ones.
+    "reviewer": frozenset({"systems:read", "reviews:read", "reviews:decide", "reviews:stats"}),
     "customer": frozenset({"self:read", "self:write"}),
 }
 

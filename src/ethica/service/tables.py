@@ -1,15 +1,25 @@
 """Every domain's tables, imported in one place so that migrations see the whole schema."""
 
+from ethica.service.concerns.tables import Concern
 from ethica.service.consent.tables import ConsentRecord, NoticeVersion, ObjectionRecord
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, SubjectKey
-from ethica.service.reviews.tables import Review, ReviewClaim
+from ethica.service.reviews.tables import (
+    Appeal,
+    Review,
+    ReviewClaim,
+    ReviewEscalation,
+    ReviewJudgement,
+    SeededCase,
+)
 from ethica.service.subjects.tables import RightsRequest
 from ethica.service.systems.tables import ModelVersion, System
 from ethica.service.users.tables import ApiKey, User
 
 __all__ = [
     "ApiKey",
+    "Concern",
+    "Appeal",
     "ConsentRecord",
     "Decision",
     "LedgerCheckpoint",
@@ -20,7 +30,10 @@ __all__ = [
     "ProtectedValue",
     "Review",
     "ReviewClaim",
+    "ReviewEscalation",
+    "ReviewJudgement",
     "RightsRequest",
+    "SeededCase",
     "SubjectKey",
     "System",
     "User",

@@ -1,4 +1,4 @@
-"""Auditing the live decision log where it lives.
+"""Auditing the live decision log where it lives: binary, multiclass and ranking systems.
 
 On PostgreSQL the count table is aggregated in the database by the audit's PostgreSQL engine,
 over a query that joins decisions with their protected attributes: no export. On SQLite (the
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import text
@@ -23,7 +24,14 @@ from sqlalchemy.orm import Session
 from ethica.engines import SqlQuery
 from ethica.errors import InputError
 from ethica.fairness import Audit, CountTable, audit, count_table
-from ethica.governance import BinaryDecision, parse_spec
+from ethica.governance import (
+    BinaryDecision,
+    MulticlassDecision,
+    RankingDecision,
+    SystemSpec,
+    parse_spec,
+)
+from ethica.service.decisions.record import PENDING
 from ethica.service.protected import ProtectedCipher, protected_cipher
 from ethica.service.systems.service import get_system
 
@@ -59,20 +67,43 @@ def audit_live_decisions(
     system_id: str,
     master_key: bytes,
     since: datetime | None = None,
+    until: datetime | None = None,
     sensitive_features: list[str] | None = None,
     with_outcomes: bool = False,
+    item: str | None = None,
     **options: Any,
 ) -> Audit:
-    """Audit a system's recorded decisions (since a time) by its protected attributes.
+    """Audit a system's recorded decisions over a period by its protected attributes.
 
-    ``master_key`` is the ledger's master key: the protected values' key derives from it.
+    Parameters
+    ----------
+    session
+        A session on the service's database.
+    database_url
+        Its URL: on PostgreSQL the count table is aggregated in the database.
+    system_id
+        The system whose decisions to audit: binary, multiclass, or a ranking over declared
+        ``items``.
+    master_key
+        The ledger's master key: the protected values' key derives from it.
+    since, until
+        The period: decisions made at or after ``since`` and before ``until`` (either open).
+    sensitive_features
+        Protected attributes to audit by; every attribute the system declares by default.
+    with_outcomes
+        Only decisions with a recorded true outcome, used as the label (binary: the
+        ``favourable_truth`` outcome is favourable; multiclass: the true class).
+    item
+        For a ranking: the item whose placement to audit. Each decision is one row at the
+        item's position in the recommended list (1 = top); a decision whose top ``top_k`` left
+        the item out counts at position ``top_k + 1``, just below the list.
+    **options
+        Passed on to :func:`ethica.fairness.audit` (``reference``, ``min_group_size``, ...).
+
+    Decisions still waiting for a person to decide (outcome ``pending``) and seeded review
+    cases are left out: neither is a decision the system made about a customer.
     """
     spec = parse_spec(get_system(session, system_id=system_id).spec)
-    decision = spec.decision
-    if not isinstance(decision, BinaryDecision):
-        raise InputError(
-            f"live audits of {decision.kind} systems are not supported yet; binary only"
-        )
     declared = [p.name for p in spec.protected_attributes]
     features = sensitive_features or declared
     unknown = sorted(set(features) - set(declared))
@@ -80,37 +111,105 @@ def audit_live_decisions(
         raise InputError(
             f"audit by protected attributes the system declares: {declared}; got {features}"
         )
-    if with_outcomes and decision.favourable_truth is None:
-        raise InputError(
-            f"system {system_id!r} does not declare decision.favourable_truth, so recorded "
-            "outcomes cannot be read as favourable or not"
-        )
+    postgresql = database_url.startswith(("postgresql", "postgres"))
+    plan = _plan(spec, item=item, with_outcomes=with_outcomes, postgresql=postgresql)
     sql = _log_query(
         system_id=system_id,
         features=features,
-        positive=decision.positive,
-        truth=decision.favourable_truth if with_outcomes else None,
-        since=since,
-        postgresql=database_url.startswith(("postgresql", "postgres")),
+        plan=plan,
+        period=(since, until),
+        postgresql=postgresql,
     )
-    label = "label" if with_outcomes else None
     table_options = {k: options.pop(k) for k in _COUNT_TABLE_OPTIONS if k in options}
     kwargs: dict[str, Any] = {
         "sensitive_features": features,
-        "label": label,
+        "label": None if plan.label is None else "label",
         "prediction": "prediction",
+        "kind": plan.kind,
+        "options": {**plan.options, **table_options.pop("options", {})},
         **table_options,
     }
-    if database_url.startswith(("postgresql", "postgres")):
+    if postgresql:
         url = re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql://", database_url)
         sealed = count_table(SqlQuery(sql), engine=url, **kwargs)
     else:
         rows = pd.read_sql_query(text(sql), session.connection())
         if rows.empty:
-            raise InputError(f"system {system_id!r} has no decisions in this window to audit")
+            raise InputError(f"system {system_id!r} has no decisions in this period to audit")
         sealed = count_table(rows, engine="memory", **kwargs)
     table = opened_labels(sealed, protected_cipher(master_key))
     return audit(table, sensitive_features=features, **options)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How a kind of decision becomes audit rows: SQL for the prediction and the label."""
+
+    kind: Literal["binary", "multiclass", "ranking"]
+    prediction: str
+    label: str | None
+    options: dict[str, Any]
+
+
+def _plan(spec: SystemSpec, *, item: str | None, with_outcomes: bool, postgresql: bool) -> _Plan:
+    decision = spec.decision
+    if item is not None and not isinstance(decision, RankingDecision):
+        raise InputError(f"item= is for ranking systems; {spec.id!r} is {decision.kind}")
+    if isinstance(decision, BinaryDecision):
+        if with_outcomes and decision.favourable_truth is None:
+            raise InputError(
+                f"system {spec.id!r} does not declare decision.favourable_truth, so recorded "
+                "outcomes cannot be read as favourable or not"
+            )
+        truth = decision.favourable_truth if with_outcomes else None
+        return _Plan(
+            "binary",
+            f"CASE WHEN d.outcome = {_literal(decision.positive)} THEN 1 ELSE 0 END",
+            None
+            if truth is None
+            else f"CASE WHEN d.true_outcome = {_literal(truth)} THEN 1 ELSE 0 END",
+            {},
+        )
+    if isinstance(decision, MulticlassDecision):
+        label = "d.true_outcome" if with_outcomes else None
+        return _Plan("multiclass", "d.outcome", label, {"classes": list(decision.classes)})
+    if isinstance(decision, RankingDecision) and decision.items is not None:
+        if with_outcomes:
+            raise InputError("a live audit of a ranking uses no recorded outcomes")
+        if item not in decision.items:
+            raise InputError(
+                f"a ranking is audited one item at a time: pass item= one of {decision.items}"
+                + ("" if item is None else f", not {item!r}")
+            )
+        return _Plan(
+            "ranking",
+            _position_sql(item, below=decision.top_k + 1, postgresql=postgresql),
+            None,
+            {
+                "max_position": decision.top_k,
+                "top_k": sorted({1, min(3, decision.top_k), decision.top_k}),
+            },
+        )
+    raise InputError(
+        f"live audits cover binary, multiclass and ranking systems with declared items; "
+        f"{spec.id!r} is a {decision.kind} system"
+        + (" without items" if decision.kind == "ranking" else "")
+    )
+
+
+def _position_sql(item: str, *, below: int, postgresql: bool) -> str:
+    """SQL for the 1-based position of ``item`` in the comma-joined outcome, else ``below``.
+
+    Item ids hold no comma, so the item's position is the number of commas up to its match
+    in ``,a,b,c,``: portable string functions only (``instr`` is ``strpos`` on PostgreSQL).
+    """
+    find = "strpos" if postgresql else "instr"
+    at = f"{find}(',' || d.outcome || ',', {_literal(',' + item + ',')})"
+    head = f"substr(',' || d.outcome || ',', 1, {at})"
+    return (
+        f"CASE WHEN {at} = 0 THEN {below} "
+        f"ELSE length({head}) - length(replace({head}, ',', '')) END"
+    )
 
 
 _COUNT_TABLE_OPTIONS = ("score_bins", "options", "pos_label")
@@ -139,27 +238,32 @@ def _log_query(
     *,
     system_id: str,
     features: list[str],
-    positive: str,
-    truth: str | None,
-    since: datetime | None,
+    plan: _Plan,
+    period: tuple[datetime | None, datetime | None],
     postgresql: bool,
 ) -> str:
     """The decision log as one row per decision, with a column per protected attribute.
 
-    Built from the system's validated spec (slugs and declared names only); outcome names are
-    quoted as SQL string literals.
+    Built from the system's validated spec (slugs and declared names only); outcome and item
+    names are quoted as SQL string literals.
     """
     columns = [f'MAX(CASE WHEN p.name = {_literal(f)} THEN p.value END) AS "{f}"' for f in features]
-    select = [f"CASE WHEN d.outcome = {_literal(positive)} THEN 1 ELSE 0 END AS prediction"]
-    where = [f"d.system_id = {_literal(system_id)}"]
-    if truth is not None:
-        select.append(f"CASE WHEN d.true_outcome = {_literal(truth)} THEN 1 ELSE 0 END AS label")
+    select = [f"{plan.prediction} AS prediction"]
+    where = [
+        f"d.system_id = {_literal(system_id)}",
+        "NOT d.seeded",  # seeded review cases test reviewers; they are not decisions
+        f"d.outcome <> {_literal(PENDING)}",
+    ]
+    group = ["d.id", "d.outcome"]
+    if plan.label is not None:
+        select.append(f"{plan.label} AS label")
         where.append("d.true_outcome IS NOT NULL")
-    if since is not None:
-        utc = since.astimezone(UTC)
-        stamp = utc.isoformat() if postgresql else utc.strftime("%Y-%m-%d %H:%M:%S.%f")
-        where.append(f"d.created_at >= {_literal(stamp)}")
-    group = ["d.id", "d.outcome"] + (["d.true_outcome"] if truth is not None else [])
+        group.append("d.true_outcome")
+    for bound, operator in zip(period, (">=", "<"), strict=True):
+        if bound is not None:
+            utc = bound.astimezone(UTC)
+            stamp = utc.isoformat() if postgresql else utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+            where.append(f"d.created_at {operator} {_literal(stamp)}")
     return (
         f"SELECT {', '.join(select + columns)} FROM decisions d "
         "LEFT JOIN protected_values p ON p.decision_id = d.id "

@@ -17,7 +17,7 @@ from ethica.service.ledger.writer import Batch
 def get_decision(session: Session, *, decision_id: str, subject_id: str | None = None) -> Decision:
     """One decision; with ``subject_id``, only if it is about that subject."""
     row = session.get(Decision, decision_id)
-    if row is None or (subject_id is not None and row.subject_id != subject_id):
+    if row is None or (subject_id is not None and (row.subject_id != subject_id or row.seeded)):
         raise NotFoundError(f"no decision {decision_id!r}")
     return row
 
@@ -34,8 +34,11 @@ def list_decisions(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Decision], int]:
-    """Decisions matching every given filter, newest first, and how many match in all."""
-    query = select(Decision)
+    """Decisions matching every given filter, newest first, and how many match in all.
+
+    Seeded review cases (known answers for reviewer quality) are never listed or counted.
+    """
+    query = select(Decision).where(Decision.seeded.is_(False))
     if system_id is not None:
         query = query.where(Decision.system_id == system_id)
     if subject_id is not None:
@@ -53,6 +56,22 @@ def list_decisions(
         query.order_by(Decision.created_at.desc(), Decision.id).limit(limit).offset(offset)
     ).all()
     return list(rows), int(total)
+
+
+def decision_counts(
+    session: Session, *, since: datetime | None = None
+) -> list[tuple[str, str, str, int]]:
+    """How many decisions per system, outcome and review status (since a time).
+
+    Returns ``(system_id, outcome, review_status, count)`` rows; seeded review cases are left out.
+    """
+    query = select(
+        Decision.system_id, Decision.outcome, Decision.review_status, func.count()
+    ).where(Decision.seeded.is_(False))
+    if since is not None:
+        query = query.where(Decision.created_at >= since)
+    query = query.group_by(Decision.system_id, Decision.outcome, Decision.review_status)
+    return [(str(s), str(o), str(r), int(n)) for s, o, r, n in session.execute(query)]
 
 
 def record_outcome(batch: Batch, *, decision_id: str, outcome: str) -> Decision:

@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ethica.service.db import ID, Base, UTCDateTime
@@ -47,6 +57,9 @@ class Decision(Base):
     ledger_hash: Mapped[str] = mapped_column(String(64))
     true_outcome: Mapped[str | None] = mapped_column(String(200), nullable=True)
     outcome_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A seeded review case with a known answer (ethica.service.reviews.seeded), never a real
+    # decision: audits, lists and customer views leave it out.
+    seeded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ProtectedValue(Base):

@@ -1,11 +1,15 @@
-"""Routes of human review: the queue, claiming a case, deciding it, approving an override.
+"""Routes of human review: the queue, a case, claims, judgements, decisions, approvals, appeals,
+seeded cases and reviewers' statistics.
 
-Reviewers see what the model saw and said, never protected attributes. Deciding and approving
-append to the ledger, so they run on the ledger writer; claims are plain rows.
+Reviewers see what the model saw and said, never protected attributes. Deciding, approving,
+appealing and seeding append to the ledger, so they run on the ledger writer; claims and
+blind-first judgements are plain rows.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -14,13 +18,21 @@ from ethica.service.auth import Principal, requires
 from ethica.service.decisions.schemas import LedgerRef
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
-from ethica.service.reviews import service
+from ethica.service.reviews import appeals, cases, judgements, seeded, service, stats
 from ethica.service.reviews.schemas import (
+    AppealCreate,
+    AppealRead,
     ApprovalCreate,
     ClaimRead,
+    JudgementCreate,
+    JudgementRead,
+    ReviewCaseRead,
     ReviewDecisionCreate,
+    ReviewerStatsPage,
     ReviewQueue,
     ReviewRead,
+    SeededCaseCreate,
+    SeededCaseRead,
 )
 from ethica.service.reviews.tables import Review
 
@@ -46,18 +58,140 @@ def review_read(row: Review, chain: str) -> ReviewRead:
     )
 
 
-@router.get(
-    "/v1/reviews",
-    operation_id="list_review_queue",
-    response_model=ReviewQueue,
-    dependencies=[requires("reviews:read")],
-)
+@router.get("/v1/reviews", operation_id="list_review_queue", response_model=ReviewQueue)
 def review_queue(
-    session: SessionDep, system_id: Annotated[str | None, Query(max_length=100)] = None
+    session: SessionDep,
+    reader: Annotated[Principal, requires("reviews:read")],
+    system_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> ReviewQueue:
-    """Decisions awaiting a reviewer: high-risk systems first, then oldest first."""
-    cases = service.queue(session, system_id=system_id)
-    return ReviewQueue(items=cases, total=len(cases))
+    """Decisions awaiting a reviewer: by priority, then by deadline (escalated ones are late)."""
+    items = cases.queue(session, system_id=system_id, reviewer_id=reader.id)
+    return ReviewQueue(items=items, total=len(items))
+
+
+@router.get(
+    "/v1/reviews/stats", operation_id="get_reviewer_stats", response_model=ReviewerStatsPage
+)
+def reviewer_stats(
+    session: SessionDep, reader: Annotated[Principal, requires("reviews:stats")]
+) -> ReviewerStatsPage:
+    """Per-reviewer statistics: everyone's for officers and admins, a reviewer's own otherwise."""
+    everyone = reader.can("reviews:oversee")
+    return stats.reviewer_stats(session, reviewer_id=None if everyone else reader.id)
+
+
+@router.post(
+    "/v1/reviews/seeded",
+    operation_id="create_seeded_case",
+    response_model=SeededCaseRead,
+    status_code=201,
+)
+async def create_seeded_case(
+    body: SeededCaseCreate,
+    request: Request,
+    officer: Annotated[Principal, requires("reviews:seed")],
+) -> SeededCaseRead:
+    """Put a case with a known correct outcome in the queue, to measure reviewers.
+
+    The system's model scores it; reviewers cannot tell it from a real case; it never counts
+    as a decision (lists, customer views and audits leave it out).
+    """
+    from ethica.service.app import state_of
+
+    sessions = state_of(request.app).sessions
+
+    def prepare() -> seeded.PreparedSeededCase:
+        with sessions() as session:
+            return seeded.prepare_seeded_case(session, body=body)
+
+    prepared = await asyncio.to_thread(prepare)
+    return await run_job(
+        request, lambda batch: seeded.record_seeded_case(batch, prepared, created_by=officer.id)
+    )
+
+
+@router.get(
+    "/v1/reviews/{decision_id}", operation_id="get_review_case", response_model=ReviewCaseRead
+)
+def review_case(
+    decision_id: str,
+    session: SessionDep,
+    request: Request,
+    reader: Annotated[Principal, requires("reviews:read")],
+) -> ReviewCaseRead:
+    """One case exactly as you see it: inputs, score, outcome, explanation, appeal, deadlines.
+
+    On a blind-first system the model's outcome, score and explanation are withheld until you
+    record your judgement.
+    """
+    from ethica.service.app import state_of
+
+    key = state_of(request.app).settings.ledger.master_key.get_secret_value()
+    return cases.review_case(
+        session,
+        decision_id=decision_id,
+        reviewer_id=reader.id,
+        master_key=base64.b64decode(key),
+    )
+
+
+@router.post(
+    "/v1/reviews/{decision_id}/judgement",
+    operation_id="record_review_judgement",
+    response_model=JudgementRead,
+    status_code=201,
+)
+def record_judgement(
+    decision_id: str, body: JudgementCreate, session: SessionDep, reviewer: Reviewer
+) -> JudgementRead:
+    """Record your own outcome for a blind-first case, before the model's is shown (once)."""
+    row = judgements.record_judgement(
+        session, decision_id=decision_id, reviewer_id=reviewer.id, outcome=body.outcome
+    )
+    return JudgementRead(
+        decision_id=row.decision_id,
+        reviewer_id=row.reviewer_id,
+        outcome=row.outcome,
+        created_at=row.created_at,
+    )
+
+
+@router.post(
+    "/v1/me/decisions/{decision_id}/appeal",
+    operation_id="appeal_my_decision",
+    response_model=AppealRead,
+    status_code=201,
+)
+async def appeal_my_decision(
+    decision_id: str,
+    body: AppealCreate,
+    request: Request,
+    customer: Annotated[Principal, requires("self:write")],
+) -> AppealRead:
+    """Appeal a decision about you: a person reviews it again, with your statement.
+
+    409 while the decision is already with a reviewer.
+    """
+
+    def job(batch: Batch) -> AppealRead:
+        row = appeals.appeal(
+            batch,
+            decision_id=decision_id,
+            subject_id=customer.subject or "",
+            statement=body.statement,
+        )
+        return AppealRead(
+            id=row.id,
+            decision_id=row.decision_id,
+            review_status=cases.PENDING_REVIEW,
+            review_reason=appeals.APPEAL_REASON,
+            created_at=row.created_at,
+            ledger=LedgerRef(
+                chain=row.ledger_chain, sequence=row.ledger_sequence, hash=row.ledger_hash
+            ),
+        )
+
+    return await run_job(request, job)
 
 
 @router.post(

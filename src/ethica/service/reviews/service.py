@@ -1,4 +1,4 @@
-"""Human review: the queue of held decisions, claims, confirmations, overrides and four eyes.
+"""Human review: claims, confirmations, overrides and four eyes (the queue is in :mod:`.cases`).
 
 Claims are plain rows changed in the request's session (they are not part of the record).
 Every review step changes a decision and appends to the ledger, so it runs as a job on the
@@ -9,12 +9,10 @@ update cannot interleave with another reviewer's step.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,100 +23,19 @@ from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
 from ethica.service.decisions.tables import Decision
 from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.writer import Batch
-from ethica.service.reviews.schemas import ReviewCase, ReviewDecisionCreate
-from ethica.service.reviews.tables import Review, ReviewClaim
+from ethica.service.reviews.cases import (
+    AWAITING_SECOND_APPROVAL,
+    OPEN_STATUSES,
+    held_since,
+    judgement_of,
+    latest_appeals,
+    proposals,
+)
+from ethica.service.reviews.schemas import ReviewDecisionCreate
+from ethica.service.reviews.tables import Review, ReviewClaim, ReviewJudgement, SeededCase
 from ethica.service.systems.tables import System
 
-PENDING_REVIEW = "pending_review"
-AWAITING_SECOND_APPROVAL = "awaiting_second_approval"
 FINAL_STATUSES = FINAL_REVIEW_STATUSES
-OPEN_STATUSES = (PENDING_REVIEW, AWAITING_SECOND_APPROVAL)
-
-SLA_BUSINESS_DAYS = 2
-"""A held decision should be reviewed within this many business days (Monday to Friday) of
-being made. A constant rather than a setting: it is a service level stated to customers, and
-changing it is a policy change, not a deployment detail. Public holidays are not counted."""
-
-
-def sla_deadline(created_at: datetime, *, business_days: int = SLA_BUSINESS_DAYS) -> datetime:
-    """``created_at`` plus ``business_days`` weekdays, at the same time of day.
-
-    A decision made on a weekend counts as made on the Monday (numpy's ``busday_offset`` with
-    ``roll="forward"``).
-    """
-    deadline = created_at
-    while deadline.weekday() >= 5:
-        deadline += timedelta(days=1)
-    left = business_days
-    while left > 0:
-        deadline += timedelta(days=1)
-        if deadline.weekday() < 5:
-            left -= 1
-    return deadline
-
-
-# --- the queue ---------------------------------------------------------------------------
-
-
-def queue(session: Session, *, system_id: str | None = None) -> list[ReviewCase]:
-    """Open cases: high-risk systems first, then oldest first (ties broken by id)."""
-    query = select(Decision).where(Decision.review_status.in_(OPEN_STATUSES))
-    if system_id is not None:
-        query = query.where(Decision.system_id == system_id)
-    decisions = list(session.scalars(query))
-    ids = [d.id for d in decisions]
-    tiers = {
-        s.id: str(s.spec.get("risk_tier", "limited"))
-        for s in session.scalars(
-            select(System).where(System.id.in_({d.system_id for d in decisions}))
-        )
-    }
-    claims = {
-        c.decision_id: c.reviewer_id
-        for c in session.scalars(select(ReviewClaim).where(ReviewClaim.decision_id.in_(ids)))
-    }
-    proposals = {p.decision_id: p for p in _proposals(session, ids)}
-    cases = [_case(d, tiers.get(d.system_id, "limited"), claims, proposals) for d in decisions]
-    cases.sort(key=lambda c: (c.priority != "high", c.created_at, c.decision_id))
-    return cases
-
-
-def _case(
-    decision: Decision, tier: str, claims: dict[str, str], proposals: dict[str, Review]
-) -> ReviewCase:
-    proposal = proposals.get(decision.id) if decision.review_status != PENDING_REVIEW else None
-    return ReviewCase.model_validate(
-        {
-            "decision_id": decision.id,
-            "system_id": decision.system_id,
-            "risk_tier": tier,
-            "priority": "high" if tier == "high" else "normal",
-            "created_at": decision.created_at,
-            "sla_deadline": sla_deadline(decision.created_at),
-            "review_status": decision.review_status,
-            "review_reason": decision.review_reason,
-            "outcome": decision.outcome,
-            "score": decision.score,
-            "model_version": decision.model_version,
-            "explanation": decision.explanation,
-            "data": decision.data,
-            "claimed_by": claims.get(decision.id),
-            "proposed_outcome": None if proposal is None else proposal.outcome,
-            "proposed_by": None if proposal is None else proposal.reviewer_id,
-        }
-    )
-
-
-def _proposals(session: Session, decision_ids: Sequence[str]) -> Iterable[Review]:
-    """The latest proposed override of each decision awaiting a second approval."""
-    rows = session.scalars(
-        select(Review)
-        .where(
-            Review.decision_id.in_(decision_ids), Review.status_after == AWAITING_SECOND_APPROVAL
-        )
-        .order_by(Review.created_at)
-    )
-    return {r.decision_id: r for r in rows}.values()
 
 
 # --- claims ------------------------------------------------------------------------------
@@ -186,6 +103,7 @@ class _Step:
     outcome: str
     reason_code: str | None
     comment: str | None
+    judgement: ReviewJudgement | None  # the reviewer's blind-first judgement, if any
 
 
 def decide(
@@ -201,6 +119,15 @@ def decide(
         )
     _check_claim(session, decision_id, reviewer_id)
     spec = parse_spec(session.get_one(System, decision.system_id).spec)
+    judgement = None
+    if spec.oversight.blind_first:
+        since = held_since(decision, latest_appeals(session, [decision_id]).get(decision_id))
+        judgement = judgement_of(session, decision=decision, reviewer_id=reviewer_id, since=since)
+        if judgement is None:
+            raise ConflictError(
+                f"system {decision.system_id!r} reviews blind-first: record your own judgement "
+                f"first (POST /v1/reviews/{decision_id}/judgement), then decide"
+            )
     if body.action == "confirm":
         if decision.outcome == "pending":
             raise InputError("this decision has no outcome yet: override it with one")
@@ -219,6 +146,7 @@ def decide(
             outcome,
             body.reason_code,
             body.comment,
+            judgement,
         ),  # fmt: skip
     )
 
@@ -229,7 +157,7 @@ def approve(batch: Batch, *, decision_id: str, reviewer_id: str, comment: str | 
     decision = _open_decision(session, decision_id)
     if decision.review_status != AWAITING_SECOND_APPROVAL:
         raise ConflictError(f"decision {decision_id!r} has no override awaiting approval")
-    (proposal,) = _proposals(session, [decision_id])
+    (proposal,) = proposals(session, [decision_id])
     if proposal.reviewer_id == reviewer_id:
         raise ConflictError(
             "four eyes: the override must be approved by a different reviewer than the one "
@@ -247,6 +175,7 @@ def approve(batch: Batch, *, decision_id: str, reviewer_id: str, comment: str | 
             proposal.outcome,
             proposal.reason_code,
             comment,
+            None,
         ),  # fmt: skip
     )
 
@@ -280,6 +209,9 @@ def _record(batch: Batch, step: _Step) -> Review:
     """Append the step to the decision's chain, update the decision, keep the review row."""
     decision = step.decision
     now = utcnow()
+    claim = batch.session.get(ReviewClaim, decision.id)
+    seeded = batch.session.get(SeededCase, decision.id) if decision.seeded else None
+    matched = None if seeded is None else step.outcome == seeded.known_outcome
     entry = batch.ledger.append(
         "review",
         chain=decision.ledger_chain,
@@ -297,6 +229,9 @@ def _record(batch: Batch, step: _Step) -> Review:
             if step.comment is None
             else hashlib.sha256(step.comment.encode()).hexdigest(),
             "seen": seen_by_reviewer(decision),
+            "blind_judgement": None if step.judgement is None else step.judgement.outcome,
+            # A seeded case's steps measure the reviewer; they never decide about a customer.
+            "matched_known": matched,
         },
     )
     if step.status_after != AWAITING_SECOND_APPROVAL:
@@ -315,6 +250,8 @@ def _record(batch: Batch, step: _Step) -> Review:
         created_at=now,
         ledger_sequence=entry.sequence,
         ledger_hash=entry.hash,
+        claimed_at=claim.claimed_at if claim is not None else None,
+        matched_known=matched,
     )
     batch.session.add(review)
     batch.session.execute(delete(ReviewClaim).where(ReviewClaim.decision_id == decision.id))

@@ -130,7 +130,7 @@ def erase_me(
     request: Request, customer: Annotated[Principal, requires("self:write")]
 ) -> RightsRequestRead:
     """Erase the signed-in customer's personal data (GDPR Art. 17); decisions stay, unlinked."""
-    return _erase(request, subject_id=_own(customer), caller=customer)
+    return run_erasure(request, subject_id=_own(customer), caller=customer)
 
 
 @router.post(
@@ -145,7 +145,7 @@ def erase_subject(
     officer: Annotated[Principal, requires("subjects:manage")],
 ) -> RightsRequestRead:
     """Erase a subject's personal data on their request; returns the completed request."""
-    return _erase(request, subject_id=subject_id, caller=officer)
+    return run_erasure(request, subject_id=subject_id, caller=officer)
 
 
 @router.get("/v1/requests", operation_id="list_rights_requests", response_model=RightsRequestPage)
@@ -188,7 +188,8 @@ def _export(
     return data
 
 
-def _erase(request: Request, *, subject_id: str, caller: Principal) -> RightsRequestRead:
+def run_erasure(request: Request, *, subject_id: str, caller: Principal) -> RightsRequestRead:
+    """Erase a subject on the ledger writer (retried if another process extended the chain)."""
     from ethica.service.app import state_of
 
     writer = state_of(request.app).gateway.writer

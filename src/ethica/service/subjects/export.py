@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ethica.ledger import KeyRing, LedgerError
+from ethica.service.concerns.service import list_concerns
 from ethica.service.db import Base, utcnow
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import AI_DISCLOSURE, RIGHTS
@@ -23,14 +24,12 @@ from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.protected import ProtectedCipher, protected_cipher
+from ethica.service.reviews.cases import appeal_view
+from ethica.service.reviews.history import case_history
+from ethica.service.reviews.tables import Appeal
 from ethica.service.subjects.service import RESPONSE_DAYS, list_requests, request_read
 from ethica.service.systems.tables import System
 
-NOT_YET_RECORDED = [
-    "Human reviews of decisions and their outcomes: the review console is not built yet; a "
-    "decision's review status (whether a person must act) is shown with each decision.",
-    "Concerns and complaints you raised: not recorded by this service yet.",
-]
 _CONSENT_TABLE = "consent_records"
 _OBJECTION_TABLE = "objections"
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -74,9 +73,39 @@ def subject_export(
             if d["true_outcome"] is not None
         ],
         "consent": _consent_history(session, subject_id),
+        "reviews": _reviews(session, keyring, [row.id for row in rows]),
+        "concerns": [
+            c.model_dump(mode="json")
+            for c in list_concerns(session, master_key=master_key, subject_id=subject_id)[0]
+        ],
         "requests": [request_read(r, now=now).model_dump(mode="json") for r in requests],
-        "not_yet_recorded": list(NOT_YET_RECORDED),
     }
+
+
+def _reviews(session: Session, keyring: KeyRing, decision_ids: list[str]) -> list[dict[str, Any]]:
+    """What people did with the subject's decisions: appeals (in their words) and review steps.
+
+    Reviewers are not named: the customer is told what was decided and why, not by whom.
+    """
+    found: list[dict[str, Any]] = []
+    for decision_id in decision_ids:
+        appeals = session.scalars(select(Appeal).where(Appeal.decision_id == decision_id))
+        statements = {a.created_at: appeal_view(session, keyring, a) for a in appeals}
+        for event in case_history(session, decision_id=decision_id):
+            step: dict[str, Any] = {
+                "decision_id": decision_id,
+                "at": event.at.isoformat(),
+                "kind": event.kind,
+                "outcome": event.outcome,
+                "status": event.status,
+                "reason_code": event.reason_code,
+                "comment": event.comment,
+            }
+            if event.kind == "appeal" and event.at in statements:
+                step["statement"] = statements[event.at].statement
+                step["statement_status"] = statements[event.at].statement_status
+            found.append(step)
+    return found
 
 
 def render_html(export: dict[str, Any]) -> str:

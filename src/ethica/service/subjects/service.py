@@ -2,7 +2,8 @@
 
 An erasure is one ledger-writer job, so it is all or nothing: the subject's data key is
 destroyed (crypto-shredding their sealed inputs in the ledger), their protected attributes are
-deleted, their decisions are unlinked from them (outcome, score and time stay for audits), an
+deleted, their decisions are unlinked from them (outcome, score and time stay for audits), their
+concerns are deleted (the words, sealed in the ledger, are shredded with the key), an
 ``"erasure"`` entry without personal data is appended to the ``"subjects"`` chain, and the
 request is recorded as completed. Every chain still verifies afterwards.
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
 from ethica.service.auth import Principal, sign_token
+from ethica.service.concerns.tables import Concern
 from ethica.service.db import new_id, utcnow
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.shredding import destroy_subject_keys
@@ -166,6 +168,8 @@ def erase_subject(
             )
         )
     )
+    # Their concerns' words are sealed with the keys just destroyed; the rows go too.
+    concerns = session.execute(delete(Concern).where(Concern.subject_id == subject_id))
     unlinked = session.execute(
         update(Decision)
         .where(Decision.subject_id == subject_id)
@@ -178,6 +182,7 @@ def erase_subject(
         "key_destroyed": key_destroyed,
         "protected_values_deleted": _rowcount(deleted) + queued_deleted,
         "decisions_unlinked": _rowcount(unlinked) + queued_unlinked,
+        "concerns_deleted": _rowcount(concerns),
     }
     entry = batch.ledger.append(
         "erasure", chain=ERASURE_CHAIN, public={"request_id": request.id, **counts}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
@@ -10,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
 from ethica.governance import parse_spec
-from ethica.service.auth import requires
-from ethica.service.deps import SessionDep
-from ethica.service.systems import service
+from ethica.service.auth import Principal, requires
+from ethica.service.deps import SessionDep, run_job
+from ethica.service.ledger.writer import Batch
+from ethica.service.systems import service, suspension
 from ethica.service.systems.schemas import ModelVersionRead, SystemPage, SystemRead
+from ethica.service.systems.suspension import StatusChangeCreate, StatusChangeRead
 
 router = APIRouter(prefix="/v1/systems", tags=["systems"])
 
@@ -118,3 +121,62 @@ def set_training_summary(
     )
     _refresh_gateway_on_commit(session, request, system_id)
     return ModelVersionRead.model_validate(model)
+
+
+@router.post(
+    "/{system_id}/suspension",
+    operation_id="suspend_system",
+    response_model=StatusChangeRead,
+    status_code=201,
+)
+async def suspend_system(
+    system_id: str,
+    body: StatusChangeCreate,
+    request: Request,
+    officer: Annotated[Principal, requires("systems:suspend")],
+) -> StatusChangeRead:
+    """The kill switch: from now on a person decides (the declared fallback stands meanwhile).
+
+    409 when the system is already suspended.
+    """
+
+    def job(batch: Batch) -> StatusChangeRead:
+        return suspension.suspend(
+            batch, system_id=system_id, reason=body.reason, by=_actor(officer)
+        )
+
+    return await _status_change(request, system_id, job)
+
+
+@router.post(
+    "/{system_id}/resumption",
+    operation_id="resume_system",
+    response_model=StatusChangeRead,
+    status_code=201,
+)
+async def resume_system(
+    system_id: str,
+    body: StatusChangeCreate,
+    request: Request,
+    officer: Annotated[Principal, requires("systems:suspend")],
+) -> StatusChangeRead:
+    """Let a suspended system's model decide again (409 when it is not suspended)."""
+
+    def job(batch: Batch) -> StatusChangeRead:
+        return suspension.resume(batch, system_id=system_id, reason=body.reason, by=_actor(officer))
+
+    return await _status_change(request, system_id, job)
+
+
+async def _status_change(
+    request: Request, system_id: str, job: Callable[[Batch], StatusChangeRead]
+) -> StatusChangeRead:
+    from ethica.service.app import state_of
+
+    changed = await run_job(request, job)
+    state_of(request.app).gateway.forget_system(system_id)  # committed: reload it now
+    return changed
+
+
+def _actor(principal: Principal) -> str:
+    return f"{principal.kind}:{principal.id}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -44,3 +46,12 @@ def create_api_key(session: Session, *, name: str, scopes: list[str]) -> tuple[A
     session.add(row)
     session.flush()
     return row, key
+
+
+def display_names(session: Session, *, user_ids: Iterable[str]) -> dict[str, str]:
+    """The name of each of these staff users that exists, by id (pages show names, not ids)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {row.id: row.name for row in rows}

@@ -1,0 +1,1 @@
+"""Customers' concerns about their decisions, and officers' responses."""

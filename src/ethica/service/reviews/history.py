@@ -1,0 +1,69 @@
+"""A case's history as a reviewer reads it: appeals, escalations and every review step, in order.
+
+Read from the rows the review steps keep (:mod:`.tables`); nothing here changes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ethica.service.reviews.tables import Appeal, Review, ReviewEscalation
+
+EventKind = Literal["appeal", "escalation", "confirm", "override", "approve"]
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """One thing that happened to a held decision.
+
+    ``actor`` is the reviewer of a review step (``None`` for appeals and escalations);
+    ``outcome`` is the outcome a step stands for, or the outcome an appeal contested.
+    """
+
+    at: datetime
+    kind: EventKind
+    actor: str | None
+    outcome: str | None
+    status: str | None
+    reason_code: str | None
+    comment: str | None
+
+
+def case_history(session: Session, *, decision_id: str) -> list[CaseEvent]:
+    """Everything that happened to ``decision_id`` under review, oldest first."""
+    events = [
+        CaseEvent(a.created_at, "appeal", None, a.outcome_appealed, None, None, None)
+        for a in session.scalars(select(Appeal).where(Appeal.decision_id == decision_id))
+    ]
+    events += [
+        CaseEvent(e.escalated_at, "escalation", None, None, None, None, None)
+        for e in session.scalars(
+            select(ReviewEscalation).where(ReviewEscalation.decision_id == decision_id)
+        )
+    ]
+    events += [
+        CaseEvent(
+            r.created_at,
+            _step_kind(r.action),
+            r.reviewer_id,
+            r.outcome,
+            r.status_after,
+            r.reason_code,
+            r.comment,
+        )
+        for r in session.scalars(select(Review).where(Review.decision_id == decision_id))
+    ]
+    return sorted(events, key=lambda e: e.at)
+
+
+def _step_kind(action: str) -> EventKind:
+    if action == "confirm":
+        return "confirm"
+    if action == "override":
+        return "override"
+    return "approve"
