@@ -10,7 +10,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,6 +24,9 @@ from ethica.service.db import make_engine, session_factory, upgrade
 from ethica.service.errors import STATUS
 from ethica.service.gateway import Gateway
 from ethica.service.settings import Settings, get_settings
+from ethica.service.web import is_page
+from ethica.service.web.errors import page_error
+from ethica.service.web.rendering import STATIC
 
 log = logging.getLogger("ethica.service")
 
@@ -56,13 +60,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from ethica.service.retention import start_schedule
+        from ethica.service.reviews import escalation
 
         retention = start_schedule(
             state.gateway.writer, hours=settings.gateway.retention_interval_hours
         )
+        escalating = escalation.start_schedule(state.gateway.writer)
         yield
         if retention is not None:
             retention.cancel()
+        if escalating is not None:
+            escalating.cancel()
         state.gateway.close()
         engine.dispose()
 
@@ -82,6 +90,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
 def _mount(app: FastAPI) -> None:
     """Every router, in one place."""
+    from ethica.service.concerns.api import router as concerns
     from ethica.service.consent.api import router as consent
     from ethica.service.decisions.api import router as decisions
     from ethica.service.health import router as health
@@ -90,31 +99,42 @@ def _mount(app: FastAPI) -> None:
     from ethica.service.subjects.api import router as subjects
     from ethica.service.systems.api import router as systems
     from ethica.service.users.api import router as users
+    from ethica.service.web import console, console_case, dashboard, pages, portal
 
-    for router in (health, users, systems, decisions, ledger, subjects, consent, reviews):
+    routers = (health, users, systems, decisions, ledger, subjects, consent, reviews, concerns)
+    for router in routers:
         app.include_router(router)
+    for face in (pages, portal, console, console_case, dashboard):
+        app.include_router(face.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
 
 def _handle_errors(app: FastAPI) -> None:
     @app.exception_handler(EthicaError)
-    async def domain_error(_: Request, error: EthicaError) -> JSONResponse:
+    async def domain_error(request: Request, error: EthicaError) -> Response:
         for kind, status, code in STATUS:
             if isinstance(error, kind):
+                if is_page(request.url.path):
+                    return page_error(request, error, status, str(error))
                 return _error(status, code, str(error))
         log.exception("unexpected domain error", exc_info=error)
         return _error(500, "internal", "the service failed; the error was logged")
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
         details = [
             {"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
             for e in error.errors()
         ]
         message = "; ".join(f"{d['location']}: {d['message']}" for d in details[:5])
+        if is_page(request.url.path):
+            return page_error(request, error, 422, f"what was sent is not valid: {message}")
         return _error(422, "invalid", f"the request is not valid: {message}", details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if is_page(request.url.path):
+            return page_error(request, error, error.status_code, str(error.detail))
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "error")
         return _error(error.status_code, code, str(error.detail))
 

@@ -35,6 +35,11 @@ class AppSettings(BaseModel):
         default=480, gt=0, description="Lifetime of a staff session token."
     )
     customer_link_minutes: int = Field(default=60, gt=0, description="Lifetime of a customer link.")
+    demo_logins: bool = Field(
+        default=False,
+        description="Let anyone sign in to the portal as any customer by id, from the sign-in "
+        "page (the demo's customer login); refused outside development.",
+    )
 
 
 class DatabaseSettings(BaseModel):
@@ -98,6 +103,11 @@ class Settings(BaseSettings):
     def _no_default_secrets_outside_development(self) -> Settings:
         if self.app.environment == "development":
             return self
+        if self.app.demo_logins:
+            raise ValueError(
+                f"refusing to start in {self.app.environment} with demo logins; unset "
+                "ETHICA__APP__DEMO_LOGINS"
+            )
         defaults = {
             "ETHICA__APP__SECRET_KEY": (self.app.secret_key, DEV_SECRET_KEY),
             "ETHICA__LEDGER__MASTER_KEY": (self.ledger.master_key, DEV_MASTER_KEY),

@@ -1,0 +1,96 @@
+"""The reviewer console: the queue, a case, decide / override / approve, a reviewer's own stats.
+
+The queue and the stats are here; a case and the actions on it are in :mod:`.console_case`
+(mounted next to this module's router).
+Every page reads through the review backend's own functions (:mod:`ethica.service.reviews`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from ethica.service.db import utcnow
+from ethica.service.deps import SessionDep
+from ethica.service.reviews import cases, stats
+from ethica.service.systems.service import list_systems
+from ethica.service.users.service import display_names
+from ethica.service.web.console_words import deadline_clock, duration, seconds_words
+from ethica.service.web.rendering import is_htmx, render
+from ethica.service.web.session import Viewer, page_requires
+
+router = APIRouter(prefix="/console", tags=["web"], include_in_schema=False)
+
+#: How often the queue page asks for a fresh queue (htmx polling), in seconds.
+QUEUE_REFRESH_SECONDS = 30
+#: Cases shown on one page of the queue.
+QUEUE_PAGE_SIZE = 50
+
+
+@router.get("")
+def queue_page(
+    request: Request,
+    session: SessionDep,
+    viewer: Annotated[Viewer, page_requires("reviews:read")],
+    system: Annotated[str | None, Query(max_length=100)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """The queue: open cases by priority and deadline, of one system if asked, page by page."""
+    system_id = system or None
+    queued = cases.queue(session, system_id=system_id, reviewer_id=viewer.principal.id)
+    pages = max(1, -(-len(queued) // QUEUE_PAGE_SIZE))
+    page = min(page, pages)
+    items = queued[(page - 1) * QUEUE_PAGE_SIZE : page * QUEUE_PAGE_SIZE]
+    now = utcnow()
+    people = {c.claimed_by for c in items if c.claimed_by} | {
+        c.proposed_by for c in items if c.proposed_by
+    }
+    systems, _ = list_systems(session, limit=500)
+    context = {
+        "items": items,
+        "total": len(queued),
+        "page": page,
+        "pages": pages,
+        "links": {
+            "here": _queue_url(system_id, page),
+            "previous": _queue_url(system_id, page - 1) if page > 1 else None,
+            "next": _queue_url(system_id, page + 1) if page < pages else None,
+        },
+        "clocks": {c.decision_id: deadline_clock(c, now=now) for c in items},
+        "ages": {c.decision_id: duration(now - c.held_since) for c in items},
+        "names": display_names(session, user_ids=people),
+        "systems": [s.id for s in systems],
+        "system": system_id,
+        "refresh_seconds": QUEUE_REFRESH_SECONDS,
+        "me": viewer.principal.id,
+    }
+    # A history restore after the filter pushed its URL wants the whole page, not the table.
+    fragment = is_htmx(request) and request.headers.get("hx-history-restore-request") != "true"
+    template = "console/_queue.html" if fragment else "console/queue.html"
+    return render(request, template, context, viewer=viewer)
+
+
+def _queue_url(system_id: str | None, page: int) -> str:
+    query = {k: v for k, v in (("system", system_id), ("page", page)) if v and v != 1}
+    return f"/console?{urlencode(query)}" if query else "/console"
+
+
+@router.get("/stats")
+def stats_page(
+    request: Request,
+    session: SessionDep,
+    viewer: Annotated[Viewer, page_requires("reviews:stats")],
+) -> Response:
+    """The signed-in reviewer's own statistics, with the automation-bias warning if it applies."""
+    page = stats.reviewer_stats(session, reviewer_id=viewer.principal.id)
+    (mine,) = page.items
+    context = {
+        "mine": mine,
+        "thresholds": page,
+        "time_per_case": seconds_words(mine.median_seconds_per_case),
+        "max_seconds": seconds_words(page.warning_max_median_seconds),
+    }
+    return render(request, "console/stats.html", context, viewer=viewer)

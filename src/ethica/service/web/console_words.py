@@ -1,0 +1,88 @@
+"""How the console puts a case's clocks, reasons and outcomes into words for a reviewer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import get_args
+
+from ethica.governance import BinaryDecision, MulticlassDecision, SystemSpec
+from ethica.service.reviews.schemas import ReasonCode, ReviewCase
+
+#: What each override reason code means, as the reviewer picks it.
+REASON_LABELS: dict[str, str] = {
+    "model_error": "The model got this case wrong",
+    "new_information": "New information the model did not have",
+    "policy_exception": "A policy exception applies",
+    "data_quality": "The input data was wrong or incomplete",
+}
+
+#: What each review status means, in words.
+STATUS_LABELS: dict[str, str] = {
+    "pending_review": "Awaiting review",
+    "awaiting_second_approval": "Awaiting second approval",
+    "confirmed": "Confirmed",
+    "overridden": "Overridden",
+}
+
+
+def reason_codes() -> list[tuple[str, str]]:
+    """The override reason codes the review backend accepts, each with its label."""
+    return [(code, reason_label(code)) for code in get_args(ReasonCode)]
+
+
+def reason_label(code: str | None) -> str:
+    """A reason code in words (the code itself, made readable, if it has no label)."""
+    if code is None:
+        return "—"
+    return REASON_LABELS.get(code, code.replace("_", " ").capitalize())
+
+
+def status_label(status: str) -> str:
+    """A review status in words."""
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def outcomes_of(spec: SystemSpec) -> list[str] | None:
+    """The outcomes a reviewer may choose for this system; ``None`` when any text goes."""
+    if isinstance(spec.decision, BinaryDecision):
+        return [spec.decision.positive, spec.decision.negative]
+    if isinstance(spec.decision, MulticlassDecision):
+        return list(spec.decision.classes)
+    return None
+
+
+def duration(span: timedelta) -> str:
+    """A span of time as a reviewer reads it: ``45 min``, ``5 h``, ``3 days``."""
+    minutes = int(abs(span).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
+
+
+def seconds_words(seconds: float | None) -> str:
+    """A time per case: ``40 s``, ``2 min 5 s``, or an em dash when there is none."""
+    if seconds is None:
+        return "—"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    return f"{whole // 60} min {whole % 60} s"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A case's review deadline in words, and how urgent that is (for the badge)."""
+
+    text: str
+    tone: str  # a badge class: "bad" (overdue), "warn" (due within a day) or "neutral"
+
+
+def deadline_clock(case: ReviewCase, *, now: datetime) -> Clock:
+    """``Overdue by 5 h — escalated``, ``Due in 3 h`` or ``Due in 2 days``."""
+    left = case.sla_deadline - now
+    if case.escalated:
+        return Clock(f"Overdue by {duration(left)} — escalated", "bad")
+    return Clock(f"Due in {duration(left)}", "warn" if left < timedelta(days=1) else "neutral")

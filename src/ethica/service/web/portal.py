@@ -1,0 +1,167 @@
+"""The customer portal: a customer's own decisions, explanations, reviews, consent and data.
+
+Every page reads through the same service functions as the ``/v1/me`` API, always with the
+viewer's own subject id, so another customer's decision is simply not found. Appeals and
+concerns append to the ledger, so they run on the ledger writer like their API routes.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from ethica.errors import InputError
+from ethica.service.concerns import service as concerns
+from ethica.service.decisions import service as decisions
+from ethica.service.deps import SessionDep, run_job
+from ethica.service.ledger.writer import Batch
+from ethica.service.reviews import appeals
+from ethica.service.reviews.cases import OPEN_STATUSES
+from ethica.service.reviews.history import case_history
+from ethica.service.reviews.schemas import STATEMENT_MAX_CHARS
+from ethica.service.systems.service import get_system
+from ethica.service.systems.tables import System
+from ethica.service.web import portal_privacy
+from ethica.service.web.portal_views import (
+    data_of,
+    disclosure_of,
+    explanation_of,
+    history_of,
+    spec_of,
+    summary_of,
+)
+from ethica.service.web.rendering import render
+from ethica.service.web.session import Viewer, page_requires
+
+# Full paths, no prefix: the privacy pages' router is included with its own full prefix, so
+# every route states the path it answers (test_web_access.py walks them as written).
+router = APIRouter(tags=["web"], include_in_schema=False)
+router.include_router(portal_privacy.router)
+
+PAGE_SIZE = 20
+CONCERN_MAX_CHARS = 4000
+Reader = Annotated[Viewer, page_requires("self:read")]
+Writer = Annotated[Viewer, page_requires("self:write")]
+#: What the customer just did, confirmed at the top of the decision page.
+Sent = Literal["appeal", "concern"]
+_SENT = {
+    "appeal": "Your request is recorded: a person will review this decision, with your view. "
+    "The decision below shows its review status.",
+    "concern": "Your concern is recorded. You will see the answer on this page.",
+}
+
+
+def _systems(session: Session, system_ids: set[str]) -> dict[str, System]:
+    return {sid: get_system(session, system_id=sid) for sid in sorted(system_ids)}
+
+
+@router.get("/portal")
+def my_decisions(
+    request: Request,
+    session: SessionDep,
+    viewer: Reader,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """The customer's decisions, newest first, from every system."""
+    rows, total = decisions.list_decisions(
+        session, subject_id=viewer.subject, limit=PAGE_SIZE, offset=offset
+    )
+    systems = _systems(session, {r.system_id for r in rows})
+    context = {
+        "decisions": [summary_of(row, systems[row.system_id]) for row in rows],
+        "total": total,
+        "offset": offset,
+        "page_size": PAGE_SIZE,
+    }
+    return render(request, "portal/decisions.html", context, viewer=viewer)
+
+
+@router.get("/portal/decisions/{decision_id}")
+def my_decision(
+    decision_id: str,
+    request: Request,
+    session: SessionDep,
+    viewer: Reader,
+    sent: Sent | None = None,
+) -> Response:
+    """One decision: outcome, why, what would change it, the data, its review, concerns."""
+    row = decisions.get_decision(session, decision_id=decision_id, subject_id=viewer.subject)
+    system = get_system(session, system_id=row.system_id)
+    spec = spec_of(system)
+    theirs, _ = concerns.list_concerns(
+        session, master_key=_master_key(request), subject_id=viewer.subject, limit=200
+    )
+    context = {
+        "decision": summary_of(row, system),
+        "row": row,
+        "system": system,
+        "disclosure": disclosure_of(row),
+        "explanation": explanation_of(spec, row.explanation),
+        "data": data_of(spec, row.data or {}),
+        "history": history_of(case_history(session, decision_id=row.id)),
+        "has_notice": bool(row.explanation and "reasons" in row.explanation),
+        "can_appeal": row.review_status not in OPEN_STATUSES,
+        "concerns": [c for c in theirs if c.decision_id == row.id],
+        "sent": None if sent is None else _SENT[sent],
+        "statement_max": STATEMENT_MAX_CHARS,
+        "concern_max": CONCERN_MAX_CHARS,
+    }
+    return render(request, "portal/decision.html", context, viewer=viewer)
+
+
+@router.get("/portal/decisions/{decision_id}/notice")
+def my_notice(decision_id: str, request: Request, session: SessionDep, viewer: Reader) -> Response:
+    """The adverse-action notice of one of the customer's decisions, as a page."""
+    notice = decisions.decision_notice(
+        session, decision_id=decision_id, format="html", subject_id=viewer.subject
+    )
+    context = {"decision_id": decision_id, "notice": Markup(notice)}  # the library escapes
+    return render(request, "portal/notice.html", context, viewer=viewer)
+
+
+@router.post("/portal/decisions/{decision_id}/appeal")
+async def appeal(
+    decision_id: str,
+    request: Request,
+    viewer: Writer,
+    statement: Annotated[str, Form(max_length=STATEMENT_MAX_CHARS)] = "",
+) -> Response:
+    """Ask for a person to review the decision, with the customer's view (a ledger job)."""
+    if not statement.strip():
+        raise InputError("say in a few words why a person should look at this decision again")
+    subject_id = viewer.subject
+
+    def job(batch: Batch) -> None:
+        appeals.appeal(batch, decision_id=decision_id, subject_id=subject_id, statement=statement)
+
+    await run_job(request, job)
+    return RedirectResponse(f"/portal/decisions/{decision_id}?sent=appeal", status_code=303)
+
+
+@router.post("/portal/decisions/{decision_id}/concerns")
+async def report_concern(
+    decision_id: str,
+    request: Request,
+    viewer: Writer,
+    text: Annotated[str, Form(max_length=CONCERN_MAX_CHARS)] = "",
+) -> Response:
+    """Report a concern about the decision (a ledger job); the answer shows on its page."""
+    subject_id = viewer.subject
+
+    def job(batch: Batch) -> None:
+        concerns.report(batch, decision_id=decision_id, subject_id=subject_id, text=text)
+
+    await run_job(request, job)
+    return RedirectResponse(f"/portal/decisions/{decision_id}?sent=concern", status_code=303)
+
+
+def _master_key(request: Request) -> bytes:
+    from ethica.service.app import state_of
+
+    key = state_of(request.app).settings.ledger.master_key.get_secret_value()
+    return base64.b64decode(key)

@@ -1,0 +1,81 @@
+"""Scenes the browser tests set through the API: a credit system with a real LightGBM model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import PASSWORD
+
+#: A high-risk credit system: income (actionable, higher is better) and housing.
+CREDIT: dict[str, Any] = {
+    "name": "Credit limit",
+    "purpose": "finance",
+    "risk_tier": "high",
+    "decision": {"kind": "binary", "threshold": 0.5},
+    "features": [
+        {
+            "name": "income",
+            "type": "number",
+            "data_category": "user.financial",
+            "description": "monthly income",
+            "actionable": True,
+            "direction": "increasing",
+        },
+        {
+            "name": "housing",
+            "type": "category",
+            "categories": ["own", "rent"],
+            "data_category": "user.demographic",
+        },
+    ],
+    "owner": "risk@bank.example",
+}
+
+
+@contextmanager
+def staff_api(url: str, email: str = "admin@bank.example") -> Iterator[httpx.Client]:
+    """An API client signed in as a staff member."""
+    with httpx.Client(base_url=url, timeout=60) as api:
+        signed = api.post("/v1/auth/token", json={"email": email, "password": PASSWORD})
+        assert signed.status_code == 200, signed.text
+        api.headers["Authorization"] = f"Bearer {signed.json()['token']}"
+        yield api
+
+
+def register_credit(api: httpx.Client, **changes: Any) -> None:
+    """Register :data:`CREDIT` (with ``changes``) and a LightGBM model approving high incomes."""
+    lightgbm = pytest.importorskip("lightgbm")
+    from ethica.scoring import dump_model
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "income": rng.random(400) * 100,
+            "housing": pd.Categorical(rng.choice(["own", "rent"], 400), categories=["own", "rent"]),
+        }
+    )
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(frame, frame["income"] > 50)
+    assert api.put("/v1/systems/credit", json={**CREDIT, **changes}).status_code in (200, 201)
+    uploaded = api.post(
+        "/v1/systems/credit/models",
+        params={"version": "1", "format": "lightgbm"},
+        content=dump_model(model, "lightgbm"),
+    )
+    assert uploaded.status_code == 201, uploaded.text
+
+
+def decide(api: httpx.Client, subject: str, income: float, housing: str = "rent") -> Any:
+    """Send a credit decision for ``subject``; the answer's JSON."""
+    made = api.post(
+        "/v1/systems/credit/decisions",
+        json={"subject_id": subject, "features": {"income": income, "housing": housing}},
+    )
+    assert made.status_code == 201, made.text
+    return made.json()

@@ -1,0 +1,86 @@
+"""An officer in a real browser: the dashboard, a system's fairness snapshot, the kill switch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from conftest import PASSWORD, LiveService, sign_in
+
+SPEC = {
+    "name": "Credit limit",
+    "purpose": "finance",
+    "risk_tier": "limited",
+    "decision": {"kind": "binary", "threshold": 0.5},
+    "features": [{"name": "income", "type": "number", "data_category": "user.financial"}],
+    "protected_attributes": [{"name": "sex"}],
+    "owner": "risk@bank.example",
+}
+#: Approvals out of 40 per group: a gap the snapshot must show.
+APPROVED = {"Female": 12, "Male": 28}
+
+
+def _decide(api: httpx.Client, subject: str, sex: str, score: float) -> dict[str, Any]:
+    body = {
+        "subject_id": subject,
+        "features": {"income": 40.0},
+        "protected": {"sex": sex},
+        "score": score,
+    }
+    made = api.post("/v1/systems/credit/decisions", json=body)
+    assert made.status_code == 201, made.text
+    return dict(made.json())
+
+
+def test_an_officer_reads_a_fairness_snapshot_and_suspends_a_system(
+    live_service: LiveService, page: Any, screenshot: Any
+) -> None:
+    with httpx.Client(base_url=live_service.url, timeout=30) as api:
+        signed = api.post(
+            "/v1/auth/token", json={"email": "admin@bank.example", "password": PASSWORD}
+        )
+        api.headers["Authorization"] = f"Bearer {signed.json()['token']}"
+        assert api.put("/v1/systems/credit", json=SPEC).status_code == 201
+        for sex, approved in APPROVED.items():
+            for i in range(40):
+                _decide(api, f"{sex}-{i}", sex, 0.9 if i < approved else 0.1)
+
+        sign_in(page, live_service.url, "officer@bank.example")
+        page.wait_for_url("**/dashboard")
+        assert page.get_by_role("heading", level=1).inner_text() == "Officer dashboard"
+        row = page.get_by_role("row").filter(has_text="Credit limit")
+        assert "active" in row.inner_text() and "approved: 40" in row.inner_text()
+        page.get_by_role("link", name="Verify the ledger now").click()  # htmx, in place
+        page.get_by_text("The ledger verifies").wait_for()
+        assert page.url.endswith("/dashboard")
+        screenshot(page, "dashboard")
+
+        page.get_by_role("link", name="Credit limit").click()
+        page.wait_for_url("**/dashboard/systems/credit")
+        assert page.get_by_role("heading", level=1).inner_text().startswith("Credit limit")
+        female = page.get_by_role("row").filter(has_text="Female").first
+        assert "30.0%" in female.inner_text()
+        assert page.locator("figure svg[role=img]").count() >= 1
+        page.get_by_label("Period").select_option("7")
+        page.get_by_role("button", name="Show").click()
+        page.get_by_text("80 decisions in the last 7 days").wait_for()
+        screenshot(page, "system")
+
+        page.get_by_label("Why suspend it?").fill("approval gap between groups under review")
+        page.get_by_role("button", name="Suspend this system").click()
+        status = page.get_by_role("status").filter(has_text="The system is suspended")
+        status.wait_for()
+        assert "Recorded in the ledger as credit #" in status.inner_text()
+        assert (
+            "approval gap between groups under review" in page.locator("#last-change").inner_text()
+        )
+        assert page.get_by_role("button", name="Resume this system").is_visible()
+        screenshot(page, "suspended")
+
+        held = _decide(api, "Female-99", "Female", 0.9)
+        assert held["review"]["status"] == "pending_review"
+        assert held["outcome"] == "pending"
+        page.goto(f"{live_service.url}/dashboard")
+        row = page.get_by_role("row").filter(has_text="Credit limit")
+        assert "suspended" in row.inner_text()
