@@ -165,23 +165,73 @@ def _live_audit(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path("out/demo"),
-    customers: Annotated[int, typer.Option(help="Customers in the scenario.")] = 20_000,
+    customers: Annotated[
+        int, typer.Option(help="Customers in the scenario (a fifth, at most 1,000, get decisions).")
+    ] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the scenario.")] = 0,
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server on the demo database.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Address the server listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port the server listens on.")] = 8000,
 ) -> None:
-    """Generate the bank scenario, train its credit model, audit it and write the report."""
-    from ethica.demo import run_demo
+    """Audit the bank's credit model, run its three AI systems through the gateway, serve them."""
+    from ethica.demo import build_bank, generate_customers, run_demo, serve_bank
 
+    database = out / "ethica.db"
     try:
         with _progress(quiet=False) as progress:
             progress.add_task(
                 "Generating customers, training the credit model, auditing", total=None
             )
             result = run_demo(out, n=customers, seed=seed)
+        _print_audit(result.audit)
+        console.print(f"\nReport: [bold]{result.report_html.resolve()}[/bold]")
+        console.print(f"JSON:   [bold]{result.audit_json.resolve()}[/bold]\n")
+        with _progress(quiet=False) as progress:
+            progress.add_task(
+                "Registering the bank's three AI systems, running decisions through the gateway",
+                total=None,
+            )
+            bank = build_bank(database, generate_customers(customers, seed=seed), seed=seed)
     except EthicaError as error:
         _fail(str(error))
-    _print_audit(result.audit)
-    console.print(f"\nReport: [bold]{result.report_html.resolve()}[/bold]")
-    console.print(f"JSON:   [bold]{result.audit_json.resolve()}[/bold]")
+    _print_bank(bank, f"http://{host}:{port}")
+    if serve_after:
+        console.print(f"\nServing on http://{host}:{port} (Ctrl+C stops it)")
+        serve_bank(database, host=host, port=port)
+
+
+def _print_bank(bank: Any, base: str) -> None:
+    from ethica.demo import STAFF
+
+    console.rule("The demo bank on the service")
+    made = ", ".join(f"{system} {count:,}" for system, count in bank.decisions.items())
+    console.print(f"Database: {bank.database_url}")
+    console.print(f"Decisions through the gateway: {made}; {bank.held:,} held for human review")
+    changes = ", ".join(f"{count:,} {what}" for what, count in bank.consent_changes.items())
+    console.print(f"Customers' choices before their decisions: {changes}")
+    console.print(f"True outcomes recorded: {bank.outcomes:,}")
+    if bank.appeals is None:
+        console.print("Appeals: skipped (this service has no appeal route yet)")
+    else:
+        console.print(f"Appeals filed by customers: {bank.appeals:,}")
+    steps = ", ".join(f"{count} {kind}" for kind, count in bank.reviews.items())
+    console.print(f"Reviews by the demo reviewers: {steps}")
+    console.rule("Open these (demo logins work in development only)")
+    links = [
+        ("Customer portal", f"{base}/portal/enter?token={bank.portal_token}"),
+        ("", f"(customer {bank.portal_subject}, whose credit request was declined; or sign in"),
+        ("", f"at {base}/login with that customer id)"),
+    ]
+    for login in STAFF:
+        page = "/console" if login.role == "reviewer" else "/dashboard"
+        name = "Reviewer console" if login.role == "reviewer" else f"Dashboard ({login.role})"
+        links.append((name, f"{base}{page}  sign in as {login.email} / {login.password}"))
+    links.append(("API docs", f"{base}/docs"))
+    for name, text in links:
+        # soft_wrap: a URL must stay on one line to be copied or clicked
+        console.print(f"{name:<20} {text}", soft_wrap=True, highlight=False, markup=False)
 
 
 def _print_audit(result: Any) -> None:

@@ -25,22 +25,36 @@ from ethica.explain._attribution import (
     group_columns,
 )
 from ethica.explain._lightgbm_native import fast_contributions
-from ethica.governance import MulticlassDecision, SystemSpec
+from ethica.governance import MulticlassDecision, RankingDecision, SystemSpec
 from ethica.scoring import Scored, Scorer
 
 _FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
 def chosen_and_runner_up(spec: SystemSpec, scored: Scored) -> tuple[str, str]:
-    """Return the chosen class and the class with the next highest probability."""
-    decision = spec.decision
+    """Return the chosen class and the class with the next highest probability.
+
+    For a ranking over declared items: the top item and the item ranked second.
+    """
+    classes = _classes(spec)
     probabilities = scored.probabilities
-    if not isinstance(decision, MulticlassDecision) or probabilities is None:
+    if classes is None or probabilities is None:
         raise InputError("only a scored multiclass decision has a runner-up class")
     # Ties keep the spec's class order, as argmax does when it picks the chosen class.
-    ranked = sorted(decision.classes, key=lambda c: -probabilities[c])
-    others = [c for c in ranked if c != scored.outcome]
-    return scored.outcome, others[0]
+    ranked = sorted(classes, key=lambda c: -probabilities[c])
+    chosen = ranked[0] if isinstance(spec.decision, RankingDecision) else scored.outcome
+    others = [c for c in ranked if c != chosen]
+    return chosen, others[0]
+
+
+def _classes(spec: SystemSpec) -> list[str] | None:
+    """Name the model's outputs: a multiclass decision's classes or a ranking's items."""
+    decision = spec.decision
+    if isinstance(decision, MulticlassDecision):
+        return decision.classes
+    if isinstance(decision, RankingDecision):
+        return decision.items
+    return None
 
 
 def attribute_contrast(
@@ -60,7 +74,8 @@ def attribute_contrast(
     features
         The features the model received (after minimization), by declared name.
     chosen, runner_up
-        Two of the spec's classes (``spec.decision.classes``, in the model's class order).
+        Two of the spec's classes (``spec.decision.classes``, in the model's class order), or
+        of a ranking's declared ``items``.
     background
         Training rows, for linear models that do not standardize their inputs first.
 
@@ -70,17 +85,17 @@ def attribute_contrast(
         On the log-odds of ``chosen`` against ``runner_up``; positive contributions favour
         ``chosen``.
     """
-    decision = scorer.spec.decision
-    if not isinstance(decision, MulticlassDecision):
-        raise InputError("class contrasts need a multiclass decision")
-    unknown = sorted({chosen, runner_up} - set(decision.classes))
+    declared = _classes(scorer.spec)
+    if declared is None:
+        raise InputError("class contrasts need a multiclass decision (or a ranking of items)")
+    unknown = sorted({chosen, runner_up} - set(declared))
     if unknown or chosen == runner_up:
         raise InputError(
-            f"chosen and runner_up must be two different classes of {decision.classes}; "
+            f"chosen and runner_up must be two different classes of {declared}; "
             f"got {chosen!r} and {runner_up!r}"
         )
-    classes = len(decision.classes)
-    first, second = decision.classes.index(chosen), decision.classes.index(runner_up)
+    classes = len(declared)
+    first, second = declared.index(chosen), declared.index(runner_up)
     model = scorer.model
     names = [f.name for f in scorer.spec.features]
     module = type(model).__module__

@@ -1,7 +1,8 @@
 """The gateway's explanation step: attributions → reason codes → sentences → counterfactuals.
 
 Multiclass decisions are explained as "this class rather than the runner-up"; ranked items as
-"recommended because"; neither gets counterfactuals.
+"recommended because" (a ranking of declared items: the top item rather than the second);
+neither gets counterfactuals.
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ class Explainer:
             return None
         if isinstance(spec.decision, MulticlassDecision):
             return self._routing(spec=spec, scorer=scorer, features=features, scored=scored)
+        if isinstance(spec.decision, RankingDecision) and spec.decision.items is not None:
+            return self._top_item(spec=spec, scorer=scorer, features=features, scored=scored)
         if isinstance(spec.decision, RankingDecision):
             return self._recommendation(spec=spec, scorer=scorer, features=features)
         summary = self._summary(spec)
@@ -230,6 +233,32 @@ class Explainer:
         ]
         text = recommendation_text(_values(spec, features, found), locale=self.locale)
         return self._plain_result(attribution, reasons, text)
+
+    def _top_item(
+        self, *, spec: SystemSpec, scorer: Scorer, features: Mapping[str, Any], scored: Scored
+    ) -> dict[str, Any]:
+        """Explain a ranking of declared items: why the top item rather than the second."""
+        top, second = chosen_and_runner_up(spec, scored)
+        attribution = attribute_contrast(
+            scorer,
+            features,
+            chosen=top,
+            runner_up=second,
+            background=self._summary(spec).background,
+        )
+        found = supporting_reasons(attribution, spec=spec, max_reasons=self.max_reasons)
+        reasons = [
+            self._reason(
+                reason,
+                features,
+                recommended_reason_text(
+                    spec.feature(reason.feature), features.get(reason.feature), locale=self.locale
+                ),
+            )
+            for reason in found
+        ]
+        text = recommendation_text(_values(spec, features, found), locale=self.locale)
+        return {**self._plain_result(attribution, reasons, text), "top": top, "runner_up": second}
 
     @staticmethod
     def _reason(reason: Reason, features: Mapping[str, Any], text: str) -> dict[str, Any]:

@@ -194,8 +194,23 @@ class _LightGBMRow:
 
 
 def outcome_of(spec: SystemSpec, raw: np.ndarray[Any, np.dtype[np.float64]]) -> Scored:
-    """Return the outcome a model output implies under the system's decision rule."""
+    """Return the outcome a model output implies under the system's decision rule.
+
+    - binary: ``positive`` when ``raw[0]`` (the score) is at least the threshold, else
+      ``negative``;
+    - multiclass: the most probable class; ``score`` is its probability and ``probabilities``
+      holds every class's;
+    - ranking with declared ``items`` (the model gives one probability per item, in the order
+      of ``items``): the outcome is the ``top_k`` most probable item ids, best first, joined by
+      commas (``"savings,card,loan"``; ties keep the order of ``items``); ``score`` is the top
+      item's probability and ``probabilities`` holds every item's. Item ids contain no comma,
+      so ``outcome.split(",")`` gives the ranking back and ``split(",").index(item)`` an
+      item's position (0 = top). The non-personalized fallback ranking is recorded the same way.
+    - ranking without ``items`` (the model scores one item) and score: the value, as text.
+    """
     decision = spec.decision
+    if isinstance(decision, RankingDecision) and decision.items is not None:
+        return _ranked(decision, decision.items, raw)
     if isinstance(decision, BinaryDecision):
         score = float(raw[0])
         outcome = decision.positive if score >= decision.threshold else decision.negative
@@ -219,12 +234,27 @@ def outcome_of(spec: SystemSpec, raw: np.ndarray[Any, np.dtype[np.float64]]) -> 
     raise AssertionError(decision)  # pragma: no cover - the union is closed
 
 
+def _ranked(
+    decision: RankingDecision, items: list[str], raw: np.ndarray[Any, np.dtype[np.float64]]
+) -> Scored:
+    if raw.size != len(items):
+        raise InputError(
+            f"the model gives {raw.size} item probabilities; the spec declares {len(items)} items"
+        )
+    order = np.argsort(-raw, kind="stable")[: decision.top_k]
+    probabilities = {item: float(p) for item, p in zip(items, raw, strict=True)}
+    return Scored(float(raw[order[0]]), ",".join(items[i] for i in order), probabilities)
+
+
 def caller_scored(spec: SystemSpec, score: float) -> Scored:
     """Return the outcome of a score the caller computed (systems without a model)."""
     if not np.isfinite(score):
         raise InputError(f"score must be a finite number; got {score!r}")
-    if isinstance(spec.decision, MulticlassDecision):
+    if isinstance(spec.decision, MulticlassDecision) or (
+        isinstance(spec.decision, RankingDecision) and spec.decision.items is not None
+    ):
         raise InputError(
-            "a multiclass system needs its registered model; a single score is not enough"
+            f"a {spec.decision.kind} system over several classes or items needs its registered "
+            "model; a single score is not enough"
         )
     return outcome_of(spec, np.array([score]))

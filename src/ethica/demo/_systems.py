@@ -1,0 +1,214 @@
+"""The demo bank's three AI systems, as specs (``examples/bank/*.yaml`` holds the same in YAML)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ethica.demo._customers import (
+    AGE_BANDS,
+    DISTRICTS,
+    EMPLOYMENTS,
+    HOUSINGS,
+    ORIGINS,
+    SAVINGS,
+    SEXES,
+)
+from ethica.demo._products import PRODUCTS
+from ethica.demo._tickets import CHANNELS, ISSUES, TIERS
+from ethica.governance import SystemSpec, parse_spec
+
+CREDIT_LIMIT = "credit-limit"
+SUPPORT_ROUTING = "support-routing"
+PRODUCT_RECOMMENDATIONS = "product-recommendations"
+
+_PROTECTED: list[dict[str, Any]] = [
+    {"name": "sex", "categories": list(SEXES)},
+    {"name": "age_band", "categories": list(AGE_BANDS)},
+    {"name": "origin", "categories": list(ORIGINS), "description": "not always disclosed"},
+]
+_POSTCODE: dict[str, Any] = {
+    "name": "postcode_district",
+    "type": "category",
+    "categories": list(DISTRICTS),
+    "data_category": "user.contact.address.postal_code",
+    "description": "postcode district",
+    "proxy_for": ["origin"],
+}
+
+
+def _category(name: str, values: tuple[str, ...], category: str, text: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "category",
+        "categories": list(values),
+        "data_category": category,
+        "description": text,
+    }
+
+
+def _credit_limit() -> dict[str, Any]:
+    return {
+        "id": CREDIT_LIMIT,
+        "name": "Credit limit increase",
+        "description": "Approves or declines a customer's request for a higher credit limit.",
+        "purpose": "finance",
+        "legal_basis": "contract",
+        "risk_tier": "high",
+        "owner": "credit-risk@bank.example",
+        "decision": {
+            "kind": "binary",
+            "threshold": 0.7,
+            "positive": "approved",
+            "negative": "declined",
+            "adverse": "negative",
+            "favourable_truth": "repaid",
+        },
+        "features": [
+            {
+                "name": "income",
+                "type": "number",
+                "data_category": "user.financial",
+                "description": "yearly income in euros",
+                "actionable": True,
+                "direction": "increasing",
+                "minimum": 0,
+            },
+            {
+                "name": "debt_to_income",
+                "type": "number",
+                "data_category": "user.financial",
+                "description": "monthly debt payments as a share of income",
+                "actionable": True,
+                "direction": "decreasing",
+                "minimum": 0,
+                "maximum": 1,
+            },
+            {
+                "name": "months_since_opened",
+                "type": "integer",
+                "data_category": "user.financial.bank_account",
+                "description": "account age in months",
+                "direction": "increasing",
+            },
+            {
+                "name": "existing_credits",
+                "type": "integer",
+                "data_category": "user.financial",
+                "description": "number of credits already running",
+                "actionable": True,
+                "direction": "decreasing",
+                "minimum": 0,
+            },
+            {
+                "name": "late_payments_2y",
+                "type": "integer",
+                "data_category": "user.financial",
+                "description": "number of late payments in the last two years",
+                "direction": "decreasing",
+                "minimum": 0,
+            },
+            _category("employment", EMPLOYMENTS, "user.job_title", "employment status"),
+            _category("housing", HOUSINGS, "user.financial", "housing situation"),
+            _category("savings", SAVINGS, "user.financial.bank_account", "savings held"),
+            _POSTCODE,
+        ],
+        "protected_attributes": _PROTECTED,
+        "oversight": {"review_adverse": True, "margin": 0.05, "sample_rate": 0.02},
+        # Without a profile the bank cannot assess a request: it is declined, and being adverse
+        # on a high-risk system, it goes to a person.
+        "fallback": {"outcome": "declined"},
+        "retention_months": 25,
+    }
+
+
+def _support_routing() -> dict[str, Any]:
+    return {
+        "id": SUPPORT_ROUTING,
+        "name": "Support ticket routing",
+        "description": "Routes a customer's support ticket to self-service, standard or priority.",
+        "purpose": "essential.service.operations.support",
+        "legal_basis": "contract",
+        "risk_tier": "limited",
+        "owner": "customer-service@bank.example",
+        "decision": {"kind": "multiclass", "classes": list(TIERS), "adverse": ["self-service"]},
+        "features": [
+            _category("issue", ISSUES, "user.content.private", "what the ticket is about"),
+            _category("channel", CHANNELS, "user.behavior", "how the customer got in touch"),
+            {
+                "name": "open_tickets",
+                "type": "integer",
+                "data_category": "user.behavior",
+                "description": "tickets of the customer still open",
+                "minimum": 0,
+            },
+            {
+                "name": "products_held",
+                "type": "integer",
+                "data_category": "user.financial.bank_account",
+                "description": "products the customer holds with the bank",
+                "minimum": 1,
+            },
+            {
+                "name": "balance",
+                "type": "number",
+                "data_category": "user.financial.bank_account",
+                "description": "balance of the customer's accounts in euros",
+            },
+            _POSTCODE,
+        ],
+        "protected_attributes": _PROTECTED,
+        "oversight": {"sample_rate": 0.02},
+        "fallback": {"outcome": "standard"},
+        "retention_months": 12,
+    }
+
+
+def _product_recommendations() -> dict[str, Any]:
+    return {
+        "id": PRODUCT_RECOMMENDATIONS,
+        "name": "Product recommendations",
+        "description": "Ranks the bank's products for a customer, most relevant first.",
+        "purpose": "personalize.content.profiled",
+        "legal_basis": "legitimate_interests",
+        "risk_tier": "limited",
+        "owner": "marketing@bank.example",
+        "decision": {"kind": "ranking", "items": list(PRODUCTS), "top_k": 3},
+        "features": [
+            {
+                "name": "income",
+                "type": "number",
+                "data_category": "user.financial",
+                "description": "yearly income in euros",
+            },
+            _category("savings", SAVINGS, "user.financial.bank_account", "savings held"),
+            _category("housing", HOUSINGS, "user.financial", "housing situation"),
+            _category("employment", EMPLOYMENTS, "user.job_title", "employment status"),
+            {
+                "name": "months_since_opened",
+                "type": "integer",
+                "data_category": "user.financial.bank_account",
+                "description": "account age in months",
+            },
+            {
+                "name": "existing_credits",
+                "type": "integer",
+                "data_category": "user.financial",
+                "description": "number of credits already running",
+            },
+            {
+                "name": "app_logins_month",
+                "type": "integer",
+                "data_category": "user.behavior",
+                "description": "logins to the banking app last month",
+            },
+        ],
+        "protected_attributes": _PROTECTED,
+        "fallback": {"ranking": ["savings-account", "credit-card", "insurance"]},
+        "retention_months": 12,
+    }
+
+
+def bank_specs() -> dict[str, SystemSpec]:
+    """Return the specs of the demo bank's three systems, by id."""
+    specs = (_credit_limit(), _support_routing(), _product_recommendations())
+    return {data["id"]: parse_spec(data) for data in specs}
