@@ -174,3 +174,25 @@ def test_bootstrap_gap_interval_brackets_the_reported_gap_with_a_reference() -> 
     analytic = row["difference_high"] - row["difference_low"]
     boot = row["boot_difference_high"] - row["boot_difference_low"]
     assert boot == pytest.approx(analytic, rel=0.15)
+
+
+@pytest.mark.parametrize("n", [150, 400])
+def test_exposure_per_item_intervals_cover_the_mean_and_the_gap(n: int) -> None:
+    from ethica.fairness._intervals import mean_moments, normal_interval
+
+    # Two groups placed at random in the top 20, the second pushed down (positions 5-20).
+    discount = 1.0 / np.log2(np.arange(1, 21) + 1.0)
+    truth_first, truth_second = discount.mean(), discount[4:].mean()
+    rng = np.random.default_rng(3)
+    draws = 4000
+    first = discount[rng.integers(0, 20, (draws, n))]
+    second = discount[4:][rng.integers(0, 16, (draws, n))]
+    m1, v1 = mean_moments(first.sum(1), (first**2).sum(1), np.full(draws, n))
+    m2, v2 = mean_moments(second.sum(1), (second**2).sum(1), np.full(draws, n))
+    low, high = normal_interval(m1, v1)
+    band = _band(draws)
+    assert band[0] <= np.mean((low <= truth_first) & (truth_first <= high)) <= band[1]
+    assert np.mean(high - low) == pytest.approx(2 * Z * discount.std() / math.sqrt(n), rel=0.05)
+    d_low, d_high = normal_interval(m1 - m2, v1 + v2)
+    gap = truth_first - truth_second
+    assert band[0] <= np.mean((d_low <= gap) & (gap <= d_high)) <= band[1]

@@ -146,7 +146,11 @@ def test_top_k_presence_is_a_proportion_with_intervals_and_tests() -> None:
     assert small["value_low"] < small["value"] < small["value_high"]
     assert small["value"] < small["reference_value"]
     assert small["significant"]
-    assert np.isnan(rows.loc[("small", "share_of_exposure"), "p_value"])
+    # A share is tested like the per-item metric it shares (the same comparison, rescaled).
+    exposure = rows.loc[("small", "share_of_exposure")]
+    assert exposure["p_value"] == rows.loc[("small", "exposure_per_item"), "p_value"]
+    assert exposure["compared_to"] == "population share"
+    assert exposure["reference_value"] == pytest.approx((frame["seller"] == "small").mean())
     summary = result.summary.set_index("metric")
     assert summary.loc["in_top_k[5]", "p_value_across_groups"] < 0.05
     assert json.loads(result.to_json())["kind"] == "ranking"

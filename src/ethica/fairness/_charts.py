@@ -41,6 +41,11 @@ STATUS_STYLE: dict[str, tuple[str, str]] = {
 }
 #: The gaps charted first when they exist (the others are in the tables).
 GAP_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision")
+#: How a share of a total (exposure, top-k places) is compared, said under its charts.
+SHARE_COMPARISON = (
+    "A share of exposure or of the top places is compared with the group's share of those "
+    "ranked (or, with a reference group, with the share it would hold at that group's rate)."
+)
 #: Calibration curves are unreadable with more lines than this; the table still has them.
 MAX_CURVES = 8
 #: What the chart builders return: Altair chart objects, rendered by :func:`to_svg`.
@@ -87,7 +92,7 @@ def grouping_figures(
             )
         )
     gap_metrics = [m for m in GAP_METRICS if m in present] or present[:3]
-    if any(m in metrics.rates for m in gap_metrics):
+    if any(m in metrics.proportions for m in gap_metrics):
         gap_words = (
             f"Difference of each group to the comparison, in percentage points for rates, with "
             f"{level} Newcombe intervals; the shaded band is ±{materiality * 100:g} points (the "
@@ -95,11 +100,13 @@ def grouping_figures(
         )
     else:
         gap_words = "Difference of each group to the comparison, in the metric's own unit."
+    if any(m in metrics.shares for m in gap_metrics):
+        gap_words += f" {SHARE_COMPARISON}"
     charts.append(
         (
             f"Gaps by {grouping}",
             gap_words,
-            gap_chart(rows, gap_metrics, materiality=materiality, proportions=set(metrics.rates)),
+            gap_chart(rows, gap_metrics, materiality=materiality, proportions=metrics.proportions),
         )
     )
     if {"true_positive_rate", "false_positive_rate"} <= set(present):
@@ -133,12 +140,17 @@ def grouping_figures(
         )
     if "selection_rate" not in present:
         for metric in present[:2]:
+            marker = (
+                f"the tick on each row is the group's share of those ranked. {SHARE_COMPARISON}"
+                if metric in metrics.shares
+                else "the vertical line is the comparison value."
+            )
             charts.append(
                 (
                     f"{_words(metric).capitalize()} by {grouping}",
                     f"Each group's {_words(metric)}, with {level} intervals where available; "
-                    "the vertical line is the comparison value.",
-                    value_chart(rows, metric, as_percent=metric in metrics.rates),
+                    + marker,
+                    value_chart(rows, metric, as_percent=metric in metrics.proportions),
                 )
             )
     return [
@@ -212,7 +224,14 @@ def value_chart(
         base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **_status_marks(data))
     )
     comparison = data["reference_value"].dropna()
-    if not comparison.empty:
+    if comparison.nunique() > 1:
+        # Shares have one comparison per group (its share of those ranked): a tick on each row.
+        layers.append(
+            base.mark_tick(color="#24292f", thickness=2, size=ROW_HEIGHT * 0.8).encode(
+                x="reference_value:Q"
+            )
+        )
+    elif not comparison.empty:
         layers.append(
             alt.Chart(_data(pd.DataFrame({"reference_value": [float(comparison.iloc[0])]})))
             .mark_rule(color="#24292f", strokeDash=[4, 3])

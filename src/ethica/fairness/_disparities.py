@@ -4,11 +4,15 @@ Every group is compared with the whole population (``to_overall``) or with a cho
 group (``to_reference``). For a proportion, the gap to the overall rate is an exact rescaling of
 the gap to the rest of the population, ``g - overall = (1 - w) (g - rest)`` with ``w`` the group's
 share of the denominator, so the intervals and tests use the independent comparison with the
-rest. Groups smaller than ``min_group_size`` are reported but their gaps are not asserted.
+rest. A share of a total (a group's share of all exposure, of the top-k places) is 1 overall by
+construction, so it is compared with the group's share of the population instead (exposure
+parity, Singh & Joachims 2018), or with the share it would hold at the reference group's rate.
+Groups smaller than ``min_group_size`` are reported but their gaps are not asserted.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,8 +22,21 @@ import pandas as pd
 
 from ethica.fairness._count_table import group_labels
 from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
-from ethica.fairness._intervals import katz_ratio, newcombe, wilson
-from ethica.fairness._significance import Correction, across_groups, adjust, two_by_two
+from ethica.fairness._intervals import (
+    katz_ratio,
+    mean_moments,
+    mean_ratio,
+    newcombe,
+    normal_interval,
+    wilson,
+)
+from ethica.fairness._significance import (
+    Correction,
+    across_groups,
+    adjust,
+    difference_of_means,
+    two_by_two,
+)
 
 Method = Literal["between_groups", "to_overall", "to_reference"]
 
@@ -62,14 +79,18 @@ def compare_groups(
     asserted = large if reference is None else large & large[reference]
     if reference is not None:
         asserted = asserted & (np.arange(size) != reference)
-    columns: dict[str, list[Any]] = {}
+    compared_to = "overall" if reference is None else labels[reference]
+    rows: dict[str, dict[str, Any]] = {}
     for metric, values in metrics.values.items():
+        if metric in metrics.shares:
+            continue
         target = overall.values[metric][0] if reference is None else values[reference]
         row: dict[str, Any] = {
             "group": labels,
             "metric": np.full(size, metric, dtype=object),
             "count": metrics.sizes.astype(np.int64),
             "value": values,
+            "compared_to": np.full(size, compared_to, dtype=object),
             "reference_value": np.full(size, target),
             "difference": values - target,
             "ratio": ratio(values, np.full(size, target)),
@@ -77,18 +98,27 @@ def compare_groups(
         }
         if metric in metrics.rates:
             row.update(_rate_statistics(metrics, overall, metric, reference, settings))
+        elif metric in metrics.means:
+            row.update(_mean_statistics(metrics, overall, metric, reference, settings))
+        rows[metric] = row
+    for share, per_item in metrics.shares.items():
+        rows[share] = _share_statistics(metrics, overall, share, rows[per_item], settings)
+    columns: dict[str, list[Any]] = {}
+    for metric in metrics.values:
         for name in _COLUMNS:
-            columns.setdefault(name, []).append(row.get(name, np.full(size, np.nan)))
+            columns.setdefault(name, []).append(rows[metric].get(name, np.full(size, np.nan)))
     frame = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
     frame.insert(0, "grouping", " × ".join(metrics.grouping))
-    frame.insert(5, "compared_to", "overall" if reference is None else labels[reference])
     # Without any proportion (a regression audit) the column is all NaN, so float until cast.
     frame["test"] = frame["test"].astype(object).fillna("none").astype(str)
     return frame
 
 
+#: What a share is compared with when groups are compared with the whole population.
+POPULATION_SHARE = "population share"
+
 _COLUMNS = (
-    "group", "metric", "count", "value", "reference_value", "difference", "ratio",
+    "group", "metric", "count", "value", "compared_to", "reference_value", "difference", "ratio",
     "numerator", "denominator", "value_low", "value_high", "difference_low", "difference_high",
     "ratio_low", "ratio_high", "p_value", "test", "asserted",
 )  # fmt: skip
@@ -126,19 +156,29 @@ def summarize(metrics: GroupMetrics, overall: GroupMetrics, settings: Settings) 
     reference = _reference_index(metrics, settings.reference)
     out = []
     for metric, values in metrics.values.items():
-        kept = values[large & ~np.isnan(values)]
+        shown = large & ~np.isnan(values)
+        kept = values[shown]
         entry: dict[str, Any] = {"grouping": " × ".join(metrics.grouping), "metric": metric}
-        entry.update(gaps(kept, overall.values[metric][0]))
+        if metric in metrics.shares:
+            entry.update(share_gaps(kept, share_targets(metrics, overall, metric, None)[shown]))
+        else:
+            entry.update(gaps(kept, overall.values[metric][0]))
         if reference is not None:
+            if metric in metrics.shares:
+                targets = share_targets(metrics, overall, metric, reference)[shown]
+                to_reference = share_gaps(kept, targets)
+            else:
+                to_reference = gaps(kept, values[reference])
             entry.update(
                 {
                     f"{k}_to_reference": v
-                    for k, v in gaps(values[large & ~np.isnan(values)], values[reference]).items()
+                    for k, v in to_reference.items()
                     if k.endswith("to_overall")
                 }
             )
-        if metric in metrics.rates:
-            num, den = metrics.rates[metric]
+        tested = metrics.shares.get(metric, metric)
+        if tested in metrics.rates:
+            num, den = metrics.rates[tested]
             entry["p_value_across_groups"] = across_groups(num[large], den[large])
         entry["groups_compared"] = int(kept.size)
         out.append(entry)
@@ -164,6 +204,32 @@ def gaps(values: FloatArray, overall: float) -> dict[str, float]:
         "ratio": low / high if high > 0 else float("nan"),
         "difference_to_overall": float(np.abs(values - overall).max()),
         "ratio_to_overall": float(np.nanmin(to_overall)) if overall > 0 else float("nan"),
+    }
+
+
+def share_gaps(values: FloatArray, targets: FloatArray) -> dict[str, float]:
+    """Aggregate gaps like :func:`gaps`, each share against the group's own comparison share.
+
+    Between groups: the spread of the gaps ``share - target`` and the lowest ``share / target``
+    over the highest (for exposure, the ratio of exposure per item of the least and the most
+    exposed groups); to the comparison: the largest absolute gap and the ratio farthest from 1.
+    With one target for every group these equal :func:`gaps`.
+    """
+    if values.size == 0:
+        return gaps(values, math.nan)
+    gap = values - targets
+    relative = ratio(values, targets)
+    if np.isnan(relative).all():
+        low = high = closest = math.nan
+    else:
+        low, high = float(np.nanmin(relative)), float(np.nanmax(relative))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            closest = float(np.nanmin(np.minimum(relative, 1.0 / relative)))
+    return {
+        "difference": float(gap.max() - gap.min()),
+        "ratio": low / high if high > 0 else math.nan,
+        "difference_to_overall": float(np.abs(gap).max()),
+        "ratio_to_overall": closest,
     }
 
 
@@ -218,6 +284,97 @@ def _rate_statistics(
         out["ratio_low"], out["ratio_high"] = katz_ratio(num, den, x2, n2, c)
     out["p_value"], out["test"] = two_by_two(num, den, x2, n2)
     return out
+
+
+def _mean_statistics(
+    metrics: GroupMetrics,
+    overall: GroupMetrics,
+    metric: str,
+    reference: int | None,
+    settings: Settings,
+) -> dict[str, Any]:
+    """Interval and z test of a mean against the rest of the population or the reference.
+
+    As for proportions, the gap to the overall mean is ``(1 - w)`` times the gap to the rest
+    (``w`` the group's share of the rows), so the intervals come from that independent pair.
+    """
+    total, squares = metrics.means[metric]
+    sizes = metrics.sizes
+    c = settings.confidence
+    mean, variance = mean_moments(total, squares, sizes)
+    low, high = normal_interval(mean, variance, c)
+    out: dict[str, Any] = {"value_low": low, "value_high": high}
+    if reference is None:
+        all_total, all_squares = (a[0] for a in overall.means[metric])
+        rows = overall.sizes[0]
+        other, other_variance = mean_moments(all_total - total, all_squares - squares, rows - sizes)
+        weight = ratio(sizes, np.full_like(sizes, rows))
+        rest = 1.0 - weight
+        d_low, d_high = normal_interval(mean - other, variance + other_variance, c)
+        r_low, r_high = mean_ratio(mean, variance, other, other_variance, c)
+        out["difference_low"], out["difference_high"] = rest * d_low, rest * d_high
+        # g/overall = r / (w r + 1 - w) with r = g/rest: increasing in r, so bounds map over.
+        out["ratio_low"] = r_low / (weight * r_low + rest)
+        out["ratio_high"] = r_high / (weight * r_high + rest)
+    else:
+        other = np.full_like(mean, mean[reference])
+        other_variance = np.full_like(variance, variance[reference])
+        d_low, d_high = normal_interval(mean - other, variance + other_variance, c)
+        out["difference_low"], out["difference_high"] = d_low, d_high
+        out["ratio_low"], out["ratio_high"] = mean_ratio(mean, variance, other, other_variance, c)
+    out["p_value"], out["test"] = difference_of_means(mean, variance, other, other_variance)
+    return out
+
+
+def _share_statistics(
+    metrics: GroupMetrics,
+    overall: GroupMetrics,
+    share: str,
+    per_item: dict[str, Any],
+    settings: Settings,
+) -> dict[str, Any]:
+    """Compare a group's share of a total with the share it would hold at the comparison's rate.
+
+    With ``r`` the per-item metric (exposure per item, presence in the top-k), the group's share
+    is ``n_g r_g / total`` with ``total = N r_overall``, and its comparison is ``n_g r_c / total``
+    for the comparison rate ``r_c``: compared with overall, the group's share of the rows
+    ranked, ``n_g / N`` (exposure parity); compared with a reference group, the share it would
+    hold at the reference group's rate. So the difference and its interval are the per-item
+    metric's scaled by ``n_g / total``, and the ratio, its interval and the test are the
+    per-item metric's. A share of the top-k places is a proportion of those places: its own
+    interval is Wilson's on the group's rows there out of all rows there. A share of exposure
+    takes the normal interval of exposure per item, scaled the same way (both treat the rows
+    of a group as independent draws, as the intervals of proportions do).
+    """
+    base = metrics.shares[share]
+    size = len(metrics.sizes)
+    total = float(overall.values[base][0] * overall.sizes[0])
+    scale = ratio(metrics.sizes, np.full(size, total))
+    row = dict(per_item)
+    row["metric"] = np.full(size, share, dtype=object)
+    row["value"] = metrics.values[share]
+    row["reference_value"] = scale * per_item["reference_value"]
+    if settings.reference is None:
+        row["compared_to"] = np.full(size, POPULATION_SHARE, dtype=object)
+    for name in ("difference", "difference_low", "difference_high", "value_low", "value_high"):
+        if name in row:
+            row[name] = scale * row[name]
+    if base in metrics.rates:
+        inside = metrics.rates[base][0]
+        places = np.full(size, overall.rates[base][0][0])
+        row["numerator"], row["denominator"] = inside, places
+        row["value_low"], row["value_high"] = wilson(inside, places, settings.confidence)
+    return row
+
+
+def share_targets(
+    metrics: GroupMetrics, overall: GroupMetrics, share: str, reference: int | None
+) -> FloatArray:
+    """Return each group's comparison share: its population share, or at the reference's rate."""
+    base = metrics.shares[share]
+    rate = metrics.values[base][reference] if reference is not None else overall.values[base][0]
+    total = float(overall.values[base][0] * overall.sizes[0])
+    return ratio(metrics.sizes * rate, np.full(len(metrics.sizes), total))
 
 
 def _reference_index(metrics: GroupMetrics, reference: Mapping[str, Any] | None) -> int | None:

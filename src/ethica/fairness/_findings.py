@@ -8,7 +8,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ethica.fairness._disparities import Settings
+from ethica.fairness._disparities import POPULATION_SHARE, Settings
 
 #: What each metric means for the people affected, used in sentences.
 METRIC_WORDS: dict[str, str] = {
@@ -20,8 +20,19 @@ METRIC_WORDS: dict[str, str] = {
     "accuracy": "accuracy",
     "base_rate": "base rate (share with the favourable true outcome)",
 }
+#: What a group holds a share of, for the metrics that are shares of a total (rankings).
+SHARE_WORDS: dict[str, str] = {
+    "share_of_exposure": "of exposure",
+    "share_of_top_k": "of the top-{k} places",
+}
 #: The metrics whose gaps are stated as findings (the others are in the tables).
-HEADLINE = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision")
+HEADLINE = (
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "precision",
+    *SHARE_WORDS,
+)
 
 Severity = Literal["material and significant", "material, not significant", "not assessed"]
 
@@ -88,10 +99,23 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
     if not math.isnan(float(row.get("value_low", math.nan))):  # type: ignore[arg-type]
         interval = f" ({level}% CI {_pct(row['value_low'])}–{_pct(row['value_high'])})"
     direction = "lower" if difference < 0 else "higher"
-    text = (
-        f"{row['group']} ({row['grouping']}): {words} {_pct(value)}{interval} against "
-        f"{_pct(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
-    )
+    if family in SHARE_WORDS:
+        # A share of a total is 1 overall: it is compared with the group's share of those ranked.
+        held = SHARE_WORDS[family].format(k=metric[len(family) + 1 : -1])
+        compared = (
+            "of those ranked"
+            if row["compared_to"] == POPULATION_SHARE
+            else f"at the rate of {row['compared_to']}"
+        )
+        text = (
+            f"{row['group']} ({row['grouping']}): {_pct(value)} {held}{interval} against "
+            f"{_pct(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
+        )
+    else:
+        text = (
+            f"{row['group']} ({row['grouping']}): {words} {_pct(value)}{interval} against "
+            f"{_pct(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
+        )
     ratio = float(row["ratio"])  # type: ignore[arg-type]
     if family == "selection_rate" and not bool(row["four_fifths_pass"]):
         text += f"; ratio {ratio:.2f} fails the four-fifths rule"
@@ -101,10 +125,12 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
     if bool(row["significant"]):
         severity: Severity = "material and significant"
         text += f". The gap is significant ({_p(p)}{suffix})."
+    elif math.isnan(p):
+        severity = "material, not significant"
+        text += ". The gap is material; this metric has no significance test."
     else:
         severity = "material, not significant"
-        tail = f" ({_p(p)}{suffix})" if not math.isnan(p) else ""
-        text += f". The gap is material but could be chance{tail}."
+        text += f". The gap is material but could be chance ({_p(p)}{suffix})."
     return Finding(severity, str(row["grouping"]), str(row["group"]), metric, difference, text)
 
 

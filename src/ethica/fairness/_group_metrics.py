@@ -27,20 +27,35 @@ class GroupMetrics:
     rates
         For metrics that are proportions: the numerator and denominator per group, which the
         intervals and significance tests use.
+    means
+        For metrics that are means of a per-row quantity (exposure per item): its sum and sum
+        of squares per group (over the group's rows), which the normal intervals and tests use.
     curves
         Per-group tables such as calibration by score bin, keyed by name.
+    shares
+        For metrics that are a group's share of a total (its share of all exposure, of the
+        top-k): the per-item metric whose total is shared, e.g. ``share_of_exposure`` ->
+        ``exposure_per_item``. A share is compared with the group's share of the population,
+        not with the overall share (1 by construction).
     """
 
     grouping: tuple[str, ...]
     groups: pd.DataFrame
     values: dict[str, FloatArray]
     rates: dict[str, tuple[FloatArray, FloatArray]] = field(default_factory=dict)
+    means: dict[str, tuple[FloatArray, FloatArray]] = field(default_factory=dict)
     curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+    shares: dict[str, str] = field(default_factory=dict)
 
     @property
     def sizes(self) -> FloatArray:
         """Rows per group."""
         return np.asarray(self.groups["n"], dtype=np.float64)
+
+    @property
+    def proportions(self) -> set[str]:
+        """Metrics on the 0-1 scale whose gaps are read in percentage points."""
+        return set(self.rates) | set(self.shares)
 
     def frame(self) -> pd.DataFrame:
         """Return groups as rows and metrics as columns, indexed by the grouping's features."""

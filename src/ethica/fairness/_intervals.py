@@ -3,6 +3,8 @@
 - Wilson score interval for a proportion.
 - Newcombe's hybrid score interval (his method 10) for a difference of two proportions.
 - Katz's log interval for a ratio of two proportions, with 0.5 added to empty cells.
+- Normal (Wald) intervals for means from their sums, their differences (Welch's standard
+  error) and their ratios (on the log scale, by the delta method), for large groups.
 """
 
 from __future__ import annotations
@@ -70,3 +72,36 @@ def katz_ratio(
         low, high = np.exp(log_ratio - z * se), np.exp(log_ratio + z * se)
     undefined = (n1 <= 0.5) | (n2 <= 0.5)
     return np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
+
+
+def mean_moments(total: Any, squares: Any, count: Any) -> tuple[FloatArray, FloatArray]:
+    """Mean of a quantity and its squared standard error, from its sum and sum of squares.
+
+    The standard error uses the sample variance (``n - 1``); both are NaN below two rows.
+    """
+    s, q, n = (np.asarray(a, dtype=np.float64) for a in (total, squares, count))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n > 0, s / n, np.nan)
+        variance = np.clip(q - n * mean * mean, 0.0, None) / (n - 1.0)
+        return mean, np.where(n > 1, variance / n, np.nan)
+
+
+def normal_interval(
+    estimate: Any, variance: Any, confidence: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Wald interval ``estimate ± z sqrt(variance)``."""
+    e = np.asarray(estimate, dtype=np.float64)
+    half = z_value(confidence) * np.sqrt(np.asarray(variance, dtype=np.float64))
+    return e - half, e + half
+
+
+def mean_ratio(
+    m1: Any, v1: Any, m2: Any, v2: Any, confidence: float = 0.95
+) -> tuple[FloatArray, FloatArray]:
+    """Log-scale interval of ``m1 / m2`` for positive means with squared standard errors v1, v2."""
+    m1, v1, m2, v2 = (np.asarray(a, dtype=np.float64) for a in (m1, v1, m2, v2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        positive = (m1 > 0) & (m2 > 0)
+        log_ratio = np.log(np.where(positive, m1 / m2, np.nan))
+        low, high = normal_interval(log_ratio, v1 / (m1 * m1) + v2 / (m2 * m2), confidence)
+    return np.exp(low), np.exp(high)

@@ -5,7 +5,8 @@ relevance (``label``) and the list it belongs to (``list_id``). One aggregation 
 the sensitive features and the position capped at ``max_position + 1`` and sums, per cell:
 
 - ``discount_sum``: the position discount ``1 / log2(position + 1)`` (the exposure of DCG),
-  from the true position, so exposure is exact even beyond the cap;
+  from the true position, so exposure is exact even beyond the cap, and ``discount_squared_sum``
+  (for the intervals of exposure per item);
 - with relevance: ``relevance_sum`` and ``gain_discount_sum`` (``(2 ** relevance - 1)`` times the
   discount);
 - with relevance and lists: ``ideal_gain_discount_sum``, the gain times the discount of the row's
@@ -118,7 +119,10 @@ def ranking_aggregation(roles: Roles, max_position: int) -> Aggregation:
     discount = Apply("discount", (position,))
     keys: list[tuple[str, Expr]] = [(f, Col(f)) for f in roles.sensitive]
     keys.append((POSITION, Apply("cap", (position,), (float(max_position + 1),))))
-    sums: list[tuple[str, Expr]] = [("discount_sum", discount)]
+    sums: list[tuple[str, Expr]] = [
+        ("discount_sum", discount),
+        ("discount_squared_sum", Apply("square", (discount,))),
+    ]
     if roles.label is not None:
         relevance = Col(roles.label)
         gain = Apply("gain", (relevance,))
@@ -136,12 +140,15 @@ def ranking_aggregation(roles: Roles, max_position: int) -> Aggregation:
 def ranking_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetrics:
     """Exposure, top-k presence, relevance and NDCG per group of ``grouping``.
 
-    - ``share_of_exposure``: the group's sum of position discounts over everyone's (1 overall).
-    - ``exposure_per_item``: the group's mean position discount.
+    - ``share_of_exposure``: the group's sum of position discounts over everyone's (1 overall);
+      compared with the group's share of the rows ranked (exposure parity).
+    - ``exposure_per_item``: the group's mean position discount; a mean, with normal intervals
+      and tests from the sums of the discount and of its square.
     - ``in_top_k[k]``: share of the group's rows shown at a position of at most ``k``; a
       proportion (numerator: the group's rows in the top ``k``; denominator: its rows), so it has
       intervals and tests.
-    - ``share_of_top_k[k]``: the group's rows in the top ``k`` over everyone's rows there.
+    - ``share_of_top_k[k]``: the group's rows in the top ``k`` over everyone's rows there;
+      compared with the group's share of the rows ranked.
     - With relevance: ``mean_relevance``; with lists too, ``ndcg``: the group's sum of gain times
       discount over its sum of gain times ideal discount. For one list and one group this is the
       list's NDCG with gain ``2 ** relevance - 1`` and no cut-off.
@@ -155,6 +162,8 @@ def ranking_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetric
         "exposure_per_item": ratio(sums["discount_sum"], n),
     }
     rates: dict[str, tuple[FloatArray, FloatArray]] = {}
+    means = {"exposure_per_item": (sums["discount_sum"], sums["discount_squared_sum"])}
+    shares = {"share_of_exposure": "exposure_per_item"}
     positions = grouped[POSITION].to_numpy(dtype=np.float64)
     counts = grouped["n"].to_numpy(dtype=np.float64)
     all_positions = table.cells[POSITION].to_numpy(dtype=np.float64)
@@ -168,11 +177,14 @@ def ranking_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetric
         values[f"in_top_k[{k}]"] = ratio(inside, n)
         everyone = float(all_counts[all_positions <= k].sum())
         values[f"share_of_top_k[{k}]"] = ratio(inside, np.full_like(n, everyone))
+        shares[f"share_of_top_k[{k}]"] = f"in_top_k[{k}]"
     if "relevance_sum" in sums:
         values["mean_relevance"] = ratio(sums["relevance_sum"], n)
     if "ideal_gain_discount_sum" in sums:
         values["ndcg"] = ratio(sums["gain_discount_sum"], sums["ideal_gain_discount_sum"])
-    return GroupMetrics(grouping=grouping, groups=groups, values=values, rates=rates)
+    return GroupMetrics(
+        grouping=grouping, groups=groups, values=values, rates=rates, means=means, shares=shares
+    )
 
 
 def _check_column(engine: Engine, source: Any, column: str, role: str, *, minimum: float) -> None:

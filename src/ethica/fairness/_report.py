@@ -317,7 +317,7 @@ def _summary_table(audit: Audit, grouping: str, metrics: GroupMetrics) -> list[d
     out = []
     for row in summary.to_dict(orient="records"):
         metric = str(row["metric"])
-        proportion = metric in metrics.rates
+        proportion = metric in metrics.proportions
         gap = partial(_points, signed=False) if proportion else _amount
         out.append(
             {
@@ -342,7 +342,7 @@ def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]
     out = []
     for row in rows[rows["metric"].isin(chosen)].to_dict(orient="records"):
         metric = str(row["metric"])
-        proportion = metric in metrics.rates
+        proportion = metric in metrics.proportions
         value = _percent if proportion else _amount
         gap = _points if proportion else _amount
         out.append(
@@ -393,7 +393,7 @@ def _labels(index: pd.Index[Any]) -> list[str]:
 
 
 def _value(value: Any, *, metric: str, metrics: GroupMetrics) -> str:
-    return _percent(value) if metric in metrics.rates else _amount(value)
+    return _percent(value) if metric in metrics.proportions else _amount(value)
 
 
 def _missing(value: Any) -> bool:

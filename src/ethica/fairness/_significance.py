@@ -2,7 +2,8 @@
 
 A 2 x 2 comparison uses Pearson's chi-square test when every expected count is at least 5 and
 Fisher's exact test otherwise; a comparison across all groups uses the chi-square test of
-independence. p-values of one audit are corrected together (Holm or Benjamini-Hochberg).
+independence; two means use a large-sample z test. p-values of one audit are corrected
+together (Holm or Benjamini-Hochberg).
 """
 
 from __future__ import annotations
@@ -81,3 +82,18 @@ def adjust(p_values: Any, method: Correction) -> FloatArray:
     result[order] = np.minimum(adjusted, 1.0)
     out[present] = result
     return out
+
+
+def difference_of_means(
+    m1: Any, v1: Any, m2: Any, v2: Any
+) -> tuple[FloatArray, npt.NDArray[np.str_]]:
+    """Two-sided p-values that two means differ (large-sample z test, Welch's standard error).
+
+    ``v1`` and ``v2`` are the squared standard errors of the means.
+    """
+    m1, v1, m2, v2 = (np.asarray(a, dtype=np.float64) for a in (m1, v1, m2, v2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (m1 - m2) / np.sqrt(v1 + v2)
+    p = np.where(np.isnan(z), np.nan, 2.0 * stats.norm.sf(np.abs(z)))
+    test = np.where(np.isnan(p), "none", "z (means)")
+    return p, test.astype(str)
