@@ -247,15 +247,27 @@ def test_erasure_reaches_a_decision_queued_in_the_same_group(
     service: Callable[..., Service],
 ) -> None:
     # A long group wait puts the decision and the erasure in one writer group: the decision's
-    # rows are still queued, not inserted, when the erasure runs.
-    running = service(gateway={"group_commit_wait_ms": 400})
+    # rows are still queued, not inserted, when the erasure runs. The erasure is sent as soon
+    # as the decision reaches the writer (however long scoring and explaining took).
+    running = service(gateway={"group_commit_wait_ms": 2000})
     running.register("credit")
     state = state_of(running.app)
+    writer = state.gateway.writer
+    queued = threading.Event()
+    submit = writer.submit
+
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        future = submit(*args, **kwargs)
+        queued.set()
+        return future
+
+    writer.submit = noting  # type: ignore[method-assign]
     answers: list[Any] = []
     thread = threading.Thread(target=lambda: answers.append(_decide(running, "erin")))
     thread.start()
-    time.sleep(0.1)
-    erasure = state.gateway.writer.run(
+    assert queued.wait(timeout=60), "the decision never reached the ledger writer"
+    writer.submit = submit  # type: ignore[method-assign]
+    erasure = writer.run(
         lambda batch: subjects.erase_subject(batch, subject_id="erin", requested_by="test")
     )
     thread.join()
