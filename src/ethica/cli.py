@@ -218,6 +218,11 @@ def _print_bank(bank: Any, base: str) -> None:
         console.print(f"Appeals filed by customers: {bank.appeals:,}")
     steps = ", ".join(f"{count} {kind}" for kind, count in bank.reviews.items())
     console.print(f"Reviews by the demo reviewers: {steps}")
+    seeded = ", ".join(f"{system} {count}" for system, count in bank.seeded.items())
+    console.print(
+        f"Seeded review cases with known answers: {seeded}; {bank.seeded_decided} decided by "
+        "the demo reviewers (support-routing is reviewed blind-first)"
+    )
     console.rule("Open these (demo logins work in development only)")
     links = [
         ("Customer portal", f"{base}/portal/enter?token={bank.portal_token}"),

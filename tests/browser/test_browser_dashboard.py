@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import numpy as np
+import pandas as pd
+import pytest
 
 from conftest import PASSWORD, LiveService, sign_in
+from ethica.scoring import dump_model
 
 SPEC = {
     "name": "Credit limit",
@@ -84,3 +88,51 @@ def test_an_officer_reads_a_fairness_snapshot_and_suspends_a_system(
         page.goto(f"{live_service.url}/dashboard")
         row = page.get_by_role("row").filter(has_text="Credit limit")
         assert "suspended" in row.inner_text()
+
+
+def _credit_model() -> bytes:
+    """A small LightGBM model that approves on income (the only feature of :data:`SPEC`)."""
+    lightgbm = pytest.importorskip("lightgbm")
+
+    income = np.random.default_rng(0).random(400) * 100
+    frame = pd.DataFrame({"income": income})
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(frame, income > 50)
+    return dump_model(model, "lightgbm")
+
+
+def test_an_officer_adds_a_seeded_case_and_a_reviewer_finds_it_in_the_queue(
+    live_service: LiveService, page: Any, screenshot: Any
+) -> None:
+    with httpx.Client(base_url=live_service.url, timeout=30) as api:
+        signed = api.post(
+            "/v1/auth/token", json={"email": "admin@bank.example", "password": PASSWORD}
+        )
+        api.headers["Authorization"] = f"Bearer {signed.json()['token']}"
+        assert api.put("/v1/systems/credit", json=SPEC).status_code == 201
+        uploaded = api.post(
+            "/v1/systems/credit/models",
+            params={"version": "1", "format": "lightgbm"},
+            content=_credit_model(),
+        )
+        assert uploaded.status_code == 201, uploaded.text
+
+    sign_in(page, live_service.url, "officer@bank.example")
+    page.wait_for_url("**/dashboard")
+    page.goto(f"{live_service.url}/dashboard/systems/credit")
+    assert page.locator("#seeded-tally").inner_text().strip() == "No seeded cases yet."
+    page.get_by_label("income").fill("12")
+    page.get_by_label("Known correct outcome").select_option("approved")
+    screenshot(page, "seeded-form")
+    page.get_by_role("button", name="Add the seeded case").click()
+    added = page.get_by_role("status").filter(has_text="is in the review queue")
+    added.wait_for()
+    case_id = added.locator("strong").inner_text()
+    assert "1 seeded case; 0 decided" in page.locator("#seeded-tally").inner_text()
+    screenshot(page, "seeded-added")
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, live_service.url, "reviewer@bank.example")
+    page.wait_for_url("**/console")
+    page.locator(f'a[href="/console/cases/{case_id}"]').first.click()
+    page.wait_for_url(f"**/console/cases/{case_id}")
+    assert "seeded" not in page.content().lower()

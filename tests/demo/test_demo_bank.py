@@ -18,7 +18,14 @@ from typer.testing import CliRunner
 
 from ethica.cli import app
 from ethica.demo import PRODUCTS, STAFF, TIERS, bank_specs, generate_customers
-from ethica.demo._bank import APPEALS, CONFIRMED, OVERRIDDEN, build_bank
+from ethica.demo._bank import (
+    APPEALS,
+    CONFIRMED,
+    OVERRIDDEN,
+    SEEDED,
+    SEEDED_CONFIRMED,
+    build_bank,
+)
 from ethica.demo._bank_models import feature_frame
 from ethica.errors import InputError
 from ethica.fairness import MissingGroupWarning
@@ -26,6 +33,7 @@ from ethica.governance import load_spec
 from ethica.service.consent.tables import ConsentRecord, ObjectionRecord
 from ethica.service.db import make_engine, session_factory
 from ethica.service.decisions.tables import Decision
+from ethica.service.reviews.tables import Review, ReviewJudgement, SeededCase
 from ethica.service.systems.service import get_model
 from ethica.service.systems.tables import System
 from ethica.service.users.tables import User
@@ -66,7 +74,9 @@ def session(demo: Demo) -> Iterator[Session]:
 
 
 def decisions(session: Session, system_id: str) -> list[Decision]:
-    return list(session.scalars(select(Decision).where(Decision.system_id == system_id)))
+    """The system's decisions about customers (not the seeded review cases)."""
+    query = select(Decision).where(Decision.system_id == system_id, Decision.seeded.is_(False))
+    return list(session.scalars(query))
 
 
 def test_the_three_systems_are_registered_with_their_lightgbm_models(session: Session) -> None:
@@ -316,6 +326,10 @@ def test_a_newcomer_opens_the_three_faces_on_the_demo_database(demo: Demo) -> No
             assert "decisions in the last 30 days" in page.text
             # Customers who did not disclose their origin: said on the page, audited apart.
             assert "origin&#39; is missing on" in page.text or system_id != "credit-limit"
+            assert "Add a seeded case" in page.text
+        credit = client.get("/dashboard/systems/credit-limit").text
+        tally = f"{SEEDED['credit-limit']} seeded cases; {SEEDED_CONFIRMED} decided by reviewers"
+        assert tally in credit
 
         client.cookies.clear()
         reviewer = logins["reviewer"]
@@ -324,3 +338,53 @@ def test_a_newcomer_opens_the_three_faces_on_the_demo_database(demo: Demo) -> No
         assert queue.status_code == 200 and "(page 1 of" in queue.text
         case = re.search(r'href="(/console/cases/[0-9a-f-]+)"', queue.text)
         assert case is not None and client.get(case.group(1)).status_code == 200
+        routing = client.get("/console", params={"system": "support-routing"})
+        case = re.search(r'href="(/console/cases/[0-9a-f-]+)"', routing.text)
+        assert case is not None
+        assert "reviewed <strong>blind-first</strong>" in client.get(case.group(1)).text
+
+
+def test_seeded_cases_with_known_answers_wait_among_real_ones_and_some_are_decided(
+    demo: Demo, session: Session
+) -> None:
+    rows = session.execute(
+        select(Decision, SeededCase).join(SeededCase, SeededCase.decision_id == Decision.id)
+    ).all()
+    per_system = {s: sum(1 for d, _ in rows if d.system_id == s) for s in SEEDED}
+    assert per_system == SEEDED
+    assert all(d.seeded and d.subject_id is None and d.scored_by == "model" for d, _ in rows)
+    tiers = {c.known_outcome for d, c in rows if d.system_id == "support-routing"}
+    assert tiers <= set(TIERS)
+    assert {c.known_outcome for d, c in rows if d.system_id == "credit-limit"} <= {
+        "approved",
+        "declined",
+    }
+    # Reviewers decided some (their steps say whether they matched the known answer); the
+    # rest wait in the queue like any held decision.
+    seeded_ids = {d.id for d, _ in rows}
+    steps = [
+        r
+        for r in session.scalars(select(Review).where(Review.decision_id.in_(seeded_ids)))
+        if r.action in ("confirm", "override")
+    ]
+    assert len(steps) == SEEDED_CONFIRMED + 1
+    assert all(r.matched_known is not None for r in steps)
+    waiting = [d for d, _ in rows if d.review_status == "pending_review"]
+    assert len(waiting) == len(rows) - len(steps)
+    output = " ".join(demo.output.split())
+    assert f"{SEEDED_CONFIRMED + 1} decided by the demo reviewers" in output
+
+
+def test_support_routing_is_reviewed_blind_first(session: Session) -> None:
+    spec = bank_specs()["support-routing"]
+    assert spec.oversight.blind_first
+    stored = session.get(System, "support-routing")
+    assert stored is not None and stored.spec["oversight"]["blind_first"] is True
+    # The second reviewer's seeded routing case: their own tier recorded before the decision.
+    (judgement,) = session.scalars(select(ReviewJudgement))
+    decision = session.get(Decision, judgement.decision_id)
+    assert decision is not None and decision.system_id == "support-routing" and decision.seeded
+    (step,) = session.scalars(select(Review).where(Review.decision_id == decision.id))
+    assert step.reviewer_id == judgement.reviewer_id and step.created_at >= judgement.created_at
+    # Real routing cases still wait for a reviewer to meet blind-first review in the console.
+    assert any(d.review_status == "pending_review" for d in decisions(session, "support-routing"))

@@ -103,6 +103,11 @@ def _requests(decision_id: str) -> dict[tuple[str, str], Send]:
             data={**form, "reason": "checked"},
             follow_redirects=False,
         ),
+        ("POST", "/dashboard/systems/{system_id}/seeded-cases"): lambda c, form: c.post(
+            f"/dashboard/systems/{SYSTEM}/seeded-cases",
+            data={**form, "feature.income": "12", "known_outcome": "approved"},
+            follow_redirects=False,
+        ),
         ("GET", "/dashboard/concerns"): lambda c, form: c.get(
             "/dashboard/concerns", follow_redirects=False
         ),

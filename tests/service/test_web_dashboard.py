@@ -275,3 +275,145 @@ def test_an_officer_answers_a_concern_and_it_leaves_the_open_list(
         headers={"Authorization": f"Bearer {customer_token('F-1', secret=secret)}"},
     )
     assert mine.json()["items"][0]["response"] == "Your income was checked again."
+
+
+# --- seeded review cases ----------------------------------------------------------------------
+
+
+def _with_model(running: Service, model: bytes) -> dict[str, Any]:
+    """A high-risk credit system with a LightGBM model, and one real decline held for review."""
+    running.register("credit", oversight={"review_adverse": True})
+    assert running.upload("credit", model, format="lightgbm").status_code == 201
+    real = running.decide(
+        "credit", {"subject_id": "cust-1", "features": {"income": 10.0, "housing": "own"}}
+    )
+    assert real.status_code == 201 and real.json()["review"]["status"] == "pending_review"
+    return dict(real.json())
+
+
+def _seeded_entries(running: Service) -> int:
+    with state_of(running.app).sessions() as session:
+        entries = session.scalars(select(LedgerEntry).where(LedgerEntry.kind == "seeded_case"))
+        return len(list(entries))
+
+
+def _queue_ids(running: Service) -> set[str]:
+    queue = running.client.get("/v1/reviews", headers=running.headers["reviewer"])
+    assert queue.status_code == 200, queue.text
+    return {item["decision_id"] for item in queue.json()["items"]}
+
+
+def test_an_officer_adds_a_seeded_case_that_reviewers_cannot_tell_from_a_real_one(
+    service: Callable[..., Service], lightgbm_bytes: bytes
+) -> None:
+    running = service()
+    real = _with_model(running, lightgbm_bytes)
+    with viewing_as(running.client, _officer(running)) as client:
+        page = client.get("/dashboard/systems/credit").text
+        # The form follows the spec: a number input, the declared categories, the outcomes.
+        assert re.search(r'<label for="(seed-\d+)">income</label>\s*<input id="\1" '
+                         r'name="feature.income" type="number"', page)  # fmt: skip
+        housing = re.search(r'name="feature.housing" required>(.*?)</select>', page, re.S)
+        assert housing is not None
+        assert re.findall(r'<option value="(\w+)"', housing.group(1)) == ["own", "rent"]
+        known = re.search(r'name="known_outcome" required>(.*?)</select>', page, re.S)
+        assert known is not None
+        assert re.findall(r'<option value="(\w+)"', known.group(1)) == ["approved", "declined"]
+        assert "No seeded cases yet." in page
+        form = {"csrf": csrf_of(page), "feature.income": "12", "feature.housing": "own"}
+        added = client.post(
+            "/dashboard/systems/credit/seeded-cases",
+            data={**form, "known_outcome": "approved"},
+            follow_redirects=False,
+        )
+        assert added.status_code == 303, added.text
+        case_id = added.headers["location"].split("seeded=")[1].split("#")[0]
+        after = client.get(added.headers["location"]).text
+    assert f"Seeded case <strong>{case_id}</strong> is in the review queue" in after
+    assert "1 seeded case; 0 decided by reviewers." in after
+
+    # In the console it is one more case held for review, worded as the real one is.
+    assert _queue_ids(running) == {real["id"], case_id}
+    with viewing_as(running.client, token_of(running.headers["reviewer"])) as client:
+        queue = client.get("/console").text
+        real_page = client.get(f"/console/cases/{real['id']}").text
+        seeded_page = client.get(f"/console/cases/{case_id}").text
+        assert f'href="/console/cases/{case_id}"' in queue
+        assert "seeded" not in queue.lower() and "seeded" not in seeded_page.lower()
+        for text in ("adverse outcome of a high-risk system", "Declined", "Confirm"):
+            assert (text in real_page) == (text in seeded_page), text
+        decided = client.post(
+            f"/console/cases/{case_id}/decision",
+            data={"csrf": csrf_of(seeded_page), "action": "confirm"},
+            follow_redirects=False,
+        )
+        assert decided.status_code == 303, decided.text
+    # Never a decision about a customer.
+    listed = running.client.get("/v1/decisions", headers=running.headers["officer"]).json()
+    assert {d["id"] for d in listed["items"]} == {real["id"]}
+    with viewing_as(running.client, _officer(running)) as client:
+        tally = client.get("/dashboard/systems/credit").text
+    # The reviewer confirmed the model's decline; the known answer was "approved".
+    assert "1 seeded case; 1 decided by reviewers, 0 of them with the known outcome (0%)." in tally
+    assert _seeded_entries(running) == 1
+
+
+def test_a_seeded_case_with_bad_input_shows_the_form_again_and_adds_nothing(
+    service: Callable[..., Service], lightgbm_bytes: bytes
+) -> None:
+    running = service()
+    real = _with_model(running, lightgbm_bytes)
+    url = "/dashboard/systems/credit/seeded-cases"
+    with viewing_as(running.client, _officer(running)) as client:
+        csrf = csrf_of(client.get("/dashboard/systems/credit").text)
+        good = {"csrf": csrf, "feature.income": "12", "feature.housing": "own"}
+        not_a_number = client.post(
+            url, data={**good, "feature.income": "lots", "known_outcome": "approved"}
+        )
+        unknown_category = client.post(
+            url, data={**good, "feature.housing": "castle", "known_outcome": "approved"}
+        )
+        no_outcome = client.post(url, data=good)
+        wrong_outcome = client.post(url, data={**good, "known_outcome": "maybe"})
+        missing = client.post(url, data={"csrf": csrf, "known_outcome": "approved"})
+        no_system = client.post(
+            "/dashboard/systems/nope/seeded-cases", data={**good, "known_outcome": "approved"}
+        )
+    for answer, words in (
+        (not_a_number, "must be a number, not &#39;lots&#39;"),
+        (unknown_category, "must be one of"),
+        (no_outcome, "choose the known correct outcome"),
+        (wrong_outcome, "outcome must be one of"),
+        (missing, "enter a value for income"),
+    ):
+        assert answer.status_code == 422, answer.text
+        assert "Nothing was added:" in answer.text and words in answer.text, words
+    # What the officer entered is there to correct.
+    assert 'name="feature.income" type="number" step="any" value="lots"' in not_a_number.text
+    assert '<option value="approved" selected>' in unknown_category.text
+    assert no_system.status_code == 404
+    assert _queue_ids(running) == {real["id"]}
+    assert _seeded_entries(running) == 0
+
+
+def test_only_officers_add_seeded_cases_and_only_to_a_system_with_a_model(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    running.register("credit")
+    body = {"feature.income": "12", "feature.housing": "own", "known_outcome": "approved"}
+    with viewing_as(running.client, _officer(running)) as client:
+        page = client.get("/dashboard/systems/credit").text
+        refused = client.post(
+            "/dashboard/systems/credit/seeded-cases", data={**body, "csrf": csrf_of(page)}
+        )
+    assert "register one first" in page and 'name="known_outcome"' not in page
+    assert refused.status_code == 422 and "no registered model" in refused.text
+    reviewer = token_of(running.headers["reviewer"])
+    with viewing_as(running.client, reviewer) as client:
+        csrf = csrf_of(client.get("/console").text)
+        forbidden = client.post(
+            "/dashboard/systems/credit/seeded-cases", data={**body, "csrf": csrf}
+        )
+    assert forbidden.status_code == 403
+    assert _seeded_entries(running) == 0

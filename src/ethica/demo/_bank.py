@@ -3,8 +3,10 @@
 :func:`build_bank` creates a fresh SQLite database, registers the credit-limit, support-routing
 and product-recommendation systems with their LightGBM models, creates the staff users, records
 some customers' consent withdrawals and objections, runs every demo customer's three decisions
-through the gateway, records true outcomes for part of them and files a few appeals. The staff
-passwords are published in this file: the demo refuses to run outside development.
+through the gateway, records true outcomes for part of them, files a few appeals, puts seeded
+review cases with known answers in the queue, and has the demo reviewers work part of it
+(support routing is reviewed blind-first). The staff passwords are published in this file: the
+demo refuses to run outside development.
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ APPEALS = 12
 #: reviewer approves all but one of the overrides, which stays for the console to show).
 CONFIRMED = 12
 OVERRIDDEN = 3
+#: Seeded review cases (known answers, to measure reviewers) per system, made from customers the
+#: models learned from, whose true outcome the scenario knows.
+SEEDED = {CREDIT_LIMIT: 4, SUPPORT_ROUTING: 2}
+#: Seeded credit cases the first reviewer confirms; the second reviewer also decides one
+#: seeded routing case, blind-first. The others wait in the queue.
+SEEDED_CONFIRMED = 2
 #: Lifetime of the printed demo customer link, in minutes (a week).
 LINK_MINUTES = 7 * 24 * 60
 _APPEAL_ROUTE = "/v1/me/decisions/{decision_id}/appeal"
@@ -88,6 +96,10 @@ class BankDemo:
         Appeals filed, or None when the service has no appeal route.
     reviews
         Review steps the demo reviewers took, by kind (confirmed, overridden, approved).
+    seeded
+        Seeded review cases with known answers put in the queue, per system.
+    seeded_decided
+        Seeded cases the demo reviewers decided.
     portal_subject
         A demo customer with a declined credit decision.
     portal_token
@@ -101,6 +113,8 @@ class BankDemo:
     outcomes: int = 0
     appeals: int | None = None
     reviews: dict[str, int] = field(default_factory=dict)
+    seeded: dict[str, int] = field(default_factory=dict)
+    seeded_decided: int = 0
     portal_subject: str = ""
     portal_token: str = ""
 
@@ -176,7 +190,7 @@ def build_bank(
     with TestClient(app) as client:
         state = state_of(app)
         _register(state, trained)
-        _create_staff(state)
+        staff = _create_staff(state)
         demo.consent_changes = _consent(state, people, rng)
         rows = _rows(customers, seed=seed).iloc[-decided:].reset_index(drop=True)
         made = _decide(state, rows)
@@ -186,7 +200,11 @@ def build_bank(
         demo.appeals = _appeals(client, state, made, rng)
         demo.portal_subject = _declined_customer(made)
         demo.portal_token = _link(state, demo.portal_subject)
+        training = _rows(customers, seed=seed).iloc[:-decided]
+        cases = _seeded(state, training, rng, officer=staff["officer@bank.example"])
+        demo.seeded = {s: sum(1 for c in cases if c.system_id == s) for s in SEEDED}
         demo.reviews = _reviews(client, made, rng, spare=demo.portal_subject)
+        demo.seeded_decided = _review_seeded(client, cases)
     return demo
 
 
@@ -236,12 +254,13 @@ def _register(state: Any, trained: dict[str, TrainedSystem]) -> None:
         state.gateway.forget_system(system_id)
 
 
-def _create_staff(state: Any) -> None:
+def _create_staff(state: Any) -> dict[str, str]:
+    """Create the demo staff; their user ids by email."""
     from ethica.service.db import unit_of_work
     from ethica.service.users.service import create_user
 
     with unit_of_work(state.sessions) as session:
-        for login in STAFF:
+        users = [
             create_user(
                 session,
                 email=login.email,
@@ -249,6 +268,9 @@ def _create_staff(state: Any) -> None:
                 role=login.role,
                 password=login.password,
             )
+            for login in STAFF
+        ]
+        return {user.email: user.id for user in users}
 
 
 def _consent(state: Any, people: pd.DataFrame, rng: random.Random) -> dict[str, int]:
@@ -401,6 +423,67 @@ def _reviews(client: Any, made: list[Any], rng: random.Random, *, spare: str) ->
             _call(client, f"/v1/reviews/{case.id}/decision", first, {"action": "confirm"})
             done["confirmed"] += 1
     return done
+
+
+def _seeded(state: Any, training: pd.DataFrame, rng: random.Random, *, officer: str) -> list[Any]:
+    """Put :data:`SEEDED` cases in the queue, as an officer would, through the review backend."""
+    from ethica.service.reviews.schemas import SeededCaseCreate
+    from ethica.service.reviews.seeded import prepare_seeded_case, record_seeded_case
+
+    specs = bank_specs()
+    known: dict[str, Callable[[dict[Any, Any]], str]] = {
+        CREDIT_LIMIT: lambda row: "approved" if row["repaid"] == 1 else "declined",
+        SUPPORT_ROUTING: lambda row: str(row["tier"]),
+    }
+    chosen = training.sample(n=sum(SEEDED.values()), random_state=rng.randrange(2**32))
+    bodies = []
+    rows = iter(chosen.to_dict("records"))
+    for system_id, count in SEEDED.items():
+        for row in (next(rows) for _ in range(count)):
+            features = {f.name: _plain(row[f.name]) for f in specs[system_id].features}
+            bodies.append(
+                SeededCaseCreate(
+                    system_id=system_id, features=features, known_outcome=known[system_id](row)
+                )
+            )
+    created = []
+    for body in bodies:
+        with state.sessions() as session:
+            prepared = prepare_seeded_case(session, body=body, rng=rng)
+        created.append(
+            state.gateway.writer.run(
+                lambda batch, p=prepared: record_seeded_case(batch, p, created_by=officer)
+            )
+        )
+    return created
+
+
+def _review_seeded(client: Any, cases: list[Any]) -> int:
+    """Have the demo reviewers decide a few seeded cases; return how many.
+
+    The first confirms seeded credit cases; the second decides a routing one blind-first: their
+    own tier first, then the model's is shown.
+    """
+    first, second = (_sign_in(client, login) for login in STAFF if login.role == "reviewer")
+    credit = [c for c in cases if c.system_id == CREDIT_LIMIT][:SEEDED_CONFIRMED]
+    for case in credit:
+        _call(client, f"/v1/reviews/{case.decision_id}/claim", first, {})
+        _call(client, f"/v1/reviews/{case.decision_id}/decision", first, {"action": "confirm"})
+    routed = [c for c in cases if c.system_id == SUPPORT_ROUTING][:1]
+    for case in routed:
+        path = f"/v1/reviews/{case.decision_id}"
+        _call(client, f"{path}/claim", second, {})
+        _call(client, f"{path}/judgement", second, {"outcome": case.known_outcome})
+        body: dict[str, Any] = {"action": "confirm"}
+        if case.outcome != case.known_outcome:
+            body = {
+                "action": "override",
+                "outcome": case.known_outcome,
+                "reason_code": "model_error",
+                "comment": "The ticket's issue calls for this tier.",
+            }
+        _call(client, f"{path}/decision", second, body)
+    return len(credit) + len(routed)
 
 
 def _sign_in(client: Any, login: StaffLogin) -> str:

@@ -157,7 +157,8 @@ def _support_routing() -> dict[str, Any]:
             _POSTCODE,
         ],
         "protected_attributes": _PROTECTED,
-        "oversight": {"sample_rate": 0.02},
+        # Reviewers give their own tier before they see the model's (automation-bias safeguard).
+        "oversight": {"sample_rate": 0.02, "blind_first": True},
         "fallback": {"outcome": "standard"},
         "retention_months": 12,
     }

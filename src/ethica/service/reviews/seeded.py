@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ethica.errors import EthicaError, InputError
@@ -27,6 +28,7 @@ from ethica.governance import SystemSpec, parse_spec, route, unlike_training
 from ethica.privacy import minimize
 from ethica.scoring import Scored, Scorer
 from ethica.service.db import new_id, utcnow
+from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
 from ethica.service.decisions.tables import Decision
 from ethica.service.hooks import default_explainer
 from ethica.service.ledger.shredding import sealing_subject
@@ -175,6 +177,32 @@ def record_seeded_case(
         score=score,
         review_reason=prepared.reason,
         created_at=prepared.created_at,
+    )
+
+
+@dataclass(frozen=True)
+class SeededTally:
+    """A system's seeded cases: how many, how many reviewers decided, how many of those rightly."""
+
+    cases: int
+    decided: int
+    matched: int
+
+
+def seeded_tally(session: Session, *, system_id: str) -> SeededTally:
+    """Count ``system_id``'s seeded cases, the decided ones, and those decided rightly."""
+    rows = session.execute(
+        select(Decision.review_status, Decision.outcome, SeededCase.known_outcome)
+        .join(SeededCase, SeededCase.decision_id == Decision.id)
+        .where(Decision.system_id == system_id)
+    ).all()
+    decided = [
+        (outcome, known) for status, outcome, known in rows if status in FINAL_REVIEW_STATUSES
+    ]
+    return SeededTally(
+        cases=len(rows),
+        decided=len(decided),
+        matched=sum(outcome == known for outcome, known in decided),
     )
 
 

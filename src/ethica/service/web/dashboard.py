@@ -1,32 +1,39 @@
-"""The officer dashboard: systems, volumes, reviews, fairness, concerns, ledger, kill switch.
+"""The officer dashboard: systems, volumes, reviews, fairness, concerns, ledger, kill switch,
+seeded review cases.
 
-Pages read through the same service functions as the JSON API; the kill switch and answers to
-concerns append to the ledger, so they run on the ledger writer exactly as their API routes do,
-and answer 303 back to the page they came from (POST/redirect/GET).
+Pages read through the same service functions as the JSON API; the kill switch, answers to
+concerns and seeded cases append to the ledger, so they run on the ledger writer exactly as their
+API routes do, and answer 303 back to the page they came from (POST/redirect/GET).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Callable, Iterable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
+from ethica.governance import parse_spec
 from ethica.service.concerns import service as concerns
 from ethica.service.concerns.schemas import ConcernRead
 from ethica.service.db import utcnow
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.service import verify_ledger
 from ethica.service.ledger.writer import Batch
+from ethica.service.reviews import seeded
+from ethica.service.reviews.seeded import seeded_tally
 from ethica.service.settings import Settings
 from ethica.service.systems import suspension
 from ethica.service.systems.service import get_system
 from ethica.service.web.dashboard_fairness import PERIODS, live_snapshot, ranking_items
 from ethica.service.web.dashboard_overview import overview, staff_names
+from ethica.service.web.dashboard_seeded import seeded_form, seeded_request
 from ethica.service.web.rendering import is_htmx, render
 from ethica.service.web.session import Viewer, page_requires
 
@@ -75,10 +82,72 @@ def system_page(
     days: Annotated[int, Query()] = 30,
     item: Annotated[str | None, Query(max_length=200)] = None,
     done: Annotated[Act | None, Query()] = None,
+    seeded_case: Annotated[str | None, Query(alias="seeded", max_length=100)] = None,
 ) -> Response:
-    """A system: its facts, a fairness snapshot of its live decisions, the kill switch."""
+    """A system: its facts, the kill switch, seeded cases, a fairness snapshot of its decisions."""
     if days not in PERIODS:
         raise InputError(f"choose a period of {', '.join(map(str, PERIODS))} days, not {days}")
+    return _system_response(
+        request, session, viewer, system_id, days=days, item=item, done=done, new_case=seeded_case
+    )
+
+
+@router.post("/systems/{system_id}/seeded-cases")
+async def add_seeded_case(
+    system_id: str,
+    request: Request,
+    viewer: Annotated[Viewer, page_requires("reviews:seed")],
+) -> Response:
+    """Put a case with a known correct outcome in the review queue, as the API's route does.
+
+    Scoring and explaining run off the ledger writer's thread with their own session; a
+    refusal shows the system page again with the message and what was entered (422).
+    """
+    from ethica.service.app import state_of
+
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    sessions = state_of(request.app).sessions
+
+    def prepare() -> seeded.PreparedSeededCase:
+        with sessions() as session:
+            spec = parse_spec(get_system(session, system_id=system_id).spec)
+            body = seeded_request(spec, form)
+            return seeded.prepare_seeded_case(session, body=body)
+
+    def refused(message: str) -> Response:
+        with sessions() as session:
+            return _system_response(
+                request, session, viewer, system_id, entered=form, error=message, status=422
+            )
+
+    try:
+        prepared = await asyncio.to_thread(prepare)
+    except (InputError, ValidationError) as error:
+        message = _first_error(error) if isinstance(error, ValidationError) else str(error)
+        return await asyncio.to_thread(refused, message)
+    case = await run_job(
+        request,
+        lambda batch: seeded.record_seeded_case(batch, prepared, created_by=viewer.principal.id),
+    )
+    return RedirectResponse(
+        f"/dashboard/systems/{system_id}?seeded={case.decision_id}#seeded-cases", status_code=303
+    )
+
+
+def _system_response(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    system_id: str,
+    *,
+    days: int = 30,
+    item: str | None = None,
+    done: Act | None = None,
+    new_case: str | None = None,
+    entered: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
     system = get_system(session, system_id=system_id)
     items = ranking_items(system)
     if items and item is None:
@@ -93,8 +162,8 @@ def system_page(
             now=utcnow(),
             item=item if items else None,
         )
-    except InputError as error:
-        problem = str(error)
+    except InputError as failure:
+        problem = str(failure)
     change = suspension.last_change(session, system_id=system_id)
     context = {
         "system": system,
@@ -107,8 +176,12 @@ def system_page(
         "change": change,
         "names": _actor_names(session, [change.by] if change else []),
         "done": done,
+        "tally": seeded_tally(session, system_id=system_id),
+        "seeded_form": seeded_form(parse_spec(system.spec), entered),
+        "seeded_case": new_case,
+        "seeded_error": error,
     }
-    return render(request, "dashboard/system.html", context, viewer=viewer)
+    return render(request, "dashboard/system.html", context, viewer=viewer, status=status)
 
 
 @router.post("/systems/{system_id}/suspension")
@@ -196,3 +269,9 @@ def _actor_names(session: Session, actors: Iterable[str]) -> dict[str, str]:
     wanted = {a: a.removeprefix("user:") for a in actors}
     names = staff_names(session, [i for a, i in wanted.items() if a.startswith("user:")])
     return {actor: names.get(user_id, actor) for actor, user_id in wanted.items()}
+
+
+def _first_error(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    return f"{where}: {problem['msg']}" if where else str(problem["msg"])
