@@ -220,19 +220,7 @@ class Explainer:
             permutations=self.permutations,
             seed=self.seed,
         )
-        found = supporting_reasons(attribution, spec=spec, max_reasons=self.max_reasons)
-        reasons = [
-            self._reason(
-                reason,
-                features,
-                recommended_reason_text(
-                    spec.feature(reason.feature), features.get(reason.feature), locale=self.locale
-                ),
-            )
-            for reason in found
-        ]
-        text = recommendation_text(_values(spec, features, found), locale=self.locale)
-        return self._plain_result(attribution, reasons, text)
+        return self._recommended(spec, features, attribution)
 
     def _top_item(
         self, *, spec: SystemSpec, scorer: Scorer, features: Mapping[str, Any], scored: Scored
@@ -246,6 +234,16 @@ class Explainer:
             runner_up=second,
             background=self._summary(spec).background,
         )
+        return {
+            **self._recommended(spec, features, attribution),
+            "top": top,
+            "runner_up": second,
+        }
+
+    def _recommended(
+        self, spec: SystemSpec, features: Mapping[str, Any], attribution: Attribution
+    ) -> dict[str, Any]:
+        """'Recommended because ...': the features that raised the (top) item's score."""
         found = supporting_reasons(attribution, spec=spec, max_reasons=self.max_reasons)
         reasons = [
             self._reason(
@@ -258,7 +256,7 @@ class Explainer:
             for reason in found
         ]
         text = recommendation_text(_values(spec, features, found), locale=self.locale)
-        return {**self._plain_result(attribution, reasons, text), "top": top, "runner_up": second}
+        return self._plain_result(attribution, reasons, text)
 
     @staticmethod
     def _reason(reason: Reason, features: Mapping[str, Any], text: str) -> dict[str, Any]:
