@@ -13,6 +13,11 @@ Rules, so that any implementation (or a later Python) produces the same bytes:
 - anything else (bytes, sets, dates, decimals, objects) is refused with :class:`InputError`.
 
 Strings are hashed exactly as given (no Unicode normalization).
+
+Performance: every ledger entry passes through here several times, so plain values (exact
+``dict``, ``list``, ``str``, ``int``, ``float``) take a type-dispatched path, and the path of a
+refused value (``$.a[2]``) is only spelled out when one is refused. Values already normalized
+are encoded with :func:`encode_plain` without being walked again.
 """
 
 from __future__ import annotations
@@ -25,7 +30,11 @@ from typing import Any
 
 from ethica.errors import InputError
 
-__all__ = ["canonical_json", "normalize", "rfc3339"]
+__all__ = ["canonical_json", "encode_plain", "normalize", "rfc3339"]
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def rfc3339(moment: datetime) -> str:
@@ -47,43 +56,96 @@ def normalize(value: Any, *, path: str = "$") -> Any:
     InputError
         When a value has no canonical JSON form; the message names where it is (``$.a[2]``).
     """
-    if value is None or isinstance(value, bool):
+    try:
+        return _plain(value)
+    except _Refused as refused:
+        raise InputError(path + "".join(reversed(refused.where)) + refused.what) from None
+
+
+def canonical_json(value: Any) -> bytes:
+    """Encode ``value`` as canonical JSON bytes (see the module docstring for the rules)."""
+    return encode_plain(normalize(value))
+
+
+def encode_plain(value: Any) -> bytes:
+    """Encode a value that :func:`normalize` returned, without walking it again.
+
+    ``encode_plain(normalize(v)) == canonical_json(v)``; given anything but plain JSON data the
+    bytes are not canonical, so only pass what :func:`normalize` returned.
+    """
+    try:
+        return _ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InputError(f"a string is not valid Unicode (lone surrogate?): {error}") from None
+
+
+class _Refused(Exception):
+    """A value without a canonical form; ``where`` collects its path, innermost part first."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.where: list[str] = []
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise _Refused(f" is {value!r}; the ledger stores finite numbers only")
+        return value
+    if kind is dict:
+        return _plain_mapping(value)
+    if kind is list:
+        return _plain_sequence(value)
+    return _plain_other(value)
+
+
+def _plain_mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, item in value.items():
+        if type(key) is not str and not isinstance(key, str):
+            raise _Refused(f" has the key {key!r}; object keys must be strings")
+        try:
+            result[str(key)] = _plain(item)
+        except _Refused as refused:
+            refused.where.append(f".{key}")
+            raise
+    return result
+
+
+def _plain_sequence(value: list[Any] | tuple[Any, ...]) -> list[Any]:
+    result: list[Any] = []
+    index = 0
+    try:
+        for index, item in enumerate(value):  # noqa: B007 (the index names a refused item)
+            result.append(_plain(item))
+    except _Refused as refused:
+        refused.where.append(f"[{index}]")
+        raise
+    return result
+
+
+def _plain_other(value: Any) -> Any:
+    """Normalize subclasses of the plain types, other mappings, tuples and datetimes."""
+    if isinstance(value, bool):
         return value
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise InputError(f"{path} is {value!r}; the ledger stores finite numbers only")
+            raise _Refused(f" is {value!r}; the ledger stores finite numbers only")
         return float(value)
     if isinstance(value, str):
         return str(value)
     if isinstance(value, datetime):
         return rfc3339(value)
     if isinstance(value, Mapping):
-        result: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InputError(f"{path} has the key {key!r}; object keys must be strings")
-            result[str(key)] = normalize(item, path=f"{path}.{key}")
-        return result
+        return _plain_mapping(value)
     if isinstance(value, list | tuple):
-        return [normalize(item, path=f"{path}[{i}]") for i, item in enumerate(value)]
-    raise InputError(
-        f"{path} is a {type(value).__name__}, which has no canonical JSON form; "
+        return _plain_sequence(value)
+    raise _Refused(
+        f" is a {type(value).__name__}, which has no canonical JSON form; "
         "convert it to a string, number, bool, list or dict first"
     )
-
-
-def canonical_json(value: Any) -> bytes:
-    """Encode ``value`` as canonical JSON bytes (see the module docstring for the rules)."""
-    text = json.dumps(
-        normalize(value),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InputError(f"a string is not valid Unicode (lone surrogate?): {error}") from None

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ethica.errors import InputError
-from ethica.ledger._canonical import normalize
-from ethica.ledger._entry import GENESIS_HASH, Entry, entry_hash
+from ethica.ledger._canonical import encode_plain, normalize
+from ethica.ledger._entry import GENESIS_HASH, Entry, with_hash
 from ethica.ledger._errors import SequenceConflictError
 from ethica.ledger._keys import KeyRing
 from ethica.ledger._store import EntryStore, MemoryEntryStore
@@ -97,17 +96,21 @@ class Ledger:
         _require_name(chain, what="chain")
         if subject is not None:
             _require_name(subject, what="subject")
+        # Fields are normalized and encoded once, here: hashing and sealing take the bytes.
         public_data: dict[str, Any] = normalize(dict(public or {}), path="public")
-        personal_data: dict[str, Any] | None = None
+        public_json = encode_plain(public_data)
+        personal_json: bytes | None = None
         if personal:
             if subject is None:
                 raise InputError("personal fields need a subject: their data key seals them")
             if self.keyring is None:
                 raise InputError("personal fields need a KeyRing: pass Ledger(keyring=...)")
-            personal_data = normalize(dict(personal), path="personal")
+            personal_json = encode_plain(normalize(dict(personal), path="personal"))
         with self._lock_for(chain):
             for _ in range(CONFLICT_RETRIES):
-                entry = self._next_entry(kind, chain, subject, public_data, personal_data)
+                entry = self._next_entry(
+                    kind, chain, subject, public_data, public_json, personal_json
+                )
                 try:
                     self.store.append(entry)
                 except SequenceConflictError:
@@ -176,14 +179,15 @@ class Ledger:
         chain: str,
         subject: str | None,
         public: dict[str, Any],
-        personal: dict[str, Any] | None,
+        public_json: bytes,
+        personal_json: bytes | None,
     ) -> Entry:
         head = self.store.head(chain)
         sequence = 0 if head is None else head.sequence + 1
         key_id, sealed = None, None
-        if personal is not None and self.keyring is not None and subject is not None:
-            key_id, sealed = self.keyring.seal(
-                personal, subject=subject, chain=chain, sequence=sequence, kind=kind
+        if personal_json is not None and self.keyring is not None and subject is not None:
+            key_id, sealed = self.keyring.seal_encoded(
+                personal_json, subject=subject, chain=chain, sequence=sequence, kind=kind
             )
         recorded_at = self._clock()
         if recorded_at.tzinfo is None:
@@ -200,15 +204,11 @@ class Ledger:
             previous_hash=GENESIS_HASH if head is None else head.hash,
             hash="",
         )
-        return _with_hash(draft)
+        return with_hash(draft, public_json=public_json)
 
     def _lock_for(self, chain: str) -> threading.Lock:
         with self._locks_lock:
             return self._locks.setdefault(chain, threading.Lock())
-
-
-def _with_hash(draft: Entry) -> Entry:
-    return replace(draft, hash=entry_hash(draft))
 
 
 def _require_name(value: object, *, what: str) -> None:

@@ -6,14 +6,23 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from ethica.errors import InputError
-from ethica.ledger._canonical import canonical_json, rfc3339
+from ethica.ledger._canonical import canonical_json, encode_plain, normalize, rfc3339
 
-__all__ = ["GENESIS_HASH", "LEDGER_FORMAT", "Entry", "Sealed", "associated_data", "entry_hash"]
+__all__ = [
+    "GENESIS_HASH",
+    "LEDGER_FORMAT",
+    "Entry",
+    "Sealed",
+    "associated_data",
+    "entry_hash",
+    "with_hash",
+]
 
 LEDGER_FORMAT = "ethica.ledger/1"
 """Written into every hashed record, so a later format can never collide with this one."""
@@ -117,6 +126,18 @@ class Entry:
         """Return the entry as JSON data, for a store (SQL row, file, message) to keep."""
         return {**self.content(), "hash": self.hash}
 
+    @cached_property
+    def public_json(self) -> bytes:
+        """Return the canonical JSON of :attr:`public` as it was hashed (a store keeps it)."""
+        return canonical_json(self.public)
+
+    def content_json(self) -> bytes:
+        """Return the canonical JSON of :meth:`content`: the bytes :attr:`hash` digests.
+
+        Always encoded afresh from the fields, so verification sees any change to them.
+        """
+        return _content_json(self, canonical_json(self.public))
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Entry:
         """Read the form written by :meth:`to_dict`; the hash is kept as stored, not recomputed."""
@@ -142,9 +163,40 @@ class Entry:
             raise InputError(f"not a ledger entry record: {error!r}") from None
 
 
+_KEYS_BEFORE_PUBLIC = ("chain", "format", "key_id", "kind", "previous_hash")
+
+
 def entry_hash(entry: Entry) -> str:
     """Recompute the hex SHA-256 of ``entry``'s content (what its ``hash`` should be)."""
-    return hashlib.sha256(canonical_json(entry.content())).hexdigest()
+    return hashlib.sha256(entry.content_json()).hexdigest()
+
+
+def with_hash(draft: Entry, *, public_json: bytes | None = None) -> Entry:
+    """Return ``draft`` with its :attr:`~Entry.hash` computed.
+
+    ``public_json`` is ``canonical_json(draft.public)`` when the caller already has it (the
+    ledger normalizes and encodes the public fields once per append); the entry keeps it as
+    its :attr:`~Entry.public_json`, so a store does not encode them again.
+    """
+    if public_json is None:
+        public_json = canonical_json(draft.public)
+    entry = replace(draft, hash=hashlib.sha256(_content_json(draft, public_json)).hexdigest())
+    entry.__dict__["public_json"] = public_json  # what the cached property would compute
+    return entry
+
+
+def _content_json(entry: Entry, public_json: bytes) -> bytes:
+    """Return ``canonical_json(entry.content())`` built around the public fields' encoding.
+
+    The other fields are few and small: encoded on their own, as the keys that sort before
+    ``"public"`` (``chain`` ... ``previous_hash``) and after it (``recorded_at`` ...
+    ``subject``), then joined around ``public_json``.
+    """
+    content = entry.content()
+    del content["public"]
+    head = encode_plain(normalize({key: content.pop(key) for key in _KEYS_BEFORE_PUBLIC}))
+    tail = encode_plain(normalize(content))
+    return head[:-1] + b',"public":' + public_json + b"," + tail[1:]
 
 
 def associated_data(*, chain: str, sequence: int, kind: str, subject: str, key_id: str) -> bytes:

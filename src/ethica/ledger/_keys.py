@@ -162,12 +162,20 @@ class KeyRing:
         self, personal: Mapping[str, Any], *, subject: str, chain: str, sequence: int, kind: str
     ) -> tuple[str, Sealed]:
         """Encrypt ``personal`` for the entry at ``chain``/``sequence``; return key id and data."""
+        return self.seal_encoded(
+            canonical_json(personal), subject=subject, chain=chain, sequence=sequence, kind=kind
+        )
+
+    def seal_encoded(
+        self, personal_json: bytes, *, subject: str, chain: str, sequence: int, kind: str
+    ) -> tuple[str, Sealed]:
+        """:meth:`seal` for personal fields already encoded with :func:`canonical_json`."""
         key_id, data_key = self._key_for(subject, create=True)
         context = associated_data(
             chain=chain, sequence=sequence, kind=kind, subject=subject, key_id=key_id
         )
         nonce = os.urandom(NONCE_BYTES)
-        ciphertext = AESGCM(data_key).encrypt(nonce, canonical_json(personal), context)
+        ciphertext = AESGCM(data_key).encrypt(nonce, personal_json, context)
         return key_id, Sealed(nonce=nonce, ciphertext=ciphertext)
 
     def open(self, entry: Entry) -> dict[str, Any]:

@@ -8,13 +8,10 @@ reverse. Ledger entries carry the choice and the pseudonymous subject id, nothin
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, bindparam, literal, null, select, union_all
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import BindParameter, CompoundSelect
 
 from ethica.errors import InputError
 from ethica.privacy import (
@@ -314,84 +311,3 @@ def subject_history(
         .order_by(ObjectionRecord.recorded_at.desc(), ObjectionRecord.ledger_sequence.desc())
     )
     return list(records), list(objections)
-
-
-# --- what the gateway reads --------------------------------------------------------------
-
-
-# Built once: the decision path only binds values, and the compiled SQL is cached (building the
-# statements per call cost more than running them).
-_USES: BindParameter[str] = bindparam("uses", type_=String, expanding=True)
-_SUBJECT: BindParameter[str] = bindparam("subject", type_=String)
-_NOTICES = select(
-    NoticeVersion.data_use,
-    NoticeVersion.kind,
-    NoticeVersion.version,
-    NoticeVersion.min_consent_version.label("minimum"),
-).where(NoticeVersion.data_use.in_(_USES))
-_RECORDS: CompoundSelect[Any] = union_all(
-    select(
-        literal("consent", String).label("record"),
-        ConsentRecord.data_use,
-        ConsentRecord.data_category,
-        ConsentRecord.status.label("what"),
-        ConsentRecord.notice_version,
-        ConsentRecord.source,
-        ConsentRecord.recorded_at,
-        literal(True, Boolean).label("active"),
-    ).where(ConsentRecord.subject_id == _SUBJECT, ConsentRecord.data_use.in_(_USES)),
-    select(
-        literal("objection", String).label("record"),
-        ObjectionRecord.data_use,
-        null().cast(String).label("data_category"),
-        ObjectionRecord.kind.label("what"),
-        null().cast(Integer).label("notice_version"),
-        ObjectionRecord.source,
-        ObjectionRecord.recorded_at,
-        ObjectionRecord.active,
-    ).where(
-        ObjectionRecord.subject_id == _SUBJECT,
-        ObjectionRecord.data_use.is_(None) | ObjectionRecord.data_use.in_(_USES),
-    ),
-)
-
-
-def consent_inputs(
-    session: Session, *, subject_id: str | None, purpose: str
-) -> tuple[list[Preference | Objection], list[Notice]]:
-    """What :func:`ethica.privacy.evaluate` needs for one subject and purpose, in two queries.
-
-    Only records whose data use is the purpose or above it can apply (the library's rule 1),
-    so the rest are never read; the queries use the ``(subject_id, recorded_at)`` indexes and
-    the ``(data_use, version)`` unique index.
-    """
-    uses = ancestors(purpose)
-    connection = session.connection()  # Core rows: no ORM objects on the decision path
-    notices = [
-        Notice(data_use=r.data_use, kind=r.kind, version=r.version, min_consent_version=r.minimum)
-        for r in connection.execute(_NOTICES, {"uses": uses})
-    ]
-    if subject_id is None:
-        return [], notices
-    rows: list[Any] = list(connection.execute(_RECORDS, {"uses": uses, "subject": subject_id}))
-    return [_record(row) for row in rows], notices
-
-
-def _record(row: Any) -> Preference | Objection:
-    recorded_at: datetime = row.recorded_at  # UTC-aware: the union keeps the first select's type
-    if row.record == "objection":
-        return Objection(
-            kind=row.what,
-            recorded_at=recorded_at,
-            active=bool(row.active),
-            data_use=row.data_use,
-            source=row.source,
-        )
-    return Preference(
-        data_use=row.data_use,
-        status=row.what,
-        recorded_at=recorded_at,
-        source=row.source,
-        notice_version=row.notice_version,
-        data_category=row.data_category,
-    )

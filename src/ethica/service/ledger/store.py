@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ethica.ledger import Checkpoint, Entry, SequenceConflictError, WrappedKey, canonical_json
+from ethica.ledger import Checkpoint, Entry, SequenceConflictError, WrappedKey
 from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, SubjectKey
 
 
@@ -25,7 +25,7 @@ def entry_row(entry: Entry) -> dict[str, Any]:
         "recorded_at": content["recorded_at"],
         "kind": entry.kind,
         "subject": entry.subject,
-        "public": canonical_json(entry.public).decode(),
+        "public": entry.public_json.decode(),  # encoded once, when the entry was hashed
         "sealed_nonce": None if sealed is None else sealed["nonce"],
         "sealed_ciphertext": None if sealed is None else sealed["ciphertext"],
         "key_id": entry.key_id,
