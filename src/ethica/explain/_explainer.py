@@ -177,14 +177,7 @@ class Explainer:
     def _routing(
         self, *, spec: SystemSpec, scorer: Scorer, features: Mapping[str, Any], scored: Scored
     ) -> dict[str, Any]:
-        chosen, runner_up = chosen_and_runner_up(spec, scored)
-        attribution = attribute_contrast(
-            scorer,
-            features,
-            chosen=chosen,
-            runner_up=runner_up,
-            background=self._summary(spec).background,
-        )
+        chosen, runner_up, attribution = self._contrast(spec, scorer, features, scored)
         found = supporting_reasons(attribution, spec=spec, max_reasons=self.max_reasons)
         reasons = [
             self._reason(
@@ -226,19 +219,26 @@ class Explainer:
         self, *, spec: SystemSpec, scorer: Scorer, features: Mapping[str, Any], scored: Scored
     ) -> dict[str, Any]:
         """Explain a ranking of declared items: why the top item rather than the second."""
-        top, second = chosen_and_runner_up(spec, scored)
-        attribution = attribute_contrast(
-            scorer,
-            features,
-            chosen=top,
-            runner_up=second,
-            background=self._summary(spec).background,
-        )
+        top, second, attribution = self._contrast(spec, scorer, features, scored)
         return {
             **self._recommended(spec, features, attribution),
             "top": top,
             "runner_up": second,
         }
+
+    def _contrast(
+        self, spec: SystemSpec, scorer: Scorer, features: Mapping[str, Any], scored: Scored
+    ) -> tuple[str, str, Attribution]:
+        """Return the chosen class (or top item), the runner-up, and their margin's attribution."""
+        chosen, runner_up = chosen_and_runner_up(spec, scored)
+        attribution = attribute_contrast(
+            scorer,
+            features,
+            chosen=chosen,
+            runner_up=runner_up,
+            background=self._summary(spec).background,
+        )
+        return chosen, runner_up, attribution
 
     def _recommended(
         self, spec: SystemSpec, features: Mapping[str, Any], attribution: Attribution
