@@ -212,10 +212,7 @@ def _print_bank(bank: Any, base: str) -> None:
     changes = ", ".join(f"{count:,} {what}" for what, count in bank.consent_changes.items())
     console.print(f"Customers' choices before their decisions: {changes}")
     console.print(f"True outcomes recorded: {bank.outcomes:,}")
-    if bank.appeals is None:
-        console.print("Appeals: skipped (this service has no appeal route yet)")
-    else:
-        console.print(f"Appeals filed by customers: {bank.appeals:,}")
+    console.print(f"Appeals filed by customers: {bank.appeals:,}")
     steps = ", ".join(f"{count} {kind}" for kind, count in bank.reviews.items())
     console.print(f"Reviews by the demo reviewers: {steps}")
     seeded = ", ".join(f"{system} {count}" for system, count in bank.seeded.items())

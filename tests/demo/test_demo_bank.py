@@ -18,15 +18,9 @@ from typer.testing import CliRunner
 
 from ethica.cli import app
 from ethica.demo import PRODUCTS, STAFF, TIERS, bank_specs, generate_customers
-from ethica.demo._bank import (
-    APPEALS,
-    CONFIRMED,
-    OVERRIDDEN,
-    SEEDED,
-    SEEDED_CONFIRMED,
-    build_bank,
-)
+from ethica.demo._bank import build_bank
 from ethica.demo._bank_models import feature_frame
+from ethica.demo._bank_people import APPEALS, CONFIRMED, OVERRIDDEN, SEEDED, SEEDED_CONFIRMED
 from ethica.errors import InputError
 from ethica.fairness import MissingGroupWarning
 from ethica.governance import load_spec

@@ -10,7 +10,8 @@ limit, support-ticket routing from :func:`generate_tickets`, product recommendat
 gaps; it describes no real population.
 """
 
-from ethica.demo._bank import STAFF, BankDemo, StaffLogin, build_bank, serve_bank
+from ethica.demo._bank import BankDemo, build_bank, serve_bank
+from ethica.demo._bank_people import STAFF, StaffLogin
 from ethica.demo._customers import (
     AFFECTED_ORIGIN,
     CATEGORICAL_FEATURES,
