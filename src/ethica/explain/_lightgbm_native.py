@@ -10,99 +10,49 @@ same trees as ``Booster.predict`` without re-checking its input and allocating o
 
 from __future__ import annotations
 
-import ctypes
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ethica.errors import InputError
 from ethica.explain._lightgbm_trees import lightgbm_forest
+from ethica.scoring._lightgbm_fast import PREDICT_CONTRIB, PREDICT_RAW_SCORE, SingleRow
 
 if TYPE_CHECKING:
     from ethica.explain._treeshap import TreeShap
 
 _FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
-#: LightGBM's ``C_API_PREDICT_*`` constants.
-_RAW_SCORE = 1
-_CONTRIB = 3
-
-
-class _SingleRow:
-    """One fast-prediction configuration (a native handle with one row's buffers)."""
-
-    def __init__(self, library: Any, booster: Any, predict_type: int, outputs: int) -> None:
-        # No reference to the booster: the cache below is keyed weakly by it, and a reference
-        # from its value would keep it alive for ever. Callers hold the booster while predicting.
-        self._library = library
-        self._outputs = outputs
-        self._lock = threading.Lock()  # the handle's buffers serve one call at a time
-        self._handle = ctypes.c_void_p()
-        status = library.LGBM_BoosterPredictForMatSingleRowFastInit(
-            booster._handle,
-            ctypes.c_int(predict_type),
-            ctypes.c_int(0),  # from the first iteration
-            ctypes.c_int(-1),  # to the last, as Booster.predict on a model without early stopping
-            ctypes.c_int(1),  # C_API_DTYPE_FLOAT64
-            ctypes.c_int32(booster.num_feature()),
-            b"num_threads=1",
-            ctypes.byref(self._handle),
-        )
-        if status != 0:
-            raise OSError(library.LGBM_GetLastError().decode())
-
-    def predict(self, row: _FloatArray) -> _FloatArray:
-        data = np.ascontiguousarray(row, dtype=np.float64)
-        result = np.empty(self._outputs, dtype=np.float64)
-        length = ctypes.c_int64(0)
-        with self._lock:
-            status = self._library.LGBM_BoosterPredictForMatSingleRowFast(
-                self._handle,
-                ctypes.c_void_p(data.ctypes.data),
-                ctypes.byref(length),
-                ctypes.c_void_p(result.ctypes.data),
-            )
-        if status != 0:
-            raise InputError(f"LightGBM failed: {self._library.LGBM_GetLastError().decode()}")
-        return result[: length.value]
-
-    def __del__(self) -> None:
-        handle = getattr(self, "_handle", None)
-        if handle is not None and handle.value:
-            self._library.LGBM_FastConfigFree(handle)
-
 
 class LightGBMContributions:
     """Contributions (TreeSHAP, with the baseline last) and raw margin of one encoded row."""
 
     def __init__(self, booster: Any) -> None:
-        from lightgbm import basic
-
-        library = basic._LIB  # type: ignore[attr-defined]
+        # No reference to the booster: the cache below is keyed weakly by it, and a reference
+        # from its value would keep it alive for ever. Callers hold the booster while predicting.
         outputs = booster.num_model_per_iteration()
         width = booster.num_feature() + 1
         #: Outputs per row: 1, or one per class of a multiclass model.
         self.outputs: int = outputs
         #: The model's column names, in the order of the contributions.
         self.columns: list[str] = list(booster.feature_name())
-        self._margin = _SingleRow(library, booster, _RAW_SCORE, outputs)
-        self._contrib: TreeShap | _SingleRow = _compiled_treeshap(booster) or _SingleRow(
-            library, booster, _CONTRIB, outputs * width
+        self._margin = SingleRow(booster, PREDICT_RAW_SCORE, outputs)
+        self._contrib: TreeShap | SingleRow = _compiled_treeshap(booster) or SingleRow(
+            booster, PREDICT_CONTRIB, outputs * width
         )
 
     @property
     def compiled(self) -> bool:
         """Tell whether contributions come from the compiled TreeSHAP (else from LightGBM)."""
-        return not isinstance(self._contrib, _SingleRow)
+        return not isinstance(self._contrib, SingleRow)
 
     def contributions(self, row: _FloatArray) -> _FloatArray:
         """Return per model column, then the baseline: ``pred_contrib`` of one row.
 
         A multiclass model gives one such block per class, one after the other.
         """
-        if isinstance(self._contrib, _SingleRow):
+        if isinstance(self._contrib, SingleRow):
             return self._contrib.predict(row)
         return self._contrib.contributions(row)
 

@@ -10,8 +10,6 @@ a busy small machine 10-20 ms, where the fast path takes a few microseconds.
 
 from __future__ import annotations
 
-import ctypes
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +25,7 @@ from ethica.governance import (
     ScoreDecision,
     SystemSpec,
 )
+from ethica.scoring._lightgbm_fast import fast_scoring
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class Scorer:
         self.version = version
         self._names = [f.name for f in spec.features]
         self._encode = self._encoder()
-        self._lightgbm = _LightGBMRow.create(model)
+        self._lightgbm = fast_scoring(model)
 
     def raw(self, features: Mapping[str, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Return the model's output for one row: P(positive), class probabilities, or a value."""
@@ -125,72 +124,6 @@ class Scorer:
             if feature.type in ("number", "integer"):
                 frame[feature.name] = frame[feature.name].astype("float64")
         return frame
-
-
-class _LightGBMRow:
-    """LightGBM's single-row fast prediction (``LGBM_BoosterPredictForMatSingleRowFast``).
-
-    The same trees and transform as ``Booster.predict``, without its per-call input checks.
-    The native handle holds one row's buffers, so calls are serialized by a lock.
-    """
-
-    def __init__(self, library: Any, booster: Any, handle: ctypes.c_void_p, outputs: int) -> None:
-        self._library = library
-        self._booster = booster  # keeps the booster (and its native handle) alive
-        self._handle = handle
-        self._outputs = outputs
-        self._lock = threading.Lock()
-
-    @classmethod
-    def create(cls, model: Any) -> _LightGBMRow | None:
-        """Return the fast path for a LightGBM booster, or None (other models, older LightGBM)."""
-        if not type(model).__module__.startswith("lightgbm"):
-            return None
-        try:
-            from lightgbm import basic
-
-            library = basic._LIB  # type: ignore[attr-defined]
-            booster = getattr(model, "booster_", model)
-            handle = ctypes.c_void_p()
-            status = library.LGBM_BoosterPredictForMatSingleRowFastInit(
-                booster._handle,
-                ctypes.c_int(0),  # C_API_PREDICT_NORMAL: transformed output, as predict()
-                ctypes.c_int(0),  # from the first iteration
-                ctypes.c_int(-1),  # to the last (as predict() on a model without early stopping)
-                ctypes.c_int(1),  # C_API_DTYPE_FLOAT64
-                ctypes.c_int32(booster.num_feature()),
-                b"num_threads=1",
-                ctypes.byref(handle),
-            )
-            if status != 0:
-                return None
-            outputs = booster.num_model_per_iteration()
-        except (AttributeError, ImportError, OSError):
-            return None
-        return cls(library, booster, handle, outputs)
-
-    def predict(
-        self, row: np.ndarray[Any, np.dtype[np.float64]]
-    ) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """Return the model's output for one encoded row of shape (1, features)."""
-        data = np.ascontiguousarray(row, dtype=np.float64)
-        result = np.empty(self._outputs, dtype=np.float64)
-        length = ctypes.c_int64(0)
-        with self._lock:  # raw addresses: ndarray.ctypes.data_as() costs more than the trees
-            status = self._library.LGBM_BoosterPredictForMatSingleRowFast(
-                self._handle,
-                ctypes.c_void_p(data.ctypes.data),
-                ctypes.byref(length),
-                ctypes.c_void_p(result.ctypes.data),
-            )
-        if status != 0:
-            raise InputError(f"LightGBM failed: {self._library.LGBM_GetLastError().decode()}")
-        return result[: length.value]
-
-    def __del__(self) -> None:
-        handle = getattr(self, "_handle", None)
-        if handle is not None and handle.value:
-            self._library.LGBM_FastConfigFree(handle)
 
 
 def outcome_of(spec: SystemSpec, raw: np.ndarray[Any, np.dtype[np.float64]]) -> Scored:
