@@ -153,7 +153,14 @@ def test_the_explainer_returns_a_json_ready_explanation_with_the_customers_value
     total = explanation["baseline"] + sum(explanation["contributions"].values())
     assert total == pytest.approx(explanation["output"], abs=1e-6)
     reasons = explanation["reasons"]
-    assert 1 <= len(reasons) <= 4
+    # Every declared feature that pushed toward the decline is a reason, up to four, except the
+    # declared proxy; the strongest first.
+    adverse = sorted(
+        (c, name)
+        for name, c in explanation["contributions"].items()
+        if c < 0 and name != "postcode_risk"
+    )
+    assert [r["feature"] for r in reasons] == [name for _, name in adverse[:4]]
     assert "postcode_risk" not in {r["feature"] for r in reasons}
     income = next(r for r in reasons if r["feature"] == "income")
     assert "35" in income["text"] and income["value"] == 35.0
