@@ -1,23 +1,16 @@
-"""Charts of an audit as Vega-Lite specs (built with Altair), rendered to inline SVG.
-
-SVG rendered here by vl-convert (which bundles its own Vega) needs no JavaScript, no network and
-no fonts beyond the reader's, so a report stays one self-contained file.
-"""
+"""Charts of an audit as Vega-Lite specs (built with Altair); :mod:`._svg` renders them."""
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 import altair as alt
 import pandas as pd
-import vl_convert
 
 from ethica.fairness._group_metrics import GroupMetrics
+from ethica.fairness._svg import ChartSpec, Figure, figure
 
 #: Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = (
@@ -48,24 +41,10 @@ SHARE_COMPARISON = (
 )
 #: Calibration curves are unreadable with more lines than this; the table still has them.
 MAX_CURVES = 8
-#: What the chart builders return: Altair chart objects, rendered by :func:`to_svg`.
-ChartSpec: TypeAlias = alt.LayerChart | alt.FacetChart | alt.HConcatChart
 WIDTH = 360
 #: Axis settings that keep tick labels apart.
 AXIS: dict[str, Any] = {"tickCount": 6, "labelOverlap": True, "labelFlush": True}
 ROW_HEIGHT = 20
-FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One chart of a report: a title, a caption in plain words, and the SVG markup."""
-
-    title: str
-    caption: str
-    svg: str
-    figure_id: str
-    wide: bool = False
 
 
 def grouping_figures(
@@ -163,28 +142,6 @@ def grouping_figures(
         )
         for index, (title, caption, chart) in enumerate(charts)
     ]
-
-
-def figure(
-    title: str, caption: str, chart: ChartSpec, *, figure_id: str, wide: bool = False
-) -> Figure:
-    """Render a chart to SVG and label it for assistive technology."""
-    svg = to_svg(chart, label=f"{title}. {caption}", id_prefix=figure_id)
-    return Figure(title, caption, svg, figure_id, wide)
-
-
-def to_svg(chart: ChartSpec, *, label: str, id_prefix: str) -> str:
-    """Inline SVG of a chart, announced as one image with ``label`` (the tables hold the data)."""
-    # vl-convert measures labels with its own fonts; the left padding leaves room for a reader's
-    # wider fonts so that long group names are not cut off.
-    spec = (
-        chart.properties(padding={"left": 28, "right": 10, "top": 6, "bottom": 6})
-        .configure(font=FONT, background="white", aria=False)
-        .configure_view(stroke="#d0d7de")
-    )
-    svg = str(vl_convert.vegalite_to_svg(spec.to_dict(validate=False)))
-    svg = re.sub(r"^<svg ", f'<svg role="img" aria-label="{html.escape(label)}" ', svg, count=1)
-    return _unique_ids(svg, id_prefix)
 
 
 def value_chart(
@@ -469,17 +426,6 @@ def _short(metric: str) -> str:
         "false_positive_rate": "FPR",
         "precision": "precision",
     }.get(metric, _words(metric))
-
-
-def _unique_ids(svg: str, prefix: str) -> str:
-    """Prefix SVG ids so that several charts can share one HTML page without clashes."""
-    prefix = f"{prefix}-"
-    ids = set(re.findall(r'\sid="([^"]+)"', svg))
-    for name in ids:
-        svg = svg.replace(f'id="{name}"', f'id="{prefix}{name}"')
-        svg = svg.replace(f"url(#{name})", f"url(#{prefix}{name})")
-        svg = svg.replace(f'href="#{name}"', f'href="#{prefix}{name}"')
-    return svg
 
 
 def attribution_chart(data: pd.DataFrame, *, features: Sequence[str]) -> ChartSpec:

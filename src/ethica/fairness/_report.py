@@ -16,16 +16,11 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import pandas as pd
 
-from ethica.fairness._charts import (
-    GAP_METRICS,
-    Figure,
-    attribution_chart,
-    figure,
-    grouping_figures,
-)
+from ethica.fairness._charts import GAP_METRICS, attribution_chart, grouping_figures
 from ethica.fairness._count_table import GROUP_SEPARATOR
 from ethica.fairness._findings import METRIC_WORDS
 from ethica.fairness._group_metrics import GroupMetrics
+from ethica.fairness._svg import Figure, figure
 
 if TYPE_CHECKING:
     from ethica.fairness._result import Audit

@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
 from ethica.fairness import Audit, MissingGroupWarning
-from ethica.fairness._charts import Figure, grouping_figures
+from ethica.fairness._charts import grouping_figures
 from ethica.fairness._findings import METRIC_WORDS, metric_family
+from ethica.fairness._svg import Figure
 from ethica.governance import RankingDecision, parse_spec
 from ethica.service.decisions.live_audit import audit_live_decisions
 from ethica.service.settings import Settings
