@@ -18,8 +18,8 @@ measured from each request's scheduled start, so queueing counts). Runs are boun
 The load generator shares the machine's cores with the server: its CPU time is taken from the
 server's, so the numbers are a floor. The server's own CPU time per request (from ``/proc``, all
 its processes and threads) is reported too: other load on the machine disturbs it less.
-``--workers N`` runs the governed path in N uvicorn workers, each on its own shard of the
-ledger's chains. ``--client wrk`` uses wrk (C, with a Lua script for the
+``--workers N`` runs the governed path in N worker processes (``ethica serve --workers N``),
+each on its own shard of the ledger's chains. ``--client wrk`` uses wrk (C, with a Lua script for
 POST bodies) for the closed-loop run instead of the Python client, as a cross-check.
 
     .venv/bin/python bench/gateway_load.py                      # SQLite only
@@ -565,23 +565,6 @@ def governed(
         env["ETHICA__GATEWAY__GROUP_COMMIT_WAIT_MS"] = str(args.group_wait_ms)
     if command is not None:
         command = [part.replace("{port}", str(port)) for part in command]
-    elif args.workers > 1:
-        command = [
-            PYTHON,
-            "-m",
-            "uvicorn",
-            "ethica.service.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
     else:
         command = [
             str(Path(PYTHON).parent / "ethica"),
@@ -590,6 +573,8 @@ def governed(
             str(port),
             "--database",
             url,
+            "--workers",
+            str(args.workers),
         ]
     log = workdir / f"{name.split()[0]}-{port}.log"
     with server(command, env, port, log) as pid:
@@ -627,7 +612,7 @@ def bare(model: bytes, args: argparse.Namespace, workdir: Path) -> dict[str, Any
 
 def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     head = (
-        f"{'server':<24}{'decisions/s':>12}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'server':<36}{'decisions/s':>12}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
         f"{'vs bare':>9}{'CPU ms':>8}{'@ rate/s':>10}{'p99 ms':>9}"
     )
     lines = [head, "-" * len(head)]
@@ -635,7 +620,7 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     for r in results:
         c, f = r["closed"], r["fixed"]
         lines.append(
-            f"{r['name']:<24}{c['throughput']:>12.0f}{c['p50_ms']:>9.1f}{c['p95_ms']:>9.1f}"
+            f"{r['name']:<36}{c['throughput']:>12.0f}{c['p50_ms']:>9.1f}{c['p95_ms']:>9.1f}"
             f"{c['p99_ms']:>9.1f}{c['errors'] + f['errors']:>8d}{c['throughput'] / bare_rate:>9.0%}"
             f"{c['cpu_ms']:>8.2f}{f['rate']:>10.0f}{f['p99_ms']:>9.1f}"
         )
@@ -700,20 +685,22 @@ def main() -> None:
     args.load_before = _load()
     sys.path.insert(0, str(SRC))
     model = train_model()
+    workers = f", {args.workers} workers" if args.workers > 1 else ""
     results = []
     with tempfile.TemporaryDirectory(prefix="ethica-gateway-load-") as tmp:
         workdir = Path(tmp)
         results.append(bare(model, args, workdir))
         if not args.no_sqlite:
             url = f"sqlite:///{workdir / 'gateway.db'}"
-            results.append(governed("governed (SQLite)", url, model, args, workdir))
+            results.append(governed(f"governed (SQLite{workers})", url, model, args, workdir))
         if args.allow_all_consent:
             url = f"sqlite:///{workdir / 'allow-all.db'}"
             command = [PYTHON, __file__, "--serve-allow-all", "{port}"]
             results.append(governed("governed, AllowAll", url, model, args, workdir, command))
         if args.postgresql:
             with postgresql_database() as url:
-                results.append(governed("governed (PostgreSQL)", url, model, args, workdir))
+                name = f"governed (PostgreSQL{workers})"
+                results.append(governed(name, url, model, args, workdir))
     print(table(results, args))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))

@@ -6,6 +6,7 @@ service extras installed.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -78,14 +79,41 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     database: DatabaseOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes. Each appends decisions to its own shard of the ledger's "
+            "chains; more than one uses more cores (the GIL limits one process to about one).",
+        ),
+    ] = 1,
 ) -> None:
     """Run the service (migrating the database first)."""
     import uvicorn
 
     from ethica.service.app import create_app
 
-    app = create_app(_settings(database))
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    settings = _settings(database)
+    if workers == 1:
+        app = create_app(settings)
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+        return
+    from ethica.service.db import make_engine, upgrade
+
+    engine = make_engine(settings.database.url)
+    upgrade(engine)  # once, before the workers start: they would race to migrate
+    engine.dispose()
+    # The workers are new processes that read their settings from the environment.
+    os.environ["ETHICA__DATABASE__URL"] = settings.database.url
+    uvicorn.run(
+        "ethica.service.app:create_worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @systems_app.command("apply")

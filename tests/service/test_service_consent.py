@@ -453,3 +453,42 @@ def test_the_hook_reports_profiling_objections_and_opt_outs_of_personalization(
     opted_out = check()
     assert opted_out.objects_to_profiling
     assert set(opted_out.withhold) == {"income", "housing"}
+
+
+def test_one_query_for_a_batch_gives_each_subject_their_own_state(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    spec = parse_spec(
+        {
+            **credit_spec(),
+            "id": "feed",
+            "purpose": "personalize.content",
+            "legal_basis": "legitimate_interests",
+        }
+    )
+    objects = _customer(running, "obj")
+    opted_out = _customer(running, "out")
+    running.client.post("/v1/me/objections", json={"kind": "profiling"}, headers=objects)
+    running.client.post("/v1/me/objections", json={"kind": "automated_decision"}, headers=opted_out)
+    running.client.post(
+        "/v1/me/consent", json={"data_use": "personalize", "status": "withdrawn"}, headers=opted_out
+    )
+    subjects = ["obj", None, "out", "nobody", "obj", "out"]
+    with state_of(running.app).sessions() as session:
+        # A hook of its own, so that nothing is cached: every subject comes from the query.
+        batch = SqlConsentHook(state_of(running.app).sessions).check_many(
+            session, spec=spec, subject_ids=subjects
+        )
+        one_by_one = [
+            SqlConsentHook().check(session, spec=spec, subject_id=subject) for subject in subjects
+        ]
+    assert batch == one_by_one
+    states = dict(zip(subjects, batch, strict=False))
+    assert states["obj"].objects_to_profiling and not states["obj"].objects_to_automation
+    assert states["out"].objects_to_automation and set(states["out"].withhold) == {
+        "income",
+        "housing",
+    }
+    assert states["nobody"] == states[None]
+    assert not states["nobody"].objects_to_profiling and states["nobody"].withhold == {}

@@ -1,14 +1,16 @@
 """Durability of the decision path: what the gateway answered survives ``kill -9``.
 
-``ethica serve`` runs as a real process on a SQLite file; threads send decisions to it over
-loopback; the server is killed with SIGKILL while decisions are in flight and started again on
-the same file. Every decision that got a 201 answer must then be in the decision log with the
-ledger reference it was answered with, the ledger entry at that reference must name it, and
+``ethica serve`` runs as a real process on a SQLite file (with one worker process, and with two
+appending to their own shards of the chains); threads send decisions to it over loopback; the
+server is killed with SIGKILL while decisions are in flight and started again on the same file.
+Every decision that got a 201 answer must then be in the decision log with the ledger reference
+it was answered with, the ledger entry at that reference must name it, and
 ``ethica ledger verify`` must find every chain intact.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -107,13 +109,26 @@ def _ethica() -> list[str]:
 
 
 @contextmanager
-def _server(url: str, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``ethica serve`` on ``port``; killed (if still alive) when the block ends."""
+def _server(url: str, port: int, log: Path, workers: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``ethica serve`` on ``port``; killed (if still alive) when the block ends.
+
+    It leads a process group of its own: :func:`_kill` kills it with all its workers.
+    """
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [*_ethica(), "serve", "--port", str(port), "--database", url],
+            [
+                *_ethica(),
+                "serve",
+                "--port",
+                str(port),
+                "--database",
+                url,
+                "--workers",
+                str(workers),
+            ],
             stdout=out,
             stderr=out,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -128,9 +143,14 @@ def _server(url: str, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]
             time.sleep(0.1)
         yield process
     finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
+        _kill(process)
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the server and its workers (the whole process group), mid-flight."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 def _body(thread: int, i: int) -> dict[str, Any]:
@@ -179,7 +199,8 @@ def _ledger_verify(url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_every_answered_decision_survives_kill_9(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_answered_decision_survives_kill_9(tmp_path: Path, workers: int) -> None:
     path = tmp_path / "durable.db"
     url = f"sqlite:///{path}"
     key = _prepare(url)
@@ -188,7 +209,7 @@ def test_every_answered_decision_survives_kill_9(tmp_path: Path) -> None:
     sent: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (request, its 201 answer)
     headers = {"Authorization": f"Bearer {key}"}
 
-    with _server(url, port, log) as process:
+    with _server(url, port, log, workers) as process:
         # The first decision loads the model; only then does the timed flow start.
         first = httpx.post(
             f"http://127.0.0.1:{port}/v1/systems/{SYSTEM}/decisions",
@@ -206,8 +227,7 @@ def test_every_answered_decision_survives_kill_9(tmp_path: Path) -> None:
         for thread in threads:
             thread.start()
         time.sleep(FLOW_SECONDS)
-        os.kill(process.pid, signal.SIGKILL)  # mid-flow: requests are in flight
-        process.wait(timeout=30)
+        _kill(process)  # mid-flow: requests are in flight
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
@@ -215,7 +235,7 @@ def test_every_answered_decision_survives_kill_9(tmp_path: Path) -> None:
 
     assert len(sent) > 20, "too few decisions were answered before the kill to test anything"
 
-    with _server(url, port, log):
+    with _server(url, port, log, workers):
         # The restarted service continues every chain where the crash left it.
         after = httpx.post(
             f"http://127.0.0.1:{port}/v1/systems/{SYSTEM}/decisions",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,10 @@ from ethica.cli import app as cli
 from ethica.ledger import ErasedError, KeyRing
 from ethica.service.app import state_of
 from ethica.service.db import unit_of_work
+from ethica.service.decisions.record import PreparedDecision
+from ethica.service.decisions.schemas import DecisionCreate
 from ethica.service.decisions.tables import Decision, ProtectedValue
+from ethica.service.gateway import _Waiting
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.protected import protected_cipher
@@ -246,37 +249,31 @@ def test_erasure_shreds_inputs_deletes_protected_values_and_the_ledger_still_ver
 def test_erasure_reaches_a_decision_queued_in_the_same_group(
     service: Callable[..., Service],
 ) -> None:
-    # A long group wait puts the decision and the erasure in one writer group: the decision's
-    # rows are still queued, not inserted, when the erasure runs. The erasure is sent as soon
-    # as the decision reaches the writer (however long scoring and explaining took).
+    # A long group wait puts a decision's job and the erasure in one writer group: the
+    # decision's rows are still queued, not inserted, when the erasure runs.
     running = service(gateway={"group_commit_wait_ms": 2000})
     running.register("credit")
     state = state_of(running.app)
-    writer = state.gateway.writer
-    queued = threading.Event()
-    submit = writer.submit
-
-    def noting(*args: Any, **kwargs: Any) -> Any:
-        future = submit(*args, **kwargs)
-        queued.set()
-        return future
-
-    writer.submit = noting  # type: ignore[method-assign]
-    answers: list[Any] = []
-    thread = threading.Thread(target=lambda: answers.append(_decide(running, "erin")))
-    thread.start()
-    assert queued.wait(timeout=60), "the decision never reached the ledger writer"
-    writer.submit = submit  # type: ignore[method-assign]
-    erasure = writer.run(
+    gateway = state.gateway
+    request = DecisionCreate(
+        subject_id="erin",
+        features={"income": 10.0, "housing": "rent"},
+        protected={"sex": "a"},
+        score=0.7,
+    )
+    (prepared,) = gateway._prepare_many("credit", [(_Waiting("credit", request, Future()), "")])
+    assert isinstance(prepared, PreparedDecision)
+    decided = gateway.writer.submit(prepared.record, savepoint=False, keys=prepared.sealing_keys)
+    erasure = gateway.writer.run(
         lambda batch: subjects.erase_subject(batch, subject_id="erin", requested_by="test")
     )
-    thread.join()
+    answer = decided.result(timeout=30).model_dump(mode="json")
     assert erasure.result is not None and erasure.result["decisions_unlinked"] == 1
     with state.sessions() as session:
         assert session.scalars(select(Decision.subject_id)).all() == [None]
         assert session.scalars(select(ProtectedValue)).all() == []
     with pytest.raises(ErasedError):
-        _open_inputs(running, answers[0])
+        _open_inputs(running, answer)
 
 
 def test_requests_carry_a_one_month_deadline_and_an_overdue_flag(

@@ -20,6 +20,7 @@ from ethica.explain._attribution import (
     Method,
     Scale,
     attribute,
+    attribute_many,
     feature_of_column,
     group_columns,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "adverse_action_notice",
     "adverse_sign",
     "attribute",
+    "attribute_many",
     "attribute_contrast",
     "attribution_summary",
     "chosen_and_runner_up",

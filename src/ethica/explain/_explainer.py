@@ -7,12 +7,13 @@ neither gets counterfactuals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ethica.explain._attribution import Attribution, attribute
+from ethica.errors import EthicaError
+from ethica.explain._attribution import Attribution, attribute, attribute_many
 from ethica.explain._contrast import attribute_contrast, chosen_and_runner_up
 from ethica.explain._counterfactual import counterfactuals
 from ethica.explain._reasons import DEFAULT_MAX_REASONS, Reason, reason_codes, supporting_reasons
@@ -116,6 +117,63 @@ class Explainer:
             permutations=self.permutations,
             seed=self.seed,
         )
+        return self._explained(spec, scorer, features, scored, attribution)
+
+    def explain_many(
+        self,
+        *,
+        spec: SystemSpec,
+        scorer: Scorer | None,
+        rows: Sequence[tuple[Mapping[str, Any], Scored]],
+    ) -> list[dict[str, Any] | None | EthicaError]:
+        """:meth:`explain` for several decisions of one system: (features, scored) pairs.
+
+        Binary and score decisions get their attributions computed together
+        (:func:`~ethica.explain.attribute_many`: one TreeSHAP call for a LightGBM model); the
+        rest are explained one by one. A decision that cannot be explained gets its error in
+        its place, and the others are still explained.
+        """
+        if scorer is None:
+            return [None] * len(rows)
+        if isinstance(spec.decision, MulticlassDecision | RankingDecision):
+            return [self._one(spec, scorer, features, scored) for features, scored in rows]
+        summary = self._summary(spec)
+        attributions = attribute_many(
+            scorer,
+            [features for features, _ in rows],
+            background=summary.background,
+            permutations=self.permutations,
+            seed=self.seed,
+        )
+        explained: list[dict[str, Any] | None | EthicaError] = []
+        for (features, scored), attribution in zip(rows, attributions, strict=True):
+            if isinstance(attribution, EthicaError):
+                explained.append(attribution)
+                continue
+            try:
+                explained.append(self._explained(spec, scorer, features, scored, attribution))
+            except EthicaError as error:
+                explained.append(error)
+        return explained
+
+    def _one(
+        self, spec: SystemSpec, scorer: Scorer, features: Mapping[str, Any], scored: Scored
+    ) -> dict[str, Any] | None | EthicaError:
+        try:
+            return self.explain(spec=spec, scorer=scorer, features=features, scored=scored)
+        except EthicaError as error:
+            return error
+
+    def _explained(
+        self,
+        spec: SystemSpec,
+        scorer: Scorer,
+        features: Mapping[str, Any],
+        scored: Scored,
+        attribution: Attribution,
+    ) -> dict[str, Any]:
+        """Explain a binary or score decision from its attribution."""
+        summary = self._summary(spec)
         reasons = []
         for reason in reason_codes(attribution, spec=spec, max_reasons=self.max_reasons):
             feature = spec.feature(reason.feature)

@@ -1,4 +1,4 @@
-"""Exact path-dependent TreeSHAP of one row in O(leaves × depth²/2), compiled with numba.
+"""Exact path-dependent TreeSHAP of rows in O(leaves × depth²/2) each, compiled with numba.
 
 For a leaf of value ``v`` whose path tests the distinct features ``U``, TreeSHAP gives feature
 ``i`` the share (with ``z_j`` the fraction of training rows the splits on ``j`` let through and
@@ -15,6 +15,9 @@ Linear TreeSHAP (Yu et al., 2022). It gives the values of LightGBM's ``pred_cont
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba
@@ -127,8 +130,63 @@ def gauss_legendre(points: int) -> tuple[_FloatArray, _FloatArray]:
     return nodes, weights
 
 
+@numba.njit(cache=True, nogil=True)
+def _rows(
+    rows: _FloatArray,
+    node_feature: _IntArray,
+    node_threshold: _FloatArray,
+    node_missing: _IntArray,
+    node_default_left: _BoolArray,
+    node_categorical: _BoolArray,
+    category_start: _IntArray,
+    categories: _IntArray,
+    path_node: _IntArray,
+    path_left: _BoolArray,
+    slot_path_end: _IntArray,
+    slot_zero_fraction: _FloatArray,
+    slot_output: _IntArray,
+    leaf_slot_end: _IntArray,
+    leaf_value: _FloatArray,
+    gauss_nodes: _FloatArray,
+    gauss_weights: _FloatArray,
+    max_slots: int,
+    out: _FloatArray,
+) -> None:
+    """TreeSHAP of every row of ``rows`` into the matching row of ``out``, in one call.
+
+    One call for a batch: the GIL is released once for all of it, not once per row.
+    """
+    left = np.empty(node_feature.shape[0], dtype=np.bool_)
+    for r in range(rows.shape[0]):
+        _goes_left(
+            rows[r],
+            node_feature,
+            node_threshold,
+            node_missing,
+            node_default_left,
+            node_categorical,
+            category_start,
+            categories,
+            left,
+        )
+        _accumulate(
+            left,
+            path_node,
+            path_left,
+            slot_path_end,
+            slot_zero_fraction,
+            slot_output,
+            leaf_slot_end,
+            leaf_value,
+            gauss_nodes,
+            gauss_weights,
+            max_slots,
+            out[r],
+        )
+
+
 class TreeShap:
-    """Path-dependent TreeSHAP of single rows over one flattened forest."""
+    """Path-dependent TreeSHAP of rows over one flattened forest."""
 
     def __init__(self, forest: Forest) -> None:
         self._forest = forest
@@ -140,10 +198,37 @@ class TreeShap:
 
         ``row`` holds the model's columns (any shape with that many values).
         """
+        one: _FloatArray = self.contributions_many(np.reshape(row, (1, -1)))[0]
+        return one
+
+    def contributions_many(self, rows: _FloatArray) -> _FloatArray:
+        """Return :meth:`contributions` of each row of ``rows`` (rows × model columns).
+
+        A batch of at least :data:`SPLIT_ROWS` rows is split between this thread and a helper
+        thread per other core: the kernel releases the GIL, so the parts run at once.
+        """
         forest = self._forest
-        values = np.ascontiguousarray(row, dtype=np.float64).reshape(-1)
-        left = np.empty(forest.node_feature.shape[0], dtype=np.bool_)
-        _goes_left(
+        values = np.ascontiguousarray(rows, dtype=np.float64)
+        out = np.zeros((values.shape[0], forest.baseline.shape[0] * self._width))
+        helpers = _helpers() if values.shape[0] >= SPLIT_ROWS else None
+        if helpers is None:
+            self._kernel(values, out)
+            return self._with_baseline(out)
+        parts = np.array_split(np.arange(values.shape[0]), _HELPER_COUNT + 1)
+        spans = [(int(part[0]), int(part[-1]) + 1) for part in parts if part.size]
+        started = [helpers.submit(self._kernel, values[a:b], out[a:b]) for a, b in spans[1:]]
+        self._kernel(values[spans[0][0] : spans[0][1]], out[spans[0][0] : spans[0][1]])
+        for future in started:
+            future.result()
+        return self._with_baseline(out)
+
+    def _with_baseline(self, out: _FloatArray) -> _FloatArray:
+        out[:, self._width - 1 :: self._width] += self._forest.baseline
+        return out
+
+    def _kernel(self, values: _FloatArray, out: _FloatArray) -> None:
+        forest = self._forest
+        _rows(
             values,
             forest.node_feature,
             forest.node_threshold,
@@ -152,11 +237,6 @@ class TreeShap:
             forest.node_categorical,
             forest.category_start,
             forest.categories,
-            left,
-        )
-        out = np.zeros(forest.baseline.shape[0] * self._width)
-        _accumulate(
-            left,
             forest.path_node,
             forest.path_left,
             forest.slot_path_end,
@@ -168,5 +248,21 @@ class TreeShap:
             forest.max_slots,
             out,
         )
-        out[self._width - 1 :: self._width] += forest.baseline
-        return out
+
+
+#: Batches of at least this many rows are shared with helper threads. Smaller ones are not
+#: worth the hand-over: the helper's part waits for the GIL to report back.
+SPLIT_ROWS = 8
+_HELPER_COUNT = (os.cpu_count() or 1) - 1  # one per other core
+_HELPERS: list[ThreadPoolExecutor] = []
+_HELPERS_LOCK = threading.Lock()
+
+
+def _helpers() -> ThreadPoolExecutor | None:
+    """Threads for the other cores (None on one core), started on first use."""
+    if _HELPER_COUNT < 1:
+        return None
+    with _HELPERS_LOCK:
+        if not _HELPERS:
+            _HELPERS.append(ThreadPoolExecutor(_HELPER_COUNT, thread_name_prefix="ethica-treeshap"))
+        return _HELPERS[0]

@@ -34,6 +34,7 @@ class SingleRow:
         from lightgbm import basic
 
         self._library = basic._LIB  # type: ignore[attr-defined]
+        self._predict = _holding_the_gil(self._library).LGBM_BoosterPredictForMatSingleRowFast
         self._keep = keep
         self._outputs = outputs
         self._lock = threading.Lock()
@@ -57,7 +58,7 @@ class SingleRow:
         result = np.empty(self._outputs, dtype=np.float64)
         length = ctypes.c_int64(0)
         with self._lock:  # raw addresses: ndarray.ctypes.data_as() costs more than the trees
-            status = self._library.LGBM_BoosterPredictForMatSingleRowFast(
+            status = self._predict(
                 self._handle,
                 ctypes.c_void_p(data.ctypes.data),
                 ctypes.byref(length),
@@ -71,6 +72,17 @@ class SingleRow:
         handle = getattr(self, "_handle", None)
         if handle is not None and handle.value:
             self._library.LGBM_FastConfigFree(handle)
+
+
+def _holding_the_gil(library: ctypes.CDLL) -> ctypes.PyDLL:
+    """Open the library again, its functions called without releasing the GIL.
+
+    ctypes releases the GIL around every call of a ``CDLL``; for a call of microseconds that
+    costs more than it saves: under load the thread then waits for the GIL to come back (up to
+    the interpreter's switch interval, 5 ms, while another thread runs Python). A single-row
+    prediction is that short, so it runs holding the GIL.
+    """
+    return ctypes.PyDLL(library._name)
 
 
 def fast_scoring(model: Any) -> SingleRow | None:

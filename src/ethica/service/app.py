@@ -24,6 +24,7 @@ from ethica.service.db import make_engine, session_factory, upgrade
 from ethica.service.errors import STATUS
 from ethica.service.gateway import Gateway
 from ethica.service.settings import Settings, get_settings
+from ethica.service.wal import WalCheckpoints
 from ethica.service.web import is_page
 from ethica.service.web.errors import page_error
 from ethica.service.web.rendering import STATIC
@@ -50,9 +51,12 @@ def state_of(app: Any) -> ServiceState:
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     """Build the service: connect the database, bring it up to date, mount every router."""
     settings = settings or get_settings()
-    engine = make_engine(settings.database.url, echo=settings.database.echo)
+    engine = make_engine(
+        settings.database.url, echo=settings.database.echo, background_checkpoints=True
+    )
     if migrate:
         upgrade(engine)
+    checkpoints = WalCheckpoints.start_for(engine)
     sessions = session_factory(engine)
     gateway = Gateway(sessions, settings, consent=SqlConsentHook(sessions))
     state = ServiceState(settings, engine, sessions, gateway)
@@ -72,6 +76,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         if escalating is not None:
             escalating.cancel()
         state.gateway.close()
+        if checkpoints is not None:
+            checkpoints.close()
         engine.dispose()
 
     app = FastAPI(
@@ -86,6 +92,14 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     _handle_errors(app)
     app.add_middleware(BodyLimit, limit=settings.app.max_request_bytes)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one of several worker processes (``ethica serve --workers``).
+
+    Settings come from the environment; the parent process migrated the database already.
+    """
+    return create_app(migrate=False)
 
 
 def _mount(app: FastAPI) -> None:

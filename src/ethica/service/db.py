@@ -72,8 +72,12 @@ def utcnow() -> datetime:
 ID = String(36)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url`` with the pragmas the service relies on."""
+def make_engine(url: str, *, echo: bool = False, background_checkpoints: bool = False) -> Engine:
+    """An engine for ``url`` with the pragmas the service relies on.
+
+    ``background_checkpoints`` (SQLite): commits never checkpoint the write-ahead log
+    themselves; a :class:`~ethica.service.wal.WalCheckpoints` thread must, or the log grows.
+    """
     url = _driver(url)
     if url.startswith("sqlite"):
         memory = url in ("sqlite://", "sqlite:///:memory:")
@@ -83,7 +87,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             poolclass=StaticPool if memory else None,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        pragmas = functools.partial(_sqlite_pragmas, autocheckpoint=not background_checkpoints)
+        event.listen(engine, "connect", pragmas)
         return engine
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -95,9 +100,13 @@ def _driver(url: str) -> str:
     return url
 
 
-def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(connection: Any, _record: Any, *, autocheckpoint: bool = True) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    if not autocheckpoint:
+        # Otherwise the commit that fills the log copies it into the database and syncs it:
+        # tens of milliseconds for everyone waiting on that commit, every few thousand rows.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     # Erasure and retention delete personal data: overwrite it on disk, not just free the space

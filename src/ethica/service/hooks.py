@@ -6,12 +6,13 @@ explanation hook; the defaults let the path run without either.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from ethica.errors import EthicaError
 from ethica.governance import SystemSpec
 from ethica.scoring import Scored, Scorer
 
@@ -27,16 +28,17 @@ class ConsentState:
 
 
 class ConsentHook(Protocol):
-    """Reads a subject's consent for a system; the default allows every declared feature.
+    """Reads subjects' consent for a system; the default allows every declared feature.
 
-    A hook may set ``needs_session = False`` when it never reads the database: the gateway
-    then passes ``None`` and saves opening a session per decision. Without it, it gets one.
+    The gateway asks for the decisions it prepares together, in one call. A hook may set
+    ``needs_session = False`` when it never reads the database: the gateway then passes
+    ``None`` and saves opening a session. Without it, it gets one per call.
     """
 
-    def check(
-        self, session: Session | None, *, spec: SystemSpec, subject_id: str | None
-    ) -> ConsentState:
-        """The subject's consent state for this system's purpose."""
+    def check_many(
+        self, session: Session | None, *, spec: SystemSpec, subject_ids: Sequence[str | None]
+    ) -> list[ConsentState]:
+        """Each subject's consent state for this system's purpose, in the order given."""
 
 
 class AllowAll:
@@ -44,40 +46,42 @@ class AllowAll:
 
     needs_session = False
 
-    def check(
-        self, session: Session | None, *, spec: SystemSpec, subject_id: str | None
-    ) -> ConsentState:
+    def check_many(
+        self, session: Session | None, *, spec: SystemSpec, subject_ids: Sequence[str | None]
+    ) -> list[ConsentState]:
         """Allow everything."""
-        return ConsentState()
+        return [ConsentState() for _ in subject_ids]
 
 
 class Explainer(Protocol):
-    """Explains a scored decision; the default gives no explanation."""
+    """Explains scored decisions of one system; the default gives no explanation.
 
-    def explain(
+    The gateway asks for the decisions it prepares together, as (features, scored) pairs, in
+    one call. Each gets its explanation, None, or the error that kept it from one.
+    """
+
+    def explain_many(
         self,
         *,
         spec: SystemSpec,
         scorer: Scorer | None,
-        features: Mapping[str, Any],
-        scored: Scored,
-    ) -> dict[str, Any] | None:
-        """An explanation of the decision, or None."""
+        rows: Sequence[tuple[Mapping[str, Any], Scored]],
+    ) -> list[dict[str, Any] | None | EthicaError]:
+        """An explanation of each decision, None, or why it has none."""
 
 
 class NoExplanation:
     """Explanations are not configured."""
 
-    def explain(
+    def explain_many(
         self,
         *,
         spec: SystemSpec,
         scorer: Scorer | None,
-        features: Mapping[str, Any],
-        scored: Scored,
-    ) -> dict[str, Any] | None:
-        """No explanation."""
-        return None
+        rows: Sequence[tuple[Mapping[str, Any], Scored]],
+    ) -> list[dict[str, Any] | None | EthicaError]:
+        """No explanations."""
+        return [None] * len(rows)
 
 
 def default_explainer(summaries: dict[str, Any]) -> Explainer:

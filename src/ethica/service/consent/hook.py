@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -38,18 +39,18 @@ Records = list[Preference | Objection]
 
 
 class SqlConsentHook:
-    """Reads a subject's choices, objections and the notices for a system's purpose.
+    """Reads subjects' choices, objections and the notices for a system's purpose.
 
-    One indexed Core query per subject and purpose (:func:`consent_query`), reused for
-    :data:`CACHE_SECONDS`; the rules are the privacy library's :func:`~ethica.privacy.evaluate`.
-    A decision without a subject id is judged as a subject with no records: under the
-    ``consent`` legal basis every feature is withheld.
+    One indexed Core query per batch of subjects and purpose (:func:`consent_query`), each
+    subject's rows reused for :data:`CACHE_SECONDS`; the rules are the privacy library's
+    :func:`~ethica.privacy.evaluate`. A decision without a subject id is judged as a subject with
+    no records: under the ``consent`` legal basis every feature is withheld.
 
     Parameters
     ----------
     sessions
         Its engine is read on a cache miss only (a pooled connection, no ORM session);
-        without it, the gateway passes a session per decision.
+        without it, the gateway passes a session per batch.
     """
 
     def __init__(self, sessions: sessionmaker[Session] | None = None) -> None:
@@ -68,55 +69,72 @@ class SqlConsentHook:
         self, session: Session | None, *, spec: SystemSpec, subject_id: str | None
     ) -> ConsentState:
         """Return the subject's consent state for this system's purpose."""
-        key = (subject_id, spec.purpose)
+        return self.check_many(session, spec=spec, subject_ids=[subject_id])[0]
+
+    def check_many(
+        self, session: Session | None, *, spec: SystemSpec, subject_ids: Sequence[str | None]
+    ) -> list[ConsentState]:
+        """Return each subject's consent state for this system's purpose, in their order."""
+        purpose = spec.purpose
         now = time.monotonic()
+        found: dict[str | None, tuple[Records, list[Notice]]] = {}
         with self._lock:
-            hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            records, notices = hit[1], hit[2]
-        else:
-            records, notices = self._read(session, subject_id=subject_id, purpose=spec.purpose)
+            for subject in subject_ids:
+                hit = self._cache.get((subject, purpose))
+                if hit is not None and now - hit[0] < CACHE_SECONDS:
+                    found[subject] = (hit[1], hit[2])
+        missing = list(dict.fromkeys(s for s in subject_ids if s not in found))
+        if missing:
+            read = self._read(session, subject_ids=missing, purpose=purpose)
             with self._lock:
-                self._cache[key] = (now, records, notices)
-        state = evaluate(spec, records, notices)
-        return ConsentState(
-            withhold=dict(state.withhold),
-            objects_to_automation=state.objects_to_automation,
-            objects_to_profiling=state.objects_to_profiling,
-            version=state.version,
-        )
+                for subject, (records, notices) in read.items():
+                    self._cache[(subject, purpose)] = (now, records, notices)
+            found.update(read)
+        states = []
+        for subject in subject_ids:
+            state = evaluate(spec, *found[subject])
+            states.append(
+                ConsentState(
+                    withhold=dict(state.withhold),
+                    objects_to_automation=state.objects_to_automation,
+                    objects_to_profiling=state.objects_to_profiling,
+                    version=state.version,
+                )
+            )
+        return states
 
     def _read(
-        self, session: Session | None, *, subject_id: str | None, purpose: str
-    ) -> tuple[Records, list[Notice]]:
+        self, session: Session | None, *, subject_ids: list[str | None], purpose: str
+    ) -> dict[str | None, tuple[Records, list[Notice]]]:
         query = self._queries.get(purpose)
         if query is None:
             query = self._queries.setdefault(purpose, consent_query(purpose))
         if session is not None:
-            return consent_rows(session.connection(), query, subject_id=subject_id)
+            return consent_rows(session.connection(), query, subject_ids=subject_ids)
         bind = None if self._sessions is None else self._sessions.kw.get("bind")
         if isinstance(bind, Engine):
             # A pooled connection: an ORM session per cache miss cost as much as the query.
             with bind.connect() as connection:
-                return consent_rows(connection, query, subject_id=subject_id)
+                return consent_rows(connection, query, subject_ids=subject_ids)
         if self._sessions is None:
             raise TypeError("SqlConsentHook reads the database: give it sessions or a session")
         with self._sessions() as own:
-            return consent_rows(own.connection(), query, subject_id=subject_id)
+            return consent_rows(own.connection(), query, subject_ids=subject_ids)
 
 
 def consent_query(purpose: str) -> CompoundSelect[Any]:
     """The one query for what :func:`~ethica.privacy.evaluate` needs about ``purpose``.
 
-    The subject's choices, their objections and the notices, as rows of one ``UNION ALL``
-    (``record`` says which), bound to the subject's id as ``subject``. Only records whose
-    data use is the purpose or above it can apply (the library's rule 1), so the rest are
-    never read; the selects use the ``(subject_id, recorded_at)`` indexes and the
-    ``(data_use, version)`` unique index. The uses are bound one by one (no expanding ``IN``,
-    which the database layer re-renders on every execution): build it once per purpose.
+    The subjects' choices, their objections and the notices, as rows of one ``UNION ALL``
+    (``record`` says which, ``subject`` whose; a notice has none), for the subject ids bound
+    as the list ``subjects``. Only records whose data use is the purpose or above it can apply
+    (the library's rule 1), so the rest are never read; the selects use the
+    ``(subject_id, recorded_at)`` indexes and the ``(data_use, version)`` unique index. The
+    uses are bound one by one (the subjects' expanding ``IN`` is rendered per execution, once
+    for a whole batch): build it once per purpose.
     """
     uses = ancestors(purpose)
-    subject = bindparam("subject", type_=String)
+    subjects = bindparam("subjects", type_=String, expanding=True)
 
     def among(column: Any) -> ColumnElement[bool]:
         return or_(*(column == use for use in uses))
@@ -125,6 +143,7 @@ def consent_query(purpose: str) -> CompoundSelect[Any]:
     return union_all(
         select(  # first: its column types (a UTC-aware recorded_at) are the union's
             literal("consent", String).label("record"),
+            ConsentRecord.subject_id.label("subject"),
             ConsentRecord.data_use,
             ConsentRecord.data_category,
             ConsentRecord.status.label("what"),
@@ -133,9 +152,10 @@ def consent_query(purpose: str) -> CompoundSelect[Any]:
             ConsentRecord.source,
             ConsentRecord.recorded_at,
             literal(True, Boolean).label("active"),
-        ).where(ConsentRecord.subject_id == subject, among(ConsentRecord.data_use)),
+        ).where(ConsentRecord.subject_id.in_(subjects), among(ConsentRecord.data_use)),
         select(
             literal("objection", String),
+            ObjectionRecord.subject_id,
             ObjectionRecord.data_use,
             no_text,
             ObjectionRecord.kind,
@@ -145,11 +165,12 @@ def consent_query(purpose: str) -> CompoundSelect[Any]:
             ObjectionRecord.recorded_at,
             ObjectionRecord.active,
         ).where(
-            ObjectionRecord.subject_id == subject,
+            ObjectionRecord.subject_id.in_(subjects),
             ObjectionRecord.data_use.is_(None) | among(ObjectionRecord.data_use),
         ),
         select(
             literal("notice", String),
+            no_text,
             NoticeVersion.data_use,
             no_text,
             NoticeVersion.kind,
@@ -163,13 +184,17 @@ def consent_query(purpose: str) -> CompoundSelect[Any]:
 
 
 def consent_rows(
-    connection: Connection, query: CompoundSelect[Any], *, subject_id: str | None
-) -> tuple[Records, list[Notice]]:
-    """Run :func:`consent_query` for one subject (``None``: the notices only)."""
-    records: Records = []
+    connection: Connection, query: CompoundSelect[Any], *, subject_ids: Sequence[str | None]
+) -> dict[str | None, tuple[Records, list[Notice]]]:
+    """Run :func:`consent_query` for these subjects: each one's records, and the notices.
+
+    ``None`` stands for a decision without a subject: no records, the notices only (a NULL
+    subject id matches no record).
+    """
     notices: list[Notice] = []
-    # A NULL subject matches no record (``subject_id = NULL`` is never true): notices only.
-    for row in connection.execute(query, {"subject": subject_id}):
+    records: dict[str | None, Records] = {subject: [] for subject in subject_ids}
+    known = [subject for subject in subject_ids if subject is not None]
+    for row in connection.execute(query, {"subjects": known}):
         if row.record == "notice":
             notices.append(
                 Notice(
@@ -180,7 +205,7 @@ def consent_rows(
                 )
             )
         elif row.record == "objection":
-            records.append(
+            records[row.subject].append(
                 Objection(
                     kind=row.what,
                     recorded_at=row.recorded_at,
@@ -190,7 +215,7 @@ def consent_rows(
                 )
             )
         else:
-            records.append(
+            records[row.subject].append(
                 Preference(
                     data_use=row.data_use,
                     status=row.what,
@@ -200,4 +225,4 @@ def consent_rows(
                     data_category=row.data_category,
                 )
             )
-    return records, notices
+    return {subject: (found, notices) for subject, found in records.items()}

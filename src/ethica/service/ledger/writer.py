@@ -1,10 +1,12 @@
 """The ledger writer: one thread that commits ledger-affecting work in groups (group commit).
 
 Every change that appends to the ledger (a decision, an outcome, a review action, a consent
-change) is a job run by this thread. Jobs that arrive together share one transaction and one
-durable commit, so a burst of concurrent decisions costs one fsync, not one each; every caller
-gets its answer only after the commit that holds its work. One writer per process also keeps
-each chain's head in memory, so appends never re-read it.
+change) is a job run by this thread, or, for a batch a caller gathered itself (the gateway's
+decisions), by the caller's thread in its turn (:meth:`LedgerWriter.write_now`). Jobs that
+arrive together share one transaction and one durable commit, so a burst of concurrent
+decisions costs one fsync, not one each; every caller gets its answer only after the commit
+that holds its work. One writer per process also keeps each chain's head in memory, so appends
+never re-read it.
 
 A writer created with ``partitioned=True`` (the gateway's) claims a shard of the chains
 (:func:`~ethica.service.db.claim_shard`) before its first group, and appends decisions to its
@@ -25,12 +27,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,6 +68,11 @@ Job = Callable[[Batch], T]
 # A job, its caller's future, whether to savepoint, the key subjects it will seal with.
 _Item = tuple[Job[Any], Future[Any], bool, Sequence[str]]
 _KEY_LOOKUP_CHUNK = 500  # subjects per IN (...) query, well under every database's limit
+# Statements built once: building one (and its cache key) costs more than running it.
+_KEYS_OF = select(SubjectKey.subject, SubjectKey.key_id, SubjectKey.wrapped).where(
+    SubjectKey.subject.in_(bindparam("subjects", expanding=True))
+)
+_INSERTS: dict[Any, Any] = {}
 
 
 class _BatchEntryStore:
@@ -116,14 +124,12 @@ class _CachedKeyStore:
     def prefetch(self, subjects: Collection[str]) -> None:
         """Look up the keys of ``subjects`` (those not cached) in one query per chunk."""
         missing = sorted({s for s in subjects if s not in self._cache and s not in self._absent})
+        if not missing:
+            return
         connection = self._inner.session.connection()
         for start in range(0, len(missing), _KEY_LOOKUP_CHUNK):
             chunk = missing[start : start + _KEY_LOOKUP_CHUNK]
-            found = connection.execute(
-                select(SubjectKey.subject, SubjectKey.key_id, SubjectKey.wrapped).where(
-                    SubjectKey.subject.in_(chunk)
-                )
-            )
+            found = connection.execute(_KEYS_OF, {"subjects": chunk})
             for row in found:
                 self._cache[row.subject] = WrappedKey(row.key_id, row.wrapped)
             self._absent.update(s for s in chunk if s not in self._cache)
@@ -196,6 +202,7 @@ class LedgerWriter:
         self._heads: dict[str, Entry | None] = {}
         self._keys: dict[str, WrappedKey] = {}
         self._added: list[str] = []
+        self._turn = threading.Lock()  # one group at a time: the thread's or a caller's
         self._thread = threading.Thread(target=self._run, name="ethica-ledger-writer", daemon=True)
         self._thread.start()
 
@@ -211,6 +218,21 @@ class LedgerWriter:
         future: Future[T] = Future()
         self._queue.put((job, future, savepoint, keys))
         return future
+
+    def write_now(self, jobs: Sequence[tuple[Job[Any], Sequence[str], Future[Any]]]) -> None:
+        """Run jobs as one group committed on the caller's thread, resolving their futures.
+
+        Each is a job that writes only through the batch (no savepoint), the key subjects it
+        seals with, and the future that gets its result after the commit; one failing does not
+        fail the others. For a caller that already gathered a batch (the gateway's decision
+        thread): no hand-over to the writer thread and back, which under load cost more in
+        passing the GIL between threads than the work itself. Groups of the writer thread and
+        of callers take turns (one lock), so heads and cached keys stay consistent.
+        """
+        if jobs:
+            group: list[_Item] = [(job, future, False, keys) for job, keys, future in jobs]
+            with self._turn:
+                self._commit(group)
 
     def run(self, job: Job[T]) -> T:
         """Run a job and wait for its commit."""
@@ -234,16 +256,22 @@ class LedgerWriter:
                 return
             group = [first]
             stop = self._collect(group)
-            self._commit(group)
+            with self._turn:
+                self._commit(group)
             if stop:
                 return
 
     def _collect(self, group: list[_Item]) -> bool:
+        """Add the jobs queued within ``wait_seconds`` of the first (up to ``max_group``).
+
+        The wait is one deadline for the group, not one per job: under load, jobs that keep
+        arriving must not hold back the commit of those already here.
+        """
+        deadline = time.monotonic() + self._wait
         while len(group) < self._max_group:
+            left = deadline - time.monotonic()
             try:
-                item = (
-                    self._queue.get(timeout=self._wait) if self._wait else self._queue.get_nowait()
-                )
+                item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
             except queue.Empty:
                 return False
             if item is None:
@@ -362,9 +390,16 @@ class LedgerWriter:
         ledger_rows = batch.rows.pop(LedgerEntry)
         for table, rows in batch.rows.items():
             if rows:
-                connection.execute(insert(table), rows)
+                connection.execute(_insert(table), rows)
         if ledger_rows:
-            connection.execute(insert(LedgerEntry), ledger_rows)
+            connection.execute(_insert(LedgerEntry), ledger_rows)
+
+
+def _insert(table: Any) -> Any:
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS.setdefault(table, insert(table))
+    return statement
 
 
 def _conflict() -> Exception:

@@ -79,12 +79,13 @@ def prepare_seeded_case(
     scorer = Scorer(model, spec, version=system.model_version)
     scored = scorer.score(minimized.features)
     summary = _summary(stored.training_summary)
-    try:
-        explanation = default_explainer({spec.id: summary}).explain(
-            spec=spec, scorer=scorer, features=minimized.features, scored=scored
-        )
-    except EthicaError as error:  # as on the decision path: the case stands without one
-        explanation = {"unavailable": str(error)}
+    explained = default_explainer({spec.id: summary}).explain_many(
+        spec=spec, scorer=scorer, rows=[(minimized.features, scored)]
+    )[0]
+    # As on the decision path: a case without an explanation still stands.
+    explanation = (
+        {"unavailable": str(explained)} if isinstance(explained, EthicaError) else explained
+    )
     routing = route(
         spec,
         outcome=scored.outcome,
