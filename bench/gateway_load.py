@@ -26,6 +26,7 @@ POST bodies) for the closed-loop run instead of the Python client, as a cross-ch
     .venv/bin/python bench/gateway_load.py --postgresql         # + PostgreSQL
     .venv/bin/python bench/gateway_load.py --client wrk --concurrency 64
     .venv/bin/python bench/gateway_load.py --workers 2 --postgresql
+    .venv/bin/python bench/gateway_load.py --repeat 3 --postgresql   # alternating runs, medians
 """
 
 from __future__ import annotations
@@ -616,8 +617,12 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"{'vs bare':>9}{'CPU ms':>8}{'@ rate/s':>10}{'p99 ms':>9}"
     )
     lines = [head, "-" * len(head)]
-    bare_rate = results[0]["closed"]["throughput"]
     for r in results:
+        bare_rate = next(
+            b["closed"]["throughput"]
+            for b in results
+            if b["name"].startswith("bare") and _run_of(b) == _run_of(r)
+        )
         c, f = r["closed"], r["fixed"]
         lines.append(
             f"{r['name']:<36}{c['throughput']:>12.0f}{c['p50_ms']:>9.1f}{c['p95_ms']:>9.1f}"
@@ -639,6 +644,14 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"{args.load_before} / {_load()}."
     )
     return "\n".join(lines)
+
+
+def _run_of(result: dict[str, Any]) -> str:
+    """Which run a row belongs to: its ``#n``, ``median``, or nothing (a single run)."""
+    name = str(result["name"])
+    if ", median of " in name:
+        return "median"
+    return name.rsplit("#", 1)[-1] if "#" in name else ""
 
 
 def _load() -> str:
@@ -665,6 +678,12 @@ def main() -> None:
         "--workers", type=int, default=1, help="uvicorn worker processes (governed)"
     )
     parser.add_argument("--group-wait-ms", type=float, default=None, help="group commit wait")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every server this many times, alternating, and add the median of each number",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument(
         "--allow-all-consent",
@@ -686,24 +705,53 @@ def main() -> None:
     sys.path.insert(0, str(SRC))
     model = train_model()
     workers = f", {args.workers} workers" if args.workers > 1 else ""
-    results = []
-    with tempfile.TemporaryDirectory(prefix="ethica-gateway-load-") as tmp:
-        workdir = Path(tmp)
-        results.append(bare(model, args, workdir))
-        if not args.no_sqlite:
-            url = f"sqlite:///{workdir / 'gateway.db'}"
-            results.append(governed(f"governed (SQLite{workers})", url, model, args, workdir))
-        if args.allow_all_consent:
-            url = f"sqlite:///{workdir / 'allow-all.db'}"
-            command = [PYTHON, __file__, "--serve-allow-all", "{port}"]
-            results.append(governed("governed, AllowAll", url, model, args, workdir, command))
-        if args.postgresql:
-            with postgresql_database() as url:
-                name = f"governed (PostgreSQL{workers})"
+    results: list[dict[str, Any]] = []
+    for run in range(1, args.repeat + 1):
+        suffix = f" #{run}" if args.repeat > 1 else ""
+        with tempfile.TemporaryDirectory(prefix="ethica-gateway-load-") as tmp:
+            workdir = Path(tmp)
+            results.append(bare(model, args, workdir) | {"name": f"bare endpoint{suffix}"})
+            if not args.no_sqlite:
+                url = f"sqlite:///{workdir / 'gateway.db'}"
+                name = f"governed (SQLite{workers}){suffix}"
                 results.append(governed(name, url, model, args, workdir))
+            if args.allow_all_consent:
+                url = f"sqlite:///{workdir / 'allow-all.db'}"
+                command = [PYTHON, __file__, "--serve-allow-all", "{port}"]
+                name = f"governed, AllowAll{suffix}"
+                results.append(governed(name, url, model, args, workdir, command))
+            if args.postgresql:
+                with postgresql_database() as url:
+                    name = f"governed (PostgreSQL{workers}){suffix}"
+                    results.append(governed(name, url, model, args, workdir))
+    if args.repeat > 1:
+        results += medians(results, args.repeat)
     print(table(results, args))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))
+
+
+def medians(results: list[dict[str, Any]], runs: int) -> list[dict[str, Any]]:
+    """One row per server: the median of each number over the runs (runs alternate servers)."""
+    per_run = len(results) // runs
+    rows = []
+    for i in range(per_run):
+        same = results[i::per_run]
+        name = same[0]["name"].rsplit(" #", 1)[0] + f", median of {runs}"
+        rows.append(
+            {
+                "name": name,
+                "closed": {k: _median([r["closed"][k] for r in same]) for k in same[0]["closed"]},
+                "fixed": {k: _median([r["fixed"][k] for r in same]) for k in same[0]["fixed"]},
+            }
+        )
+    return rows
+
+
+def _median(values: list[Any]) -> Any:
+    ordered = sorted(values)
+    middle = ordered[len(ordered) // 2]
+    return int(middle) if isinstance(middle, int) else middle
 
 
 if __name__ == "__main__":
