@@ -329,6 +329,7 @@ async def closed_loop(
     connections = [await Connection.open(port) for _ in range(concurrency)]
     latencies: list[float] = []
     errors = 0
+    statuses: dict[str, int] = {}  # status code -> how many answers had it
     sent = 0
     deadline = time.perf_counter() + duration
 
@@ -342,6 +343,7 @@ async def closed_loop(
             latencies.append(time.perf_counter() - started)
             if status >= 300:
                 errors += 1
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
             i += concurrency
 
     started = time.perf_counter()
@@ -354,6 +356,7 @@ async def closed_loop(
     return {
         "requests": len(latencies),
         "errors": errors,
+        "error_statuses": statuses,
         "seconds": elapsed,
         "throughput": len(latencies) / elapsed,
         # The server's CPU time per request: steadier than throughput on a busy machine.
@@ -371,6 +374,7 @@ async def fixed_rate(
         idle.put_nowait(await Connection.open(port))
     latencies: list[float] = []
     errors = 0
+    statuses: dict[str, int] = {}  # status code -> how many answers had it
     total = int(rate * duration)
 
     async def one(i: int, due: float) -> None:
@@ -381,6 +385,7 @@ async def fixed_rate(
         idle.put_nowait(connection)
         if status >= 300:
             errors += 1
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
 
     tasks = []
     start = time.perf_counter() + 0.05
@@ -398,6 +403,7 @@ async def fixed_rate(
         "rate": rate,
         "requests": len(latencies),
         "errors": errors,
+        "error_statuses": statuses,
         "achieved": len(latencies) / elapsed,
         **percentiles(latencies),
     }
@@ -629,6 +635,16 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             f"{c['p99_ms']:>9.1f}{c['errors'] + f['errors']:>8d}{c['throughput'] / bare_rate:>9.0%}"
             f"{c['cpu_ms']:>8.2f}{f['rate']:>10.0f}{f['p99_ms']:>9.1f}"
         )
+    for r in results:
+        statuses = {
+            **r["closed"].get("error_statuses", {}),
+            **{
+                f"{code} at the fixed rate": n
+                for code, n in r["fixed"].get("error_statuses", {}).items()
+            },
+        }
+        if statuses:
+            lines.append(f"errors of {r['name']}: {statuses}")
     lines.append(
         f"closed loop: {args.concurrency} connections, {args.duration:g} s after {args.warmup:g} s "
         f"warm-up (client: {args.client}); fixed rate: half the closed-loop throughput for "
@@ -741,11 +757,26 @@ def medians(results: list[dict[str, Any]], runs: int) -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": name,
-                "closed": {k: _median([r["closed"][k] for r in same]) for k in same[0]["closed"]},
-                "fixed": {k: _median([r["fixed"][k] for r in same]) for k in same[0]["fixed"]},
+                "closed": _medians([r["closed"] for r in same]),
+                "fixed": _medians([r["fixed"] for r in same]),
             }
         )
     return rows
+
+
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each number; error statuses are added up."""
+    merged: dict[str, Any] = {}
+    for key, value in runs[0].items():
+        if isinstance(value, dict):
+            total: dict[str, int] = {}
+            for run in runs:
+                for status, count in run.get(key, {}).items():
+                    total[status] = total.get(status, 0) + count
+            merged[key] = total
+        else:
+            merged[key] = _median([run[key] for run in runs])
+    return merged
 
 
 def _median(values: list[Any]) -> Any:
