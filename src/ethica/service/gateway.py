@@ -454,7 +454,6 @@ class Gateway:
         for head in signed:
             self._signed[head.chain] = head.sequence
 
-
     def _warm(self, spec: SystemSpec, scorer: Scorer) -> None:
         """Score and explain a typical row once, so the first real decision does not pay for it.
 
