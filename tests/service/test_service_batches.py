@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from ethica.errors import InputError
 from ethica.service.app import state_of
+from ethica.service.decisions.idempotency import Waiting
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.decisions.tables import Decision
 from ethica.service.errors import ConflictError
-from ethica.service.gateway import Gateway, _Waiting
+from ethica.service.gateway import Gateway
 from ethica.service.ledger.service import verify_ledger
 
 
@@ -32,7 +33,7 @@ def _verified(running: Service) -> bool:
 
 def _group(gateway: Gateway, requests: list[DecisionCreate]) -> list[Future[DecisionRead]]:
     """Run ``requests`` through the decision path as one batch, on this thread."""
-    waiting = [_Waiting("credit", request, Future()) for request in requests]
+    waiting = [Waiting("credit", request, Future()) for request in requests]
     gateway._decide_group("credit", waiting)
     return [w.future for w in waiting]
 

@@ -20,10 +20,10 @@ from ethica.cli import app as cli
 from ethica.ledger import ErasedError, KeyRing
 from ethica.service.app import state_of
 from ethica.service.db import unit_of_work
+from ethica.service.decisions.idempotency import Waiting
 from ethica.service.decisions.record import PreparedDecision
 from ethica.service.decisions.schemas import DecisionCreate
 from ethica.service.decisions.tables import Decision, ProtectedValue
-from ethica.service.gateway import _Waiting
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.protected import protected_cipher
@@ -261,7 +261,7 @@ def test_erasure_reaches_a_decision_queued_in_the_same_group(
         protected={"sex": "a"},
         score=0.7,
     )
-    (prepared,) = gateway._prepare_many("credit", [(_Waiting("credit", request, Future()), "")])
+    (prepared,) = gateway._prepare_many("credit", [(Waiting("credit", request, Future()), "")])
     assert isinstance(prepared, PreparedDecision)
     decided = gateway.writer.submit(prepared.record, savepoint=False, keys=prepared.sealing_keys)
     erasure = gateway.writer.run(

@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import gc
-import hashlib
-import hmac
 import logging
 import math
 import queue
@@ -29,7 +27,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -38,19 +35,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.errors import EthicaError, InputError
 from ethica.governance import SystemSpec, parse_spec, route, unlike_training
-from ethica.ledger import Entry, canonical_json, sign_checkpoint
+from ethica.ledger import Entry, sign_checkpoint
 from ethica.privacy import Minimized, minimize
 from ethica.scoring import Scored, Scorer, caller_scored
+from ethica.service.decisions.idempotency import IdempotencyKeys, Waiting
 from ethica.service.decisions.record import (
     FALLBACK_TEXT,
     PENDING,
     PreparedDecision,
-    decision_read,
     fallback_decision,
 )
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
-from ethica.service.decisions.tables import Decision
-from ethica.service.errors import ConflictError, NotFoundError
+from ethica.service.errors import NotFoundError
 from ethica.service.hooks import (
     AllowAll,
     ConsentHook,
@@ -79,31 +75,6 @@ class _LoadedSystem:
     loaded_at: float
 
 
-@dataclass(frozen=True)
-class _Waiting:
-    """A decision request waiting for its batch."""
-
-    system_id: str
-    request: DecisionCreate
-    future: Future[DecisionRead]
-
-
-@dataclass
-class _Draft:
-    """A decision minimized and scored, waiting for its batch's explanations."""
-
-    spec: SystemSpec
-    request: DecisionCreate
-    fingerprint: str
-    consent_version: str | None
-    minimized: Minimized
-    scored: Scored
-    scored_by: str
-    model_version: str | None
-    forced: str | None
-    explanation: dict[str, Any] | None
-
-
 class Gateway:
     """Runs decisions through the governed path and records them durably."""
 
@@ -125,11 +96,10 @@ class Gateway:
         self._systems: dict[str, _LoadedSystem] = {}
         self._models: dict[tuple[str, str], Scorer] = {}
         self._lock = threading.Lock()
-        self._pending: dict[tuple[str, str], tuple[Future[DecisionRead], str]] = {}
         signing = base64.b64decode(settings.ledger.signing_key.get_secret_value())
         self._signer = Ed25519PrivateKey.from_private_bytes(signing)
         self._checkpoint_every = settings.ledger.checkpoint_every
-        self._fingerprint_key = settings.app.secret_key.get_secret_value().encode()
+        self._keys = IdempotencyKeys(sessions, settings.app.secret_key.get_secret_value().encode())
         self._signed: dict[str, int] = {}  # chain -> sequence of its newest checkpoint
         self.writer = LedgerWriter(
             sessions,
@@ -141,7 +111,7 @@ class Gateway:
         )
         self._cipher = cipher_of_settings(settings.ledger.master_key.get_secret_value())
         self._batch_max = settings.gateway.group_commit_max
-        self._inbox: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Waiting | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ethica-decisions", daemon=True)
         self._thread.start()
 
@@ -162,7 +132,7 @@ class Gateway:
     def submit(self, system_id: str, request: DecisionCreate) -> Future[DecisionRead]:
         """Queue a decision; the future resolves once it is durably recorded (or fails)."""
         future: Future[DecisionRead] = Future()
-        self._inbox.put(_Waiting(system_id, request, future))
+        self._inbox.put(Waiting(system_id, request, future))
         return future
 
     def forget_system(self, system_id: str) -> None:
@@ -186,7 +156,7 @@ class Gateway:
                     self._inbox.put(None)  # stop after this batch
                     break
                 batch.append(waiting)
-            groups: dict[str, list[_Waiting]] = {}
+            groups: dict[str, list[Waiting]] = {}
             for waiting in batch:
                 groups.setdefault(waiting.system_id, []).append(waiting)
             for system_id, group in groups.items():
@@ -197,9 +167,9 @@ class Gateway:
                         if not waiting.future.done():
                             waiting.future.set_exception(error)
 
-    def _decide_group(self, system_id: str, group: list[_Waiting]) -> None:
+    def _decide_group(self, system_id: str, group: list[Waiting]) -> None:
         """Prepare a system's waiting decisions together and queue their writes as one parcel."""
-        fresh = self._not_yet_decided(system_id, group)
+        fresh = self._keys.to_decide(system_id, group)
         prepared = self._prepare_many(system_id, fresh)
         jobs: list[tuple[Any, Sequence[str], Future[Any]]] = []
         for (waiting, _), decision in zip(fresh, prepared, strict=True):
@@ -210,60 +180,8 @@ class Gateway:
         # record() writes only through the batch, so the writer needs no savepoint for it.
         self.writer.write_now(jobs)
 
-    def _not_yet_decided(self, system_id: str, group: list[_Waiting]) -> list[tuple[_Waiting, str]]:
-        """The requests to decide now, with their fingerprints; answer retries of the others.
-
-        A request whose idempotency key is in flight gets that decision's answer; one whose key
-        is recorded gets the recorded decision (looked up in one query for the group); a key
-        used for a different request is refused.
-        """
-        fresh: list[tuple[_Waiting, str]] = []
-        keyed: dict[str, tuple[_Waiting, str]] = {}
-        for waiting in group:
-            fingerprint = _fingerprint(waiting.request, self._fingerprint_key)
-            key = waiting.request.idempotency_key
-            if not key:
-                fresh.append((waiting, fingerprint))
-                continue
-            with self._lock:
-                pending = self._pending.get((system_id, key))
-                if pending is None:
-                    self._pending[(system_id, key)] = (waiting.future, fingerprint)
-            if pending is None:
-                keyed[key] = (waiting, fingerprint)
-                waiting.future.add_done_callback(partial(self._done, (system_id, key)))
-            elif pending[1] != fingerprint:
-                waiting.future.set_exception(_reused_key(key))
-            else:  # a retry while the first is in flight: the same answer
-                pending[0].add_done_callback(partial(_copy, waiting.future))
-        if keyed:
-            stored = self._stored(system_id, list(keyed))
-            for key, (waiting, fingerprint) in keyed.items():
-                row = stored.get(key)
-                if row is None:
-                    fresh.append((waiting, fingerprint))
-                elif row.request_hash != fingerprint:
-                    waiting.future.set_exception(_reused_key(key))
-                else:
-                    waiting.future.set_result(decision_read(row))
-        return fresh
-
-    def _done(self, key: tuple[str, str], _: Future[DecisionRead]) -> None:
-        with self._lock:
-            self._pending.pop(key, None)
-
-    def _stored(self, system_id: str, keys: list[str]) -> dict[str, Decision]:
-        """The recorded decisions of the system with these idempotency keys."""
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(Decision).where(
-                    Decision.system_id == system_id, Decision.idempotency_key.in_(keys)
-                )
-            )
-            return {str(row.idempotency_key): row for row in rows}
-
     def _prepare_many(
-        self, system_id: str, fresh: list[tuple[_Waiting, str]]
+        self, system_id: str, fresh: list[tuple[Waiting, str]]
     ) -> list[PreparedDecision | BaseException]:
         """Run the path up to the ledger for a system's decisions, together where it pays."""
         if not fresh:
@@ -276,26 +194,22 @@ class Gateway:
                 consents = self.consent.check_many(session, spec=spec, subject_ids=subjects)
         else:
             consents = self.consent.check_many(None, spec=spec, subject_ids=subjects)
-        drafts: list[_Draft | BaseException] = []
+        decisions: list[PreparedDecision | BaseException] = []
         for (waiting, fingerprint), consent in zip(fresh, consents, strict=True):
             try:
-                drafts.append(self._draft(system, waiting.request, fingerprint, consent))
+                decisions.append(self._prepare(system, waiting.request, fingerprint, consent))
             except Exception as error:  # this request's fault (or a bug): it fails alone
-                drafts.append(error)
-        self._explain_many(spec, system.scorer, drafts)
-        return [
-            draft if isinstance(draft, BaseException) else self._prepared(system_id, draft)
-            for draft in drafts
-        ]
+                decisions.append(error)
+        return self._explain_many(spec, system.scorer, decisions)
 
-    def _draft(
+    def _prepare(
         self,
         system: _LoadedSystem,
         request: DecisionCreate,
         fingerprint: str,
         consent: ConsentState,
-    ) -> _Draft:
-        """Minimize and score one decision (explained and routed with its batch)."""
+    ) -> PreparedDecision:
+        """Minimize, score and route one decision (explained with its batch)."""
         spec = system.spec
         suspended = system.status != "active"
         forced = "the system is suspended; a person decides" if suspended else None
@@ -319,68 +233,60 @@ class Gateway:
         if scored_by == "fallback":
             text = FALLBACK_TEXT if consent.objects_to_profiling else SUSPENDED_FALLBACK_TEXT
             explanation = {"method": "fallback", "text": text}
-        return _Draft(
-            request=request,
-            fingerprint=fingerprint,
-            consent_version=consent.version,
-            minimized=minimized,
-            scored=scored,
-            scored_by=scored_by,
-            model_version=scorer.version if scorer is not None and scored_by == "model" else None,
-            forced=forced,
-            explanation=explanation,
-            spec=spec,
-        )
-
-    def _explain_many(
-        self, spec: SystemSpec, scorer: Scorer | None, drafts: list[_Draft | BaseException]
-    ) -> None:
-        """Explain the model's decisions of a batch (a decision without one still stands)."""
-        explained = [
-            draft
-            for draft in drafts
-            if isinstance(draft, _Draft) and draft.scored_by == "model" and draft.forced is None
-        ]
-        if not explained:
-            return
-        rows = [(draft.minimized.features, draft.scored) for draft in explained]
-        try:
-            found = self.explainer.explain_many(spec=spec, scorer=scorer, rows=rows)
-        except EthicaError as error:
-            found = [error] * len(rows)
-        for draft, explanation in zip(explained, found, strict=True):
-            if isinstance(explanation, EthicaError):
-                log.warning("no explanation for a decision of %s: %s", spec.id, explanation)
-                draft.explanation = {"unavailable": str(explanation)}
-            else:
-                draft.explanation = explanation
-
-    def _prepared(self, system_id: str, draft: _Draft) -> PreparedDecision:
         routing = route(
-            draft.spec,
-            outcome=draft.scored.outcome,
-            score=draft.scored.score,
+            spec,
+            outcome=scored.outcome,
+            score=scored.score,
             rng=self._rng,
-            forced=draft.forced,
-            unfamiliar=unlike_training(
-                draft.spec, self._summaries.get(system_id), draft.minimized.features
-            ),
+            forced=forced,
+            unfamiliar=unlike_training(spec, self._summaries.get(spec.id), minimized.features),
         )
         return PreparedDecision(
             decision_id=str(uuid.uuid4()),
             created_at=datetime.now(UTC),
-            system_id=system_id,
-            spec=draft.spec,
-            request=draft.request,
-            fingerprint=draft.fingerprint,
-            minimized=draft.minimized,
-            scored=draft.scored,
-            scored_by=draft.scored_by,
-            model_version=draft.model_version,
+            system_id=spec.id,
+            spec=spec,
+            request=request,
+            fingerprint=fingerprint,
+            minimized=minimized,
+            scored=scored,
+            scored_by=scored_by,
+            model_version=scorer.version if scorer is not None and scored_by == "model" else None,
             routing=routing,
-            consent_version=draft.consent_version,
-            explanation=draft.explanation,
+            consent_version=consent.version,
+            explanation=explanation,
         )
+
+    def _explain_many(
+        self,
+        spec: SystemSpec,
+        scorer: Scorer | None,
+        decisions: list[PreparedDecision | BaseException],
+    ) -> list[PreparedDecision | BaseException]:
+        """The batch with its model's decisions explained (one without an explanation stands).
+
+        Only decisions the model made are explained: a person, a fallback or no model at all
+        decided the others.
+        """
+        by_model = [
+            (i, decision)
+            for i, decision in enumerate(decisions)
+            if isinstance(decision, PreparedDecision) and decision.scored_by == "model"
+        ]
+        if not by_model:
+            return decisions
+        rows = [(decision.minimized.features, decision.scored) for _, decision in by_model]
+        try:
+            found = self.explainer.explain_many(spec=spec, scorer=scorer, rows=rows)
+        except EthicaError as error:
+            found = [error] * len(rows)
+        explained = list(decisions)
+        for (i, decision), explanation in zip(by_model, found, strict=True):
+            if isinstance(explanation, EthicaError):
+                log.warning("no explanation for a decision of %s: %s", spec.id, explanation)
+                explanation = {"unavailable": str(explanation)}
+            explained[i] = replace(decision, explanation=explanation)
+        return explained
 
     def _score(
         self, system: _LoadedSystem, minimized: Minimized, request: DecisionCreate
@@ -503,27 +409,3 @@ def _freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def _fingerprint(request: DecisionCreate, key: bytes) -> str:
-    """A keyed digest of the request, to tell a retry from a reuse of its idempotency key.
-
-    Keyed (HMAC) because the request holds personal data: a plain hash of a few low-entropy
-    inputs could be reversed by trying every value.
-    """
-    body = request.model_dump(exclude={"idempotency_key"})
-    return hmac.new(key, canonical_json(body), hashlib.sha256).hexdigest()
-
-
-def _copy(target: Future[DecisionRead], source: Future[DecisionRead]) -> None:
-    error = source.exception()
-    if error is not None:
-        target.set_exception(error)
-    else:
-        target.set_result(source.result())
-
-
-def _reused_key(key: str) -> ConflictError:
-    return ConflictError(
-        f"idempotency key {key!r} was used for a different request; use a new key per decision"
-    )
