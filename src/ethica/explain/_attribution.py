@@ -155,10 +155,14 @@ def attribute_many(
     released once, not per row); other models are attributed row by row. A row that cannot be
     attributed gets its error in its place, so one bad row does not cost the others theirs.
     """
-    module = type(scorer.model).__module__
-    if module.startswith("lightgbm") and len(rows) > 1:
+    if not rows:
+        return []
+    if type(scorer.model).__module__.startswith("lightgbm"):
         names = [f.name for f in scorer.spec.features]
-        return _lightgbm_many(scorer, rows, names)
+        try:
+            return _lightgbm_many(scorer, rows, names)
+        except EthicaError as error:  # the model or its columns, not a row: every row has it
+            return [error] * len(rows)
     found: list[Attribution | EthicaError] = []
     for features in rows:
         try:

@@ -117,7 +117,7 @@ class Explainer:
             permutations=self.permutations,
             seed=self.seed,
         )
-        return self._explained(spec, scorer, features, scored, attribution)
+        return self._explained(spec, scorer, features, scored, attribution, summary)
 
     def explain_many(
         self,
@@ -151,9 +151,11 @@ class Explainer:
                 explained.append(attribution)
                 continue
             try:
-                explained.append(self._explained(spec, scorer, features, scored, attribution))
+                explanation = self._explained(spec, scorer, features, scored, attribution, summary)
             except EthicaError as error:
                 explained.append(error)
+            else:
+                explained.append(explanation)
         return explained
 
     def _one(
@@ -171,9 +173,9 @@ class Explainer:
         features: Mapping[str, Any],
         scored: Scored,
         attribution: Attribution,
+        summary: TrainingSummary,
     ) -> dict[str, Any]:
         """Explain a binary or score decision from its attribution."""
-        summary = self._summary(spec)
         reasons = []
         for reason in reason_codes(attribution, spec=spec, max_reasons=self.max_reasons):
             feature = spec.feature(reason.feature)

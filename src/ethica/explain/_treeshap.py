@@ -214,10 +214,12 @@ class TreeShap:
         if helpers is None:
             self._kernel(values, out)
             return self._with_baseline(out)
-        parts = np.array_split(np.arange(values.shape[0]), _HELPER_COUNT + 1)
-        spans = [(int(part[0]), int(part[-1]) + 1) for part in parts if part.size]
+        parts = _HELPER_COUNT + 1
+        ends = [len(values) * part // parts for part in range(parts + 1)]
+        spans = list(zip(ends, ends[1:], strict=False))
         started = [helpers.submit(self._kernel, values[a:b], out[a:b]) for a, b in spans[1:]]
-        self._kernel(values[spans[0][0] : spans[0][1]], out[spans[0][0] : spans[0][1]])
+        (a, b) = spans[0]
+        self._kernel(values[a:b], out[a:b])
         for future in started:
             future.result()
         return self._with_baseline(out)

@@ -90,18 +90,8 @@ class SqlConsentHook:
                 for subject, (records, notices) in read.items():
                     self._cache[(subject, purpose)] = (now, records, notices)
             found.update(read)
-        states = []
-        for subject in subject_ids:
-            state = evaluate(spec, *found[subject])
-            states.append(
-                ConsentState(
-                    withhold=dict(state.withhold),
-                    objects_to_automation=state.objects_to_automation,
-                    objects_to_profiling=state.objects_to_profiling,
-                    version=state.version,
-                )
-            )
-        return states
+        states = {subject: _state(spec, *records) for subject, records in found.items()}
+        return [states[subject] for subject in subject_ids]
 
     def _read(
         self, session: Session | None, *, subject_ids: list[str | None], purpose: str
@@ -120,6 +110,16 @@ class SqlConsentHook:
             raise TypeError("SqlConsentHook reads the database: give it sessions or a session")
         with self._sessions() as own:
             return consent_rows(own.connection(), query, subject_ids=subject_ids)
+
+
+def _state(spec: SystemSpec, records: Records, notices: list[Notice]) -> ConsentState:
+    state = evaluate(spec, records, notices)
+    return ConsentState(
+        withhold=dict(state.withhold),
+        objects_to_automation=state.objects_to_automation,
+        objects_to_profiling=state.objects_to_profiling,
+        version=state.version,
+    )
 
 
 def consent_query(purpose: str) -> CompoundSelect[Any]:

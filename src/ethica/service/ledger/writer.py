@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert, select
@@ -72,7 +73,6 @@ _KEY_LOOKUP_CHUNK = 500  # subjects per IN (...) query, well under every databas
 _KEYS_OF = select(SubjectKey.subject, SubjectKey.key_id, SubjectKey.wrapped).where(
     SubjectKey.subject.in_(bindparam("subjects", expanding=True))
 )
-_INSERTS: dict[Any, Any] = {}
 
 
 class _BatchEntryStore:
@@ -395,11 +395,9 @@ class LedgerWriter:
             connection.execute(_insert(LedgerEntry), ledger_rows)
 
 
+@cache
 def _insert(table: Any) -> Any:
-    statement = _INSERTS.get(table)
-    if statement is None:
-        statement = _INSERTS.setdefault(table, insert(table))
-    return statement
+    return insert(table)
 
 
 def _conflict() -> Exception:
