@@ -545,15 +545,25 @@ def measure(
     return {"name": name, "closed": closed, "fixed": fixed}
 
 
-def serve_allow_all(port: int) -> None:
-    """``ethica serve`` with the consent hook replaced by AllowAll (isolates consent's cost)."""
+#: Hooks a governed server can run with instead of its own (``--serve-hooks``): ``allow-all``
+#: replaces the consent hook by AllowAll (isolating consent's cost); ``none`` also replaces the
+#: explainer by NoExplanation: the path as the gateway issue specified it, before the consent
+#: and explanation issues filled its hooks (isolating the gateway's own cost).
+HOOKS = ("allow-all", "none")
+
+
+def serve_with_hooks(port: int, hooks: str) -> None:
+    """``ethica serve`` (one process) with the hooks of :data:`HOOKS` named by ``hooks``."""
     import uvicorn
 
     from ethica.service.app import create_app, state_of
-    from ethica.service.hooks import AllowAll
+    from ethica.service.hooks import AllowAll, NoExplanation
 
     app = create_app()
-    state_of(app).gateway.consent = AllowAll()
+    gateway = state_of(app).gateway
+    gateway.consent = AllowAll()
+    if hooks == "none":
+        gateway.explainer = NoExplanation()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -706,14 +716,21 @@ def main() -> None:
         action="store_true",
         help="also the governed path (SQLite) with the AllowAll consent hook: no consent queries",
     )
+    parser.add_argument(
+        "--no-hooks",
+        action="store_true",
+        help="also the governed path (SQLite) with AllowAll consent and no explanation: the "
+        "gateway's own cost (the path as the gateway issue specified it, its hooks empty)",
+    )
     parser.add_argument("--client-config", help=argparse.SUPPRESS)
-    parser.add_argument("--serve-allow-all", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-hooks", choices=HOOKS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client_config:
         client_main(json.loads(args.client_config))
         return
-    if args.serve_allow_all:
-        serve_allow_all(args.serve_allow_all)
+    if args.serve_port:
+        serve_with_hooks(args.serve_port, args.serve_hooks)
         return
     if args.client == "wrk" and shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install wrk)")
@@ -731,11 +748,15 @@ def main() -> None:
                 url = f"sqlite:///{workdir / 'gateway.db'}"
                 name = f"governed (SQLite{workers}){suffix}"
                 results.append(governed(name, url, model, args, workdir))
-            if args.allow_all_consent:
-                url = f"sqlite:///{workdir / 'allow-all.db'}"
-                command = [PYTHON, __file__, "--serve-allow-all", "{port}"]
-                name = f"governed, AllowAll{suffix}"
-                results.append(governed(name, url, model, args, workdir, command))
+            for hooks, wanted, label in (
+                ("allow-all", args.allow_all_consent, "AllowAll"),
+                ("none", args.no_hooks, "no hooks"),
+            ):
+                if wanted:
+                    url = f"sqlite:///{workdir / f'{hooks}.db'}"
+                    command = [PYTHON, __file__, "--serve-port", "{port}", "--serve-hooks", hooks]
+                    name = f"governed, {label}{suffix}"
+                    results.append(governed(name, url, model, args, workdir, command))
             if args.postgresql:
                 with postgresql_database() as url:
                     name = f"governed (PostgreSQL{workers}){suffix}"
