@@ -13,14 +13,13 @@ than the runner-up", and :func:`supporting_reasons` ranks what favoured it (or w
 recommended item's score).
 """
 
+from ethica.explain._attribute import attribute, attribute_many
 from ethica.explain._attribution import (
     ADDITIVITY_TOLERANCE,
     AdditivityError,
     Attribution,
     Method,
     Scale,
-    attribute,
-    attribute_many,
     feature_of_column,
     group_columns,
 )

@@ -14,17 +14,15 @@ import numpy as np
 import pandas as pd
 
 from ethica.errors import InputError
-from ethica.explain._attribution import (
-    Attribution,
-    _final_step,
-    _frame,
-    _is_linear,
-    _model_row,
-    _preprocess,
-    _standardizes_only,
-    group_columns,
-)
+from ethica.explain._attribution import Attribution, group_columns, model_row
 from ethica.explain._lightgbm_native import fast_contributions
+from ethica.explain._sklearn_models import (
+    final_step,
+    is_linear,
+    preprocess,
+    spec_frame,
+    standardizes_only,
+)
 from ethica.governance import MulticlassDecision, RankingDecision, SystemSpec
 from ethica.scoring import Scored, Scorer
 
@@ -100,18 +98,18 @@ def attribute_contrast(
     names = [f.name for f in scorer.spec.features]
     module = type(model).__module__
     if module.startswith("lightgbm"):
-        blocks, margins, columns = _lightgbm(scorer, features)
+        blocks, margins, columns = lightgbm_attribution(scorer, features)
         method: Any = "lightgbm-treeshap"
     elif module.startswith("xgboost"):
-        blocks, margins, columns = _xgboost(scorer, features, names)
+        blocks, margins, columns = xgboost_attribution(scorer, features, names)
         method = "xgboost-treeshap"
-    elif _is_linear(_final_step(model)):
-        blocks, margins, columns = _linear(scorer, features, background)
+    elif is_linear(final_step(model)):
+        blocks, margins, columns = linear_attribution(scorer, features, background)
         method = "linear-exact"
     else:
         raise InputError(
             f"class contrasts support LightGBM, XGBoost and linear models; got "
-            f"{type(_final_step(model)).__name__}"
+            f"{type(final_step(model)).__name__}"
         )
     blocks, margins = _every_class(blocks, margins, classes)
     difference = blocks[first] - blocks[second]
@@ -137,12 +135,12 @@ def _every_class(
     return blocks, margins
 
 
-def _lightgbm(
+def lightgbm_attribution(
     scorer: Scorer, features: Mapping[str, Any]
 ) -> tuple[_FloatArray, _FloatArray, list[str]]:
     booster = getattr(scorer.model, "booster_", scorer.model)
     outputs = booster.num_model_per_iteration()
-    row = _model_row(scorer, features)
+    row = model_row(scorer, features)
     fast = fast_contributions(booster)
     if fast is not None:
         flat, margins, columns = fast.contributions(row), fast.margins(row), fast.columns
@@ -155,14 +153,14 @@ def _lightgbm(
     return blocks, np.asarray(margins, dtype=np.float64), columns
 
 
-def _xgboost(
+def xgboost_attribution(
     scorer: Scorer, features: Mapping[str, Any], names: list[str]
 ) -> tuple[_FloatArray, _FloatArray, list[str]]:
     import xgboost
 
     booster = scorer.model.get_booster() if hasattr(scorer.model, "get_booster") else scorer.model
     columns = list(booster.feature_names or names)
-    matrix = xgboost.DMatrix(_model_row(scorer, features), feature_names=columns)
+    matrix = xgboost.DMatrix(model_row(scorer, features), feature_names=columns)
     contributions = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
     margins = np.ravel(np.asarray(booster.predict(matrix, output_margin=True), dtype=np.float64))
     # Multiclass: (1, classes, features + 1); a single output: (1, features + 1).
@@ -170,19 +168,19 @@ def _xgboost(
     return blocks, margins, columns
 
 
-def _linear(
+def linear_attribution(
     scorer: Scorer, features: Mapping[str, Any], background: pd.DataFrame | None
 ) -> tuple[_FloatArray, _FloatArray, list[str]]:
     model = scorer.model
-    final = _final_step(model)
+    final = final_step(model)
     coef = np.atleast_2d(np.asarray(final.coef_, dtype=np.float64))
     intercept = np.ravel(np.asarray(getattr(final, "intercept_", 0.0), dtype=np.float64))
     intercept = np.broadcast_to(intercept, (coef.shape[0],))
-    frame = _model_row(scorer, features)
-    row, columns = _preprocess(model, frame)
+    frame = model_row(scorer, features)
+    row, columns = preprocess(model, frame)
     if background is not None:
-        mean = _preprocess(model, _frame(scorer.spec, background))[0].mean(axis=0)
-    elif _standardizes_only(model):
+        mean = preprocess(model, spec_frame(scorer.spec, background))[0].mean(axis=0)
+    elif standardizes_only(model):
         mean = np.zeros(coef.shape[1])  # the scaler centred the training inputs
     else:
         raise InputError(

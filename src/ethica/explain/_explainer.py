@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from ethica.errors import EthicaError
-from ethica.explain._attribution import Attribution, attribute, attribute_many
+from ethica.explain._attribute import attribute, attribute_many
+from ethica.explain._attribution import Attribution
 from ethica.explain._contrast import attribute_contrast, chosen_and_runner_up
 from ethica.explain._counterfactual import counterfactuals
 from ethica.explain._reasons import DEFAULT_MAX_REASONS, Reason, reason_codes, supporting_reasons

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ethica.errors import InputError
-from ethica.explain._attribution import attribute, feature_of_column
+from ethica.explain._attribute import attribute
+from ethica.explain._attribution import feature_of_column
 from ethica.scoring import Scorer
 
 #: The column of the whole population in :func:`attribution_summary`.
