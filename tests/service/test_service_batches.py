@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from service_testing import Service
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from ethica.errors import InputError
 from ethica.service.app import state_of
@@ -29,6 +29,14 @@ def _verified(running: Service) -> bool:
     state = state_of(running.app)
     with state.sessions() as session:
         return verify_ledger(session, settings=state.settings).ok
+
+
+def _with_model(service: Callable[..., Service], model: bytes) -> tuple[Service, Gateway]:
+    """A running service with the system ``credit`` and its LightGBM model."""
+    running = service()
+    running.register("credit")
+    assert running.upload("credit", model, format="lightgbm").status_code == 201
+    return running, state_of(running.app).gateway
 
 
 def _group(gateway: Gateway, requests: list[DecisionCreate]) -> list[Future[DecisionRead]]:
@@ -75,10 +83,7 @@ def test_a_bad_request_or_a_reused_key_fails_alone_in_its_batch(
 def test_a_batch_of_model_decisions_is_explained_as_each_alone(
     service: Callable[..., Service], lightgbm_bytes: bytes
 ) -> None:
-    running = service()
-    running.register("credit")
-    assert running.upload("credit", lightgbm_bytes, format="lightgbm").status_code == 201
-    gateway = state_of(running.app).gateway
+    running, gateway = _with_model(service, lightgbm_bytes)
     requests = [
         DecisionCreate(
             subject_id=f"c{i}",
@@ -109,3 +114,33 @@ def test_a_batch_of_model_decisions_is_explained_as_each_alone(
     assert len({f.result(timeout=60).id for f in futures}) == 12
     assert running.decide("credit", bodies[0], headers=key).status_code == 201
     assert _count(running) == 33 and _verified(running)
+
+
+def test_a_batch_goes_into_each_table_in_one_statement(
+    service: Callable[..., Service], lightgbm_bytes: bytes
+) -> None:
+    # One statement per table, not one per row: each statement SQLite runs lets go of the GIL,
+    # and waits to get it back when another thread is busy.
+    running, gateway = _with_model(service, lightgbm_bytes)
+    inserts: dict[str, list[int]] = {}  # table -> rows written by each statement
+
+    def count(*args: Any) -> None:
+        statement = args[2]
+        if statement.startswith("INSERT INTO"):
+            rows = statement.split(" VALUES ", 1)[1].count("), (") + 1
+            inserts.setdefault(statement.split()[2], []).append(rows)
+
+    engine = state_of(running.app).sessions.kw["bind"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        requests = [
+            DecisionCreate(subject_id=f"s{i}", features={"income": 3.0 * i}, protected={"sex": "F"})
+            for i in range(25)
+        ]
+        answers = [future.result() for future in _group(gateway, requests)]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len({answer.id for answer in answers}) == 25
+    for table in ("decisions", "protected_values", "ledger_entries"):
+        assert inserts[table] == [25], table
+    assert _count(running) == 25 and _verified(running)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from ethica._gil import sha256_hex
 from ethica.errors import InputError
 from ethica.ledger._canonical import canonical_json, encode_plain, normalize, rfc3339
 
@@ -168,7 +168,7 @@ _KEYS_BEFORE_PUBLIC = ("chain", "format", "key_id", "kind", "previous_hash")
 
 def entry_hash(entry: Entry) -> str:
     """Recompute the hex SHA-256 of ``entry``'s content (what its ``hash`` should be)."""
-    return hashlib.sha256(entry.content_json()).hexdigest()
+    return sha256_hex(entry.content_json())
 
 
 def with_hash(draft: Entry, *, public_json: bytes | None = None) -> Entry:
@@ -180,7 +180,7 @@ def with_hash(draft: Entry, *, public_json: bytes | None = None) -> Entry:
     """
     if public_json is None:
         public_json = canonical_json(draft.public)
-    entry = replace(draft, hash=hashlib.sha256(_content_json(draft, public_json)).hexdigest())
+    entry = replace(draft, hash=sha256_hex(_content_json(draft, public_json)))
     entry.__dict__["public_json"] = public_json  # what the cached property would compute
     return entry
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ethica._gil import random_bytes
 from ethica.errors import InputError
 from ethica.ledger._canonical import canonical_json
 from ethica.ledger._entry import Entry, Sealed, associated_data
@@ -64,7 +65,7 @@ class MasterKey:
         return "MasterKey(<hidden>)"
 
     def _wrap(self, data_key: bytes, *, context: bytes) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
+        nonce = random_bytes(NONCE_BYTES)
         return nonce + self._aead.encrypt(nonce, data_key, context)
 
     def _unwrap(self, wrapped: bytes, *, context: bytes) -> bytes:
@@ -174,7 +175,7 @@ class KeyRing:
         context = associated_data(
             chain=chain, sequence=sequence, kind=kind, subject=subject, key_id=key_id
         )
-        nonce = os.urandom(NONCE_BYTES)
+        nonce = random_bytes(NONCE_BYTES)
         ciphertext = AESGCM(data_key).encrypt(nonce, personal_json, context)
         return key_id, Sealed(nonce=nonce, ciphertext=ciphertext)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event,
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+
+from ethica._gil import random_uuid
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -61,7 +62,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def new_id() -> str:
     """A new random identifier (UUID4 as text, portable)."""
-    return str(uuid.uuid4())
+    return str(random_uuid())
 
 
 def utcnow() -> datetime:

@@ -22,7 +22,6 @@ import queue
 import random
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ethica._gil import random_uuid
 from ethica.errors import EthicaError, InputError
 from ethica.governance import SystemSpec, parse_spec, route, unlike_training
 from ethica.ledger import Entry, sign_checkpoint
@@ -242,7 +242,7 @@ class Gateway:
             unfamiliar=unlike_training(spec, self._summaries.get(spec.id), minimized.features),
         )
         return PreparedDecision(
-            decision_id=str(uuid.uuid4()),
+            decision_id=str(random_uuid()),
             created_at=datetime.now(UTC),
             system_id=spec.id,
             spec=spec,
