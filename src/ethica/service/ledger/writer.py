@@ -389,24 +389,28 @@ class LedgerWriter:
         batch.session.flush()
         connection = batch.session.connection()
         ledger_rows = batch.rows.pop(LedgerEntry)
+        many = connection.dialect.insert_executemany_returning
         for table, rows in batch.rows.items():
             if rows:
-                connection.execute(_insert(table), rows)
+                connection.execute(_insert(table, many), rows)
         if ledger_rows:
-            connection.execute(_insert(LedgerEntry), ledger_rows)
+            connection.execute(_insert(LedgerEntry, many), ledger_rows)
 
 
 @cache
-def _insert(table: Any) -> Any:
-    """A multi-row insert of ``table``: RETURNING makes SQLAlchemy send one statement per page
-    of rows ("insertmanyvalues"), not one per row.
+def _insert(table: Any, multirow: bool) -> Any:
+    """An insert of ``table``; ``multirow`` where the database has INSERT … RETURNING for many
+    rows: RETURNING then makes SQLAlchemy send one statement per page of rows
+    ("insertmanyvalues"), not one per row.
 
     SQLite's driver releases the GIL for every statement step, and a plain executemany steps
     once per row. Under load each release waits for the thread serving HTTP to give the GIL
     back (up to the 5 ms switch interval): 50 rows took 83 ms beside a busy thread, against
-    6 ms as one multi-row statement. On PostgreSQL it saves the round trips.
+    6 ms as one multi-row statement. On PostgreSQL it saves the round trips. SQLite before
+    3.35 has no RETURNING, so there the rows go in one step each, as before.
     """
-    return insert(table).returning(*inspect(table).primary_key)
+    statement = insert(table)
+    return statement.returning(*inspect(table).primary_key) if multirow else statement
 
 
 def _conflict() -> Exception:
