@@ -93,16 +93,12 @@ def serve(
 
     from ethica.service.app import create_app
 
-    settings = _settings(database)
     if workers == 1:
-        app = create_app(settings)
+        app = create_app(_settings(database))
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
         return
-    from ethica.service.db import make_engine, upgrade
-
-    engine = make_engine(settings.database.url)
-    upgrade(engine)  # once, before the workers start: they would race to migrate
-    engine.dispose()
+    with _sessions(database) as (settings, _):
+        pass  # migrated once, before the workers start: they would race to migrate
     # The workers are new processes that read their settings from the environment.
     os.environ["ETHICA__DATABASE__URL"] = settings.database.url
     uvicorn.run(

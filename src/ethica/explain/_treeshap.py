@@ -28,25 +28,32 @@ from ethica.explain._lightgbm_trees import Forest
 _FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 _IntArray = np.ndarray[Any, np.dtype[np.int64]]
 _BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+#: Per split: feature, threshold, missing rule, default left, categorical; then where each
+#: split's categories start in the last, the categories that go left.
+_Splits = tuple[_IntArray, _FloatArray, _IntArray, _BoolArray, _BoolArray, _IntArray, _IntArray]
+#: Per leaf's path step: split, left; per slot: path end, zero fraction, output; per leaf: slot
+#: end, value (the :class:`~ethica.explain._lightgbm_trees.Forest` fields of the same names).
+_Paths = tuple[_IntArray, _BoolArray, _IntArray, _FloatArray, _IntArray, _IntArray, _FloatArray]
+#: Gauss–Legendre nodes and weights (see :func:`gauss_legendre`).
+_Quadrature = tuple[_FloatArray, _FloatArray]
 
 #: LightGBM's ``kZeroThreshold``: a float32 1e-35, below which a value counts as zero.
 _ZERO = float(np.float32(1e-35))
 
 
 @numba.njit(cache=True, nogil=True)
-def _goes_left(
-    row: _FloatArray,
-    node_feature: _IntArray,
-    node_threshold: _FloatArray,
-    node_missing: _IntArray,
-    node_default_left: _BoolArray,
-    node_categorical: _BoolArray,
-    category_start: _IntArray,
-    categories: _IntArray,
-    left: _BoolArray,
-) -> None:
+def _goes_left(row: _FloatArray, splits: _Splits, left: _BoolArray) -> None:
     """Set, per split, whether ``row`` goes left, by LightGBM's decision rules."""
     # Filled in place: an array returned from compiled code costs more to box than to fill.
+    (
+        node_feature,
+        node_threshold,
+        node_missing,
+        node_default_left,
+        node_categorical,
+        category_start,
+        categories,
+    ) = splits
     for node in range(node_feature.shape[0]):
         value = row[node_feature[node]]
         if node_categorical[node]:
@@ -69,20 +76,19 @@ def _goes_left(
 
 @numba.njit(cache=True, nogil=True)
 def _accumulate(
-    left: _BoolArray,
-    path_node: _IntArray,
-    path_left: _BoolArray,
-    slot_path_end: _IntArray,
-    slot_zero_fraction: _FloatArray,
-    slot_output: _IntArray,
-    leaf_slot_end: _IntArray,
-    leaf_value: _FloatArray,
-    gauss_nodes: _FloatArray,
-    gauss_weights: _FloatArray,
-    max_slots: int,
-    out: _FloatArray,
+    left: _BoolArray, paths: _Paths, quadrature: _Quadrature, max_slots: int, out: _FloatArray
 ) -> None:
     """Add every leaf's TreeSHAP shares to ``out``, given the row's direction at every split."""
+    (
+        path_node,
+        path_left,
+        slot_path_end,
+        slot_zero_fraction,
+        slot_output,
+        leaf_slot_end,
+        leaf_value,
+    ) = paths
+    gauss_nodes, gauss_weights = quadrature
     zero = np.empty(max_slots)
     slope = np.empty(max_slots)  # h_j - z_j
     integral = np.empty(max_slots)
@@ -116,7 +122,7 @@ def _accumulate(
         slot += count
 
 
-def gauss_legendre(points: int) -> tuple[_FloatArray, _FloatArray]:
+def gauss_legendre(points: int) -> _Quadrature:
     """Return quadrature nodes and weights on [0, 1]: row ``n - 1`` holds the ``n``-point rule.
 
     The ``n``-point rule integrates polynomials of degree up to ``2n - 1`` exactly.
@@ -133,22 +139,9 @@ def gauss_legendre(points: int) -> tuple[_FloatArray, _FloatArray]:
 @numba.njit(cache=True, nogil=True)
 def _rows(
     rows: _FloatArray,
-    node_feature: _IntArray,
-    node_threshold: _FloatArray,
-    node_missing: _IntArray,
-    node_default_left: _BoolArray,
-    node_categorical: _BoolArray,
-    category_start: _IntArray,
-    categories: _IntArray,
-    path_node: _IntArray,
-    path_left: _BoolArray,
-    slot_path_end: _IntArray,
-    slot_zero_fraction: _FloatArray,
-    slot_output: _IntArray,
-    leaf_slot_end: _IntArray,
-    leaf_value: _FloatArray,
-    gauss_nodes: _FloatArray,
-    gauss_weights: _FloatArray,
+    splits: _Splits,
+    paths: _Paths,
+    quadrature: _Quadrature,
     max_slots: int,
     out: _FloatArray,
 ) -> None:
@@ -156,33 +149,10 @@ def _rows(
 
     One call for a batch: the GIL is released once for all of it, not once per row.
     """
-    left = np.empty(node_feature.shape[0], dtype=np.bool_)
+    left = np.empty(splits[0].shape[0], dtype=np.bool_)
     for r in range(rows.shape[0]):
-        _goes_left(
-            rows[r],
-            node_feature,
-            node_threshold,
-            node_missing,
-            node_default_left,
-            node_categorical,
-            category_start,
-            categories,
-            left,
-        )
-        _accumulate(
-            left,
-            path_node,
-            path_left,
-            slot_path_end,
-            slot_zero_fraction,
-            slot_output,
-            leaf_slot_end,
-            leaf_value,
-            gauss_nodes,
-            gauss_weights,
-            max_slots,
-            out[r],
-        )
+        _goes_left(rows[r], splits, left)
+        _accumulate(left, paths, quadrature, max_slots, out[r])
 
 
 class TreeShap:
@@ -192,6 +162,25 @@ class TreeShap:
         self._forest = forest
         self._width = forest.features + 1
         self._quadrature = gauss_legendre((forest.max_slots + 1) // 2)
+        # The forest's arrays as the compiled kernel takes them (it cannot take the Forest).
+        self._splits: _Splits = (
+            forest.node_feature,
+            forest.node_threshold,
+            forest.node_missing,
+            forest.node_default_left,
+            forest.node_categorical,
+            forest.category_start,
+            forest.categories,
+        )
+        self._paths: _Paths = (
+            forest.path_node,
+            forest.path_left,
+            forest.slot_path_end,
+            forest.slot_zero_fraction,
+            forest.slot_output,
+            forest.leaf_slot_end,
+            forest.leaf_value,
+        )
 
     def contributions(self, row: _FloatArray) -> _FloatArray:
         """Return per column, then the baseline, for each class: LightGBM's ``pred_contrib``.
@@ -229,27 +218,7 @@ class TreeShap:
         return out
 
     def _kernel(self, values: _FloatArray, out: _FloatArray) -> None:
-        forest = self._forest
-        _rows(
-            values,
-            forest.node_feature,
-            forest.node_threshold,
-            forest.node_missing,
-            forest.node_default_left,
-            forest.node_categorical,
-            forest.category_start,
-            forest.categories,
-            forest.path_node,
-            forest.path_left,
-            forest.slot_path_end,
-            forest.slot_zero_fraction,
-            forest.slot_output,
-            forest.leaf_slot_end,
-            forest.leaf_value,
-            *self._quadrature,
-            forest.max_slots,
-            out,
-        )
+        _rows(values, self._splits, self._paths, self._quadrature, self._forest.max_slots, out)
 
 
 #: Batches of at least this many rows are shared with helper threads. Smaller ones are not

@@ -1,9 +1,10 @@
 """The decision path: system → consent → minimize → score → explain → oversight → ledger → answer.
 
 :class:`Gateway` runs the path for the REST API and for applications that embed it in-process.
-Everything up to the answer is computed on the caller's thread; the decision's rows and its
-ledger entry are then written by the :class:`LedgerWriter` in a group commit, and the answer is
-returned only once they are durable.
+Callers queue their decisions; one thread (``ethica-decisions``) takes whatever has arrived,
+prepares it together (one consent query and one explanation call per system), and commits the
+decisions' rows and ledger entries as one group (:meth:`LedgerWriter.write_now`). Each answer
+is returned only once it is durable.
 
 The hot path avoids work per decision that does not change the result: no database session for
 a consent hook that declares it reads none (``needs_session = False``), no savepoint for the
@@ -52,11 +53,12 @@ from ethica.service.hooks import (
     ConsentHook,
     ConsentState,
     Explainer,
+    as_recorded,
     default_explainer,
 )
 from ethica.service.ledger.store import save_checkpoint
 from ethica.service.ledger.tables import LedgerCheckpoint
-from ethica.service.ledger.writer import LedgerWriter
+from ethica.service.ledger.writer import LedgerWriter, collect_queued
 from ethica.service.protected import cipher_of_settings
 from ethica.service.settings import Settings
 from ethica.service.systems.service import get_model
@@ -146,16 +148,8 @@ class Gateway:
             first = self._inbox.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < self._batch_max:
-                try:
-                    waiting = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if waiting is None:
-                    self._inbox.put(None)  # stop after this batch
-                    break
-                batch.append(waiting)
+            batch = [first]  # and whatever arrived while the last batch was decided
+            stop = collect_queued(self._inbox, batch, limit=self._batch_max, wait=0.0)
             groups: dict[str, list[Waiting]] = {}
             for waiting in batch:
                 groups.setdefault(waiting.system_id, []).append(waiting)
@@ -166,6 +160,8 @@ class Gateway:
                     for waiting in group:
                         if not waiting.future.done():
                             waiting.future.set_exception(error)
+            if stop:
+                return
 
     def _decide_group(self, system_id: str, group: list[Waiting]) -> None:
         """Prepare a system's waiting decisions together and queue their writes as one parcel."""
@@ -284,8 +280,7 @@ class Gateway:
         for (i, decision), explanation in zip(by_model, found, strict=True):
             if isinstance(explanation, EthicaError):
                 log.warning("no explanation for a decision of %s: %s", spec.id, explanation)
-                explanation = {"unavailable": str(explanation)}
-            explained[i] = replace(decision, explanation=explanation)
+            explained[i] = replace(decision, explanation=as_recorded(explanation))
         return explained
 
     def _score(

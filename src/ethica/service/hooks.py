@@ -84,6 +84,16 @@ class NoExplanation:
         return [None] * len(rows)
 
 
+def as_recorded(explanation: dict[str, Any] | None | EthicaError) -> dict[str, Any] | None:
+    """What a decision records of its explanation: the explanation, or why it has none.
+
+    A decision that could not be explained still stands.
+    """
+    if isinstance(explanation, EthicaError):
+        return {"unavailable": str(explanation)}
+    return explanation
+
+
 def default_explainer(summaries: dict[str, Any]) -> Explainer:
     """Attributions, reason codes, sentences and counterfactuals (``ethica.explain``)."""
     from ethica.explain import Explainer as ModelExplainer

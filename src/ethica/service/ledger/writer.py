@@ -256,29 +256,11 @@ class LedgerWriter:
             if first is None:
                 return
             group = [first]
-            stop = self._collect(group)
+            stop = collect_queued(self._queue, group, limit=self._max_group, wait=self._wait)
             with self._turn:
                 self._commit(group)
             if stop:
                 return
-
-    def _collect(self, group: list[_Item]) -> bool:
-        """Add the jobs queued within ``wait_seconds`` of the first (up to ``max_group``).
-
-        The wait is one deadline for the group, not one per job: under load, jobs that keep
-        arriving must not hold back the commit of those already here.
-        """
-        deadline = time.monotonic() + self._wait
-        while len(group) < self._max_group:
-            left = deadline - time.monotonic()
-            try:
-                item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
-            except queue.Empty:
-                return False
-            if item is None:
-                return True
-            group.append(item)
-        return False
 
     def _shard(self) -> int:
         if not self._partitioned:
@@ -395,6 +377,28 @@ class LedgerWriter:
                 connection.execute(_insert(table, many), rows)
         if ledger_rows:
             connection.execute(_insert(LedgerEntry, many), ledger_rows)
+
+
+def collect_queued(
+    source: queue.Queue[Any] | queue.SimpleQueue[Any], group: list[Any], *, limit: int, wait: float
+) -> bool:
+    """Add to ``group`` what ``source`` holds within ``wait`` seconds, up to ``limit`` items.
+
+    The wait is one deadline for the group, not one per item: under load, items that keep
+    arriving must not hold back those already here. Return True when the stop marker
+    (``None``) came: the caller finishes the group, then stops.
+    """
+    deadline = time.monotonic() + wait
+    while len(group) < limit:
+        left = deadline - time.monotonic()
+        try:
+            item = source.get(timeout=left) if left > 0 else source.get_nowait()
+        except queue.Empty:
+            return False
+        if item is None:
+            return True
+        group.append(item)
+    return False
 
 
 @cache

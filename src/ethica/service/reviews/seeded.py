@@ -23,14 +23,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ethica.errors import EthicaError, InputError
+from ethica.errors import InputError
 from ethica.governance import SystemSpec, parse_spec, route, unlike_training
 from ethica.privacy import minimize
 from ethica.scoring import Scored, Scorer
 from ethica.service.db import new_id, utcnow
 from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
 from ethica.service.decisions.tables import Decision
-from ethica.service.hooks import default_explainer
+from ethica.service.hooks import as_recorded, default_explainer
 from ethica.service.ledger.shredding import sealing_subject
 from ethica.service.ledger.writer import Batch
 from ethica.service.reviews.cases import PENDING_REVIEW
@@ -79,12 +79,11 @@ def prepare_seeded_case(
     scorer = Scorer(model, spec, version=system.model_version)
     scored = scorer.score(minimized.features)
     summary = _summary(stored.training_summary)
-    explained = default_explainer({spec.id: summary}).explain_many(
-        spec=spec, scorer=scorer, rows=[(minimized.features, scored)]
-    )[0]
     # As on the decision path: a case without an explanation still stands.
-    explanation = (
-        {"unavailable": str(explained)} if isinstance(explained, EthicaError) else explained
+    explanation = as_recorded(
+        default_explainer({spec.id: summary}).explain_many(
+            spec=spec, scorer=scorer, rows=[(minimized.features, scored)]
+        )[0]
     )
     routing = route(
         spec,
