@@ -9,29 +9,24 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from ethica.fairness._chart_style import (
+    AXIS,
+    PALETTE,
+    ROW_HEIGHT,
+    SHAPES,
+    WIDTH,
+    bottom_legend,
+    chart_height,
+    group_axis,
+    inline_data,
+    short_name,
+    status_marks,
+    status_of,
+    words,
+)
 from ethica.fairness._group_metrics import GroupMetrics
 from ethica.fairness._svg import ChartSpec, Figure, figure
 
-#: Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-PALETTE = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#F0E442",
-    "#000000",
-)
-SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down", "wedge", "stroke")
-#: How each group's gap was judged, with a colour and a shape (never colour alone).
-STATUS_STYLE: dict[str, tuple[str, str]] = {
-    "material and significant": ("#D55E00", "diamond"),
-    "material, not significant": ("#E69F00", "triangle-up"),
-    "no material gap": ("#0072B2", "circle"),
-    "comparison group": ("#000000", "square"),
-    "not assessed (small group)": ("#8C8C8C", "cross"),
-}
 #: The gaps charted first when they exist (the others are in the tables).
 GAP_METRICS = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision")
 #: How a share of a total (exposure, top-k places) is compared, said under its charts.
@@ -41,10 +36,6 @@ SHARE_COMPARISON = (
 )
 #: Calibration curves are unreadable with more lines than this; the table still has them.
 MAX_CURVES = 8
-WIDTH = 360
-#: Axis settings that keep tick labels apart.
-AXIS: dict[str, Any] = {"tickCount": 6, "labelOverlap": True, "labelFlush": True}
-ROW_HEIGHT = 20
 
 
 def grouping_figures(
@@ -57,7 +48,7 @@ def grouping_figures(
 ) -> list[Figure]:
     """Draw the charts that apply to one grouping, given which metrics the audit computed."""
     grouping = " × ".join(metrics.grouping)
-    rows = comparisons[comparisons["grouping"] == grouping].assign(status=_status)
+    rows = comparisons[comparisons["grouping"] == grouping].assign(status=status_of)
     present = list(metrics.values)
     level = f"{round(confidence * 100)}%"
     charts: list[tuple[str, str, ChartSpec]] = []
@@ -126,8 +117,8 @@ def grouping_figures(
             )
             charts.append(
                 (
-                    f"{_words(metric).capitalize()} by {grouping}",
-                    f"Each group's {_words(metric)}, with {level} intervals where available; "
+                    f"{words(metric).capitalize()} by {grouping}",
+                    f"Each group's {words(metric)}, with {level} intervals where available; "
                     + marker,
                     value_chart(rows, metric, as_percent=metric in metrics.proportions),
                 )
@@ -164,21 +155,21 @@ def value_chart(
     axis = alt.Axis(format=".0%", **AXIS) if as_percent else alt.Axis(**AXIS)
     x = alt.X(
         "value:Q",
-        title=_words(metric),
+        title=words(metric),
         axis=axis,
         scale=scale,
     )
-    y = _group_axis(data)
-    base = alt.Chart(_data(data)).encode(y=y)
+    y = group_axis(data)
+    base = alt.Chart(inline_data(data)).encode(y=y)
     layers: list[Any] = []
     if data["value_low"].notna().any():
         layers.append(
             base.mark_rule(color="#57606a", strokeWidth=1.5).encode(
-                x=alt.X("value_low:Q", title=_words(metric)), x2="value_high:Q"
+                x=alt.X("value_low:Q", title=words(metric)), x2="value_high:Q"
             )
         )
     layers.append(
-        base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **_status_marks(data))
+        base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **status_marks(data))
     )
     comparison = data["reference_value"].dropna()
     if comparison.nunique() > 1:
@@ -190,11 +181,11 @@ def value_chart(
         )
     elif not comparison.empty:
         layers.append(
-            alt.Chart(_data(pd.DataFrame({"reference_value": [float(comparison.iloc[0])]})))
+            alt.Chart(inline_data(pd.DataFrame({"reference_value": [float(comparison.iloc[0])]})))
             .mark_rule(color="#24292f", strokeDash=[4, 3])
             .encode(x="reference_value:Q")
         )
-    return alt.layer(*layers).properties(width=WIDTH, height=_height(data))
+    return alt.layer(*layers).properties(width=WIDTH, height=chart_height(data))
 
 
 def gap_chart(
@@ -220,15 +211,19 @@ def gap_chart(
             difference_low=data["difference_low"] * scale,
             difference_high=data["difference_high"] * scale,
         )
-        title = f"{_short(metric)} (points)" if proportion else f"{_short(metric)} (difference)"
-        base = alt.Chart(_data(data)).encode(y=_group_axis(data, show=index == 0))
+        title = (
+            f"{short_name(metric)} (points)" if proportion else f"{short_name(metric)} (difference)"
+        )
+        base = alt.Chart(inline_data(data)).encode(y=group_axis(data, show=index == 0))
         layers: list[Any] = []
         if proportion:
             band = pd.DataFrame({"low": [-materiality * 100], "high": [materiality * 100]})
             layers.append(
-                alt.Chart(_data(band)).mark_rect(color="#eaeef2").encode(x="low:Q", x2="high:Q")
+                alt.Chart(inline_data(band))
+                .mark_rect(color="#eaeef2")
+                .encode(x="low:Q", x2="high:Q")
             )
-        zero = alt.Chart(_data(pd.DataFrame({"zero": [0.0]})))
+        zero = alt.Chart(inline_data(pd.DataFrame({"zero": [0.0]})))
         layers.append(zero.mark_rule(color="#24292f").encode(x="zero:Q"))
         if data["difference_low"].notna().any():
             layers.append(
@@ -238,10 +233,10 @@ def gap_chart(
             )
         x = alt.X("difference:Q", title=title, scale=alt.Scale(nice=True), axis=alt.Axis(**AXIS))
         layers.append(
-            base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **_status_marks(shown))
+            base.mark_point(filled=True, size=70, opacity=1).encode(x=x, **status_marks(shown))
         )
         width = 200 if len(metrics) > 1 else WIDTH
-        panels.append(alt.layer(*layers).properties(width=width, height=_height(data)))
+        panels.append(alt.layer(*layers).properties(width=width, height=chart_height(data)))
     return alt.hconcat(*panels, spacing=14)
 
 
@@ -258,16 +253,16 @@ def error_rates_chart(rows: pd.DataFrame) -> ChartSpec:
         "rate:N",
         title=None,
         scale=alt.Scale(domain=list(names.values()), range=[PALETTE[0], PALETTE[1]]),
-        legend=_legend(),
+        legend=bottom_legend(),
     )
     shape = alt.Shape(
         "rate:N",
         title=None,
         scale=alt.Scale(domain=list(names.values()), range=["circle", "square"]),
-        legend=_legend(),
+        legend=bottom_legend(),
     )
     offset = alt.YOffset("rate:N", scale=alt.Scale(domain=list(names.values()), paddingOuter=0.3))
-    base = alt.Chart(_data(data)).encode(y=_group_axis(data), yOffset=offset)
+    base = alt.Chart(inline_data(data)).encode(y=group_axis(data), yOffset=offset)
     x_title = "rate"
     layers: list[Any] = []
     if data["value_low"].notna().any():
@@ -298,7 +293,7 @@ def calibration_chart(curve: pd.DataFrame, grouping: tuple[str, ...]) -> ChartSp
     data["group"] = data[list(grouping)].astype(str).agg(" × ".join, axis=1)
     data = data[data["n"] > 0][["group", "mean_score", "observed_rate", "n"]]
     groups = list(dict.fromkeys(data["group"]))
-    legend = _legend()
+    legend = bottom_legend()
     colour = alt.Color(
         "group:N",
         title=None,
@@ -307,10 +302,10 @@ def calibration_chart(curve: pd.DataFrame, grouping: tuple[str, ...]) -> ChartSp
     )
     low = float(min(data["mean_score"].min(), data["observed_rate"].min(), 0.0))
     high = float(max(data["mean_score"].max(), data["observed_rate"].max(), 1.0))
-    diagonal = alt.Chart(_data(pd.DataFrame({"x": [low, high], "y": [low, high]}))).mark_line(
+    diagonal = alt.Chart(inline_data(pd.DataFrame({"x": [low, high], "y": [low, high]}))).mark_line(
         color="#57606a", strokeDash=[4, 3]
     )
-    base = alt.Chart(_data(data)).encode(
+    base = alt.Chart(inline_data(data)).encode(
         x=alt.X("mean_score:Q", title="mean score in bin"),
         y=alt.Y("observed_rate:Q", title="observed rate", axis=alt.Axis(format=".0%")),
         color=colour,
@@ -326,55 +321,6 @@ def calibration_chart(curve: pd.DataFrame, grouping: tuple[str, ...]) -> ChartSp
     )
     return alt.layer(diagonal.encode(x="x:Q", y="y:Q"), lines, points).properties(
         width=WIDTH, height=260
-    )
-
-
-def _data(frame: pd.DataFrame) -> dict[str, Any]:
-    """Inline values, with NaN as null (Altair's own DataFrame conversion is slower)."""
-    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-    return {"values": records}
-
-
-def _status(rows: pd.DataFrame) -> pd.Series:
-    def one(row: pd.Series) -> str:
-        if row["compared_to"] != "overall" and row["group"] == row["compared_to"]:
-            return "comparison group"
-        if not bool(row["asserted"]):
-            return "not assessed (small group)"
-        if bool(row["material"]) and bool(row["significant"]):
-            return "material and significant"
-        if bool(row["material"]):
-            return "material, not significant"
-        return "no material gap"
-
-    if rows.empty:
-        return pd.Series([], dtype=object)
-    return rows.apply(one, axis=1)
-
-
-def _status_marks(rows: pd.DataFrame) -> dict[str, Any]:
-    # Only the statuses present, each keeping its own colour and shape in every chart.
-    present = set(rows["status"])
-    styles = {name: style for name, style in STATUS_STYLE.items() if name in present}
-    domain = list(styles)
-    legend = _legend()
-    return {
-        "color": alt.Color(
-            "status:N",
-            scale=alt.Scale(domain=domain, range=[c for c, _ in styles.values()]),
-            legend=legend,
-        ),
-        "shape": alt.Shape(
-            "status:N",
-            scale=alt.Scale(domain=domain, range=[s for _, s in styles.values()]),
-            legend=legend,
-        ),
-    }
-
-
-def _legend() -> alt.Legend:
-    return alt.Legend(
-        orient="bottom", direction="horizontal", title=None, labelLimit=260, columnPadding=18
     )
 
 
@@ -405,29 +351,6 @@ def _with_intervals(data: pd.DataFrame) -> pd.DataFrame:
     return data.reset_index(drop=True)
 
 
-def _group_axis(data: pd.DataFrame, *, show: bool = True) -> alt.Y:
-    order = list(dict.fromkeys(data["group"]))
-    axis = alt.Axis(labelLimit=180, title=None) if show else None
-    return alt.Y("group:N", sort=order, axis=axis, title=None)
-
-
-def _height(data: pd.DataFrame) -> int:
-    return max(60, ROW_HEIGHT * int(data["group"].nunique()))
-
-
-def _words(metric: str) -> str:
-    return metric.replace("_", " ")
-
-
-def _short(metric: str) -> str:
-    return {
-        "selection_rate": "selection rate",
-        "true_positive_rate": "TPR",
-        "false_positive_rate": "FPR",
-        "precision": "precision",
-    }.get(metric, _words(metric))
-
-
 def attribution_chart(data: pd.DataFrame, *, features: Sequence[str]) -> ChartSpec:
     """Mean absolute attribution per feature, one bar per group side by side.
 
@@ -435,7 +358,7 @@ def attribution_chart(data: pd.DataFrame, *, features: Sequence[str]) -> ChartSp
     """
     groups = list(dict.fromkeys(data["group"].astype(str)))
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(groups))]
-    base = alt.Chart(_data(data[["feature", "group", "value"]].astype({"group": str})))
+    base = alt.Chart(inline_data(data[["feature", "group", "value"]].astype({"group": str})))
     bars = base.mark_bar().encode(
         y=alt.Y("feature:N", sort=list(features), title=None, axis=alt.Axis(labelLimit=180)),
         yOffset=alt.YOffset("group:N", sort=groups),
@@ -445,7 +368,9 @@ def attribution_chart(data: pd.DataFrame, *, features: Sequence[str]) -> ChartSp
             scale=alt.Scale(zero=True, nice=True),
             axis=alt.Axis(**AXIS),
         ),
-        color=alt.Color("group:N", scale=alt.Scale(domain=groups, range=colours), legend=_legend()),
+        color=alt.Color(
+            "group:N", scale=alt.Scale(domain=groups, range=colours), legend=bottom_legend()
+        ),
     )
     height = max(60, ROW_HEIGHT // 2 * len(groups) * len(features) + 6 * len(features))
     return alt.layer(bars).properties(width=WIDTH, height=height)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import pandas as pd
 
+from ethica.fairness._chart_style import gap_status
 from ethica.fairness._charts import GAP_METRICS, attribution_chart, grouping_figures
 from ethica.fairness._count_table import GROUP_SEPARATOR
 from ethica.fairness._findings import METRIC_WORDS
@@ -369,16 +370,13 @@ def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]
     return out
 
 
+#: The tables' words for a gap's status where they differ from the charts' legend.
+_TABLE_STATUS = {"not assessed (small group)": "not assessed", "no material gap": ""}
+
+
 def _status(row: Mapping[Any, Any]) -> str:
-    if row["compared_to"] != "overall" and row["group"] == row["compared_to"]:
-        return "comparison group"
-    if not bool(row["asserted"]):
-        return "not assessed"
-    if bool(row["material"]) and bool(row["significant"]):
-        return "material and significant"
-    if bool(row["material"]):
-        return "material, not significant"
-    return ""
+    status = gap_status(row)
+    return _TABLE_STATUS.get(status, status)
 
 
 def _labels(index: pd.Index[Any]) -> list[str]:
