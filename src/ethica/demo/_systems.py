@@ -36,6 +36,10 @@ _POSTCODE: dict[str, Any] = {
 }
 
 
+# Who the bank is, as AI Act documents name it (its address is for a person to fill in).
+_BANK = {"name": "Example Bank", "contact": "compliance@bank.example"}
+
+
 def _category(name: str, values: tuple[str, ...], category: str, text: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -118,6 +122,15 @@ def _credit_limit() -> dict[str, Any]:
         # on a high-risk system, it goes to a person.
         "fallback": {"outcome": "declined"},
         "retention_months": 25,
+        "ai_act": {
+            "intended_purpose": "Evaluate the creditworthiness of retail customers who ask for a "
+            "higher credit limit, and approve or decline the request.",
+            "domain": "creditworthiness",
+            "affected": ["customers"],
+            "roles": ["provider", "deployer"],
+            "significant_effects": True,
+            "organisation": _BANK,
+        },
     }
 
 
@@ -161,6 +174,15 @@ def _support_routing() -> dict[str, Any]:
         "oversight": {"sample_rate": 0.02, "blind_first": True},
         "fallback": {"outcome": "standard"},
         "retention_months": 12,
+        "ai_act": {
+            "intended_purpose": "Route customers' support tickets to self-service, standard or "
+            "priority handling, and tell each customer which service their ticket gets.",
+            "domain": "customer-support",
+            "affected": ["customers"],
+            "roles": ["provider", "deployer"],
+            "interacts_with_persons": True,
+            "organisation": _BANK,
+        },
     }
 
 
@@ -171,7 +193,7 @@ def _product_recommendations() -> dict[str, Any]:
         "description": "Ranks the bank's products for a customer, most relevant first.",
         "purpose": "personalize.content.profiled",
         "legal_basis": "legitimate_interests",
-        "risk_tier": "limited",
+        "risk_tier": "minimal",
         "owner": "marketing@bank.example",
         "decision": {"kind": "ranking", "items": list(PRODUCTS), "top_k": 3},
         "features": [
@@ -206,6 +228,14 @@ def _product_recommendations() -> dict[str, Any]:
         "protected_attributes": _PROTECTED,
         "fallback": {"ranking": ["savings-account", "credit-card", "insurance"]},
         "retention_months": 12,
+        "ai_act": {
+            "intended_purpose": "Rank the bank's products for a customer, most relevant first, "
+            "in the banking app.",
+            "domain": "recommendation",
+            "affected": ["customers"],
+            "roles": ["provider", "deployer"],
+            "organisation": _BANK,
+        },
     }
 
 

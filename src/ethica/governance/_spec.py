@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ethica.errors import InputError
+from ethica.governance._facts import AIActFacts
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _DOTTED = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -249,6 +250,9 @@ class SystemSpec(_Model):
     )
     owner: Annotated[str, Field(min_length=1)]
     description: str = ""
+    ai_act: AIActFacts | None = Field(
+        None, description="Declared facts for the system's EU AI Act classification."
+    )
 
     @field_validator("id")
     @classmethod
