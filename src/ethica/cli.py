@@ -12,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ethica import __version__
+from ethica.cli_governance import governance_app
 from ethica.cli_service import (
     ledger_app,
     retention_app,
@@ -35,6 +36,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(users_app, name="users")
 app.add_typer(retention_app, name="retention")
 app.add_typer(subjects_app, name="subjects")
+app.add_typer(governance_app, name="governance")
 app.command()(serve)
 
 
