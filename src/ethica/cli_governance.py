@@ -50,7 +50,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _fail(error: Exception) -> Any:
-    errors.print(f"[red]error:[/red] {error}", highlight=False)
+    errors.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=2)
 
 

@@ -162,7 +162,7 @@ def test_the_impact_assessment_is_prefilled_and_awaits_its_named_sign_offs() -> 
     assert "postcode_district is a known proxy for origin" in html
     assert "40.0%" in html  # adverse share of the 500 decisions about women
     signed = record.model_copy(update={"signoffs": [
-        SignOffGiven(role=role, name=name, on=date(2026, 2, 25), statement="Reviewed.")
+        SignOffGiven(role=role, name=name, signed_on=date(2026, 2, 25), statement="Reviewed.")
         for role, name in [("system owner", "Ana Lima"), ("data protection officer", "Ben Okoro"),
                            ("risk and compliance officer", "Dana Ortiz")]
     ]})  # fmt: skip

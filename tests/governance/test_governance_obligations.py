@@ -39,7 +39,7 @@ def attest(key: str, *, on: date = date(2026, 1, 10), **more: Any) -> Attestatio
         by="Dana Ortiz",
         role="compliance officer",
         statement=f"I confirm that {key} is in place and documented.",
-        on=on,
+        given_on=on,
         **more,
     )
 

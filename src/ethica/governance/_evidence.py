@@ -477,10 +477,10 @@ class Attestation(_Record):
     by: Annotated[str, Field(min_length=1)] = Field(description="Who attests, by name.")
     role: Annotated[str, Field(min_length=1)] = Field(description="In what role.")
     statement: Annotated[str, Field(min_length=20)]
-    on: date
+    given_on: date
     valid_until: date | None = Field(None, description="Unset: a year after it was given.")
     ref: LedgerRef | None = None
 
     def expires(self) -> date:
         """Return the last day the attestation counts."""
-        return self.valid_until or self.on + timedelta(days=365)
+        return self.valid_until or self.given_on + timedelta(days=365)

@@ -85,7 +85,7 @@ def fria(record: SystemRecord, *, generated_at: datetime) -> Document:
     given = {s.role.lower(): s for s in record.signoffs}
     roles = list(FRIA_ROLES) + [r for r in given if r not in FRIA_ROLES]
     signoffs = tuple(
-        SignOff(role, given[role].name, given[role].on.isoformat(), given[role].statement)
+        SignOff(role, given[role].name, given[role].signed_on.isoformat(), given[role].statement)
         if role in given
         else SignOff(role)
         for role in roles

@@ -92,7 +92,7 @@ class SignOffGiven(_Model):
 
     role: Annotated[str, Field(min_length=1)]
     name: Annotated[str, Field(min_length=1)]
-    on: date
+    signed_on: date
     statement: str = ""
 
 

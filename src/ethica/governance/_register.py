@@ -142,8 +142,8 @@ def obligation_register(
         if record.observed_at.date() <= today:
             latest[record.kind] = record
     attested: dict[str, Attestation] = {}
-    for attestation in sorted(_with_claim(attestations, classification), key=lambda a: a.on):
-        if attestation.on <= today:
+    for attestation in sorted(_with_claim(attestations, classification), key=lambda a: a.given_on):
+        if attestation.given_on <= today:
             attested[attestation.obligation] = attestation
     rows = tuple(
         _status(o, spec, classification, today, latest, attested.get(o.key))
@@ -165,7 +165,7 @@ def _with_claim(
                 by=claim.assessed_by,
                 role="assessor",
                 statement=claim.assessment,
-                on=claim.assessed_on,
+                given_on=claim.assessed_on,
             )
         )
     return given
@@ -207,7 +207,7 @@ def _status(
         return ObligationStatus(
             obligation,
             STATUSES["attested"],
-            f"attested by {attestation.by} ({attestation.role}) on {attestation.on}: "
+            f"attested by {attestation.by} ({attestation.role}) on {attestation.given_on}: "
             f"{attestation.statement}",
             present,
             attestation,
