@@ -35,7 +35,8 @@ def test_obligations_read_a_record_file_with_evidence(tmp_path: Path) -> None:
         "  observed_at: 2026-02-20T09:00:00Z\n"
         "attestations:\n"
         "- obligation: ai-act-17\n  by: Dana Ortiz\n  role: compliance officer\n"
-        "  statement: The quality management system is documented in QMS-4.\n  given_on: 2026-01-10\n",
+        "  statement: The quality management system is documented in QMS-4.\n"
+        "  given_on: 2026-01-10\n",
         encoding="utf-8",
     )
     done = runner.invoke(
