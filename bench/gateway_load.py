@@ -8,7 +8,13 @@ separate load-generator process:
 - **governed (SQLite)**: ``ethica serve`` on a fresh SQLite file: API-key auth, minimization,
   scoring, oversight routing, the ledger entry and the decision rows committed durably
   (WAL, ``synchronous=FULL``, group commit) before the answer;
-- **governed (PostgreSQL)** with ``--postgresql``: the same on a fresh database.
+- **governed (PostgreSQL)** with ``--postgresql``: the same on a fresh database;
+- **hand-written** (``handwritten_app`` below): what a team would write by hand for the same job —
+  FastAPI, the same LightGBM model scored with LightGBM itself, its explanation (LightGBM's own
+  TreeSHAP contributions, the four most adverse as reasons), and one durable insert of the decision
+  with its reasons per request (SQLAlchemy Core, a transaction per decision; SQLite in WAL mode
+  with ``synchronous=FULL``, or PostgreSQL with ``--postgresql``). No auth, consent, minimization,
+  review routing or ledger: the governed path's extra work is what the comparison prices.
 
 Each server gets a warm-up, then a closed-loop run at ``--concurrency`` (throughput and
 p50/p95/p99), then an open-loop run at a fixed rate of half its closed-loop throughput (latency
@@ -165,6 +171,87 @@ def bare_app() -> Any:
     async def decide(body: ScoreRequest) -> ScoreResponse:
         scored = scorer.score(body.features)
         return ScoreResponse(score=scored.score, outcome=scored.outcome)
+
+    return app
+
+
+def handwritten_app() -> Any:
+    """The hand-written baseline: score, explain, insert durably, answer."""
+    import datetime
+    import uuid
+
+    import lightgbm
+    import numpy as np
+    from fastapi import FastAPI
+    from sqlalchemy import JSON, Column, DateTime, Float, MetaData, String, Table, create_engine
+    from sqlalchemy import event as sqlalchemy_event
+
+    booster = lightgbm.Booster(model_str=Path(os.environ["BENCH_MODEL"]).read_text())
+    names = [f"x{i}" for i in range(N_NUMERIC)] + list(CATEGORIES)
+    codes = {
+        name: {value: float(i) for i, value in enumerate(values)}
+        for name, values in CATEGORIES.items()
+    }
+    url = os.environ["BENCH_DATABASE_URL"]
+    engine = create_engine(url, pool_size=48, max_overflow=16)
+    if url.startswith("sqlite"):
+
+        @sqlalchemy_event.listens_for(engine, "connect")
+        def _pragmas(connection: Any, _record: Any) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+    metadata = MetaData()
+    decisions = Table(
+        "decisions",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("subject_id", String(200)),
+        Column("features", JSON),
+        Column("score", Float),
+        Column("outcome", String(20)),
+        Column("reasons", JSON),
+        Column("created_at", DateTime(timezone=True)),
+    )
+    metadata.create_all(engine)
+
+    app = FastAPI()
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(f"/v1/systems/{SYSTEM_ID}/decisions", status_code=201)
+    def decide(body: ScoreRequest) -> dict[str, Any]:
+        row = np.array(
+            [[codes[n][body.features[n]] if n in codes else float(body.features[n]) for n in names]]
+        )
+        score = float(booster.predict(row, num_threads=1)[0])
+        contributions = booster.predict(row, pred_contrib=True, num_threads=1)[0][:-1]
+        outcome = "approved" if score >= 0.5 else "declined"
+        adverse = np.argsort(contributions)[:4]
+        reasons = [
+            {"feature": names[i], "contribution": float(contributions[i])}
+            for i in adverse
+            if contributions[i] < 0
+        ]
+        decision_id = str(uuid.uuid4())
+        with engine.begin() as connection:
+            connection.execute(
+                decisions.insert().values(
+                    id=decision_id,
+                    subject_id=body.subject_id,
+                    features=body.features,
+                    score=score,
+                    outcome=outcome,
+                    reasons=reasons,
+                    created_at=datetime.datetime.now(datetime.UTC),
+                )
+            )
+        return {"id": decision_id, "score": score, "outcome": outcome, "reasons": reasons}
 
     return app
 
@@ -627,10 +714,39 @@ def bare(model: bytes, args: argparse.Namespace, workdir: Path) -> dict[str, Any
         return measure("bare endpoint", (port, pid), None, args, workdir)
 
 
+def handwritten(
+    name: str, url: str, model: bytes, args: argparse.Namespace, workdir: Path
+) -> dict[str, Any]:
+    path = workdir / "model.txt"
+    path.write_bytes(model)
+    port = free_port()
+    env = {
+        "BENCH_MODEL": str(path),
+        "BENCH_DATABASE_URL": url.replace("postgresql://", "postgresql+psycopg://", 1),
+        "PYTHONPATH": os.pathsep.join([str(SRC), str(ROOT / "bench")]),
+    }
+    command = [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        "gateway_load:handwritten_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    with server(command, env, port, workdir / f"handwritten-{port}.log") as pid:
+        return measure(name, (port, pid), None, args, workdir)
+
+
 def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
     head = (
         f"{'server':<36}{'decisions/s':>12}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'vs bare':>9}{'CPU ms':>8}{'@ rate/s':>10}{'p99 ms':>9}"
+        f"{'vs bare':>9}{'vs hand':>9}{'CPU ms':>8}{'@ rate/s':>10}{'p99 ms':>9}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
@@ -639,11 +755,19 @@ def table(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
             for b in results
             if b["name"].startswith("bare") and _run_of(b) == _run_of(r)
         )
+        hand = [
+            h["closed"]["throughput"]
+            for h in results
+            if h["name"].startswith("hand-written")
+            and _run_of(h) == _run_of(r)
+            and _database_of(h) == _database_of(r)
+        ]
+        versus_hand = f"{r['closed']['throughput'] / hand[0]:>9.0%}" if hand else f"{'':>9}"
         c, f = r["closed"], r["fixed"]
         lines.append(
             f"{r['name']:<36}{c['throughput']:>12.0f}{c['p50_ms']:>9.1f}{c['p95_ms']:>9.1f}"
             f"{c['p99_ms']:>9.1f}{c['errors'] + f['errors']:>8d}{c['throughput'] / bare_rate:>9.0%}"
-            f"{c['cpu_ms']:>8.2f}{f['rate']:>10.0f}{f['p99_ms']:>9.1f}"
+            f"{versus_hand}{c['cpu_ms']:>8.2f}{f['rate']:>10.0f}{f['p99_ms']:>9.1f}"
         )
     for r in results:
         statuses = {
@@ -678,6 +802,11 @@ def _run_of(result: dict[str, Any]) -> str:
     if ", median of " in name:
         return "median"
     return name.rsplit("#", 1)[-1] if "#" in name else ""
+
+
+def _database_of(result: dict[str, Any]) -> str:
+    """Which database a row ran on, for comparing each governed row with its hand-written peer."""
+    return "PostgreSQL" if "PostgreSQL" in str(result["name"]) else "SQLite"
 
 
 def _load() -> str:
@@ -745,6 +874,10 @@ def main() -> None:
             workdir = Path(tmp)
             results.append(bare(model, args, workdir) | {"name": f"bare endpoint{suffix}"})
             if not args.no_sqlite:
+                url = f"sqlite:///{workdir / 'handwritten.db'}"
+                name = f"hand-written (SQLite){suffix}"
+                results.append(handwritten(name, url, model, args, workdir))
+            if not args.no_sqlite:
                 url = f"sqlite:///{workdir / 'gateway.db'}"
                 name = f"governed (SQLite{workers}){suffix}"
                 results.append(governed(name, url, model, args, workdir))
@@ -758,6 +891,9 @@ def main() -> None:
                     name = f"governed, {label}{suffix}"
                     results.append(governed(name, url, model, args, workdir, command))
             if args.postgresql:
+                with postgresql_database() as url:
+                    name = f"hand-written (PostgreSQL){suffix}"
+                    results.append(handwritten(name, url, model, args, workdir))
                 with postgresql_database() as url:
                     name = f"governed (PostgreSQL{workers}){suffix}"
                     results.append(governed(name, url, model, args, workdir))
