@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ethica import __version__
+from ethica._version import __version__
 from ethica.cli_governance import governance_app
 from ethica.cli_service import (
     ledger_app,
@@ -143,7 +143,6 @@ def _live_audit(
     sensitive: str | None,
     options: dict[str, Any],
 ) -> Any:
-    import base64
     from datetime import UTC, datetime
 
     from ethica.cli_service import _sessions
@@ -155,7 +154,7 @@ def _live_audit(
         return audit_live_decisions(
             session,
             database_url=settings.database.url,
-            master_key=base64.b64decode(settings.ledger.master_key.get_secret_value()),
+            master_key=settings.ledger.master_key_bytes,
             system_id=system,
             since=window,
             sensitive_features=features,

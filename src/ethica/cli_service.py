@@ -50,15 +50,31 @@ def _settings(database: str | None) -> Any:
 @contextmanager
 def _sessions(database: str | None) -> Iterator[tuple[Any, Any]]:
     """Yield the settings and a session factory on the migrated database, then close it."""
-    from ethica.service.db import make_engine, session_factory, upgrade
+    from ethica.service.state import build_state
 
-    settings = _settings(database)
-    engine = make_engine(settings.database.url)
+    state = build_state(_settings(database), migrate=True)
     try:
-        upgrade(engine)
-        yield settings, session_factory(engine)
+        yield state.settings, state.sessions
     finally:
-        engine.dispose()
+        state.close()
+
+
+def _on_writer(database: str | None, job: Any) -> Any:
+    """Run one ledger-affecting job on its own writer (no shard, no checkpoint) and commit it.
+
+    Domain errors end the command with their message.
+    """
+    from ethica.errors import EthicaError
+    from ethica.service.ledger.writer import LedgerWriter
+
+    with _sessions(database) as (settings, sessions):
+        writer = LedgerWriter(sessions, settings.ledger.master_key_bytes)
+        try:
+            return writer.run(job)
+        except EthicaError as error:
+            _fail(str(error))
+        finally:
+            writer.close()
 
 
 def _read_json(path: Path) -> Any:
@@ -196,24 +212,12 @@ def resume_system(
 
 
 def _change_status(system_id: str, reason: str, database: str | None, *, act: str) -> None:
-    import base64
-
-    from ethica.errors import EthicaError
-    from ethica.service.ledger.writer import LedgerWriter
     from ethica.service.systems import suspension
 
     change = suspension.suspend if act == "suspend" else suspension.resume
-    with _sessions(database) as (settings, sessions):
-        master = base64.b64decode(settings.ledger.master_key.get_secret_value())
-        writer = LedgerWriter(sessions, master)
-        try:
-            changed = writer.run(
-                lambda batch: change(batch, system_id=system_id, reason=reason, by="cli")
-            )
-        except EthicaError as error:
-            _fail(str(error))
-        finally:
-            writer.close()
+    changed = _on_writer(
+        database, lambda batch: change(batch, system_id=system_id, reason=reason, by="cli")
+    )
     console.print(
         f"[green]✓[/green] system [bold]{system_id}[/bold] is {changed.status} "
         f"(ledger {changed.ledger.chain}#{changed.ledger.sequence})"
@@ -231,7 +235,6 @@ def minimize_system(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Which declared features the model's recent decisions do not need (data minimization)."""
-    import base64
     import json
     import sys
     from datetime import UTC, datetime
@@ -246,7 +249,7 @@ def minimize_system(
             report = minimization_report(
                 session,
                 system_id=system,
-                master_key=base64.b64decode(settings.ledger.master_key.get_secret_value()),
+                master_key=settings.ledger.master_key_bytes,
                 since=window,
                 limit=limit,
             )
@@ -351,10 +354,8 @@ def retention_run(
     ] = None,
 ) -> None:
     """Unlink decisions older than their system's retention period; report per system."""
-    import base64
     from datetime import UTC, datetime
 
-    from ethica.service.ledger.writer import LedgerWriter
     from ethica.service.retention import apply_retention
 
     moment: datetime | None = None
@@ -365,13 +366,7 @@ def retention_run(
             _fail(f"--now {now!r} is not an ISO 8601 time such as 2026-01-31T00:00:00+00:00")
         if moment is not None and moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-    with _sessions(database) as (settings, sessions):
-        master = base64.b64decode(settings.ledger.master_key.get_secret_value())
-        writer = LedgerWriter(sessions, master)
-        try:
-            reports = writer.run(lambda batch: apply_retention(batch, now=moment))
-        finally:
-            writer.close()
+    reports = _on_writer(database, lambda batch: apply_retention(batch, now=moment))
     table = Table(title="Retention")
     columns = ("system", "months", "cutoff", "decisions unlinked", "protected values deleted")
     for column in (*columns, "keys destroyed"):
@@ -395,25 +390,14 @@ def erase_subject(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase a subject (GDPR Art. 17): destroy their key, unlink their decisions; irreversible."""
-    import base64
-
-    from ethica.errors import EthicaError
-    from ethica.service.ledger.writer import LedgerWriter
     from ethica.service.subjects import service
 
     if not yes and not typer.confirm(f"Erase subject {subject!r}? This cannot be undone."):
         raise typer.Exit(code=1)
-    with _sessions(database) as (settings, sessions):
-        master = base64.b64decode(settings.ledger.master_key.get_secret_value())
-        writer = LedgerWriter(sessions, master)
-        try:
-            request = writer.run(
-                lambda batch: service.erase_subject(batch, subject_id=subject, requested_by="cli")
-            )
-        except EthicaError as error:
-            _fail(str(error))
-        finally:
-            writer.close()
+    request = _on_writer(
+        database,
+        lambda batch: service.erase_subject(batch, subject_id=subject, requested_by="cli"),
+    )
     result = request.result or {}
     console.print(
         f"[green]✓[/green] erased {subject}: key destroyed {result.get('key_destroyed')}, "

@@ -10,14 +10,15 @@ from fastapi.routing import APIRoute
 from service_testing import PASSWORD, Service, bearer, credit_spec
 
 from ethica.service import auth
+from ethica.service.deps import ScopeCheck
 from ethica.service.scopes import APPLICATION_SCOPES, ROLE_SCOPES
 
 SYSTEM = "walk-system"
 _emails = itertools.count()
 
 
-def _scope_checks(route: APIRoute) -> list[auth.ScopeCheck]:
-    return [d.call for d in route.dependant.dependencies if isinstance(d.call, auth.ScopeCheck)]
+def _scope_checks(route: APIRoute) -> list[ScopeCheck]:
+    return [d.call for d in route.dependant.dependencies if isinstance(d.call, ScopeCheck)]
 
 
 def _requests(

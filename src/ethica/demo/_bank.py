@@ -158,7 +158,8 @@ def build_bank(
 
     from fastapi.testclient import TestClient
 
-    from ethica.service.app import create_app, state_of
+    from ethica.service.app import create_app
+    from ethica.service.state import state_of
 
     app = create_app(settings)
     demo = BankDemo(database_url=settings.database.url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from ethica import __version__
+from ethica._version import __version__
 from ethica.governance._classify import classify
 from ethica.governance._documents import DOCUMENT_TYPES, Document, Item, Section, Table, person
 from ethica.governance._evidence import AuditEvidence, ExplanationRecord, IncidentLog

@@ -5,80 +5,47 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ethica import __version__
+from ethica._version import __version__
 from ethica.errors import EthicaError
-from ethica.service.consent.hook import SqlConsentHook
-from ethica.service.db import make_engine, session_factory, upgrade
 from ethica.service.errors import STATUS
-from ethica.service.gateway import Gateway
 from ethica.service.settings import Settings, get_settings
-from ethica.service.wal import WalCheckpoints
+from ethica.service.state import ServiceState, build_state, state_of
 from ethica.service.web import is_page
 from ethica.service.web.errors import page_error
 from ethica.service.web.rendering import STATIC
 
 log = logging.getLogger("ethica.service")
 
-
-@dataclass
-class ServiceState:
-    """What every request shares: settings, database and the gateway."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    gateway: Gateway
-
-
-def state_of(app: Any) -> ServiceState:
-    """The service state of an application built by :func:`create_app`."""
-    state: ServiceState = app.state.ethica
-    return state
+__all__ = ["ServiceState", "create_app", "create_worker_app", "state_of"]
 
 
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     """Build the service: connect the database, bring it up to date, mount every router."""
     settings = settings or get_settings()
-    engine = make_engine(
-        settings.database.url, echo=settings.database.echo, background_checkpoints=True
-    )
-    if migrate:
-        upgrade(engine)
-    checkpoints = WalCheckpoints.start_for(engine)
-    sessions = session_factory(engine)
-    gateway = Gateway(sessions, settings, consent=SqlConsentHook(sessions))
-    state = ServiceState(settings, engine, sessions, gateway)
+    state = build_state(settings, migrate=migrate, background_checkpoints=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from ethica.service.retention import start_schedule
         from ethica.service.reviews import escalation
 
-        retention = start_schedule(
-            state.gateway.writer, hours=settings.gateway.retention_interval_hours
-        )
-        escalating = escalation.start_schedule(state.gateway.writer)
+        retention = start_schedule(state.writer, hours=settings.gateway.retention_interval_hours)
+        escalating = escalation.start_schedule(state.writer)
         yield
         if retention is not None:
             retention.cancel()
         if escalating is not None:
             escalating.cancel()
-        state.gateway.close()
-        if checkpoints is not None:
-            checkpoints.close()
-        engine.dispose()
+        state.close()
 
     app = FastAPI(
         title="ethica",

@@ -24,13 +24,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Depends, Request
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session
-from starlette.concurrency import run_in_threadpool
 
-from ethica.service.errors import AuthenticationError, PermissionDeniedError
-from ethica.service.scopes import ROLE_SCOPES, SCOPES
+from ethica.service.errors import AuthenticationError
+from ethica.service.scopes import ROLE_SCOPES
 from ethica.service.users.tables import ApiKey, User
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -188,7 +186,7 @@ def _forget_on_flush(session: Session, _context: Any, _instances: Any) -> None:
         _API_KEYS.clear()
 
 
-def _cached_application(authorization: str | None) -> Principal | None:
+def cached_application(authorization: str | None) -> Principal | None:
     """The principal of a recently verified API key in ``authorization``, without the database."""
     if not authorization or not authorization.lower().startswith("bearer "):
         return None
@@ -198,39 +196,3 @@ def _cached_application(authorization: str | None) -> Principal | None:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-class ScopeCheck:
-    """A route dependency that requires one scope; routes declare it so tests can find it."""
-
-    def __init__(self, scope: str) -> None:
-        if scope not in SCOPES:
-            raise ValueError(f"unknown scope {scope!r}")
-        self.scope = scope
-
-    async def __call__(self, request: Request) -> Principal:
-        # A cached API key is checked on the event loop; anything else reads the database in
-        # the thread pool, as a sync dependency would.
-        principal = _cached_application(request.headers.get("authorization"))
-        if principal is None:
-            principal = await run_in_threadpool(_principal, request)
-        if not principal.can(self.scope):
-            raise PermissionDeniedError(f"this needs the scope {self.scope!r}")
-        return principal
-
-
-def _principal(request: Request) -> Principal:
-    from ethica.service.app import state_of
-
-    state = state_of(request.app)
-    with state.sessions() as session:
-        return authenticate(
-            session,
-            request.headers.get("authorization"),
-            secret=state.settings.app.secret_key.get_secret_value(),
-        )
-
-
-def requires(scope: str) -> Any:
-    """``Depends`` on the caller holding ``scope``; returns the :class:`Principal`."""
-    return Depends(ScopeCheck(scope))

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ethica.service.consent.hook import SqlConsentHook
-from ethica.service.db import make_engine, session_factory, unit_of_work, upgrade
+from ethica.service.db import unit_of_work
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
-from ethica.service.gateway import Gateway
 from ethica.service.settings import Settings
+from ethica.service.state import build_state
 
 
 class EmbeddedGateway:
@@ -31,13 +30,11 @@ class EmbeddedGateway:
             settings = settings.model_copy(
                 update={"database": settings.database.model_copy(update={"url": database_url})}
             )
+        self.state = build_state(settings, migrate=True, seed=seed)
         self.settings = settings
-        self.engine = make_engine(settings.database.url)
-        upgrade(self.engine)
-        self.sessions = session_factory(self.engine)
-        self.gateway = Gateway(
-            self.sessions, settings, seed=seed, consent=SqlConsentHook(self.sessions)
-        )
+        self.engine = self.state.engine
+        self.sessions = self.state.sessions
+        self.gateway = self.state.gateway
 
     def __enter__(self) -> EmbeddedGateway:
         return self
@@ -47,8 +44,7 @@ class EmbeddedGateway:
 
     def close(self) -> None:
         """Finish pending writes and close the database."""
-        self.gateway.close()
-        self.engine.dispose()
+        self.state.close()
 
     def register(
         self,

@@ -15,7 +15,6 @@ values without an ORM object.
 from __future__ import annotations
 
 import asyncio
-import base64
 import gc
 import logging
 import math
@@ -29,14 +28,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ethica._gil import random_uuid
 from ethica.errors import EthicaError, InputError
 from ethica.governance import SystemSpec, parse_spec, route, unlike_training
-from ethica.ledger import Entry, sign_checkpoint
 from ethica.privacy import Minimized, minimize
 from ethica.scoring import Scored, Scorer, caller_scored
 from ethica.service.decisions.idempotency import IdempotencyKeys, Waiting
@@ -56,10 +52,9 @@ from ethica.service.hooks import (
     as_recorded,
     default_explainer,
 )
-from ethica.service.ledger.store import save_checkpoint
-from ethica.service.ledger.tables import LedgerCheckpoint
+from ethica.service.ledger.checkpoints import signing_writer
 from ethica.service.ledger.writer import LedgerWriter, collect_queued
-from ethica.service.protected import cipher_of_settings
+from ethica.service.protected import protected_cipher
 from ethica.service.settings import Settings
 from ethica.service.systems.service import get_model
 from ethica.service.systems.suspension import SUSPENDED_FALLBACK_TEXT
@@ -88,6 +83,7 @@ class Gateway:
         consent: ConsentHook | None = None,
         explainer: Explainer | None = None,
         seed: int | None = None,
+        writer: LedgerWriter | None = None,
     ) -> None:
         self._sessions = sessions
         self.settings = settings
@@ -98,20 +94,11 @@ class Gateway:
         self._systems: dict[str, _LoadedSystem] = {}
         self._models: dict[tuple[str, str], Scorer] = {}
         self._lock = threading.Lock()
-        signing = base64.b64decode(settings.ledger.signing_key.get_secret_value())
-        self._signer = Ed25519PrivateKey.from_private_bytes(signing)
-        self._checkpoint_every = settings.ledger.checkpoint_every
         self._keys = IdempotencyKeys(sessions, settings.app.secret_key.get_secret_value().encode())
-        self._signed: dict[str, int] = {}  # chain -> sequence of its newest checkpoint
-        self.writer = LedgerWriter(
-            sessions,
-            base64.b64decode(settings.ledger.master_key.get_secret_value()),
-            max_group=settings.gateway.group_commit_max,
-            wait_seconds=settings.gateway.group_commit_wait_ms / 1000.0,
-            after_commit=self._checkpoint,
-            partitioned=True,  # each process appends decisions to its own shard of the chains
-        )
-        self._cipher = cipher_of_settings(settings.ledger.master_key.get_secret_value())
+        # The writer is the service's, shared with every domain; one made here is the gateway's.
+        self._owns_writer = writer is None
+        self.writer = writer if writer is not None else signing_writer(sessions, settings)
+        self._cipher = protected_cipher(settings.ledger.master_key_bytes)
         self._batch_max = settings.gateway.group_commit_max
         self._inbox: queue.SimpleQueue[Waiting | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ethica-decisions", daemon=True)
@@ -121,7 +108,8 @@ class Gateway:
         """Finish the decisions and writes already queued."""
         self._inbox.put(None)
         self._thread.join(timeout=30)
-        self.writer.close()
+        if self._owns_writer:
+            self.writer.close()
 
     def decide(self, system_id: str, request: DecisionCreate) -> DecisionRead:
         """Run one decision through the path; returns once it is durably recorded."""
@@ -328,32 +316,6 @@ class Gateway:
         with self._lock:
             self._systems[system_id] = loaded
         return loaded
-
-    def _checkpoint(self, session: Session, heads: dict[str, Entry | None]) -> None:
-        """Sign a chain's head once it is ``checkpoint_every`` entries past its last checkpoint.
-
-        Runs after each group commit; a group that appends many entries at once still gets its
-        checkpoint, and a chain whose head is already signed is not signed twice.
-        """
-        signed = []
-        for chain, head in heads.items():
-            if head is None:
-                continue
-            last = self._signed.get(chain)
-            if last is None:
-                newest = session.scalar(
-                    select(func.max(LedgerCheckpoint.sequence)).where(
-                        LedgerCheckpoint.chain == chain
-                    )
-                )
-                last = -1 if newest is None else int(newest)
-                self._signed[chain] = last
-            if head.sequence - last >= self._checkpoint_every:
-                save_checkpoint(session, sign_checkpoint(head, self._signer))
-                signed.append(head)
-        session.flush()
-        for head in signed:
-            self._signed[head.chain] = head.sequence
 
     def _warm(self, spec: SystemSpec, scorer: Scorer) -> None:
         """Score and explain a typical row once, so the first real decision does not pay for it.

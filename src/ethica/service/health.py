@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ethica import __version__
+from ethica._version import __version__
 
 router = APIRouter(tags=["health"])
 

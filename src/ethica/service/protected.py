@@ -68,8 +68,3 @@ class ProtectedCipher:
 def protected_cipher(master_key: bytes) -> ProtectedCipher:
     """The cipher of a master key, derived once (the gateway asks for it per decision)."""
     return ProtectedCipher(master_key)
-
-
-def cipher_of_settings(master_key_base64: str) -> ProtectedCipher:
-    """The cipher of the settings' base64 master key (``settings.ledger.master_key``)."""
-    return protected_cipher(base64.b64decode(master_key_base64))

@@ -6,6 +6,7 @@ default: a deployment must set its own.
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from typing import Literal
 
@@ -66,6 +67,16 @@ class LedgerSettings(BaseModel):
     checkpoint_every: int = Field(
         default=1000, gt=0, description="Sign a checkpoint of a chain after this many entries."
     )
+
+    @property
+    def master_key_bytes(self) -> bytes:
+        """The 32 bytes of the master key (the setting is their base64)."""
+        return base64.b64decode(self.master_key.get_secret_value())
+
+    @property
+    def signing_key_bytes(self) -> bytes:
+        """The 32-byte Ed25519 seed of the signing key (the setting is its base64)."""
+        return base64.b64decode(self.signing_key.get_secret_value())
 
 
 class GatewaySettings(BaseModel):

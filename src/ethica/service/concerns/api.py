@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from ethica.service.auth import Principal, requires
+from ethica.service.auth import Principal
 from ethica.service.concerns import service
 from ethica.service.concerns.schemas import (
     ConcernCreate,
@@ -16,8 +15,9 @@ from ethica.service.concerns.schemas import (
     ConcernStatus,
     ResolutionCreate,
 )
-from ethica.service.deps import SessionDep, run_job
+from ethica.service.deps import SessionDep, requires, run_job
 from ethica.service.ledger.writer import Batch
+from ethica.service.state import state_of
 
 router = APIRouter(tags=["concerns"])
 
@@ -110,7 +110,5 @@ async def resolve_concern(
 
 
 def _master_key(request: Request) -> bytes:
-    from ethica.service.app import state_of
-
     settings = state_of(request.app).settings
-    return base64.b64decode(settings.ledger.master_key.get_secret_value())
+    return settings.ledger.master_key_bytes

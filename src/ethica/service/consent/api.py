@@ -13,7 +13,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
-from ethica.service.auth import Principal, requires
+from ethica.service.auth import Principal
 from ethica.service.consent import service
 from ethica.service.consent.schemas import (
     ConsentChoice,
@@ -34,8 +34,9 @@ from ethica.service.consent.tables import (
     ObjectionRecord,
 )
 from ethica.service.decisions.schemas import LedgerRef
-from ethica.service.deps import SessionDep, run_job
+from ethica.service.deps import SessionDep, requires, run_job
 from ethica.service.ledger.writer import Batch
+from ethica.service.state import state_of
 
 router = APIRouter(tags=["consent"])
 T = TypeVar("T")
@@ -48,8 +49,6 @@ GpcHeader = Annotated[
 
 async def _write(request: Request, job: Callable[[Batch], T]) -> T:
     """Run a ledger-affecting change on the writer; returns after its commit."""
-    from ethica.service.app import state_of
-
     result = await run_job(request, job)
     forget = getattr(state_of(request.app).gateway.consent, "forget", None)
     if forget is not None:

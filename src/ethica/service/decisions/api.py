@@ -8,7 +8,6 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import AwareDatetime
 
-from ethica.service.auth import requires
 from ethica.service.decisions import service
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import (
@@ -17,7 +16,8 @@ from ethica.service.decisions.schemas import (
     DecisionRead,
     OutcomeCreate,
 )
-from ethica.service.deps import SessionDep, run_job
+from ethica.service.deps import SessionDep, requires, run_job
+from ethica.service.state import state_of
 
 router = APIRouter(tags=["decisions"])
 
@@ -36,8 +36,6 @@ async def create_decision(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> DecisionRead:
     """Run a decision through the governed path; it is recorded before the answer is sent."""
-    from ethica.service.app import state_of
-
     if idempotency_key and not body.idempotency_key:
         body = body.model_copy(update={"idempotency_key": idempotency_key})
     return await state_of(request.app).gateway.decide_async(system_id, body)

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ethica.service.auth import requires
-from ethica.service.deps import SessionDep
+from ethica.service.deps import SessionDep, requires
 from ethica.service.ledger.service import verify_ledger
+from ethica.service.state import state_of
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 
@@ -20,8 +20,6 @@ router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 )
 def verification(session: SessionDep, request: Request) -> dict[str, Any]:
     """Verify every hash chain and its newest signed checkpoint; name the first broken entry."""
-    from ethica.service.app import state_of
-
     report = verify_ledger(session, settings=state_of(request.app).settings)
     return {
         "ok": report.ok,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
@@ -18,7 +16,7 @@ def verify_ledger(
     """Check every chain (or the given ones) and that each reaches its newest signed checkpoint."""
     store = SqlEntryStore(session)
     names = store.chains() if chains is None else chains
-    seed = base64.b64decode(settings.ledger.signing_key.get_secret_value())
+    seed = settings.ledger.signing_key_bytes
     public_key = Ed25519PrivateKey.from_private_bytes(seed).public_key()
     checkpoints = [c for c in latest_checkpoints(session) if chains is None or c.chain in chains]
     return verify(

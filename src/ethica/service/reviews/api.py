@@ -9,14 +9,13 @@ blind-first judgements are plain rows.
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from ethica.service.auth import Principal, requires
+from ethica.service.auth import Principal
 from ethica.service.decisions.schemas import LedgerRef
-from ethica.service.deps import SessionDep, run_job
+from ethica.service.deps import SessionDep, requires, run_job
 from ethica.service.ledger.writer import Batch
 from ethica.service.reviews import appeals, cases, judgements, seeded, service, stats
 from ethica.service.reviews.schemas import (
@@ -35,6 +34,7 @@ from ethica.service.reviews.schemas import (
     SeededCaseRead,
 )
 from ethica.service.reviews.tables import Review
+from ethica.service.state import state_of
 
 router = APIRouter(tags=["reviews"])
 Reviewer = Annotated[Principal, requires("reviews:decide")]
@@ -96,8 +96,6 @@ async def create_seeded_case(
     The system's model scores it; reviewers cannot tell it from a real case; it never counts
     as a decision (lists, customer views and audits leave it out).
     """
-    from ethica.service.app import state_of
-
     sessions = state_of(request.app).sessions
 
     def prepare() -> seeded.PreparedSeededCase:
@@ -124,14 +122,12 @@ def review_case(
     On a blind-first system the model's outcome, score and explanation are withheld until you
     record your judgement.
     """
-    from ethica.service.app import state_of
-
-    key = state_of(request.app).settings.ledger.master_key.get_secret_value()
+    key = state_of(request.app).settings.ledger.master_key_bytes
     return cases.review_case(
         session,
         decision_id=decision_id,
         reviewer_id=reader.id,
-        master_key=base64.b64decode(key),
+        master_key=key,
     )
 
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
-from ethica.service.auth import Principal, requires
+from ethica.service.auth import Principal
 from ethica.service.decisions import service as decisions
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import DecisionPage, DecisionRead
-from ethica.service.deps import SessionDep
+from ethica.service.deps import SessionDep, requires
 from ethica.service.errors import ConflictError
+from ethica.service.state import state_of
 from ethica.service.subjects import export, service
 from ethica.service.subjects.schemas import (
     LinkCreate,
@@ -41,8 +41,6 @@ def create_link(
     _: Annotated[Principal, requires("links:write")],
 ) -> LinkRead:
     """Sign a link token for a customer your app has authenticated (they see only their data)."""
-    from ethica.service.app import state_of
-
     settings = state_of(request.app).settings.app
     token, minutes = service.customer_link(
         subject_id=subject_id, settings=settings, minutes=body.minutes
@@ -174,14 +172,12 @@ def _own(customer: Principal) -> str:
 def _export(
     session: Session, request: Request, *, subject_id: str, caller: Principal, format: str
 ) -> dict[str, Any] | HTMLResponse:
-    from ethica.service.app import state_of
-
     settings = state_of(request.app).settings
     service.record_access(session, subject_id=subject_id, requested_by=service.requester(caller))
     data = export.subject_export(
         session,
         subject_id=subject_id,
-        master_key=base64.b64decode(settings.ledger.master_key.get_secret_value()),
+        master_key=settings.ledger.master_key_bytes,
     )
     if format == "html":
         return HTMLResponse(export.render_html(data))
@@ -190,8 +186,6 @@ def _export(
 
 def run_erasure(request: Request, *, subject_id: str, caller: Principal) -> RightsRequestRead:
     """Erase a subject on the ledger writer (retried if another process extended the chain)."""
-    from ethica.service.app import state_of
-
     writer = state_of(request.app).gateway.writer
     requested_by = service.requester(caller)
     attempts = 0

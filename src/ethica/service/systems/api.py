@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
 from ethica.governance import parse_spec
-from ethica.service.auth import Principal, requires
-from ethica.service.deps import SessionDep, run_job
+from ethica.service.auth import Principal
+from ethica.service.deps import SessionDep, requires, run_job
 from ethica.service.ledger.writer import Batch
+from ethica.service.state import state_of
 from ethica.service.systems import service, suspension
 from ethica.service.systems.schemas import ModelVersionRead, SystemPage, SystemRead
 from ethica.service.systems.suspension import StatusChangeCreate, StatusChangeRead
@@ -96,8 +97,6 @@ async def upload_model(
 
 def _refresh_gateway_on_commit(session: Session, request: Request, system_id: str) -> None:
     """Make the gateway reload the system once its change is committed (not before)."""
-    from ethica.service.app import state_of
-
     gateway = state_of(request.app).gateway
     event.listen(session, "after_commit", lambda _: gateway.forget_system(system_id), once=True)
 
@@ -171,8 +170,6 @@ async def resume_system(
 async def _status_change(
     request: Request, system_id: str, job: Callable[[Batch], StatusChangeRead]
 ) -> StatusChangeRead:
-    from ethica.service.app import state_of
-
     changed = await run_job(request, job)
     state_of(request.app).gateway.forget_system(system_id)  # committed: reload it now
     return changed

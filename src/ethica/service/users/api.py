@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from ethica.service.auth import requires, sign_token
-from ethica.service.deps import SessionDep
+from ethica.service.auth import sign_token
+from ethica.service.deps import SessionDep, requires
+from ethica.service.state import state_of
 from ethica.service.users import service
 from ethica.service.users.schemas import (
     ApiKeyCreate,
@@ -22,8 +23,6 @@ router = APIRouter(prefix="/v1", tags=["users"])
 @router.post("/auth/token", operation_id="sign_in", response_model=TokenRead)
 def sign_in(credentials: Login, session: SessionDep, request: Request) -> TokenRead:
     """Exchange a staff user's email and password for a signed session token."""
-    from ethica.service.app import state_of
-
     settings = state_of(request.app).settings.app
     user = service.login(session, email=credentials.email, password=credentials.password)
     token = sign_token(

@@ -8,7 +8,6 @@ judgement) is shown on the case page as a message, with the status code that goe
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -27,6 +26,7 @@ from ethica.service.ledger.writer import Batch
 from ethica.service.reviews import cases, judgements, service
 from ethica.service.reviews.history import case_history
 from ethica.service.reviews.schemas import ReviewCaseRead, ReviewDecisionCreate
+from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
 from ethica.service.users.service import display_names
 from ethica.service.web.console_words import (
@@ -199,7 +199,6 @@ async def _refused(
     request: Request, viewer: Viewer, decision_id: str, message: str, status: int
 ) -> Response:
     """The case page again with the backend's refusal (read in a session of its own)."""
-    from ethica.service.app import state_of
 
     def show() -> Response:
         with state_of(request.app).sessions() as session:
@@ -221,16 +220,14 @@ def _case_response(
     status: int = 200,
 ) -> Response:
     """The case page: the open case, or how a case that left the queue ended."""
-    from ethica.service.app import state_of
-
-    key = state_of(request.app).settings.ledger.master_key.get_secret_value()
+    key = state_of(request.app).settings.ledger.master_key_bytes
     history = case_history(session, decision_id=decision_id)
     try:
         case: ReviewCaseRead | None = cases.review_case(
             session,
             decision_id=decision_id,
             reviewer_id=viewer.principal.id,
-            master_key=base64.b64decode(key),
+            master_key=key,
         )
     except NotFoundError:
         if not history:  # never held for review: not a case

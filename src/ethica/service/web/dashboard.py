@@ -9,7 +9,6 @@ API routes do, and answer 303 back to the page they came from (POST/redirect/GET
 from __future__ import annotations
 
 import asyncio
-import base64
 from collections.abc import Callable, Iterable
 from typing import Annotated, Literal
 
@@ -29,6 +28,7 @@ from ethica.service.ledger.writer import Batch
 from ethica.service.reviews import seeded
 from ethica.service.reviews.seeded import seeded_tally
 from ethica.service.settings import Settings
+from ethica.service.state import state_of
 from ethica.service.systems import suspension
 from ethica.service.systems.service import get_system
 from ethica.service.web.dashboard_fairness import PERIODS, live_snapshot, ranking_items
@@ -44,8 +44,6 @@ Act = Literal["suspension", "resumption"]
 
 
 def _settings(request: Request) -> Settings:
-    from ethica.service.app import state_of
-
     return state_of(request.app).settings
 
 
@@ -103,8 +101,6 @@ async def add_seeded_case(
     Scoring and explaining run off the ledger writer's thread with their own session; a
     refusal shows the system page again with the message and what was entered (422).
     """
-    from ethica.service.app import state_of
-
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     sessions = state_of(request.app).sessions
 
@@ -220,8 +216,6 @@ async def _status_change(
     act: Act,
     job: Callable[[Batch], suspension.StatusChangeRead],
 ) -> Response:
-    from ethica.service.app import state_of
-
     await run_job(request, job)
     state_of(request.app).gateway.forget_system(system_id)  # committed: reload it now
     return RedirectResponse(f"/dashboard/systems/{system_id}?done={act}", status_code=303)
@@ -236,7 +230,7 @@ def concerns_page(
     resolved: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     """Customers' concerns about their decisions: the open ones to answer, or the answered."""
-    master_key = base64.b64decode(_settings(request).ledger.master_key.get_secret_value())
+    master_key = _settings(request).ledger.master_key_bytes
     items, total = concerns.list_concerns(session, master_key=master_key, status=status, limit=200)
     context = {
         "concerns": items,

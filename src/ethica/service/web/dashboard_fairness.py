@@ -7,7 +7,6 @@ ranking, shown in the top places) — with their intervals, its findings in word
 
 from __future__ import annotations
 
-import base64
 import math
 import warnings
 from collections.abc import Hashable, Mapping
@@ -109,7 +108,7 @@ def live_snapshot(
             session,
             database_url=settings.database.url,
             system_id=system.id,
-            master_key=base64.b64decode(settings.ledger.master_key.get_secret_value()),
+            master_key=settings.ledger.master_key_bytes,
             since=now - timedelta(days=days),
             item=item,
         )

@@ -6,7 +6,6 @@ them for the page. A section whose scope the viewer lacks is left out (``None``)
 
 from __future__ import annotations
 
-import base64
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
@@ -84,7 +83,7 @@ def overview(session: Session, *, settings: Settings, viewer: Viewer, now: datet
     concern_items: list[ConcernRead] | None = None
     concern_total = 0
     if can("concerns:read"):
-        master_key = base64.b64decode(settings.ledger.master_key.get_secret_value())
+        master_key = settings.ledger.master_key_bytes
         concern_items, concern_total = concerns.list_concerns(
             session, master_key=master_key, status="open", limit=LISTED
         )

@@ -16,6 +16,7 @@ from ethica.service.auth import read_token, sign_token
 from ethica.service.deps import SessionDep
 from ethica.service.errors import AuthenticationError
 from ethica.service.settings import AppSettings
+from ethica.service.state import state_of
 from ethica.service.users import service as users
 from ethica.service.users.tables import User
 from ethica.service.web.rendering import render
@@ -33,8 +34,6 @@ HOME = {
 
 
 def _settings(request: Request) -> AppSettings:
-    from ethica.service.app import state_of
-
     return state_of(request.app).settings.app
 
 

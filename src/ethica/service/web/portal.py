@@ -7,7 +7,6 @@ concerns append to the ledger, so they run on the ledger writer like their API r
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Query, Request
@@ -24,6 +23,7 @@ from ethica.service.reviews import appeals
 from ethica.service.reviews.cases import OPEN_STATUSES
 from ethica.service.reviews.history import case_history
 from ethica.service.reviews.schemas import STATEMENT_MAX_CHARS
+from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
 from ethica.service.systems.tables import System
 from ethica.service.web import portal_privacy
@@ -161,7 +161,4 @@ async def report_concern(
 
 
 def _master_key(request: Request) -> bytes:
-    from ethica.service.app import state_of
-
-    key = state_of(request.app).settings.ledger.master_key.get_secret_value()
-    return base64.b64decode(key)
+    return state_of(request.app).settings.ledger.master_key_bytes

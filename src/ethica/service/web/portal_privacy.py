@@ -6,7 +6,6 @@ Choices and objections are recorded by the consent domain's writer jobs with sou
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -20,6 +19,7 @@ from ethica.service.consent import service as consent
 from ethica.service.consent.tables import ConsentRecord, NoticeVersion, ObjectionRecord
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
+from ethica.service.state import state_of
 from ethica.service.subjects import export
 from ethica.service.subjects import service as subjects
 from ethica.service.subjects.api import run_erasure
@@ -64,8 +64,6 @@ KEPT = [
 
 async def _write(request: Request, job: Callable[[Batch], T]) -> T:
     """A consent change on the ledger writer, then the gateway reads it at once (as the API)."""
-    from ethica.service.app import state_of
-
     result = await run_job(request, job)
     forget = getattr(state_of(request.app).gateway.consent, "forget", None)
     if forget is not None:
@@ -204,15 +202,11 @@ def download_export(
     format: Annotated[Literal["json", "html"], Query()] = "json",
 ) -> Response:
     """Everything held about the customer as a file (GDPR Art. 15); recorded as a request."""
-    from ethica.service.app import state_of
-
-    master_key = state_of(request.app).settings.ledger.master_key.get_secret_value()
+    master_key = state_of(request.app).settings.ledger.master_key_bytes
     subjects.record_access(
         session, subject_id=viewer.subject, requested_by=subjects.requester(viewer.principal)
     )
-    data = export.subject_export(
-        session, subject_id=viewer.subject, master_key=base64.b64decode(master_key)
-    )
+    data = export.subject_export(session, subject_id=viewer.subject, master_key=master_key)
     if format == "html":
         body, media = export.render_html(data), "text/html; charset=utf-8"
     else:

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from ethica.service.auth import Principal, authenticate
 from ethica.service.errors import AuthenticationError, PermissionDeniedError
 from ethica.service.scopes import SCOPES
+from ethica.service.state import state_of
 from ethica.service.users.tables import User
 
 COOKIE = "ethica_session"
@@ -59,8 +60,6 @@ def csrf_token(session_token: str, *, secret: str) -> str:
 
 def cookie_settings(request: Request) -> dict[str, Any]:
     """How the session cookie is set: HttpOnly, SameSite=Lax, Secure in production."""
-    from ethica.service.app import state_of
-
     production = state_of(request.app).settings.app.environment == "production"
     return {"httponly": True, "samesite": "lax", "secure": production, "path": "/"}
 
@@ -74,8 +73,6 @@ class PageScopeCheck:
         self.scope = scope
 
     async def __call__(self, request: Request) -> Viewer:
-        from ethica.service.app import state_of
-
         token = request.cookies.get(COOKIE)
         if not token:
             raise SignInRequired("sign in to see this page")
@@ -95,8 +92,6 @@ def page_requires(scope: str) -> Any:
 
 
 def _signed_in(request: Request, token: str) -> tuple[Principal, str]:
-    from ethica.service.app import state_of
-
     state = state_of(request.app)
     with state.sessions() as session:
         try:
