@@ -644,7 +644,7 @@ def serve_with_hooks(port: int, hooks: str) -> None:
     import uvicorn
 
     from ethica.service.app import create_app, state_of
-    from ethica.service.hooks import AllowAll, NoExplanation
+    from ethica.service.decisions.hooks import AllowAll, NoExplanation
 
     app = create_app()
     gateway = state_of(app).gateway

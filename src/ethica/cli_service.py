@@ -356,7 +356,7 @@ def retention_run(
     """Unlink decisions older than their system's retention period; report per system."""
     from datetime import UTC, datetime
 
-    from ethica.service.retention import apply_retention
+    from ethica.service.decisions.retention import apply_retention
 
     moment: datetime | None = None
     if now is not None:

@@ -326,7 +326,7 @@ def test_malformed_records_are_refused() -> None:
 
 def test_result_has_the_gateway_consent_state_fields() -> None:
     pytest.importorskip("sqlalchemy", reason="the gateway needs the service extra")
-    from ethica.service.hooks import ConsentState as GatewayConsentState
+    from ethica.service.decisions.hooks import ConsentState as GatewayConsentState
 
     gateway_fields = {f.name for f in dataclasses.fields(GatewayConsentState)}
     ours = {f.name for f in dataclasses.fields(ConsentState)}

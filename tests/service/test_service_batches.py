@@ -12,11 +12,11 @@ from sqlalchemy import event, func, select
 
 from ethica.errors import InputError
 from ethica.service.app import state_of
+from ethica.service.decisions.gateway import Gateway
 from ethica.service.decisions.idempotency import Waiting
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.decisions.tables import Decision
 from ethica.service.errors import ConflictError
-from ethica.service.gateway import Gateway
 from ethica.service.ledger.service import verify_ledger
 
 

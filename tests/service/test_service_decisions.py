@@ -19,11 +19,11 @@ from ethica.ledger import canonical_json
 from ethica.scoring import dump_model
 from ethica.service.app import state_of
 from ethica.service.db import unit_of_work
+from ethica.service.decisions.gateway import Gateway
+from ethica.service.decisions.protected import protected_cipher
 from ethica.service.decisions.schemas import DecisionCreate
 from ethica.service.decisions.tables import Decision, ProtectedValue
-from ethica.service.gateway import Gateway
 from ethica.service.ledger.tables import LedgerEntry
-from ethica.service.protected import protected_cipher
 
 
 def _row(income: float, housing: str) -> pd.DataFrame:

@@ -29,9 +29,9 @@ from ethica.privacy import minimize
 from ethica.scoring import dump_model
 from ethica.service.app import state_of
 from ethica.service.decisions.live_audit import audit_live_decisions
+from ethica.service.decisions.protected import ProtectedCipher, ProtectedValueError
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
-from ethica.service.protected import ProtectedCipher, ProtectedValueError
 
 EMAIL = "jane.doe.4417@example.org"
 CARD = "4111 1111 1111 1111"  # a Luhn-valid test card number

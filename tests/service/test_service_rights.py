@@ -21,13 +21,13 @@ from ethica.ledger import ErasedError, KeyRing
 from ethica.service.app import state_of
 from ethica.service.db import unit_of_work
 from ethica.service.decisions.idempotency import Waiting
+from ethica.service.decisions.protected import protected_cipher
 from ethica.service.decisions.record import PreparedDecision
+from ethica.service.decisions.retention import months_before
 from ethica.service.decisions.schemas import DecisionCreate
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
-from ethica.service.protected import protected_cipher
-from ethica.service.retention import months_before
 from ethica.service.subjects import service as subjects
 
 INCOME = 987654.321

@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from ethica.service.retention import start_schedule
+        from ethica.service.decisions.retention import start_schedule
         from ethica.service.reviews import escalation
 
         retention = start_schedule(state.writer, hours=settings.gateway.retention_interval_hours)

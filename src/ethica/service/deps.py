@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ethica.service.auth import Principal, authenticate, cached_application
 from ethica.service.db import unit_of_work
+from ethica.service.decisions.gateway import Gateway
 from ethica.service.errors import PermissionDeniedError
-from ethica.service.gateway import Gateway
 from ethica.service.ledger.writer import Batch, LedgerWriter
 from ethica.service.scopes import SCOPES
 from ethica.service.settings import Settings
@@ -25,20 +25,22 @@ from ethica.service.state import ServiceState, state_of
 
 T = TypeVar("T")
 
+# Async, so resolving them costs no trip to the thread pool.
 
-def _state(request: Request) -> ServiceState:
+
+async def _state(request: Request) -> ServiceState:
     return state_of(request.app)
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return state_of(request.app).settings
 
 
-def _gateway(request: Request) -> Gateway:
+async def _gateway(request: Request) -> Gateway:
     return state_of(request.app).gateway
 
 
-def _writer(request: Request) -> LedgerWriter:
+async def _writer(request: Request) -> LedgerWriter:
     return state_of(request.app).writer
 
 

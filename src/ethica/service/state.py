@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.service.consent.hook import SqlConsentHook
 from ethica.service.db import make_engine, session_factory, upgrade
-from ethica.service.gateway import Gateway
+from ethica.service.decisions.gateway import Gateway
 from ethica.service.ledger.checkpoints import signing_writer
 from ethica.service.ledger.writer import LedgerWriter
 from ethica.service.settings import Settings

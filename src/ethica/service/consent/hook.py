@@ -28,7 +28,7 @@ from ethica.governance import SystemSpec
 from ethica.privacy import Notice, Objection, Preference, evaluate
 from ethica.service.consent.service import ancestors
 from ethica.service.consent.tables import ConsentRecord, NoticeVersion, ObjectionRecord
-from ethica.service.hooks import ConsentState
+from ethica.service.decisions.hooks import ConsentState
 
 #: How long a subject's records are reused without reading them again. Changes made through
 #: this process take effect at once (:meth:`SqlConsentHook.forget`); changes made through

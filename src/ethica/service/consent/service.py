@@ -36,6 +36,7 @@ from ethica.service.consent.tables import (
 from ethica.service.db import new_id, utcnow
 from ethica.service.errors import ConflictError
 from ethica.service.ledger.writer import Batch
+from ethica.service.subjects.requests import complete_request, open_request
 
 
 def ancestors(key: str) -> list[str]:
@@ -282,8 +283,6 @@ def record_objection(
     if active:
         # An objection is a data subject request (Art. 21 / 22): it is tracked with the other
         # requests, and complete at once because the very next decision honours it.
-        from ethica.service.subjects.service import complete_request, open_request
-
         request = open_request(
             batch.session, kind="objection", subject_id=subject_id, requested_by=source, now=now
         )

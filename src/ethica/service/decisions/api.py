@@ -38,6 +38,7 @@ async def create_decision(
     """Run a decision through the governed path; it is recorded before the answer is sent."""
     if idempotency_key and not body.idempotency_key:
         body = body.model_copy(update={"idempotency_key": idempotency_key})
+    # The hot path reads the gateway off the app: no dependency to resolve per decision.
     return await state_of(request.app).gateway.decide_async(system_id, body)
 
 

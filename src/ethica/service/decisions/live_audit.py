@@ -4,9 +4,10 @@ On PostgreSQL the count table is aggregated in the database by the audit's Postg
 over a query that joins decisions with their protected attributes: no export. On SQLite (the
 embedded default) the same query's rows are read into memory and aggregated there.
 
-Protected values are stored sealed with deterministic encryption (:mod:`ethica.service.protected`):
-the aggregation groups by ciphertext, and only the few distinct group labels of the count table
-are opened, after aggregation, before any metric is computed or reported.
+Protected values are stored sealed with deterministic encryption
+(:mod:`ethica.service.decisions.protected`): the aggregation groups by ciphertext, and only the
+few distinct group labels of the count table are opened, after aggregation, before any metric
+is computed or reported.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from ethica.governance import (
     SystemSpec,
     parse_spec,
 )
+from ethica.service.decisions.protected import ProtectedCipher, protected_cipher
 from ethica.service.decisions.record import PENDING
-from ethica.service.protected import ProtectedCipher, protected_cipher
 from ethica.service.systems.service import get_system
 
 _DURATION = re.compile(r"^(\d+)([dhm])$")

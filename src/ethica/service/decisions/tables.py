@@ -3,7 +3,8 @@
 The log holds no input values: those are personal data and live sealed in the ledger entry
 (``ledger_chain``, ``ledger_sequence``). Protected attributes live in their own table, read only
 by officers and the audit engine, never by a model, an explanation or a reviewer, and encrypted
-at rest deterministically (:mod:`ethica.service.protected`) so that audits still count by them.
+at rest deterministically (:mod:`ethica.service.decisions.protected`) so that audits still
+count by them.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 
 from ethica.service.auth import Principal
 from ethica.service.decisions.schemas import LedgerRef
-from ethica.service.deps import SessionDep, requires, run_job
+from ethica.service.deps import SessionDep, SettingsDep, StateDep, requires, run_job
 from ethica.service.ledger.writer import Batch
 from ethica.service.reviews import appeals, cases, judgements, seeded, service, stats
 from ethica.service.reviews.schemas import (
@@ -34,7 +34,6 @@ from ethica.service.reviews.schemas import (
     SeededCaseRead,
 )
 from ethica.service.reviews.tables import Review
-from ethica.service.state import state_of
 
 router = APIRouter(tags=["reviews"])
 Reviewer = Annotated[Principal, requires("reviews:decide")]
@@ -89,6 +88,7 @@ def reviewer_stats(
 async def create_seeded_case(
     body: SeededCaseCreate,
     request: Request,
+    state: StateDep,
     officer: Annotated[Principal, requires("reviews:seed")],
 ) -> SeededCaseRead:
     """Put a case with a known correct outcome in the queue, to measure reviewers.
@@ -96,7 +96,7 @@ async def create_seeded_case(
     The system's model scores it; reviewers cannot tell it from a real case; it never counts
     as a decision (lists, customer views and audits leave it out).
     """
-    sessions = state_of(request.app).sessions
+    sessions = state.sessions
 
     def prepare() -> seeded.PreparedSeededCase:
         with sessions() as session:
@@ -114,7 +114,7 @@ async def create_seeded_case(
 def review_case(
     decision_id: str,
     session: SessionDep,
-    request: Request,
+    settings: SettingsDep,
     reader: Annotated[Principal, requires("reviews:read")],
 ) -> ReviewCaseRead:
     """One case exactly as you see it: inputs, score, outcome, explanation, appeal, deadlines.
@@ -122,7 +122,7 @@ def review_case(
     On a blind-first system the model's outcome, score and explanation are withheld until you
     record your judgement.
     """
-    key = state_of(request.app).settings.ledger.master_key_bytes
+    key = settings.ledger.master_key_bytes
     return cases.review_case(
         session,
         decision_id=decision_id,

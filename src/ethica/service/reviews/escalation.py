@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import Future
 from datetime import datetime
-from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -22,6 +20,7 @@ from ethica.service.ledger.writer import Batch
 from ethica.service.reviews.cases import OPEN_STATUSES, held_since, latest_appeals
 from ethica.service.reviews.clocks import review_deadline
 from ethica.service.reviews.tables import ReviewEscalation
+from ethica.service.scheduled import JobWriter, start_every
 from ethica.service.systems.tables import System
 
 log = logging.getLogger("ethica.service.reviews")
@@ -90,29 +89,15 @@ def escalate_overdue(batch: Batch, *, now: datetime | None = None) -> list[Revie
     return escalated
 
 
-class _Writer(Protocol):
-    def submit(self, job: Any, *, savepoint: bool = True) -> Future[Any]: ...
-
-
 def start_schedule(
-    writer: _Writer, *, minutes: float = ESCALATION_INTERVAL_MINUTES
+    writer: JobWriter, *, minutes: float = ESCALATION_INTERVAL_MINUTES
 ) -> asyncio.Task[None] | None:
-    """Run :func:`escalate_overdue` every ``minutes`` on the running loop; ``None`` when 0.
-
-    The first run is one interval after start; cancel the returned task to stop it.
-    """
-    if minutes <= 0:
-        return None
-    return asyncio.get_running_loop().create_task(_every(writer, minutes * 60.0))
+    """Run :func:`escalate_overdue` every ``minutes`` on the running loop; ``None`` when 0."""
+    return start_every(
+        writer, escalate_overdue, seconds=minutes * 60.0, name="escalation", report=_log_overdue
+    )
 
 
-async def _every(writer: _Writer, seconds: float) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            rows = await asyncio.wrap_future(writer.submit(lambda batch: escalate_overdue(batch)))
-        except Exception:  # a failed run is retried at the next interval
-            log.exception("escalation run failed")
-            continue
-        for row in rows:
-            log.warning("review of decision %s is overdue since %s", row.decision_id, row.deadline)
+def _log_overdue(rows: list[ReviewEscalation]) -> None:
+    for row in rows:
+        log.warning("review of decision %s is overdue since %s", row.decision_id, row.deadline)

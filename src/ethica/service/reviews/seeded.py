@@ -28,9 +28,9 @@ from ethica.governance import SystemSpec, parse_spec, route, unlike_training
 from ethica.privacy import minimize
 from ethica.scoring import Scored, Scorer
 from ethica.service.db import new_id, utcnow
+from ethica.service.decisions.hooks import as_recorded, default_explainer
 from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
 from ethica.service.decisions.tables import Decision
-from ethica.service.hooks import as_recorded, default_explainer
 from ethica.service.ledger.shredding import sealing_subject
 from ethica.service.ledger.writer import Batch
 from ethica.service.reviews.cases import PENDING_REVIEW

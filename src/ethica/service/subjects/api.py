@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
@@ -12,10 +12,9 @@ from ethica.service.auth import Principal
 from ethica.service.decisions import service as decisions
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import DecisionPage, DecisionRead
-from ethica.service.deps import SessionDep, requires
-from ethica.service.errors import ConflictError
-from ethica.service.state import state_of
-from ethica.service.subjects import export, service
+from ethica.service.deps import SessionDep, SettingsDep, WriterDep, requires
+from ethica.service.settings import Settings
+from ethica.service.subjects import export, requests, service
 from ethica.service.subjects.schemas import (
     LinkCreate,
     LinkRead,
@@ -37,13 +36,12 @@ router = APIRouter(tags=["subjects"])
 def create_link(
     subject_id: str,
     body: LinkCreate,
-    request: Request,
+    settings: SettingsDep,
     _: Annotated[Principal, requires("links:write")],
 ) -> LinkRead:
     """Sign a link token for a customer your app has authenticated (they see only their data)."""
-    settings = state_of(request.app).settings.app
     token, minutes = service.customer_link(
-        subject_id=subject_id, settings=settings, minutes=body.minutes
+        subject_id=subject_id, settings=settings.app, minutes=body.minutes
     )
     return LinkRead(subject_id=subject_id, token=token, expires_in_minutes=minutes)
 
@@ -93,12 +91,12 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 )
 def my_export(
     session: SessionDep,
-    request: Request,
+    settings: SettingsDep,
     customer: Annotated[Principal, requires("self:read")],
     format: ExportFormat = "json",
 ) -> dict[str, Any] | HTMLResponse:
     """Everything held about the signed-in customer (GDPR Art. 15); recorded as a request."""
-    return _export(session, request, subject_id=_own(customer), caller=customer, format=format)
+    return _export(session, settings, subject_id=_own(customer), caller=customer, format=format)
 
 
 @router.get(
@@ -110,12 +108,12 @@ def my_export(
 def subject_export(
     subject_id: str,
     session: SessionDep,
-    request: Request,
+    settings: SettingsDep,
     officer: Annotated[Principal, requires("subjects:manage")],
     format: ExportFormat = "json",
 ) -> dict[str, Any] | HTMLResponse:
     """Everything held about a subject, to answer their access request; recorded as a request."""
-    return _export(session, request, subject_id=subject_id, caller=officer, format=format)
+    return _export(session, settings, subject_id=subject_id, caller=officer, format=format)
 
 
 @router.post(
@@ -125,10 +123,12 @@ def subject_export(
     status_code=201,
 )
 def erase_me(
-    request: Request, customer: Annotated[Principal, requires("self:write")]
+    writer: WriterDep, customer: Annotated[Principal, requires("self:write")]
 ) -> RightsRequestRead:
     """Erase the signed-in customer's personal data (GDPR Art. 17); decisions stay, unlinked."""
-    return run_erasure(request, subject_id=_own(customer), caller=customer)
+    return service.run_erasure(
+        writer, subject_id=_own(customer), requested_by=requests.requester(customer)
+    )
 
 
 @router.post(
@@ -139,11 +139,13 @@ def erase_me(
 )
 def erase_subject(
     subject_id: str,
-    request: Request,
+    writer: WriterDep,
     officer: Annotated[Principal, requires("subjects:manage")],
 ) -> RightsRequestRead:
     """Erase a subject's personal data on their request; returns the completed request."""
-    return run_erasure(request, subject_id=subject_id, caller=officer)
+    return service.run_erasure(
+        writer, subject_id=subject_id, requested_by=requests.requester(officer)
+    )
 
 
 @router.get("/v1/requests", operation_id="list_rights_requests", response_model=RightsRequestPage)
@@ -157,11 +159,11 @@ def list_requests(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> RightsRequestPage:
     """Data subjects' requests, nearest deadline first, each flagged when overdue."""
-    rows, total = service.list_requests(
+    rows, total = requests.list_requests(
         session, status=status, kind=kind, subject_id=subject_id, limit=limit, offset=offset
     )
     return RightsRequestPage(
-        items=[service.request_read(r) for r in rows], total=total, limit=limit, offset=offset
+        items=[requests.request_read(r) for r in rows], total=total, limit=limit, offset=offset
     )
 
 
@@ -170,42 +172,17 @@ def _own(customer: Principal) -> str:
 
 
 def _export(
-    session: Session, request: Request, *, subject_id: str, caller: Principal, format: str
+    session: Session, settings: Settings, *, subject_id: str, caller: Principal, format: str
 ) -> dict[str, Any] | HTMLResponse:
-    settings = state_of(request.app).settings
-    service.record_access(session, subject_id=subject_id, requested_by=service.requester(caller))
-    data = export.subject_export(
+    data = service.export_subject(
         session,
         subject_id=subject_id,
+        requested_by=requests.requester(caller),
         master_key=settings.ledger.master_key_bytes,
     )
     if format == "html":
         return HTMLResponse(export.render_html(data))
     return data
-
-
-def run_erasure(request: Request, *, subject_id: str, caller: Principal) -> RightsRequestRead:
-    """Erase a subject on the ledger writer (retried if another process extended the chain)."""
-    writer = state_of(request.app).gateway.writer
-    requested_by = service.requester(caller)
-    attempts = 0
-    while True:
-        try:
-            row = writer.run(
-                lambda batch: service.erase_subject(
-                    batch, subject_id=subject_id, requested_by=requested_by
-                )
-            )
-            return service.request_read(row)
-        except ConflictError:
-            # Another process (`ethica subjects erase`, a replica) extended the erasure chain;
-            # the writer has dropped its stale head, so the job lands on a retry.
-            attempts += 1
-            if attempts == _ERASURE_ATTEMPTS:
-                raise
-
-
-_ERASURE_ATTEMPTS = 3
 
 
 @router.get(

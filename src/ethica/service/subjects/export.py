@@ -18,16 +18,16 @@ from sqlalchemy.orm import Session
 from ethica.ledger import KeyRing, LedgerError
 from ethica.service.concerns.service import list_concerns
 from ethica.service.db import Base, utcnow
+from ethica.service.decisions.protected import ProtectedCipher, protected_cipher
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import AI_DISCLOSURE, RIGHTS
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
-from ethica.service.protected import ProtectedCipher, protected_cipher
 from ethica.service.reviews.cases import appeal_view
 from ethica.service.reviews.history import case_history
 from ethica.service.reviews.tables import Appeal
-from ethica.service.subjects.service import RESPONSE_DAYS, list_requests, request_read
+from ethica.service.subjects.requests import RESPONSE_DAYS, list_requests, request_read
 from ethica.service.systems.tables import System
 
 _CONSENT_TABLE = "consent_records"

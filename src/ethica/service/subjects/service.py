@@ -13,25 +13,29 @@ What stays: the pseudonymous subject id in the ``subject`` field of their old le
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from ethica.errors import InputError
-from ethica.service.auth import Principal, sign_token
+from ethica.service.auth import sign_token
 from ethica.service.concerns.tables import Concern
-from ethica.service.db import new_id, utcnow
 from ethica.service.decisions.tables import Decision, ProtectedValue
+from ethica.service.errors import ConflictError
 from ethica.service.ledger.shredding import destroy_subject_keys
-from ethica.service.ledger.writer import Batch
+from ethica.service.ledger.writer import Batch, LedgerWriter
 from ethica.service.settings import AppSettings
-from ethica.service.subjects.schemas import RequestKind, RightsRequestRead
+from ethica.service.subjects.export import subject_export
+from ethica.service.subjects.requests import (
+    check_subject,
+    complete_request,
+    open_request,
+    record_access,
+    request_read,
+)
+from ethica.service.subjects.schemas import RightsRequestRead
 from ethica.service.subjects.tables import RightsRequest
-
-RESPONSE_DAYS = 30
-"""GDPR Art. 12(3): "without undue delay and in any event within one month"; kept as 30 days."""
 
 ERASURE_CHAIN = "subjects"
 """The ledger chain that records erasures (no personal data: counts and the request id)."""
@@ -41,7 +45,7 @@ def customer_link(
     *, subject_id: str, settings: AppSettings, minutes: int | None = None
 ) -> tuple[str, int]:
     """A signed, expiring token for one customer; returns it with its lifetime in minutes."""
-    _check_subject(subject_id)
+    check_subject(subject_id)
     lifetime = minutes or settings.customer_link_minutes
     token = sign_token(
         {"sub": subject_id, "kind": "customer"},
@@ -49,101 +53,6 @@ def customer_link(
         minutes=lifetime,
     )
     return token, lifetime
-
-
-def requester(principal: Principal) -> str:
-    """Who made a request, as stored on it: ``"customer"`` or ``"user:<id>"``."""
-    return "customer" if principal.kind == "customer" else f"{principal.kind}:{principal.id}"
-
-
-def open_request(
-    session: Session,
-    *,
-    kind: RequestKind,
-    subject_id: str,
-    requested_by: str,
-    now: datetime | None = None,
-) -> RightsRequest:
-    """Record a request as received now, due :data:`RESPONSE_DAYS` later."""
-    _check_subject(subject_id)
-    received = now or utcnow()
-    row = RightsRequest(
-        id=new_id(),
-        kind=kind,
-        subject_id=subject_id,
-        received_at=received,
-        due_at=received + timedelta(days=RESPONSE_DAYS),
-        status="open",
-        completed_at=None,
-        requested_by=requested_by,
-        result=None,
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def complete_request(
-    row: RightsRequest, *, result: dict[str, Any] | None = None, now: datetime | None = None
-) -> RightsRequest:
-    """Mark a request as completed, with what was done."""
-    row.status = "completed"
-    row.completed_at = now or utcnow()
-    row.result = result
-    return row
-
-
-def record_access(
-    session: Session, *, subject_id: str, requested_by: str, now: datetime | None = None
-) -> RightsRequest:
-    """Record an access request answered at once (the export is built in the same request)."""
-    row = open_request(
-        session, kind="access", subject_id=subject_id, requested_by=requested_by, now=now
-    )
-    return complete_request(row, now=now)
-
-
-def list_requests(
-    session: Session,
-    *,
-    status: str | None = None,
-    kind: str | None = None,
-    subject_id: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[RightsRequest], int]:
-    """Requests matching every given filter, nearest deadline first, and how many in all."""
-    query = select(RightsRequest)
-    if status is not None:
-        query = query.where(RightsRequest.status == status)
-    if kind is not None:
-        query = query.where(RightsRequest.kind == kind)
-    if subject_id is not None:
-        query = query.where(RightsRequest.subject_id == subject_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(RightsRequest.due_at, RightsRequest.id).limit(limit).offset(offset)
-    ).all()
-    return list(rows), int(total)
-
-
-def request_read(row: RightsRequest, *, now: datetime | None = None) -> RightsRequestRead:
-    """The API's view of a request, with whether it is overdue at ``now``."""
-    now = now or utcnow()
-    return RightsRequestRead.model_validate(
-        {
-            "id": row.id,
-            "kind": row.kind,
-            "subject_id": row.subject_id,
-            "received_at": row.received_at,
-            "due_at": row.due_at,
-            "status": row.status,
-            "completed_at": row.completed_at,
-            "overdue": row.status == "open" and now > row.due_at,
-            "requested_by": row.requested_by,
-            "result": row.result,
-        }
-    )
 
 
 def erase_subject(
@@ -218,6 +127,30 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _check_subject(subject_id: str) -> None:
-    if not subject_id or len(subject_id) > 100:
-        raise InputError("a subject id has 1 to 100 characters")
+ERASURE_ATTEMPTS = 3
+"""Erasures retried when another process extended the erasure chain first."""
+
+
+def run_erasure(writer: LedgerWriter, *, subject_id: str, requested_by: str) -> RightsRequestRead:
+    """Erase a subject on the ledger writer (retried if another process extended the chain)."""
+    attempts = 0
+    while True:
+        try:
+            row = writer.run(
+                lambda batch: erase_subject(batch, subject_id=subject_id, requested_by=requested_by)
+            )
+            return request_read(row)
+        except ConflictError:
+            # Another process (`ethica subjects erase`, a replica) extended the erasure chain;
+            # the writer has dropped its stale head, so the job lands on a retry.
+            attempts += 1
+            if attempts == ERASURE_ATTEMPTS:
+                raise
+
+
+def export_subject(
+    session: Session, *, subject_id: str, requested_by: str, master_key: bytes
+) -> dict[str, Any]:
+    """Everything recorded about a subject (GDPR Art. 15), with the access request recorded."""
+    record_access(session, subject_id=subject_id, requested_by=requested_by)
+    return subject_export(session, subject_id=subject_id, master_key=master_key)

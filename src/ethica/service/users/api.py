@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from ethica.service.auth import sign_token
-from ethica.service.deps import SessionDep, requires
-from ethica.service.state import state_of
+from ethica.service.deps import SessionDep, SettingsDep, requires
 from ethica.service.users import service
 from ethica.service.users.schemas import (
     ApiKeyCreate,
@@ -21,9 +20,9 @@ router = APIRouter(prefix="/v1", tags=["users"])
 
 
 @router.post("/auth/token", operation_id="sign_in", response_model=TokenRead)
-def sign_in(credentials: Login, session: SessionDep, request: Request) -> TokenRead:
+def sign_in(credentials: Login, session: SessionDep, service_settings: SettingsDep) -> TokenRead:
     """Exchange a staff user's email and password for a signed session token."""
-    settings = state_of(request.app).settings.app
+    settings = service_settings.app
     user = service.login(session, email=credentials.email, password=credentials.password)
     token = sign_token(
         {"sub": user.id, "kind": "user"},

@@ -20,7 +20,7 @@ from ethica.service.decisions.service import decision_counts
 from ethica.service.reviews import cases, stats
 from ethica.service.reviews.schemas import ReviewerStatsPage
 from ethica.service.settings import Settings
-from ethica.service.subjects import service as subjects
+from ethica.service.subjects import requests as subjects
 from ethica.service.subjects.schemas import RightsRequestRead
 from ethica.service.systems import service as systems
 from ethica.service.systems.tables import System

@@ -21,8 +21,8 @@ from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
 from ethica.service.state import state_of
 from ethica.service.subjects import export
+from ethica.service.subjects import requests as rights
 from ethica.service.subjects import service as subjects
-from ethica.service.subjects.api import run_erasure
 from ethica.service.web.portal_views import purpose_words
 from ethica.service.web.rendering import render
 from ethica.service.web.session import COOKIE, Viewer, page_requires
@@ -112,7 +112,7 @@ def privacy(
     records, objections = consent.subject_history(session, subject_id=viewer.subject)
     choices = _latest_choices(records)
     notices = consent.list_notices(session)
-    requests, _ = subjects.list_requests(session, subject_id=viewer.subject, limit=200)
+    requests, _ = rights.list_requests(session, subject_id=viewer.subject, limit=200)
     context = {
         "notices": [_notice_view(n, choices.get(n.data_use)) for n in notices],
         "objections": [
@@ -203,10 +203,12 @@ def download_export(
 ) -> Response:
     """Everything held about the customer as a file (GDPR Art. 15); recorded as a request."""
     master_key = state_of(request.app).settings.ledger.master_key_bytes
-    subjects.record_access(
-        session, subject_id=viewer.subject, requested_by=subjects.requester(viewer.principal)
+    data = subjects.export_subject(
+        session,
+        subject_id=viewer.subject,
+        requested_by=rights.requester(viewer.principal),
+        master_key=master_key,
     )
-    data = export.subject_export(session, subject_id=viewer.subject, master_key=master_key)
     if format == "html":
         body, media = export.render_html(data), "text/html; charset=utf-8"
     else:
@@ -238,7 +240,11 @@ def erase(
     """Erase the customer's personal data (GDPR Art. 17), then end their session."""
     if confirm != "yes":
         raise InputError("tick the box to confirm that you want your data erased")
-    done = run_erasure(request, subject_id=viewer.subject, caller=viewer.principal)
+    done = subjects.run_erasure(
+        state_of(request.app).writer,
+        subject_id=viewer.subject,
+        requested_by=rights.requester(viewer.principal),
+    )
     response = render(
         request, "portal/erased.html", {**_erasure_context(), "done": done}, viewer=None
     )

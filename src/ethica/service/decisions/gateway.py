@@ -15,16 +15,14 @@ values without an ORM object.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import math
 import queue
 import random
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,19 +30,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ethica._gil import random_uuid
 from ethica.errors import EthicaError, InputError
-from ethica.governance import SystemSpec, parse_spec, route, unlike_training
+from ethica.governance import SystemSpec, route, unlike_training
 from ethica.privacy import Minimized, minimize
 from ethica.scoring import Scored, Scorer, caller_scored
-from ethica.service.decisions.idempotency import IdempotencyKeys, Waiting
-from ethica.service.decisions.record import (
-    FALLBACK_TEXT,
-    PENDING,
-    PreparedDecision,
-    fallback_decision,
-)
-from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
-from ethica.service.errors import NotFoundError
-from ethica.service.hooks import (
+from ethica.service.decisions.hooks import (
     AllowAll,
     ConsentHook,
     ConsentState,
@@ -52,24 +41,22 @@ from ethica.service.hooks import (
     as_recorded,
     default_explainer,
 )
+from ethica.service.decisions.idempotency import IdempotencyKeys, Waiting
+from ethica.service.decisions.protected import protected_cipher
+from ethica.service.decisions.record import (
+    FALLBACK_TEXT,
+    PENDING,
+    PreparedDecision,
+    fallback_decision,
+)
+from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.ledger.checkpoints import signing_writer
 from ethica.service.ledger.writer import LedgerWriter, collect_queued
-from ethica.service.protected import protected_cipher
 from ethica.service.settings import Settings
-from ethica.service.systems.service import get_model
+from ethica.service.systems.cache import LoadedSystem, SystemCache
 from ethica.service.systems.suspension import SUSPENDED_FALLBACK_TEXT
-from ethica.service.systems.tables import System
 
-log = logging.getLogger("ethica.service.gateway")
-_SYSTEM_TTL_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class _LoadedSystem:
-    spec: SystemSpec
-    status: str
-    scorer: Scorer | None
-    loaded_at: float
+log = logging.getLogger("ethica.service.decisions.gateway")
 
 
 class Gateway:
@@ -88,12 +75,10 @@ class Gateway:
         self._sessions = sessions
         self.settings = settings
         self.consent: ConsentHook = consent or AllowAll()
-        self._summaries: dict[str, Any] = {}  # system id -> TrainingSummary of its model
+        self._cache = SystemCache(sessions, warm=self._warm)
+        self._summaries = self._cache.summaries
         self.explainer: Explainer = explainer or default_explainer(self._summaries)
         self._rng = random.Random(seed)
-        self._systems: dict[str, _LoadedSystem] = {}
-        self._models: dict[tuple[str, str], Scorer] = {}
-        self._lock = threading.Lock()
         self._keys = IdempotencyKeys(sessions, settings.app.secret_key.get_secret_value().encode())
         # The writer is the service's, shared with every domain; one made here is the gateway's.
         self._owns_writer = writer is None
@@ -127,8 +112,7 @@ class Gateway:
 
     def forget_system(self, system_id: str) -> None:
         """Drop the cached spec and model of a system (after it changed)."""
-        with self._lock:
-            self._systems.pop(system_id, None)
+        self._cache.forget(system_id)
 
     def _run(self) -> None:
         """The batch loop: take what has arrived, prepare it, hand it to the writer."""
@@ -170,7 +154,7 @@ class Gateway:
         """Run the path up to the ledger for a system's decisions, together where it pays."""
         if not fresh:
             return []
-        system = self._system(system_id)
+        system = self._cache.get(system_id)
         spec = system.spec
         subjects = [waiting.request.subject_id for waiting, _ in fresh]
         if getattr(self.consent, "needs_session", True):
@@ -188,7 +172,7 @@ class Gateway:
 
     def _prepare(
         self,
-        system: _LoadedSystem,
+        system: LoadedSystem,
         request: DecisionCreate,
         fingerprint: str,
         consent: ConsentState,
@@ -272,7 +256,7 @@ class Gateway:
         return explained
 
     def _score(
-        self, system: _LoadedSystem, minimized: Minimized, request: DecisionCreate
+        self, system: LoadedSystem, minimized: Minimized, request: DecisionCreate
     ) -> tuple[Scored, str, Scorer | None]:
         scorer = system.scorer
         if scorer is not None:
@@ -287,35 +271,6 @@ class Gateway:
                 f"system {system.spec.id!r} has no registered model: send the score you computed"
             )
         return caller_scored(system.spec, request.score), "caller", None
-
-    def _system(self, system_id: str) -> _LoadedSystem:
-        now = time.monotonic()
-        with self._lock:
-            cached = self._systems.get(system_id)
-        if cached is not None and now - cached.loaded_at < _SYSTEM_TTL_SECONDS:
-            return cached
-        with self._sessions() as session:
-            row = session.get(System, system_id)
-            if row is None:
-                raise NotFoundError(f"no AI system {system_id!r} is registered")
-            spec = parse_spec(row.spec)
-            scorer = None
-            if row.model_version is not None:
-                key = (system_id, row.model_version)
-                scorer = self._models.get(key)
-                if scorer is None or scorer.spec != spec:
-                    stored, model = get_model(
-                        session, system_id=system_id, version=row.model_version
-                    )
-                    scorer = Scorer(model, spec, version=row.model_version)
-                    self._models[key] = scorer
-                    self._summaries[system_id] = _summary(stored.training_summary)
-                    self._warm(spec, scorer)
-                    _freeze_heap()
-            loaded = _LoadedSystem(spec, row.status, scorer, now)
-        with self._lock:
-            self._systems[system_id] = loaded
-        return loaded
 
     def _warm(self, spec: SystemSpec, scorer: Scorer) -> None:
         """Score and explain a typical row once, so the first real decision does not pay for it.
@@ -347,22 +302,3 @@ def _typical_row(spec: SystemSpec, summary: Any) -> dict[str, Any]:
         else:
             row[feature.name] = feature.minimum if feature.minimum is not None else 0.0
     return row
-
-
-def _summary(data: dict[str, Any] | None) -> Any:
-    from ethica.explain import TrainingSummary
-
-    return TrainingSummary() if data is None else TrainingSummary.from_dict(data)
-
-
-def _freeze_heap() -> None:
-    """Move every object alive now (modules, models, the app) out of the collector's reach.
-
-    Loading a model imports its library (LightGBM brings SciPy and scikit-learn) and its first
-    explanation compiles TreeSHAP (numba, LLVM): millions of long-lived objects that every full
-    collection would walk again, pausing all requests for tens of milliseconds. Measured: p99
-    at half the peak rate fell from 160 ms to 54 ms (freezing after loading); freezing after
-    the first explanation too removed full collections of 30-50 ms about once a second.
-    """
-    gc.collect()
-    gc.freeze()

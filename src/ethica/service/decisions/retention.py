@@ -16,10 +16,9 @@ from __future__ import annotations
 import asyncio
 import calendar
 import logging
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -28,9 +27,10 @@ from ethica.service.db import utcnow
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.shredding import destroy_expired_keys
 from ethica.service.ledger.writer import Batch
+from ethica.service.scheduled import JobWriter, start_every
 from ethica.service.systems.tables import System
 
-log = logging.getLogger("ethica.service.retention")
+log = logging.getLogger("ethica.service.decisions.retention")
 
 
 @dataclass(frozen=True)
@@ -102,37 +102,22 @@ def apply_retention(batch: Batch, *, now: datetime | None = None) -> list[Retent
     return reports
 
 
-class _Writer(Protocol):
-    def submit(self, job: Any, *, savepoint: bool = True) -> Future[Any]: ...
+def start_schedule(writer: JobWriter, *, hours: float) -> asyncio.Task[None] | None:
+    """Apply retention every ``hours`` on the running event loop; ``None`` when ``hours`` is 0."""
+    return start_every(
+        writer, apply_retention, seconds=hours * 3600.0, name="retention", report=_log_reports
+    )
 
 
-def start_schedule(writer: _Writer, *, hours: float) -> asyncio.Task[None] | None:
-    """Apply retention every ``hours`` on the running event loop; ``None`` when ``hours`` is 0.
-
-    The first run is one interval after start, so starting the service stays cheap; cancel the
-    returned task to stop it.
-    """
-    if hours <= 0:
-        return None
-    return asyncio.get_running_loop().create_task(_every(writer, hours * 3600.0))
-
-
-async def _every(writer: _Writer, seconds: float) -> None:
-    while True:
-        await asyncio.sleep(seconds)
-        try:
-            reports = await asyncio.wrap_future(writer.submit(lambda batch: apply_retention(batch)))
-        except Exception:  # a failed run is retried at the next interval
-            log.exception("retention run failed")
-            continue
-        for r in reports:
-            log.info(
-                "retention %s (%d months): %d decisions unlinked, %d protected values deleted",
-                r.system_id,
-                r.retention_months,
-                r.decisions_unlinked,
-                r.protected_values_deleted,
-            )
+def _log_reports(reports: list[RetentionReport]) -> None:
+    for r in reports:
+        log.info(
+            "retention %s (%d months): %d decisions unlinked, %d protected values deleted",
+            r.system_id,
+            r.retention_months,
+            r.decisions_unlinked,
+            r.protected_values_deleted,
+        )
 
 
 def _rowcount(result: Any) -> int:
