@@ -154,7 +154,7 @@ class Gateway:
         """Run the path up to the ledger for a system's decisions, together where it pays."""
         if not fresh:
             return []
-        system = self._cache.get(system_id)
+        system = self._system(system_id)
         spec = system.spec
         subjects = [waiting.request.subject_id for waiting, _ in fresh]
         if getattr(self.consent, "needs_session", True):
@@ -271,6 +271,9 @@ class Gateway:
                 f"system {system.spec.id!r} has no registered model: send the score you computed"
             )
         return caller_scored(system.spec, request.score), "caller", None
+
+    def _system(self, system_id: str) -> LoadedSystem:
+        return self._cache.get(system_id)
 
     def _warm(self, spec: SystemSpec, scorer: Scorer) -> None:
         """Score and explain a typical row once, so the first real decision does not pay for it.
