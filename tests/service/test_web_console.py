@@ -16,7 +16,7 @@ from ethica.service.db import unit_of_work, utcnow
 from ethica.service.decisions.tables import Decision
 from ethica.service.reviews.schemas import ReasonCode
 from ethica.service.reviews.stats import WARNING_MIN_CASES
-from ethica.service.web.console_words import reason_label
+from ethica.service.web.console.words import reason_label
 
 INCOME = 4321.987
 
@@ -281,7 +281,7 @@ def test_the_case_shows_the_customers_appeal_in_their_words(
 def test_a_long_queue_is_shown_a_page_at_a_time_in_queue_order(
     service: Callable[..., Service], monkeypatch: Any
 ) -> None:
-    from ethica.service.web import console
+    from ethica.service.web.console import routes as console
 
     monkeypatch.setattr(console, "QUEUE_PAGE_SIZE", 2)
     running = service()

@@ -16,11 +16,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ethica._version import __version__
 from ethica.errors import EthicaError
+from ethica.service.concerns.api import router as concerns
+from ethica.service.consent.api import router as consent
+from ethica.service.decisions.api import router as decisions
+from ethica.service.decisions.retention import start_schedule
 from ethica.service.errors import STATUS
+from ethica.service.health import router as health
+from ethica.service.ledger.api import router as ledger
+from ethica.service.reviews import escalation
+from ethica.service.reviews.api import router as reviews
 from ethica.service.settings import Settings, get_settings
 from ethica.service.state import ServiceState, build_state, state_of
+from ethica.service.subjects.api import router as subjects
+from ethica.service.systems.api import router as systems
+from ethica.service.users.api import router as users
 from ethica.service.web import is_page
+from ethica.service.web.console.case import router as console_case
+from ethica.service.web.console.routes import router as console
+from ethica.service.web.dashboard.routes import router as dashboard
 from ethica.service.web.errors import page_error
+from ethica.service.web.pages import router as pages
+from ethica.service.web.portal.routes import router as portal
 from ethica.service.web.rendering import STATIC
 
 log = logging.getLogger("ethica.service")
@@ -35,9 +51,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from ethica.service.decisions.retention import start_schedule
-        from ethica.service.reviews import escalation
-
         retention = start_schedule(state.writer, hours=settings.gateway.retention_interval_hours)
         escalating = escalation.start_schedule(state.writer)
         yield
@@ -71,22 +84,11 @@ def create_worker_app() -> FastAPI:
 
 def _mount(app: FastAPI) -> None:
     """Every router, in one place."""
-    from ethica.service.concerns.api import router as concerns
-    from ethica.service.consent.api import router as consent
-    from ethica.service.decisions.api import router as decisions
-    from ethica.service.health import router as health
-    from ethica.service.ledger.api import router as ledger
-    from ethica.service.reviews.api import router as reviews
-    from ethica.service.subjects.api import router as subjects
-    from ethica.service.systems.api import router as systems
-    from ethica.service.users.api import router as users
-    from ethica.service.web import console, console_case, dashboard, pages, portal
-
     routers = (health, users, systems, decisions, ledger, subjects, consent, reviews, concerns)
     for router in routers:
         app.include_router(router)
     for face in (pages, portal, console, console_case, dashboard):
-        app.include_router(face.router)
+        app.include_router(face)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
 

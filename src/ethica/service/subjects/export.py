@@ -8,13 +8,12 @@ export says so rather than leaving them out silently.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ethica._templates import environment
 from ethica.ledger import KeyRing, LedgerError
 from ethica.service.concerns.service import list_concerns
 from ethica.service.db import Base, utcnow
@@ -32,7 +31,6 @@ from ethica.service.systems.tables import System
 
 _CONSENT_TABLE = "consent_records"
 _OBJECTION_TABLE = "objections"
-_TEMPLATES = Path(__file__).parent / "templates"
 
 
 def subject_export(
@@ -110,10 +108,6 @@ def _reviews(session: Session, keyring: KeyRing, decision_ids: list[str]) -> lis
 
 def render_html(export: dict[str, Any]) -> str:
     """The export as a readable page (every value escaped)."""
-    environment = Environment(
-        loader=FileSystemLoader(_TEMPLATES),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-    )
     return environment.get_template("export.html").render(export=export)
 
 

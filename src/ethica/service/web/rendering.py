@@ -1,18 +1,16 @@
-"""Templates and how a page is answered: one Jinja2 environment, strict and autoescaped."""
+"""How a page is answered: rendered from ethica's one Jinja2 environment, with safe headers."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from ethica._templates import environment
 from ethica.service.web.session import CSRF_FIELD, Viewer
 
-TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
 #: Pages may load only what this service serves; nothing from another site, no inline script.
@@ -26,30 +24,6 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-
-
-def _when(value: datetime | None, style: str = "datetime") -> str:
-    """A timestamp as people read it (UTC, minutes), or an em dash."""
-    if value is None:
-        return "—"
-    return value.strftime("%d %b %Y" if style == "date" else "%d %b %Y, %H:%M UTC")
-
-
-def _percent(value: float | None, digits: int = 0) -> str:
-    if value is None or value != value:  # NaN
-        return "—"
-    return f"{100 * value:.{digits}f}%"
-
-
-environment = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(("html", "svg")),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-environment.filters["when"] = _when
-environment.filters["percent"] = _percent
 
 
 def render(

@@ -29,7 +29,7 @@ from ethica.service.reviews.schemas import ReviewCaseRead, ReviewDecisionCreate
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
 from ethica.service.users.service import display_names
-from ethica.service.web.console_words import (
+from ethica.service.web.console.words import (
     deadline_clock,
     outcomes_of,
     reason_codes,

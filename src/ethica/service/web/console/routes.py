@@ -18,7 +18,7 @@ from ethica.service.deps import SessionDep
 from ethica.service.reviews import cases, stats
 from ethica.service.systems.service import list_systems
 from ethica.service.users.service import display_names
-from ethica.service.web.console_words import deadline_clock, duration, seconds_words
+from ethica.service.web.console.words import deadline_clock, duration, seconds_words
 from ethica.service.web.rendering import is_htmx, render
 from ethica.service.web.session import Viewer, page_requires
 

@@ -31,9 +31,9 @@ from ethica.service.settings import Settings
 from ethica.service.state import state_of
 from ethica.service.systems import suspension
 from ethica.service.systems.service import get_system
-from ethica.service.web.dashboard_fairness import PERIODS, live_snapshot, ranking_items
-from ethica.service.web.dashboard_overview import overview, staff_names
-from ethica.service.web.dashboard_seeded import seeded_form, seeded_request
+from ethica.service.web.dashboard.fairness import PERIODS, live_snapshot, ranking_items
+from ethica.service.web.dashboard.overview import overview, staff_names
+from ethica.service.web.dashboard.seeded import seeded_form, seeded_request
 from ethica.service.web.rendering import is_htmx, render
 from ethica.service.web.session import Viewer, page_requires
 

@@ -23,7 +23,7 @@ from ethica.service.state import state_of
 from ethica.service.subjects import export
 from ethica.service.subjects import requests as rights
 from ethica.service.subjects import service as subjects
-from ethica.service.web.portal_views import purpose_words
+from ethica.service.web.portal.views import purpose_words
 from ethica.service.web.rendering import render
 from ethica.service.web.session import COOKIE, Viewer, page_requires
 

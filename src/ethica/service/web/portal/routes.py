@@ -26,8 +26,8 @@ from ethica.service.reviews.schemas import STATEMENT_MAX_CHARS
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
 from ethica.service.systems.tables import System
-from ethica.service.web import portal_privacy
-from ethica.service.web.portal_views import (
+from ethica.service.web.portal import privacy as portal_privacy
+from ethica.service.web.portal.views import (
     data_of,
     disclosure_of,
     explanation_of,
