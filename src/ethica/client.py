@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
+from ethica._sdk import Decides
 from ethica.errors import EthicaError
 
 
@@ -24,7 +24,7 @@ class ServiceError(EthicaError):
         self.message = message
 
 
-class Client:
+class Client(Decides[dict[str, Any]]):
     """A client of the decision gateway.
 
     Parameters
@@ -62,24 +62,8 @@ class Client:
         """Close the connection pool."""
         self._http.close()
 
-    def decide(
-        self,
-        system_id: str,
-        *,
-        features: Mapping[str, Any],
-        subject_id: str | None = None,
-        protected: Mapping[str, str | None] | None = None,
-        score: float | None = None,
-        idempotency_key: str | None = None,
-    ) -> dict[str, Any]:
-        """Send one decision through the governed path; returns the recorded decision."""
-        body = {
-            "subject_id": subject_id,
-            "features": dict(features),
-            "protected": dict(protected or {}),
-            "score": score,
-            "idempotency_key": idempotency_key or str(uuid.uuid4()),
-        }
+    def _decide(self, system_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        body["idempotency_key"] = body["idempotency_key"] or str(uuid.uuid4())
         return self._request("POST", f"/v1/systems/{system_id}/decisions", json=body)
 
     def record_outcome(self, decision_id: str, outcome: str) -> dict[str, Any]:

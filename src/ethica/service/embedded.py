@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from ethica._sdk import Decides
 from ethica.service.db import unit_of_work
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.settings import Settings
 from ethica.service.state import build_state
 
 
-class EmbeddedGateway:
+class EmbeddedGateway(Decides[DecisionRead]):
     """Run governed decisions in-process: ``ethica.Gateway("sqlite:///decisions.db")``.
 
     The same path as the service's REST API (consent, minimization, scoring, explanation,
@@ -89,22 +89,5 @@ class EmbeddedGateway:
                 )
         self.gateway.forget_system(spec.id)
 
-    def decide(
-        self,
-        system_id: str,
-        *,
-        features: Mapping[str, Any],
-        subject_id: str | None = None,
-        protected: Mapping[str, str | None] | None = None,
-        score: float | None = None,
-        idempotency_key: str | None = None,
-    ) -> DecisionRead:
-        """Run one decision; returns once it is durably recorded."""
-        request = DecisionCreate(
-            subject_id=subject_id,
-            features=dict(features),
-            protected=dict(protected or {}),
-            score=score,
-            idempotency_key=idempotency_key,
-        )
-        return self.gateway.decide(system_id, request)
+    def _decide(self, system_id: str, body: dict[str, Any]) -> DecisionRead:
+        return self.gateway.decide(system_id, DecisionCreate(**body))
