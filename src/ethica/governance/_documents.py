@@ -20,6 +20,7 @@ from typing import Any
 from ethica.errors import InputError
 from ethica.governance._evidence import LedgerRef
 from ethica.governance._law import AI_ACT, Citation, cite
+from ethica.governance._render import print_pdf, render_html
 from ethica.ledger import Entry, canonical_json, rfc3339, verify
 
 __all__ = [
@@ -199,14 +200,10 @@ class Document:
 
     def to_html(self) -> str:
         """Return the document as one self-contained HTML page."""
-        from ethica.governance._render import render_html
-
         return render_html(self)
 
     def to_pdf(self, *, chromium: str | None = None) -> bytes:
         """Return the HTML printed to PDF by headless Chromium (see :func:`print_pdf`)."""
-        from ethica.governance._render import print_pdf
-
         return print_pdf(self.to_html(), generated_at=self.generated_at, chromium=chromium)
 
     def write(

@@ -16,15 +16,12 @@ import subprocess
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import jinja2
 
 from ethica.errors import EthicaError, InputError
 from ethica.governance._law import cite_text
-
-if TYPE_CHECKING:
-    from ethica.governance._documents import Document
 
 __all__ = ["find_chromium", "print_pdf", "render_html"]
 
@@ -41,7 +38,26 @@ _PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:(\d{14})([^)]*)\)")
 PRINT_TIMEOUT_SECONDS = 120
 
 
-def render_html(document: Document) -> str:
+class RenderedDocument(Protocol):
+    """What a document shows on its page (a :class:`~ethica.governance.Document` has it)."""
+
+    @property
+    def type(self) -> Any:
+        """The document type, with the citations it rests on."""
+
+    @property
+    def generated_at(self) -> datetime:
+        """When the document was generated."""
+
+    @property
+    def digest(self) -> str:
+        """The digest of its content."""
+
+    def content(self) -> dict[str, Any]:
+        """Return its content as plain data."""
+
+
+def render_html(document: RenderedDocument) -> str:
     """Return the document as a self-contained HTML page (no external asset)."""
     template = _ENVIRONMENT.get_template("document.html")
     return template.render(
