@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from ethica.engines._aggregation import Aggregation, ColumnProfile
-from ethica.engines._sql import DUCKDB, aggregation_sql, profile_sql
+from ethica.engines._sql import DUCKDB, aggregation_sql, profile_row, profile_sql
 from ethica.errors import EngineError, InputError
 
 _VIEW = "ethica_source"
@@ -64,13 +64,13 @@ class DuckDBEngine:
         with self._lock:
             return self._describe(self._source_sql(source))
 
-    def profile(self, source: Any, column: str) -> ColumnProfile:
-        """Rows, non-null values, range and number of distinct values of ``column``."""
+    def profile(self, source: Any, column: str, *, distinct: bool = True) -> ColumnProfile:
+        """Rows, non-null values, range and (when asked) distinct values of ``column``."""
         with self._lock:
             relation = self._source_sql(source)
             self._require(relation, {column})
-            row = self._run(profile_sql(column, relation, DUCKDB)).fetchall()[0]
-        return ColumnProfile(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
+            row = self._run(profile_sql(column, relation, DUCKDB, distinct=distinct)).fetchall()
+        return profile_row(row[0])
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
         """Run ``aggregation`` over ``source`` in DuckDB."""

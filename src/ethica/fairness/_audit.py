@@ -78,8 +78,7 @@ def count_table(
     chosen = get_engine(engine, source)
     _check_columns(chosen, source, roles)
     if kind == "binary":
-        bins = _score_bins(chosen, source, roles.score, score_bins)
-        return binary_table(chosen, source, roles, pos_label=pos_label, bins=bins)
+        return binary_table(chosen, source, roles, pos_label=pos_label, score_bins=score_bins)
     builder = _other_kinds().get(kind)
     if builder is None:
         raise InputError(f"unknown kind {kind!r}: use binary, multiclass, regression or ranking")
@@ -239,22 +238,6 @@ def _check_columns(engine: Engine, source: Any, roles: Roles) -> None:
     missing = [c for c in roles.required() if c not in available]
     if missing:
         raise InputError(f"column(s) {missing} not found; the input has {sorted(available)[:30]}")
-
-
-def _score_bins(
-    engine: Engine, source: Any, score: str | None, score_bins: int | ScoreBins
-) -> ScoreBins | None:
-    if score is None:
-        return None
-    if isinstance(score_bins, ScoreBins):
-        return score_bins
-    profile = engine.profile(source, score)
-    if profile.non_null == 0:
-        raise InputError(f"score column {score!r} has no values")
-    if profile.distinct <= score_bins:
-        return ScoreBins("exact")
-    assert profile.minimum is not None and profile.maximum is not None
-    return ScoreBins("equal_width", float(profile.minimum), float(profile.maximum), int(score_bins))
 
 
 def _check_settings(settings: Settings) -> None:

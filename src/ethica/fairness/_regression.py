@@ -112,7 +112,7 @@ def prediction_bins(profile: ColumnProfile, score_bins: int | ScoreBins) -> Scor
         return score_bins
     if score_bins < 1:
         raise InputError(f"score_bins must be at least 1; got {score_bins}")
-    if profile.distinct <= score_bins:
+    if profile.distinct is not None and profile.distinct <= score_bins:
         return ScoreBins("exact")
     assert profile.minimum is not None and profile.maximum is not None
     return ScoreBins("equal_width", float(profile.minimum), float(profile.maximum), int(score_bins))
