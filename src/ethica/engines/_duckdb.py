@@ -53,6 +53,8 @@ class DuckDBEngine:
         threads: int | None = None,
     ) -> None:
         self._connection = duckdb.connect(database or ":memory:", read_only=database is not None)
+        # The bar would draw on a terminal's stderr in the middle of the command line's output.
+        self._connection.execute("SET enable_progress_bar = false")
         if memory_limit is not None:
             self._connection.execute(f"SET memory_limit = '{memory_limit}'")
         if threads is not None:
