@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import pandas as pd
 
 from ethica.engines import Engine, get_engine
 from ethica.errors import InputError
-from ethica.fairness._binary import binary_metrics, binary_table
 from ethica.fairness._count_table import CountTable, Kind, ScoreBins
 from ethica.fairness._disparities import (
     Settings,
@@ -19,13 +18,12 @@ from ethica.fairness._disparities import (
     summarize,
 )
 from ethica.fairness._findings import findings
-from ethica.fairness._group_metrics import GroupMetrics
+from ethica.fairness._kinds import decision_kind
 from ethica.fairness._result import Audit
 from ethica.fairness._roles import ColumnOrArray, Roles, resolve_roles
 from ethica.fairness._significance import Correction
 
 Groupings = Literal["all", "marginal", "full"]
-MetricsFunction = Callable[[CountTable, tuple[str, ...]], GroupMetrics]
 
 
 def count_table(
@@ -75,14 +73,17 @@ def count_table(
         score=score,
         list_id=list_id,
     )
+    decisions = decision_kind(kind)
     chosen = get_engine(engine, source)
     _check_columns(chosen, source, roles)
-    if kind == "binary":
-        return binary_table(chosen, source, roles, pos_label=pos_label, score_bins=score_bins)
-    builder = _other_kinds().get(kind)
-    if builder is None:
-        raise InputError(f"unknown kind {kind!r}: use binary, multiclass, regression or ranking")
-    return builder[0](chosen, source, roles, score_bins=score_bins, options=dict(options or {}))
+    return decisions.table(
+        chosen,
+        source,
+        roles,
+        pos_label=pos_label,
+        score_bins=score_bins,
+        options=dict(options or {}),
+    )
 
 
 def audit(
@@ -174,19 +175,18 @@ def audit(
 
 def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all") -> Audit:
     """Every metric, gap, interval and test of an audit, from its count table alone."""
-    metrics_of = _metrics_function(table.kind)
+    kind = decision_kind(table.kind)
+    metrics_of = kind.metrics
     overall = metrics_of(table, ())
     by_grouping = {g: metrics_of(table, g) for g in table.groupings(groupings)}
     comparisons = pd.concat(
         [compare_groups(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
-    comparisons = finish_comparisons(
-        comparisons, settings, relative=_RELATIVE.get(table.kind, frozenset())
-    )
+    comparisons = finish_comparisons(comparisons, settings, relative=kind.relative)
     summary = pd.concat(
         [summarize(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
-    if settings.bootstrap > 0 and table.kind == "binary":
+    if settings.bootstrap > 0 and kind.bootstrappable:
         from ethica.fairness._bootstrap import bootstrap_intervals
 
         per_group, per_metric = bootstrap_intervals(table, list(by_grouping), settings)
@@ -202,35 +202,6 @@ def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all
         criteria=criteria(summary),
         findings=findings(comparisons, settings),
     )
-
-
-#: Metrics on no fixed scale, whose gaps are material by their ratio rather than difference.
-_RELATIVE: dict[str, frozenset[str]] = {
-    "regression": frozenset(
-        {
-            "mean_prediction",
-            "std_prediction",
-            "median_prediction",
-            "mean_label",
-            "mean_error",
-            "mean_absolute_error",
-            "root_mean_squared_error",
-        }
-    ),
-    "ranking": frozenset({"exposure_per_item", "mean_relevance"}),
-}
-
-
-def _metrics_function(kind: Kind) -> MetricsFunction:
-    if kind == "binary":
-        return binary_metrics
-    return _other_kinds()[kind][1]
-
-
-def _other_kinds() -> dict[str, tuple[Callable[..., CountTable], MetricsFunction]]:
-    from ethica.fairness._kinds import KINDS
-
-    return KINDS
 
 
 def _check_columns(engine: Engine, source: Any, roles: Roles) -> None:

@@ -11,6 +11,7 @@ from ethica.engines import Aggregation, Col, Engine, binned
 from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
 from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
+from ethica.fairness._opening import check_options, require_rows
 from ethica.fairness._roles import Roles
 
 # Cell order of the last axis of a confusion array: index = 2 * label + prediction.
@@ -66,18 +67,20 @@ def binary_table(
     *,
     pos_label: Any = None,
     score_bins: int | ScoreBins = 1000,
+    options: dict[str, Any] | None = None,
 ) -> CountTable:
     """Aggregate a binary decision table and check that its labels and predictions are binary.
 
     ``score_bins``: at most this many distinct scores are kept exactly, more are binned in this
-    many equal-width bins; a :class:`ScoreBins` fixes the bins (shards of one audit).
+    many equal-width bins; a :class:`ScoreBins` fixes the bins (shards of one audit). A binary
+    audit takes no ``options``.
     """
+    check_options("binary", options, ())
     bins = _first_bins(engine, source, roles.score, score_bins)
     cells = engine.aggregate(source, binary_aggregation(roles, bins))
     if bins is not None and not isinstance(score_bins, ScoreBins) and "score_min" in cells:
         cells, bins = _settle_bins(engine, source, roles, cells, bins, int(score_bins))
-    if cells.empty:
-        raise InputError("the input has no rows; there is nothing to audit")
+    require_rows(cells)
     keys = ["label", "prediction"] if roles.label is not None else ["prediction"]
     values = {key: _present_values(cells, key, roles) for key in keys}
     for key in keys:
