@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ethica.errors import InputError
@@ -192,19 +193,35 @@ def _per_metric(frame: pd.DataFrame | None, groups: list[str]) -> dict[str, dict
     """Per metric, each comparison column as a list over ``groups`` (null where not compared)."""
     if frame is None:
         return {}
-    out: dict[str, dict[str, Any]] = {}
     # count and value are the grouping's metrics already; the rest is per group, except what
     # every group is compared with.
     skip = {"grouping", "group", "metric", "count", "value"}
-    for metric, part in frame.groupby("metric", sort=False):
-        rows = part.set_index("group").reindex(groups)
-        columns: dict[str, Any] = {}
-        for name in (c for c in rows.columns if c not in skip):
-            values = _column(rows[name])
-            once = name in _SHARED and len({repr(v) for v in values if v is not None}) == 1
-            columns[str(name)] = next(v for v in values if v is not None) if once else values
-        out[str(metric)] = columns
+    metric_codes, metrics = pd.factorize(frame["metric"])
+    position = {group: i for i, group in enumerate(groups)}
+    group_codes = np.array([position[g] for g in frame["group"]], dtype=np.int64)
+    out: dict[str, dict[str, Any]] = {str(m): {} for m in metrics}
+    for name in (c for c in frame.columns if c not in skip):
+        grid = np.full((len(metrics), len(groups)), None, dtype=object)
+        grid[metric_codes, group_codes] = _plain_values(frame[name])
+        for metric, row in zip(metrics, grid.tolist(), strict=True):
+            shared = {repr(v) for v in row if v is not None}
+            if name in _SHARED and len(shared) == 1:
+                out[str(metric)][str(name)] = next(v for v in row if v is not None)
+            else:
+                out[str(metric)][str(name)] = row
     return out
+
+
+def _plain_values(column: pd.Series[Any]) -> npt.NDArray[np.object_]:
+    """Python values of a column, with NaN and infinities as None (JSON null)."""
+    values = column.to_numpy()
+    if values.dtype.kind == "f":
+        plain = values.astype(object)
+        plain[~np.isfinite(values)] = None
+        return plain
+    if values.dtype.kind in "biu":
+        return values.astype(object)
+    return np.array([_default(v) for v in values], dtype=object)
 
 
 def _keyed(frame: pd.DataFrame | None, key: str) -> dict[str, dict[str, Any]]:
