@@ -163,12 +163,12 @@ def main() -> None:
                     file=sys.stderr,
                 )
     print(f"\nmedian of {args.repeat} whole-process runs (CPU = user + system of the child)\n")
-    print("| rows | score | case | wall s | CPU s | wall / DuckDB |")
-    print("|---|---|---|---:|---:|---:|")
-    bare = {(r[0], r[1]): r[3] for r in results if r[2] == "bare DuckDB group-by"}
+    print("| rows | score | case | wall s | CPU s | wall / DuckDB | CPU / DuckDB |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    bare = {(r[0], r[1]): (r[3], r[4]) for r in results if r[2] == "bare DuckDB group-by"}
     for rows, score, name, wall, cpu in results:
         base = bare.get((rows, score))
-        relative = f"{wall / base:.1f}×" if base else ""
+        relative = f"{wall / base[0]:.1f}× | {cpu / base[1]:.1f}×" if base else " | "
         print(f"| {rows} | {score} | {name} | {wall:.2f} | {cpu:.2f} | {relative} |")
 
 
