@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev]'
+	# Bytecode at install: where PYTHONDONTWRITEBYTECODE is set, every run would compile again.
+	$(BIN)/python -m compileall -q -j 0 src $(VENV)/lib
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -28,6 +28,8 @@ app = typer.Typer(
     help="Assess disparities in AI decisions, explain them, and keep them on record.",
     no_args_is_help=True,
     add_completion=False,
+    # Rich help formatting costs a tenth of a second on every --help and parses docstrings.
+    rich_markup_mode=None,
 )
 console = Console()
 errors = Console(stderr=True)
@@ -91,8 +93,12 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the audit as JSON.")] = False,
 ) -> None:
     """Audit decisions in a file, a table or a system's live log for disparities between groups."""
-    from ethica.fairness import audit as run_audit
-
+    # Every argument is checked before pandas and the engines load (a second on a cold start).
+    if (source is None) == (system is None):
+        _fail("audit a FILE_OR_TABLE, or a registered system's live decisions with --system")
+    if system is None and (sensitive is None or prediction is None):
+        _fail("auditing a file or table needs --sensitive and --prediction")
+    decision_kind = _choice(kind, ("binary", "multiclass", "regression", "ranking"), "kind")
     options: dict[str, Any] = {
         "reference": _pairs(reference),
         "min_group_size": min_group_size,
@@ -101,8 +107,8 @@ def audit(
         "bootstrap": bootstrap,
         "seed": seed,
     }
-    if (source is None) == (system is None):
-        _fail("audit a FILE_OR_TABLE, or a registered system's live decisions with --system")
+    from ethica.fairness import audit as run_audit
+
     try:
         with _progress(quiet=as_json) as progress:
             where = f"system {system}" if system else f"{source} on {engine.split('://')[0]}"
@@ -110,15 +116,13 @@ def audit(
             if system is not None:
                 result = _live_audit(system, since, outcomes, database, sensitive, options)
             else:
-                if sensitive is None or prediction is None:
-                    _fail("auditing a file or table needs --sensitive and --prediction")
                 result = run_audit(
                     source,
                     sensitive_features=sensitive,
                     label=label,
                     prediction=prediction,
                     score=score,
-                    kind=_choice(kind, ("binary", "multiclass", "regression", "ranking"), "kind"),
+                    kind=decision_kind,
                     pos_label=pos_label,
                     engine=engine,
                     **options,

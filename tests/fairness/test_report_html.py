@@ -209,10 +209,17 @@ def test_json_export_round_trips_without_nan(data: pd.DataFrame, result: Audit) 
     assert "NaN" not in text and "Infinity" not in text
     loaded = json.loads(text)
     assert loaded["rows"] == len(data)
-    by_group = {row["group"]: row for row in loaded["by_group"]["group"]}
+    assert loaded["schema"] == "ethica.audit/2"
+    grouping = loaded["groupings"]["group"]
+    by_group = dict(zip(grouping["groups"], grouping["metrics"]["selection_rate"], strict=True))
     rates = data.groupby("group")["prediction"].mean()
     for name, rate in rates.items():
-        assert math.isclose(by_group[name]["selection_rate"], rate, rel_tol=1e-12)
+        assert math.isclose(by_group[name], rate, rel_tol=1e-12)
+    lows = grouping["comparisons"]["selection_rate"]["value_low"]
+    low = dict(zip(grouping["groups"], lows, strict=True))
+    expected = result.comparisons.query("metric == 'selection_rate'").set_index("group")
+    for name in rates.index:
+        assert math.isclose(low[name], expected.loc[name, "value_low"], rel_tol=1e-12)
     assert [f["text"] for f in loaded["findings"]] == [f.text for f in result.findings]
 
 

@@ -107,7 +107,7 @@ def test_live_decision_log_audit_equals_an_audit_of_the_same_rows(
     direct = audit(expected, prediction="approved", sensitive_features=["sex", "age_band"])
     assert live["rows"] == len(expected)
     for grouping in ("sex", "age_band", "sex × age_band"):
-        ours = pd.DataFrame(live["by_group"][grouping])
+        ours = pd.DataFrame(live["groupings"][grouping]["metrics"])
         theirs = direct.by_group(grouping).reset_index()
         assert ours["count"].tolist() == theirs["count"].tolist()
         np.testing.assert_allclose(

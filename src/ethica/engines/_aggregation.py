@@ -45,32 +45,42 @@ Expr: TypeAlias = Col | Apply
 
 @dataclass(frozen=True)
 class Aggregation:
-    """Group by ``keys``, count rows as ``n`` and sum each of ``sums``.
+    """Group by ``keys``, count rows as ``n``, sum each of ``sums``, take the range of ``ranges``.
 
     Keys keep missing values (NULL / NaN) as a group of their own; the caller decides what a
-    missing key means.
+    missing key means. Each of ``ranges`` gives two columns, ``<name>_min`` and ``<name>_max``
+    (missing values skipped), so that a score's bins can be checked in the same pass.
     """
 
     keys: tuple[tuple[str, Expr], ...]
     sums: tuple[tuple[str, Expr], ...] = field(default=())
+    ranges: tuple[tuple[str, Expr], ...] = field(default=())
 
     def columns(self) -> set[str]:
         """Names of the source columns the aggregation reads."""
         names: set[str] = set()
-        for _, expr in (*self.keys, *self.sums):
+        for _, expr in (*self.keys, *self.sums, *self.ranges):
             names |= expression_columns(expr)
         return names
+
+    def value_columns(self) -> list[str]:
+        """Names of the double-precision output columns: the sums and the ranges."""
+        ranged = [f"{name}_{end}" for name, _ in self.ranges for end in ("min", "max")]
+        return [*(name for name, _ in self.sums), *ranged]
 
 
 @dataclass(frozen=True)
 class ColumnProfile:
-    """Range and cardinality of one numeric column, for choosing score bins."""
+    """Range and cardinality of one numeric column, for choosing score bins.
+
+    ``distinct`` is None when it was not asked for (counting distinct values is a costly pass).
+    """
 
     rows: int
     non_null: int
     minimum: float | None
     maximum: float | None
-    distinct: int
+    distinct: int | None
 
 
 @dataclass(frozen=True)

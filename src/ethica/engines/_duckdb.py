@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 
 from ethica.engines._aggregation import Aggregation, ColumnProfile
-from ethica.engines._sql import DUCKDB, aggregation_sql, profile_sql
+from ethica.engines._sql import DUCKDB, aggregation_sql, profile_row, profile_sql
 from ethica.errors import EngineError, InputError
 
 _VIEW = "ethica_source"
@@ -53,6 +53,8 @@ class DuckDBEngine:
         threads: int | None = None,
     ) -> None:
         self._connection = duckdb.connect(database or ":memory:", read_only=database is not None)
+        # The bar would draw on a terminal's stderr in the middle of the command line's output.
+        self._connection.execute("SET enable_progress_bar = false")
         if memory_limit is not None:
             self._connection.execute(f"SET memory_limit = '{memory_limit}'")
         if threads is not None:
@@ -64,13 +66,13 @@ class DuckDBEngine:
         with self._lock:
             return self._describe(self._source_sql(source))
 
-    def profile(self, source: Any, column: str) -> ColumnProfile:
-        """Rows, non-null values, range and number of distinct values of ``column``."""
+    def profile(self, source: Any, column: str, *, distinct: bool = True) -> ColumnProfile:
+        """Rows, non-null values, range and (when asked) distinct values of ``column``."""
         with self._lock:
             relation = self._source_sql(source)
             self._require(relation, {column})
-            row = self._run(profile_sql(column, relation, DUCKDB)).fetchall()[0]
-        return ColumnProfile(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
+            row = self._run(profile_sql(column, relation, DUCKDB, distinct=distinct)).fetchall()
+        return profile_row(row[0])
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
         """Run ``aggregation`` over ``source`` in DuckDB."""

@@ -34,8 +34,8 @@ class MemoryEngine:
         """Column names of ``source``."""
         return list(_as_pandas(source).columns)
 
-    def profile(self, source: Any, column: str) -> ColumnProfile:
-        """Rows, non-null values, range and number of distinct values of ``column``."""
+    def profile(self, source: Any, column: str, *, distinct: bool = True) -> ColumnProfile:
+        """Rows, non-null values, range and (when asked) distinct values of ``column``."""
         values = _numeric(_as_pandas(source)[column], column)
         present = values[~np.isnan(values)]
         return ColumnProfile(
@@ -43,7 +43,7 @@ class MemoryEngine:
             non_null=int(present.size),
             minimum=float(present.min()) if present.size else None,
             maximum=float(present.max()) if present.size else None,
-            distinct=int(np.unique(present).size),
+            distinct=int(np.unique(present).size) if distinct else None,
         )
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
@@ -75,7 +75,21 @@ class MemoryEngine:
         result["n"] = counts[present].astype(np.int64)
         for name, expr in aggregation.sums:
             result[name] = _sum(cell, evaluator.value(expr), cells)[present]
+        for name, expr in aggregation.ranges:
+            low, high = _range(cell, evaluator.value(expr), cells)
+            result[f"{name}_min"], result[f"{name}_max"] = low[present], high[present]
         return pd.DataFrame(result)
+
+
+def _range(cell: CodeArray, values: FloatArray, cells: int) -> tuple[FloatArray, FloatArray]:
+    """Per-cell minimum and maximum with SQL's ``MIN``/``MAX``: NaN where all are missing."""
+    low, high = np.full(cells, np.inf), np.full(cells, -np.inf)
+    present = ~np.isnan(values)
+    np.minimum.at(low, cell[present], values[present])
+    np.maximum.at(high, cell[present], values[present])
+    empty = np.bincount(cell[present], minlength=cells) == 0
+    low[empty], high[empty] = np.nan, np.nan
+    return low, high
 
 
 def _sum(cell: CodeArray, weights: FloatArray, cells: int) -> FloatArray:

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from ethica.engines._aggregation import Aggregation, ColumnProfile, SqlQuery
-from ethica.engines._sql import POSTGRESQL, aggregation_sql, profile_sql
+from ethica.engines._sql import POSTGRESQL, aggregation_sql, profile_row, profile_sql
 from ethica.errors import EngineError, InputError
 
 
@@ -36,16 +36,16 @@ class PostgreSQLEngine:
         """Column names of the table ``source``."""
         return self._fetch(f"SELECT * FROM {self._table(source)} AS t LIMIT 0")[1]
 
-    def profile(self, source: Any, column: str) -> ColumnProfile:
-        """Rows, non-null values, range and number of distinct values of ``column``."""
-        row = self._fetch(profile_sql(column, self._table(source), POSTGRESQL))[0][0]
-        return ColumnProfile(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
+    def profile(self, source: Any, column: str, *, distinct: bool = True) -> ColumnProfile:
+        """Rows, non-null values, range and (when asked) distinct values of ``column``."""
+        sql = profile_sql(column, self._table(source), POSTGRESQL, distinct=distinct)
+        return profile_row(self._fetch(sql)[0][0])
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
         """Run ``aggregation`` over the table ``source`` in PostgreSQL."""
         rows, names = self._fetch(aggregation_sql(aggregation, self._table(source), POSTGRESQL))
         frame = pd.DataFrame(rows, columns=names)
-        for name, _ in aggregation.sums:
+        for name in aggregation.value_columns():
             frame[name] = frame[name].astype("float64")
         frame["n"] = frame["n"].astype("int64")
         return frame

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ethica.engines._aggregation import Aggregation, ColumnProfile
-from ethica.engines._sql import SPARK, aggregation_sql, profile_sql
+from ethica.engines._sql import SPARK, aggregation_sql, profile_row, profile_sql
 from ethica.errors import EngineError, InputError
 
 #: Settings of the local session ethica starts when it is given none.
@@ -92,11 +92,11 @@ class SparkEngine:
         """Column names of ``source``."""
         return list(self._frame(source).columns)
 
-    def profile(self, source: Any, column: str) -> ColumnProfile:
-        """Rows, non-null values, range and number of distinct values of ``column``."""
+    def profile(self, source: Any, column: str, *, distinct: bool = True) -> ColumnProfile:
+        """Rows, non-null values, range and (when asked) distinct values of ``column``."""
         with self._view(source) as view:
-            row = self._collect(profile_sql(column, view, SPARK))[1][0]
-        return ColumnProfile(int(row[0]), int(row[1]), row[2], row[3], int(row[4]))
+            row = self._collect(profile_sql(column, view, SPARK, distinct=distinct))[1][0]
+        return profile_row(tuple(row))
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
         """Run ``aggregation`` over ``source`` as one Spark SQL query."""
@@ -105,7 +105,7 @@ class SparkEngine:
         # Rows of Python objects keep booleans, integers and NULLs as they are; the table is small.
         frame = pd.DataFrame([tuple(r) for r in rows], columns=names)
         frame["n"] = frame["n"].astype("int64")
-        for name, _ in aggregation.sums:
+        for name in aggregation.value_columns():
             frame[name] = frame[name].astype("float64")
         return frame
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ethica.engines._aggregation import Aggregation, Apply, Col, Expr
+from ethica.engines._aggregation import Aggregation, Apply, Col, ColumnProfile, Expr
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,12 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
         f"SUM({renderer.value(expr)}) AS {dialect.identifier(name)}"
         for name, expr in aggregation.sums
     ]
-    select = ", ".join([*keys, f"COUNT(*) AS {dialect.identifier('n')}", *sums])
+    ranges = [
+        f"{extreme}({renderer.value(expr)}) AS {dialect.identifier(f'{name}_{extreme.lower()}')}"
+        for name, expr in aggregation.ranges
+        for extreme in ("MIN", "MAX")
+    ]
+    select = ", ".join([*keys, f"COUNT(*) AS {dialect.identifier('n')}", *sums, *ranges])
     if windows:
         extra = ", ".join(
             f"{sql} AS {dialect.identifier(alias)}" for alias, sql in _window_sql(windows, dialect)
@@ -62,11 +67,22 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
     return f"{statement} GROUP BY {group_by}" if keys else statement
 
 
-def profile_sql(column: str, source: str, dialect: Dialect) -> str:
-    """Rows, non-null values, range and distinct values of one column."""
+def profile_sql(column: str, source: str, dialect: Dialect, *, distinct: bool = True) -> str:
+    """Rows, non-null values, range and (when asked) distinct values of one column."""
     c = dialect.as_double(dialect.identifier(column))
-    return (
-        f"SELECT COUNT(*), COUNT({c}), MIN({c}), MAX({c}), COUNT(DISTINCT {c}) FROM {source} AS t"
+    counted = f"COUNT(DISTINCT {c})" if distinct else "CAST(NULL AS BIGINT)"
+    return f"SELECT COUNT(*), COUNT({c}), MIN({c}), MAX({c}), {counted} FROM {source} AS t"
+
+
+def profile_row(row: tuple[object, ...] | list[object]) -> ColumnProfile:
+    """Read the one row :func:`profile_sql` returns as a :class:`ColumnProfile`."""
+    rows, non_null, low, high, distinct = row
+    return ColumnProfile(
+        int(rows),  # type: ignore[call-overload]
+        int(non_null),  # type: ignore[call-overload]
+        low,  # type: ignore[arg-type]
+        high,  # type: ignore[arg-type]
+        None if distinct is None else int(distinct),  # type: ignore[call-overload]
     )
 
 

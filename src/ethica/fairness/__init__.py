@@ -5,14 +5,40 @@ The entry point is :func:`audit`; :func:`count_table` exposes the aggregation pa
 makes a system fair.
 """
 
-from ethica.fairness._audit import assess, audit, count_table
-from ethica.fairness._count_table import CountTable, MissingGroupWarning, ScoreBins
-from ethica.fairness._disparities import CRITERIA, Settings
-from ethica.fairness._findings import Finding
-from ethica.fairness._group_metrics import GroupMetrics
-from ethica.fairness._intervals import katz_ratio, newcombe, wilson
-from ethica.fairness._result import Audit
-from ethica.fairness._significance import adjust
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ethica.fairness._audit import assess, audit, count_table
+    from ethica.fairness._count_table import CountTable, MissingGroupWarning, ScoreBins
+    from ethica.fairness._disparities import CRITERIA, Settings
+    from ethica.fairness._findings import Finding
+    from ethica.fairness._group_metrics import GroupMetrics
+    from ethica.fairness._intervals import katz_ratio, newcombe, wilson
+    from ethica.fairness._result import Audit
+    from ethica.fairness._significance import adjust
+
+# Loaded on first use: pandas and the engines cost a second, and the command line answers
+# ``--help`` or a wrong argument without them.
+_WHERE = {
+    "assess": "_audit",
+    "audit": "_audit",
+    "count_table": "_audit",
+    "CountTable": "_count_table",
+    "MissingGroupWarning": "_count_table",
+    "ScoreBins": "_count_table",
+    "CRITERIA": "_disparities",
+    "Settings": "_disparities",
+    "Finding": "_findings",
+    "GroupMetrics": "_group_metrics",
+    "katz_ratio": "_intervals",
+    "newcombe": "_intervals",
+    "wilson": "_intervals",
+    "Audit": "_result",
+    "adjust": "_significance",
+}
 
 __all__ = [
     "CRITERIA",
@@ -31,3 +57,15 @@ __all__ = [
     "newcombe",
     "wilson",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'ethica.fairness' has no attribute {name!r}")
+    value = getattr(import_module(f"ethica.fairness.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

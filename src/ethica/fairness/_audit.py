@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import pandas as pd
 
 from ethica.engines import Engine, get_engine
 from ethica.errors import InputError
-from ethica.fairness._binary import binary_metrics, binary_table
 from ethica.fairness._count_table import CountTable, Kind, ScoreBins
 from ethica.fairness._disparities import (
     Settings,
@@ -19,13 +18,12 @@ from ethica.fairness._disparities import (
     summarize,
 )
 from ethica.fairness._findings import findings
-from ethica.fairness._group_metrics import GroupMetrics
+from ethica.fairness._kinds import decision_kind
 from ethica.fairness._result import Audit
 from ethica.fairness._roles import ColumnOrArray, Roles, resolve_roles
 from ethica.fairness._significance import Correction
 
 Groupings = Literal["all", "marginal", "full"]
-MetricsFunction = Callable[[CountTable, tuple[str, ...]], GroupMetrics]
 
 
 def count_table(
@@ -75,15 +73,17 @@ def count_table(
         score=score,
         list_id=list_id,
     )
+    decisions = decision_kind(kind)
     chosen = get_engine(engine, source)
     _check_columns(chosen, source, roles)
-    if kind == "binary":
-        bins = _score_bins(chosen, source, roles.score, score_bins)
-        return binary_table(chosen, source, roles, pos_label=pos_label, bins=bins)
-    builder = _other_kinds().get(kind)
-    if builder is None:
-        raise InputError(f"unknown kind {kind!r}: use binary, multiclass, regression or ranking")
-    return builder[0](chosen, source, roles, score_bins=score_bins, options=dict(options or {}))
+    return decisions.table(
+        chosen,
+        source,
+        roles,
+        pos_label=pos_label,
+        score_bins=score_bins,
+        options=dict(options or {}),
+    )
 
 
 def audit(
@@ -175,19 +175,18 @@ def audit(
 
 def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all") -> Audit:
     """Every metric, gap, interval and test of an audit, from its count table alone."""
-    metrics_of = _metrics_function(table.kind)
+    kind = decision_kind(table.kind)
+    metrics_of = kind.metrics
     overall = metrics_of(table, ())
     by_grouping = {g: metrics_of(table, g) for g in table.groupings(groupings)}
     comparisons = pd.concat(
         [compare_groups(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
-    comparisons = finish_comparisons(
-        comparisons, settings, relative=_RELATIVE.get(table.kind, frozenset())
-    )
+    comparisons = finish_comparisons(comparisons, settings, relative=kind.relative)
     summary = pd.concat(
         [summarize(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
-    if settings.bootstrap > 0 and table.kind == "binary":
+    if settings.bootstrap > 0 and kind.bootstrappable:
         from ethica.fairness._bootstrap import bootstrap_intervals
 
         per_group, per_metric = bootstrap_intervals(table, list(by_grouping), settings)
@@ -205,56 +204,11 @@ def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all
     )
 
 
-#: Metrics on no fixed scale, whose gaps are material by their ratio rather than difference.
-_RELATIVE: dict[str, frozenset[str]] = {
-    "regression": frozenset(
-        {
-            "mean_prediction",
-            "std_prediction",
-            "median_prediction",
-            "mean_label",
-            "mean_error",
-            "mean_absolute_error",
-            "root_mean_squared_error",
-        }
-    ),
-    "ranking": frozenset({"exposure_per_item", "mean_relevance"}),
-}
-
-
-def _metrics_function(kind: Kind) -> MetricsFunction:
-    if kind == "binary":
-        return binary_metrics
-    return _other_kinds()[kind][1]
-
-
-def _other_kinds() -> dict[str, tuple[Callable[..., CountTable], MetricsFunction]]:
-    from ethica.fairness._kinds import KINDS
-
-    return KINDS
-
-
 def _check_columns(engine: Engine, source: Any, roles: Roles) -> None:
     available = engine.columns(source)
     missing = [c for c in roles.required() if c not in available]
     if missing:
         raise InputError(f"column(s) {missing} not found; the input has {sorted(available)[:30]}")
-
-
-def _score_bins(
-    engine: Engine, source: Any, score: str | None, score_bins: int | ScoreBins
-) -> ScoreBins | None:
-    if score is None:
-        return None
-    if isinstance(score_bins, ScoreBins):
-        return score_bins
-    profile = engine.profile(source, score)
-    if profile.non_null == 0:
-        raise InputError(f"score column {score!r} has no values")
-    if profile.distinct <= score_bins:
-        return ScoreBins("exact")
-    assert profile.minimum is not None and profile.maximum is not None
-    return ScoreBins("equal_width", float(profile.minimum), float(profile.maximum), int(score_bins))
 
 
 def _check_settings(settings: Settings) -> None:

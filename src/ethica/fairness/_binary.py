@@ -11,6 +11,7 @@ from ethica.engines import Aggregation, Col, Engine, binned
 from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
 from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
+from ethica.fairness._opening import check_options, require_rows
 from ethica.fairness._roles import Roles
 
 # Cell order of the last axis of a confusion array: index = 2 * label + prediction.
@@ -35,7 +36,11 @@ LABEL_FREE = ("selection_rate",)
 
 
 def binary_aggregation(roles: Roles, bins: ScoreBins | None) -> Aggregation:
-    """Group by the sensitive features, label, prediction and score bin; sum the score."""
+    """Group by the sensitive features, label, prediction and score bin; sum the score.
+
+    With equal-width bins the score's range per cell comes along, so that scores with few
+    distinct values are recognised (and kept exactly) from the same pass.
+    """
     keys: list[tuple[str, Any]] = [(f, Col(f)) for f in roles.sensitive]
     if roles.label is not None:
         keys.append(("label", Col(roles.label)))
@@ -50,16 +55,32 @@ def binary_aggregation(roles: Roles, bins: ScoreBins | None) -> Aggregation:
         else:
             keys.append(("score_bin", binned(roles.score, bins.low, bins.high, bins.bins)))
         sums.append(("score_sum", score))
+        if bins.method == "equal_width":
+            return Aggregation(keys=tuple(keys), sums=tuple(sums), ranges=(("score", score),))
     return Aggregation(keys=tuple(keys), sums=tuple(sums))
 
 
 def binary_table(
-    engine: Engine, source: Any, roles: Roles, *, pos_label: Any, bins: ScoreBins | None
+    engine: Engine,
+    source: Any,
+    roles: Roles,
+    *,
+    pos_label: Any = None,
+    score_bins: int | ScoreBins = 1000,
+    options: dict[str, Any] | None = None,
 ) -> CountTable:
-    """Aggregate a binary decision table and check that its labels and predictions are binary."""
+    """Aggregate a binary decision table and check that its labels and predictions are binary.
+
+    ``score_bins``: at most this many distinct scores are kept exactly, more are binned in this
+    many equal-width bins; a :class:`ScoreBins` fixes the bins (shards of one audit). A binary
+    audit takes no ``options``.
+    """
+    check_options("binary", options, ())
+    bins = _first_bins(engine, source, roles.score, score_bins)
     cells = engine.aggregate(source, binary_aggregation(roles, bins))
-    if cells.empty:
-        raise InputError("the input has no rows; there is nothing to audit")
+    if bins is not None and not isinstance(score_bins, ScoreBins) and "score_min" in cells:
+        cells, bins = _settle_bins(engine, source, roles, cells, bins, int(score_bins))
+    require_rows(cells)
     keys = ["label", "prediction"] if roles.label is not None else ["prediction"]
     values = {key: _present_values(cells, key, roles) for key in keys}
     for key in keys:
@@ -148,6 +169,56 @@ def binary_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetrics
         rates=rate_values(counts, names),
         curves=curves,
     )
+
+
+def _first_bins(
+    engine: Engine, source: Any, score: str | None, score_bins: int | ScoreBins
+) -> ScoreBins | None:
+    """Bins to aggregate with: equal-width over the score's range, settled by the pass itself."""
+    if score is None:
+        return None
+    if isinstance(score_bins, ScoreBins):
+        return score_bins
+    # The range costs little; counting distinct scores costs a pass of its own, so it is asked
+    # for only when the aggregation cannot tell (see _settle_bins).
+    profile = engine.profile(source, score, distinct=False)
+    if profile.non_null == 0:
+        raise InputError(f"score column {score!r} has no values")
+    assert profile.minimum is not None and profile.maximum is not None
+    if profile.minimum == profile.maximum:
+        return ScoreBins("exact")
+    return ScoreBins("equal_width", float(profile.minimum), float(profile.maximum), score_bins)
+
+
+def _settle_bins(
+    engine: Engine,
+    source: Any,
+    roles: Roles,
+    cells: pd.DataFrame,
+    bins: ScoreBins,
+    limit: int,
+) -> tuple[pd.DataFrame, ScoreBins]:
+    """Keep scores exactly when there are at most ``limit`` distinct values, else keep the bins.
+
+    When every bin holds a single value there are as many distinct scores as bins in use (at
+    most ``limit``): each bin becomes its value. Only when some bin holds several values and
+    the number of distinct scores may still be within ``limit`` is a second pass needed.
+    """
+    low, high = cells.pop("score_min"), cells.pop("score_max")
+    extremes = pd.DataFrame({"bin": cells["score_bin"], "low": low, "high": high})
+    per_bin = extremes.groupby("bin", sort=False).agg(low=("low", "min"), high=("high", "max"))
+    single = (per_bin["low"] == per_bin["high"]).to_numpy()
+    if single.all():
+        cells["score_bin"] = low
+        return cells, ScoreBins("exact")
+    if len(per_bin) + int((~single).sum()) > limit:  # a lower bound of the distinct scores
+        return cells, bins
+    assert roles.score is not None
+    distinct = engine.profile(source, roles.score).distinct
+    if distinct is not None and distinct > limit:
+        return cells, bins
+    exact = ScoreBins("exact")
+    return engine.aggregate(source, binary_aggregation(roles, exact)), exact
 
 
 def _as_comparable(values: pd.Series) -> pd.Series:

@@ -1,6 +1,6 @@
 """How every chart of an audit looks.
 
-Colours with shapes (never colour alone), axes, legends, sizes, and the words for metrics.
+Colours with shapes (never colour alone), axes, legends and sizes.
 """
 
 from __future__ import annotations
@@ -96,16 +96,3 @@ def group_axis(data: pd.DataFrame, *, show: bool = True) -> alt.Y:
 
 def chart_height(data: pd.DataFrame) -> int:
     return max(60, ROW_HEIGHT * int(data["group"].nunique()))
-
-
-def words(metric: str) -> str:
-    return metric.replace("_", " ")
-
-
-def short_name(metric: str) -> str:
-    return {
-        "selection_rate": "selection rate",
-        "true_positive_rate": "TPR",
-        "false_positive_rate": "FPR",
-        "precision": "precision",
-    }.get(metric, words(metric))

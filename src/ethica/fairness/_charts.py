@@ -19,11 +19,10 @@ from ethica.fairness._chart_style import (
     chart_height,
     group_axis,
     inline_data,
-    short_name,
     status_marks,
     status_of,
-    words,
 )
+from ethica.fairness._glossary import plain_name, short_name
 from ethica.fairness._group_metrics import GroupMetrics
 from ethica.fairness._svg import ChartSpec, Figure, figure
 
@@ -117,8 +116,8 @@ def grouping_figures(
             )
             charts.append(
                 (
-                    f"{words(metric).capitalize()} by {grouping}",
-                    f"Each group's {words(metric)}, with {level} intervals where available; "
+                    f"{plain_name(metric).capitalize()} by {grouping}",
+                    f"Each group's {plain_name(metric)}, with {level} intervals where available; "
                     + marker,
                     value_chart(rows, metric, as_percent=metric in metrics.proportions),
                 )
@@ -155,7 +154,7 @@ def value_chart(
     axis = alt.Axis(format=".0%", **AXIS) if as_percent else alt.Axis(**AXIS)
     x = alt.X(
         "value:Q",
-        title=words(metric),
+        title=plain_name(metric),
         axis=axis,
         scale=scale,
     )
@@ -165,7 +164,7 @@ def value_chart(
     if data["value_low"].notna().any():
         layers.append(
             base.mark_rule(color="#57606a", strokeWidth=1.5).encode(
-                x=alt.X("value_low:Q", title=words(metric)), x2="value_high:Q"
+                x=alt.X("value_low:Q", title=plain_name(metric)), x2="value_high:Q"
             )
         )
     layers.append(

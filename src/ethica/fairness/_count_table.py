@@ -178,7 +178,10 @@ def normalize_groups(cells: pd.DataFrame, features: Sequence[str]) -> pd.DataFra
                 MissingGroupWarning,
                 stacklevel=4,
             )
-        cells[feature] = [MISSING if m else _text(v) for v, m in zip(values, missing, strict=True)]
+        # Each distinct value is named once; the cells (up to millions) only take the names.
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        names = np.array([_text(v) for v in uniques] + [MISSING], dtype=object)
+        cells[feature] = names[np.where(codes < 0, len(uniques), codes)]
     return cells
 
 

@@ -9,22 +9,10 @@ from typing import Literal
 import pandas as pd
 
 from ethica.fairness._disparities import POPULATION_SHARE, Settings
+from ethica.fairness._glossary import METRIC_WORDS, SHARE_WORDS, metric_words
 
-#: What each metric means for the people affected, used in sentences.
-METRIC_WORDS: dict[str, str] = {
-    "selection_rate": "selection rate (share given the favourable outcome)",
-    "true_positive_rate": "true positive rate (share of those who merited it who got it)",
-    "false_positive_rate": "false positive rate (share of those who did not merit it who got it)",
-    "false_negative_rate": "false negative rate (share of those who merited it who were refused)",
-    "precision": "precision (share of favourable decisions that proved right)",
-    "accuracy": "accuracy",
-    "base_rate": "base rate (share with the favourable true outcome)",
-}
-#: What a group holds a share of, for the metrics that are shares of a total (rankings).
-SHARE_WORDS: dict[str, str] = {
-    "share_of_exposure": "of exposure",
-    "share_of_top_k": "of the top-{k} places",
-}
+__all__ = ["METRIC_WORDS", "SHARE_WORDS", "Finding", "findings", "metric_family"]
+
 #: The metrics whose gaps are stated as findings (the others are in the tables).
 HEADLINE = (
     "selection_rate",
@@ -90,7 +78,7 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
     value, target = float(row["value"]), float(row["reference_value"])  # type: ignore[arg-type]
     difference = float(row["difference"])  # type: ignore[arg-type]
     family = metric_family(metric)
-    words = METRIC_WORDS.get(family, family.replace("_", " "))
+    words = metric_words(family)
     if family != metric:  # one class of a multiclass decision: "selection_rate[gold]"
         words = f"{words.split(' (')[0]} of class {metric[len(family) + 1 : -1]}"
     compared = "overall" if row["compared_to"] == "overall" else f"for {row['compared_to']}"

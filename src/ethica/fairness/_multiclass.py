@@ -19,6 +19,7 @@ from ethica.engines import Aggregation, Col, Engine, Expr
 from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
 from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
+from ethica.fairness._opening import check_options, check_roles, require_rows
 from ethica.fairness._roles import Roles
 
 
@@ -27,6 +28,7 @@ def multiclass_table(
     source: Any,
     roles: Roles,
     *,
+    pos_label: Any = None,
     score_bins: int | ScoreBins = 1000,
     options: dict[str, Any] | None = None,
 ) -> CountTable:
@@ -42,19 +44,20 @@ def multiclass_table(
         ``classes``: every class in the order to report them (fixes the classes across shards
         and catches unexpected values); by default the classes seen, sorted.
     """
-    if roles.prediction is None:
-        raise InputError("a multiclass audit needs the decisions: pass prediction=")
-    if roles.score is not None or roles.list_id is not None:
-        raise InputError("a multiclass audit uses no score= or list_id=; leave them out")
-    unknown = set(options or {}) - {"classes"}
-    if unknown:
-        raise InputError(f"unknown multiclass option(s) {sorted(unknown)}; it takes classes")
+    check_roles(
+        "multiclass",
+        roles,
+        pos_label=pos_label,
+        prediction="the decisions",
+        unused=("score", "list_id"),
+        instead="leave them out",
+    )
+    check_options("multiclass", options, ("classes",))
     keys: list[tuple[str, Expr]] = [(f, Col(f)) for f in roles.sensitive]
     decision_keys = ("label", "prediction") if roles.label is not None else ("prediction",)
     keys += [(key, Col(str(getattr(roles, key)))) for key in decision_keys]
     cells = engine.aggregate(source, Aggregation(keys=tuple(keys)))
-    if cells.empty:
-        raise InputError("the input has no rows; there is nothing to audit")
+    require_rows(cells)
     seen: dict[str, list[Any]] = {}
     for key in decision_keys:
         column = getattr(roles, key)

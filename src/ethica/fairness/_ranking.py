@@ -16,16 +16,16 @@ the sensitive features and the position capped at ``max_position + 1`` and sums,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ethica.engines import Aggregation, Apply, Col, Engine, Expr
-from ethica.errors import EngineError, InputError
+from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
 from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
+from ethica.fairness._opening import check_options, check_roles, numeric_profile, require_rows
 from ethica.fairness._regression import group_sums
 from ethica.fairness._roles import Roles
 
@@ -39,6 +39,7 @@ def ranking_table(
     source: Any,
     roles: Roles,
     *,
+    pos_label: Any = None,
     score_bins: int | ScoreBins = 1000,
     options: dict[str, Any] | None = None,
 ) -> CountTable:
@@ -58,17 +59,20 @@ def ranking_table(
         ``max_position``.
     """
     settings = ranking_options(options or {})
-    if roles.prediction is None:
-        raise InputError("a ranking audit needs each item's position: pass prediction=")
-    if roles.score is not None:
-        raise InputError("a ranking audit uses no score=; pass the position as prediction=")
-    _check_column(engine, source, roles.prediction, "prediction (position)", minimum=1.0)
+    position = check_roles(
+        "ranking",
+        roles,
+        pos_label=pos_label,
+        prediction="each item's position",
+        unused=("score",),
+        instead="pass the position as prediction=",
+    )
+    numeric_profile(engine, source, position, "prediction (position)", minimum=1.0)
     if roles.label is not None:
-        _check_column(engine, source, roles.label, "label (relevance)", minimum=0.0)
+        numeric_profile(engine, source, roles.label, "label (relevance)", minimum=0.0)
     aggregation = ranking_aggregation(roles, int(settings["max_position"]))
     cells = engine.aggregate(source, aggregation)
-    if cells.empty:
-        raise InputError("the input has no rows; there is nothing to audit")
+    require_rows(cells)
     for name, _ in aggregation.sums:
         cells[name] = cells[name].astype(np.float64)
     cells[POSITION] = cells[POSITION].astype(np.float64)
@@ -91,11 +95,7 @@ def ranking_table(
 
 def ranking_options(options: dict[str, Any]) -> dict[str, Any]:
     """``max_position`` and ``top_k`` with their defaults, checked."""
-    unknown = set(options) - {"max_position", "top_k"}
-    if unknown:
-        raise InputError(
-            f"unknown ranking option(s) {sorted(unknown)}; a ranking takes max_position and top_k"
-        )
+    check_options("ranking", options, ("max_position", "top_k"))
     max_position = options.get("max_position", DEFAULT_MAX_POSITION)
     if isinstance(max_position, bool) or not isinstance(max_position, int) or max_position < 1:
         raise InputError(f"max_position must be a positive whole number; got {max_position!r}")
@@ -185,24 +185,3 @@ def ranking_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetric
     return GroupMetrics(
         grouping=grouping, groups=groups, values=values, rates=rates, means=means, shares=shares
     )
-
-
-def _check_column(engine: Engine, source: Any, column: str, role: str, *, minimum: float) -> None:
-    try:
-        profile = engine.profile(source, column)
-    except EngineError as error:
-        raise InputError(
-            f"{role} column {column!r} could not be read as numbers: {error}"
-        ) from error
-    missing = profile.rows - profile.non_null
-    if missing:
-        raise InputError(
-            f"{role} column {column!r} is missing (NaN/NULL) on {missing} rows; drop or fill them"
-        )
-    low, high = profile.minimum, profile.maximum
-    if low is None or high is None:
-        return
-    if not (math.isfinite(low) and math.isfinite(high)):
-        raise InputError(f"{role} column {column!r} has NaN or infinite values")
-    if low < minimum:
-        raise InputError(f"{role} column {column!r} must be at least {minimum:g}; found {low:g}")

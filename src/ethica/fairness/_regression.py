@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ethica.engines import Aggregation, Apply, Col, ColumnProfile, Engine, Expr, binned
-from ethica.errors import EngineError, InputError
+from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
 from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
+from ethica.fairness._opening import check_roles, numeric_profile, require_rows
 from ethica.fairness._roles import Roles
 
 PREDICTION_BIN = "prediction_bin"
@@ -29,6 +30,7 @@ def regression_table(
     source: Any,
     roles: Roles,
     *,
+    pos_label: Any = None,
     score_bins: int | ScoreBins = 1000,
     options: dict[str, Any] | None = None,
 ) -> CountTable:
@@ -46,21 +48,21 @@ def regression_table(
     options
         Not used by this kind.
     """
-    if roles.prediction is None:
-        raise InputError("a regression audit needs the predicted amounts: pass prediction=")
-    if roles.score is not None or roles.list_id is not None:
-        raise InputError(
-            "a regression audit uses no score= or list_id=; the amount is prediction= and the "
-            "true amount label="
-        )
-    prediction_profile = _numeric_profile(engine, source, roles.prediction, "prediction")
+    prediction = check_roles(
+        "regression",
+        roles,
+        pos_label=pos_label,
+        prediction="the predicted amounts",
+        unused=("score", "list_id"),
+        instead="the amount is prediction= and the true amount label=",
+    )
+    prediction_profile = numeric_profile(engine, source, prediction, "prediction")
     if roles.label is not None:
-        _numeric_profile(engine, source, roles.label, "label")
+        numeric_profile(engine, source, roles.label, "label")
     bins = prediction_bins(prediction_profile, score_bins)
     aggregation = regression_aggregation(roles, bins)
     cells = engine.aggregate(source, aggregation)
-    if cells.empty:
-        raise InputError("the input has no rows; there is nothing to audit")
+    require_rows(cells)
     for name, _ in aggregation.sums:
         cells[name] = cells[name].astype(np.float64)
     bad = cells[PREDICTION_BIN].isna() | cells[[name for name, _ in aggregation.sums]].isna().any(
@@ -112,7 +114,7 @@ def prediction_bins(profile: ColumnProfile, score_bins: int | ScoreBins) -> Scor
         return score_bins
     if score_bins < 1:
         raise InputError(f"score_bins must be at least 1; got {score_bins}")
-    if profile.distinct <= score_bins:
+    if profile.distinct is not None and profile.distinct <= score_bins:
         return ScoreBins("exact")
     assert profile.minimum is not None and profile.maximum is not None
     return ScoreBins("equal_width", float(profile.minimum), float(profile.maximum), int(score_bins))
@@ -210,23 +212,3 @@ def _binned_median(keys: FloatArray, counts: FloatArray, bins: ScoreBins) -> flo
     below = cumulative[j] - counts[j]
     low, high = bins.edges(keys[j : j + 1])
     return float(low[0] + (middle - below) / counts[j] * (high[0] - low[0]))
-
-
-def _numeric_profile(engine: Engine, source: Any, column: str, role: str) -> ColumnProfile:
-    try:
-        profile = engine.profile(source, column)
-    except EngineError as error:
-        raise InputError(
-            f"{role} column {column!r} could not be read as numbers: {error}"
-        ) from error
-    missing = profile.rows - profile.non_null
-    if missing:
-        raise InputError(
-            f"{role} column {column!r} is missing (NaN/NULL) on {missing} rows; drop or fill them"
-        )
-    extremes = (profile.minimum, profile.maximum)
-    if profile.rows and any(v is None or not math.isfinite(v) for v in extremes):
-        raise InputError(
-            f"{role} column {column!r} has NaN or infinite values; drop or fill those rows"
-        )
-    return profile

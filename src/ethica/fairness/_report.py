@@ -11,42 +11,46 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import jinja2
 import pandas as pd
 
 from ethica.fairness._chart_style import gap_status
 from ethica.fairness._charts import GAP_METRICS, attribution_chart, grouping_figures
-from ethica.fairness._count_table import GROUP_SEPARATOR
-from ethica.fairness._findings import METRIC_WORDS
+from ethica.fairness._count_table import GROUP_SEPARATOR, CountTable
+from ethica.fairness._disparities import Settings
+from ethica.fairness._findings import Finding
+from ethica.fairness._glossary import CORRECTION_WORDS, CRITERIA_WORDS, METRIC_WORDS
 from ethica.fairness._group_metrics import GroupMetrics
+from ethica.fairness._kinds import decision_kind
 from ethica.fairness._svg import Figure, figure
 
-if TYPE_CHECKING:
-    from ethica.fairness._result import Audit
 
-#: Named criteria in words: what each asks of the groups.
-CRITERIA_WORDS: dict[str, tuple[str, str]] = {
-    "demographic_parity": ("Demographic parity", "equal selection rates"),
-    "equal_opportunity": ("Equal opportunity", "equal true positive rates"),
-    "equalized_odds": (
-        "Equalized odds",
-        "equal true and false positive rates (the worse of the two is shown)",
-    ),
-    "predictive_parity": ("Predictive parity", "equal precision"),
-}
-KIND_WORDS = {
-    "binary": "binary decisions",
-    "multiclass": "multiclass decisions",
-    "regression": "numeric decisions (regression)",
-    "ranking": "rankings",
-}
-CORRECTION_WORDS = {
-    "holm": "Holm (controls the chance of any false alarm)",
-    "bh": "Benjamini-Hochberg (controls the share of false alarms)",
-    "none": "none",
-}
+class Audit(Protocol):
+    """What a report reads of an audit (:class:`ethica.fairness.Audit` has it all).
+
+    A protocol rather than the class, so that the result imports its report and not the reverse.
+    """
+
+    @property
+    def table(self) -> CountTable: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def overall(self) -> GroupMetrics: ...
+    @property
+    def metrics(self) -> dict[str, GroupMetrics]: ...
+    @property
+    def comparisons(self) -> pd.DataFrame: ...
+    @property
+    def summary(self) -> pd.DataFrame: ...
+    @property
+    def criteria(self) -> pd.DataFrame: ...
+    @property
+    def findings(self) -> list[Finding]: ...
+
+
 #: Cell markers of the metric tables; the marker is there so that colour is never the only cue.
 MARKERS = {"material and significant": "◆", "material, not significant": "▲"}
 
@@ -109,7 +113,7 @@ def _header(audit: Audit) -> dict[str, Any]:
     t = settings.four_fifths
     facts = [
         ("Decisions", f"{audit.table.rows:,}"),
-        ("Kind", KIND_WORDS.get(audit.table.kind, audit.table.kind)),
+        ("Kind", decision_kind(audit.table.kind).words),
         ("Sensitive features", ", ".join(audit.table.sensitive_features)),
         ("Confidence level", f"{settings.confidence * 100:g}%"),
         ("Groups compared with", reference),
@@ -126,7 +130,7 @@ def _header(audit: Audit) -> dict[str, Any]:
     return {
         "facts": facts,
         "rows": audit.table.rows,
-        "kind": KIND_WORDS.get(audit.table.kind, audit.table.kind),
+        "kind": decision_kind(audit.table.kind).words,
         "features": list(audit.table.sensitive_features),
     }
 

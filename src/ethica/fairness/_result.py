@@ -9,15 +9,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ethica.errors import InputError
-from ethica.fairness._count_table import CountTable
+from ethica.fairness._count_table import CountTable, group_labels
 from ethica.fairness._disparities import Settings
 from ethica.fairness._findings import Finding
 from ethica.fairness._group_metrics import GroupMetrics
 
 Method = Literal["between_groups", "to_overall", "to_reference"]
+#: Name and version of the JSON form of an audit (``docs/audit-json.md``).
+JSON_SCHEMA = "ethica.audit/2"
 
 
 @dataclass(frozen=True)
@@ -80,25 +83,40 @@ class Audit:
         return self._gap(metric, "ratio", method, grouping)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary of the whole audit."""
+        """Return a JSON-ready dictionary of the whole audit (schema ``ethica.audit/2``).
+
+        Each grouping names its groups once; every per-group figure is a list in that order,
+        so each number appears once. The schema is described in ``docs/audit-json.md``.
+        """
+        groupings: dict[str, Any] = {}
+        comparisons = _split(self.comparisons, "grouping")
+        summary = _split(self.summary, "grouping")
+        criteria = _split(self.criteria, "grouping")
+        for name, metrics in self.metrics.items():
+            groups = group_labels(metrics.groups, metrics.grouping)
+            by_group = metrics.frame()
+            groupings[name] = {
+                "features": list(metrics.grouping),
+                "groups": groups,
+                "metrics": {str(c): _column(by_group[c]) for c in by_group.columns},
+                "comparisons": _per_metric(comparisons.get(name), groups),
+                "summary": _keyed(summary.get(name), "metric"),
+                "criteria": _keyed(criteria.get(name), "criterion"),
+            }
         return {
+            "schema": JSON_SCHEMA,
             "kind": self.table.kind,
             "rows": self.table.rows,
             "sensitive_features": list(self.table.sensitive_features),
             "settings": asdict(self.settings),
             "overall": _records(self.overall.frame().reset_index(drop=True))[0],
-            "by_group": {
-                name: _records(m.frame().reset_index()) for name, m in self.metrics.items()
-            },
-            "comparisons": _records(self.comparisons),
-            "summary": _records(self.summary),
-            "criteria": _records(self.criteria),
+            "groupings": groupings,
             "findings": [{k: _default(v) for k, v in asdict(f).items()} for f in self.findings],
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
         """Return the audit as JSON (NaN as null), also written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2, default=_default, allow_nan=False)
+        text = json.dumps(self.to_dict(), separators=(",", ":"), default=_default, allow_nan=False)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
@@ -155,6 +173,62 @@ class Audit:
         if column not in rows:
             raise InputError("method='to_reference' needs an audit with a reference group")
         return float(rows[column].iloc[0])
+
+
+#: Comparison columns written once per metric when every group shares their value.
+_SHARED = frozenset({"compared_to", "reference_value"})
+
+
+def _split(frame: pd.DataFrame, by: str) -> dict[str, pd.DataFrame]:
+    if frame.empty or by not in frame:
+        return {}
+    return {str(key): part for key, part in frame.groupby(by, sort=False)}
+
+
+def _column(values: Any) -> list[Any]:
+    return [_default(v) for v in np.asarray(values, dtype=object).tolist()]
+
+
+def _per_metric(frame: pd.DataFrame | None, groups: list[str]) -> dict[str, dict[str, Any]]:
+    """Per metric, each comparison column as a list over ``groups`` (null where not compared)."""
+    if frame is None:
+        return {}
+    # count and value are the grouping's metrics already; the rest is per group, except what
+    # every group is compared with.
+    skip = {"grouping", "group", "metric", "count", "value"}
+    metric_codes, metrics = pd.factorize(frame["metric"])
+    position = {group: i for i, group in enumerate(groups)}
+    group_codes = np.array([position[g] for g in frame["group"]], dtype=np.int64)
+    out: dict[str, dict[str, Any]] = {str(m): {} for m in metrics}
+    for name in (c for c in frame.columns if c not in skip):
+        grid = np.full((len(metrics), len(groups)), None, dtype=object)
+        grid[metric_codes, group_codes] = _plain_values(frame[name])
+        for metric, row in zip(metrics, grid.tolist(), strict=True):
+            shared = {repr(v) for v in row if v is not None}
+            if name in _SHARED and len(shared) == 1:
+                out[str(metric)][str(name)] = next(v for v in row if v is not None)
+            else:
+                out[str(metric)][str(name)] = row
+    return out
+
+
+def _plain_values(column: pd.Series[Any]) -> npt.NDArray[np.object_]:
+    """Python values of a column, with NaN and infinities as None (JSON null)."""
+    values = column.to_numpy()
+    if values.dtype.kind == "f":
+        plain = values.astype(object)
+        plain[~np.isfinite(values)] = None
+        return plain
+    if values.dtype.kind in "biu":
+        return values.astype(object)
+    return np.array([_default(v) for v in values], dtype=object)
+
+
+def _keyed(frame: pd.DataFrame | None, key: str) -> dict[str, dict[str, Any]]:
+    if frame is None:
+        return {}
+    rows = frame.drop(columns=["grouping"]).to_dict(orient="records")
+    return {str(r.pop(key)): {str(k): _default(v) for k, v in r.items()} for r in rows}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -12,9 +12,9 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special, stats
 
 from ethica.fairness._group_metrics import FloatArray
+from ethica.fairness._tails import chi_square_sf, normal_sf
 
 Correction = Literal["holm", "bh", "none"]
 MIN_EXPECTED = 5.0
@@ -40,9 +40,13 @@ def two_by_two(x1: Any, n1: Any, x2: Any, n2: Any) -> tuple[FloatArray, npt.NDAr
         smallest = np.minimum.reduce([r1 * c1, r1 * c2, r2 * c1, r2 * c2]) / total
         statistic = total * (a * d - b * c) ** 2 / (r1 * r2 * c1 * c2)
     chi = regular & (smallest >= MIN_EXPECTED)
-    p[chi] = special.chdtrc(1.0, statistic[chi])
+    p[chi] = chi_square_sf(statistic[chi], 1)
     test[chi] = "chi-square"
-    for i in np.flatnonzero(regular & ~chi):
+    exact = np.flatnonzero(regular & ~chi)
+    if exact.size:
+        # scipy costs a second to import: only Fisher's exact test needs it.
+        from scipy import stats
+    for i in exact:
         table = np.rint([[a[i], b[i]], [c[i], d[i]]]).astype(np.int64)
         p[i] = float(stats.fisher_exact(table).pvalue)
         test[i] = "fisher"
@@ -60,7 +64,7 @@ def across_groups(successes: Any, trials: Any) -> float:
         return float("nan")
     expected = observed.sum(axis=1, keepdims=True) * totals / observed.sum()
     statistic = float(((observed - expected) ** 2 / expected).sum())
-    return float(special.chdtrc(observed.shape[0] - 1, statistic))
+    return float(chi_square_sf(np.asarray(statistic), observed.shape[0] - 1))
 
 
 def adjust(p_values: Any, method: Correction) -> FloatArray:
@@ -94,6 +98,6 @@ def difference_of_means(
     m1, v1, m2, v2 = (np.asarray(a, dtype=np.float64) for a in (m1, v1, m2, v2))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (m1 - m2) / np.sqrt(v1 + v2)
-    p = np.where(np.isnan(z), np.nan, 2.0 * stats.norm.sf(np.abs(z)))
+    p = np.where(np.isnan(z), np.nan, 2.0 * normal_sf(np.abs(z)))
     test = np.where(np.isnan(p), "none", "z (means)")
     return p, test.astype(str)

@@ -264,7 +264,7 @@ class AuditEvidence(_Evidence):
                 low=row.get("value_low"),
                 high=row.get("value_high"),
             )
-            for row in data.get("comparisons", [])
+            for row in _comparison_rows(data)
         ]
         return cls(
             observed_at=observed_at,
@@ -484,3 +484,26 @@ class Attestation(_Record):
     def expires(self) -> date:
         """Return the last day the attestation counts."""
         return self.valid_until or self.given_on + timedelta(days=365)
+
+
+def _comparison_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One record per grouping, group and metric, from an audit's JSON (schema 1 or 2)."""
+    if "groupings" not in data:  # schema 1: one record per row
+        return list(data.get("comparisons", []))
+    rows = []
+    for name, grouping in data["groupings"].items():
+        metrics, groups = grouping["metrics"], grouping["groups"]
+        for metric, columns in grouping["comparisons"].items():
+            for i, group in enumerate(groups):
+                rows.append(
+                    {
+                        "grouping": name,
+                        "group": group,
+                        "metric": metric,
+                        "count": metrics["count"][i],
+                        "value": metrics.get(metric, [None] * len(groups))[i],
+                        "value_low": (columns.get("value_low") or [None] * len(groups))[i],
+                        "value_high": (columns.get("value_high") or [None] * len(groups))[i],
+                    }
+                )
+    return rows

@@ -1,0 +1,176 @@
+"""``ethica audit`` as users run it: whole processes on Parquet files, against a bare DuckDB
+process doing the same group-by and a fairlearn MetricFrame script, side by side in one run.
+
+Every case is a fresh process (interpreter start, imports, reading the file, output), timed by
+wall clock and by CPU (user + system of the child, from ``resource``); the machine may be shared,
+so CPU time is the steadier figure. The median of ``--repeat`` runs is printed.
+
+    .venv/bin/python bench/audit_cli.py                       # 10^6 and 10^7 rows
+    .venv/bin/python bench/audit_cli.py --sizes 1e6 --repeat 5 --cache-dir /tmp/ethica-bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FEATURES = ("sex", "race", "age")
+CATEGORIES = {
+    "sex": ["F", "M"],
+    "race": ["Asian", "Black", "Hispanic", "Other", "White"],
+    "age": ["18-29", "30-44", "45-64", "65+"],
+}
+SEED = 20240901
+PARQUET_VERSION = 1  # bump when generate() changes, so a stale cached file is not reused
+BIN = Path(sys.executable).parent
+FAIRLEARN_UP_TO = 10**6
+
+DUCKDB_SCRIPT = """
+import sys, duckdb
+score = sys.argv[2] == "score"
+extra = ", floor(score * 1000) AS score_bin" if score else ""
+sums = ", sum(score)" if score else ""
+rows = duckdb.sql(
+    f"SELECT sex, race, age, label, prediction{extra}, count(*){sums} "
+    f"FROM read_parquet('{sys.argv[1]}') GROUP BY ALL"
+).fetchall()
+print(len(rows))
+"""
+
+FAIRLEARN_SCRIPT = """
+import sys
+import pandas as pd
+from fairlearn.metrics import (MetricFrame, count, false_positive_rate, selection_rate,
+                               true_positive_rate)
+from sklearn.metrics import accuracy_score, precision_score, roc_auc_score
+score = sys.argv[2] == "score"
+frame = pd.read_parquet(sys.argv[1])
+metrics = {"count": count, "selection_rate": selection_rate, "tpr": true_positive_rate,
+           "fpr": false_positive_rate, "precision": precision_score, "accuracy": accuracy_score}
+mf = MetricFrame(metrics=metrics, y_true=frame["label"], y_pred=frame["prediction"],
+                 sensitive_features=frame[["sex", "race", "age"]])
+print(mf.by_group.to_string(), mf.difference(), mf.ratio())
+if score:
+    auc = MetricFrame(metrics=roc_auc_score, y_true=frame["label"], y_pred=frame["score"],
+                      sensitive_features=frame[["sex", "race", "age"]])
+    print(auc.by_group.to_string())
+"""
+
+
+def generate(path: Path, rows: int) -> None:
+    """Binary decisions with gaps built in: 40 groups, label, prediction and a score."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(SEED)
+    columns: dict[str, object] = {}
+    shift = np.zeros(rows)
+    for feature, values in CATEGORIES.items():
+        codes = rng.integers(0, len(values), rows).astype(np.int8)
+        shift += (codes - len(values) / 2) * 0.1
+        columns[feature] = pa.DictionaryArray.from_arrays(codes, pa.array(values))
+    latent = rng.normal(shift, 1.0)
+    label = (latent + rng.normal(0, 1.0, rows) > 0).astype(np.int8)
+    score = 1.0 / (1.0 + np.exp(-latent))
+    columns["label"] = label
+    columns["prediction"] = (score > 0.5).astype(np.int8)
+    columns["score"] = score
+    pq.write_table(pa.table(columns), path, row_group_size=1 << 20)
+
+
+def timed(command: list[str], repeat: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``command`` run ``repeat`` times as a whole process."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        if done.returncode not in (0, 2):
+            raise SystemExit(f"{command} failed:\n{done.stderr.decode()}")
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def cases(path: Path, rows: int, score: bool) -> dict[str, list[str]]:
+    """The commands compared for one file, with or without the score."""
+    audit = [
+        str(BIN / "ethica"),
+        "audit",
+        str(path),
+        "--sensitive",
+        ",".join(FEATURES),
+        "--label",
+        "label",
+        "--prediction",
+        "prediction",
+        *(["--score", "score"] if score else []),
+    ]
+    which = "score" if score else "-"
+    commands = {
+        "ethica audit --json": [*audit, "--json"],
+        "ethica audit (table)": audit,
+        "bare DuckDB group-by": [sys.executable, "-c", DUCKDB_SCRIPT, str(path), which],
+    }
+    if rows <= FAIRLEARN_UP_TO:
+        commands["fairlearn MetricFrame"] = [
+            sys.executable,
+            "-c",
+            FAIRLEARN_SCRIPT,
+            str(path),
+            which,
+        ]
+    return commands
+
+
+def main() -> None:
+    """Generate (or reuse) the files, run every case, print one table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1e6,1e7", help="Rows of each file, e.g. 1e6,1e7.")
+    parser.add_argument("--repeat", type=int, default=3, help="Runs of each case (median).")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "ethica-bench",
+        help="Where the generated Parquet files are kept between runs.",
+    )
+    args = parser.parse_args()
+    args.cache_dir.mkdir(parents=True, exist_ok=True)
+    results: list[tuple[str, str, str, float, float]] = []
+    wall, cpu = timed([str(BIN / "ethica"), "--help"], args.repeat)
+    results.append(("-", "-", "ethica --help", wall, cpu))
+    wall, cpu = timed([str(BIN / "ethica"), "audit", "x.parquet", "--kind", "x"], args.repeat)
+    results.append(("-", "-", "ethica audit (bad argument)", wall, cpu))
+    for size in (int(float(s)) for s in args.sizes.split(",")):
+        path = args.cache_dir / f"audit-cli-v{PARQUET_VERSION}-{size}.parquet"
+        if not path.exists():
+            print(f"generating {path} ...", file=sys.stderr)
+            generate(path, size)
+        for score in (False, True):
+            for name, command in cases(path, size, score).items():
+                wall, cpu = timed(command, args.repeat)
+                results.append((f"{size:.0e}", "yes" if score else "no", name, wall, cpu))
+                print(
+                    f"{size:.0e} score={score} {name}: {wall:.2f} s, CPU {cpu:.2f} s",
+                    file=sys.stderr,
+                )
+    print(f"\nmedian of {args.repeat} whole-process runs (CPU = user + system of the child)\n")
+    print("| rows | score | case | wall s | CPU s | wall / DuckDB | CPU / DuckDB |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    bare = {(r[0], r[1]): (r[3], r[4]) for r in results if r[2] == "bare DuckDB group-by"}
+    for rows, score, name, wall, cpu in results:
+        base = bare.get((rows, score))
+        relative = f"{wall / base[0]:.1f}× | {cpu / base[1]:.1f}×" if base else " | "
+        print(f"| {rows} | {score} | {name} | {wall:.2f} | {cpu:.2f} | {relative} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""The words for metrics, criteria and corrections, one glossary for findings, reports, charts.
+
+Every sentence names a figure the same way; decision kinds carry their own words (``_kinds``).
+"""
+
+from __future__ import annotations
+
+#: What each metric means for the people affected, used in sentences.
+METRIC_WORDS: dict[str, str] = {
+    "selection_rate": "selection rate (share given the favourable outcome)",
+    "true_positive_rate": "true positive rate (share of those who merited it who got it)",
+    "false_positive_rate": "false positive rate (share of those who did not merit it who got it)",
+    "false_negative_rate": "false negative rate (share of those who merited it who were refused)",
+    "precision": "precision (share of favourable decisions that proved right)",
+    "accuracy": "accuracy",
+    "base_rate": "base rate (share with the favourable true outcome)",
+}
+#: What a group holds a share of, for the metrics that are shares of a total (rankings).
+SHARE_WORDS: dict[str, str] = {
+    "share_of_exposure": "of exposure",
+    "share_of_top_k": "of the top-{k} places",
+}
+#: Short names where space is scarce (chart legends).
+SHORT_NAMES: dict[str, str] = {
+    "selection_rate": "selection rate",
+    "true_positive_rate": "TPR",
+    "false_positive_rate": "FPR",
+    "precision": "precision",
+}
+#: Named criteria in words: what each asks of the groups.
+CRITERIA_WORDS: dict[str, tuple[str, str]] = {
+    "demographic_parity": ("Demographic parity", "equal selection rates"),
+    "equal_opportunity": ("Equal opportunity", "equal true positive rates"),
+    "equalized_odds": (
+        "Equalized odds",
+        "equal true and false positive rates (the worse of the two is shown)",
+    ),
+    "predictive_parity": ("Predictive parity", "equal precision"),
+}
+#: How the p-value correction is named in a report.
+CORRECTION_WORDS: dict[str, str] = {
+    "holm": "Holm (controls the chance of any false alarm)",
+    "bh": "Benjamini-Hochberg (controls the share of false alarms)",
+    "none": "none",
+}
+
+
+def plain_name(metric: str) -> str:
+    """Name a metric in plain words without its explanation: ``"true positive rate"``."""
+    return metric.replace("_", " ")
+
+
+def metric_words(metric: str) -> str:
+    """Name a metric for a sentence, with what it means when the glossary says it."""
+    return METRIC_WORDS.get(metric, plain_name(metric))
+
+
+def short_name(metric: str) -> str:
+    """Name a metric where space is scarce: ``"TPR"``."""
+    return SHORT_NAMES.get(metric, plain_name(metric))
