@@ -187,10 +187,12 @@ def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all
         [summarize(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
     if settings.bootstrap > 0 and kind.bootstrappable:
-        from ethica.fairness._bootstrap import bootstrap_intervals
+        from ethica.fairness._bootstrap import bootstrap_intervals, use_analytic_where_coarse
 
         per_group, per_metric = bootstrap_intervals(table, list(by_grouping), settings)
-        comparisons = comparisons.merge(per_group, on=["grouping", "group", "metric"], how="left")
+        comparisons = use_analytic_where_coarse(
+            comparisons.merge(per_group, on=["grouping", "group", "metric"], how="left")
+        )
         summary = summary.merge(per_metric, on=["grouping", "metric"], how="left")
     return Audit(
         table=table,

@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 
 from ethica.fairness._disparities import POPULATION_SHARE, Settings
-from ethica.fairness._glossary import METRIC_WORDS, SHARE_WORDS, metric_words
+from ethica.fairness._glossary import BOOT_METHOD_WORDS, METRIC_WORDS, SHARE_WORDS, metric_words
 
 __all__ = ["METRIC_WORDS", "SHARE_WORDS", "Finding", "findings", "metric_family"]
 
@@ -104,6 +104,14 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
             f"{row['group']} ({row['grouping']}): {words} {_pct(value)}{interval} against "
             f"{_pct(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
         )
+    boot_low = float(row.get("boot_difference_low", math.nan))  # type: ignore[arg-type]
+    if not math.isnan(boot_low):
+        method = str(row.get("boot_difference_method", "percentile"))
+        named = f", {BOOT_METHOD_WORDS[method]}" if method in BOOT_METHOD_WORDS else ""
+        text += (
+            f" (bootstrap {level}% interval of the gap {_points(boot_low)} to "
+            f"{_points(row['boot_difference_high'])}{named})"
+        )
     ratio = float(row["ratio"])  # type: ignore[arg-type]
     if family == "selection_rate" and not bool(row["four_fifths_pass"]):
         text += f"; ratio {ratio:.2f} fails the four-fifths rule"
@@ -129,6 +137,10 @@ def metric_family(metric: str) -> str:
 
 def _pct(value: object) -> str:
     return f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
+
+
+def _points(value: object) -> str:
+    return f"{float(value) * 100:+.1f} pt"  # type: ignore[arg-type]
 
 
 def _p(p: float) -> str:

@@ -43,6 +43,11 @@ CORRECTION_WORDS: dict[str, str] = {
     "bh": "Benjamini-Hochberg (controls the share of false alarms)",
     "none": "none",
 }
+#: The interval shown in a bootstrap column where the percentile interval was too coarse.
+BOOT_METHOD_WORDS: dict[str, str] = {
+    "wilson": "Wilson, too few outcomes to resample",
+    "newcombe": "Newcombe, too few outcomes to resample",
+}
 
 
 def plain_name(metric: str) -> str:

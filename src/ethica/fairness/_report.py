@@ -16,12 +16,18 @@ from typing import Any, Protocol
 import jinja2
 import pandas as pd
 
+from ethica.fairness._bootstrap import MIN_OUTCOMES
 from ethica.fairness._chart_style import gap_status
 from ethica.fairness._charts import GAP_METRICS, attribution_chart, grouping_figures
 from ethica.fairness._count_table import GROUP_SEPARATOR, CountTable
 from ethica.fairness._disparities import Settings
 from ethica.fairness._findings import Finding
-from ethica.fairness._glossary import CORRECTION_WORDS, CRITERIA_WORDS, METRIC_WORDS
+from ethica.fairness._glossary import (
+    BOOT_METHOD_WORDS,
+    CORRECTION_WORDS,
+    CRITERIA_WORDS,
+    METRIC_WORDS,
+)
 from ethica.fairness._group_metrics import GroupMetrics
 from ethica.fairness._kinds import decision_kind
 from ethica.fairness._svg import Figure, figure
@@ -88,6 +94,7 @@ def render_report(audit: Audit, *, title: str, attributions: pd.DataFrame | None
         settings=audit.settings,
         kind=audit.table.kind,
         bootstrap=audit.settings.bootstrap,
+        boot_min_outcomes=MIN_OUTCOMES,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         styles=_ENVIRONMENT.get_template("report.css").render(),
     )
@@ -367,6 +374,7 @@ def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]
                 ),
                 "test": str(row.get("test", "")) if row.get("test") not in (None, "none") else "",
                 "p_adjusted": _p_value(row.get("p_adjusted", math.nan)),
+                "boot": _boot_interval(row, gap),
                 "status": _status(row),
                 "marker": MARKERS.get(_status(row), ""),
             }
@@ -437,6 +445,17 @@ def _interval(low: Any, high: Any, form: Any) -> str:
     if _missing(low) or _missing(high):
         return ""
     return f"{form(low)} to {form(high)}"
+
+
+def _boot_interval(row: Mapping[Any, Any], form: Any) -> str:
+    """Show the bootstrap interval of a gap, naming the analytic interval where it stands in."""
+    text = _interval(
+        row.get("boot_difference_low", math.nan), row.get("boot_difference_high", math.nan), form
+    )
+    method = row.get("boot_difference_method", "percentile")
+    if text and method != "percentile":
+        text += f" ({BOOT_METHOD_WORDS.get(str(method), str(method))})"
+    return text
 
 
 def _p_value(value: Any) -> str:
