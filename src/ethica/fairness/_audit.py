@@ -126,7 +126,9 @@ def audit(
         Compare each group with this group (one value per feature, e.g. ``{"sex": "Male"}``)
         instead of with the whole population.
     min_group_size
-        Groups with fewer rows are reported but their gaps are not asserted.
+        Gaps resting on fewer rows are reported but not asserted: a group's rows, and for a
+        rate its denominator (positives for the true positive rate, negatives for the false
+        positive rate, favourable decisions for precision).
     confidence
         Level of every interval; ``1 - confidence`` is the significance level of the tests.
     correction
@@ -189,7 +191,7 @@ def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all
     if settings.bootstrap > 0 and kind.bootstrappable:
         from ethica.fairness._bootstrap import bootstrap_intervals, use_analytic_where_coarse
 
-        per_group, per_metric = bootstrap_intervals(table, list(by_grouping), settings)
+        per_group, per_metric = bootstrap_intervals(table, by_grouping, settings)
         comparisons = use_analytic_where_coarse(
             comparisons.merge(per_group, on=["grouping", "group", "metric"], how="left")
         )

@@ -25,9 +25,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from ethica.fairness._binary import RATES, confusion, derived_values, rate_values
-from ethica.fairness._count_table import CountTable
+from ethica.fairness._count_table import CountTable, group_labels
 from ethica.fairness._disparities import Settings
-from ethica.fairness._group_metrics import FloatArray
+from ethica.fairness._group_metrics import FloatArray, GroupMetrics
 
 #: Below this many favourable or unfavourable outcomes a rate's percentile interval is too coarse.
 MIN_OUTCOMES = 10
@@ -37,7 +37,7 @@ IntArray = npt.NDArray[np.int64]
 
 
 def bootstrap_intervals(
-    table: CountTable, groupings: list[tuple[str, ...]], settings: Settings
+    table: CountTable, metrics: dict[tuple[str, ...], GroupMetrics], settings: Settings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Bootstrap intervals of each group's metrics, gaps to the comparison, and summary gaps.
 
@@ -50,7 +50,7 @@ def bootstrap_intervals(
     with warnings.catch_warnings():
         # A metric undefined in every replicate of a small group (no negatives, say) is NaN.
         warnings.filterwarnings("ignore", "All-NaN slice encountered", RuntimeWarning)
-        return _bootstrap_intervals(table, groupings, settings)
+        return _bootstrap_intervals(table, metrics, settings)
 
 
 def use_analytic_where_coarse(comparisons: pd.DataFrame) -> pd.DataFrame:
@@ -68,7 +68,7 @@ def use_analytic_where_coarse(comparisons: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bootstrap_intervals(
-    table: CountTable, groupings: list[tuple[str, ...]], settings: Settings
+    table: CountTable, metrics: dict[tuple[str, ...], GroupMetrics], settings: Settings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     finest = table.sensitive_features
     fine_groups, fine_counts = confusion(table.grouped(finest), finest)
@@ -80,16 +80,15 @@ def _bootstrap_intervals(
     tail = (1.0 - settings.confidence) / 2.0
     quantiles = (tail, 1.0 - tail)
     per_group, per_metric = [], []
-    for grouping in groupings:
+    for grouping, observed_metrics in metrics.items():
         codes, groups = _codes(fine_groups, grouping)
         counts = _sum_groups(replicates, codes, len(groups))
         observed = _sum_groups(fine_counts[np.newaxis], codes, len(groups))[0]
         values = derived_values(counts, has_label=has_label)
         observed_rates = rate_values(observed, tuple(r for r in RATES if r in values))
-        large = groups["n"].to_numpy() >= settings.min_group_size
-        labels = [
-            " × ".join(map(str, row)) for row in groups[list(grouping)].itertuples(index=False)
-        ]
+        labels = group_labels(groups, grouping)
+        # The audit's groups, in the same (sorted) order: their supports say which are large.
+        assert labels == group_labels(observed_metrics.groups, grouping)
         name = " × ".join(grouping)
         reference = _reference_column(groups, grouping, settings)
         for metric, v in values.items():
@@ -115,7 +114,7 @@ def _bootstrap_intervals(
                     }
                 )
             )
-            kept = v[:, large]
+            kept = v[:, observed_metrics.support(metric) >= settings.min_group_size]
             if kept.shape[1]:
                 spread = np.nanmax(kept, axis=1) - np.nanmin(kept, axis=1)
                 s_low, s_high = _quantiles(spread[:, np.newaxis], quantiles)

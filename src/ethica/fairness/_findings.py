@@ -9,7 +9,13 @@ from typing import Literal
 import pandas as pd
 
 from ethica.fairness._disparities import POPULATION_SHARE, Settings
-from ethica.fairness._glossary import BOOT_METHOD_WORDS, METRIC_WORDS, SHARE_WORDS, metric_words
+from ethica.fairness._glossary import (
+    BOOT_METHOD_WORDS,
+    METRIC_WORDS,
+    SHARE_WORDS,
+    SUPPORT_WORDS,
+    metric_words,
+)
 
 __all__ = ["METRIC_WORDS", "SHARE_WORDS", "Finding", "findings", "metric_family"]
 
@@ -53,12 +59,10 @@ def findings(comparisons: pd.DataFrame, settings: Settings) -> list[Finding]:
         _finding({str(k): v for k, v in row.items()}, settings)
         for row in rows.to_dict(orient="records")
     ]
-    small = comparisons.loc[
-        ~comparisons["asserted"] & (comparisons["count"] < settings.min_group_size)
-    ]
+    too_small = comparisons["support"] < settings.min_group_size
+    small = comparisons.loc[too_small & (comparisons["count"] < settings.min_group_size)]
     names = sorted(set(small["group"].astype(str)))
     if names:
-        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
         out.append(
             Finding(
                 "not assessed",
@@ -67,10 +71,31 @@ def findings(comparisons: pd.DataFrame, settings: Settings) -> list[Finding]:
                 "",
                 math.nan,
                 f"Groups with fewer than {settings.min_group_size} decisions are reported but "
-                f"their gaps are not assessed: {shown}.",
+                f"their gaps are not assessed: {_listed(names)}.",
+            )
+        )
+    thin = comparisons.loc[too_small & (comparisons["count"] >= settings.min_group_size)]
+    for metric, rows in thin.groupby("metric", sort=False):
+        if str(metric) not in SUPPORT_WORDS:
+            continue
+        names = [f"{g} ({n:.0f})" for g, n in zip(rows["group"], rows["support"], strict=True)]
+        words = METRIC_WORDS.get(str(metric), str(metric)).split(" (")[0]
+        out.append(
+            Finding(
+                "not assessed",
+                "",
+                "",
+                str(metric),
+                math.nan,
+                f"Gaps in {words} resting on fewer than {settings.min_group_size} "
+                f"{SUPPORT_WORDS[str(metric)]} are reported but not assessed: {_listed(names)}.",
             )
         )
     return out
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
 
 
 def _finding(row: dict[str, object], settings: Settings) -> Finding:

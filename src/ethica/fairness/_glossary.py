@@ -43,6 +43,12 @@ CORRECTION_WORDS: dict[str, str] = {
     "bh": "Benjamini-Hochberg (controls the share of false alarms)",
     "none": "none",
 }
+#: What a rate's denominator counts, for the headline rates computed over part of a group.
+SUPPORT_WORDS: dict[str, str] = {
+    "true_positive_rate": "positives (rows whose true outcome was favourable)",
+    "false_positive_rate": "negatives (rows whose true outcome was unfavourable)",
+    "precision": "favourable decisions",
+}
 #: The interval shown in a bootstrap column where the percentile interval was too coarse.
 BOOT_METHOD_WORDS: dict[str, str] = {
     "wilson": "Wilson, too few outcomes to resample",

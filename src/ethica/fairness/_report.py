@@ -124,7 +124,10 @@ def _header(audit: Audit) -> dict[str, Any]:
         ("Sensitive features", ", ".join(audit.table.sensitive_features)),
         ("Confidence level", f"{settings.confidence * 100:g}%"),
         ("Groups compared with", reference),
-        ("Minimum group size", f"{settings.min_group_size:,} decisions"),
+        (
+            "Minimum group size",
+            f"{settings.min_group_size:,} decisions, and as many in a rate's denominator",
+        ),
         (
             "Correction for many tests",
             CORRECTION_WORDS.get(settings.correction, settings.correction),
