@@ -7,6 +7,8 @@ criteria, and named in a "not assessed" finding.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -127,3 +129,29 @@ def test_adult_race_by_age_band_asserts_no_gap_from_a_handful_of_positives() -> 
     assert criteria.loc[("race × age_band", "equal_opportunity"), "difference"] == pytest.approx(
         kept.max() - kept.min(), abs=1e-12
     )
+
+
+def test_a_metric_that_is_zero_over_zero_stays_missing_and_says_why() -> None:
+    # Group C is never given the favourable decision: its precision is 0/0. AIF360 reports 0;
+    # NaN is right, and the report and the JSON say why.
+    rng = np.random.default_rng(0)
+    n = 3000
+    group = rng.choice(["A", "B", "C"], n, p=[0.5, 0.45, 0.05])
+    label = (rng.random(n) < 0.4).astype(np.int64)
+    chance = np.where(label == 1, 0.7, 0.2)
+    decision = np.where(group == "C", 0, rng.random(n) < chance).astype(np.int64)
+    result = audit(None, sensitive_features={"g": group}, label=label, prediction=decision)
+    records = json.loads(result.to_json())["comparisons"]
+    by_key = {(r["group"], r["metric"]): r for r in records}
+    for metric in ("precision", "false_discovery_rate"):
+        row = by_key[("C", metric)]
+        assert row["value"] is None and row["undefined"] == "0/0: no favourable decisions"
+        assert by_key[("A", metric)]["undefined"] == ""
+    assert by_key[("C", "negative_predictive_value")]["undefined"] == ""
+    html = result.to_html()
+    assert "undefined (0/0: no favourable decisions)" in html
+    stated = [f.text for f in result.findings if f.metric == "precision"]
+    assert stated == [
+        "The precision is undefined (0/0) where a group has no favourable decisions, and is "
+        "left missing rather than counted as 0: C (g)."
+    ]

@@ -17,7 +17,7 @@ from ethica.fairness._disparities import (
     finish_comparisons,
     summarize,
 )
-from ethica.fairness._findings import findings
+from ethica.fairness._findings import findings, undefined_reasons
 from ethica.fairness._kinds import decision_kind
 from ethica.fairness._result import Audit
 from ethica.fairness._roles import ColumnOrArray, Roles, resolve_roles
@@ -185,6 +185,7 @@ def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all
         [compare_groups(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
     comparisons = finish_comparisons(comparisons, settings, relative=kind.relative)
+    comparisons["undefined"] = undefined_reasons(comparisons)
     summary = pd.concat(
         [summarize(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )

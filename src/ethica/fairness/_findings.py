@@ -11,6 +11,7 @@ import pandas as pd
 from ethica.fairness._disparities import POPULATION_SHARE, Settings
 from ethica.fairness._glossary import (
     BOOT_METHOD_WORDS,
+    DENOMINATOR_WORDS,
     METRIC_WORDS,
     SHARE_WORDS,
     SUPPORT_WORDS,
@@ -74,7 +75,8 @@ def findings(comparisons: pd.DataFrame, settings: Settings) -> list[Finding]:
                 f"their gaps are not assessed: {_listed(names)}.",
             )
         )
-    thin = comparisons.loc[too_small & (comparisons["count"] >= settings.min_group_size)]
+    defined = comparisons["undefined"] == ""  # undefined values are stated below
+    thin = comparisons.loc[too_small & defined & (comparisons["count"] >= settings.min_group_size)]
     for metric, rows in thin.groupby("metric", sort=False):
         if str(metric) not in SUPPORT_WORDS:
             continue
@@ -91,7 +93,39 @@ def findings(comparisons: pd.DataFrame, settings: Settings) -> list[Finding]:
                 f"{SUPPORT_WORDS[str(metric)]} are reported but not assessed: {_listed(names)}.",
             )
         )
+    undefined = comparisons.loc[~defined]
+    for metric, rows in undefined.groupby("metric", sort=False):
+        if metric_family(str(metric)) not in HEADLINE:
+            continue
+        names = [
+            f"{g} ({grouping})" for g, grouping in zip(rows["group"], rows["grouping"], strict=True)
+        ]
+        words = METRIC_WORDS.get(str(metric), str(metric)).split(" (")[0]
+        out.append(
+            Finding(
+                "not assessed",
+                "",
+                "",
+                str(metric),
+                math.nan,
+                f"The {words} is undefined (0/0) where a group has "
+                f"{undefined_reason(str(metric))}, and is left missing rather than counted as 0: "
+                f"{_listed(names)}.",
+            )
+        )
     return out
+
+
+def undefined_reasons(comparisons: pd.DataFrame) -> pd.Series:
+    """Give why each row's value is undefined ("0/0: no favourable decisions"), else ""."""
+    undefined = comparisons["value"].isna() & (comparisons["support"] == 0)
+    reasons = comparisons["metric"].map(lambda m: f"0/0: {undefined_reason(str(m))}")
+    return reasons.where(undefined, "")
+
+
+def undefined_reason(metric: str) -> str:
+    """Say what a group lacks when ``metric`` is 0/0 in it: "no favourable decisions", ..."""
+    return f"no {DENOMINATOR_WORDS.get(metric_family(metric), 'rows it is computed over')}"
 
 
 def _listed(names: list[str]) -> str:

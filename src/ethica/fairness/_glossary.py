@@ -49,6 +49,20 @@ SUPPORT_WORDS: dict[str, str] = {
     "false_positive_rate": "negatives (rows whose true outcome was unfavourable)",
     "precision": "favourable decisions",
 }
+#: What a metric is computed over, for saying why it is undefined (0/0) in a group.
+DENOMINATOR_WORDS: dict[str, str] = {
+    "true_positive_rate": "positives",
+    "false_negative_rate": "positives",
+    "false_positive_rate": "negatives",
+    "true_negative_rate": "negatives",
+    "precision": "favourable decisions",
+    "false_discovery_rate": "favourable decisions",
+    "negative_predictive_value": "unfavourable decisions",
+    "false_omission_rate": "unfavourable decisions",
+    "balanced_accuracy": "positives or no negatives",
+    "roc_auc": "positives or no negatives",
+    "f1": "positives and no favourable decisions",
+}
 #: The interval shown in a bootstrap column where the percentile interval was too coarse.
 BOOT_METHOD_WORDS: dict[str, str] = {
     "wilson": "Wilson, too few outcomes to resample",

@@ -363,7 +363,8 @@ def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]
                 "value": value(row["value"]),
                 "value_interval": _interval(
                     row.get("value_low", math.nan), row.get("value_high", math.nan), value
-                ),
+                )
+                or _undefined(row),
                 "compared_to": f"{row['compared_to']} ({value(row['reference_value'])})",
                 "difference": gap(row["difference"]),
                 "difference_interval": _interval(
@@ -448,6 +449,11 @@ def _interval(low: Any, high: Any, form: Any) -> str:
     if _missing(low) or _missing(high):
         return ""
     return f"{form(low)} to {form(high)}"
+
+
+def _undefined(row: Mapping[Any, Any]) -> str:
+    reason = str(row.get("undefined") or "")
+    return f"undefined ({reason})" if reason else ""
 
 
 def _boot_interval(row: Mapping[Any, Any], form: Any) -> str:
