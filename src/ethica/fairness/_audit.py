@@ -13,6 +13,7 @@ from ethica.fairness._count_table import CountTable, Kind, ScoreBins
 from ethica.fairness._disparities import (
     Settings,
     compare_groups,
+    corrected_intervals,
     criteria,
     finish_comparisons,
     summarize,
@@ -185,6 +186,7 @@ def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all
         [compare_groups(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
     comparisons = finish_comparisons(comparisons, settings, relative=kind.relative)
+    comparisons = corrected_intervals(comparisons, list(by_grouping.values()), overall, settings)
     comparisons["undefined"] = undefined_reasons(comparisons)
     summary = pd.concat(
         [summarize(m, overall, settings) for m in by_grouping.values()], ignore_index=True

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -151,6 +151,57 @@ def finish_comparisons(
     scaled = rows["metric"].isin(relative)
     gap = rows["difference"].abs().where(~scaled, (rows["ratio"] - 1.0).abs())
     rows["material"] = ((gap >= settings.materiality) | (outside & selection)) & rows["asserted"]
+    return rows
+
+
+def corrected_level(rows: pd.DataFrame, settings: Settings) -> float:
+    """Return the confidence level at which intervals agree with the audit's corrected tests.
+
+    With ``m`` tests of which ``k`` are significant, Holm's procedure rejects exactly the tests
+    whose p-value is below ``alpha / (m - k)`` (``alpha`` when all are), and Benjamini-Hochberg's
+    exactly those below ``alpha k / m`` (``alpha / m`` when none is): intervals at one minus that
+    level exclude a gap of zero where, and only where, the corrected test finds it significant
+    (up to the small differences between an interval and its test). Without correction it is
+    the audit's confidence.
+    """
+    tested = int(rows["p_value"].where(rows["asserted"]).notna().sum())
+    if settings.correction == "none" or tested == 0:
+        return settings.confidence
+    significant = int(rows["significant"].sum())
+    if settings.correction == "holm":
+        per_test = (
+            settings.alpha / (tested - significant) if significant < tested else settings.alpha
+        )
+    else:
+        per_test = settings.alpha * max(significant, 1) / tested
+    return 1.0 - per_test
+
+
+def corrected_intervals(
+    rows: pd.DataFrame, metrics: list[GroupMetrics], overall: GroupMetrics, settings: Settings
+) -> pd.DataFrame:
+    """Add the intervals of each gap at :func:`corrected_level` beside the corrected p-values.
+
+    ``rows`` are the finished comparisons of ``metrics``, in the order :func:`compare_groups`
+    gives them; ``corrected_confidence`` holds the level.
+    """
+    level = corrected_level(rows, settings)
+    again = pd.concat(
+        [compare_groups(m, overall, replace(settings, confidence=level)) for m in metrics],
+        ignore_index=True,
+    )
+    rows = rows.copy()
+    rows["corrected_confidence"] = level
+    for name in ("difference_low", "difference_high", "ratio_low", "ratio_high"):
+        rows[f"corrected_{name}"] = again[name].to_numpy()
+    # Newcombe's interval is not the exact inverse of its test (chi-square or Fisher): near the
+    # boundary the two can disagree, and the row says so. (Katz's log interval of the ratio
+    # is further from the test at such levels; the difference is the gap the findings state.)
+    excludes = (rows["corrected_difference_low"] > 0) | (rows["corrected_difference_high"] < 0)
+    tested = (
+        rows["asserted"] & rows["p_adjusted"].notna() & rows["corrected_difference_low"].notna()
+    )
+    rows["interval_agrees"] = (excludes == rows["significant"]) | ~tested
     return rows
 
 

@@ -11,10 +11,12 @@ import pandas as pd
 from ethica.fairness._disparities import POPULATION_SHARE, Settings
 from ethica.fairness._glossary import (
     BOOT_METHOD_WORDS,
+    BORDERLINE,
     DENOMINATOR_WORDS,
     METRIC_WORDS,
     SHARE_WORDS,
     SUPPORT_WORDS,
+    confidence_words,
     metric_words,
 )
 
@@ -177,16 +179,32 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
     p = float(row["p_adjusted"])  # type: ignore[arg-type]
     correction = {"holm": " after Holm correction", "bh": " after Benjamini-Hochberg correction"}
     suffix = correction.get(settings.correction, "")
+    corrected = _corrected_interval(row, settings)
     if bool(row["significant"]):
         severity: Severity = "material and significant"
-        text += f". The gap is significant ({_p(p)}{suffix})."
+        text += f". The gap is significant ({_p(p)}{suffix}{corrected})."
     elif math.isnan(p):
         severity = "material, not significant"
         text += ". The gap is material; this metric has no significance test."
     else:
         severity = "material, not significant"
-        text += f". The gap is material but could be chance ({_p(p)}{suffix})."
+        text += f". The gap is material but could be chance ({_p(p)}{suffix}{corrected})."
+    if not bool(row.get("interval_agrees", True)):
+        text += f" {BORDERLINE}."
     return Finding(severity, str(row["grouping"]), str(row["group"]), metric, difference, text)
+
+
+def _corrected_interval(row: dict[str, object], settings: Settings) -> str:
+    """Name the gap's interval at the level that matches the corrected test."""
+    low = float(row.get("corrected_difference_low", math.nan))  # type: ignore[arg-type]
+    if math.isnan(low):
+        return ""
+    level = confidence_words(float(row["corrected_confidence"]))  # type: ignore[arg-type]
+    alike = "" if settings.correction == "none" else ", corrected alike"
+    return (
+        f"; {level} interval of the gap {_points(low)} to "
+        f"{_points(row['corrected_difference_high'])}{alike}"
+    )
 
 
 def metric_family(metric: str) -> str:

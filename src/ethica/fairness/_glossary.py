@@ -43,6 +43,10 @@ CORRECTION_WORDS: dict[str, str] = {
     "bh": "Benjamini-Hochberg (controls the share of false alarms)",
     "none": "none",
 }
+#: Said of a gap whose interval and test disagree at the corrected level.
+BORDERLINE = (
+    "A borderline case: at this level the interval and the test disagree on whether the gap is zero"
+)
 #: What a rate's denominator counts, for the headline rates computed over part of a group.
 SUPPORT_WORDS: dict[str, str] = {
     "true_positive_rate": "positives (rows whose true outcome was favourable)",
@@ -68,6 +72,11 @@ BOOT_METHOD_WORDS: dict[str, str] = {
     "wilson": "Wilson, too few outcomes to resample",
     "newcombe": "Newcombe, too few outcomes to resample",
 }
+
+
+def confidence_words(level: float) -> str:
+    """Write a confidence level as a percentage with the digits it needs: 95%, 99.87%."""
+    return f"{level * 100:.4g}%"
 
 
 def plain_name(metric: str) -> str:

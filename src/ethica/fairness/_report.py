@@ -24,9 +24,11 @@ from ethica.fairness._disparities import Settings
 from ethica.fairness._findings import Finding
 from ethica.fairness._glossary import (
     BOOT_METHOD_WORDS,
+    BORDERLINE,
     CORRECTION_WORDS,
     CRITERIA_WORDS,
     METRIC_WORDS,
+    confidence_words,
 )
 from ethica.fairness._group_metrics import GroupMetrics
 from ethica.fairness._kinds import decision_kind
@@ -95,6 +97,8 @@ def render_report(audit: Audit, *, title: str, attributions: pd.DataFrame | None
         kind=audit.table.kind,
         bootstrap=audit.settings.bootstrap,
         boot_min_outcomes=MIN_OUTCOMES,
+        corrected_level=confidence_words(_corrected_level(audit)),
+        borderline=BORDERLINE,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         styles=_ENVIRONMENT.get_template("report.css").render(),
     )
@@ -368,18 +372,21 @@ def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]
                 "compared_to": f"{row['compared_to']} ({value(row['reference_value'])})",
                 "difference": gap(row["difference"]),
                 "difference_interval": _interval(
-                    row.get("difference_low", math.nan), row.get("difference_high", math.nan), gap
+                    row.get("corrected_difference_low", math.nan),
+                    row.get("corrected_difference_high", math.nan),
+                    gap,
                 ),
                 "ratio": _number(row["ratio"], 2),
                 "ratio_interval": _interval(
-                    row.get("ratio_low", math.nan),
-                    row.get("ratio_high", math.nan),
+                    row.get("corrected_ratio_low", math.nan),
+                    row.get("corrected_ratio_high", math.nan),
                     partial(_number, digits=2),
                 ),
                 "test": str(row.get("test", "")) if row.get("test") not in (None, "none") else "",
                 "p_adjusted": _p_value(row.get("p_adjusted", math.nan)),
                 "boot": _boot_interval(row, gap),
                 "status": _status(row),
+                "borderline": not bool(row.get("interval_agrees", True)),
                 "marker": MARKERS.get(_status(row), ""),
             }
         )
@@ -449,6 +456,13 @@ def _interval(low: Any, high: Any, form: Any) -> str:
     if _missing(low) or _missing(high):
         return ""
     return f"{form(low)} to {form(high)}"
+
+
+def _corrected_level(audit: Audit) -> float:
+    levels = audit.comparisons.get("corrected_confidence")
+    if levels is None or levels.empty:
+        return audit.settings.confidence
+    return float(levels.iloc[0])
 
 
 def _undefined(row: Mapping[Any, Any]) -> str:
