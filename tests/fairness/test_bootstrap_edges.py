@@ -77,9 +77,11 @@ def test_the_interval_used_is_named_in_json_report_and_findings() -> None:
     chance = np.select([group == "a", group == "b"], [0.05, 0.3], 0.5)
     decision = (rng.random(group.size) < chance).astype(np.int64)
     result = audit(None, sensitive_features={"g": group}, prediction=decision, bootstrap=300)
-    record = {(r["group"], r["metric"]): r for r in json.loads(result.to_json())["comparisons"]}
-    assert record[("a", "selection_rate")]["boot_difference_method"] == "newcombe"
-    assert record[("b", "selection_rate")]["boot_difference_method"] == "percentile"
+    grouping = json.loads(result.to_json())["groupings"]["g"]
+    methods = grouping["comparisons"]["selection_rate"]["boot_difference_method"]
+    by_group = dict(zip(grouping["groups"], methods, strict=True))
+    assert by_group["a"] == "newcombe"
+    assert by_group["b"] == "percentile"
     html = result.to_html()
     assert "Newcombe, too few outcomes to resample" in html
     small = next(f for f in result.findings if f.group == "a")

@@ -93,7 +93,7 @@ def test_the_corrected_level_is_labelled_in_json_report_and_findings() -> None:
     )
     level = float(result.comparisons["corrected_confidence"].iloc[0])
     words = f"{level * 100:.4g}%"
-    record = json.loads(result.to_json())["comparisons"][0]
+    record = json.loads(result.to_json())["groupings"]["g"]["comparisons"]["selection_rate"]
     assert record["corrected_confidence"] == pytest.approx(level)
     assert {"corrected_difference_low", "corrected_ratio_high", "interval_agrees"} <= set(record)
     html = result.to_html()

@@ -141,13 +141,14 @@ def test_a_metric_that_is_zero_over_zero_stays_missing_and_says_why() -> None:
     chance = np.where(label == 1, 0.7, 0.2)
     decision = np.where(group == "C", 0, rng.random(n) < chance).astype(np.int64)
     result = audit(None, sensitive_features={"g": group}, label=label, prediction=decision)
-    records = json.loads(result.to_json())["comparisons"]
-    by_key = {(r["group"], r["metric"]): r for r in records}
+    grouping = json.loads(result.to_json())["groupings"]["g"]
+    c = grouping["groups"].index("C")
     for metric in ("precision", "false_discovery_rate"):
-        row = by_key[("C", metric)]
-        assert row["value"] is None and row["undefined"] == "0/0: no favourable decisions"
-        assert by_key[("A", metric)]["undefined"] == ""
-    assert by_key[("C", "negative_predictive_value")]["undefined"] == ""
+        assert grouping["metrics"][metric][c] is None
+        undefined = grouping["comparisons"][metric]["undefined"]
+        assert undefined[c] == "0/0: no favourable decisions"
+        assert undefined[grouping["groups"].index("A")] == ""
+    assert grouping["comparisons"]["negative_predictive_value"]["undefined"][c] == ""
     html = result.to_html()
     assert "undefined (0/0: no favourable decisions)" in html
     stated = [f.text for f in result.findings if f.metric == "precision"]
