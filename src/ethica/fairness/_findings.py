@@ -18,6 +18,7 @@ from ethica.fairness._glossary import (
     SUPPORT_WORDS,
     confidence_words,
     metric_words,
+    plain_name,
 )
 
 __all__ = ["METRIC_WORDS", "SHARE_WORDS", "Finding", "findings", "metric_family"]
@@ -67,54 +68,29 @@ def findings(comparisons: pd.DataFrame, settings: Settings) -> list[Finding]:
     names = sorted(set(small["group"].astype(str)))
     if names:
         out.append(
-            Finding(
-                "not assessed",
-                "",
-                "",
-                "",
-                math.nan,
+            _not_assessed(
                 f"Groups with fewer than {settings.min_group_size} decisions are reported but "
-                f"their gaps are not assessed: {_listed(names)}.",
+                f"their gaps are not assessed: {_listed(names)}."
             )
         )
     defined = comparisons["undefined"] == ""  # undefined values are stated below
     thin = comparisons.loc[too_small & defined & (comparisons["count"] >= settings.min_group_size)]
-    for metric, rows in thin.groupby("metric", sort=False):
-        if str(metric) not in SUPPORT_WORDS:
-            continue
+    for metric, rows in thin[thin["metric"].isin(list(SUPPORT_WORDS))].groupby("metric"):
         names = [f"{g} ({n:.0f})" for g, n in zip(rows["group"], rows["support"], strict=True)]
-        words = METRIC_WORDS.get(str(metric), str(metric)).split(" (")[0]
-        out.append(
-            Finding(
-                "not assessed",
-                "",
-                "",
-                str(metric),
-                math.nan,
-                f"Gaps in {words} resting on fewer than {settings.min_group_size} "
-                f"{SUPPORT_WORDS[str(metric)]} are reported but not assessed: {_listed(names)}.",
-            )
+        text = (
+            f"Gaps in {plain_name(str(metric))} resting on fewer than {settings.min_group_size} "
+            f"{SUPPORT_WORDS[str(metric)]} are reported but not assessed: {_listed(names)}."
         )
-    undefined = comparisons.loc[~defined]
-    for metric, rows in undefined.groupby("metric", sort=False):
-        if metric_family(str(metric)) not in HEADLINE:
-            continue
-        names = [
-            f"{g} ({grouping})" for g, grouping in zip(rows["group"], rows["grouping"], strict=True)
-        ]
-        words = METRIC_WORDS.get(str(metric), str(metric)).split(" (")[0]
-        out.append(
-            Finding(
-                "not assessed",
-                "",
-                "",
-                str(metric),
-                math.nan,
-                f"The {words} is undefined (0/0) where a group has "
-                f"{undefined_reason(str(metric))}, and is left missing rather than counted as 0: "
-                f"{_listed(names)}.",
-            )
+        out.append(_not_assessed(text, str(metric)))
+    undefined = comparisons.loc[~defined & comparisons["metric"].map(metric_family).isin(HEADLINE)]
+    for metric, rows in undefined.groupby("metric"):
+        groups = zip(rows["group"], rows["grouping"], strict=True)
+        text = (
+            f"The {plain_name(str(metric))} is undefined (0/0) where a group has "
+            f"{undefined_reason(str(metric))}, and is left missing rather than counted as 0: "
+            f"{_listed([f'{g} ({grouping})' for g, grouping in groups])}."
         )
+        out.append(_not_assessed(text, str(metric)))
     return out
 
 
@@ -128,6 +104,10 @@ def undefined_reasons(comparisons: pd.DataFrame) -> pd.Series:
 def undefined_reason(metric: str) -> str:
     """Say what a group lacks when ``metric`` is 0/0 in it: "no favourable decisions", ..."""
     return f"no {DENOMINATOR_WORDS.get(metric_family(metric), 'rows it is computed over')}"
+
+
+def _not_assessed(text: str, metric: str = "") -> Finding:
+    return Finding("not assessed", "", "", metric, math.nan, text)
 
 
 def _listed(names: list[str]) -> str:
