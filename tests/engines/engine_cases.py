@@ -100,6 +100,16 @@ AGGREGATIONS: dict[str, Aggregation] = {
         ),
     ),
     "no keys": Aggregation(keys=(), sums=(("score", Col("score")), ("label", Col("label")))),
+    "deviations": Aggregation(
+        keys=(("sex", Col("sex")), ("flag", Col("flag")), ("bin", binned("score", 0.0, 1.0, 4))),
+        sums=(("shifted", Apply("shift", (Col("score"),), (0.25,))),),
+        deviations=(
+            ("score_m2", Col("score")),
+            ("missing_m2", Col("score_missing")),
+            ("error_m2", ERROR),
+        ),
+    ),
+    "deviations without keys": Aggregation(keys=(), deviations=(("score_m2", Col("score")),)),
 }
 
 
@@ -122,7 +132,7 @@ def _sort_key(row: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
 def rows(table: pd.DataFrame, aggregation: Aggregation) -> tuple[list[Any], np.ndarray[Any, Any]]:
     """Key tuples (with ``n``) in a canonical order, and the sums in the same order."""
     keys = [name for name, _ in aggregation.keys]
-    sums = [name for name, _ in aggregation.sums]
+    sums = aggregation.value_columns()
     assert list(table.columns) == [*keys, "n", *sums]
     records = []
     for i, record in enumerate(table[keys].itertuples(index=False, name=None)):

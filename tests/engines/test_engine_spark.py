@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -37,6 +38,7 @@ def test_spark_engine(spark: Any, tmp_path: Path) -> None:
     check_sources_match_memory(spark, tmp_path / "sources")
     check_audit_matches_memory(spark, tmp_path / "audit")
     check_errors_say_what_to_fix(spark, tmp_path / "errors")
+    check_std_matches_numpy(spark, tmp_path / "std")
 
 
 def check_sources_match_memory(spark: Any, tmp_path: Path) -> None:
@@ -100,3 +102,22 @@ def check_errors_say_what_to_fix(spark: Any, tmp_path: Path) -> None:
     (tmp_path / "decisions.txt").write_text("a,b\n1,2\n")
     with pytest.raises(InputError, match="cannot tell the format"):
         engine.columns(tmp_path / "decisions.txt")
+
+
+def check_std_matches_numpy(spark: Any, tmp_path: Path) -> None:
+    # Amounts around 1e6 with a spread of 1: the standard deviation keeps its digits in Spark.
+    tmp_path.mkdir()
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"sex": rng.choice(["F", "M"], 5000)})
+    frame["limit"] = 1e6 + rng.normal(0.0, 1.0, len(frame))
+    path = tmp_path / "amounts.parquet"
+    frame.to_parquet(path, index=False)
+    result = audit(
+        spark.read.parquet(str(path)),
+        sensitive_features="sex",
+        prediction="limit",
+        kind="regression",
+    )
+    expected = frame.groupby("sex")["limit"].agg(lambda x: np.std(x.to_numpy()))
+    std = result.metrics["sex"].values["std_prediction"]
+    np.testing.assert_allclose(std, expected.to_numpy(), rtol=1e-12, atol=0)

@@ -20,6 +20,7 @@ FunctionName: TypeAlias = Literal[
     "gain",  # 2 ** a - 1: the graded relevance gain of DCG
     "bin",  # floor((a - lo) / (hi - lo) * bins) clipped to [0, bins - 1]
     "cap",  # least(a, cap)
+    "shift",  # a - c: values near c keep their digits in sums
     "ideal_rank",  # row_number() over (partition by a order by b desc, c asc)
 ]
 
@@ -49,24 +50,29 @@ class Aggregation:
 
     Keys keep missing values (NULL / NaN) as a group of their own; the caller decides what a
     missing key means. Each of ``ranges`` gives two columns, ``<name>_min`` and ``<name>_max``
-    (missing values skipped), so that a score's bins can be checked in the same pass.
+    (missing values skipped), so that a score's bins can be checked in the same pass. Each of
+    ``deviations`` gives the sum of squared deviations of its expression from the cell's own
+    mean (M2, missing values skipped), taken after the mean (two passes, as ``numpy.var``): a
+    variance from sums of squares loses its digits when the spread is small next to the mean.
     """
 
     keys: tuple[tuple[str, Expr], ...]
     sums: tuple[tuple[str, Expr], ...] = field(default=())
     ranges: tuple[tuple[str, Expr], ...] = field(default=())
+    deviations: tuple[tuple[str, Expr], ...] = field(default=())
 
     def columns(self) -> set[str]:
         """Names of the source columns the aggregation reads."""
         names: set[str] = set()
-        for _, expr in (*self.keys, *self.sums, *self.ranges):
+        for _, expr in (*self.keys, *self.sums, *self.ranges, *self.deviations):
             names |= expression_columns(expr)
         return names
 
     def value_columns(self) -> list[str]:
-        """Names of the double-precision output columns: the sums and the ranges."""
+        """Names of the double-precision output columns: the sums, ranges and deviations."""
         ranged = [f"{name}_{end}" for name, _ in self.ranges for end in ("min", "max")]
-        return [*(name for name, _ in self.sums), *ranged]
+        deviations = [name for name, _ in self.deviations]
+        return [*(name for name, _ in self.sums), *ranged, *deviations]
 
 
 @dataclass(frozen=True)

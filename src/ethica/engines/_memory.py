@@ -78,7 +78,19 @@ class MemoryEngine:
         for name, expr in aggregation.ranges:
             low, high = _range(cell, evaluator.value(expr), cells)
             result[f"{name}_min"], result[f"{name}_max"] = low[present], high[present]
+        for name, expr in aggregation.deviations:
+            result[name] = _squared_deviations(cell, evaluator.value(expr), cells)[present]
         return pd.DataFrame(result)
+
+
+def _squared_deviations(cell: CodeArray, values: FloatArray, cells: int) -> FloatArray:
+    """Per-cell sum of squared deviations from the cell's mean, the mean taken first."""
+    present = ~np.isnan(values)
+    counts = np.bincount(cell[present], minlength=cells)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = _sum(cell, values, cells) / counts
+    deviation = np.where(present, values - means[cell], np.nan)
+    return _sum(cell, deviation * deviation, cells)
 
 
 def _range(cell: CodeArray, values: FloatArray, cells: int) -> tuple[FloatArray, FloatArray]:
@@ -180,6 +192,7 @@ class _Evaluator:
             "gain": lambda e: np.power(2.0, self.value(e.args[0])) - 1.0,
             "bin": self._bin,
             "cap": lambda e: np.minimum(self.value(e.args[0]), e.params[0]),
+            "shift": lambda e: self.value(e.args[0]) - e.params[0],
             "ideal_rank": self._ideal_rank,
         }
 

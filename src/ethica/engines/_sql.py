@@ -38,6 +38,7 @@ POSTGRESQL = Dialect("postgresql", '"', "DOUBLE PRECISION")
 SPARK = Dialect("spark", "`", "DOUBLE")
 
 _IDEAL_RANK = "__ethica_ideal_rank"
+_CELL_MEAN = "__ethica_cell_mean"
 
 
 def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> str:
@@ -56,12 +57,31 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
         for name, expr in aggregation.ranges
         for extreme in ("MIN", "MAX")
     ]
-    select = ", ".join([*keys, f"COUNT(*) AS {dialect.identifier('n')}", *sums, *ranges])
+    means = {name: f"{_CELL_MEAN}_{i}" for i, (name, _) in enumerate(aggregation.deviations)}
+    deviations = [
+        f"SUM(({renderer.value(expr)} - {dialect.identifier(means[name])}) * "
+        f"({renderer.value(expr)} - {dialect.identifier(means[name])})) "
+        f"AS {dialect.identifier(name)}"
+        for name, expr in aggregation.deviations
+    ]
+    select = ", ".join(
+        [*keys, f"COUNT(*) AS {dialect.identifier('n')}", *sums, *ranges, *deviations]
+    )
     if windows:
         extra = ", ".join(
             f"{sql} AS {dialect.identifier(alias)}" for alias, sql in _window_sql(windows, dialect)
         )
         source = f"(SELECT s.*, {extra} FROM {source} AS s)"
+    if aggregation.deviations:
+        # The cell's mean first, as a window over the cells' keys; the outer sum then squares
+        # small deviations (two passes, as numpy.var), not large values.
+        partition = ", ".join(renderer.key(expr) for _, expr in aggregation.keys)
+        over = f"OVER (PARTITION BY {partition})" if partition else "OVER ()"
+        extra = ", ".join(
+            f"AVG({renderer.value(expr)}) {over} AS {dialect.identifier(means[name])}"
+            for name, expr in aggregation.deviations
+        )
+        source = f"(SELECT m.*, {extra} FROM {source} AS m)"
     group_by = ", ".join(str(i + 1) for i in range(len(keys)))
     statement = f"SELECT {select} FROM {source} AS t"
     return f"{statement} GROUP BY {group_by}" if keys else statement
@@ -149,6 +169,8 @@ class _Renderer:
                 return _clip(raw, d.literal(0.0), d.literal(expr.params[2] - 1.0))
             case "cap":
                 return _clip(args[0], None, lit[0])
+            case "shift":
+                return f"({args[0]} - {lit[0]})"
             case "ideal_rank":
                 alias = self._windows.setdefault(expr, f"{_IDEAL_RANK}_{len(self._windows)}")
                 return d.as_double(d.identifier(alias))

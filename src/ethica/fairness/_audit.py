@@ -13,11 +13,12 @@ from ethica.fairness._count_table import CountTable, Kind, ScoreBins
 from ethica.fairness._disparities import (
     Settings,
     compare_groups,
+    corrected_intervals,
     criteria,
     finish_comparisons,
     summarize,
 )
-from ethica.fairness._findings import findings
+from ethica.fairness._findings import findings, undefined_reasons
 from ethica.fairness._kinds import decision_kind
 from ethica.fairness._result import Audit
 from ethica.fairness._roles import ColumnOrArray, Roles, resolve_roles
@@ -126,7 +127,9 @@ def audit(
         Compare each group with this group (one value per feature, e.g. ``{"sex": "Male"}``)
         instead of with the whole population.
     min_group_size
-        Groups with fewer rows are reported but their gaps are not asserted.
+        Gaps resting on fewer rows are reported but not asserted: a group's rows, and for a
+        rate its denominator (positives for the true positive rate, negatives for the false
+        positive rate, favourable decisions for precision).
     confidence
         Level of every interval; ``1 - confidence`` is the significance level of the tests.
     correction
@@ -183,14 +186,18 @@ def assess(table: CountTable, settings: Settings, *, groupings: Groupings = "all
         [compare_groups(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
     comparisons = finish_comparisons(comparisons, settings, relative=kind.relative)
+    comparisons = corrected_intervals(comparisons, list(by_grouping.values()), overall, settings)
+    comparisons["undefined"] = undefined_reasons(comparisons)
     summary = pd.concat(
         [summarize(m, overall, settings) for m in by_grouping.values()], ignore_index=True
     )
     if settings.bootstrap > 0 and kind.bootstrappable:
-        from ethica.fairness._bootstrap import bootstrap_intervals
+        from ethica.fairness._bootstrap import bootstrap_intervals, use_analytic_where_coarse
 
-        per_group, per_metric = bootstrap_intervals(table, list(by_grouping), settings)
-        comparisons = comparisons.merge(per_group, on=["grouping", "group", "metric"], how="left")
+        per_group, per_metric = bootstrap_intervals(table, by_grouping, settings)
+        comparisons = use_analytic_where_coarse(
+            comparisons.merge(per_group, on=["grouping", "group", "metric"], how="left")
+        )
         summary = summary.merge(per_metric, on=["grouping", "metric"], how="left")
     return Audit(
         table=table,

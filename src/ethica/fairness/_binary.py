@@ -162,12 +162,20 @@ def binary_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetrics
 
         score_values, curves = score_metrics(table, grouped, grouping, groups)
         values.update(score_values)
+    supports: dict[str, FloatArray] = {}
+    if has_label:
+        # Each needs both outcomes (ROC AUC, balanced accuracy) or counts TP + FP + FN (F1).
+        both = np.minimum(counts[:, [FN, TP]].sum(axis=1), counts[:, [TN, FP]].sum(axis=1))
+        supports = {"balanced_accuracy": both, "f1": counts[:, [FP, FN, TP]].sum(axis=1)}
+        if "roc_auc" in values:
+            supports["roc_auc"] = both
     return GroupMetrics(
         grouping=grouping,
         groups=groups,
         values=values,
         rates=rate_values(counts, names),
         curves=curves,
+        supports=supports,
     )
 
 

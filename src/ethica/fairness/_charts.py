@@ -325,6 +325,10 @@ def calibration_chart(curve: pd.DataFrame, grouping: tuple[str, ...]) -> ChartSp
 
 def _metric_rows(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     data = rows[(rows["metric"] == metric) & rows["value"].notna()].copy()
+    if "corrected_difference_low" in data:
+        # A gap's interval at the level of the corrected tests, so its colour and bar agree.
+        data["difference_low"] = data["corrected_difference_low"]
+        data["difference_high"] = data["corrected_difference_high"]
     return _with_intervals(data)
 
 

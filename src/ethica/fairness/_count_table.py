@@ -18,9 +18,12 @@ import numpy as np
 import pandas as pd
 
 from ethica.errors import InputError
+from ethica.fairness._moments import merge_moments
 
 Kind = Literal["binary", "multiclass", "regression", "ranking"]
 MISSING = "missing"
+#: Columns with this suffix hold squared deviations from the cell's mean (see ``sum_cells``).
+M2_SUFFIX = "_m2"
 GROUP_SEPARATOR = " × "
 
 
@@ -109,18 +112,11 @@ class CountTable:
 
     def grouped(self, grouping: Sequence[str]) -> pd.DataFrame:
         """Cells summed over the features not in ``grouping`` (one row per group and cell)."""
-        by = [*grouping, *self.keys]
-        summed = self.cells.groupby(by, sort=True, observed=True, dropna=False)[
-            ["n", *self.sums]
-        ].sum()
-        return summed.reset_index()
+        return sum_cells(self.cells, [*grouping, *self.keys], self.sums)
 
     def overall(self) -> pd.DataFrame:
         """Cells summed over every group: the whole population."""
-        if not self.keys:
-            return self.cells[["n", *self.sums]].sum().to_frame().T
-        summed = self.cells.groupby(list(self.keys), sort=True, dropna=False)[["n", *self.sums]]
-        return summed.sum().reset_index()
+        return sum_cells(self.cells, list(self.keys), self.sums)
 
     def merge(self, other: CountTable) -> CountTable:
         """Add the counts of another table of the same kind, features and bins (shards, windows)."""
@@ -137,8 +133,7 @@ class CountTable:
             )
         classes = tuple(dict.fromkeys((*self.classes, *other.classes)))
         cells = pd.concat([self.cells, other.cells], ignore_index=True)
-        by = [*self.sensitive_features, *self.keys]
-        merged = cells.groupby(by, sort=True, dropna=False)[["n", *self.sums]].sum().reset_index()
+        merged = sum_cells(cells, [*self.sensitive_features, *self.keys], self.sums)
         return replace(self, cells=merged, classes=classes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,6 +149,29 @@ class CountTable:
                 for row in self.cells.to_dict(orient="records")
             ],
         }
+
+
+def sum_cells(cells: pd.DataFrame, by: list[str], sums: list[str]) -> pd.DataFrame:
+    """Add up the cells that share ``by``: counts and sums add, M2 columns merge.
+
+    A column ``<x>_m2`` (squared deviations from the cell's mean, next to its sum ``<x>_sum``)
+    does not add up: cells with different means merge by Chan et al.'s update (``_moments``).
+    """
+    if not by:
+        summed = cells[["n", *sums]].sum().to_frame().T
+        codes = np.zeros(len(cells), dtype=np.int64)
+    else:
+        grouped = cells.groupby(by, sort=True, observed=True, dropna=False)
+        summed = grouped[["n", *sums]].sum().reset_index()
+        codes = np.asarray(grouped.ngroup(), dtype=np.int64)
+    counts = cells["n"].to_numpy(dtype=np.float64)
+    for m2 in (c for c in sums if c.endswith(M2_SUFFIX)):
+        total = f"{m2.removesuffix(M2_SUFFIX)}_sum"
+        with np.errstate(divide="ignore", invalid="ignore"):
+            means = cells[total].to_numpy(dtype=np.float64) / counts
+        moments = merge_moments(codes, counts, means, cells[m2].to_numpy(np.float64), len(summed))
+        summed[m2] = moments[2]
+    return summed
 
 
 def group_labels(frame: pd.DataFrame, grouping: Sequence[str]) -> list[str]:

@@ -7,14 +7,16 @@ share of the denominator, so the intervals and tests use the independent compari
 rest. A share of a total (a group's share of all exposure, of the top-k places) is 1 overall by
 construction, so it is compared with the group's share of the population instead (exposure
 parity, Singh & Joachims 2018), or with the share it would hold at the reference group's rate.
-Groups smaller than ``min_group_size`` are reported but their gaps are not asserted.
+Gaps resting on fewer than ``min_group_size`` rows are reported but not asserted: the rule
+applies to each metric's own denominator (positives for the true positive rate, negatives for
+the false positive rate, predicted positives for precision), not only to the group's rows.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -75,16 +77,17 @@ def compare_groups(
     labels = group_labels(metrics.groups, metrics.grouping)
     reference = _reference_index(metrics, settings.reference)
     size = len(labels)
-    large = metrics.sizes >= settings.min_group_size
-    asserted = large if reference is None else large & large[reference]
-    if reference is not None:
-        asserted = asserted & (np.arange(size) != reference)
     compared_to = "overall" if reference is None else labels[reference]
     rows: dict[str, dict[str, Any]] = {}
     for metric, values in metrics.values.items():
         if metric in metrics.shares:
             continue
         target = overall.values[metric][0] if reference is None else values[reference]
+        support = metrics.support(metric)
+        large = support >= settings.min_group_size
+        asserted = large if reference is None else large & large[reference]
+        if reference is not None:
+            asserted = asserted & (np.arange(size) != reference)
         row: dict[str, Any] = {
             "group": labels,
             "metric": np.full(size, metric, dtype=object),
@@ -94,6 +97,7 @@ def compare_groups(
             "reference_value": np.full(size, target),
             "difference": values - target,
             "ratio": ratio(values, np.full(size, target)),
+            "support": support,
             "asserted": asserted,
         }
         if metric in metrics.rates:
@@ -120,7 +124,7 @@ POPULATION_SHARE = "population share"
 _COLUMNS = (
     "group", "metric", "count", "value", "compared_to", "reference_value", "difference", "ratio",
     "numerator", "denominator", "value_low", "value_high", "difference_low", "difference_high",
-    "ratio_low", "ratio_high", "p_value", "test", "asserted",
+    "ratio_low", "ratio_high", "p_value", "test", "support", "asserted",
 )  # fmt: skip
 
 
@@ -150,12 +154,64 @@ def finish_comparisons(
     return rows
 
 
+def corrected_level(rows: pd.DataFrame, settings: Settings) -> float:
+    """Return the confidence level at which intervals agree with the audit's corrected tests.
+
+    With ``m`` tests of which ``k`` are significant, Holm's procedure rejects exactly the tests
+    whose p-value is below ``alpha / (m - k)`` (``alpha`` when all are), and Benjamini-Hochberg's
+    exactly those below ``alpha k / m`` (``alpha / m`` when none is): intervals at one minus that
+    level exclude a gap of zero where, and only where, the corrected test finds it significant
+    (up to the small differences between an interval and its test). Without correction it is
+    the audit's confidence.
+    """
+    tested = int(rows["p_value"].where(rows["asserted"]).notna().sum())
+    if settings.correction == "none" or tested == 0:
+        return settings.confidence
+    significant = int(rows["significant"].sum())
+    if settings.correction == "holm":
+        per_test = (
+            settings.alpha / (tested - significant) if significant < tested else settings.alpha
+        )
+    else:
+        per_test = settings.alpha * max(significant, 1) / tested
+    return 1.0 - per_test
+
+
+def corrected_intervals(
+    rows: pd.DataFrame, metrics: list[GroupMetrics], overall: GroupMetrics, settings: Settings
+) -> pd.DataFrame:
+    """Add the intervals of each gap at :func:`corrected_level` beside the corrected p-values.
+
+    ``rows`` are the finished comparisons of ``metrics``, in the order :func:`compare_groups`
+    gives them; ``corrected_confidence`` holds the level.
+    """
+    level = corrected_level(rows, settings)
+    again = pd.concat(
+        [compare_groups(m, overall, replace(settings, confidence=level)) for m in metrics],
+        ignore_index=True,
+    )
+    rows = rows.copy()
+    rows["corrected_confidence"] = level
+    for name in ("difference_low", "difference_high", "ratio_low", "ratio_high"):
+        rows[f"corrected_{name}"] = again[name].to_numpy()
+    # Newcombe's interval is not the exact inverse of its test (chi-square or Fisher): near the
+    # boundary the two can disagree, and the row says so. (Katz's log interval of the ratio
+    # is further from the test at such levels; the difference is the gap the findings state.)
+    excludes = (rows["corrected_difference_low"] > 0) | (rows["corrected_difference_high"] < 0)
+    tested = (
+        rows["asserted"] & rows["p_adjusted"].notna() & rows["corrected_difference_low"].notna()
+    )
+    rows["interval_agrees"] = (excludes == rows["significant"]) | ~tested
+    return rows
+
+
 def summarize(metrics: GroupMetrics, overall: GroupMetrics, settings: Settings) -> pd.DataFrame:
     """Per metric: the gap between groups (max - min, min / max) and to the whole population."""
-    large = metrics.sizes >= settings.min_group_size
     reference = _reference_index(metrics, settings.reference)
     out = []
     for metric, values in metrics.values.items():
+        tested = metrics.shares.get(metric, metric)
+        large = metrics.support(tested) >= settings.min_group_size
         shown = large & ~np.isnan(values)
         kept = values[shown]
         entry: dict[str, Any] = {"grouping": " × ".join(metrics.grouping), "metric": metric}
@@ -176,7 +232,6 @@ def summarize(metrics: GroupMetrics, overall: GroupMetrics, settings: Settings) 
                     if k.endswith("to_overall")
                 }
             )
-        tested = metrics.shares.get(metric, metric)
         if tested in metrics.rates:
             num, den = metrics.rates[tested]
             entry["p_value_across_groups"] = across_groups(num[large], den[large])

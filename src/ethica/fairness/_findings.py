@@ -9,7 +9,17 @@ from typing import Literal
 import pandas as pd
 
 from ethica.fairness._disparities import POPULATION_SHARE, Settings
-from ethica.fairness._glossary import METRIC_WORDS, SHARE_WORDS, metric_words
+from ethica.fairness._glossary import (
+    BOOT_METHOD_WORDS,
+    BORDERLINE,
+    DENOMINATOR_WORDS,
+    METRIC_WORDS,
+    SHARE_WORDS,
+    SUPPORT_WORDS,
+    confidence_words,
+    metric_words,
+    plain_name,
+)
 
 __all__ = ["METRIC_WORDS", "SHARE_WORDS", "Finding", "findings", "metric_family"]
 
@@ -53,24 +63,55 @@ def findings(comparisons: pd.DataFrame, settings: Settings) -> list[Finding]:
         _finding({str(k): v for k, v in row.items()}, settings)
         for row in rows.to_dict(orient="records")
     ]
-    small = comparisons.loc[
-        ~comparisons["asserted"] & (comparisons["count"] < settings.min_group_size)
-    ]
+    too_small = comparisons["support"] < settings.min_group_size
+    small = comparisons.loc[too_small & (comparisons["count"] < settings.min_group_size)]
     names = sorted(set(small["group"].astype(str)))
     if names:
-        shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
         out.append(
-            Finding(
-                "not assessed",
-                "",
-                "",
-                "",
-                math.nan,
+            _not_assessed(
                 f"Groups with fewer than {settings.min_group_size} decisions are reported but "
-                f"their gaps are not assessed: {shown}.",
+                f"their gaps are not assessed: {_listed(names)}."
             )
         )
+    defined = comparisons["undefined"] == ""  # undefined values are stated below
+    thin = comparisons.loc[too_small & defined & (comparisons["count"] >= settings.min_group_size)]
+    for metric, rows in thin[thin["metric"].isin(list(SUPPORT_WORDS))].groupby("metric"):
+        names = [f"{g} ({n:.0f})" for g, n in zip(rows["group"], rows["support"], strict=True)]
+        text = (
+            f"Gaps in {plain_name(str(metric))} resting on fewer than {settings.min_group_size} "
+            f"{SUPPORT_WORDS[str(metric)]} are reported but not assessed: {_listed(names)}."
+        )
+        out.append(_not_assessed(text, str(metric)))
+    undefined = comparisons.loc[~defined & comparisons["metric"].map(metric_family).isin(HEADLINE)]
+    for metric, rows in undefined.groupby("metric"):
+        groups = zip(rows["group"], rows["grouping"], strict=True)
+        text = (
+            f"The {plain_name(str(metric))} is undefined (0/0) where a group has "
+            f"{undefined_reason(str(metric))}, and is left missing rather than counted as 0: "
+            f"{_listed([f'{g} ({grouping})' for g, grouping in groups])}."
+        )
+        out.append(_not_assessed(text, str(metric)))
     return out
+
+
+def undefined_reasons(comparisons: pd.DataFrame) -> pd.Series:
+    """Give why each row's value is undefined ("0/0: no favourable decisions"), else ""."""
+    undefined = comparisons["value"].isna() & (comparisons["support"] == 0)
+    reasons = comparisons["metric"].map(lambda m: f"0/0: {undefined_reason(str(m))}")
+    return reasons.where(undefined, "")
+
+
+def undefined_reason(metric: str) -> str:
+    """Say what a group lacks when ``metric`` is 0/0 in it: "no favourable decisions", ..."""
+    return f"no {DENOMINATOR_WORDS.get(metric_family(metric), 'rows it is computed over')}"
+
+
+def _not_assessed(text: str, metric: str = "") -> Finding:
+    return Finding("not assessed", "", "", metric, math.nan, text)
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
 
 
 def _finding(row: dict[str, object], settings: Settings) -> Finding:
@@ -104,22 +145,46 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
             f"{row['group']} ({row['grouping']}): {words} {_pct(value)}{interval} against "
             f"{_pct(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
         )
+    boot_low = float(row.get("boot_difference_low", math.nan))  # type: ignore[arg-type]
+    if not math.isnan(boot_low):
+        method = str(row.get("boot_difference_method", "percentile"))
+        named = f", {BOOT_METHOD_WORDS[method]}" if method in BOOT_METHOD_WORDS else ""
+        text += (
+            f" (bootstrap {level}% interval of the gap {_points(boot_low)} to "
+            f"{_points(row['boot_difference_high'])}{named})"
+        )
     ratio = float(row["ratio"])  # type: ignore[arg-type]
     if family == "selection_rate" and not bool(row["four_fifths_pass"]):
         text += f"; ratio {ratio:.2f} fails the four-fifths rule"
     p = float(row["p_adjusted"])  # type: ignore[arg-type]
     correction = {"holm": " after Holm correction", "bh": " after Benjamini-Hochberg correction"}
     suffix = correction.get(settings.correction, "")
+    corrected = _corrected_interval(row, settings)
     if bool(row["significant"]):
         severity: Severity = "material and significant"
-        text += f". The gap is significant ({_p(p)}{suffix})."
+        text += f". The gap is significant ({_p(p)}{suffix}{corrected})."
     elif math.isnan(p):
         severity = "material, not significant"
         text += ". The gap is material; this metric has no significance test."
     else:
         severity = "material, not significant"
-        text += f". The gap is material but could be chance ({_p(p)}{suffix})."
+        text += f". The gap is material but could be chance ({_p(p)}{suffix}{corrected})."
+    if not bool(row.get("interval_agrees", True)):
+        text += f" {BORDERLINE}."
     return Finding(severity, str(row["grouping"]), str(row["group"]), metric, difference, text)
+
+
+def _corrected_interval(row: dict[str, object], settings: Settings) -> str:
+    """Name the gap's interval at the level that matches the corrected test."""
+    low = float(row.get("corrected_difference_low", math.nan))  # type: ignore[arg-type]
+    if math.isnan(low):
+        return ""
+    level = confidence_words(float(row["corrected_confidence"]))  # type: ignore[arg-type]
+    alike = "" if settings.correction == "none" else ", corrected alike"
+    return (
+        f"; {level} interval of the gap {_points(low)} to "
+        f"{_points(row['corrected_difference_high'])}{alike}"
+    )
 
 
 def metric_family(metric: str) -> str:
@@ -129,6 +194,10 @@ def metric_family(metric: str) -> str:
 
 def _pct(value: object) -> str:
     return f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
+
+
+def _points(value: object) -> str:
+    return f"{float(value) * 100:+.1f} pt"  # type: ignore[arg-type]
 
 
 def _p(p: float) -> str:

@@ -43,6 +43,40 @@ CORRECTION_WORDS: dict[str, str] = {
     "bh": "Benjamini-Hochberg (controls the share of false alarms)",
     "none": "none",
 }
+#: Said of a gap whose interval and test disagree at the corrected level.
+BORDERLINE = (
+    "A borderline case: at this level the interval and the test disagree on whether the gap is zero"
+)
+#: What a rate's denominator counts, for the headline rates computed over part of a group.
+SUPPORT_WORDS: dict[str, str] = {
+    "true_positive_rate": "positives (rows whose true outcome was favourable)",
+    "false_positive_rate": "negatives (rows whose true outcome was unfavourable)",
+    "precision": "favourable decisions",
+}
+#: What a metric is computed over, for saying why it is undefined (0/0) in a group.
+DENOMINATOR_WORDS: dict[str, str] = {
+    "true_positive_rate": "positives",
+    "false_negative_rate": "positives",
+    "false_positive_rate": "negatives",
+    "true_negative_rate": "negatives",
+    "precision": "favourable decisions",
+    "false_discovery_rate": "favourable decisions",
+    "negative_predictive_value": "unfavourable decisions",
+    "false_omission_rate": "unfavourable decisions",
+    "balanced_accuracy": "positives or no negatives",
+    "roc_auc": "positives or no negatives",
+    "f1": "positives and no favourable decisions",
+}
+#: The interval shown in a bootstrap column where the percentile interval was too coarse.
+BOOT_METHOD_WORDS: dict[str, str] = {
+    "wilson": "Wilson, too few outcomes to resample",
+    "newcombe": "Newcombe, too few outcomes to resample",
+}
+
+
+def confidence_words(level: float) -> str:
+    """Write a confidence level as a percentage with the digits it needs: 95%, 99.87%."""
+    return f"{level * 100:.4g}%"
 
 
 def plain_name(metric: str) -> str:

@@ -37,6 +37,9 @@ class GroupMetrics:
         top-k): the per-item metric whose total is shared, e.g. ``share_of_exposure`` ->
         ``exposure_per_item``. A share is compared with the group's share of the population,
         not with the overall share (1 by construction).
+    supports
+        For metrics that rest on fewer rows than the group's and are not rates (balanced
+        accuracy, F1, ROC AUC): those rows per group. See :meth:`support`.
     """
 
     grouping: tuple[str, ...]
@@ -46,6 +49,7 @@ class GroupMetrics:
     means: dict[str, tuple[FloatArray, FloatArray]] = field(default_factory=dict)
     curves: dict[str, pd.DataFrame] = field(default_factory=dict)
     shares: dict[str, str] = field(default_factory=dict)
+    supports: dict[str, FloatArray] = field(default_factory=dict)
 
     @property
     def sizes(self) -> FloatArray:
@@ -56,6 +60,18 @@ class GroupMetrics:
     def proportions(self) -> set[str]:
         """Metrics on the 0-1 scale whose gaps are read in percentage points."""
         return set(self.rates) | set(self.shares)
+
+    def support(self, metric: str) -> FloatArray:
+        """Rows a metric's value rests on, per group: the minimum group size applies to these.
+
+        A rate's denominator (positives for the true positive rate, negatives for the false
+        positive rate, predicted positives for precision), else the group's rows.
+        """
+        if metric in self.supports:
+            return self.supports[metric]
+        if metric in self.rates:
+            return np.asarray(self.rates[metric][1], dtype=np.float64)
+        return self.sizes
 
     def frame(self) -> pd.DataFrame:
         """Return groups as rows and metrics as columns, indexed by the grouping's features."""

@@ -2,9 +2,10 @@
 
 One aggregation groups the rows by the sensitive features and a bin of the prediction (the exact
 value when there are few distinct values, otherwise one of ``score_bins`` equal-width bins over
-the profiled range) and sums the prediction, its square and, with a true value (``label``), the
-label, the error ``prediction - label``, its absolute value and its square. Every metric below
-is a ratio of those sums, except the median, which is read from the counts per bin.
+the profiled range) and sums the prediction and, with a true value (``label``), the label, the
+error ``prediction - label``, its absolute value and its square. Every metric below is a ratio
+of those sums, except the median, read from the counts per bin, and the standard deviation,
+from each cell's squared deviations from its own mean merged across cells (``_moments``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ethica.engines import Aggregation, Apply, Col, ColumnProfile, Engine, Expr,
 from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
 from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
+from ethica.fairness._moments import merge_moments
 from ethica.fairness._opening import check_roles, numeric_profile, require_rows
 from ethica.fairness._roles import Roles
 
@@ -63,7 +65,7 @@ def regression_table(
     aggregation = regression_aggregation(roles, bins)
     cells = engine.aggregate(source, aggregation)
     require_rows(cells)
-    for name, _ in aggregation.sums:
+    for name in aggregation.value_columns():
         cells[name] = cells[name].astype(np.float64)
     bad = cells[PREDICTION_BIN].isna() | cells[[name for name, _ in aggregation.sums]].isna().any(
         axis=1
@@ -93,9 +95,12 @@ def regression_aggregation(roles: Roles, bins: ScoreBins) -> Aggregation:
         key = binned(roles.prediction, bins.low, bins.high, bins.bins)
     keys: list[tuple[str, Expr]] = [(f, Col(f)) for f in roles.sensitive]
     keys.append((PREDICTION_BIN, key))
+    # Cell means of amounts far from zero lose digits (1e6 keeps only ten after the point); the
+    # spread between cells is taken from sums shifted to the bins' start, which keep them all.
+    shifted = Apply("shift", (prediction,), (bins.low if bins.method == "equal_width" else 0.0,))
     sums: list[tuple[str, Expr]] = [
         ("prediction_sum", prediction),
-        ("prediction_squared_sum", Apply("square", (prediction,))),
+        ("prediction_shifted_sum", shifted),
     ]
     if roles.label is not None:
         error = Apply("sub", (prediction, Col(roles.label)))
@@ -105,7 +110,8 @@ def regression_aggregation(roles: Roles, bins: ScoreBins) -> Aggregation:
             ("absolute_error_sum", Apply("abs", (error,))),
             ("squared_error_sum", Apply("square", (error,))),
         ]
-    return Aggregation(keys=tuple(keys), sums=tuple(sums))
+    deviations = (("prediction_shifted_m2", prediction),)
+    return Aggregation(keys=tuple(keys), sums=tuple(sums), deviations=deviations)
 
 
 def prediction_bins(profile: ColumnProfile, score_bins: int | ScoreBins) -> ScoreBins:
@@ -139,10 +145,13 @@ def regression_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMet
     groups, codes, sums = group_sums(grouped, grouping, table.sums)
     n = groups["n"].to_numpy(dtype=np.float64)
     mean = ratio(sums["prediction_sum"], n)
-    variance = ratio(sums["prediction_squared_sum"], n) - mean * mean
+    cell_counts = grouped["n"].to_numpy(dtype=np.float64)
+    cell_means = ratio(grouped["prediction_shifted_sum"], cell_counts)
+    m2 = grouped["prediction_shifted_m2"].to_numpy(dtype=np.float64)
+    _, _, group_m2 = merge_moments(codes, cell_counts, cell_means, m2, len(groups))
     values: dict[str, FloatArray] = {
         "mean_prediction": mean,
-        "std_prediction": np.sqrt(np.clip(variance, 0.0, None)),
+        "std_prediction": np.sqrt(ratio(group_m2, n)),
         "median_prediction": _medians(grouped, codes, len(groups), table.bins),
     }
     if "label_sum" in sums:

@@ -16,12 +16,20 @@ from typing import Any, Protocol
 import jinja2
 import pandas as pd
 
+from ethica.fairness._bootstrap import MIN_OUTCOMES
 from ethica.fairness._chart_style import gap_status
 from ethica.fairness._charts import GAP_METRICS, attribution_chart, grouping_figures
 from ethica.fairness._count_table import GROUP_SEPARATOR, CountTable
 from ethica.fairness._disparities import Settings
 from ethica.fairness._findings import Finding
-from ethica.fairness._glossary import CORRECTION_WORDS, CRITERIA_WORDS, METRIC_WORDS
+from ethica.fairness._glossary import (
+    BOOT_METHOD_WORDS,
+    BORDERLINE,
+    CORRECTION_WORDS,
+    CRITERIA_WORDS,
+    METRIC_WORDS,
+    confidence_words,
+)
 from ethica.fairness._group_metrics import GroupMetrics
 from ethica.fairness._kinds import decision_kind
 from ethica.fairness._svg import Figure, figure
@@ -88,6 +96,9 @@ def render_report(audit: Audit, *, title: str, attributions: pd.DataFrame | None
         settings=audit.settings,
         kind=audit.table.kind,
         bootstrap=audit.settings.bootstrap,
+        boot_min_outcomes=MIN_OUTCOMES,
+        corrected_level=confidence_words(_corrected_level(audit)),
+        borderline=BORDERLINE,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         styles=_ENVIRONMENT.get_template("report.css").render(),
     )
@@ -117,7 +128,10 @@ def _header(audit: Audit) -> dict[str, Any]:
         ("Sensitive features", ", ".join(audit.table.sensitive_features)),
         ("Confidence level", f"{settings.confidence * 100:g}%"),
         ("Groups compared with", reference),
-        ("Minimum group size", f"{settings.min_group_size:,} decisions"),
+        (
+            "Minimum group size",
+            f"{settings.min_group_size:,} decisions, and as many in a rate's denominator",
+        ),
         (
             "Correction for many tests",
             CORRECTION_WORDS.get(settings.correction, settings.correction),
@@ -353,21 +367,26 @@ def _gap_table(rows: pd.DataFrame, metrics: GroupMetrics) -> list[dict[str, Any]
                 "value": value(row["value"]),
                 "value_interval": _interval(
                     row.get("value_low", math.nan), row.get("value_high", math.nan), value
-                ),
+                )
+                or _undefined(row),
                 "compared_to": f"{row['compared_to']} ({value(row['reference_value'])})",
                 "difference": gap(row["difference"]),
                 "difference_interval": _interval(
-                    row.get("difference_low", math.nan), row.get("difference_high", math.nan), gap
+                    row.get("corrected_difference_low", math.nan),
+                    row.get("corrected_difference_high", math.nan),
+                    gap,
                 ),
                 "ratio": _number(row["ratio"], 2),
                 "ratio_interval": _interval(
-                    row.get("ratio_low", math.nan),
-                    row.get("ratio_high", math.nan),
+                    row.get("corrected_ratio_low", math.nan),
+                    row.get("corrected_ratio_high", math.nan),
                     partial(_number, digits=2),
                 ),
                 "test": str(row.get("test", "")) if row.get("test") not in (None, "none") else "",
                 "p_adjusted": _p_value(row.get("p_adjusted", math.nan)),
+                "boot": _boot_interval(row, gap),
                 "status": _status(row),
+                "borderline": not bool(row.get("interval_agrees", True)),
                 "marker": MARKERS.get(_status(row), ""),
             }
         )
@@ -437,6 +456,29 @@ def _interval(low: Any, high: Any, form: Any) -> str:
     if _missing(low) or _missing(high):
         return ""
     return f"{form(low)} to {form(high)}"
+
+
+def _corrected_level(audit: Audit) -> float:
+    levels = audit.comparisons.get("corrected_confidence")
+    if levels is None or levels.empty:
+        return audit.settings.confidence
+    return float(levels.iloc[0])
+
+
+def _undefined(row: Mapping[Any, Any]) -> str:
+    reason = str(row.get("undefined") or "")
+    return f"undefined ({reason})" if reason else ""
+
+
+def _boot_interval(row: Mapping[Any, Any], form: Any) -> str:
+    """Show the bootstrap interval of a gap, naming the analytic interval where it stands in."""
+    text = _interval(
+        row.get("boot_difference_low", math.nan), row.get("boot_difference_high", math.nan), form
+    )
+    method = row.get("boot_difference_method", "percentile")
+    if text and method != "percentile":
+        text += f" ({BOOT_METHOD_WORDS.get(str(method), str(method))})"
+    return text
 
 
 def _p_value(value: Any) -> str:

@@ -176,7 +176,7 @@ class Audit:
 
 
 #: Comparison columns written once per metric when every group shares their value.
-_SHARED = frozenset({"compared_to", "reference_value"})
+_SHARED = frozenset({"compared_to", "reference_value", "corrected_confidence"})
 
 
 def _split(frame: pd.DataFrame, by: str) -> dict[str, pd.DataFrame]:
