@@ -5,7 +5,9 @@ was trained with); scikit-learn models get a one-row DataFrame with the spec's c
 
 LightGBM boosters are called through LightGBM's single-row fast C API on one thread: its
 ``Booster.predict`` costs about 0.3 ms of Python checks per call, and with OpenMP threads on
-a busy small machine 10-20 ms, where the fast path takes a few microseconds.
+a busy small machine 10-20 ms, where the fast path takes a few microseconds. XGBoost boosters
+score single rows with a copy set to one thread, for the same reason (300 trees: 0.4 ms
+instead of 5-13 ms).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class Scorer:
         self.spec = spec
         self.version = version
         self._names = [f.name for f in spec.features]
+        #: An XGBoost model's booster set to one thread (a copy: the caller's is left as is).
+        self.xgboost_booster = one_thread_booster(model)
         self._encode = self._encoder()
         self._lightgbm = fast_scoring(model)
 
@@ -58,11 +62,9 @@ class Scorer:
             # One row is too little work to share among OpenMP threads: their start-up dominates.
             prediction = self.model.predict(row, num_threads=1)
             return np.atleast_1d(np.asarray(prediction, dtype=np.float64)[0])
-        if module.startswith("xgboost"):
-            import xgboost
-
-            matrix = xgboost.DMatrix(row, feature_names=self.model.feature_names)
-            return np.atleast_1d(np.asarray(self.model.predict(matrix), dtype=np.float64)[0])
+        if self.xgboost_booster is not None:
+            prediction = self.xgboost_booster.inplace_predict(row, validate_features=False)
+            return np.atleast_1d(np.asarray(prediction, dtype=np.float64)[0])
         if hasattr(self.model, "predict_proba") and not isinstance(
             self.spec.decision, ScoreDecision
         ):
@@ -84,8 +86,8 @@ class Scorer:
         module = type(self.model).__module__
         if module.startswith("lightgbm"):
             return self._booster_row(list(self.model.feature_name()), self.model.pandas_categorical)
-        if module.startswith("xgboost"):
-            names = list(self.model.feature_names or self._names)
+        if self.xgboost_booster is not None:
+            names = list(self.xgboost_booster.feature_names or self._names)
             return self._booster_row(names, None)
         return self._frame_row
 
@@ -124,6 +126,20 @@ class Scorer:
             if feature.type in ("number", "integer"):
                 frame[feature.name] = frame[feature.name].astype("float64")
         return frame
+
+
+def one_thread_booster(model: Any) -> Any:
+    """Return a copy of an XGBoost model's booster that predicts on one thread, else None.
+
+    One row is too little work to share among OpenMP threads: starting them costs more than
+    the trees, and on a busy machine far more.
+    """
+    if not type(model).__module__.startswith("xgboost"):
+        return None
+    booster = model.get_booster() if hasattr(model, "get_booster") else model
+    single = booster.copy()
+    single.set_param({"nthread": 1})
+    return single
 
 
 def outcome_of(spec: SystemSpec, raw: np.ndarray[Any, np.dtype[np.float64]]) -> Scored:
