@@ -83,10 +83,10 @@ class _Candidates:
 def readable_step(width: float, integer: bool) -> float:
     """Return the grid step of a numeric feature whose values span ``width``.
 
-    A power of ten between a thousandth and a hundredth of the range (1 for a range of 100 to
-    999, 0.1 for 10 to 99), and at least 1 for integers: the customer reads "37", not "36.71".
+    A power of ten between a hundredth and a tenth of the range (1 for a range of 10 to 99,
+    10 for 100 to 999), and at least 1 for integers: the customer reads "37", not "36.71".
     """
-    step = 10.0 ** (math.floor(math.log10(max(width, 1e-12))) - 2)
+    step = 10.0 ** (math.floor(math.log10(max(width, 1e-12))) - 1)
     return max(step, 1.0) if integer else step
 
 
@@ -177,7 +177,7 @@ def counterfactuals(
             if not c.numeric or near[c.feature.name]
         ]
         singles, alone = _singles(candidates, search)
-        pairs = _tree_pairs(candidates, singles, alone, search)
+        pairs = _tree_pairs(candidates, singles, alone, search, max_options)
     else:
         coarse = [_coarse(c, grid_size) for c in candidates]
         singles, alone = _singles(coarse, search)
@@ -422,30 +422,44 @@ def _tree_pairs(
     singles: Mapping[str, tuple[Any, float]],
     alone: Mapping[str, set[Any]],
     search: _Search,
+    max_options: int,
 ) -> list[tuple[dict[str, Any], float]]:
     """Find the exact cheapest reversing pair of every two features, cheapest combos first.
 
     The combinations of all pairs are scored together, a growing batch per pair and model call,
-    until each pair has reversed or run out.
+    until each pair has reversed or run out. A pair costing more than ``max_options`` options
+    already found would not be shown: its combinations beyond that cost are not tried.
     """
-    queues: list[tuple[str, str, list[tuple[float, Any, Any]]]] = []
+    by_name = {c.feature.name: c for c in candidates}
+    costs = sorted(by_name[name].cost(value) for name, (value, _) in singles.items())
+
+    def bound() -> float:
+        return costs[max_options - 1] if len(costs) >= max_options else math.inf
+
+    # Per pair: its names, values, and its combinations as (cost, index a, index b), by cost.
+    queues: list[tuple[str, str, list[Any], list[Any], Any]] = []
     for first, second in itertools.combinations(candidates, 2):
         values_a = _pair_values(first, singles, alone)
         values_b = _pair_values(second, singles, alone)
-        combos = sorted(
-            ((first.cost(a) + second.cost(b), a, b) for a in values_a for b in values_b),
-            key=lambda combo: combo[0],
-        )
-        if combos:
-            queues.append((first.feature.name, second.feature.name, combos))
+        if not values_a or not values_b:
+            continue
+        cost_a = np.array([first.cost(v) for v in values_a])
+        cost_b = np.array([second.cost(v) for v in values_b])
+        total = cost_a[:, None] + cost_b[None, :]
+        index_a, index_b = np.nonzero(total <= bound())
+        totals = total[index_a, index_b]
+        order = np.argsort(totals, kind="stable")
+        combos = np.column_stack([totals[order], index_a[order], index_b[order]])
+        if len(combos):
+            queues.append((first.feature.name, second.feature.name, values_a, values_b, combos))
     found: list[tuple[dict[str, Any], float]] = []
     start, size = 0, _FIRST_PAIR_BATCH
     while queues:
         variants: list[dict[str, Any]] = []
         owners: list[int] = []
-        for index, (name_a, name_b, combos) in enumerate(queues):
+        for index, (name_a, name_b, values_a, values_b, combos) in enumerate(queues):
             for _, a, b in combos[start : start + size]:
-                variants.append({name_a: a, name_b: b})
+                variants.append({name_a: values_a[int(a)], name_b: values_b[int(b)]})
                 owners.append(index)
         flips, scores = search.score(variants)
         done: set[int] = set()
@@ -453,9 +467,16 @@ def _tree_pairs(
             if flipped and owner not in done:  # the first in cost order is the cheapest
                 done.add(owner)
                 found.append((variant, score))
+                costs.append(sum(by_name[n].cost(v) for n, v in variant.items()))
+        costs.sort()
         start += size
         size *= 4
-        queues = [q for k, q in enumerate(queues) if k not in done and len(q[2]) > start]
+        limit = bound()
+        queues = [
+            q
+            for k, q in enumerate(queues)
+            if k not in done and len(q[4]) > start and q[4][start][0] <= limit
+        ]
     return found
 
 
