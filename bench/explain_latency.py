@@ -48,8 +48,8 @@ class Row:
     case: str
     library: str
     p50_ms: float | None = None
-    p95_ms: float | None = None
     p99_ms: float | None = None
+    p95_ms: float | None = None  # after p99_ms: the single-row cases give (p50, p99) by position
     cpu_ms: float | None = None
     rows_per_second: float | None = None
     target: str = ""
