@@ -16,11 +16,13 @@ recommended item's score).
 from ethica.explain._attribute import attribute, attribute_many
 from ethica.explain._attribution import (
     ADDITIVITY_TOLERANCE,
+    FLOAT32_EPSILON,
     AdditivityError,
     Attribution,
     Method,
     Scale,
     feature_of_column,
+    float32_tolerance,
     group_columns,
 )
 from ethica.explain._contrast import attribute_contrast, chosen_and_runner_up
@@ -48,6 +50,7 @@ from ethica.explain._text import (
 __all__ = [
     "ADDITIVITY_TOLERANCE",
     "DEFAULT_MAX_REASONS",
+    "FLOAT32_EPSILON",
     "NOTICE_TEMPLATES",
     "TEMPLATES",
     "AdditivityError",
@@ -70,6 +73,7 @@ __all__ = [
     "counterfactuals",
     "excluded_features",
     "feature_of_column",
+    "float32_tolerance",
     "feature_ranges",
     "format_value",
     "group_columns",

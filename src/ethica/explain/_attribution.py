@@ -22,8 +22,26 @@ Method = Literal[
 ]
 Scale = Literal["log-odds", "probability", "value"]
 
-#: How far baseline + Σ contributions may be from the model's output.
+#: How far baseline + Σ contributions may be from the output of a model computed in float64.
 ADDITIVITY_TOLERANCE = 1e-6
+#: The gap between 1 and the next float32: twice float32's unit roundoff.
+FLOAT32_EPSILON = 2.0**-23
+
+
+def float32_tolerance(magnitude: float, terms: int) -> float:
+    """How far a float32 model's contributions may sum from its float32 output, by rounding.
+
+    Summing ``n`` float32 numbers one after another errs by at most ``(n - 1) u Σ|x|`` with
+    ``u`` = :data:`FLOAT32_EPSILON` / 2 (Higham, *Accuracy and Stability of Numerical
+    Algorithms*, 2002, §4.2). XGBoost sums in float32 twice, the margin over its trees and each
+    contribution over the same trees; so for ``terms`` = trees + columns + 1 and ``magnitude``
+    the larger of ``|output|`` and ``|baseline| + Σ|contributions|`` the two errors together
+    stay below ``terms × FLOAT32_EPSILON × magnitude``. Never tighter than
+    :data:`ADDITIVITY_TOLERANCE`.
+    """
+    if terms < 1 or not math.isfinite(magnitude):
+        raise InputError(f"terms must be at least 1 and magnitude finite; got {terms}, {magnitude}")
+    return max(ADDITIVITY_TOLERANCE, terms * FLOAT32_EPSILON * max(1.0, abs(magnitude)))
 
 
 class AdditivityError(EthicaError, ArithmeticError):
@@ -34,8 +52,8 @@ class AdditivityError(EthicaError, ArithmeticError):
 class Attribution:
     """How much each declared feature moved the model's output away from a baseline.
 
-    ``baseline + sum(contributions.values()) == output`` within :data:`ADDITIVITY_TOLERANCE`;
-    constructing one that does not add up raises :class:`AdditivityError`.
+    ``baseline + sum(contributions.values()) == output`` within ``tolerance``; constructing one
+    that does not add up raises :class:`AdditivityError`.
 
     Attributes
     ----------
@@ -53,6 +71,9 @@ class Attribution:
         The scale of ``baseline``, ``contributions`` and ``output``.
     sampling_error
         Per feature, the standard error of a sampled estimate (permutation method only).
+    tolerance
+        How far the sum may be from ``output``: :data:`ADDITIVITY_TOLERANCE` for models that
+        compute in float64, :func:`float32_tolerance` for models that compute in float32.
     """
 
     baseline: float
@@ -61,13 +82,14 @@ class Attribution:
     method: Method
     scale: Scale = "log-odds"
     sampling_error: dict[str, float] | None = field(default=None)
+    tolerance: float = ADDITIVITY_TOLERANCE
 
     def __post_init__(self) -> None:
-        total = self.baseline + math.fsum(self.contributions.values())
-        if not math.isfinite(total) or abs(total - self.output) > ADDITIVITY_TOLERANCE:
+        total = math.fsum([self.baseline, *self.contributions.values()])
+        if not math.isfinite(total) or abs(total - self.output) > self.tolerance:
             raise AdditivityError(
                 f"{self.method} contributions add up to {total!r} but the model's output is "
-                f"{self.output!r}; the attribution is refused"
+                f"{self.output!r} (tolerance {self.tolerance:.3g}); the attribution is refused"
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +101,7 @@ class Attribution:
             "output": self.output,
             "contributions": dict(self.contributions),
             "sampling_error": None if self.sampling_error is None else dict(self.sampling_error),
+            "tolerance": self.tolerance,
         }
 
 

@@ -1,11 +1,14 @@
 """Attributions of tree boosters by their own TreeSHAP: LightGBM and XGBoost.
 
 LightGBM's contributions come from the compiled TreeSHAP where numba is installed (one call
-for a batch of rows), else from its ``pred_contrib``; XGBoost's from ``pred_contribs``.
+for a batch of rows), else from its ``pred_contrib``; XGBoost's from ``pred_contribs``, which
+it computes in float32: their sum is held to :func:`xgboost_tolerance`, not to float64's.
 """
 
 from __future__ import annotations
 
+import json
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +18,7 @@ from ethica.errors import EthicaError, InputError
 from ethica.explain._attribution import (
     AdditivityError,
     Attribution,
+    float32_tolerance,
     group_columns,
     model_row,
     scale_of,
@@ -80,9 +84,9 @@ def xgboost_attribution(
 ) -> Attribution:
     import xgboost
 
-    booster = scorer.model.get_booster() if hasattr(scorer.model, "get_booster") else scorer.model
+    booster = scorer.xgboost_booster
     columns = list(booster.feature_names or names)
-    matrix = xgboost.DMatrix(model_row(scorer, features), feature_names=columns)
+    matrix = xgboost.DMatrix(model_row(scorer, features), feature_names=columns, nthread=1)
     contributions = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
     if contributions.ndim != 2:
         raise InputError("attributions of multiclass XGBoost models are not supported")
@@ -94,7 +98,32 @@ def xgboost_attribution(
         output=output,
         method="xgboost-treeshap",
         scale=scale_of(scorer.spec),
+        tolerance=xgboost_tolerance(booster, row, output),
     )
+
+
+def xgboost_tolerance(booster: Any, contributions: _FloatArray, output: float) -> float:
+    """Return the float32 rounding bound of a row's ``pred_contribs`` (baseline last) and margin."""
+    magnitude = max(abs(output), float(np.abs(contributions).sum()))
+    return float32_tolerance(magnitude, xgboost_trees(booster) + contributions.shape[-1])
+
+
+_TREES: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def xgboost_trees(booster: Any) -> int:
+    """Return the number of trees per output of an XGBoost booster (rounds if linear)."""
+    trees = _TREES.get(booster)
+    if trees is None:
+        config = json.loads(booster.save_config())["learner"]
+        rounds = int(booster.num_boosted_rounds())
+        parameters = config["gradient_booster"].get("gbtree_model_param")
+        if parameters is None:  # gblinear, or dart's nested model
+            parameters = config["gradient_booster"].get("gbtree", {}).get("gbtree_model_param")
+        parallel = int(parameters.get("num_parallel_tree", 1)) if parameters else 1
+        trees = max(1, rounds * parallel)
+        _TREES[booster] = trees
+    return trees
 
 
 def _single_output(values: _FloatArray, what: str) -> _FloatArray:

@@ -14,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from ethica.errors import InputError
-from ethica.explain._attribution import Attribution, group_columns, model_row
+from ethica.explain._attribution import (
+    ADDITIVITY_TOLERANCE,
+    Attribution,
+    group_columns,
+    model_row,
+)
+from ethica.explain._boosters import xgboost_tolerance
 from ethica.explain._lightgbm_native import fast_contributions
 from ethica.explain._sklearn_models import (
     final_step,
@@ -113,12 +119,19 @@ def attribute_contrast(
         )
     blocks, margins = _every_class(blocks, margins, classes)
     difference = blocks[first] - blocks[second]
+    tolerance = ADDITIVITY_TOLERANCE
+    if method == "xgboost-treeshap":  # float32 sums: each class's rounding bound, added
+        tolerance = sum(
+            xgboost_tolerance(scorer.xgboost_booster, blocks[k], float(margins[k]))
+            for k in (first, second)
+        )
     return Attribution(
         baseline=float(difference[-1]),
         contributions=group_columns(dict(zip(columns, difference[:-1], strict=True)), names),
         output=float(margins[first] - margins[second]),
         method=method,
         scale="log-odds",
+        tolerance=tolerance,
     )
 
 
@@ -158,9 +171,9 @@ def xgboost_attribution(
 ) -> tuple[_FloatArray, _FloatArray, list[str]]:
     import xgboost
 
-    booster = scorer.model.get_booster() if hasattr(scorer.model, "get_booster") else scorer.model
+    booster = scorer.xgboost_booster
     columns = list(booster.feature_names or names)
-    matrix = xgboost.DMatrix(model_row(scorer, features), feature_names=columns)
+    matrix = xgboost.DMatrix(model_row(scorer, features), feature_names=columns, nthread=1)
     contributions = np.asarray(booster.predict(matrix, pred_contribs=True), dtype=np.float64)
     margins = np.ravel(np.asarray(booster.predict(matrix, output_margin=True), dtype=np.float64))
     # Multiclass: (1, classes, features + 1); a single output: (1, features + 1).

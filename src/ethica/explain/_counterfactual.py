@@ -1,25 +1,32 @@
 """Counterfactuals: the smallest changes the customer could make that would change the decision.
 
 Only actionable features change; a feature with a declared direction moves only the way that
-favours the customer; values stay within the spec's [minimum, maximum], else the training range.
-Every option is verified by scoring the changed features with the system's own model.
+favours the customer; values stay within the spec's [minimum, maximum], else the training range,
+on a grid of readable steps (:func:`readable_step`). Every option is scored by the system's own
+model, many candidates per model call. For tree models the candidates are the grid values next
+to the model's own split thresholds, so single- and two-feature options are the exact cheapest
+on the grid; other models are searched on a coarse grid, refined where it reverses.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ethica.errors import InputError
+from ethica.explain._attribution import feature_of_column
+from ethica.explain._sklearn_models import preprocess
+from ethica.explain._split_points import split_thresholds
 from ethica.governance import BinaryDecision, FeatureSpec
-from ethica.scoring import Scorer
+from ethica.scoring import Scorer, outcome_of
 
-#: Bisection steps that shrink a numeric change found on the grid.
-_REFINE_STEPS = 12
+#: Pair combinations per pair in the first model call of a tree search; each next call takes 4x.
+_FIRST_PAIR_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -62,9 +69,10 @@ class _Candidates:
     feature: FeatureSpec
     start: Any
     values: list[Any]  # ordered from the smallest change to the largest
-    costs: list[float]
     width: float = 1.0  # the range a numeric change is measured against
     numeric: bool = False
+    # Numeric only: every grid value on each side of the start, nearest first.
+    sides: list[list[Any]] = field(default_factory=list)
 
     def cost(self, value: Any) -> float:
         if self.numeric:
@@ -72,7 +80,36 @@ class _Candidates:
         return 1.0
 
 
-_Flips = Callable[[Mapping[str, Any]], bool]
+def readable_step(width: float, integer: bool) -> float:
+    """Return the grid step of a numeric feature whose values span ``width``.
+
+    A power of ten between a hundredth and a tenth of the range (1 for a range of 10 to 99,
+    10 for 100 to 999), and at least 1 for integers: the customer reads "37", not "36.71".
+    """
+    step = 10.0 ** (math.floor(math.log10(max(width, 1e-12))) - 1)
+    return max(step, 1.0) if integer else step
+
+
+class _Search:
+    """Scores variants of one adverse decision, many per model call."""
+
+    def __init__(self, scorer: Scorer, current: Mapping[str, Any], decision: BinaryDecision):
+        self.scorer = scorer
+        self.current = current
+        self.decision = decision
+
+    def score(self, variants: Sequence[Mapping[str, Any]]) -> tuple[list[bool], list[float]]:
+        """Return, per variant (changes to the current features), whether it reverses, its score."""
+        if not variants:
+            return [], []
+        names = sorted({name for changes in variants for name in changes})
+        columns = {
+            name: [changes.get(name, self.current[name]) for changes in variants] for name in names
+        }
+        scores = self.scorer.raw_variants(self.current, columns)[:, 0]
+        positive = scores >= self.decision.threshold
+        favourable = self.decision.adverse_outcome == self.decision.negative
+        return (positive == favourable).tolist(), scores.tolist()
 
 
 def counterfactuals(
@@ -86,11 +123,16 @@ def counterfactuals(
 ) -> list[Counterfactual]:
     """Find diverse smallest changes over actionable features that reverse an adverse decision.
 
-    Single-feature changes are searched on a grid and shrunk by bisection; pairs of features on
-    a coarser grid, then shrunk one feature at a time. A numeric value is then rounded to the
-    coarsest step (10, 1, 0.1, ...) that still reverses the decision, so the customer reads
-    "150", not "147.2508". An option is dropped when another one changes a subset of its
-    features by no more, so that each option is needed as it stands.
+    Numeric values move on a grid of readable steps within their bounds. For tree models
+    (LightGBM, XGBoost, scikit-learn trees, forests and gradient boosting) the candidates are
+    the grid values next to each of the model's split thresholds: between two thresholds the
+    model does not change, so the cheapest single change and the cheapest pair of changes are
+    exact over the grid. Other models are searched on ``grid_size`` values per feature (pairs
+    on ``pair_grid_size``), then on the whole grid just short of the first value that reverses.
+    A pair never uses a value that reverses the decision alone or goes as far as the feature's
+    own single change, and an option is dropped when another one changes a subset of its
+    features by no more, so that each option is needed as it stands. A feature whose current
+    value is missing (None or NaN) is not changed.
 
     Parameters
     ----------
@@ -104,7 +146,8 @@ def counterfactuals(
     max_options
         At most this many options, cheapest first.
     grid_size, pair_grid_size
-        Candidate values per numeric feature in the single and the pair searches.
+        Candidate values per numeric feature in the single and the pair searches of models
+        other than trees.
 
     Returns
     -------
@@ -120,38 +163,37 @@ def counterfactuals(
     current = dict(features)
     if scorer.score(current).outcome != adverse:
         return []
+    search = _Search(scorer, current, decision)
     candidates = [
         c
         for f in scorer.spec.features
-        if (c := _candidates(f, current.get(f.name), ranges or {}, grid_size)) is not None
+        if (c := _candidates(f, current.get(f.name), ranges or {})) is not None
     ]
-
-    def flips(changes: Mapping[str, Any]) -> bool:
-        return scorer.score({**current, **changes}).outcome != adverse
-
-    singles: dict[str, Any] = {}
-    options: list[dict[str, Any]] = []
-    for candidate in candidates:
-        found = _single(candidate, flips)
-        if found is not None:
-            singles[candidate.feature.name] = found
-            options.append({candidate.feature.name: found})
-    for first, second in itertools.combinations(candidates, 2):
-        pair = _pair(_thin(first, pair_grid_size), _thin(second, pair_grid_size), flips, singles)
-        if pair is not None:
-            options.append(pair)
+    near = _split_neighbours(scorer, current, candidates)
+    if near is not None:
+        candidates = [
+            c if not c.numeric else _with_values(c, near[c.feature.name])
+            for c in candidates
+            if not c.numeric or near[c.feature.name]
+        ]
+        singles, alone = _singles(candidates, search)
+        pairs = _tree_pairs(candidates, singles, alone, search, max_options)
+    else:
+        coarse = [_coarse(c, grid_size) for c in candidates]
+        singles, alone = _singles(coarse, search)
+        singles = _refine_singles(coarse, singles, search)
+        pairs = _pairs(coarse, pair_grid_size, singles, alone, search)
+    options = [({name: value}, score) for name, (value, score) in singles.items()] + pairs
     by_name = {c.feature.name: c for c in candidates}
 
     def cost(changes: Mapping[str, Any]) -> float:
         return sum(by_name[name].cost(value) for name, value in changes.items())
 
     chosen: list[Counterfactual] = []
-    for changes in sorted(options, key=lambda option: (cost(option), sorted(option))):
+    for changes, score in sorted(options, key=lambda option: (cost(option[0]), sorted(option[0]))):
         if any(_dominates(kept.changes, changes, current) for kept in chosen):
             continue
-        scored = scorer.score({**current, **changes})
-        if scored.outcome == adverse:  # pragma: no cover - the search keeps reversals only
-            continue
+        scored = outcome_of(scorer.spec, np.array([score]))
         chosen.append(
             Counterfactual(
                 changes={n: (current[n], v) for n, v in changes.items()},
@@ -165,44 +207,61 @@ def counterfactuals(
     return chosen
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _candidates(
-    feature: FeatureSpec,
-    value: Any,
-    ranges: Mapping[str, tuple[float, float]],
-    grid_size: int,
+    feature: FeatureSpec, value: Any, ranges: Mapping[str, tuple[float, float]]
 ) -> _Candidates | None:
-    if not feature.actionable or value is None:
+    if not feature.actionable or _missing(value):
         return None
     if feature.type == "boolean":
         allowed = {"increasing": [True], "decreasing": [False]}.get(
             feature.direction, [True, False]
         )
         flips: list[Any] = [v for v in allowed if v != bool(value)]
-        return _Candidates(feature, value, flips, [1.0] * len(flips)) if flips else None
+        return _Candidates(feature, value, flips) if flips else None
     if feature.type == "category":
         others: list[Any] = [c for c in feature.categories or [] if c != value]
-        return _Candidates(feature, value, others, [1.0] * len(others)) if others else None
+        return _Candidates(feature, value, others) if others else None
     if feature.type not in ("number", "integer"):
         return None
     low, high = _bounds(feature, ranges)
     start = float(value)
-    targets: list[float] = []
-    if feature.direction in ("increasing", "none") and high is not None and high > start:
-        targets += list(np.linspace(start, high, grid_size + 1)[1:])
-    if feature.direction in ("decreasing", "none") and low is not None and low < start:
-        targets += list(np.linspace(start, low, grid_size + 1)[1:])
-    if feature.type == "integer":
-        targets = [float(round(t)) for t in targets]
-    unique = sorted({t for t in targets if t != start}, key=lambda t: (abs(t - start), t))
-    if not unique:
+    up = feature.direction in ("increasing", "none") and high is not None and high > start
+    down = feature.direction in ("decreasing", "none") and low is not None and low < start
+    if not (up or down):
         return None
     if low is not None and high is not None and high > low:
         width = float(high - low)
     else:  # one bound only: measure against the whole way to it
-        width = float(max(abs(t - start) for t in unique))
-    values: list[Any] = [_typed(t, feature) for t in unique]
-    costs = [float(abs(t - start) / width) for t in unique]
-    return _Candidates(feature, value, values, costs, width=width, numeric=True)
+        width = abs(float(high if up else low) - start)  # type: ignore[arg-type]
+    step = readable_step(width, feature.type == "integer")
+    sides: list[list[Any]] = []
+    if up:
+        steps = np.arange(math.floor(start / step) + 1, math.floor(float(high) / step) + 1)  # type: ignore[arg-type]
+        sides.append([_typed(k * step, feature) for k in steps])
+    if down:
+        steps = np.arange(math.ceil(start / step) - 1, math.ceil(float(low) / step) - 1, -1)  # type: ignore[arg-type]
+        sides.append([_typed(k * step, feature) for k in steps])
+    sides = [side for side in sides if side]
+    if not sides:
+        return None
+    found = _Candidates(feature, value, [], width=width, numeric=True, sides=sides)
+    return _with_values(found, [v for side in sides for v in side])
+
+
+def _with_values(candidates: _Candidates, values: Iterable[Any]) -> _Candidates:
+    ordered = sorted(set(values), key=lambda v: (candidates.cost(v), float(v)))
+    return _Candidates(
+        candidates.feature,
+        candidates.start,
+        ordered,
+        width=candidates.width,
+        numeric=candidates.numeric,
+        sides=candidates.sides,
+    )
 
 
 def _bounds(
@@ -215,114 +274,273 @@ def _bounds(
 
 
 def _typed(value: float, feature: FeatureSpec) -> float | int:
-    return round(value) if feature.type == "integer" else float(value)
+    return round(value) if feature.type == "integer" else round(float(value), 10)
 
 
-def _single(candidates: _Candidates, flips: _Flips) -> Any:
-    name = candidates.feature.name
-    for value in candidates.values:
-        if flips({name: value}):
-            if candidates.numeric:
-                return _shrink(candidates, value, lambda v: flips({name: v}))
-            return value
-    return None
+def _split_neighbours(
+    scorer: Scorer, current: Mapping[str, Any], candidates: Sequence[_Candidates]
+) -> dict[str, set[Any]] | None:
+    """Per numeric feature, the grid values next to a split threshold of the model's columns.
 
-
-def _shrink(candidates: _Candidates, value: Any, flips: Callable[[Any], bool]) -> Any:
-    """Bisect a reversing value toward the current one, then round it to a readable step."""
-    feature = candidates.feature
-    keeps, best = float(candidates.start), value
-    changes = float(value)
-    for _ in range(_REFINE_STEPS):
-        middle = _typed((keeps + changes) / 2, feature)
-        if float(middle) in (keeps, changes):
-            break
-        if flips(middle):
-            changes, best = float(middle), middle
-        else:
-            keeps = float(middle)
-    return _readable(candidates, best, flips)
-
-
-def _readable(candidates: _Candidates, value: Any, flips: Callable[[Any], bool]) -> Any:
-    """Round ``value`` away from the current value to a readable step that still reverses.
-
-    The step is at most a tenth of the feature's range, and the rounding adds at most 5% of it.
+    None for a model that is not made of trees. A scikit-learn pipeline's tree sees the
+    transformer's outputs, so each feature's grid is transformed as the model sees it first.
+    Both grid values around each threshold are kept: libraries send a value equal to the
+    threshold left (``<=``) or right (``<``), and compare in float32 or float64.
     """
-    start, target = float(candidates.start), float(value)
-    away = 1.0 if target > start else -1.0
-    bound = max(candidates.values, key=lambda v: away * float(v))  # the furthest allowed value
-    exponent = int(np.floor(np.log10(max(candidates.width, 1e-12)))) - 1
-    for power in range(exponent, -3, -1):
-        step = 10.0**power
-        rounded = float(
-            np.ceil(target / step) * step if away > 0 else np.floor(target / step) * step
-        )
-        rounded = round(rounded, 6)
-        beyond = away * (rounded - float(bound)) > 1e-12
-        if beyond or rounded == target or abs(rounded - target) > 0.05 * candidates.width:
+    model = scorer.model
+    names = [f.name for f in scorer.spec.features]
+    booster = type(model).__module__.startswith(("lightgbm", "xgboost"))
+    found = split_thresholds(model, names) if booster else None
+    near: dict[str, set[Any]] = {}
+    for candidate in candidates:
+        if not candidate.numeric:
             continue
-        candidate = _typed(rounded, candidates.feature)
-        if flips(candidate):
-            return candidate
-    return value
+        name = candidate.feature.name
+        grid = [v for side in candidate.sides for v in side]
+        if found is not None and booster:
+            inputs = [(np.asarray(grid, dtype=np.float64), found.get(name, np.empty(0)))]
+        else:
+            frame = scorer._frame_row(current)
+            frame = frame.loc[frame.index.repeat(len(grid))].reset_index(drop=True)
+            frame[name] = np.asarray(grid, dtype=np.float64)
+            values, columns = preprocess(model, frame)
+            if found is None:
+                found = split_thresholds(model, columns)
+                if found is None:
+                    return None
+            inputs = [
+                (values[:, j], found[column])
+                for j, column in enumerate(columns)
+                if column in found and feature_of_column(column, names) == name
+            ]
+        near[name] = set()
+        for seen, thresholds in inputs:
+            order = np.argsort(seen, kind="stable")
+            ordered = seen[order]
+            left = np.searchsorted(ordered, thresholds, side="left")
+            right = np.searchsorted(ordered, thresholds, side="right")
+            around = np.unique(np.clip(np.concatenate([left - 1, left, right - 1, right]), 0, None))
+            around = around[around < len(grid)]
+            near[name].update(grid[k] for k in order[around])
+    if found is None and split_thresholds(model, names) is None:
+        return None  # no numeric candidate told trees from other models: ask directly
+    return near
 
 
-def _thin(candidates: _Candidates, size: int) -> _Candidates:
-    if len(candidates.values) <= size:
+def _singles(
+    candidates: Sequence[_Candidates], search: _Search
+) -> tuple[dict[str, tuple[Any, float]], dict[str, set[Any]]]:
+    """Score every candidate value alone, in one model call.
+
+    Returns the cheapest reversing value of each feature (with its score), and per feature
+    every value that reverses alone.
+    """
+    variants = [{c.feature.name: v} for c in candidates for v in c.values]
+    flips, scores = search.score(variants)
+    singles: dict[str, tuple[Any, float]] = {}
+    alone: dict[str, set[Any]] = {c.feature.name: set() for c in candidates}
+    for variant, flipped, score in zip(variants, flips, scores, strict=True):
+        ((name, value),) = variant.items()
+        if flipped:
+            alone[name].add(value)
+            if name not in singles:  # values come cheapest first
+                singles[name] = (value, score)
+    return singles, alone
+
+
+def _coarse(candidates: _Candidates, size: int) -> _Candidates:
+    """Keep ``size`` values per side of a numeric feature, evenly spread, the furthest kept."""
+    if not candidates.numeric:
         return candidates
-    keep = np.unique(np.linspace(0, len(candidates.values) - 1, size).round().astype(int))
-    return replace(
-        candidates,
-        values=[candidates.values[i] for i in keep],
-        costs=[candidates.costs[i] for i in keep],
-    )
+    kept = [side[k] for side in candidates.sides for k in _spread(len(side), size)]
+    return _with_values(candidates, kept)
 
 
-def _pair(
-    first: _Candidates, second: _Candidates, flips: _Flips, singles: Mapping[str, Any]
-) -> dict[str, Any] | None:
-    """Find the cheapest pair of changes, neither of which reaches a lone reversal."""
+def _spread(length: int, size: int) -> list[int]:
+    if length <= size:
+        return list(range(length))
+    return sorted({round(k) for k in np.linspace(length / size - 1, length - 1, size)})
 
-    def needed(candidates: _Candidates, value: Any) -> bool:
+
+def _refine_singles(
+    coarse: Sequence[_Candidates], singles: dict[str, tuple[Any, float]], search: _Search
+) -> dict[str, tuple[Any, float]]:
+    """Look for a cheaper reversing value on the whole grid short of each coarse one."""
+    variants: list[dict[str, Any]] = []
+    for candidates in coarse:
         name = candidates.feature.name
-        return name not in singles or not _as_far(singles[name], value, candidates.start)
-
-    combos = sorted(
-        (
-            (cost_a + cost_b, value_a, value_b)
-            for value_a, cost_a in zip(first.values, first.costs, strict=True)
-            if needed(first, value_a)
-            for value_b, cost_b in zip(second.values, second.costs, strict=True)
-            if needed(second, value_b)
-        ),
-        key=lambda combo: combo[0],
-    )
-    name_a, name_b = first.feature.name, second.feature.name
-    for _, value_a, value_b in combos:
-        if flips({name_a: value_a, name_b: value_b}):
-            return _shrink_pair(first, second, value_a, value_b, flips)
-    return None
+        if candidates.numeric and name in singles:
+            variants += [{name: v} for v in _short_of(candidates, singles[name][0])]
+    flips, scores = search.score(variants)
+    refined = dict(singles)
+    by_name = {c.feature.name: c for c in coarse}
+    for variant, flipped, score in zip(variants, flips, scores, strict=True):
+        ((name, value),) = variant.items()
+        cost = by_name[name].cost
+        if flipped and cost(value) < cost(refined[name][0]):
+            refined[name] = (value, score)
+    return refined
 
 
-def _shrink_pair(
-    first: _Candidates, second: _Candidates, value_a: Any, value_b: Any, flips: _Flips
-) -> dict[str, Any]:
-    """Shrink each numeric change of a reversing pair, holding the other one fixed."""
-    name_a, name_b = first.feature.name, second.feature.name
+def _short_of(candidates: _Candidates, value: Any) -> list[Any]:
+    """Grid values a coarse search skipped that change less than ``value``.
 
-    def with_a(value: Any) -> bool:
-        return flips({name_a: value, name_b: value_b})
+    On ``value``'s side, those after the last kept value before it; on the other side, those
+    after the last kept value that changes less.
+    """
+    limit = candidates.cost(value)
+    kept = set(candidates.values)
+    found: list[Any] = []
+    for side in candidates.sides:
+        nearer = [k for k, v in enumerate(side) if candidates.cost(v) < limit]
+        if not nearer:
+            continue
+        end = nearer[-1] + 1
+        before = [k for k in range(end) if side[k] in kept]
+        found += side[(before[-1] + 1 if before else 0) : end]
+    return found
 
-    if first.numeric:
-        value_a = _shrink(first, value_a, with_a)
 
-    def with_b(value: Any) -> bool:
-        return flips({name_a: value_a, name_b: value})
+def _pair_values(
+    candidates: _Candidates,
+    singles: Mapping[str, tuple[Any, float]],
+    alone: Mapping[str, set[Any]],
+) -> list[Any]:
+    """Values a pair may use: neither reversing alone nor as far as the feature's single change."""
+    name = candidates.feature.name
+    single = singles.get(name)
+    return [
+        v
+        for v in candidates.values
+        if v not in alone.get(name, set())
+        and (single is None or not _as_far(single[0], v, candidates.start))
+    ]
 
-    if second.numeric:
-        value_b = _shrink(second, value_b, with_b)
-    return {name_a: value_a, name_b: value_b}
+
+def _tree_pairs(
+    candidates: Sequence[_Candidates],
+    singles: Mapping[str, tuple[Any, float]],
+    alone: Mapping[str, set[Any]],
+    search: _Search,
+    max_options: int,
+) -> list[tuple[dict[str, Any], float]]:
+    """Find the exact cheapest reversing pair of every two features, cheapest combos first.
+
+    The combinations of all pairs are scored together, a growing batch per pair and model call,
+    until each pair has reversed or run out. A pair costing more than ``max_options`` options
+    already found would not be shown: its combinations beyond that cost are not tried.
+    """
+    by_name = {c.feature.name: c for c in candidates}
+    costs = sorted(by_name[name].cost(value) for name, (value, _) in singles.items())
+
+    def bound() -> float:
+        return costs[max_options - 1] if len(costs) >= max_options else math.inf
+
+    # Per pair: its names, values, and its combinations as (cost, index a, index b), by cost.
+    queues: list[tuple[str, str, list[Any], list[Any], Any]] = []
+    for first, second in itertools.combinations(candidates, 2):
+        values_a = _pair_values(first, singles, alone)
+        values_b = _pair_values(second, singles, alone)
+        if not values_a or not values_b:
+            continue
+        cost_a = np.array([first.cost(v) for v in values_a])
+        cost_b = np.array([second.cost(v) for v in values_b])
+        total = cost_a[:, None] + cost_b[None, :]
+        index_a, index_b = np.nonzero(total <= bound())
+        totals = total[index_a, index_b]
+        order = np.argsort(totals, kind="stable")
+        combos = np.column_stack([totals[order], index_a[order], index_b[order]])
+        if len(combos):
+            queues.append((first.feature.name, second.feature.name, values_a, values_b, combos))
+    found: list[tuple[dict[str, Any], float]] = []
+    start, size = 0, _FIRST_PAIR_BATCH
+    while queues:
+        variants: list[dict[str, Any]] = []
+        owners: list[int] = []
+        for index, (name_a, name_b, values_a, values_b, combos) in enumerate(queues):
+            for _, a, b in combos[start : start + size]:
+                variants.append({name_a: values_a[int(a)], name_b: values_b[int(b)]})
+                owners.append(index)
+        flips, scores = search.score(variants)
+        done: set[int] = set()
+        for owner, variant, flipped, score in zip(owners, variants, flips, scores, strict=True):
+            if flipped and owner not in done:  # the first in cost order is the cheapest
+                done.add(owner)
+                found.append((variant, score))
+                costs.append(sum(by_name[n].cost(v) for n, v in variant.items()))
+        costs.sort()
+        start += size
+        size *= 4
+        limit = bound()
+        queues = [
+            q
+            for k, q in enumerate(queues)
+            if k not in done and len(q[4]) > start and q[4][start][0] <= limit
+        ]
+    return found
+
+
+def _pairs(
+    coarse: Sequence[_Candidates],
+    size: int,
+    singles: Mapping[str, tuple[Any, float]],
+    alone: Mapping[str, set[Any]],
+    search: _Search,
+) -> list[tuple[dict[str, Any], float]]:
+    """Pairs of models other than trees, in three model calls for all pairs.
+
+    The cheapest reversing pair of every two features on a thin grid, then each of its changes
+    moved to the cheapest value short of it on the whole grid that still reverses.
+    """
+    thin = [_coarse(c, size) for c in coarse]
+    by_name = {c.feature.name: c for c in coarse}
+    variants: list[dict[str, Any]] = []
+    for first, second in itertools.combinations(thin, 2):
+        values_a = _pair_values(first, singles, alone)
+        values_b = _pair_values(second, singles, alone)
+        variants += [
+            {first.feature.name: a, second.feature.name: b} for a in values_a for b in values_b
+        ]
+    flips, _ = search.score(variants)
+    cheapest: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
+    for variant, flipped in zip(variants, flips, strict=True):
+        if not flipped:
+            continue
+        key = tuple(variant)
+        cost = sum(by_name[n].cost(v) for n, v in variant.items())
+        if key not in cheapest or cost < cheapest[key][0]:
+            cheapest[key] = (cost, variant)
+    pairs = [variant for _, variant in cheapest.values()]
+    thin_by_name = {c.feature.name: c for c in thin}
+    for position in (0, 1):  # shrink the first change of every pair, then the second
+        pairs = _shrink_pairs(pairs, position, thin_by_name, search)
+    _, scores = search.score(pairs)
+    return list(zip(pairs, scores, strict=True))
+
+
+def _shrink_pairs(
+    pairs: list[dict[str, Any]],
+    position: int,
+    thin: Mapping[str, _Candidates],
+    search: _Search,
+) -> list[dict[str, Any]]:
+    """Move one change of each pair to the cheapest grid value short of it that still reverses."""
+    variants: list[dict[str, Any]] = []
+    owners: list[int] = []
+    for index, pair in enumerate(pairs):
+        name = list(pair)[position]
+        if thin[name].numeric:
+            for value in _short_of(thin[name], pair[name]):
+                variants.append({**pair, name: value})
+                owners.append(index)
+    flips, _ = search.score(variants)
+    shrunk = list(pairs)
+    for owner, variant, flipped in zip(owners, variants, flips, strict=True):
+        name = list(variant)[position]
+        cost = thin[name].cost
+        if flipped and cost(variant[name]) < cost(shrunk[owner][name]):
+            shrunk[owner] = variant
+    return shrunk
 
 
 def _as_far(reference: Any, value: Any, start: Any) -> bool:

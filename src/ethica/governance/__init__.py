@@ -46,7 +46,15 @@ from ethica.governance._incidents import HARMS, Incident, incident_log, open_inc
 from ethica.governance._law import INSTRUMENTS, Citation, cite_text
 from ethica.governance._model_card import model_card
 from ethica.governance._obligations import OBLIGATIONS, Obligation, applicable_obligations
-from ethica.governance._oversight import AUTOMATIC, Routing, TrainingData, route, unlike_training
+from ethica.governance._oversight import (
+    AUTOMATIC,
+    UNEXPLAINED,
+    Routing,
+    TrainingData,
+    explanation_required,
+    route,
+    unlike_training,
+)
 from ethica.governance._record import (
     Change,
     FeatureInfluence,
@@ -96,6 +104,7 @@ __all__ = [
     "STATUSES",
     "TIERS",
     "TRANSPARENCY_DUTIES",
+    "UNEXPLAINED",
     "USE_CASES",
     "AIActFacts",
     "AnnexIProduct",
@@ -153,6 +162,7 @@ __all__ = [
     "cite_text",
     "classification_change",
     "classify",
+    "explanation_required",
     "fria",
     "incident_log",
     "load_record",

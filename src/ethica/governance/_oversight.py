@@ -26,6 +26,26 @@ class Routing:
 
 AUTOMATIC = Routing("automatic")
 
+#: The reason a decision waits for a person when its required explanation could not be made.
+UNEXPLAINED = "UNEXPLAINED"
+
+
+def explanation_required(spec: SystemSpec, *, outcome: str) -> bool:
+    """Whether a decision may take effect only with its explanation (reasons, counterfactuals).
+
+    An adverse outcome of a high-risk system: the customer is owed the main reasons for it
+    (EU AI Act Art. 86, GDPR Art. 22(3)), so one that cannot be explained is held for a person
+    (:data:`UNEXPLAINED`), never served without reasons.
+    """
+    decision = spec.decision
+    if spec.risk_tier != "high":
+        return False
+    if isinstance(decision, BinaryDecision):
+        return outcome == decision.adverse_outcome
+    if isinstance(decision, MulticlassDecision):
+        return outcome in decision.adverse
+    return False
+
 
 class TrainingData(Protocol):
     """What the policy reads of a model's training summary (``ethica.explain.TrainingSummary``)."""
@@ -90,15 +110,20 @@ def route(
     rng: random.Random,
     forced: str | None = None,
     unfamiliar: Sequence[str] = (),
+    unexplained: bool = False,
 ) -> Routing:
     """Decide automatic vs human review for one decision from the system's oversight policy.
 
     ``forced`` is a reason that holds the decision whatever the policy says (for example the
     customer objected to automated decisions). ``unfamiliar`` names the inputs unlike the
-    training data (:func:`unlike_training`); any holds the decision.
+    training data (:func:`unlike_training`); any holds the decision. ``unexplained`` says the
+    decision's explanation failed: where :func:`explanation_required`, it is held with reason
+    :data:`UNEXPLAINED` whatever the policy says.
     """
     if forced:
         return Routing("pending_review", forced)
+    if unexplained and explanation_required(spec, outcome=outcome):
+        return Routing("pending_review", UNEXPLAINED)
     policy = spec.oversight
     decision = spec.decision
     if isinstance(decision, BinaryDecision):
