@@ -46,10 +46,28 @@ from ethica.ledger._errors import (
     TamperedError,
 )
 from ethica.ledger._keys import KeyRing, KeyStore, MasterKey, MemoryKeyStore, WrappedKey
+from ethica.ledger._merkle import (
+    EMPTY_ROOT,
+    Frontier,
+    MerkleTree,
+    leaf_hash,
+    merkle_root,
+    node_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from ethica.ledger._store import EntryStore, MemoryEntryStore
 from ethica.ledger._verify import Problem, ProblemKind, VerificationReport, verify
 
 __all__ = [
+    "verify_inclusion",
+    "verify_consistency",
+    "node_hash",
+    "merkle_root",
+    "leaf_hash",
+    "MerkleTree",
+    "Frontier",
+    "EMPTY_ROOT",
     "GENESIS_HASH",
     "ROOT_CHAIN",
     "Checkpoint",
