@@ -156,7 +156,7 @@ def test_heads_verify_and_record_progress(ledger: Ledger, store: MemoryEntryStor
 
 def test_truncation_after_the_newest_head_is_named(ledger: Ledger, store: MemoryEntryStore) -> None:
     head = ledger.sign_head(CHAIN, private_key=KEY)
-    del store.tamper(CHAIN)[7:]
+    del store.stored(CHAIN)[7:]
     assert _both(ledger, store) == []  # a shorter chain is a valid chain on its own
     assert _both(ledger, store, heads=[head]) == [("truncated", CHAIN, 7)]
 
@@ -167,7 +167,7 @@ def test_a_rewritten_and_rechained_tail_differs_from_the_signed_root(
     early = ledger.sign_head(CHAIN, private_key=KEY)  # 10 entries
     _append(ledger, 6)
     head = ledger.sign_head(CHAIN, private_key=KEY)  # 16 entries
-    records = store.tamper(CHAIN)
+    records = store.stored(CHAIN)
     records[12] = _rehashed(CHAIN, records[12], public='{"i":12,"outcome":"approved"}')
     _rechain(CHAIN, records, 13)
     assert _both(ledger, store) == []  # every hash and link is consistent again
@@ -181,7 +181,7 @@ def test_a_forged_entry_appended_with_a_correct_hash_is_named(
     ledger: Ledger, store: MemoryEntryStore
 ) -> None:
     head = ledger.sign_head(CHAIN, private_key=KEY)
-    records = store.tamper(CHAIN)
+    records = store.stored(CHAIN)
     last = records[-1]
     # Backdated, so that it looks like it was recorded before the head was signed.
     forged = _rehashed(
@@ -224,7 +224,7 @@ def test_deleted_head_rows_and_removed_witness_lines_are_named(
         ("deleted", CHAIN, 13)
     ]
     # Truncation with every database head deleted is still caught against the witness.
-    del store.tamper(CHAIN)[14:]
+    del store.stored(CHAIN)[14:]
     assert ("truncated", CHAIN, 14) in _both(ledger, store, heads=[], witnessed=kept)
 
 
@@ -252,7 +252,7 @@ def test_a_deleted_chain_is_caught_against_its_witnessed_head(
 ) -> None:
     ledger.append("erasure", chain="erasure", subject="subject-1", public={"reason": "Art. 17"})
     erasure_head = ledger.sign_head("erasure", private_key=KEY)
-    store.tamper("erasure").clear()
+    store.stored("erasure").clear()
     assert _both(ledger, store) == []
     report = verify_store(store, public_key=PUBLIC, witnessed=[erasure_head], heads=[erasure_head])
     assert _problems(report) == [("truncated", "erasure", 0)]
@@ -263,7 +263,7 @@ def test_entry_tampering_is_named_the_same_on_records_and_entries(
     ledger: Ledger, store: MemoryEntryStore
 ) -> None:
     head = ledger.sign_head(CHAIN, private_key=KEY)
-    original = list(store.tamper(CHAIN))
+    original = list(store.stored(CHAIN))
     cases: dict[str, tuple[object, tuple[str, str, int]]] = {
         "edit": (
             lambda r: r.__setitem__(4, (*r[4][:4], '{"i":4}', *r[4][5:])),
@@ -278,7 +278,7 @@ def test_entry_tampering_is_named_the_same_on_records_and_entries(
         ),
     }
     for name, (change, expected) in cases.items():
-        records = store.tamper(CHAIN)
+        records = store.stored(CHAIN)
         records[:] = original
         change(records)  # type: ignore[operator]
         assert _both(ledger, store, heads=[head])[0] == expected, name
@@ -301,7 +301,7 @@ def test_incremental_verification_reads_only_what_came_after_the_last_head(
     assert again.heads == {CHAIN: 18}
     assert again.progress[CHAIN].head == newer
     # A new entry edited: caught. An entry before the resumed head: left to full verification.
-    records = store.tamper(CHAIN)
+    records = store.stored(CHAIN)
     saved = list(records)
     records[12] = (*records[12][:4], '{"i":1}', *records[12][5:])
     assert _problems(ledger.verify(public_key=PUBLIC, since=progress)) == [("edited", CHAIN, 12)]
@@ -347,7 +347,7 @@ def test_proofs_after_a_rewrite_no_longer_hold(ledger: Ledger, store: MemoryEntr
     consistency = ledger.prove_consistency(old, new)
     assert consistency.verify(PUBLIC)
     assert ConsistencyProof.from_dict(json.loads(json.dumps(consistency.to_dict()))).verify(PUBLIC)
-    records = store.tamper(CHAIN)
+    records = store.stored(CHAIN)
     records[2] = _rehashed(CHAIN, records[2], public='{"i":2,"outcome":"approved"}')
     _rechain(CHAIN, records, 3)
     with pytest.raises(LedgerError, match="no longer has the root"):

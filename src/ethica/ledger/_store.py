@@ -104,7 +104,7 @@ class MemoryEntryStore:
         with self._lock:
             return sorted(name for name, records in self._chains.items() if records)
 
-    def tamper(self, chain: str) -> list[StoredEntry]:
-        """Return the chain's list of records itself, to edit in tests and demonstrations."""
+    def stored(self, chain: str) -> list[StoredEntry]:
+        """Return the chain's list of records itself (to load a chain fast, or to tamper with)."""
         with self._lock:
             return self._chains.setdefault(chain, [])

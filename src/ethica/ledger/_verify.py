@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
@@ -428,8 +427,6 @@ class _Verification:
         return claims
 
 
-# JSON strings need escaping only for these; stored text without them is quoted as it is.
-_NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]').search
 _FORMAT = encode_basestring(LEDGER_FORMAT)
 
 
@@ -471,9 +468,12 @@ def _check_chain(
         if sequence != expected or link != previous:
             result.problem = _break(chain, record, expected, previous, records)
             break
-        if _NEEDS_ESCAPE(f"{recorded_at}{kind}{subject}{key_id}{nonce}{ciphertext}{link}") or (
-            (nonce is None) is not (ciphertext is None)
-        ):
+        # ``link`` equals the previous verified hash (hex) already; the other strings are
+        # quoted as stored unless they hold a quote or backslash, so the bytes still split
+        # into fields one way only. A control character (escaped in canonical JSON) fails the
+        # hash here; the entry is then hashed again with every string escaped.
+        joined = f"{recorded_at}{kind}{subject}{key_id}{nonce}{ciphertext}"
+        if '"' in joined or "\\" in joined or (nonce is None) is not (ciphertext is None):
             content = _content(chain, record)
         else:
             quoted_key = "null" if key_id is None else f'"{key_id}"'
@@ -490,13 +490,16 @@ def _check_chain(
             ).encode("utf-8", "surrogatepass")
         digest = sha256(content).digest()
         if digest.hex() != stored:
-            result.problem = Problem(
-                "edited",
-                chain,
-                sequence,
-                "its hash does not match its content: the entry was edited after it was recorded",
-            )
-            break
+            digest = sha256(_content(chain, record)).digest()
+            if digest.hex() != stored:
+                result.problem = Problem(
+                    "edited",
+                    chain,
+                    sequence,
+                    "its hash does not match its content: the entry was edited after it was "
+                    "recorded",
+                )
+                break
         if sequence >= cutoff_size and recorded_at < cutoff_time and latest is not None:
             result.problem = Problem(
                 "forged",
