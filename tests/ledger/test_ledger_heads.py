@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -40,17 +41,6 @@ KEY = generate_signing_key()
 PUBLIC = KEY.public_key()
 
 
-class TickingClock:
-    """A clock that advances one second per reading."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
-
-
 def _append(ledger: Ledger, count: int, *, chain: str = CHAIN) -> None:
     for i in range(count):
         ledger.append(
@@ -68,10 +58,12 @@ def store() -> MemoryEntryStore:
 
 
 @pytest.fixture
-def ledger(store: MemoryEntryStore, tmp_path: Path) -> Ledger:
+def ledger(
+    store: MemoryEntryStore, tmp_path: Path, ticking_clock: Callable[[], datetime]
+) -> Ledger:
     witness = FileWitness(tmp_path / "witness.jsonl", public_key=PUBLIC)
     ledger = Ledger(
-        store=store, keyring=KeyRing(MasterKey.generate()), clock=TickingClock(), witness=witness
+        store=store, keyring=KeyRing(MasterKey.generate()), clock=ticking_clock, witness=witness
     )
     _append(ledger, 10)
     return ledger

@@ -31,8 +31,8 @@ Why records. Stores hand out the text that was hashed (:data:`StoredEntry`), and
 :class:`ChainProgress` lets it resume from the newest verified head, reading only new entries.
 
 Storage goes through small Protocols, :class:`EntryStore` (and :class:`RecordStore`) and
-:class:`KeyStore`, with
-in-memory implementations here; the service implements them over SQL tables.
+:class:`KeyStore`, with in-memory implementations here; the service implements them over SQL
+tables.
 """
 
 from ethica.ledger._canonical import canonical_json, rfc3339
