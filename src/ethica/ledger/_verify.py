@@ -319,6 +319,7 @@ class _Verification:
         self.public_key = public_key
         self.since = since or {}
         self.problems: list[Problem] = []
+        self.invalid: set[tuple[str, int, str, bytes]] = set()
 
     def run(
         self,
@@ -381,32 +382,33 @@ class _Verification:
         )
 
     def _signed(self, heads: list[SignedHead]) -> list[SignedHead]:
-        key = self.public_key
-        return [h for h in heads if key is not None and verify_head(h, key)]
+        return [h for h in heads if _key(h) not in self.invalid]
 
     def _valid_heads(self) -> list[SignedHead]:
+        """Check each head's signature once; those before a resumed head are taken as checked."""
         unique: dict[tuple[str, int, str, bytes], SignedHead] = {}
         for head in self.heads + (self.witnessed or []):
-            unique.setdefault((head.chain, head.size, head.root, head.signature), head)
+            unique.setdefault(_key(head), head)
         for progress in self.since.values():
-            unique.setdefault(
-                (progress.head.chain, progress.head.size, progress.head.root, b"progress"),
-                progress.head,
-            )
+            unique.setdefault(_key(progress.head), progress.head)
         valid: list[SignedHead] = []
         for head in unique.values():
+            resumed = self.since.get(head.chain)
+            if resumed is not None and head.size < resumed.head.size:
+                continue
             if self.public_key is not None and verify_head(head, self.public_key):
                 valid.append(head)
-            else:
-                self.problems.append(
-                    Problem(
-                        "forged",
-                        head.chain,
-                        head.size,
-                        f"{head.describe()} does not verify with the public key: it was forged "
-                        "or altered",
-                    )
+                continue
+            self.invalid.add(_key(head))
+            self.problems.append(
+                Problem(
+                    "forged",
+                    head.chain,
+                    head.size,
+                    f"{head.describe()} does not verify with the public key: it was forged "
+                    "or altered",
                 )
+            )
         return valid
 
     def _checkpoint_claims(self) -> list[_Claim]:
@@ -787,10 +789,7 @@ def _check_claims(
 
 def _compare_with_witness(stored: list[SignedHead], witnessed: list[SignedHead]) -> list[Problem]:
     """Name heads the witness kept that the ledger lacks, and the reverse where it matters."""
-
-    def key(head: SignedHead) -> tuple[str, int, str, bytes]:
-        return (head.chain, head.size, head.root, head.signature)
-
+    key = _key
     problems: list[Problem] = []
     stored_keys = {key(h) for h in stored}
     witnessed_keys = {key(h) for h in witnessed}
@@ -826,6 +825,10 @@ def _compare_with_witness(stored: list[SignedHead], witnessed: list[SignedHead])
             )
         )
     return problems
+
+
+def _key(head: SignedHead) -> tuple[str, int, str, bytes]:
+    return (head.chain, head.size, head.root, head.signature)
 
 
 def _is_head(head: Any) -> bool:
