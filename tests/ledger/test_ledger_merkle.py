@@ -12,6 +12,7 @@ from ethica.ledger import (
     EMPTY_ROOT,
     Frontier,
     MerkleTree,
+    inclusion_path,
     merkle_root,
     verify_consistency,
     verify_inclusion,
@@ -113,6 +114,7 @@ def test_inclusion_proofs_match_the_naive_path_and_verify(n: int, data: st.DataO
     index = data.draw(st.integers(min_value=0, max_value=size - 1), label="index")
     proof = tree.inclusion_proof(index, size)
     assert proof == _naive_path(index, leaves[:size])
+    assert inclusion_path(iter(leaves), index, size) == proof  # streamed, O(log n) memory
     root = tree.root(size)
     assert verify_inclusion(leaves[index], index, size, proof, root)
     # Any other leaf, index, size, root or path fails.
@@ -165,6 +167,8 @@ def test_the_empty_tree_is_consistent_with_every_tree_and_bad_sizes_fail() -> No
     assert not verify_inclusion(_leaves(1)[0], 5, 5, [], tree.root())
     with pytest.raises(ValueError, match="not in a tree"):
         tree.inclusion_proof(5)
+    with pytest.raises(ValueError, match="has 5 leaves, not 6"):
+        inclusion_path(_leaves(5), 2, 6)
     with pytest.raises(ValueError, match="has 5 leaves"):
         tree.root(6)
     with pytest.raises(ValueError, match="no consistency proof"):

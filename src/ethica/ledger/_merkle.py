@@ -25,6 +25,7 @@ __all__ = [
     "EMPTY_ROOT",
     "Frontier",
     "MerkleTree",
+    "inclusion_path",
     "leaf_hash",
     "merkle_root",
     "node_hash",
@@ -219,6 +220,43 @@ class MerkleTree:
             return self._levels[width.bit_length() - 1][start // width]
         split = start + _largest_power_of_two_below(width)
         return node_hash(self._hash(start, split), self._hash(split, end))
+
+
+def inclusion_path(leaves: Iterable[bytes], index: int, size: int) -> list[bytes]:
+    """Return the audit path of leaf ``index`` in the tree of the first ``size`` ``leaves``.
+
+    Reads the leaves once, in order, keeping ``O(log size)`` hashes: for a store that can
+    stream a chain's hashes but should not hold its whole tree. Equal to
+    ``MerkleTree(leaves).inclusion_proof(index, size)``.
+    """
+    if not 0 <= index < size:
+        raise ValueError(f"leaf {index} is not in a tree of {size} leaves")
+    siblings: list[tuple[int, int]] = []  # the ranges whose roots make the path, leaf upwards
+    start, end = 0, size
+    while end - start > 1:
+        split = start + _largest_power_of_two_below(end - start)
+        if index < split:
+            siblings.append((split, end))
+            end = split
+        else:
+            siblings.append((start, split))
+            start = split
+    siblings.reverse()
+    trees = [Frontier() for _ in siblings]
+    by_start = sorted(range(len(siblings)), key=lambda k: siblings[k][0])
+    current, seen = 0, 0
+    for position, data in enumerate(leaves):
+        if position == size:
+            break
+        seen += 1
+        if position == index:
+            continue
+        while siblings[by_start[current]][1] <= position:
+            current += 1
+        trees[by_start[current]].append(data)
+    if seen < size:
+        raise ValueError(f"the tree has {seen} leaves, not {size}")
+    return [tree.root() for tree in trees]
 
 
 def verify_inclusion(
