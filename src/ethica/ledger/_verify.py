@@ -462,8 +462,8 @@ def _check_chain(
     stack = frontier._stack  # noqa: SLF001 (the hot loop extends the frontier in place)
     size = frontier.size
     next_size = pending[0].size if pending else -1
-    position = -1
-    for position, record in enumerate(records):  # noqa: B007 (position locates a problem)
+    first = expected
+    for record in records:
         (sequence, recorded_at, kind, subject, public, nonce, ciphertext, key_id, link, stored) = (
             record
         )
@@ -528,7 +528,9 @@ def _check_chain(
                 rewritten = _check_root(chain, frontier, pending, result, previous)
             next_size = pending[0].size if pending else -1
     frontier.size = size
-    result.checked += position + 1 if result.problem is None else position
+    # Every record before a problem was verified, so its position is how many were.
+    position = expected - first
+    result.checked += position
     result.problem_position = position
     result.verified = expected - result.resumed_from
     if result.problem is None and not rewritten:
