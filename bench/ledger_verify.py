@@ -35,6 +35,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy.orm import Session
 
 from ethica.ledger import (
     GENESIS_HASH,
@@ -53,11 +54,12 @@ from ethica.ledger import (
     verify_store,
 )
 from ethica.ledger._verify import _content
+from ethica.service.ledger.store import SqlEntryStore
 from ethica.service.ledger.tables import LedgerEntry
 
 CHAIN = "credit-limit"
 POSTGRESQL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-_COLUMNS = (
+_COLUMNS = (  # in the library's StoredEntry order
     "sequence, recorded_at, kind, subject, public, sealed_nonce, sealed_ciphertext, key_id, "
     "previous_hash, hash"
 )
@@ -115,37 +117,18 @@ def heads_every(
 
 
 class SqlRecords:
-    """Records of ``ledger_entries`` read with the driver's cursor, in batches."""
+    """The service's SQL store of ``engine``'s ledger, one session per use."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def chains(self) -> list[str]:
-        # A skip scan of the primary key, one probe per chain: DISTINCT reads every row.
-        query = text(
-            "WITH RECURSIVE c(chain) AS (SELECT MIN(chain) FROM ledger_entries UNION ALL "
-            "SELECT (SELECT MIN(chain) FROM ledger_entries WHERE chain > c.chain) FROM c "
-            "WHERE c.chain IS NOT NULL) SELECT chain FROM c WHERE chain IS NOT NULL"
-        )
-        with self.engine.connect() as connection:
-            return list(connection.scalars(query))
+        with Session(self.engine) as session:
+            return SqlEntryStore(session).chains()
 
     def records(self, chain: str, *, start: int = 0) -> Iterator[StoredEntry]:
-        raw = self.engine.raw_connection()
-        try:
-            postgres = self.engine.dialect.name == "postgresql"
-            cursor = raw.cursor(name="ledger_records") if postgres else raw.cursor()  # type: ignore[call-arg]
-            marker = "%s" if postgres else "?"
-            cursor.execute(
-                f"SELECT {_COLUMNS} FROM ledger_entries WHERE chain = {marker} "
-                f"AND sequence >= {marker} ORDER BY sequence",
-                (chain, start),
-            )
-            while batch := cursor.fetchmany(10_000):
-                yield from batch
-            cursor.close()
-        finally:
-            raw.close()
+        with Session(self.engine) as session:
+            yield from SqlEntryStore(session).records(chain, start=start)
 
 
 def load_sql(engine: Engine, records: list[StoredEntry]) -> None:
