@@ -1,0 +1,156 @@
+"""Signed tree heads of the service's chains: by count after group commits, and by time.
+
+Each chain's Merkle frontier is kept in memory and extended, after each commit, with the
+entries up to the head this process just wrote (read back as hashes only), so a head costs
+``O(log n)`` to sign. A head is signed once a chain is ``every`` entries past its newest head,
+and by a scheduled job (:meth:`HeadSigner.sign_due`) for every chain with unsigned entries, so
+no entry stays unsigned longer than the job's interval. Every head goes to the witness file
+first, then to ``ledger_heads``; a head whose row was lost with a failed commit is saved again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from ethica.ledger import Entry, FileWitness, Frontier, SignedHead, Witness, sign_head
+from ethica.service.ledger.store import SqlEntryStore, newest_heads, save_head
+from ethica.service.ledger.tables import LedgerEntry, LedgerHead
+
+log = logging.getLogger("ethica.service.ledger")
+
+_HASHES = (
+    select(LedgerEntry.sequence, LedgerEntry.hash)
+    .where(
+        LedgerEntry.chain == bindparam("chain"),
+        LedgerEntry.sequence >= bindparam("start"),
+        LedgerEntry.sequence <= bindparam("last"),
+    )
+    .order_by(LedgerEntry.sequence)
+)
+
+
+def witness_path(database_url: str, configured: str | None) -> Path | None:
+    """Where heads are witnessed: the setting, else beside a SQLite database file, else none."""
+    if configured:
+        return Path(configured)
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(f"{url.database}.heads.jsonl")
+    return None
+
+
+class HeadSigner:
+    """Signs the chains' tree heads for the ledger writer and hands each to the witness.
+
+    Parameters
+    ----------
+    signing_key : bytes
+        The 32-byte Ed25519 seed.
+    every : int
+        Sign a chain's head once it is this many entries past its newest head.
+    witness : Witness, optional
+        Keeps every head outside the database (a :class:`FileWitness` in the service).
+    """
+
+    def __init__(self, signing_key: bytes, *, every: int, witness: Witness | None = None) -> None:
+        self._key = Ed25519PrivateKey.from_private_bytes(signing_key)
+        self._every = every
+        self.witness = witness
+        self._trees: dict[str, Frontier] = {}
+        self._signed: dict[str, int] = {}  # chain -> size of its newest head
+        self._unsaved: list[SignedHead] = []  # signed in a group whose commit may have failed
+        self._lock = threading.Lock()
+
+    def __call__(self, session: Session, heads: dict[str, Entry | None]) -> None:
+        """After a group commit: extend each written chain's tree, sign those due by count."""
+        with self._lock:
+            self._save_again(session)
+            for chain, head in heads.items():
+                if head is None:
+                    continue
+                tree = self._caught_up(session, chain, head)
+                if tree is not None and tree.size - self._newest(session, chain) >= self._every:
+                    self._sign(session, chain, tree)
+            session.flush()
+
+    def sign_due(self, session: Session) -> list[SignedHead]:
+        """Sign every chain with entries after its newest head (the scheduled job)."""
+        signed: list[SignedHead] = []
+        with self._lock:
+            self._save_again(session)
+            newest = {head.chain: head.size for head in newest_heads(session)}
+            for chain in SqlEntryStore(session).chains():
+                self._signed.setdefault(chain, newest.get(chain, 0))
+                last = session.scalar(
+                    select(func.max(LedgerEntry.sequence)).where(LedgerEntry.chain == chain)
+                )
+                if last is None or last + 1 <= self._signed[chain]:
+                    continue
+                tree = self._caught_up_to(session, chain, int(last))
+                if tree is not None and tree.size > self._signed[chain]:
+                    signed.append(self._sign(session, chain, tree))
+            session.flush()
+        return signed
+
+    def _sign(self, session: Session, chain: str, tree: Frontier) -> SignedHead:
+        head = sign_head(chain, tree.size, tree.root(), self._key, signed_at=datetime.now(UTC))
+        if self.witness is not None:
+            self.witness.record(head)  # first: a head the database lost is still kept
+        save_head(session, head)
+        self._unsaved.append(head)
+        self._signed[chain] = head.size
+        return head
+
+    def _save_again(self, session: Session) -> None:
+        """Save the heads of the last run again if their rows are missing (a failed commit)."""
+        for head in self._unsaved:
+            if session.get(LedgerHead, (head.chain, head.size)) is None:
+                save_head(session, head)
+        self._unsaved = []
+
+    def _newest(self, session: Session, chain: str) -> int:
+        if chain not in self._signed:
+            size = session.scalar(
+                select(func.max(LedgerHead.size)).where(LedgerHead.chain == chain)
+            )
+            self._signed[chain] = 0 if size is None else int(size)
+        return self._signed[chain]
+
+    def _caught_up(self, session: Session, chain: str, head: Entry) -> Frontier | None:
+        tree = self._caught_up_to(session, chain, head.sequence)
+        if tree is None or tree.size != head.sequence + 1:
+            return None
+        return tree
+
+    def _caught_up_to(self, session: Session, chain: str, last: int) -> Frontier | None:
+        """The chain's tree up to sequence ``last``, reading only the hashes it lacks.
+
+        Reading stops at the head this process knows, so rows appended after it by anyone
+        else are not signed here; a gap means the chain changed under the writer, and the
+        tree is rebuilt from the start on the next call.
+        """
+        tree = self._trees.setdefault(chain, Frontier())
+        if tree.size > last:
+            return tree
+        rows = session.execute(_HASHES, {"chain": chain, "start": tree.size, "last": last})
+        for sequence, stored in rows:
+            if sequence != tree.size:
+                log.error("chain %s has a gap before sequence %s; not signing it", chain, sequence)
+                del self._trees[chain]
+                return None
+            tree.append(bytes.fromhex(stored))
+        return tree
+
+
+def file_witness(database_url: str, configured: str | None) -> FileWitness | None:
+    """The service's witness file, or ``None`` when there is nowhere to put one."""
+    path = witness_path(database_url, configured)
+    return None if path is None else FileWitness(path)
