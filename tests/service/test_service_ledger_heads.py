@@ -6,8 +6,10 @@ named by verification against the heads the database and the witness file kept.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,14 +20,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from ethica.ledger import (
     GENESIS_HASH,
     FileWitness,
+    InclusionProof,
     SignedHead,
     VerificationReport,
     stored_hash,
     verify_store,
 )
 from ethica.service.db import make_engine, session_factory, unit_of_work, upgrade
+from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.heads import HeadSigner, witness_path
-from ethica.service.ledger.store import SqlEntryStore, stored_heads
+from ethica.service.ledger.proofs import prove_entry
+from ethica.service.ledger.store import SqlEntryStore, row_entry, stored_heads
 from ethica.service.ledger.tables import LedgerEntry, LedgerHead
 from ethica.service.ledger.writer import Batch, LedgerWriter
 
@@ -226,3 +231,46 @@ def test_the_witness_file_sits_beside_a_sqlite_database() -> None:
         "/audit/heads.jsonl"
     )
     assert GENESIS_HASH == "0" * 64
+
+
+def test_an_inclusion_proof_verifies_offline_against_a_witnessed_head_and_not_after_a_change(
+    sessions: sessionmaker[Session], signed: tuple[LedgerWriter, HeadSigner]
+) -> None:
+    writer, signer = signed
+    writer.run(lambda batch: signer.sign_due(batch.session))
+    witness = signer.witness
+    assert isinstance(witness, FileWitness)
+    with unit_of_work(sessions) as session:
+        proof = prove_entry(session, chain="consent", sequence=3, public_key=PUBLIC)
+    offline = InclusionProof.from_dict(json.loads(json.dumps(proof.to_dict())))
+    assert offline.verify(PUBLIC)
+    assert offline.head in witness.heads()  # the head an auditor kept
+    assert offline.entry is not None and offline.entry.public == {"i": 7}
+    # Edited in place, or rewritten with its hashes recomputed: no proof is given any more.
+    with unit_of_work(sessions) as session:
+        session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.chain == "consent", LedgerEntry.sequence == 3)
+            .values(public='{"i":8}')
+        )
+    with unit_of_work(sessions) as session, pytest.raises(ConflictError, match="was altered"):
+        prove_entry(session, chain="consent", sequence=3, public_key=PUBLIC)
+    _tamper(sessions, "rewrite_tail")
+    with unit_of_work(sessions) as session, pytest.raises(ConflictError, match="not in the tree"):
+        prove_entry(session, chain="consent", sequence=3, public_key=PUBLIC)
+    # A proof forged for the changed entry against the witnessed head fails offline too.
+    with unit_of_work(sessions) as session:
+        changed = row_entry(session.get(LedgerEntry, ("consent", 3)))  # type: ignore[arg-type]
+    forged = replace(offline, entry=changed, entry_hash=changed.hash)
+    assert not forged.verify(PUBLIC)
+    assert offline.verify(PUBLIC)  # the proof kept from before still proves what was signed
+
+
+def test_no_proof_before_a_head_covers_the_entry(
+    sessions: sessionmaker[Session], signed: tuple[LedgerWriter, HeadSigner]
+) -> None:
+    with unit_of_work(sessions) as session:
+        with pytest.raises(ConflictError, match="no signed head covers"):
+            prove_entry(session, chain="consent", sequence=4, public_key=PUBLIC)
+        with pytest.raises(NotFoundError):
+            prove_entry(session, chain="consent", sequence=99, public_key=PUBLIC)
