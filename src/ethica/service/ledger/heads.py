@@ -4,25 +4,36 @@ Each chain's Merkle frontier is kept in memory and extended, after each commit, 
 entries up to the head this process just wrote (read back as hashes only), so a head costs
 ``O(log n)`` to sign. A head is signed once a chain is ``every`` entries past its newest head,
 and by a scheduled job (:meth:`HeadSigner.sign_due`) for every chain with unsigned entries, so
-no entry stays unsigned longer than the job's interval. Every head goes to the witness file
-first, then to ``ledger_heads``; a head whose row was lost with a failed commit is saved again.
+no entry stays unsigned longer than the job's interval. Every head is saved to ``ledger_heads``
+(in a savepoint: another process may have signed that size first), then to the witness file; a
+head whose row was lost with a failed commit is saved again on the next run.
+
+Chains that several processes append to (not the gateway's partitions) are caught up with what
+the others wrote before a head is signed, so a row forged there with a fresh timestamp before
+the next head would be signed too; a chain written by one process only never takes rows it
+did not write after its own head.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.ledger import Entry, FileWitness, Frontier, SignedHead, Witness, sign_head
-from ethica.service.ledger.store import SqlEntryStore, newest_heads, save_head
+from ethica.service.ledger.store import SqlEntryStore, save_head
 from ethica.service.ledger.tables import LedgerEntry, LedgerHead
+from ethica.service.ledger.writer import Batch, LedgerWriter
+from ethica.service.scheduled import JobWriter, start_every
+from ethica.service.settings import Settings
 
 log = logging.getLogger("ethica.service.ledger")
 
@@ -67,6 +78,7 @@ class HeadSigner:
         self._trees: dict[str, Frontier] = {}
         self._signed: dict[str, int] = {}  # chain -> size of its newest head
         self._unsaved: list[SignedHead] = []  # signed in a group whose commit may have failed
+        self._started = False
         self._lock = threading.Lock()
 
     def __call__(self, session: Session, heads: dict[str, Entry | None]) -> None:
@@ -79,34 +91,42 @@ class HeadSigner:
                 tree = self._caught_up(session, chain, head)
                 if tree is not None and tree.size - self._newest(session, chain) >= self._every:
                     self._sign(session, chain, tree)
-            session.flush()
 
     def sign_due(self, session: Session) -> list[SignedHead]:
-        """Sign every chain with entries after its newest head (the scheduled job)."""
+        """Sign every chain with entries after its newest head (the scheduled job).
+
+        The first run looks at every chain of the database (entries a stopped process left
+        unsigned); later runs at the chains this process has written.
+        """
         signed: list[SignedHead] = []
         with self._lock:
             self._save_again(session)
-            newest = {head.chain: head.size for head in newest_heads(session)}
-            for chain in SqlEntryStore(session).chains():
-                self._signed.setdefault(chain, newest.get(chain, 0))
+            chains = list(self._trees) if self._started else SqlEntryStore(session).chains()
+            self._started = True
+            for chain in chains:
                 last = session.scalar(
                     select(func.max(LedgerEntry.sequence)).where(LedgerEntry.chain == chain)
                 )
-                if last is None or last + 1 <= self._signed[chain]:
+                if last is None or last + 1 <= self._newest(session, chain):
                     continue
                 tree = self._caught_up_to(session, chain, int(last))
-                if tree is not None and tree.size > self._signed[chain]:
-                    signed.append(self._sign(session, chain, tree))
-            session.flush()
+                if tree is not None and tree.size > self._newest(session, chain):
+                    head = self._sign(session, chain, tree)
+                    if head is not None:
+                        signed.append(head)
         return signed
 
-    def _sign(self, session: Session, chain: str, tree: Frontier) -> SignedHead:
+    def _sign(self, session: Session, chain: str, tree: Frontier) -> SignedHead | None:
         head = sign_head(chain, tree.size, tree.root(), self._key, signed_at=datetime.now(UTC))
-        if self.witness is not None:
-            self.witness.record(head)  # first: a head the database lost is still kept
-        save_head(session, head)
-        self._unsaved.append(head)
         self._signed[chain] = head.size
+        try:
+            with session.begin_nested():
+                save_head(session, head)
+        except IntegrityError:  # another process signed this size first: its head stands
+            return None
+        if self.witness is not None:
+            self.witness.record(head)
+        self._unsaved.append(head)
         return head
 
     def _save_again(self, session: Session) -> None:
@@ -154,3 +174,46 @@ def file_witness(database_url: str, configured: str | None) -> FileWitness | Non
     """The service's witness file, or ``None`` when there is nowhere to put one."""
     path = witness_path(database_url, configured)
     return None if path is None else FileWitness(path)
+
+
+def public_key(settings: Settings) -> Ed25519PublicKey:
+    """The public half of the service's signing key: what checks its heads and proofs."""
+    return Ed25519PrivateKey.from_private_bytes(settings.ledger.signing_key_bytes).public_key()
+
+
+def head_signer(settings: Settings) -> HeadSigner:
+    """The service's head signer, with its witness file."""
+    return HeadSigner(
+        settings.ledger.signing_key_bytes,
+        every=settings.ledger.checkpoint_every,
+        witness=file_witness(settings.database.url, settings.ledger.witness_path),
+    )
+
+
+def signing_writer(
+    sessions: sessionmaker[Session], settings: Settings, heads: HeadSigner | None = None
+) -> LedgerWriter:
+    """The service's ledger writer: group commits, a shard of the chains, signed tree heads."""
+    return LedgerWriter(
+        sessions,
+        settings.ledger.master_key_bytes,
+        max_group=settings.gateway.group_commit_max,
+        wait_seconds=settings.gateway.group_commit_wait_ms / 1000.0,
+        after_commit=heads if heads is not None else head_signer(settings),
+        partitioned=True,  # each process appends decisions to its own shard of the chains
+    )
+
+
+def start_schedule(
+    writer: JobWriter, heads: HeadSigner, *, seconds: float
+) -> asyncio.Task[None] | None:
+    """Sign the heads due by time every ``seconds`` on the writer (``None`` when 0)."""
+
+    def job(batch: Batch) -> list[SignedHead]:
+        return heads.sign_due(batch.session)
+
+    def report(signed: list[SignedHead]) -> None:
+        for head in signed:
+            log.info("signed %s of chain %s", head.describe(), head.chain)
+
+    return start_every(writer, job, seconds=seconds, name="ledger heads", report=report)

@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ethica.ledger import InclusionProof, SignedHead, inclusion_path
+from ethica.service.decisions.tables import Decision
 from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.store import row_entry, stored_heads
 from ethica.service.ledger.tables import LedgerEntry, LedgerHead
@@ -17,6 +18,25 @@ _LEAVES = (
     .order_by(LedgerEntry.sequence)
     .execution_options(yield_per=10_000)
 )
+
+
+def prove_decision(
+    session: Session, decision: Decision, *, public_key: Ed25519PublicKey
+) -> InclusionProof:
+    """Prove a decision's ledger entry; its row must still name that entry's hash."""
+    proof = prove_entry(
+        session,
+        chain=decision.ledger_chain,
+        sequence=decision.ledger_sequence,
+        public_key=public_key,
+    )
+    if proof.entry_hash != decision.ledger_hash:
+        raise ConflictError(
+            f"decision {decision.id} names ledger hash {decision.ledger_hash[:12]}…, its entry "
+            f"{decision.ledger_chain}#{decision.ledger_sequence} has {proof.entry_hash[:12]}…: "
+            "the decision row was altered, run the ledger verification"
+        )
+    return proof
 
 
 def covering_head(session: Session, *, chain: str, sequence: int) -> SignedHead | None:
