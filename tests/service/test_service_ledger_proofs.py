@@ -135,3 +135,30 @@ def test_cli_prove_and_check_proof_offline(
     (tmp_path / "proof.json").write_text(json.dumps(changed))
     refused = runner.invoke(cli, [*args, "--public-key", str(tmp_path / "key.pem")])
     assert refused.exit_code == 1 and "was edited" in refused.output
+
+
+def test_decision_rows_that_differ_from_the_ledger_are_named(
+    service: Callable[..., Service],
+) -> None:
+    running, ids = _decided(service, 4)
+    state = state_of(running.app)
+    officer = running.headers["officer"]
+    recorded = running.client.post(
+        f"/v1/decisions/{ids[3]}/outcome",
+        json={"outcome": "repaid"},
+        headers=running.headers["admin"],
+    )
+    assert recorded.status_code in (200, 201), recorded.text
+    assert running.client.get("/v1/ledger/verification", headers=officer).json()["ok"] is True
+    with unit_of_work(state.sessions) as session:
+        served = session.get(Decision, ids[0])
+        assert served is not None
+        flipped = "approved" if served.outcome != "approved" else "declined"
+        session.execute(update(Decision).where(Decision.id == ids[0]).values(outcome=flipped))
+        session.execute(update(Decision).where(Decision.id == ids[1]).values(ledger_hash="f" * 64))
+        session.execute(Decision.__table__.delete().where(Decision.id == ids[2]))
+    problems = running.client.get("/v1/ledger/verification", headers=officer).json()["problems"]
+    assert any(ids[0] in p and "outcome" in p and "edited" in p for p in problems), problems
+    assert any(ids[1] in p and "ledger_hash" in p for p in problems), problems
+    assert any(ids[2] in p and "is gone" in p for p in problems), problems
+    assert len(problems) == 3, problems

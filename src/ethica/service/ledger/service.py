@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from ethica.ledger import FileWitness, VerificationReport, verify_store
 from ethica.service.ledger.heads import public_key, witness_path
+from ethica.service.ledger.rows import check_decision_rows
 from ethica.service.ledger.store import SqlEntryStore, latest_checkpoints, stored_heads
 from ethica.service.settings import Settings
 
@@ -23,11 +25,12 @@ def verify_ledger(
 
     Heads come from ``ledger_heads`` and from the witness file (``witness``, by default the
     service's own): a chain that falls short of, or differs from, a head either kept is named,
-    and so is a head the witness kept that the database lacks.
+    and so is a head the witness kept that the database lacks. Verifying every chain also
+    compares every decision row with its entries (:func:`check_decision_rows`).
     """
     path = witness or witness_path(settings.database.url, settings.ledger.witness_path)
     witnessed = FileWitness(path).heads() if path is not None and path.exists() else None
-    return verify_store(
+    report = verify_store(
         SqlEntryStore(session),
         chains=chains,
         checkpoint=[c for c in latest_checkpoints(session) if chains is None or c.chain in chains],
@@ -35,3 +38,7 @@ def verify_ledger(
         witnessed=witnessed,
         public_key=public_key(settings),
     )
+    if chains is not None:
+        return report
+    rows = check_decision_rows(session)
+    return replace(report, ok=report.ok and not rows, problems=report.problems + tuple(rows))
