@@ -78,7 +78,6 @@ class HeadSigner:
         self._trees: dict[str, Frontier] = {}
         self._signed: dict[str, int] = {}  # chain -> size of its newest head
         self._unsaved: list[SignedHead] = []  # signed in a group whose commit may have failed
-        self._started = False
         self._lock = threading.Lock()
 
     def __call__(self, session: Session, heads: dict[str, Entry | None]) -> None:
@@ -95,15 +94,13 @@ class HeadSigner:
     def sign_due(self, session: Session) -> list[SignedHead]:
         """Sign every chain with entries after its newest head (the scheduled job).
 
-        The first run looks at every chain of the database (entries a stopped process left
-        unsigned); later runs at the chains this process has written.
+        Every chain of the database, so that entries another process or a command wrote (and
+        a stopped process left unsigned) are signed too; one query per chain finds them.
         """
         signed: list[SignedHead] = []
         with self._lock:
             self._save_again(session)
-            chains = list(self._trees) if self._started else SqlEntryStore(session).chains()
-            self._started = True
-            for chain in chains:
+            for chain in SqlEntryStore(session).chains():
                 last = session.scalar(
                     select(func.max(LedgerEntry.sequence)).where(LedgerEntry.chain == chain)
                 )
