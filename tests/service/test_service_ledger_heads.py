@@ -274,3 +274,23 @@ def test_no_proof_before_a_head_covers_the_entry(
             prove_entry(session, chain="consent", sequence=4, public_key=PUBLIC)
         with pytest.raises(NotFoundError):
             prove_entry(session, chain="consent", sequence=99, public_key=PUBLIC)
+
+
+def test_a_new_process_copies_heads_between_the_witness_and_the_database(
+    sessions: sessionmaker[Session], signed: tuple[LedgerWriter, HeadSigner]
+) -> None:
+    # As after kill -9 between the witness and the commit (and the reverse): a new process
+    # restores each genuine head to the side that lacks it.
+    writer, signer = signed
+    witness = signer.witness
+    assert isinstance(witness, FileWitness)
+    with unit_of_work(sessions) as session:
+        session.execute(delete(LedgerHead).where(LedgerHead.chain == "consent"))
+    lines = witness.path.read_text().splitlines()
+    witness.path.write_text("\n".join(line for line in lines if '"erasure"' not in line) + "\n")
+    assert not _verify(sessions, witness).ok
+    restarted = HeadSigner(SEED, every=4, witness=witness)
+    writer.run(lambda batch: restarted.sign_due(batch.session))
+    report = _verify(sessions, witness)
+    assert report.ok, str(report)
+    assert report.signed_heads_checked == 4

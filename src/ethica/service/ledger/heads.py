@@ -28,8 +28,17 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ethica.ledger import Entry, FileWitness, Frontier, SignedHead, Witness, sign_head
-from ethica.service.ledger.store import SqlEntryStore, save_head
+from ethica.errors import InputError
+from ethica.ledger import (
+    Entry,
+    FileWitness,
+    Frontier,
+    SignedHead,
+    Witness,
+    sign_head,
+    verify_head,
+)
+from ethica.service.ledger.store import SqlEntryStore, save_head, stored_heads
 from ethica.service.ledger.tables import LedgerEntry, LedgerHead
 from ethica.service.ledger.writer import Batch, LedgerWriter
 from ethica.service.scheduled import JobWriter, start_every
@@ -46,6 +55,10 @@ _HASHES = (
     )
     .order_by(LedgerEntry.sequence)
 )
+
+
+def _key(head: SignedHead) -> tuple[str, int, str, bytes]:
+    return (head.chain, head.size, head.root, head.signature)
 
 
 def witness_path(database_url: str, configured: str | None) -> Path | None:
@@ -78,12 +91,14 @@ class HeadSigner:
         self._trees: dict[str, Frontier] = {}
         self._signed: dict[str, int] = {}  # chain -> size of its newest head
         self._unsaved: list[SignedHead] = []  # signed in a group whose commit may have failed
+        self._reconciled = False
         self._lock = threading.Lock()
 
     def __call__(self, session: Session, heads: dict[str, Entry | None]) -> None:
         """After a group commit: extend each written chain's tree, sign those due by count."""
         with self._lock:
             self._save_again(session)
+            self._reconcile(session)
             for chain, head in heads.items():
                 if head is None:
                     continue
@@ -100,6 +115,7 @@ class HeadSigner:
         signed: list[SignedHead] = []
         with self._lock:
             self._save_again(session)
+            self._reconcile(session)
             for chain in SqlEntryStore(session).chains():
                 last = session.scalar(
                     select(func.max(LedgerEntry.sequence)).where(LedgerEntry.chain == chain)
@@ -125,6 +141,35 @@ class HeadSigner:
             self.witness.record(head)
         self._unsaved.append(head)
         return head
+
+    def _reconcile(self, session: Session) -> None:
+        """Once per process: copy heads between the witness and the database both ways.
+
+        A process killed after a head reached the witness but before its row was committed
+        (or the reverse) leaves one without the other; both are genuine signed heads.
+        """
+        if self._reconciled or self.witness is None:
+            return
+        self._reconciled = True
+        try:
+            kept = self.witness.heads()
+        except InputError:
+            log.exception("the witness file cannot be read; heads are not reconciled")
+            return
+        stored = stored_heads(session)
+        known = {_key(head) for head in stored}
+        public = self._key.public_key()
+        for head in kept:
+            if _key(head) not in known and verify_head(head, public):
+                try:
+                    with session.begin_nested():
+                        save_head(session, head)
+                except IntegrityError:  # another head of that size is stored: it stands
+                    continue
+        witnessed = {_key(head) for head in kept}
+        for head in stored:
+            if _key(head) not in witnessed:
+                self.witness.record(head)
 
     def _save_again(self, session: Session) -> None:
         """Save the heads of the last run again if their rows are missing (a failed commit)."""
