@@ -30,6 +30,7 @@ from ethica.ledger import (
     Sealed,
     canonical_json,
     entry_hash,
+    verify,
 )
 from ethica.ledger._canonical import normalize, rfc3339
 
@@ -251,4 +252,7 @@ def test_public_fields_changed_in_place_after_appending_fail_verification() -> N
     assert ledger.verify().ok
     entry.public["outcome"] = "declined"
     assert entry_hash(entry) != entry.hash
-    assert not ledger.verify().ok
+    assert not verify([entry]).ok
+    # The store keeps the text that was hashed (as a SQL table does), not the caller's object.
+    assert ledger.verify().ok
+    assert next(ledger.entries("c")).public["outcome"] == "approved"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
 
@@ -28,25 +29,14 @@ from ethica.ledger import (
 CHAIN = "credit-limit"
 
 
-class TickingClock:
-    """A clock that advances one second per reading, so entries differ in time."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
-
-
 @pytest.fixture
 def keyring() -> KeyRing:
     return KeyRing(MasterKey.generate())
 
 
 @pytest.fixture
-def ledger(keyring: KeyRing) -> Ledger:
-    ledger = Ledger(keyring=keyring, clock=TickingClock())
+def ledger(keyring: KeyRing, ticking_clock: Callable[[], datetime]) -> Ledger:
+    ledger = Ledger(keyring=keyring, clock=ticking_clock)
     for i in range(6):
         subject = "alice" if i % 2 == 0 else "bob"
         ledger.append(

@@ -92,6 +92,10 @@ def _requests(
         ("GET", "/v1/ledger/verification"): lambda h: client.get(
             "/v1/ledger/verification", headers=h
         ),
+        ("GET", "/v1/ledger/heads"): lambda h: client.get("/v1/ledger/heads", headers=h),
+        ("GET", "/v1/decisions/{decision_id}/proof"): lambda h: client.get(
+            f"/v1/decisions/{decision_id}/proof", headers=h
+        ),
         ("GET", "/v1/me/export"): lambda h: client.get("/v1/me/export", headers=h),
         ("GET", "/v1/subjects/{subject_id}/export"): lambda h: client.get(
             "/v1/subjects/s-0/export", params={"format": "html"}, headers=h
@@ -281,6 +285,8 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
         "get_decision",
         "record_outcome",
         "verify_ledger",
+        "list_ledger_heads",
+        "prove_decision",
         "create_customer_link",
         "list_my_decisions",
         "get_my_decision",

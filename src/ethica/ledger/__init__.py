@@ -15,14 +15,24 @@ shard): each has its own lock and head, and write throughput grows with the numb
 :meth:`Ledger.anchor` records every partition's head in one ``"root"`` chain, so a single
 signature on the root covers them all.
 
-Why checkpoints. A chain whose last entries were cut off is still a valid, shorter chain: hashes
-alone cannot show what is missing at the end. A :class:`Checkpoint` is the chain's head
-(sequence and hash) signed with an Ed25519 key kept apart from the writer; :func:`verify`
-reports a chain that ends before a checkpoint's sequence, or differs from its hash there, as
-truncated.
+Why signed heads. A chain whose last entries were cut off, or were rewritten with every hash
+recomputed, is still a valid chain: hashes alone cannot show it. A :class:`SignedHead` is the
+chain's size and RFC 6962 Merkle root (see :class:`MerkleTree`), signed with an Ed25519 key
+kept apart from the writer, and also given to a :class:`Witness` outside the database (an
+append-only :class:`FileWitness`, an auditor's copy). :func:`verify` checks each chain against
+every head: truncation, rewriting, a backdated entry appended after a head, a forged head, and a
+head deleted from the ledger but kept by the witness are each named. An
+:class:`InclusionProof` lets a customer check one entry against a head offline, and a
+:class:`ConsistencyProof` that a newer head extends an older one. The older :class:`Checkpoint`
+(one entry's hash, signed) is still verified.
 
-Storage goes through two small Protocols, :class:`EntryStore` and :class:`KeyStore`, with
-in-memory implementations here; the service implements them over SQL tables.
+Why records. Stores hand out the text that was hashed (:data:`StoredEntry`), and
+:func:`verify_store` hashes it as it is, streaming each chain through a Merkle frontier; a
+:class:`ChainProgress` lets it resume from the newest verified head, reading only new entries.
+
+Storage goes through small Protocols, :class:`EntryStore` (and :class:`RecordStore`) and
+:class:`KeyStore`, with in-memory implementations here; the service implements them over SQL
+tables.
 """
 
 from ethica.ledger._canonical import canonical_json, rfc3339
@@ -37,7 +47,15 @@ from ethica.ledger._checkpoint import (
     sign_checkpoint,
     verify_checkpoint,
 )
-from ethica.ledger._entry import GENESIS_HASH, Entry, Sealed, entry_hash
+from ethica.ledger._entry import (
+    GENESIS_HASH,
+    Entry,
+    Sealed,
+    StoredEntry,
+    entry_hash,
+    entry_record,
+    record_entry,
+)
 from ethica.ledger._errors import (
     ErasedError,
     LedgerError,
@@ -45,17 +63,45 @@ from ethica.ledger._errors import (
     SequenceConflictError,
     TamperedError,
 )
+from ethica.ledger._head import SignedHead, sign_head, verify_head
 from ethica.ledger._keys import KeyRing, KeyStore, MasterKey, MemoryKeyStore, WrappedKey
-from ethica.ledger._store import EntryStore, MemoryEntryStore
-from ethica.ledger._verify import Problem, ProblemKind, VerificationReport, verify
+from ethica.ledger._merkle import (
+    EMPTY_ROOT,
+    Frontier,
+    MerkleTree,
+    inclusion_path,
+    leaf_hash,
+    merkle_root,
+    node_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from ethica.ledger._proofs import ConsistencyProof, InclusionProof
+from ethica.ledger._store import EntryStore, MemoryEntryStore, RecordStore
+from ethica.ledger._verify import (
+    ChainProgress,
+    Problem,
+    ProblemKind,
+    VerificationReport,
+    stored_hash,
+    verify,
+    verify_store,
+)
+from ethica.ledger._witness import FileWitness, Witness
 
 __all__ = [
+    "EMPTY_ROOT",
     "GENESIS_HASH",
     "ROOT_CHAIN",
+    "ChainProgress",
     "Checkpoint",
+    "ConsistencyProof",
     "Entry",
     "EntryStore",
     "ErasedError",
+    "FileWitness",
+    "Frontier",
+    "InclusionProof",
     "KeyRing",
     "KeyStore",
     "Ledger",
@@ -64,22 +110,39 @@ __all__ = [
     "MasterKeyError",
     "MemoryEntryStore",
     "MemoryKeyStore",
+    "MerkleTree",
     "Problem",
     "ProblemKind",
+    "RecordStore",
     "Sealed",
     "SequenceConflictError",
+    "SignedHead",
+    "StoredEntry",
     "TamperedError",
     "VerificationReport",
+    "Witness",
     "WrappedKey",
     "canonical_json",
     "entry_hash",
+    "entry_record",
     "generate_signing_key",
+    "inclusion_path",
+    "leaf_hash",
     "load_private_key",
     "load_public_key",
+    "merkle_root",
+    "node_hash",
     "private_key_pem",
     "public_key_pem",
+    "record_entry",
     "rfc3339",
     "sign_checkpoint",
+    "sign_head",
+    "stored_hash",
     "verify",
     "verify_checkpoint",
+    "verify_consistency",
+    "verify_head",
+    "verify_inclusion",
+    "verify_store",
 ]

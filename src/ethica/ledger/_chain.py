@@ -1,4 +1,4 @@
-"""The ledger: append entries to independent hash chains, anchor their heads, checkpoint them."""
+"""The ledger: append entries to independent hash chains, sign their heads, prove entries."""
 
 from __future__ import annotations
 
@@ -9,10 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from ethica.errors import InputError
 from ethica.ledger._canonical import encode_plain, normalize
-from ethica.ledger._entry import GENESIS_HASH, Entry, with_hash
-from ethica.ledger._errors import SequenceConflictError
+from ethica.ledger._entry import GENESIS_HASH, Entry, record_entry, with_hash
+from ethica.ledger._errors import LedgerError, SequenceConflictError
+from ethica.ledger._head import SignedHead, sign_head
 from ethica.ledger._keys import KeyRing
-from ethica.ledger._store import EntryStore, MemoryEntryStore
+from ethica.ledger._merkle import Frontier, MerkleTree
+from ethica.ledger._proofs import ConsistencyProof, InclusionProof
+from ethica.ledger._store import EntryStore, MemoryEntryStore, RecordStore
+from ethica.ledger._witness import Witness
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -21,7 +25,7 @@ if TYPE_CHECKING:
     )
 
     from ethica.ledger._checkpoint import Checkpoint
-    from ethica.ledger._verify import VerificationReport
+    from ethica.ledger._verify import ChainProgress, VerificationReport
 
 __all__ = ["ROOT_CHAIN", "Ledger"]
 
@@ -42,11 +46,14 @@ class Ledger:
         Seals personal fields with the subject's data key. Needed only to append ``personal``.
     clock : callable, optional
         Returns the current time (timezone-aware); ``datetime.now(UTC)`` by default.
+    witness : Witness, optional
+        Keeps every head :meth:`sign_head` signs, outside the store.
 
     Notes
     -----
     Appends to one chain are serialized by a lock for that chain only; different chains never
-    wait for each other.
+    wait for each other. The ledger keeps each chain's Merkle frontier from its own appends, so
+    signing a head costs ``O(log n)``; entries another writer appended are read to catch up.
     """
 
     def __init__(
@@ -55,9 +62,12 @@ class Ledger:
         store: EntryStore | None = None,
         keyring: KeyRing | None = None,
         clock: Callable[[], datetime] | None = None,
+        witness: Witness | None = None,
     ) -> None:
         self.store: EntryStore = MemoryEntryStore() if store is None else store
         self.keyring = keyring
+        self.witness = witness
+        self._trees: dict[str, Frontier] = {}
         self._clock = clock or (lambda: datetime.now(UTC))
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -116,6 +126,9 @@ class Ledger:
                 except SequenceConflictError:
                     # Another process appended first; rebuild on the new head.
                     continue
+                tree = self._trees.get(chain)
+                if tree is not None and tree.size == entry.sequence:
+                    tree.append(bytes.fromhex(entry.hash))
                 return entry
         raise SequenceConflictError(
             f"chain {chain!r} kept changing under {CONFLICT_RETRIES} attempts to append"
@@ -156,22 +169,107 @@ class Ledger:
             raise InputError(f"chain {chain!r} is empty: there is no head to sign")
         return sign_checkpoint(head, private_key, signed_at=self._clock())
 
+    def sign_head(self, chain: str, *, private_key: Ed25519PrivateKey) -> SignedHead:
+        """Sign the chain's current size and Merkle root, and give the head to the witness."""
+        with self._lock_for(chain):
+            tree = self._caught_up(chain)
+            head = sign_head(chain, tree.size, tree.root(), private_key, signed_at=self._clock())
+        if self.witness is not None:
+            self.witness.record(head)
+        return head
+
+    def tree(self, chain: str) -> MerkleTree:
+        """Return the whole Merkle tree of the chain's stored entries (for proofs)."""
+        return MerkleTree(bytes.fromhex(h) for h in self._stored_hashes(chain, start=0))
+
+    def prove(self, chain: str, sequence: int, *, head: SignedHead) -> InclusionProof:
+        """Prove that the chain's entry at ``sequence`` is in the tree ``head`` covers.
+
+        Raises
+        ------
+        LedgerError
+            When the entry is beyond the head, or the stored chain no longer has its root.
+        """
+        if not 0 <= sequence < head.size:
+            raise LedgerError(f"{head.describe()} does not cover sequence {sequence}")
+        tree = self.tree(chain)
+        if tree.size < head.size or tree.root(head.size).hex() != head.root:
+            raise LedgerError(
+                f"chain {chain!r} no longer has the root of {head.describe()}: verify the ledger"
+            )
+        entry = self._entry_at(chain, sequence)
+        if entry is None:
+            raise LedgerError(f"chain {chain!r} has no entry at sequence {sequence}")
+        return InclusionProof(
+            head=head,
+            sequence=sequence,
+            entry_hash=entry.hash,
+            path=tuple(h.hex() for h in tree.inclusion_proof(sequence, head.size)),
+            entry=entry,
+        )
+
+    def prove_consistency(self, old: SignedHead, new: SignedHead) -> ConsistencyProof:
+        """Prove that ``new``'s tree extends ``old``'s (same chain, ``old.size <= new.size``)."""
+        if old.chain != new.chain or old.size > new.size:
+            raise LedgerError(f"{new.describe()} cannot extend {old.describe()}")
+        tree = self.tree(new.chain)
+        if tree.size < new.size:
+            raise LedgerError(f"chain {new.chain!r} is shorter than {new.describe()}")
+        path = tree.consistency_proof(old.size, new.size)
+        return ConsistencyProof(old=old, new=new, path=tuple(h.hex() for h in path))
+
     def verify(
         self,
         *,
         chains: Sequence[str] | None = None,
         checkpoint: Checkpoint | Sequence[Checkpoint] | None = None,
         public_key: Ed25519PublicKey | None = None,
+        heads: Sequence[SignedHead] = (),
+        witnessed: Sequence[SignedHead] | None = None,
+        since: Mapping[str, ChainProgress] | None = None,
     ) -> VerificationReport:
-        """Verify the stored chains (all by default) with :func:`verify`."""
-        from ethica.ledger._verify import verify
+        """Verify the stored chains (all by default); see :func:`verify_store`."""
+        from ethica.ledger._verify import verify, verify_store
 
+        if isinstance(self.store, RecordStore):
+            return verify_store(
+                self.store,
+                chains=chains,
+                checkpoint=checkpoint,
+                public_key=public_key,
+                heads=heads,
+                witnessed=witnessed,
+                since=since,
+            )
+        if since:
+            raise InputError("resuming verification needs a store with records (RecordStore)")
         names = self.chains() if chains is None else list(chains)
         return verify(
             (entry for name in names for entry in self.entries(name)),
             checkpoint=checkpoint,
             public_key=public_key,
+            heads=heads,
+            witnessed=witnessed,
         )
+
+    def _caught_up(self, chain: str) -> Frontier:
+        """Return the chain's frontier, extended with entries appended by other writers."""
+        tree = self._trees.setdefault(chain, Frontier())
+        for stored_hash in self._stored_hashes(chain, start=tree.size):
+            tree.append(bytes.fromhex(stored_hash))
+        return tree
+
+    def _entry_at(self, chain: str, sequence: int) -> Entry | None:
+        if isinstance(self.store, RecordStore):
+            for record in self.store.records(chain, start=sequence):
+                return record_entry(chain, record) if record[0] == sequence else None
+            return None
+        return next((e for e in self.store.entries(chain) if e.sequence == sequence), None)
+
+    def _stored_hashes(self, chain: str, *, start: int) -> Iterator[str]:
+        if isinstance(self.store, RecordStore):
+            return (record[-1] for record in self.store.records(chain, start=start))
+        return (e.hash for e in self.store.entries(chain) if e.sequence >= start)
 
     def _next_entry(
         self,

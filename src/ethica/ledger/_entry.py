@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -19,8 +20,11 @@ __all__ = [
     "LEDGER_FORMAT",
     "Entry",
     "Sealed",
+    "StoredEntry",
     "associated_data",
     "entry_hash",
+    "entry_record",
+    "record_entry",
     "with_hash",
 ]
 
@@ -29,6 +33,15 @@ LEDGER_FORMAT = "ethica.ledger/1"
 
 GENESIS_HASH = "0" * 64
 """The ``previous_hash`` of every chain's first entry (sequence 0)."""
+
+StoredEntry = tuple[int, str, str, str | None, str, str | None, str | None, str | None, str, str]
+"""An entry as a store keeps it: the text that was hashed, field by field.
+
+``(sequence, recorded_at, kind, subject, public, nonce, ciphertext, key_id, previous_hash,
+hash)``: ``recorded_at`` as RFC 3339 text, ``public`` as its canonical JSON, the sealed
+``nonce`` and ``ciphertext`` as base64 (both ``None`` without personal fields). Verification
+hashes these bytes as they are, without decoding and re-encoding them.
+"""
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,57 @@ class Entry:
             if isinstance(error, InputError):
                 raise
             raise InputError(f"not a ledger entry record: {error!r}") from None
+
+
+def entry_record(entry: Entry, *, public_json: bytes | None = None) -> StoredEntry:
+    """Return the stored form of ``entry``.
+
+    ``public_json`` is the public fields' canonical JSON when the caller holds the bytes that
+    were hashed; by default they are encoded afresh, so that a changed field shows.
+    """
+    if public_json is None:
+        public_json = canonical_json(entry.public)
+    sealed = entry.sealed.to_dict() if entry.sealed is not None else None
+    return (
+        entry.sequence,
+        rfc3339(entry.recorded_at),
+        entry.kind,
+        entry.subject,
+        public_json.decode("utf-8"),
+        None if sealed is None else sealed["nonce"],
+        None if sealed is None else sealed["ciphertext"],
+        entry.key_id,
+        entry.previous_hash,
+        entry.hash,
+    )
+
+
+def record_entry(chain: str, record: StoredEntry) -> Entry:
+    """Return the entry a stored record holds (its stored hash kept, not recomputed)."""
+    sequence, recorded_at, kind, subject, public, nonce, ciphertext, key_id, previous, hash_ = (
+        record
+    )
+    sealed = None if ciphertext is None else {"nonce": nonce, "ciphertext": ciphertext}
+    try:
+        public_data = json.loads(public)
+    except ValueError as error:
+        raise InputError(
+            f"{chain}#{sequence} has public fields that are not JSON: {error}"
+        ) from None
+    return Entry.from_dict(
+        {
+            "chain": chain,
+            "sequence": sequence,
+            "recorded_at": recorded_at,
+            "kind": kind,
+            "subject": subject,
+            "public": public_data,
+            "sealed": sealed,
+            "key_id": key_id,
+            "previous_hash": previous,
+            "hash": hash_,
+        }
+    )
 
 
 _KEYS_BEFORE_PUBLIC = ("chain", "format", "key_id", "kind", "previous_hash")

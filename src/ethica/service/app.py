@@ -22,6 +22,7 @@ from ethica.service.decisions.api import router as decisions
 from ethica.service.decisions.retention import start_schedule
 from ethica.service.errors import STATUS
 from ethica.service.health import router as health
+from ethica.service.ledger import heads
 from ethica.service.ledger.api import router as ledger
 from ethica.service.reviews import escalation
 from ethica.service.reviews.api import router as reviews
@@ -53,7 +54,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         retention = start_schedule(state.writer, hours=settings.gateway.retention_interval_hours)
         escalating = escalation.start_schedule(state.writer)
+        signing = heads.start_schedule(
+            state.writer, state.heads, seconds=settings.ledger.head_every_seconds
+        )
         yield
+        if signing is not None:
+            signing.cancel()
         if retention is not None:
             retention.cancel()
         if escalating is not None:

@@ -62,10 +62,21 @@ class LedgerSettings(BaseModel):
     )
     signing_key: SecretStr = Field(
         default=SecretStr(DEV_SIGNING_KEY),
-        description="Base64 of a 32-byte Ed25519 seed; signs chain checkpoints.",
+        description="Base64 of a 32-byte Ed25519 seed; signs the chains' tree heads.",
     )
     checkpoint_every: int = Field(
-        default=1000, gt=0, description="Sign a checkpoint of a chain after this many entries."
+        default=1000, gt=0, description="Sign a chain's tree head after this many new entries."
+    )
+    head_every_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Also sign the head of every chain with new entries this often (0: only by "
+        "count), so that no entry stays unsigned longer.",
+    )
+    witness_path: str | None = Field(
+        default=None,
+        description="File that keeps every signed head outside the database (JSON lines, "
+        "append-only); by default beside a SQLite database file, none for PostgreSQL.",
     )
 
     @property

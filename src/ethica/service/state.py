@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ethica.service.consent.hook import SqlConsentHook
 from ethica.service.db import make_engine, session_factory, upgrade
 from ethica.service.decisions.gateway import Gateway
-from ethica.service.ledger.checkpoints import signing_writer
+from ethica.service.ledger.heads import HeadSigner, head_signer, signing_writer
 from ethica.service.ledger.writer import LedgerWriter
 from ethica.service.settings import Settings
 from ethica.service.wal import WalCheckpoints
@@ -30,6 +30,7 @@ class ServiceState:
     sessions: sessionmaker[Session]
     writer: LedgerWriter
     gateway: Gateway
+    heads: HeadSigner
     wal: WalCheckpoints | None = None
 
     def close(self) -> None:
@@ -62,11 +63,12 @@ def build_state(
         upgrade(engine)
     wal = WalCheckpoints.start_for(engine) if background_checkpoints else None
     sessions = session_factory(engine)
-    writer = signing_writer(sessions, settings)
+    heads = head_signer(settings)
+    writer = signing_writer(sessions, settings, heads)
     gateway = Gateway(
         sessions, settings, seed=seed, consent=SqlConsentHook(sessions), writer=writer
     )
-    return ServiceState(settings, engine, sessions, writer, gateway, wal)
+    return ServiceState(settings, engine, sessions, writer, gateway, heads, wal)
 
 
 def state_of(app: Any) -> ServiceState:

@@ -16,7 +16,10 @@ from ethica.service.decisions.schemas import (
     DecisionRead,
     OutcomeCreate,
 )
-from ethica.service.deps import SessionDep, requires, run_job
+from ethica.service.deps import SessionDep, SettingsDep, requires, run_job
+from ethica.service.ledger.heads import public_key
+from ethica.service.ledger.proofs import prove_decision
+from ethica.service.ledger.schemas import InclusionProofRead
 from ethica.service.state import state_of
 
 router = APIRouter(tags=["decisions"])
@@ -85,6 +88,22 @@ def list_decisions(
 def get_decision(decision_id: str, session: SessionDep) -> DecisionRead:
     """Read one decision."""
     return decision_read(service.get_decision(session, decision_id=decision_id))
+
+
+@router.get(
+    "/v1/decisions/{decision_id}/proof",
+    operation_id="prove_decision",
+    response_model=InclusionProofRead,
+    dependencies=[requires("decisions:read")],
+)
+def get_proof(decision_id: str, session: SessionDep, settings: SettingsDep) -> InclusionProofRead:
+    """Prove the decision's ledger entry against its chain's newest signed head.
+
+    Check it offline with the ledger's public key (``ethica ledger check-proof``); 409 while
+    no head covers the entry yet (heads are signed within a minute).
+    """
+    row = service.get_decision(session, decision_id=decision_id)
+    return InclusionProofRead.of(prove_decision(session, row, public_key=public_key(settings)))
 
 
 @router.post(

@@ -50,7 +50,7 @@ from ethica.service.decisions.record import (
     fallback_decision,
 )
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
-from ethica.service.ledger.checkpoints import signing_writer
+from ethica.service.ledger.heads import signing_writer
 from ethica.service.ledger.writer import LedgerWriter, collect_queued
 from ethica.service.settings import Settings
 from ethica.service.systems.cache import LoadedSystem, SystemCache

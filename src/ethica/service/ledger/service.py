@@ -1,26 +1,44 @@
-"""Use cases of the ledger: verify every chain against the signed checkpoints."""
+"""Use cases of the ledger: verify every chain against its signed heads and the witness's."""
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from dataclasses import replace
+from pathlib import Path
+
 from sqlalchemy.orm import Session
 
-from ethica.ledger import VerificationReport, verify
-from ethica.service.ledger.store import SqlEntryStore, latest_checkpoints
+from ethica.ledger import FileWitness, VerificationReport, verify_store
+from ethica.service.ledger.heads import public_key, witness_path
+from ethica.service.ledger.rows import check_decision_rows
+from ethica.service.ledger.store import SqlEntryStore, latest_checkpoints, stored_heads
 from ethica.service.settings import Settings
 
 
 def verify_ledger(
-    session: Session, *, settings: Settings, chains: list[str] | None = None
+    session: Session,
+    *,
+    settings: Settings,
+    chains: list[str] | None = None,
+    witness: Path | None = None,
 ) -> VerificationReport:
-    """Check every chain (or the given ones) and that each reaches its newest signed checkpoint."""
-    store = SqlEntryStore(session)
-    names = store.chains() if chains is None else chains
-    seed = settings.ledger.signing_key_bytes
-    public_key = Ed25519PrivateKey.from_private_bytes(seed).public_key()
-    checkpoints = [c for c in latest_checkpoints(session) if chains is None or c.chain in chains]
-    return verify(
-        (entry for name in names for entry in store.entries(name)),
-        checkpoint=checkpoints,
-        public_key=public_key,
+    """Check every chain (or the given ones) against every signed head and checkpoint.
+
+    Heads come from ``ledger_heads`` and from the witness file (``witness``, by default the
+    service's own): a chain that falls short of, or differs from, a head either kept is named,
+    and so is a head the witness kept that the database lacks. Verifying every chain also
+    compares every decision row with its entries (:func:`check_decision_rows`).
+    """
+    path = witness or witness_path(settings.database.url, settings.ledger.witness_path)
+    witnessed = FileWitness(path).heads() if path is not None and path.exists() else None
+    report = verify_store(
+        SqlEntryStore(session),
+        chains=chains,
+        checkpoint=[c for c in latest_checkpoints(session) if chains is None or c.chain in chains],
+        heads=stored_heads(session),
+        witnessed=witnessed,
+        public_key=public_key(settings),
     )
+    if chains is not None:
+        return report
+    rows = check_decision_rows(session)
+    return replace(report, ok=report.ok and not rows, problems=report.problems + tuple(rows))

@@ -7,12 +7,32 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ethica.ledger import Checkpoint, Entry, SequenceConflictError, WrappedKey
-from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, SubjectKey
+from ethica.ledger import (
+    Checkpoint,
+    Entry,
+    SequenceConflictError,
+    SignedHead,
+    StoredEntry,
+    WrappedKey,
+)
+from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, LedgerHead, SubjectKey
+
+# The stored text of entries, as the ledger library hashes it (its StoredEntry order).
+_RECORDS = text(
+    "SELECT sequence, recorded_at, kind, subject, public, sealed_nonce, sealed_ciphertext, "
+    "key_id, previous_hash, hash FROM ledger_entries "
+    "WHERE chain = :chain AND sequence >= :start ORDER BY sequence"
+).execution_options(stream_results=True, max_row_buffer=10_000, yield_per=10_000)
+# One probe of the primary key per chain: SELECT DISTINCT would read every entry.
+_CHAINS = text(
+    "WITH RECURSIVE c(chain) AS (SELECT MIN(chain) FROM ledger_entries UNION ALL "
+    "SELECT (SELECT MIN(chain) FROM ledger_entries WHERE chain > c.chain) FROM c "
+    "WHERE c.chain IS NOT NULL) SELECT chain FROM c WHERE chain IS NOT NULL ORDER BY chain"
+)
 
 
 def entry_row(entry: Entry) -> dict[str, Any]:
@@ -56,7 +76,11 @@ def row_entry(row: LedgerEntry) -> Entry:
 
 
 class SqlEntryStore:
-    """Entries in ``ledger_entries``, written in the session's transaction."""
+    """Entries in ``ledger_entries``, written in the session's transaction.
+
+    Also a :class:`~ethica.ledger.RecordStore`: :meth:`records` streams the stored text that
+    verification hashes, without building an :class:`Entry` per row.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -87,11 +111,17 @@ class SqlEntryStore:
         )
         return None if row is None else row_entry(row)
 
+    def records(self, chain: str, *, start: int = 0) -> Iterator[StoredEntry]:
+        """The chain's stored records from sequence ``start`` on, streamed in batches."""
+        result = self.session.connection().execute(_RECORDS, {"chain": chain, "start": start})
+        try:
+            yield from result  # rows unpack and index as tuples
+        finally:
+            result.close()  # a reader that stops early must not leave a server cursor open
+
     def chains(self) -> list[str]:
-        """Every non-empty chain."""
-        return list(
-            self.session.scalars(select(LedgerEntry.chain).distinct().order_by(LedgerEntry.chain))
-        )
+        """Every non-empty chain, sorted."""
+        return [str(chain) for chain in self.session.scalars(_CHAINS)]
 
     def count(self) -> int:
         """Entries in every chain."""
@@ -119,6 +149,55 @@ class SqlKeyStore:
         """Destroy the subject's key (crypto-shredding)."""
         result = self.session.execute(delete(SubjectKey).where(SubjectKey.subject == subject))
         return bool(getattr(result, "rowcount", 0))
+
+
+def save_head(session: Session, head: SignedHead) -> None:
+    """Store a signed tree head."""
+    data = head.to_dict()
+    session.add(
+        LedgerHead(
+            chain=head.chain,
+            size=head.size,
+            root=head.root,
+            signed_at=data["signed_at"],
+            signature=data["signature"],
+        )
+    )
+
+
+def stored_heads(session: Session, *, chain: str | None = None) -> list[SignedHead]:
+    """Every signed head (of one chain when given), by chain and size."""
+    query = select(LedgerHead).order_by(LedgerHead.chain, LedgerHead.size)
+    if chain is not None:
+        query = query.where(LedgerHead.chain == chain)
+    return [_head(row) for row in session.scalars(query)]
+
+
+def newest_heads(session: Session) -> list[SignedHead]:
+    """The newest signed head of every chain."""
+    newest = (
+        select(LedgerHead.chain, func.max(LedgerHead.size).label("size"))
+        .group_by(LedgerHead.chain)
+        .subquery()
+    )
+    rows = session.scalars(
+        select(LedgerHead)
+        .join(newest, (LedgerHead.chain == newest.c.chain) & (LedgerHead.size == newest.c.size))
+        .order_by(LedgerHead.chain)
+    )
+    return [_head(row) for row in rows]
+
+
+def _head(row: LedgerHead) -> SignedHead:
+    return SignedHead.from_dict(
+        {
+            "chain": row.chain,
+            "size": row.size,
+            "root": row.root,
+            "signed_at": row.signed_at,
+            "signature": row.signature,
+        }
+    )
 
 
 def save_checkpoint(session: Session, checkpoint: Checkpoint) -> None:

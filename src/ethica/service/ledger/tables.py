@@ -1,4 +1,4 @@
-"""Ledger entries, subjects' wrapped data keys, and signed checkpoints."""
+"""Ledger entries, subjects' wrapped data keys, signed checkpoints and signed tree heads."""
 
 from __future__ import annotations
 
@@ -48,4 +48,16 @@ class LedgerCheckpoint(Base):
     sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     head_hash: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[str] = mapped_column(String(200))
+
+
+class LedgerHead(Base):
+    """A chain's size and Merkle root signed with the service's Ed25519 key (a signed tree head)."""
+
+    __tablename__ = "ledger_heads"
+
+    chain: Mapped[str] = mapped_column(String(100), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[str] = mapped_column(String(40))  # RFC 3339 text: exactly what was signed
     signature: Mapped[str] = mapped_column(String(200))
