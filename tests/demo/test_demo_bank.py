@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import math
+import secrets
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -280,8 +282,9 @@ def test_the_demo_refuses_to_run_outside_development(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ETHICA__APP__ENVIRONMENT", "production")
-    for name in ("APP__SECRET_KEY", "LEDGER__MASTER_KEY", "LEDGER__SIGNING_KEY"):
-        monkeypatch.setenv(f"ETHICA__{name}", "not-the-development-default")
+    monkeypatch.setenv("ETHICA__APP__SECRET_KEY", secrets.token_urlsafe(32))
+    for name in ("LEDGER__MASTER_KEY", "LEDGER__SIGNING_KEY"):
+        monkeypatch.setenv(f"ETHICA__{name}", base64.b64encode(secrets.token_bytes(32)).decode())
     with pytest.raises(InputError, match="development"):
         build_bank(tmp_path / "ethica.db", generate_customers(100, seed=0))
     assert not (tmp_path / "ethica.db").exists()
