@@ -20,7 +20,7 @@ from ethica.service.concerns.api import router as concerns
 from ethica.service.consent.api import router as consent
 from ethica.service.decisions.api import router as decisions
 from ethica.service.decisions.retention import start_schedule
-from ethica.service.errors import STATUS
+from ethica.service.errors import STATUS, TooManyAttemptsError
 from ethica.service.health import router as health
 from ethica.service.ledger.api import router as ledger
 from ethica.service.reviews import escalation
@@ -99,7 +99,7 @@ def _handle_errors(app: FastAPI) -> None:
             if isinstance(error, kind):
                 if is_page(request.url.path):
                     return page_error(request, error, status, str(error))
-                return _error(status, code, str(error))
+                return _error(status, code, str(error), headers=_headers(error))
         log.exception("unexpected domain error", exc_info=error)
         return _error(500, "internal", "the service failed; the error was logged")
 
@@ -122,11 +122,24 @@ def _handle_errors(app: FastAPI) -> None:
         return _error(error.status_code, code, str(error.detail))
 
 
-def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if details is not None:
         body["error"]["details"] = details
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _headers(error: EthicaError) -> dict[str, str] | None:
+    if isinstance(error, TooManyAttemptsError):
+        return {"Retry-After": str(error.retry_after_seconds)}
+    return None
 
 
 class BodyLimit:

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ethica.service.auth import read_token, sign_token
-from ethica.service.deps import SessionDep
-from ethica.service.errors import AuthenticationError
+from ethica.service.deps import AddressDep, SessionDep
+from ethica.service.errors import AuthenticationError, TooManyAttemptsError
 from ethica.service.settings import AppSettings
 from ethica.service.state import state_of
-from ethica.service.users import service as users
+from ethica.service.users.sign_in import revoke, sign_in
 from ethica.service.users.tables import User
 from ethica.service.web.rendering import render
 from ethica.service.web.session import COOKIE, cookie_settings
@@ -78,20 +78,25 @@ def login_page(
 @router.post("/login")
 def login(
     request: Request,
-    session: SessionDep,
+    address: AddressDep,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1000)],
     next: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
     """Check a staff member's email and password; on success set the session cookie."""
     settings = _settings(request)
+    sessions = state_of(request.app).sessions
     try:
-        user = users.login(session, email=email, password=password)
+        user = sign_in(sessions, email=email, password=password, address=address)
     except AuthenticationError as error:
         context = _login_context(request, next=next, error=str(error), email=email)
         return render(request, "login.html", context, status=401)
+    except TooManyAttemptsError as error:
+        context = _login_context(request, next=next, error=str(error), email=email)
+        wait = {"Retry-After": str(error.retry_after_seconds)}
+        return render(request, "login.html", context, status=429, headers=wait)
     token = sign_token(
-        {"sub": user.id, "kind": "user"},
+        {"sub": user.user_id, "kind": "user"},
         secret=settings.secret_key.get_secret_value(),
         minutes=settings.session_minutes,
     )
@@ -129,8 +134,16 @@ def enter_portal(
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """Forget the session cookie."""
+def logout(request: Request, session: SessionDep) -> Response:
+    """End the session (its token is revoked) and forget the cookie."""
+    token = request.cookies.get(COOKIE)
+    if token:
+        try:
+            payload = read_token(token, secret=_settings(request).secret_key.get_secret_value())
+        except AuthenticationError:
+            payload = {}
+        if isinstance(payload.get("jti"), str):
+            revoke(session, jti=payload["jti"], expires=int(payload["exp"]))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
