@@ -29,6 +29,7 @@ from ethica.service.settings import Settings, get_settings
 from ethica.service.state import ServiceState, build_state, state_of
 from ethica.service.subjects.api import router as subjects
 from ethica.service.systems.api import router as systems
+from ethica.service.text import CleanText
 from ethica.service.users.api import router as users
 from ethica.service.web import is_page
 from ethica.service.web.console.case import router as console_case
@@ -70,7 +71,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.ethica = state
     _mount(app)
     _handle_errors(app)
-    app.add_middleware(BodyLimit, limit=settings.app.max_request_bytes)
+    app.add_middleware(CleanText)
+    app.add_middleware(BodyLimit, limit=settings.app.max_request_bytes)  # outermost
     return app
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ethica.service.text import RequestSchema
+
 AI_DISCLOSURE = (
     "This decision was made with the help of an automated system (AI). You can ask for a person "
     "to review it, contest it, and ask what data was used."
@@ -19,7 +21,7 @@ RIGHTS = [
 ]
 
 
-class DecisionCreate(BaseModel):
+class DecisionCreate(RequestSchema):
     """A request for a decision."""
 
     model_config = ConfigDict(extra="forbid")
@@ -102,7 +104,7 @@ class DecisionPage(BaseModel):
     offset: int
 
 
-class OutcomeCreate(BaseModel):
+class OutcomeCreate(RequestSchema):
     """The true outcome of a decision, known later (repaid, churned, resolved)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy import event
@@ -18,6 +18,7 @@ from ethica.service.state import state_of
 from ethica.service.systems import service, suspension
 from ethica.service.systems.schemas import ModelVersionRead, SystemPage, SystemRead
 from ethica.service.systems.suspension import StatusChangeCreate, StatusChangeRead
+from ethica.service.text import CleanJson
 
 router = APIRouter(prefix="/v1/systems", tags=["systems"])
 
@@ -30,7 +31,7 @@ router = APIRouter(prefix="/v1/systems", tags=["systems"])
 )
 def apply_system(
     system_id: str,
-    spec: Annotated[dict[str, Any], Body()],
+    spec: Annotated[CleanJson, Body()],
     session: SessionDep,
     request: Request,
     response: Response,
@@ -110,7 +111,7 @@ def _refresh_gateway_on_commit(session: Session, request: Request, system_id: st
 def set_training_summary(
     system_id: str,
     version: str,
-    summary: Annotated[dict[str, Any], Body()],
+    summary: Annotated[CleanJson, Body()],
     session: SessionDep,
     request: Request,
 ) -> ModelVersionRead:
