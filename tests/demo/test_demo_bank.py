@@ -308,7 +308,10 @@ def test_a_newcomer_opens_the_three_faces_on_the_demo_database(demo: Demo) -> No
 
         client.cookies.clear()
         officer = logins["officer"]
-        client.post("/login", data={"email": officer.email, "password": officer.password})
+        client.post(
+            "/login",
+            data={**_sign_in_form(client), "email": officer.email, "password": officer.password},
+        )
         dashboard = client.get("/dashboard")
         assert dashboard.status_code == 200
         for name in ("Credit limit", "Support", "Product recommendations"):
@@ -330,7 +333,10 @@ def test_a_newcomer_opens_the_three_faces_on_the_demo_database(demo: Demo) -> No
 
         client.cookies.clear()
         reviewer = logins["reviewer"]
-        client.post("/login", data={"email": reviewer.email, "password": reviewer.password})
+        client.post(
+            "/login",
+            data={**_sign_in_form(client), "email": reviewer.email, "password": reviewer.password},
+        )
         queue = client.get("/console")
         assert queue.status_code == 200 and "(page 1 of" in queue.text
         case = re.search(r'href="(/console/cases/[0-9a-f-]+)"', queue.text)
@@ -385,3 +391,12 @@ def test_support_routing_is_reviewed_blind_first(session: Session) -> None:
     assert step.reviewer_id == judgement.reviewer_id and step.created_at >= judgement.created_at
     # Real routing cases still wait for a reviewer to meet blind-first review in the console.
     assert any(d.review_status == "pending_review" for d in decisions(session, "support-routing"))
+
+
+def _sign_in_form(client: Any) -> dict[str, str]:
+    """The sign-in form's CSRF field, as a browser loading /login gets it."""
+    import re
+
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', client.get("/login").text)
+    assert found is not None
+    return {"csrf": found.group(1)}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from service_testing import PASSWORD, Service, bearer
 from sqlalchemy import select, update
-from web_testing import token_of, viewing_as
+from web_testing import csrf_of, sign_in_form, token_of, viewing_as
 
 from ethica.service.app import state_of
 from ethica.service.db import unit_of_work
@@ -164,8 +164,11 @@ def test_signing_out_of_the_pages_revokes_the_session(service: Callable[..., Ser
     running = service()
     token = token_of(running.headers["officer"])
     with viewing_as(running.client, token) as client:
-        assert client.get("/dashboard", follow_redirects=False).status_code == 200
-        out = client.post("/logout", follow_redirects=False)
+        page = client.get("/dashboard", follow_redirects=False)
+        assert page.status_code == 200
+        forged = client.post("/logout", follow_redirects=False)  # another site's form
+        assert forged.status_code == 403
+        out = client.post("/logout", data={"csrf": csrf_of(page.text)}, follow_redirects=False)
         assert out.status_code == 303
     with viewing_as(running.client, token) as client:
         again = client.get("/dashboard", follow_redirects=False)
@@ -175,8 +178,8 @@ def test_signing_out_of_the_pages_revokes_the_session(service: Callable[..., Ser
 
 def test_the_sign_in_page_is_throttled_too(service: Callable[..., Service]) -> None:
     running = service()
-    form = {"email": REVIEWER, "password": "wrong password!"}
     with viewing_as(running.client, None) as client:
+        form = {**sign_in_form(client), "email": REVIEWER, "password": "wrong password!"}
         for _ in range(ACCOUNT_FAILURES):
             assert client.post("/login", data=form).status_code == 401
         refused = client.post("/login", data={**form, "password": PASSWORD})
@@ -188,3 +191,18 @@ def _payload(token: str) -> dict[str, Any]:
     raw = token.split(".")[0]
     payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
     return payload
+
+
+def test_the_sign_in_form_needs_its_csrf_token(service: Callable[..., Service]) -> None:
+    running = service()
+    with viewing_as(running.client, None) as client:
+        form = {"email": REVIEWER, "password": PASSWORD}
+        assert client.post("/login", data=form).status_code == 403  # no form loaded
+        hidden = sign_in_form(client)
+        assert client.post("/login", data={**form, "csrf": "0" * 64}).status_code == 403
+        client.cookies.clear()  # the token belongs to the browser that loaded the form
+        assert client.post("/login", data={**form, **hidden}).status_code == 403
+        answer = client.post(
+            "/login", data={**form, **sign_in_form(client)}, follow_redirects=False
+        )
+        assert answer.status_code == 303

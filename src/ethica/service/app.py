@@ -27,6 +27,7 @@ from ethica.service.reviews import escalation
 from ethica.service.reviews.api import router as reviews
 from ethica.service.settings import Settings, get_settings
 from ethica.service.state import ServiceState, build_state, state_of
+from ethica.service.strict_transport import StrictTransport
 from ethica.service.subjects.api import router as subjects
 from ethica.service.systems.api import router as systems
 from ethica.service.text import CleanText
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     _mount(app)
     _handle_errors(app)
     app.add_middleware(CleanText)
+    if settings.app.environment == "production":
+        app.add_middleware(StrictTransport)
     app.add_middleware(BodyLimit, limit=settings.app.max_request_bytes)  # outermost
     return app
 

@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.consent import service
 from ethica.service.consent.schemas import (
@@ -38,7 +39,7 @@ from ethica.service.deps import SessionDep, requires, run_job
 from ethica.service.ledger.writer import Batch
 from ethica.service.state import state_of
 
-router = APIRouter(tags=["consent"])
+router = APIRouter(tags=["consent"], responses=ERROR_ANSWERS)
 T = TypeVar("T")
 
 GpcHeader = Annotated[

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import AwareDatetime
 
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.decisions import service
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import (
@@ -17,9 +18,10 @@ from ethica.service.decisions.schemas import (
     OutcomeCreate,
 )
 from ethica.service.deps import SessionDep, requires, run_job
+from ethica.service.paging import Offset
 from ethica.service.state import state_of
 
-router = APIRouter(tags=["decisions"])
+router = APIRouter(tags=["decisions"], responses=ERROR_ANSWERS)
 
 
 @router.post(
@@ -57,7 +59,7 @@ def list_decisions(
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DecisionPage:
     """List decisions, newest first, filtered by system, subject, outcome, review and time."""
     rows, total = service.list_decisions(

@@ -33,13 +33,20 @@ class DecisionCreate(RequestSchema):
         pattern=r"^[^#]+$",
         description="The customer's pseudonymous id in your systems (without '#').",
     )
-    features: dict[str, Any] = Field(default_factory=dict, description="The model's inputs.")
+    features: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The model's inputs, each within its declared type and range (else 422). "
+        "A declared feature left out (even all of them) is accepted: it is recorded as withheld "
+        "('not provided') and the model receives the feature's declared default.",
+    )
     protected: dict[str, str | None] = Field(
         default_factory=dict,
         description="Protected attributes, for fairness monitoring only: never given to the model.",
     )
     score: float | None = Field(
-        None, description="A score you computed, for systems without a registered model."
+        None,
+        description="A score you computed, for systems without a registered model; between 0 "
+        "and 1 for a binary system.",
     )
     idempotency_key: str | None = Field(
         None, max_length=200, description="Retries with the same key return the first decision."

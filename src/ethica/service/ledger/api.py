@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.deps import SessionDep, SettingsDep, requires
 from ethica.service.ledger.schemas import VerificationRead
 from ethica.service.ledger.service import verify_ledger
 
-router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"], responses=ERROR_ANSWERS)
 
 
 @router.get(

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.decisions import service as decisions
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import DecisionPage, DecisionRead
 from ethica.service.deps import SessionDep, SettingsDep, WriterDep, requires
+from ethica.service.paging import Offset
 from ethica.service.settings import Settings
 from ethica.service.subjects import export, requests, service
 from ethica.service.subjects.schemas import (
@@ -24,7 +26,7 @@ from ethica.service.subjects.schemas import (
     RightsRequestRead,
 )
 
-router = APIRouter(tags=["subjects"])
+router = APIRouter(tags=["subjects"], responses=ERROR_ANSWERS)
 
 
 @router.post(
@@ -51,7 +53,7 @@ def my_decisions(
     session: SessionDep,
     customer: Annotated[Principal, requires("self:read")],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DecisionPage:
     """The decisions about the signed-in customer, newest first."""
     rows, total = decisions.list_decisions(
@@ -156,7 +158,7 @@ def list_requests(
     kind: RequestKind | None = None,
     subject_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> RightsRequestPage:
     """Data subjects' requests, nearest deadline first, each flagged when overdue."""
     rows, total = requests.list_requests(

@@ -11,16 +11,18 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
 from ethica.governance import parse_spec
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.deps import SessionDep, requires, run_job
 from ethica.service.ledger.writer import Batch
+from ethica.service.paging import Offset
 from ethica.service.state import state_of
 from ethica.service.systems import service, suspension
 from ethica.service.systems.schemas import ModelVersionRead, SystemPage, SystemRead
 from ethica.service.systems.suspension import StatusChangeCreate, StatusChangeRead
 from ethica.service.text import CleanJson
 
-router = APIRouter(prefix="/v1/systems", tags=["systems"])
+router = APIRouter(prefix="/v1/systems", tags=["systems"], responses=ERROR_ANSWERS)
 
 
 @router.put(
@@ -55,7 +57,7 @@ def apply_system(
 def list_systems(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> SystemPage:
     """List registered systems."""
     rows, total = service.list_systems(session, limit=limit, offset=offset)

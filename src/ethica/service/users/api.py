@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from ethica.service.answers import ERROR_ANSWERS, error_answers
 from ethica.service.auth import read_token, sign_token
 from ethica.service.deps import AddressDep, SessionDep, SettingsDep, StateDep, requires
 from ethica.service.users import service
@@ -17,14 +18,14 @@ from ethica.service.users.schemas import (
     UserRead,
 )
 
-router = APIRouter(prefix="/v1", tags=["users"])
+router = APIRouter(prefix="/v1", tags=["users"], responses=ERROR_ANSWERS)
 
 
 @router.post(
     "/auth/token",
     operation_id="sign_in",
     response_model=TokenRead,
-    responses={429: {"description": "Too many failed sign-ins; see Retry-After."}},
+    responses=error_answers(429),
 )
 def sign_in(credentials: Login, state: StateDep, address: AddressDep) -> TokenRead:
     """Exchange a staff user's email and password for a signed session token.
