@@ -392,8 +392,14 @@ def erase_subject(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase a subject (GDPR Art. 17): destroy their key, unlink their decisions; irreversible."""
+    from ethica.errors import EthicaError
     from ethica.service.subjects import service
+    from ethica.service.subjects.ids import check_subject_id
 
+    try:
+        check_subject_id(subject)
+    except EthicaError as error:
+        _fail(str(error))
     if not yes and not typer.confirm(f"Erase subject {subject!r}? This cannot be undone."):
         raise typer.Exit(code=1)
     request = _on_writer(

@@ -20,6 +20,7 @@ from ethica.service.decisions.schemas import (
 from ethica.service.deps import SessionDep, requires, run_job
 from ethica.service.paging import Offset
 from ethica.service.state import state_of
+from ethica.service.subjects.ids import SubjectQuery
 
 router = APIRouter(tags=["decisions"], responses=ERROR_ANSWERS)
 
@@ -53,7 +54,7 @@ async def create_decision(
 def list_decisions(
     session: SessionDep,
     system_id: str | None = None,
-    subject_id: str | None = None,
+    subject_id: SubjectQuery = None,
     outcome: str | None = None,
     review_status: str | None = None,
     since: AwareDatetime | None = None,

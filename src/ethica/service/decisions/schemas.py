@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ethica.service.subjects.ids import SubjectId
 from ethica.service.text import RequestSchema
 
 AI_DISCLOSURE = (
@@ -26,13 +27,7 @@ class DecisionCreate(RequestSchema):
 
     model_config = ConfigDict(extra="forbid")
 
-    subject_id: str | None = Field(
-        None,
-        min_length=1,
-        max_length=100,
-        pattern=r"^[^#]+$",
-        description="The customer's pseudonymous id in your systems (without '#').",
-    )
+    subject_id: SubjectId | None = None
     features: dict[str, Any] = Field(
         default_factory=dict,
         description="The model's inputs, each within its declared type and range (else 422). "

@@ -17,6 +17,7 @@ from ethica.service.deps import SessionDep, SettingsDep, WriterDep, requires
 from ethica.service.paging import Offset
 from ethica.service.settings import Settings
 from ethica.service.subjects import export, requests, service
+from ethica.service.subjects.ids import SubjectPath, SubjectQuery
 from ethica.service.subjects.schemas import (
     LinkCreate,
     LinkRead,
@@ -36,7 +37,7 @@ router = APIRouter(tags=["subjects"], responses=ERROR_ANSWERS)
     status_code=201,
 )
 def create_link(
-    subject_id: str,
+    subject_id: SubjectPath,
     body: LinkCreate,
     settings: SettingsDep,
     _: Annotated[Principal, requires("links:write")],
@@ -108,7 +109,7 @@ def my_export(
     responses=_EXPORT_RESPONSES,
 )
 def subject_export(
-    subject_id: str,
+    subject_id: SubjectPath,
     session: SessionDep,
     settings: SettingsDep,
     officer: Annotated[Principal, requires("subjects:manage")],
@@ -140,7 +141,7 @@ def erase_me(
     status_code=201,
 )
 def erase_subject(
-    subject_id: str,
+    subject_id: SubjectPath,
     writer: WriterDep,
     officer: Annotated[Principal, requires("subjects:manage")],
 ) -> RightsRequestRead:
@@ -156,7 +157,7 @@ def list_requests(
     _: Annotated[Principal, requires("subjects:manage")],
     status: RequestStatus | None = None,
     kind: RequestKind | None = None,
-    subject_id: str | None = None,
+    subject_id: SubjectQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
 ) -> RightsRequestPage:

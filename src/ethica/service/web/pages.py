@@ -23,6 +23,7 @@ from ethica.service.errors import (
 )
 from ethica.service.settings import AppSettings
 from ethica.service.state import state_of
+from ethica.service.subjects.ids import MAX_LENGTH, PATTERN
 from ethica.service.users.sign_in import revoke, sign_in
 from ethica.service.users.tables import User
 from ethica.service.web.rendering import render
@@ -126,7 +127,7 @@ def login(
 @router.post("/login/customer")
 def demo_customer_login(
     request: Request,
-    subject_id: Annotated[str, Form(min_length=1, max_length=100)],
+    subject_id: Annotated[str, Form(min_length=1, max_length=MAX_LENGTH, pattern=PATTERN)],
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Sign in as a customer by id: the demo's customer login, development only."""
