@@ -34,12 +34,14 @@ DatabaseOption = Annotated[
 
 
 def _settings(database: str | None) -> Any:
-    from ethica.service.settings import Settings
+    from pydantic import ValidationError
+
+    from ethica.service.settings import Settings, settings_problem
 
     try:
         settings = Settings()
-    except ValueError as error:
-        _fail(str(error))
+    except ValidationError as error:
+        _fail(settings_problem(error))
     if database is not None:
         settings = settings.model_copy(
             update={"database": settings.database.model_copy(update={"url": database})}
@@ -87,7 +89,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _fail(message: str) -> Any:
-    errors.print(f"[red]error:[/red] {message}")
+    errors.print(f"[red]error:[/red] {message}", soft_wrap=True)  # one line, for logs
     raise typer.Exit(code=2)
 
 
@@ -452,8 +454,14 @@ def erase_subject(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase a subject (GDPR Art. 17): destroy their key, unlink their decisions; irreversible."""
+    from ethica.errors import EthicaError
     from ethica.service.subjects import service
+    from ethica.service.subjects.ids import check_subject_id
 
+    try:
+        check_subject_id(subject)
+    except EthicaError as error:
+        _fail(str(error))
     if not yes and not typer.confirm(f"Erase subject {subject!r}? This cannot be undone."):
         raise typer.Exit(code=1)
     request = _on_writer(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import math
+import secrets
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -280,8 +282,9 @@ def test_the_demo_refuses_to_run_outside_development(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ETHICA__APP__ENVIRONMENT", "production")
-    for name in ("APP__SECRET_KEY", "LEDGER__MASTER_KEY", "LEDGER__SIGNING_KEY"):
-        monkeypatch.setenv(f"ETHICA__{name}", "not-the-development-default")
+    monkeypatch.setenv("ETHICA__APP__SECRET_KEY", secrets.token_urlsafe(32))
+    for name in ("LEDGER__MASTER_KEY", "LEDGER__SIGNING_KEY"):
+        monkeypatch.setenv(f"ETHICA__{name}", base64.b64encode(secrets.token_bytes(32)).decode())
     with pytest.raises(InputError, match="development"):
         build_bank(tmp_path / "ethica.db", generate_customers(100, seed=0))
     assert not (tmp_path / "ethica.db").exists()
@@ -305,7 +308,10 @@ def test_a_newcomer_opens_the_three_faces_on_the_demo_database(demo: Demo) -> No
 
         client.cookies.clear()
         officer = logins["officer"]
-        client.post("/login", data={"email": officer.email, "password": officer.password})
+        client.post(
+            "/login",
+            data={**_sign_in_form(client), "email": officer.email, "password": officer.password},
+        )
         dashboard = client.get("/dashboard")
         assert dashboard.status_code == 200
         for name in ("Credit limit", "Support", "Product recommendations"):
@@ -327,7 +333,10 @@ def test_a_newcomer_opens_the_three_faces_on_the_demo_database(demo: Demo) -> No
 
         client.cookies.clear()
         reviewer = logins["reviewer"]
-        client.post("/login", data={"email": reviewer.email, "password": reviewer.password})
+        client.post(
+            "/login",
+            data={**_sign_in_form(client), "email": reviewer.email, "password": reviewer.password},
+        )
         queue = client.get("/console")
         assert queue.status_code == 200 and "(page 1 of" in queue.text
         case = re.search(r'href="(/console/cases/[0-9a-f-]+)"', queue.text)
@@ -382,3 +391,12 @@ def test_support_routing_is_reviewed_blind_first(session: Session) -> None:
     assert step.reviewer_id == judgement.reviewer_id and step.created_at >= judgement.created_at
     # Real routing cases still wait for a reviewer to meet blind-first review in the console.
     assert any(d.review_status == "pending_review" for d in decisions(session, "support-routing"))
+
+
+def _sign_in_form(client: Any) -> dict[str, str]:
+    """The sign-in form's CSRF field, as a browser loading /login gets it."""
+    import re
+
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', client.get("/login").text)
+    assert found is not None
+    return {"csrf": found.group(1)}

@@ -44,6 +44,8 @@ def _requests(
             json={"email": "reviewer@bank.example", "password": PASSWORD},
             headers=h,
         ),
+        # Run last (see below): it ends the caller's session.
+        ("DELETE", "/v1/auth/token"): lambda h: client.delete("/v1/auth/token", headers=h),
         ("POST", "/v1/users"): new_user,
         ("POST", "/v1/api-keys"): lambda h: client.post(
             "/v1/api-keys", json={"name": "app", "scopes": ["decisions:read"]}, headers=h
@@ -228,10 +230,15 @@ def test_every_route_admits_exactly_the_roles_holding_its_scope(
     routes = _api_routes(running)
     assert {(m, r.path) for r in routes for m in r.methods} == set(requests)
     checked = 0
-    for route in routes:
+    signing_out = {"DELETE"}
+    for route in sorted(
+        routes, key=lambda r: r.path == "/v1/auth/token" and r.methods == signing_out
+    ):
         checks = _scope_checks(route)
-        public = route.path == "/health" or route.path == "/v1/auth/token"
-        if route.path.startswith("/v1") and route.path != "/v1/auth/token":
+        public = route.path == "/health" or (
+            route.path == "/v1/auth/token" and route.methods == {"POST"}
+        )
+        if route.path.startswith("/v1") and not public:
             assert len(checks) == 1, f"{route.path} declares {len(checks)} ScopeCheck dependencies"
         if public:
             assert checks == []
@@ -271,6 +278,7 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
     assert set(ids) == {
         "health",
         "sign_in",
+        "sign_out",
         "create_user",
         "create_api_key",
         "apply_system",

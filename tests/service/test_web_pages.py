@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from service_testing import PASSWORD, Service
-from web_testing import customer_token, viewing_as
+from web_testing import csrf_of, customer_token, sign_in_form, viewing_as
 
 from ethica.service.web.rendering import CONTENT_SECURITY_POLICY
 from ethica.service.web.session import COOKIE
@@ -23,7 +23,11 @@ def test_staff_sign_in_sets_an_httponly_cookie_and_lands_on_their_face(
         assert 'for="email"' in page.text and 'for="password"' in page.text
         answer = client.post(
             "/login",
-            data={"email": "Reviewer@bank.example", "password": PASSWORD},
+            data={
+                "email": "Reviewer@bank.example",
+                "password": PASSWORD,
+                "csrf": csrf_of(page.text),
+            },
             follow_redirects=False,
         )
         assert answer.status_code == 303
@@ -39,7 +43,8 @@ def test_wrong_password_shows_the_form_again_with_a_message(
 ) -> None:
     running = service()
     with viewing_as(running.client, None) as client:
-        answer = client.post("/login", data={"email": "officer@bank.example", "password": "no"})
+        form = {**sign_in_form(client), "email": "officer@bank.example", "password": "no"}
+        answer = client.post("/login", data=form)
         assert answer.status_code == 401
         assert "wrong email or password" in answer.text
         assert COOKIE not in client.cookies
@@ -48,6 +53,7 @@ def test_wrong_password_shows_the_form_again_with_a_message(
 def test_sign_in_goes_on_only_to_local_pages(service: Callable[..., Service]) -> None:
     running = service()
     with viewing_as(running.client, None) as client:
+        hidden = sign_in_form(client)
         for target, expected in (
             ("/dashboard", "/dashboard"),
             ("https://evil.example/", "/dashboard"),
@@ -55,7 +61,12 @@ def test_sign_in_goes_on_only_to_local_pages(service: Callable[..., Service]) ->
         ):
             answer = client.post(
                 "/login",
-                data={"email": "officer@bank.example", "password": PASSWORD, "next": target},
+                data={
+                    **hidden,
+                    "email": "officer@bank.example",
+                    "password": PASSWORD,
+                    "next": target,
+                },
                 follow_redirects=False,
             )
             assert answer.headers["location"] == expected
@@ -87,13 +98,13 @@ def test_demo_customer_login_only_when_switched_on(service: Callable[..., Servic
     off = service()
     with viewing_as(off.client, None) as client:
         assert "Demo: customer id" not in client.get("/login").text
-        assert client.post("/login/customer", data={"subject_id": "cust-1"}).status_code == 403
+        form = {**sign_in_form(client), "subject_id": "cust-1"}
+        assert client.post("/login/customer", data=form).status_code == 403
     on = service(app={"demo_logins": True})
     with viewing_as(on.client, None) as client:
         assert "Demo: customer id" in client.get("/login").text
-        answer = client.post(
-            "/login/customer", data={"subject_id": "cust-1"}, follow_redirects=False
-        )
+        form = {**sign_in_form(client), "subject_id": "cust-1"}
+        answer = client.post("/login/customer", data=form, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"] == "/portal"
 
 

@@ -44,3 +44,10 @@ def csrf_of(page: str) -> str:
     found = _CSRF.search(page)
     assert found is not None, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+def sign_in_form(client: TestClient) -> dict[str, str]:
+    """The hidden fields of the sign-in form, as the browser got it (its CSRF token)."""
+    page = client.get("/login")
+    assert page.status_code == 200
+    return {"csrf": csrf_of(page.text)}

@@ -9,6 +9,7 @@ explanation and the ledger get ``<EMAIL>`` where the customer wrote their addres
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,13 +114,7 @@ def _checked(feature: FeatureSpec, value: Any) -> Any:
     """Return the value in the feature's type, or raise a clear error."""
     kind = feature.type
     if kind in ("number", "integer"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"feature {feature.name!r} must be a number; got {value!r}")
-        if value != value or value in (float("inf"), float("-inf")):
-            raise InputError(f"feature {feature.name!r} must be a finite number; got {value!r}")
-        if kind == "integer" and float(value) != int(value):
-            raise InputError(f"feature {feature.name!r} must be a whole number; got {value!r}")
-        return float(value)
+        return _number(feature, value)
     if kind == "boolean":
         if not isinstance(value, bool):
             raise InputError(f"feature {feature.name!r} must be true or false; got {value!r}")
@@ -133,3 +128,31 @@ def _checked(feature: FeatureSpec, value: Any) -> Any:
     if not isinstance(value, str):
         raise InputError(f"feature {feature.name!r} must be text; got {type(value).__name__}")
     return value
+
+
+def _number(feature: FeatureSpec, value: Any) -> float:
+    """Return the value as a finite float within the feature's declared range, or refuse it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"feature {feature.name!r} must be a number; got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InputError(
+            f"feature {feature.name!r} is a number too large to use ({len(str(value))} digits)"
+        ) from None
+    if not math.isfinite(number):
+        raise InputError(f"feature {feature.name!r} must be a finite number; got {value!r}")
+    if feature.type == "integer" and not number.is_integer():
+        raise InputError(f"feature {feature.name!r} must be a whole number; got {value!r}")
+    low, high = feature.minimum, feature.maximum
+    if (low is not None and number < low) or (high is not None and number > high):
+        declared = " and ".join(
+            f"{word} {bound:g}"
+            for word, bound in (("at least", low), ("at most", high))
+            if bound is not None
+        )
+        raise InputError(
+            f"feature {feature.name!r} must be {declared} (the system's declared range); "
+            f"got {number:g}"
+        )
+    return number

@@ -259,6 +259,11 @@ def caller_scored(spec: SystemSpec, score: float) -> Scored:
     """Return the outcome of a score the caller computed (systems without a model)."""
     if not np.isfinite(score):
         raise InputError(f"score must be a finite number; got {score!r}")
+    if isinstance(spec.decision, BinaryDecision) and not 0.0 <= score <= 1.0:
+        raise InputError(
+            f"score must be between 0 and 1 for the binary system {spec.id!r} (it is compared "
+            f"with the threshold {spec.decision.threshold:g}); got {score!r}"
+        )
     if isinstance(spec.decision, MulticlassDecision) or (
         isinstance(spec.decision, RankingDecision) and spec.decision.items is not None
     ):

@@ -20,7 +20,7 @@ from ethica.service.concerns.api import router as concerns
 from ethica.service.consent.api import router as consent
 from ethica.service.decisions.api import router as decisions
 from ethica.service.decisions.retention import start_schedule
-from ethica.service.errors import STATUS
+from ethica.service.errors import STATUS, TooManyAttemptsError
 from ethica.service.health import router as health
 from ethica.service.ledger import heads
 from ethica.service.ledger.api import router as ledger
@@ -28,8 +28,10 @@ from ethica.service.reviews import escalation
 from ethica.service.reviews.api import router as reviews
 from ethica.service.settings import Settings, get_settings
 from ethica.service.state import ServiceState, build_state, state_of
+from ethica.service.strict_transport import StrictTransport
 from ethica.service.subjects.api import router as subjects
 from ethica.service.systems.api import router as systems
+from ethica.service.text import CleanText
 from ethica.service.users.api import router as users
 from ethica.service.web import is_page
 from ethica.service.web.console.case import router as console_case
@@ -76,7 +78,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app.state.ethica = state
     _mount(app)
     _handle_errors(app)
-    app.add_middleware(BodyLimit, limit=settings.app.max_request_bytes)
+    app.add_middleware(CleanText)
+    if settings.app.environment == "production":
+        app.add_middleware(StrictTransport)
+    app.add_middleware(BodyLimit, limit=settings.app.max_request_bytes)  # outermost
     return app
 
 
@@ -105,7 +110,7 @@ def _handle_errors(app: FastAPI) -> None:
             if isinstance(error, kind):
                 if is_page(request.url.path):
                     return page_error(request, error, status, str(error))
-                return _error(status, code, str(error))
+                return _error(status, code, str(error), headers=_headers(error))
         log.exception("unexpected domain error", exc_info=error)
         return _error(500, "internal", "the service failed; the error was logged")
 
@@ -128,11 +133,24 @@ def _handle_errors(app: FastAPI) -> None:
         return _error(error.status_code, code, str(error.detail))
 
 
-def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if details is not None:
         body["error"]["details"] = details
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _headers(error: EthicaError) -> dict[str, str] | None:
+    if isinstance(error, TooManyAttemptsError):
+        return {"Retry-After": str(error.retry_after_seconds)}
+    return None
 
 
 class BodyLimit:

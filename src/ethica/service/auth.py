@@ -3,7 +3,8 @@
 - Applications send ``Authorization: Bearer ek_<id>_<secret>``; the secret is compared with its
   stored SHA-256 in constant time (API secrets are 256-bit random, so a fast hash suffices).
 - Staff log in with a password (scrypt) and get a signed, expiring token; customers arrive with a
-  signed link token from the business's app. Tokens are HMAC-SHA256 over a small JSON payload.
+  signed link token from the business's app. Tokens are HMAC-SHA256 over a small JSON payload
+  carrying a random id (``jti``); signing out revokes that id until the token would expire.
 - A verified API key is remembered in memory for :data:`API_KEY_CACHE_SECONDS`, so the decision
   path does not query the database (nor leave the event loop) to authenticate each request.
   A key disabled or deleted through the ORM in this process (any session: an update of the
@@ -29,7 +30,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 from ethica.service.errors import AuthenticationError
 from ethica.service.scopes import ROLE_SCOPES
-from ethica.service.users.tables import ApiKey, User
+from ethica.service.users.tables import ApiKey, RevokedToken, User
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
@@ -78,8 +79,8 @@ def new_api_key() -> tuple[str, str, str]:
 
 
 def sign_token(payload: dict[str, Any], *, secret: str, minutes: int) -> str:
-    """A signed token carrying ``payload`` that expires after ``minutes``."""
-    body = dict(payload, exp=int(time.time()) + 60 * minutes)
+    """A signed token carrying ``payload`` that expires after ``minutes``, with a random ``jti``."""
+    body = dict(payload, exp=int(time.time()) + 60 * minutes, jti=secrets.token_urlsafe(16))
     raw = base64.urlsafe_b64encode(json.dumps(body, sort_keys=True).encode()).rstrip(b"=")
     signature = hmac.new(secret.encode(), raw, hashlib.sha256).digest()
     return f"{raw.decode()}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
@@ -109,6 +110,9 @@ def authenticate(session: Session, authorization: str | None, *, secret: str) ->
     if credential.startswith("ek_"):
         return _application(session, credential)
     payload = read_token(credential, secret=secret)
+    jti = payload.get("jti")
+    if not isinstance(jti, str) or session.get(RevokedToken, jti) is not None:
+        raise AuthenticationError("this session has ended; sign in again")
     if payload.get("kind") == "customer":
         return Principal(
             "customer",

@@ -44,8 +44,15 @@ async def _writer(request: Request) -> LedgerWriter:
     return state_of(request.app).writer
 
 
+def _address(request: Request) -> str:
+    # The proxy's address, unless the server trusts forwarded headers (uvicorn --proxy-headers).
+    return request.client.host if request.client is not None else "unknown"
+
+
 StateDep = Annotated[ServiceState, Depends(_state)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+AddressDep = Annotated[str, Depends(_address)]
+"""The caller's network address (sign-in throttling counts failures per address)."""
 GatewayDep = Annotated[Gateway, Depends(_gateway)]
 WriterDep = Annotated[LedgerWriter, Depends(_writer)]
 

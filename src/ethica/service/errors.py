@@ -21,6 +21,14 @@ class PermissionDeniedError(EthicaError):
     """The caller is authenticated but lacks the scope for this."""
 
 
+class TooManyAttemptsError(EthicaError):
+    """Too many failed attempts in a short time; the caller may try again after a wait."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class PayloadTooLargeError(InputError):
     """The request body is over the configured limit."""
 
@@ -31,5 +39,6 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (ConflictError, 409, "conflict"),
     (AuthenticationError, 401, "unauthenticated"),
     (PermissionDeniedError, 403, "forbidden"),
+    (TooManyAttemptsError, 429, "too_many_attempts"),
     (InputError, 422, "invalid"),
 ]

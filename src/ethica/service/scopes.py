@@ -32,6 +32,7 @@ SCOPES: dict[str, str] = {
     "systems:suspend": "Suspend an AI system (the kill switch) and resume it; both are recorded.",
     "concerns:read": "Read the concerns customers reported about their decisions.",
     "concerns:write": "Resolve a customer's concern with a response they will read.",
+    "sessions:end": "Sign out: the session token presented is revoked.",
 }
 
 Role = Literal["admin", "officer", "reviewer", "customer"]
@@ -53,12 +54,15 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "systems:suspend",
             "concerns:read",
             "concerns:write",
+            "sessions:end",
         }
     ),
     # Reviewers read decisions only through their cases: a decision read would show the model's
     # recommendation before a blind-first judgement, and would tell seeded cases from real ones.
-    "reviewer": frozenset({"systems:read", "reviews:read", "reviews:decide", "reviews:stats"}),
-    "customer": frozenset({"self:read", "self:write"}),
+    "reviewer": frozenset(
+        {"systems:read", "reviews:read", "reviews:decide", "reviews:stats", "sessions:end"}
+    ),
+    "customer": frozenset({"self:read", "self:write", "sessions:end"}),
 }
 
 #: What an application key may be granted (never staff or customer scopes).

@@ -1,7 +1,8 @@
 """One settings tree for the service, read from ``ETHICA__SECTION__FIELD`` environment variables.
 
 Outside development the service refuses to start while any secret still has its development
-default: a deployment must set its own.
+default or carries fewer than 256 bits (:mod:`ethica.service.secret_strength`): a deployment must
+set its own. Ledger keys must be base64 of 32 bytes in every environment.
 """
 
 from __future__ import annotations
@@ -10,8 +11,14 @@ import base64
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ethica.service.secret_strength import (
+    key_shape_problem,
+    key_strength_problem,
+    text_secret_problem,
+)
 
 # Development-only secrets: public, so that `make demo` needs no setup; refused elsewhere.
 DEV_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
@@ -27,7 +34,9 @@ class AppSettings(BaseModel):
         description="development allows the built-in secrets; others refuse them.",
     )
     secret_key: SecretStr = Field(
-        default=SecretStr(DEV_SECRET_KEY), description="Signs session and customer-link tokens."
+        default=SecretStr(DEV_SECRET_KEY),
+        description="Signs session and customer-link tokens; at least 256 bits of entropy "
+        "outside development (e.g. 43 characters of secrets.token_urlsafe(32)).",
     )
     max_request_bytes: int = Field(
         default=1_000_000, gt=0, description="Requests with a larger body are refused with 413."
@@ -122,26 +131,56 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     @model_validator(mode="after")
-    def _no_default_secrets_outside_development(self) -> Settings:
-        if self.app.environment == "development":
-            return self
-        if self.app.demo_logins:
+    def _strong_secrets_outside_development(self) -> Settings:
+        problems = [
+            problem
+            for name, key in _ledger_keys(self).items()
+            if (problem := key_shape_problem(name, key)) is not None
+        ]
+        if self.app.environment != "development":
+            problems = _weak_secrets(self) + problems
+        if problems:
             raise ValueError(
-                f"refusing to start in {self.app.environment} with demo logins; unset "
-                "ETHICA__APP__DEMO_LOGINS"
-            )
-        defaults = {
-            "ETHICA__APP__SECRET_KEY": (self.app.secret_key, DEV_SECRET_KEY),
-            "ETHICA__LEDGER__MASTER_KEY": (self.ledger.master_key, DEV_MASTER_KEY),
-            "ETHICA__LEDGER__SIGNING_KEY": (self.ledger.signing_key, DEV_SIGNING_KEY),
-        }
-        unset = [name for name, (value, dev) in defaults.items() if value.get_secret_value() == dev]
-        if unset:
-            raise ValueError(
-                f"refusing to start in {self.app.environment} with development secrets; set "
-                + ", ".join(unset)
+                f"refusing to start in {self.app.environment} (only development allows weak "
+                "or built-in secrets): " + "; ".join(problems)
             )
         return self
+
+
+def _ledger_keys(settings: Settings) -> dict[str, str]:
+    return {
+        "ETHICA__LEDGER__MASTER_KEY": settings.ledger.master_key.get_secret_value(),
+        "ETHICA__LEDGER__SIGNING_KEY": settings.ledger.signing_key.get_secret_value(),
+    }
+
+
+def _weak_secrets(settings: Settings) -> list[str]:
+    """What is wrong with the secrets of a deployment outside development."""
+    problems = []
+    if settings.app.demo_logins:
+        problems.append("demo logins are on; unset ETHICA__APP__DEMO_LOGINS")
+    secrets = {"ETHICA__APP__SECRET_KEY": settings.app.secret_key.get_secret_value()}
+    secrets.update(_ledger_keys(settings))
+    for name, value in secrets.items():
+        if value in (DEV_SECRET_KEY, DEV_MASTER_KEY, DEV_SIGNING_KEY):
+            problems.append(f"{name} is the development default; set your own")
+        elif name == "ETHICA__APP__SECRET_KEY":
+            problems.extend(filter(None, [text_secret_problem(name, value)]))
+        else:
+            problems.extend(filter(None, [key_strength_problem(name, value)]))
+    return problems
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line saying what is wrong with the environment's settings, naming the variables."""
+    lines = []
+    for detail in error.errors():
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        if detail["loc"]:
+            variable = "ETHICA__" + "__".join(str(part) for part in detail["loc"]).upper()
+            message = f"{variable}: {message}"
+        lines.append(message)
+    return "; ".join(lines)
 
 
 @lru_cache(maxsize=1)

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.concerns import service
 from ethica.service.concerns.schemas import (
@@ -17,9 +18,10 @@ from ethica.service.concerns.schemas import (
 )
 from ethica.service.deps import SessionDep, requires, run_job
 from ethica.service.ledger.writer import Batch
+from ethica.service.paging import Offset
 from ethica.service.state import state_of
 
-router = APIRouter(tags=["concerns"])
+router = APIRouter(tags=["concerns"], responses=ERROR_ANSWERS)
 
 
 @router.post(
@@ -49,7 +51,7 @@ def my_concerns(
     request: Request,
     customer: Annotated[Principal, requires("self:read")],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ConcernPage:
     """Your concerns, oldest first, with the responses to those resolved."""
     items, total = service.list_concerns(
@@ -75,7 +77,7 @@ def list_concerns(
         ConcernStatus | Literal["all"], Query(description="open (the default), resolved or all.")
     ] = "open",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> ConcernPage:
     """Customers' concerns, oldest first: the open ones unless ``status`` says otherwise."""
     items, total = service.list_concerns(

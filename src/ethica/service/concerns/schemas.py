@@ -7,16 +7,18 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ethica.service.text import RequestSchema
+
 ConcernStatus = Literal["open", "resolved"]
 
 
-class ConcernCreate(BaseModel):
+class ConcernCreate(RequestSchema):
     """A customer's concern about one of their decisions."""
 
     text: str = Field(min_length=1, max_length=4000)
 
 
-class ResolutionCreate(BaseModel):
+class ResolutionCreate(RequestSchema):
     """An officer's response, which resolves the concern (the customer reads it)."""
 
     response: str = Field(min_length=1, max_length=4000)

@@ -13,6 +13,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.consent import service
 from ethica.service.consent.schemas import (
@@ -37,8 +38,9 @@ from ethica.service.decisions.schemas import LedgerRef
 from ethica.service.deps import SessionDep, requires, run_job
 from ethica.service.ledger.writer import Batch
 from ethica.service.state import state_of
+from ethica.service.subjects.ids import SubjectPath
 
-router = APIRouter(tags=["consent"])
+router = APIRouter(tags=["consent"], responses=ERROR_ANSWERS)
 T = TypeVar("T")
 
 GpcHeader = Annotated[
@@ -204,7 +206,10 @@ def _history(session: SessionDep, subject_id: str) -> SubjectConsentRead:
     dependencies=[requires("consent:write")],
 )
 async def record_consent(
-    subject_id: str, body: ConsentCreate, request: Request, sec_gpc: GpcHeader = None
+    subject_id: SubjectPath,
+    body: ConsentCreate,
+    request: Request,
+    sec_gpc: GpcHeader = None,
 ) -> ConsentPage:
     """Record a customer's choice for a data use, and/or their Global Privacy Control signal."""
     return await _record_consent(request, subject_id, body, source=body.source, gpc=sec_gpc == "1")
@@ -216,7 +221,7 @@ async def record_consent(
     response_model=SubjectConsentRead,
     dependencies=[requires("consent:write")],
 )
-def subject_consent(subject_id: str, session: SessionDep) -> SubjectConsentRead:
+def subject_consent(subject_id: SubjectPath, session: SessionDep) -> SubjectConsentRead:
     """A customer's choices and objections, newest first."""
     return _history(session, subject_id)
 
@@ -229,7 +234,7 @@ def subject_consent(subject_id: str, session: SessionDep) -> SubjectConsentRead:
     dependencies=[requires("consent:write")],
 )
 async def record_objection(
-    subject_id: str, body: ObjectionCreate, request: Request
+    subject_id: SubjectPath, body: ObjectionCreate, request: Request
 ) -> ObjectionRead:
     """Record a customer's objection to automated decisions or profiling (or its lifting)."""
     return await _record_objection(request, subject_id, body, source="api")

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ethica.service.decisions.schemas import LedgerRef
+from ethica.service.text import RequestSchema
 
 NoticeKindField = Literal["opt_in", "opt_out", "notice_only"]
 Status = Literal["granted", "withdrawn"]
@@ -15,7 +16,7 @@ ObjectionKindField = Literal["automated_decision", "profiling"]
 Source = Literal["api", "portal", "agent", "import", "gpc"]
 
 
-class NoticeUpdate(BaseModel):
+class NoticeUpdate(RequestSchema):
     """The wording customers are shown for a data use; a changed wording is a new version."""
 
     model_config = ConfigDict(extra="forbid")
@@ -50,7 +51,7 @@ class NoticePage(BaseModel):
     total: int
 
 
-class ConsentChoice(BaseModel):
+class ConsentChoice(RequestSchema):
     """A customer's own choice from the portal, and/or their browser's Global Privacy Control."""
 
     model_config = ConfigDict(extra="forbid")
@@ -100,7 +101,7 @@ class ConsentPage(BaseModel):
     items: list[ConsentRead]
 
 
-class ObjectionCreate(BaseModel):
+class ObjectionCreate(RequestSchema):
     """An objection to automated decisions (GDPR Art. 22) or profiling (Art. 21), or its lifting."""
 
     model_config = ConfigDict(extra="forbid")

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import AwareDatetime
 
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.decisions import service
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import (
@@ -20,9 +21,11 @@ from ethica.service.deps import SessionDep, SettingsDep, requires, run_job
 from ethica.service.ledger.heads import public_key
 from ethica.service.ledger.proofs import prove_decision
 from ethica.service.ledger.schemas import InclusionProofRead
+from ethica.service.paging import Offset
 from ethica.service.state import state_of
+from ethica.service.subjects.ids import SubjectQuery
 
-router = APIRouter(tags=["decisions"])
+router = APIRouter(tags=["decisions"], responses=ERROR_ANSWERS)
 
 
 @router.post(
@@ -54,13 +57,13 @@ async def create_decision(
 def list_decisions(
     session: SessionDep,
     system_id: str | None = None,
-    subject_id: str | None = None,
+    subject_id: SubjectQuery = None,
     outcome: str | None = None,
     review_status: str | None = None,
     since: AwareDatetime | None = None,
     until: AwareDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DecisionPage:
     """List decisions, newest first, filtered by system, subject, outcome, review and time."""
     rows, total = service.list_decisions(

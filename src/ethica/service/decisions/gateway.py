@@ -50,6 +50,7 @@ from ethica.service.decisions.record import (
     fallback_decision,
 )
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
+from ethica.service.errors import NotFoundError
 from ethica.service.ledger.heads import signing_writer
 from ethica.service.ledger.writer import LedgerWriter, collect_queued
 from ethica.service.settings import Settings
@@ -126,14 +127,40 @@ class Gateway:
             for waiting in batch:
                 groups.setdefault(waiting.system_id, []).append(waiting)
             for system_id, group in groups.items():
-                try:
-                    self._decide_group(system_id, group)
-                except BaseException as error:  # the system itself: nobody in the group decided
-                    for waiting in group:
-                        if not waiting.future.done():
-                            waiting.future.set_exception(error)
+                self._decide_batch(system_id, group)
             if stop:
                 return
+
+    def _decide_batch(self, system_id: str, group: list[Waiting]) -> None:
+        """Decide a system's waiting requests together; if that fails, each alone."""
+        try:
+            self._decide_group(system_id, group)
+        except BaseException as error:
+            self._decide_one_by_one(system_id, group, error)
+
+    def _decide_one_by_one(
+        self, system_id: str, group: list[Waiting], error: BaseException
+    ) -> None:
+        """After a group failed, decide its undecided requests alone: only the culprit fails.
+
+        A failure of the system itself (not registered) is everyone's: it is not retried.
+        """
+        undecided = [waiting for waiting in group if not waiting.future.done()]
+        everyone = isinstance(error, NotFoundError) or not isinstance(error, Exception)
+        if len(undecided) > 1 and not everyone:
+            log.warning("a batch of %s failed; deciding its requests one by one", system_id)
+            self._keys.forget(undecided)
+            for waiting in undecided:
+                if waiting.future.done():  # a retry answered when its first request was
+                    continue
+                try:
+                    self._decide_group(system_id, [waiting])
+                except Exception as alone:
+                    if not waiting.future.done():
+                        waiting.future.set_exception(alone)
+            return
+        for waiting in undecided:
+            waiting.future.set_exception(error)
 
     def _decide_group(self, system_id: str, group: list[Waiting]) -> None:
         """Prepare a system's waiting decisions together and queue their writes as one parcel."""

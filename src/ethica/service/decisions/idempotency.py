@@ -80,6 +80,14 @@ class IdempotencyKeys:
                     waiting.future.set_result(decision_read(row))
         return fresh
 
+    def forget(self, group: list[Waiting]) -> None:
+        """Drop the in-flight keys of these requests (their batch failed; they are retried)."""
+        futures = {id(waiting.future) for waiting in group}
+        with self._lock:
+            for key, (future, _) in list(self._pending.items()):
+                if id(future) in futures:
+                    del self._pending[key]
+
     def _done(self, key: tuple[str, str], _: Future[DecisionRead]) -> None:
         with self._lock:
             self._pending.pop(key, None)

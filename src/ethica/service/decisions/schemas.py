@@ -7,6 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ethica.service.subjects.ids import SubjectId
+from ethica.service.text import RequestSchema
+
 AI_DISCLOSURE = (
     "This decision was made with the help of an automated system (AI). You can ask for a person "
     "to review it, contest it, and ask what data was used."
@@ -19,25 +22,26 @@ RIGHTS = [
 ]
 
 
-class DecisionCreate(BaseModel):
+class DecisionCreate(RequestSchema):
     """A request for a decision."""
 
     model_config = ConfigDict(extra="forbid")
 
-    subject_id: str | None = Field(
-        None,
-        min_length=1,
-        max_length=100,
-        pattern=r"^[^#]+$",
-        description="The customer's pseudonymous id in your systems (without '#').",
+    subject_id: SubjectId | None = None
+    features: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The model's inputs, each within its declared type and range (else 422). "
+        "A declared feature left out (even all of them) is accepted: it is recorded as withheld "
+        "('not provided') and the model receives the feature's declared default.",
     )
-    features: dict[str, Any] = Field(default_factory=dict, description="The model's inputs.")
     protected: dict[str, str | None] = Field(
         default_factory=dict,
         description="Protected attributes, for fairness monitoring only: never given to the model.",
     )
     score: float | None = Field(
-        None, description="A score you computed, for systems without a registered model."
+        None,
+        description="A score you computed, for systems without a registered model; between 0 "
+        "and 1 for a binary system.",
     )
     idempotency_key: str | None = Field(
         None, max_length=200, description="Retries with the same key return the first decision."
@@ -102,7 +106,7 @@ class DecisionPage(BaseModel):
     offset: int
 
 
-class OutcomeCreate(BaseModel):
+class OutcomeCreate(RequestSchema):
     """The true outcome of a decision, known later (repaid, churned, resolved)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.deps import SessionDep, SettingsDep, requires
 from ethica.service.ledger.schemas import SignedHeadRead, VerificationRead
 from ethica.service.ledger.service import verify_ledger
 from ethica.service.ledger.store import newest_heads, stored_heads
 
-router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"], responses=ERROR_ANSWERS)
 
 
 @router.get(

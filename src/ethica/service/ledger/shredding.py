@@ -1,9 +1,10 @@
 """Which key seals what, and destroying keys (crypto-shredding) by subject or by age.
 
 A decision's personal fields are sealed with the key of its subject, system and month
-(``subject#system#yyyy-mm``). Erasure destroys every key of a subject; retention destroys the
-keys of a system's months that have fully expired. The ledger's hashes cover the ciphertexts,
-so the chains verify afterwards while the plaintext is gone for good.
+(``subject#system#yyyy-mm``, the subject percent-encoded so that names never collide).
+Erasure destroys every key of a subject; retention destroys the keys of a system's months
+that have fully expired. The ledger's hashes cover the ciphertexts, so the chains verify
+afterwards while the plaintext is gone for good.
 """
 
 from __future__ import annotations
@@ -19,12 +20,22 @@ from ethica.service.ledger.writer import Batch
 
 def sealing_subject(subject: str, system_id: str, at: datetime) -> str:
     """Name the key that seals a decision's personal fields: per subject, system and month."""
-    return f"{subject}#{system_id}#{at:%Y-%m}"
+    return f"{key_part(subject)}#{system_id}#{at:%Y-%m}"
+
+
+def key_part(subject: str) -> str:
+    """The subject as the first part of its key names: without ``#``, so names never collide.
+
+    ``%`` and ``#`` are percent-encoded, so the first ``#`` of a key name always ends the
+    subject: erasing ``a#b`` can never reach the keys of ``a``. Ids without either character
+    (every id the service accepts) are their own key part, as before.
+    """
+    return subject.replace("%", "%25").replace("#", "%23")
 
 
 def destroy_subject_keys(batch: Batch, subject: str) -> int:
     """Destroy every key of ``subject`` (erasure); returns how many there were."""
-    prefix = f"{subject}#"
+    prefix = f"{key_part(subject)}#"
     return destroy_keys(batch, like=_escape(prefix) + "%", matches=lambda n: n.startswith(prefix))
 
 

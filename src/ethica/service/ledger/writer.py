@@ -302,6 +302,12 @@ class LedgerWriter:
             session.close()
             self._heads.clear()
             self._keys.clear()
+            if len(group) > 1 and isinstance(error, Exception):
+                # One job's data may be what the database refused: only that job should fail.
+                log.warning("ledger group failed (%s); committing its jobs one by one", error)
+                for item in group:
+                    self._commit([item])
+                return
             log.exception("ledger group failed")
             for _, future, _, _ in group:
                 if not future.done():

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.decisions.schemas import LedgerRef
 from ethica.service.deps import SessionDep, SettingsDep, StateDep, requires, run_job
@@ -35,7 +36,7 @@ from ethica.service.reviews.schemas import (
 )
 from ethica.service.reviews.tables import Review
 
-router = APIRouter(tags=["reviews"])
+router = APIRouter(tags=["reviews"], responses=ERROR_ANSWERS)
 Reviewer = Annotated[Principal, requires("reviews:decide")]
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ethica.service.decisions.schemas import DataUse, LedgerRef
 from ethica.service.reviews.clocks import Priority
+from ethica.service.text import RequestSchema
 
 STATEMENT_MAX_CHARS = 4000
 """The longest appeal statement a customer may send."""
@@ -92,7 +93,7 @@ class ReviewCaseRead(ReviewCase):
     )
 
 
-class JudgementCreate(BaseModel):
+class JudgementCreate(RequestSchema):
     """A reviewer's own outcome for a blind-first case, before seeing the model's."""
 
     outcome: str = Field(min_length=1, max_length=200)
@@ -107,7 +108,7 @@ class JudgementRead(BaseModel):
     created_at: datetime
 
 
-class AppealCreate(BaseModel):
+class AppealCreate(RequestSchema):
     """A customer's appeal of a decision about them, in their own words."""
 
     statement: str = Field(
@@ -135,7 +136,7 @@ class AppealRead(BaseModel):
     ledger: LedgerRef
 
 
-class SeededCaseCreate(BaseModel):
+class SeededCaseCreate(RequestSchema):
     """A review case with a known correct outcome, to measure reviewers (never a real decision)."""
 
     system_id: str = Field(min_length=1, max_length=63)
@@ -192,7 +193,7 @@ class ClaimRead(BaseModel):
     claimed_at: datetime | None
 
 
-class ReviewDecisionCreate(BaseModel):
+class ReviewDecisionCreate(RequestSchema):
     """A reviewer's decision on a held case."""
 
     action: Literal["confirm", "override"]
@@ -212,7 +213,7 @@ class ReviewDecisionCreate(BaseModel):
         return self
 
 
-class ApprovalCreate(BaseModel):
+class ApprovalCreate(RequestSchema):
     """The second reviewer's approval of a proposed override."""
 
     comment: str | None = Field(None, max_length=2000)

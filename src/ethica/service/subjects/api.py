@@ -8,13 +8,16 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.decisions import service as decisions
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import DecisionPage, DecisionRead
 from ethica.service.deps import SessionDep, SettingsDep, WriterDep, requires
+from ethica.service.paging import Offset
 from ethica.service.settings import Settings
 from ethica.service.subjects import export, requests, service
+from ethica.service.subjects.ids import SubjectPath, SubjectQuery
 from ethica.service.subjects.schemas import (
     LinkCreate,
     LinkRead,
@@ -24,7 +27,7 @@ from ethica.service.subjects.schemas import (
     RightsRequestRead,
 )
 
-router = APIRouter(tags=["subjects"])
+router = APIRouter(tags=["subjects"], responses=ERROR_ANSWERS)
 
 
 @router.post(
@@ -34,7 +37,7 @@ router = APIRouter(tags=["subjects"])
     status_code=201,
 )
 def create_link(
-    subject_id: str,
+    subject_id: SubjectPath,
     body: LinkCreate,
     settings: SettingsDep,
     _: Annotated[Principal, requires("links:write")],
@@ -51,7 +54,7 @@ def my_decisions(
     session: SessionDep,
     customer: Annotated[Principal, requires("self:read")],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> DecisionPage:
     """The decisions about the signed-in customer, newest first."""
     rows, total = decisions.list_decisions(
@@ -106,7 +109,7 @@ def my_export(
     responses=_EXPORT_RESPONSES,
 )
 def subject_export(
-    subject_id: str,
+    subject_id: SubjectPath,
     session: SessionDep,
     settings: SettingsDep,
     officer: Annotated[Principal, requires("subjects:manage")],
@@ -138,7 +141,7 @@ def erase_me(
     status_code=201,
 )
 def erase_subject(
-    subject_id: str,
+    subject_id: SubjectPath,
     writer: WriterDep,
     officer: Annotated[Principal, requires("subjects:manage")],
 ) -> RightsRequestRead:
@@ -154,9 +157,9 @@ def list_requests(
     _: Annotated[Principal, requires("subjects:manage")],
     status: RequestStatus | None = None,
     kind: RequestKind | None = None,
-    subject_id: str | None = None,
+    subject_id: SubjectQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> RightsRequestPage:
     """Data subjects' requests, nearest deadline first, each flagged when overdue."""
     rows, total = requests.list_requests(

@@ -7,8 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ethica.service.text import RequestSchema
 
-class LinkCreate(BaseModel):
+
+class LinkCreate(RequestSchema):
     """Ask for a customer sign-in link."""
 
     minutes: int | None = Field(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy import event
@@ -11,15 +11,18 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
 from ethica.governance import parse_spec
+from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.deps import SessionDep, requires, run_job
 from ethica.service.ledger.writer import Batch
+from ethica.service.paging import Offset
 from ethica.service.state import state_of
 from ethica.service.systems import service, suspension
 from ethica.service.systems.schemas import ModelVersionRead, SystemPage, SystemRead
 from ethica.service.systems.suspension import StatusChangeCreate, StatusChangeRead
+from ethica.service.text import CleanJson
 
-router = APIRouter(prefix="/v1/systems", tags=["systems"])
+router = APIRouter(prefix="/v1/systems", tags=["systems"], responses=ERROR_ANSWERS)
 
 
 @router.put(
@@ -30,7 +33,7 @@ router = APIRouter(prefix="/v1/systems", tags=["systems"])
 )
 def apply_system(
     system_id: str,
-    spec: Annotated[dict[str, Any], Body()],
+    spec: Annotated[CleanJson, Body()],
     session: SessionDep,
     request: Request,
     response: Response,
@@ -54,7 +57,7 @@ def apply_system(
 def list_systems(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> SystemPage:
     """List registered systems."""
     rows, total = service.list_systems(session, limit=limit, offset=offset)
@@ -110,7 +113,7 @@ def _refresh_gateway_on_commit(session: Session, request: Request, system_id: st
 def set_training_summary(
     system_id: str,
     version: str,
-    summary: Annotated[dict[str, Any], Body()],
+    summary: Annotated[CleanJson, Body()],
     session: SessionDep,
     request: Request,
 ) -> ModelVersionRead:

@@ -22,6 +22,7 @@ from ethica.service.decisions.schemas import LedgerRef
 from ethica.service.errors import ConflictError
 from ethica.service.ledger.writer import Batch
 from ethica.service.systems.service import get_system
+from ethica.service.text import RequestSchema
 
 ACTIVE = "active"
 SUSPENDED = "suspended"
@@ -35,7 +36,7 @@ SUSPENDED_FALLBACK_TEXT = (
 Act = Literal["suspension", "resumption"]
 
 
-class StatusChangeCreate(BaseModel):
+class StatusChangeCreate(RequestSchema):
     """Why a system is suspended or resumed (recorded in the ledger)."""
 
     reason: str = Field(min_length=1, max_length=2000)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
-from ethica.service.auth import sign_token
-from ethica.service.deps import SessionDep, SettingsDep, requires
+from ethica.service.answers import ERROR_ANSWERS, error_answers
+from ethica.service.auth import read_token, sign_token
+from ethica.service.deps import AddressDep, SessionDep, SettingsDep, StateDep, requires
 from ethica.service.users import service
+from ethica.service.users import sign_in as sign_in_flow
 from ethica.service.users.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -16,20 +18,45 @@ from ethica.service.users.schemas import (
     UserRead,
 )
 
-router = APIRouter(prefix="/v1", tags=["users"])
+router = APIRouter(prefix="/v1", tags=["users"], responses=ERROR_ANSWERS)
 
 
-@router.post("/auth/token", operation_id="sign_in", response_model=TokenRead)
-def sign_in(credentials: Login, session: SessionDep, service_settings: SettingsDep) -> TokenRead:
-    """Exchange a staff user's email and password for a signed session token."""
-    settings = service_settings.app
-    user = service.login(session, email=credentials.email, password=credentials.password)
+@router.post(
+    "/auth/token",
+    operation_id="sign_in",
+    response_model=TokenRead,
+    responses=error_answers(429),
+)
+def sign_in(credentials: Login, state: StateDep, address: AddressDep) -> TokenRead:
+    """Exchange a staff user's email and password for a signed session token.
+
+    After 5 failures for one account, or 20 from one address, in 15 minutes, sign-ins are
+    refused with 429 and a ``Retry-After`` header.
+    """
+    settings = state.settings.app
+    signed_in = sign_in_flow.sign_in(
+        state.sessions, email=credentials.email, password=credentials.password, address=address
+    )
     token = sign_token(
-        {"sub": user.id, "kind": "user"},
+        {"sub": signed_in.user_id, "kind": "user"},
         secret=settings.secret_key.get_secret_value(),
         minutes=settings.session_minutes,
     )
-    return TokenRead(token=token, role=user.role, expires_in_minutes=settings.session_minutes)
+    return TokenRead(token=token, role=signed_in.role, expires_in_minutes=settings.session_minutes)
+
+
+@router.delete(
+    "/auth/token",
+    operation_id="sign_out",
+    status_code=204,
+    dependencies=[requires("sessions:end")],
+)
+def sign_out(session: SessionDep, settings: SettingsDep, request: Request) -> Response:
+    """End the session of the token presented: it opens nothing any more."""
+    secret = settings.app.secret_key.get_secret_value()
+    payload = read_token(request.headers["authorization"][7:].strip(), secret=secret)
+    sign_in_flow.revoke(session, jti=str(payload["jti"]), expires=int(payload["exp"]))
+    return Response(status_code=204)
 
 
 @router.post(

@@ -7,8 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ethica.service.text import RequestSchema
 
-class UserCreate(BaseModel):
+
+class UserCreate(RequestSchema):
     """A new staff user."""
 
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=254)
@@ -30,7 +32,7 @@ class UserRead(BaseModel):
     created_at: datetime
 
 
-class Login(BaseModel):
+class Login(RequestSchema):
     """Email and password of a staff user."""
 
     email: str
@@ -45,7 +47,7 @@ class TokenRead(BaseModel):
     expires_in_minutes: int
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(RequestSchema):
     """A new API key for an application."""
 
     name: str = Field(min_length=1, max_length=200)

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
-from ethica.service.auth import check_password, hash_password, new_api_key
-from ethica.service.errors import AuthenticationError, ConflictError
+from ethica.service.auth import hash_password, new_api_key
+from ethica.service.errors import ConflictError
 from ethica.service.scopes import APPLICATION_SCOPES
 from ethica.service.users.tables import ApiKey, User
 
@@ -22,14 +22,6 @@ def create_user(session: Session, *, email: str, name: str, role: str, password:
     user = User(email=email, name=name, role=role, password_hash=hash_password(password))
     session.add(user)
     session.flush()
-    return user
-
-
-def login(session: Session, *, email: str, password: str) -> User:
-    """The active user with these credentials, or AuthenticationError (same message for both)."""
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not user.active or not check_password(password, user.password_hash):
-        raise AuthenticationError("wrong email or password")
     return user
 
 

@@ -7,20 +7,33 @@ customer id on the sign-in page.
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ethica.service.auth import read_token, sign_token
-from ethica.service.deps import SessionDep
-from ethica.service.errors import AuthenticationError
+from ethica.service.deps import AddressDep, SessionDep
+from ethica.service.errors import (
+    AuthenticationError,
+    PermissionDeniedError,
+    TooManyAttemptsError,
+)
 from ethica.service.settings import AppSettings
 from ethica.service.state import state_of
-from ethica.service.users import service as users
+from ethica.service.subjects.ids import MAX_LENGTH, PATTERN
+from ethica.service.users.sign_in import revoke, sign_in
 from ethica.service.users.tables import User
 from ethica.service.web.rendering import render
-from ethica.service.web.session import COOKIE, cookie_settings
+from ethica.service.web.session import (
+    COOKIE,
+    LOGIN_COOKIE,
+    OUT_OF_DATE,
+    cookie_settings,
+    csrf_token,
+)
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
@@ -71,27 +84,40 @@ def home(request: Request, session: SessionDep) -> Response:
 def login_page(
     request: Request, next: Annotated[str | None, Query(max_length=500)] = None
 ) -> Response:
-    """The sign-in form."""
-    return render(request, "login.html", _login_context(request, next=next, error=None))
+    """The sign-in form (and, if the browser has none yet, the cookie its CSRF token is tied to)."""
+    nonce = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+    page = render(
+        request, "login.html", _login_context(request, next=next, error=None, nonce=nonce)
+    )
+    if request.cookies.get(LOGIN_COOKIE) != nonce:
+        page.set_cookie(LOGIN_COOKIE, nonce, **{**cookie_settings(request), "path": "/login"})
+    return page
 
 
 @router.post("/login")
 def login(
     request: Request,
-    session: SessionDep,
+    address: AddressDep,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1000)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
     next: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
     """Check a staff member's email and password; on success set the session cookie."""
+    _check_login_csrf(request, csrf)
     settings = _settings(request)
+    sessions = state_of(request.app).sessions
     try:
-        user = users.login(session, email=email, password=password)
+        user = sign_in(sessions, email=email, password=password, address=address)
     except AuthenticationError as error:
         context = _login_context(request, next=next, error=str(error), email=email)
         return render(request, "login.html", context, status=401)
+    except TooManyAttemptsError as error:
+        context = _login_context(request, next=next, error=str(error), email=email)
+        wait = {"Retry-After": str(error.retry_after_seconds)}
+        return render(request, "login.html", context, status=429, headers=wait)
     token = sign_token(
-        {"sub": user.id, "kind": "user"},
+        {"sub": user.user_id, "kind": "user"},
         secret=settings.secret_key.get_secret_value(),
         minutes=settings.session_minutes,
     )
@@ -100,9 +126,12 @@ def login(
 
 @router.post("/login/customer")
 def demo_customer_login(
-    request: Request, subject_id: Annotated[str, Form(min_length=1, max_length=100)]
+    request: Request,
+    subject_id: Annotated[str, Form(min_length=1, max_length=MAX_LENGTH, pattern=PATTERN)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Sign in as a customer by id: the demo's customer login, development only."""
+    _check_login_csrf(request, csrf)
     settings = _settings(request)
     if settings.environment != "development" or not settings.demo_logins:
         context = _login_context(
@@ -129,18 +158,50 @@ def enter_portal(
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
-    """Forget the session cookie."""
+def logout(
+    request: Request, session: SessionDep, csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """End the session (its token is revoked) and forget the cookie; the form's CSRF token
+    must be the session's, so another site cannot sign a person out."""
+    token = request.cookies.get(COOKIE)
+    if token:
+        secret = _settings(request).secret_key.get_secret_value()
+        if not hmac.compare_digest(csrf, csrf_token(token, secret=secret)):
+            raise PermissionDeniedError(OUT_OF_DATE)
+        try:
+            payload = read_token(token, secret=secret)
+        except AuthenticationError:
+            payload = {}
+        if isinstance(payload.get("jti"), str):
+            revoke(session, jti=payload["jti"], expires=int(payload["exp"]))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
 
 
+def _check_login_csrf(request: Request, given: str) -> None:
+    """Refuse a sign-in form that did not come from our sign-in page in this browser."""
+    nonce = request.cookies.get(LOGIN_COOKIE)
+    if not nonce or not hmac.compare_digest(given, _login_csrf(request, nonce)):
+        raise PermissionDeniedError(OUT_OF_DATE)
+
+
+def _login_csrf(request: Request, nonce: str) -> str:
+    return csrf_token(f"login:{nonce}", secret=_settings(request).secret_key.get_secret_value())
+
+
 def _login_context(
-    request: Request, *, next: str | None, error: str | None, email: str = ""
+    request: Request,
+    *,
+    next: str | None,
+    error: str | None,
+    email: str = "",
+    nonce: str | None = None,
 ) -> dict[str, object]:
     settings = _settings(request)
+    nonce = nonce or request.cookies.get(LOGIN_COOKIE) or ""
     return {
+        "login_csrf": _login_csrf(request, nonce),
         "next": _safe_next(next, ""),
         "error": error,
         "email": email,

@@ -23,6 +23,9 @@ from ethica.service.state import state_of
 from ethica.service.users.tables import User
 
 COOKIE = "ethica_session"
+LOGIN_COOKIE = "ethica_login"
+"""A random value tying the sign-in form's CSRF token to the browser that loaded the form."""
+OUT_OF_DATE = "this form is out of date or came from another site; reload the page and try again"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -114,6 +117,4 @@ async def _check_csrf(request: Request, expected: str) -> None:
         field = (await request.form()).get(CSRF_FIELD)
         given = field if isinstance(field, str) else None
     if given is None or not hmac.compare_digest(given, expected):
-        raise PermissionDeniedError(
-            "this form is out of date or came from another site; reload the page and try again"
-        )
+        raise PermissionDeniedError(OUT_OF_DATE)

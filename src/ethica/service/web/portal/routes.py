@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from ethica.service.concerns import service as concerns
 from ethica.service.decisions import service as decisions
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
+from ethica.service.paging import Offset
 from ethica.service.reviews import appeals
 from ethica.service.reviews.cases import OPEN_STATUSES
 from ethica.service.reviews.history import case_history
@@ -65,7 +66,7 @@ def my_decisions(
     request: Request,
     session: SessionDep,
     viewer: Reader,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     """The customer's decisions, newest first, from every system."""
     rows, total = decisions.list_decisions(
