@@ -1,7 +1,7 @@
 """signed ledger heads
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-03 05:10:00.000000
 """
 
