@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import pytest
 from service_testing import Service, bearer, credit_frame
 from sqlalchemy import select
 
@@ -181,3 +182,36 @@ def test_the_adverse_action_notice_gives_the_reasons_to_the_customer_only(
         f"/v1/me/decisions/{decision['id']}/notice", headers=customer("cust-6")
     )
     assert other.status_code == 404
+
+
+def test_an_adverse_decision_that_cannot_be_explained_is_held_for_a_person(
+    service: Callable[..., Service],
+) -> None:
+    """A high-risk system owes the reasons of a decline: without them, a person decides."""
+    pytest.importorskip("skops")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from ethica.scoring import dump_model
+
+    frame, label = credit_frame()
+    plain = frame.assign(housing=frame["housing"].astype(str))
+    encode = ColumnTransformer([("housing", OneHotEncoder(), ["housing"])], remainder="passthrough")
+    pipeline = Pipeline([("encode", encode), ("model", LogisticRegression(max_iter=500))])
+    pipeline.fit(plain, label)
+    running = service()
+    # No training summary: a model that is not a tree has no background to be explained against.
+    running.register("credit", features=_features())
+    upload = running.upload("credit", dump_model(pipeline, "skops"), format="skops")
+    assert upload.status_code == 201, upload.text
+
+    declined = running.decide("credit", {"features": {"income": 3.0, "housing": "rent"}}).json()
+    assert (declined["outcome"], declined["scored_by"]) == ("declined", "model")
+    assert declined["review"]["status"] == "pending_review", declined
+    assert declined["review"]["reason"] == "UNEXPLAINED"
+
+    approved = running.decide("credit", {"features": {"income": 97.0, "housing": "own"}}).json()
+    assert approved["outcome"] == "approved"
+    assert approved["review"]["status"] == "automatic", approved

@@ -30,7 +30,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ethica._gil import random_uuid
 from ethica.errors import EthicaError, InputError
-from ethica.governance import SystemSpec, route, unlike_training
+from ethica.governance import (
+    UNEXPLAINED,
+    Routing,
+    SystemSpec,
+    explanation_required,
+    route,
+    unlike_training,
+)
 from ethica.privacy import Minimized, minimize
 from ethica.scoring import Scored, Scorer, caller_scored
 from ethica.service.decisions.hooks import (
@@ -277,9 +284,14 @@ class Gateway:
             found = [error] * len(rows)
         explained = list(decisions)
         for (i, decision), explanation in zip(by_model, found, strict=True):
+            routing = decision.routing
             if isinstance(explanation, EthicaError):
                 log.warning("no explanation for a decision of %s: %s", spec.id, explanation)
-            explained[i] = replace(decision, explanation=as_recorded(explanation))
+                held = explanation_required(spec, outcome=decision.scored.outcome)
+                if held and routing.status != "pending_review":
+                    # The customer is owed the reasons: without them a person decides.
+                    routing = Routing("pending_review", UNEXPLAINED)
+            explained[i] = replace(decision, explanation=as_recorded(explanation), routing=routing)
         return explained
 
     def _score(
