@@ -17,7 +17,7 @@ from ethica.service.decisions.idempotency import Waiting
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.decisions.tables import Decision
 from ethica.service.ledger.service import verify_ledger
-from ethica.service.text import CleanJson, RequestSchema, forbidden_character
+from ethica.service.text import CleanJson, RequestSchema, first_forbidden, forbidden_character
 
 
 def _count(running: Service) -> int:
@@ -163,3 +163,19 @@ def test_a_request_the_database_refuses_fails_alone_in_its_batch(
         elif database_url.startswith("postgresql"):
             assert error is not None, i  # PostgreSQL refuses NUL in text
     assert _count(running) == 10 + (0 if database_url.startswith("postgresql") else 2)
+
+
+@pytest.mark.parametrize(
+    ("value", "place"),
+    [
+        ({"a": [1, {"b": ("ok", "x\x00")}]}, "a[1].b[1]"),
+        ({"k\x1b": 1.5}, "a key"),
+        ([None, True, 2, 3.5, ["deep", ["er", "st\ud800"]]], "[4][1][1]"),
+        ({"a": "fine", "b": {"c": "fine", "d": "line\nand\ttab"}}, None),
+    ],
+)
+def test_the_one_search_fast_path_finds_and_names_what_the_walk_would(
+    value: Any, place: str | None
+) -> None:
+    found = first_forbidden(value)
+    assert (found[0] if found else None) == place

@@ -43,11 +43,35 @@ def refusal(where: str, character: str) -> str:
 
 def first_forbidden(value: Any, where: str = "") -> tuple[str, str] | None:
     """Where in ``value`` (strings, lists, dicts, models) the first forbidden character is."""
+    texts: list[str] = []
+    _collect(value, texts)
+    if _FORBIDDEN.search("\n".join(texts)) is None:
+        return None  # the common case, in one search; only a refusal needs the place
     for place, text in _strings(value, where):
         character = forbidden_character(text)
         if character is not None:
             return place or "the value", character
     return None
+
+
+def _collect(value: Any, texts: list[str]) -> None:
+    """Append every string in ``value`` to ``texts`` (what :func:`_strings` walks, unnamed)."""
+    if isinstance(value, str):
+        texts.append(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str):
+                texts.append(key)
+            if isinstance(item, str):
+                texts.append(item)
+            elif not isinstance(item, int | float | bool | None):
+                _collect(item, texts)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _collect(item, texts)
+    elif isinstance(value, BaseModel) and not isinstance(value, RequestSchema):
+        for name in type(value).model_fields:
+            _collect(getattr(value, name), texts)
 
 
 def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
@@ -76,7 +100,13 @@ class RequestSchema(BaseModel):
 
     @model_validator(mode="after")
     def _clean_text(self) -> RequestSchema:
-        for name in type(self).model_fields:
+        texts: list[str] = []
+        fields = type(self).model_fields
+        for name in fields:
+            _collect(getattr(self, name), texts)
+        if _FORBIDDEN.search("\n".join(texts)) is None:
+            return self
+        for name in fields:
             found = first_forbidden(getattr(self, name), name)
             if found is not None:
                 raise ValueError(refusal(*found))
