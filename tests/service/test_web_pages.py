@@ -131,11 +131,3 @@ def test_pages_answer_errors_as_pages_and_the_api_as_json(
     assert page.status_code in (303, 404)
     assert api.headers["content-type"].startswith("application/json")
     assert api.json()["error"]["code"] == "not_found"
-
-
-def test_static_assets_are_served_locally(service: Callable[..., Service]) -> None:
-    running = service()
-    htmx = running.client.get("/static/htmx.min.js")
-    css = running.client.get("/static/ethica.css")
-    assert htmx.status_code == 200 and "htmx" in htmx.text[:2000]
-    assert css.status_code == 200 and ":focus-visible" in css.text

@@ -33,7 +33,8 @@ from ethica.service.subjects.api import router as subjects
 from ethica.service.systems.api import router as systems
 from ethica.service.text import CleanText
 from ethica.service.users.api import router as users
-from ethica.service.web import is_page
+from ethica.service.web import is_page, wants_page
+from ethica.service.web.assets import router as assets
 from ethica.service.web.console.case import router as console_case
 from ethica.service.web.console.routes import router as console
 from ethica.service.web.dashboard.routes import router as dashboard
@@ -74,6 +75,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         description="The decision gateway: consent, minimization, scoring, explanation, "
         "human oversight and a tamper-evident ledger for customer-facing AI decisions.",
         lifespan=lifespan,
+        # Swagger UI is served from the package (web/assets.py); ReDoc would load from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.ethica = state
     _mount(app)
@@ -98,7 +102,7 @@ def _mount(app: FastAPI) -> None:
     routers = (health, users, systems, decisions, ledger, subjects, consent, reviews, concerns)
     for router in routers:
         app.include_router(router)
-    for face in (pages, portal, console, console_case, dashboard):
+    for face in (assets, pages, portal, console, console_case, dashboard):
         app.include_router(face)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -127,7 +131,7 @@ def _handle_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
-        if is_page(request.url.path):
+        if is_page(request.url.path) or wants_page(request):
             return page_error(request, error, error.status_code, str(error.detail))
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "error")
         return _error(error.status_code, code, str(error.detail))

@@ -8,8 +8,12 @@ that changes something carries a CSRF token derived from it.
 
 from __future__ import annotations
 
+from starlette.requests import Request
+
 #: Paths of pages (not API routes): errors on them are shown as pages, not JSON.
 PAGE_PREFIXES = ("/login", "/logout", "/portal", "/console", "/dashboard")
+#: Paths of the REST API and its schema: their errors stay JSON whatever the client accepts.
+API_PREFIXES = ("/v1/", "/openapi.json", "/health", "/static/")
 
 
 def is_page(path: str) -> bool:
@@ -17,3 +21,10 @@ def is_page(path: str) -> bool:
     return path == "/" or any(
         path == prefix or path.startswith(prefix + "/") for prefix in PAGE_PREFIXES
     )
+
+
+def wants_page(request: Request) -> bool:
+    """Whether a browser asked (HTML accepted) for a path outside the API: errors are pages too."""
+    if request.url.path.startswith(API_PREFIXES):
+        return False
+    return "text/html" in request.headers.get("accept", "")

@@ -28,6 +28,8 @@ def page_error(request: Request, error: Exception | None, status: int, message: 
             return render(request, "error.html", _context(401, message, customer=True), status=401)
         target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         return RedirectResponse(f"/login?next={target}", status_code=303)
+    if status == 404 and message == "Not Found":
+        message = "There is no page at this address: check the link, or start from the home page."
     context = _context(status, message, customer=request.url.path.startswith("/portal"))
     return render(request, "error.html", context, status=status)
 
