@@ -311,7 +311,7 @@ def test_an_officer_adds_a_seeded_case_that_reviewers_cannot_tell_from_a_real_on
     with viewing_as(running.client, _officer(running)) as client:
         page = client.get("/dashboard/systems/credit").text
         # The form follows the spec: a number input, the declared categories, the outcomes.
-        assert re.search(r'<label for="(seed-\d+)">income</label>\s*<input id="\1" '
+        assert re.search(r'<label[^>]* for="(seed-\d+)">income</label>\s*<input[^>]* id="\1" '
                          r'name="feature.income" type="number"', page)  # fmt: skip
         housing = re.search(r'name="feature.housing" required>(.*?)</select>', page, re.S)
         assert housing is not None
