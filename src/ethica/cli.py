@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ethica._cli_plain import PlainOptionsCommand, PlainOptionsGroup
 from ethica._version import __version__
 from ethica.cli_governance import governance_app
 from ethica.cli_service import (
@@ -25,6 +26,7 @@ from ethica.errors import EthicaError
 
 app = typer.Typer(
     name="ethica",
+    cls=PlainOptionsGroup,
     help="Assess disparities in AI decisions, explain them, and keep them on record.",
     no_args_is_help=True,
     add_completion=False,
@@ -48,7 +50,7 @@ def version() -> None:
     console.print(__version__)
 
 
-@app.command()
+@app.command(cls=PlainOptionsCommand)
 def audit(
     source: Annotated[
         str | None, typer.Argument(help="A Parquet/CSV file, or a table name (SQL engines).")

@@ -10,9 +10,10 @@ import pandas as pd
 from ethica.engines import Aggregation, Col, Engine, binned
 from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
-from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
+from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
 from ethica.fairness._opening import check_options, require_rows
 from ethica.fairness._roles import Roles
+from ethica.fairness._rollup import Rollup
 
 # Cell order of the last axis of a confusion array: index = 2 * label + prediction.
 TN, FP, FN, TP = 0, 1, 2, 3
@@ -110,14 +111,14 @@ def binary_table(
     )
 
 
-def confusion(grouped: pd.DataFrame, grouping: tuple[str, ...]) -> tuple[pd.DataFrame, FloatArray]:
-    """Return the groups of a grouped count table and their (G, 4) counts (TN, FP, FN, TP)."""
+def confusion(rollup: Rollup) -> tuple[pd.DataFrame, FloatArray]:
+    """Return the groups of a rolled-up count table and their (G, 4) counts (TN, FP, FN, TP)."""
+    grouped = rollup.cells
     label = grouped["label"] if "label" in grouped else pd.Series(0, index=grouped.index)
     cell = 2 * label.to_numpy().astype(np.int64) + grouped["prediction"].to_numpy().astype(np.int64)
-    codes, groups = group_codes(grouped, grouping)
-    counts = np.zeros((len(groups), 4))
-    np.add.at(counts, (codes, cell), grouped["n"].to_numpy(dtype=np.float64))
-    groups = groups.reset_index(drop=True)
+    counts = np.zeros((len(rollup.groups), 4))
+    np.add.at(counts, (rollup.codes, cell), grouped["n"].to_numpy(dtype=np.float64))
+    groups = rollup.groups.copy()
     groups["n"] = counts.sum(axis=1).astype(np.int64)
     return groups, counts
 
@@ -151,8 +152,8 @@ def derived_values(counts: FloatArray, *, has_label: bool) -> dict[str, FloatArr
 
 def binary_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetrics:
     """Every binary metric for each group of ``grouping`` (the empty grouping: everyone)."""
-    grouped = table.grouped(grouping) if grouping else table.overall()
-    groups, counts = confusion(grouped, grouping)
+    rollup = table.rollup(grouping)
+    groups, counts = confusion(rollup)
     has_label = "label" in table.keys
     names = tuple(RATES) if has_label else LABEL_FREE
     values = derived_values(counts, has_label=has_label)
@@ -160,7 +161,7 @@ def binary_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetrics
     if "score_bin" in table.keys:
         from ethica.fairness._scores import score_metrics
 
-        score_values, curves = score_metrics(table, grouped, grouping, groups)
+        score_values, curves = score_metrics(table, rollup)
         values.update(score_values)
     supports: dict[str, FloatArray] = {}
     if has_label:

@@ -71,7 +71,7 @@ def _bootstrap_intervals(
     table: CountTable, metrics: dict[tuple[str, ...], GroupMetrics], settings: Settings
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     finest = table.sensitive_features
-    fine_groups, fine_counts = confusion(table.grouped(finest), finest)
+    fine_groups, fine_counts = confusion(table.rollup(finest))
     rng = np.random.default_rng(settings.seed)
     replicates = _resample(fine_counts, settings.bootstrap, rng)  # (B, F, 4)
     has_label = "label" in table.keys

@@ -12,18 +12,17 @@ import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ethica.errors import InputError
-from ethica.fairness._moments import merge_moments
+from ethica.fairness._rollup import Factorized, Rollup, factorize_sorted, roll_up, sum_cells
 
 Kind = Literal["binary", "multiclass", "regression", "ranking"]
 MISSING = "missing"
-#: Columns with this suffix hold squared deviations from the cell's mean (see ``sum_cells``).
-M2_SUFFIX = "_m2"
 GROUP_SEPARATOR = " × "
 
 
@@ -112,11 +111,26 @@ class CountTable:
 
     def grouped(self, grouping: Sequence[str]) -> pd.DataFrame:
         """Cells summed over the features not in ``grouping`` (one row per group and cell)."""
-        return sum_cells(self.cells, [*grouping, *self.keys], self.sums)
+        return self.rollup(grouping).cells
 
     def overall(self) -> pd.DataFrame:
         """Cells summed over every group: the whole population."""
-        return sum_cells(self.cells, list(self.keys), self.sums)
+        return self.rollup(()).cells
+
+    def rollup(self, grouping: Sequence[str]) -> Rollup:
+        """Cells summed to ``grouping`` (as :meth:`grouped`), with each summed cell's group."""
+        return roll_up(self.cells, grouping, self.keys, self.sums, self._factorized)
+
+    def _factorized(self, column: str) -> Factorized | None:
+        # Each column is factorized once per table, however many groupings sum its cells.
+        known = self._codes
+        if column not in known:
+            known[column] = factorize_sorted(self.cells[column])
+        return known[column]
+
+    @cached_property
+    def _codes(self) -> dict[str, Factorized | None]:
+        return {}
 
     def merge(self, other: CountTable) -> CountTable:
         """Add the counts of another table of the same kind, features and bins (shards, windows)."""
@@ -149,29 +163,6 @@ class CountTable:
                 for row in self.cells.to_dict(orient="records")
             ],
         }
-
-
-def sum_cells(cells: pd.DataFrame, by: list[str], sums: list[str]) -> pd.DataFrame:
-    """Add up the cells that share ``by``: counts and sums add, M2 columns merge.
-
-    A column ``<x>_m2`` (squared deviations from the cell's mean, next to its sum ``<x>_sum``)
-    does not add up: cells with different means merge by Chan et al.'s update (``_moments``).
-    """
-    if not by:
-        summed = cells[["n", *sums]].sum().to_frame().T
-        codes = np.zeros(len(cells), dtype=np.int64)
-    else:
-        grouped = cells.groupby(by, sort=True, observed=True, dropna=False)
-        summed = grouped[["n", *sums]].sum().reset_index()
-        codes = np.asarray(grouped.ngroup(), dtype=np.int64)
-    counts = cells["n"].to_numpy(dtype=np.float64)
-    for m2 in (c for c in sums if c.endswith(M2_SUFFIX)):
-        total = f"{m2.removesuffix(M2_SUFFIX)}_sum"
-        with np.errstate(divide="ignore", invalid="ignore"):
-            means = cells[total].to_numpy(dtype=np.float64) / counts
-        moments = merge_moments(codes, counts, means, cells[m2].to_numpy(np.float64), len(summed))
-        summed[m2] = moments[2]
-    return summed
 
 
 def group_labels(frame: pd.DataFrame, grouping: Sequence[str]) -> list[str]:

@@ -94,16 +94,3 @@ def ratio(numerator: Any, denominator: Any) -> FloatArray:
     den = np.asarray(denominator, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-
-def group_codes(
-    frame: pd.DataFrame, grouping: tuple[str, ...]
-) -> tuple[npt.NDArray[np.int64], pd.DataFrame]:
-    """Return each cell's group index and the groups in sorted order (one group for ``()``)."""
-    if not grouping:
-        return np.zeros(len(frame), dtype=np.int64), pd.DataFrame(index=[0])
-    by = list(grouping)
-    ngroup = frame.groupby(by, sort=True, dropna=False).ngroup()
-    codes: npt.NDArray[np.int64] = np.asarray(ngroup, dtype=np.int64)
-    groups = frame[by].drop_duplicates().sort_values(by).reset_index(drop=True)
-    return codes, groups

@@ -18,9 +18,10 @@ import pandas as pd
 from ethica.engines import Aggregation, Col, Engine, Expr
 from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
-from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
+from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
 from ethica.fairness._opening import check_options, check_roles, require_rows
 from ethica.fairness._roles import Roles
+from ethica.fairness._rollup import Rollup
 
 
 def multiclass_table(
@@ -96,8 +97,7 @@ def multiclass_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMet
 
     Every metric is a proportion, with its numerator and denominator in ``rates``.
     """
-    grouped = table.grouped(grouping) if grouping else table.overall()
-    groups, matrix = confusion_matrices(grouped, grouping, table.classes)
+    groups, matrix = confusion_matrices(table.rollup(grouping), table.classes)
     n = groups["n"].to_numpy(dtype=np.float64)
     decided = matrix.sum(axis=1)  # (G, K): rows decided each class
     rates: dict[str, tuple[FloatArray, FloatArray]] = {}
@@ -120,21 +120,20 @@ def multiclass_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMet
     return GroupMetrics(grouping=grouping, groups=groups, values=values, rates=rates)
 
 
-def confusion_matrices(
-    grouped: pd.DataFrame, grouping: tuple[str, ...], classes: tuple[Any, ...]
-) -> tuple[pd.DataFrame, FloatArray]:
+def confusion_matrices(rollup: Rollup, classes: tuple[Any, ...]) -> tuple[pd.DataFrame, FloatArray]:
     """Count each group's rows by true class (axis 1) and decided class (axis 2): (G, K, K).
 
     Returns the groups (with ``n``) and the counts. Without labels every row counts as true
     class 0, so only the decided classes are meaningful.
     """
+    grouped = rollup.cells
     index = {c: i for i, c in enumerate(classes)}
     decided = np.array([index[v] for v in grouped["prediction"]], dtype=np.int64)
     if "label" in grouped:
         truth = np.array([index[v] for v in grouped["label"]], dtype=np.int64)
     else:
         truth = np.zeros(len(grouped), dtype=np.int64)
-    codes, groups = group_codes(grouped, grouping)
+    codes, groups = rollup.codes, rollup.groups.copy()
     matrix = np.zeros((len(groups), len(classes), len(classes)))
     np.add.at(matrix, (codes, truth, decided), grouped["n"].to_numpy(dtype=np.float64))
     groups["n"] = matrix.sum(axis=(1, 2)).astype(np.int64)

@@ -153,8 +153,9 @@ def ranking_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetric
       discount over its sum of gain times ideal discount. For one list and one group this is the
       list's NDCG with gain ``2 ** relevance - 1`` and no cut-off.
     """
-    grouped = table.grouped(grouping) if grouping else table.overall()
-    groups, codes, sums = group_sums(grouped, grouping, table.sums)
+    rollup = table.rollup(grouping)
+    grouped = rollup.cells
+    groups, codes, sums = group_sums(rollup, table.sums)
     n = groups["n"].to_numpy(dtype=np.float64)
     total_discount = float(table.cells["discount_sum"].sum())
     values: dict[str, FloatArray] = {

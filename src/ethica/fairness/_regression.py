@@ -19,10 +19,11 @@ import pandas as pd
 from ethica.engines import Aggregation, Apply, Col, ColumnProfile, Engine, Expr, binned
 from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
-from ethica.fairness._group_metrics import FloatArray, GroupMetrics, group_codes, ratio
+from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
 from ethica.fairness._moments import merge_moments
 from ethica.fairness._opening import check_roles, numeric_profile, require_rows
 from ethica.fairness._roles import Roles
+from ethica.fairness._rollup import Rollup
 
 PREDICTION_BIN = "prediction_bin"
 
@@ -141,8 +142,9 @@ def regression_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMet
 
     None is a proportion, so there are no ``rates``: gaps are differences and ratios only.
     """
-    grouped = table.grouped(grouping) if grouping else table.overall()
-    groups, codes, sums = group_sums(grouped, grouping, table.sums)
+    rollup = table.rollup(grouping)
+    grouped = rollup.cells
+    groups, codes, sums = group_sums(rollup, table.sums)
     n = groups["n"].to_numpy(dtype=np.float64)
     mean = ratio(sums["prediction_sum"], n)
     cell_counts = grouped["n"].to_numpy(dtype=np.float64)
@@ -163,10 +165,10 @@ def regression_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMet
 
 
 def group_sums(
-    grouped: pd.DataFrame, grouping: tuple[str, ...], columns: list[str]
+    rollup: Rollup, columns: list[str]
 ) -> tuple[pd.DataFrame, np.ndarray[Any, np.dtype[np.int64]], dict[str, FloatArray]]:
     """Sum ``n`` and ``columns`` per group: the groups in order, each cell's group, the sums."""
-    codes, groups = group_codes(grouped, grouping)
+    grouped, codes, groups = rollup.cells, rollup.codes, rollup.groups.copy()
     size = len(groups)
     counts = np.bincount(codes, weights=grouped["n"].to_numpy(dtype=np.float64), minlength=size)
     groups["n"] = counts.astype(np.int64)

@@ -7,68 +7,76 @@ AUC from bins counts a positive-negative pair in the same bin as half a success,
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from ethica.fairness._count_table import CountTable
 from ethica.fairness._group_metrics import FloatArray, ratio
+from ethica.fairness._rollup import Codes, Rollup, count_by_code, sum_by_code
 
 CALIBRATION_BINS = 10
+BoolArray = npt.NDArray[np.bool_]
 
 
 def score_metrics(
-    table: CountTable, grouped: pd.DataFrame, grouping: tuple[str, ...], groups: pd.DataFrame
+    table: CountTable, rollup: Rollup
 ) -> tuple[dict[str, FloatArray], dict[str, pd.DataFrame]]:
     """Mean score and ROC AUC per group, and a calibration table by score bin."""
-    by = list(grouping)
-    frame = grouped.copy()
-    if not by:
-        frame["__all"] = 0
-        by = ["__all"]
-        groups = groups.assign(__all=0)
-    order = groups[by]
-    totals = frame.groupby(by, sort=True)[["n", "score_sum"]].sum()
-    totals = order.merge(totals.reset_index(), on=by, how="left")
-    values = {"mean_score": ratio(totals["score_sum"], totals["n"])}
+    frame, codes = rollup.cells, rollup.codes
+    size = len(rollup.groups)
+    n = count_by_code(frame["n"].to_numpy(), codes, size)
+    values = {"mean_score": ratio(sum_by_code(frame["score_sum"], codes), n)}
     curves: dict[str, pd.DataFrame] = {}
     if "label" in frame:
-        values["roc_auc"] = _auc(frame, by, order)
-        curves["calibration"] = _calibration(table, frame, by)
+        positive = (frame["label"] == 1).to_numpy()
+        values["roc_auc"] = _auc(frame, codes, positive, size)
+        curves["calibration"] = _calibration(table, rollup, positive)
     return values, curves
 
 
-def _auc(frame: pd.DataFrame, by: list[str], order: pd.DataFrame) -> FloatArray:
-    pos = frame["n"].where(frame["label"] == 1, 0)
-    neg = frame["n"].where(frame["label"] == 0, 0)
-    per_bin = (
-        frame.assign(pos=pos, neg=neg)
-        .groupby([*by, "score_bin"], sort=True)[["pos", "neg"]]
-        .sum()
-        .reset_index()
-    )
-    below = per_bin.groupby(by, sort=False)["neg"].cumsum() - per_bin["neg"]
-    per_bin["wins"] = per_bin["pos"] * (below + 0.5 * per_bin["neg"])
-    sums = per_bin.groupby(by, sort=True)[["wins", "pos", "neg"]].sum().reset_index()
-    sums = order.merge(sums, on=by, how="left")
-    return ratio(sums["wins"], sums["pos"] * sums["neg"])
+def _auc(frame: pd.DataFrame, codes: Codes, positive: BoolArray, size: int) -> FloatArray:
+    """Pairs won by positives over negatives per group: bins of a group in ascending order."""
+    bins, distinct_bins = pd.factorize(frame["score_bin"], sort=True)
+    key = codes * len(distinct_bins) + bins
+    cells, inverse = np.unique(key, return_inverse=True)
+    counts = frame["n"].to_numpy()
+    pos = count_by_code(np.where(positive, counts, 0), inverse, len(cells))
+    neg = count_by_code(np.where(positive, 0, counts), inverse, len(cells))
+    group = cells // len(distinct_bins)
+    # Negatives in lower bins of the same group: a running total restarted at each group.
+    running = np.cumsum(neg)
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    before_group = np.repeat(running[starts] - neg[starts], np.diff(np.r_[starts, len(group)]))
+    below = running - before_group - neg
+    wins = pos * (below + 0.5 * neg)
+    pairs = count_by_code(pos, group, size) * count_by_code(neg, group, size)
+    return ratio(sum_by_code(wins, group), pairs)
 
 
-def _calibration(table: CountTable, frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+def _calibration(table: CountTable, rollup: Rollup, positive: BoolArray) -> pd.DataFrame:
     bins = table.bins
     assert bins is not None
+    frame = rollup.cells
     keys = frame["score_bin"].to_numpy(dtype=np.float64)
     low, high = _range(table)
     centers = bins.centers(keys)
     width = (high - low) / CALIBRATION_BINS if high > low else 1.0
     coarse = np.clip(np.floor((centers - low) / width), 0, CALIBRATION_BINS - 1).astype(np.int64)
-    frame = frame.assign(bin=coarse, positives=frame["n"].where(frame["label"] == 1, 0))
-    out = (
-        frame.groupby([*by, "bin"], sort=True)[["n", "positives", "score_sum"]].sum().reset_index()
-    )
+    cells, inverse = np.unique(rollup.codes * CALIBRATION_BINS + coarse, return_inverse=True)
+    group, coarse_bin = np.divmod(cells, CALIBRATION_BINS)
+    counts = frame["n"].to_numpy()
+    if rollup.groups.columns.empty:  # everyone: one group, named by a column of zeros
+        out = pd.DataFrame({"__all": np.zeros(len(cells), dtype=np.int64)})
+    else:
+        out = rollup.groups.take(group).reset_index(drop=True)
+    out["bin"] = coarse_bin
+    out["n"] = count_by_code(counts, inverse, len(cells))
+    out["positives"] = count_by_code(np.where(positive, counts, 0), inverse, len(cells))
     out["bin_low"] = low + out["bin"] * width
     out["bin_high"] = out["bin_low"] + width
-    out["mean_score"] = ratio(out["score_sum"], out["n"])
+    out["mean_score"] = ratio(sum_by_code(frame["score_sum"], inverse), out["n"])
     out["observed_rate"] = ratio(out["positives"], out["n"])
-    return out.drop(columns=["score_sum"])
+    return out
 
 
 def _range(table: CountTable) -> tuple[float, float]:
