@@ -29,6 +29,9 @@ from ethica.governance import (
 )
 from ethica.scoring._lightgbm_fast import fast_scoring
 
+#: One feature's values in many variants of a row: a sequence, or an array (float64 for numbers).
+Values = Sequence[Any] | np.ndarray[Any, Any]
+
 
 @dataclass(frozen=True)
 class Scored:
@@ -47,6 +50,7 @@ class Scorer:
         self.spec = spec
         self.version = version
         self._names = [f.name for f in spec.features]
+        self._numeric = {f.name: f.type in ("number", "integer") for f in spec.features}
         # A booster's columns and category codes (set by _booster_row; None for frame models).
         self._columns: dict[str, int] | None = None
         self._codes: dict[str, dict[Any, int]] = {}
@@ -86,7 +90,7 @@ class Scorer:
         return outcome_of(self.spec, self.raw(features))
 
     def raw_variants(
-        self, features: Mapping[str, Any], changes: Mapping[str, Sequence[Any]]
+        self, features: Mapping[str, Any], changes: Mapping[str, Values]
     ) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Return :meth:`raw` of many variants of one row, from one call of the model.
 
@@ -106,15 +110,7 @@ class Scorer:
                 if column is not None:
                     matrix[:, column] = self._encode_values(name, values)
             return self._predict_matrix(matrix).reshape(count, -1)
-        frame = pd.DataFrame(
-            {
-                name: list(changes[name]) if name in changes else [features.get(name)] * count
-                for name in self._names
-            }
-        )
-        for feature in self.spec.features:
-            if feature.type in ("number", "integer"):
-                frame[feature.name] = frame[feature.name].astype("float64")
+        frame = self.variants_frame(features, changes, count)
         if hasattr(self.model, "predict_proba") and not isinstance(
             self.spec.decision, ScoreDecision
         ):
@@ -124,8 +120,10 @@ class Scorer:
             return probabilities
         return np.asarray(self.model.predict(frame), dtype=np.float64).reshape(count, -1)
 
-    def _encode_values(self, name: str, values: Sequence[Any]) -> np.ndarray[Any, Any]:
+    def _encode_values(self, name: str, values: Values) -> np.ndarray[Any, Any]:
         codes = self._codes.get(name)
+        if codes is None and isinstance(values, np.ndarray) and values.dtype == np.float64:
+            return values  # already the model's numbers (a search's candidate values)
         if codes is None:
             return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
         return np.array([codes.get(v, np.nan) for v in values], dtype=np.float64)
@@ -180,12 +178,42 @@ class Scorer:
         return encode
 
     def _frame_row(self, features: Mapping[str, Any]) -> pd.DataFrame:
-        row = {name: [features.get(name)] for name in self._names}
-        frame = pd.DataFrame(row)
-        for feature in self.spec.features:
-            if feature.type in ("number", "integer"):
-                frame[feature.name] = frame[feature.name].astype("float64")
-        return frame
+        return self.variants_frame(features, {}, 1)
+
+    def variants_frame(
+        self, features: Mapping[str, Any], changes: Mapping[str, Values], count: int
+    ) -> pd.DataFrame:
+        """Return the frame a scikit-learn model is given for variants of one row.
+
+        ``count`` rows of ``features`` with the spec's columns and dtypes, ``changes`` set as
+        in :meth:`raw_variants`.
+
+        Numeric columns are built as float64 arrays at once: converting each column of a
+        finished frame costs more than the model's own work on a few hundred rows.
+        """
+        columns: dict[str, Any] = {}
+        for name, numeric in self._numeric.items():
+            if numeric:
+                columns[name] = (
+                    _floats(changes[name])
+                    if name in changes
+                    else np.full(count, _float(features.get(name)), dtype=np.float64)
+                )
+            else:
+                columns[name] = (
+                    list(changes[name]) if name in changes else [features.get(name)] * count
+                )
+        return pd.DataFrame(columns, copy=False)
+
+
+def _float(value: Any) -> float:
+    return np.nan if value is None else float(value)
+
+
+def _floats(values: Values) -> np.ndarray[Any, np.dtype[np.float64]]:
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        return np.asarray(values, dtype=np.float64)
+    return np.array([_float(v) for v in values], dtype=np.float64)
 
 
 def one_thread_booster(model: Any) -> Any:
