@@ -61,6 +61,7 @@ from ethica.service.ledger.tables import LedgerEntry
 
 CHAIN = "credit-limit"
 POSTGRESQL_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BENCH_SCHEMA = "ethica_bench_ledger_verify"
 _COLUMNS = (  # in the library's StoredEntry order
     "sequence, recorded_at, kind, subject, public, sealed_nonce, sealed_ciphertext, key_id, "
     "previous_hash, hash"
@@ -240,9 +241,13 @@ def main() -> None:
                 folder = Path(tempfile.mkdtemp(prefix="ethica-bench-"))
                 engine = create_engine(f"sqlite:///{folder / 'ledger.db'}")
             else:
-                engine = create_engine(POSTGRESQL_URL)
+                # A schema of its own: other work on the shared database keeps its tables.
+                engine = create_engine(
+                    POSTGRESQL_URL, connect_args={"options": f"-csearch_path={BENCH_SCHEMA}"}
+                )
                 with engine.begin() as connection:
-                    connection.execute(text("DROP TABLE IF EXISTS ledger_entries"))
+                    connection.execute(text(f"DROP SCHEMA IF EXISTS {BENCH_SCHEMA} CASCADE"))
+                    connection.execute(text(f"CREATE SCHEMA {BENCH_SCHEMA}"))
             print(f"loading {name} ...", flush=True)
             load_sql(engine, records)
             stores[name] = SqlRecords(engine)

@@ -19,14 +19,15 @@ from ethica.ledger import (
     StoredEntry,
     WrappedKey,
 )
+from ethica.service.ledger.reading import read_rows
 from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, LedgerHead, SubjectKey
 
 # The stored text of entries, as the ledger library hashes it (its StoredEntry order).
-_RECORDS = text(
+_RECORDS = (
     "SELECT sequence, recorded_at, kind, subject, public, sealed_nonce, sealed_ciphertext, "
     "key_id, previous_hash, hash FROM ledger_entries "
     "WHERE chain = :chain AND sequence >= :start ORDER BY sequence"
-).execution_options(stream_results=True, max_row_buffer=10_000, yield_per=10_000)
+)
 # One probe of the primary key per chain: SELECT DISTINCT would read every entry.
 _CHAINS = text(
     "WITH RECURSIVE c(chain) AS (SELECT MIN(chain) FROM ledger_entries UNION ALL "
@@ -112,12 +113,8 @@ class SqlEntryStore:
         return None if row is None else row_entry(row)
 
     def records(self, chain: str, *, start: int = 0) -> Iterator[StoredEntry]:
-        """The chain's stored records from sequence ``start`` on, streamed in batches."""
-        result = self.session.connection().execute(_RECORDS, {"chain": chain, "start": start})
-        try:
-            yield from result  # rows unpack and index as tuples
-        finally:
-            result.close()  # a reader that stops early must not leave a server cursor open
+        """The chain's stored records from sequence ``start`` on, read in large batches."""
+        return read_rows(self.session, _RECORDS, {"chain": chain, "start": start})
 
     def chains(self) -> list[str]:
         """Every non-empty chain, sorted."""
