@@ -302,6 +302,9 @@ def main() -> None:
         f"{len(proofs):,})"
     )
     print(json.dumps({"entries": count, "heads": len(heads)}))
+    if "postgresql" in stores:  # a million rows of another's shared database: give it back
+        with stores["postgresql"].engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {BENCH_SCHEMA} CASCADE"))
 
 
 if __name__ == "__main__":

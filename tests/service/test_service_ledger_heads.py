@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from ethica.ledger import (
     InclusionProof,
     SignedHead,
     VerificationReport,
+    rfc3339,
     stored_hash,
     verify_store,
 )
@@ -30,6 +32,7 @@ from ethica.service.db import make_engine, session_factory, unit_of_work, upgrad
 from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.heads import HeadSigner, witness_path
 from ethica.service.ledger.proofs import prove_entry
+from ethica.service.ledger.seals import WriterSeal, check_unsigned_seals
 from ethica.service.ledger.store import SqlEntryStore, row_entry, stored_heads
 from ethica.service.ledger.tables import LedgerEntry, LedgerHead
 from ethica.service.ledger.writer import Batch, LedgerWriter
@@ -276,21 +279,88 @@ def test_no_proof_before_a_head_covers_the_entry(
             prove_entry(session, chain="consent", sequence=99, public_key=PUBLIC)
 
 
-def test_a_new_process_copies_heads_between_the_witness_and_the_database(
+def test_a_new_process_reports_deleted_head_rows_and_hands_the_witness_what_it_lacks(
     sessions: sessionmaker[Session], signed: tuple[LedgerWriter, HeadSigner]
 ) -> None:
-    # As after kill -9 between the witness and the commit (and the reverse): a new process
-    # restores each genuine head to the side that lacks it.
+    # Heads reach the witness only after their rows are committed. So a head the witness kept
+    # and the database lacks was deleted there: a new process must not copy it back (which
+    # would hide the deletion). A committed head the witness never got (kill -9 between the
+    # commit and the witness) is handed to it.
     writer, signer = signed
     witness = signer.witness
     assert isinstance(witness, FileWitness)
+    lost = [h for h in witness.heads() if h.chain == "consent"]
+    deleted = [(h.chain, h.size) for h in lost]
+    assert deleted
     with unit_of_work(sessions) as session:
         session.execute(delete(LedgerHead).where(LedgerHead.chain == "consent"))
     lines = witness.path.read_text().splitlines()
     witness.path.write_text("\n".join(line for line in lines if '"erasure"' not in line) + "\n")
-    assert not _verify(sessions, witness).ok
     restarted = HeadSigner(SEED, every=4, witness=witness)
     writer.run(lambda batch: restarted.sign_due(batch.session))
     report = _verify(sessions, witness)
-    assert report.ok, str(report)
-    assert report.signed_heads_checked == 4
+    found = _problems(report)
+    assert found == [("deleted", chain, size) for chain, size in deleted], str(report)
+    assert not {h.signature for h in _heads(sessions)} & {h.signature for h in lost}
+    assert {h.chain for h in witness.heads()} == {"consent", "erasure"}
+
+
+def test_a_forged_append_with_a_current_time_on_a_shared_chain_is_never_signed_and_is_named(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    # Two processes append to the consent chain; each signer takes in what the other wrote.
+    # A forger inserts a row with a fresh time, a correct hash and link: no seal of the writer.
+    seal = WriterSeal(MASTER)
+    signer = HeadSigner(SEED, every=2, witness=FileWitness(tmp_path / "h.jsonl"), seal=seal)
+    writer = LedgerWriter(sessions, MASTER, after_commit=signer)
+    other = LedgerWriter(sessions, MASTER)
+    try:
+        for i in range(3):
+            _retried(writer, _appending("consent", i))
+            _retried(other, _appending("consent", 10 + i))
+        with unit_of_work(sessions) as session:
+            last = session.scalars(
+                select(LedgerEntry)
+                .where(LedgerEntry.chain == "consent")
+                .order_by(LedgerEntry.sequence.desc())
+                .limit(1)
+            ).one()
+            forged = LedgerEntry(
+                chain="consent",
+                sequence=last.sequence + 1,
+                recorded_at=rfc3339(datetime.now(UTC)),
+                kind="consent",
+                subject="s1",
+                public='{"i":1000}',
+                previous_hash=last.hash,
+                hash="",
+            )
+            forged.hash = stored_hash("consent", _record(forged))
+            session.add(forged)
+            at = forged.sequence
+        for i in range(3):  # both writers go on, on top of the forged row
+            _retried(writer, _appending("consent", 20 + i))
+            _retried(other, _appending("consent", 30 + i))
+        writer.run(lambda batch: signer.sign_due(batch.session))
+    finally:
+        writer.close()
+        other.close()
+    with unit_of_work(sessions) as session:
+        heads = stored_heads(session, chain="consent")
+        assert heads and max(h.size for h in heads) <= at  # no head covers the forged row
+        newest = {"consent": max(h.size for h in heads)}
+        found = check_unsigned_seals(session, seal, newest, ["consent"])
+    assert [(p.kind, p.chain, p.sequence) for p in found] == [("forged", "consent", at)]
+    # Hashes and heads alone cannot tell it from the service's own rows: the seal does.
+    assert _verify(sessions, signer.witness).ok  # type: ignore[arg-type]
+
+
+def _retried(writer: LedgerWriter, job: object) -> None:
+    """Run a job as a client would: again after a conflict with the other writer."""
+    for _ in range(3):
+        try:
+            writer.run(job)  # type: ignore[arg-type]
+            return
+        except ConflictError:
+            continue
+    raise AssertionError("the job kept conflicting")

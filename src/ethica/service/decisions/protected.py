@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+from collections.abc import Mapping
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
@@ -24,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ethica.errors import EthicaError
+from ethica.ledger import canonical_json
 
 KEY_INFO = b"ethica protected attributes"
 """HKDF ``info`` that separates this key from every other use of the master key."""
@@ -62,6 +65,18 @@ class ProtectedCipher:
     def seal_all(self, values: dict[str, str]) -> dict[str, str]:
         """Seal every value of a name-to-value mapping."""
         return {name: self.seal(name, value) for name, value in values.items()}
+
+
+def protected_digest(sealed: Mapping[str, str]) -> str | None:
+    """The SHA-256 of a decision's sealed protected values (``None`` when it has none).
+
+    Kept in the decision's ledger entry, so that verification finds an edited, added or
+    deleted ``protected_values`` row. It covers ciphertexts only: without the master key it
+    tells nothing about the values.
+    """
+    if not sealed:
+        return None
+    return hashlib.sha256(canonical_json(dict(sealed))).hexdigest()
 
 
 @lru_cache(maxsize=4)

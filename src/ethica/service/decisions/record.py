@@ -17,6 +17,7 @@ import numpy as np
 from ethica.governance import Routing, SystemSpec
 from ethica.privacy import Minimized
 from ethica.scoring import Scored, outcome_of
+from ethica.service.decisions.protected import protected_digest
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.shredding import sealing_subject
@@ -112,6 +113,7 @@ class PreparedDecision:
                 "data": data,
                 "consent_version": self.consent_version,
                 "explanation": "sealed" if sealed_explanation else self.explanation,
+                "protected_sha256": protected_digest(self.minimized.protected),
             },
             personal=personal,
         )

@@ -32,6 +32,9 @@ from ethica.service.systems.tables import System
 
 log = logging.getLogger("ethica.service.decisions.retention")
 
+RETENTION_CHAIN = "retention"
+"""The ledger chain that records each retention run that removed something (no personal data)."""
+
 
 @dataclass(frozen=True)
 class RetentionReport:
@@ -87,18 +90,28 @@ def apply_retention(batch: Batch, *, now: datetime | None = None) -> list[Retent
             .values(subject_id=None, explanation=None)
             .execution_options(synchronize_session=False)
         )
-        reports.append(
-            RetentionReport(
-                system_id=system_id,
-                retention_months=months,
-                cutoff=cutoff,
-                protected_values_deleted=_rowcount(deleted),
-                decisions_unlinked=_rowcount(unlinked),
-                keys_destroyed=destroy_expired_keys(
-                    batch, system_id, before_month=f"{cutoff:%Y-%m}"
-                ),
-            )
+        report = RetentionReport(
+            system_id=system_id,
+            retention_months=months,
+            cutoff=cutoff,
+            protected_values_deleted=_rowcount(deleted),
+            decisions_unlinked=_rowcount(unlinked),
+            keys_destroyed=destroy_expired_keys(batch, system_id, before_month=f"{cutoff:%Y-%m}"),
         )
+        if report.protected_values_deleted or report.decisions_unlinked or report.keys_destroyed:
+            # The record that explains to verification the keys and values that are gone.
+            batch.ledger.append(
+                "retention",
+                chain=RETENTION_CHAIN,
+                public={
+                    "system_id": system_id,
+                    "cutoff": cutoff.isoformat(),
+                    "protected_values_deleted": report.protected_values_deleted,
+                    "decisions_unlinked": report.decisions_unlinked,
+                    "keys_destroyed": report.keys_destroyed,
+                },
+            )
+        reports.append(report)
     return reports
 
 

@@ -5,13 +5,15 @@ entries up to the head this process just wrote (read back as hashes only), so a 
 ``O(log n)`` to sign. A head is signed once a chain is ``every`` entries past its newest head,
 and by a scheduled job (:meth:`HeadSigner.sign_due`) for every chain with unsigned entries, so
 no entry stays unsigned longer than the job's interval. Every head is saved to ``ledger_heads``
-(in a savepoint: another process may have signed that size first), then to the witness file; a
-head whose row was lost with a failed commit is saved again on the next run.
+(in a savepoint: another process may have signed that size first), and to the witness file once
+that row is committed; a head whose row was lost with a failed commit is saved again on the
+next run. A head the witness kept and the database lacks is therefore a deleted row: a new
+process reports it and never copies it back.
 
 Chains that several processes append to (not the gateway's partitions) are caught up with what
-the others wrote before a head is signed, so a row forged there with a fresh timestamp before
-the next head would be signed too; a chain written by one process only never takes rows it
-did not write after its own head.
+the others wrote before a head is signed; a row without a valid writer seal (one forged
+straight into the table, even with a fresh timestamp) is never signed, nor anything after it
+(:mod:`~ethica.service.ledger.seals`), and verification names it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,8 +38,8 @@ from ethica.ledger import (
     SignedHead,
     Witness,
     sign_head,
-    verify_head,
 )
+from ethica.service.ledger.seals import SealCheck, WriterSeal
 from ethica.service.ledger.store import SqlEntryStore, save_head, stored_heads
 from ethica.service.ledger.tables import LedgerEntry, LedgerHead
 from ethica.service.ledger.writer import Batch, LedgerWriter
@@ -47,7 +49,7 @@ from ethica.service.settings import Settings
 log = logging.getLogger("ethica.service.ledger")
 
 _HASHES = (
-    select(LedgerEntry.sequence, LedgerEntry.hash)
+    select(LedgerEntry.sequence, LedgerEntry.hash, LedgerEntry.seal)
     .where(
         LedgerEntry.chain == bindparam("chain"),
         LedgerEntry.sequence >= bindparam("start"),
@@ -82,10 +84,22 @@ class HeadSigner:
         Sign a chain's head once it is this many entries past its newest head.
     witness : Witness, optional
         Keeps every head outside the database (a :class:`FileWitness` in the service).
+    seal : WriterSeal, optional
+        Checks that the service wrote each row before it is signed (see
+        :mod:`~ethica.service.ledger.seals`); without it every row is taken.
     """
 
-    def __init__(self, signing_key: bytes, *, every: int, witness: Witness | None = None) -> None:
+    def __init__(
+        self,
+        signing_key: bytes,
+        *,
+        every: int,
+        witness: Witness | None = None,
+        seal: WriterSeal | None = None,
+    ) -> None:
         self._key = Ed25519PrivateKey.from_private_bytes(signing_key)
+        self._seal = seal
+        self._checks: dict[str, SealCheck] = {}
         self._every = every
         self.witness = witness
         self._trees: dict[str, Frontier] = {}
@@ -137,16 +151,36 @@ class HeadSigner:
                 save_head(session, head)
         except IntegrityError:  # another process signed this size first: its head stands
             return None
-        if self.witness is not None:
-            self.witness.record(head)
+        self._witness_after_commit(session, head)
         self._unsaved.append(head)
         return head
 
-    def _reconcile(self, session: Session) -> None:
-        """Once per process: copy heads between the witness and the database both ways.
+    def _witness_after_commit(self, session: Session, head: SignedHead) -> None:
+        """Give ``head`` to the witness once its row is committed, never before.
 
-        A process killed after a head reached the witness but before its row was committed
-        (or the reverse) leaves one without the other; both are genuine signed heads.
+        So a head the witness kept and the database lacks was always deleted from the
+        database: a restarted process reports it instead of copying it back.
+        """
+        witness = self.witness
+        if witness is None:
+            return
+
+        def record(_: Session) -> None:
+            try:
+                witness.record(head)
+            except OSError:  # the next process copies committed heads the witness lacks
+                log.exception("the witness could not keep %s of %s", head.describe(), head.chain)
+
+        event.listen(session, "after_commit", record, once=True)
+
+    def _reconcile(self, session: Session) -> None:
+        """Once per process: report heads the database lost, give the witness those it lacks.
+
+        Heads reach the witness only after their rows are committed, so a head the witness
+        kept and ``ledger_heads`` lacks was deleted from the database: it is reported (and
+        verification names it), never copied back. A committed head newer than the witness's
+        newest of its chain is one a stopped process did not hand over: the witness gets it.
+        Older ones missing from the witness were removed from it; verification names them.
         """
         if self._reconciled or self.witness is None:
             return
@@ -158,17 +192,22 @@ class HeadSigner:
             return
         stored = stored_heads(session)
         known = {_key(head) for head in stored}
-        public = self._key.public_key()
         for head in kept:
-            if _key(head) not in known and verify_head(head, public):
-                try:
-                    with session.begin_nested():
-                        save_head(session, head)
-                except IntegrityError:  # another head of that size is stored: it stands
-                    continue
+            if _key(head) not in known:
+                log.error(
+                    "%s of chain %s, kept by the witness, is missing from ledger_heads: head rows "
+                    "were deleted (ethica ledger verify names them)",
+                    head.describe(),
+                    head.chain,
+                )
         witnessed = {_key(head) for head in kept}
-        for head in stored:
-            if _key(head) not in witnessed:
+        newest: dict[str, datetime] = {}
+        for head in kept:
+            if head.chain not in newest or head.signed_at > newest[head.chain]:
+                newest[head.chain] = head.signed_at
+        for head in sorted(stored, key=lambda h: h.signed_at):
+            latest = newest.get(head.chain)
+            if _key(head) not in witnessed and (latest is None or head.signed_at > latest):
                 self.witness.record(head)
 
     def _save_again(self, session: Session) -> None:
@@ -176,6 +215,7 @@ class HeadSigner:
         for head in self._unsaved:
             if session.get(LedgerHead, (head.chain, head.size)) is None:
                 save_head(session, head)
+                self._witness_after_commit(session, head)
         self._unsaved = []
 
     def _newest(self, session: Session, chain: str) -> int:
@@ -202,11 +242,22 @@ class HeadSigner:
         tree = self._trees.setdefault(chain, Frontier())
         if tree.size > last:
             return tree
+        if tree.size == 0 and self._seal is not None:
+            self._checks[chain] = SealCheck(self._seal, sealed_before=False)
+        check = self._checks.get(chain)
         rows = session.execute(_HASHES, {"chain": chain, "start": tree.size, "last": last})
-        for sequence, stored in rows:
+        for sequence, stored, seal in rows:
             if sequence != tree.size:
                 log.error("chain %s has a gap before sequence %s; not signing it", chain, sequence)
                 del self._trees[chain]
+                return None
+            if check is not None and not check.accepts(stored, seal):
+                log.error(
+                    "entry %s#%s has no valid writer seal: the service did not write it; the "
+                    "chain is not signed past it (ethica ledger verify names it)",
+                    chain,
+                    sequence,
+                )
                 return None
             tree.append(bytes.fromhex(stored))
         return tree
@@ -229,6 +280,7 @@ def head_signer(settings: Settings) -> HeadSigner:
         settings.ledger.signing_key_bytes,
         every=settings.ledger.checkpoint_every,
         witness=file_witness(settings.database.url, settings.ledger.witness_path),
+        seal=WriterSeal(settings.ledger.master_key_bytes),
     )
 
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ethica.ledger import Problem
-from ethica.service.decisions.tables import Decision
-from ethica.service.ledger.tables import LedgerEntry
+from ethica.service.ledger.entries import LedgerIndex
+from ethica.service.ledger.reading import read_rows
 from ethica.service.reviews.cases import AWAITING_SECOND_APPROVAL, PENDING_REVIEW
 
-_KINDS = ("decision", "review", "appeal", "outcome")
 _COMPARED = (
     "system_id",
     "outcome",
@@ -34,41 +32,43 @@ _COMPARED = (
     "ledger_sequence",
     "ledger_hash",
 )
+_ROWS = f"SELECT id, seeded, data, {', '.join(_COMPARED)} FROM decisions"
 
 
-def check_decision_rows(session: Session) -> list[Problem]:
+def check_decision_rows(session: Session, index: LedgerIndex) -> list[Problem]:
     """Name every decision row that differs from its ledger entries, or lacks them."""
-    recorded = _replayed(session)
+    recorded = _replayed(index)
     problems: list[Problem] = []
-    rows = session.execute(select(Decision).execution_options(yield_per=5_000)).scalars()
-    for row in rows:
-        expected = recorded.pop(row.id, None)
-        if row.seeded:
+    for decision_id, seeded, data, *values in read_rows(session, _ROWS):
+        row = dict(zip(_COMPARED, values, strict=True))
+        expected = recorded.pop(decision_id, None)
+        if seeded:
             continue  # a seeded review case, never served; its entry is a "seeded_case"
         if expected is None:
             problems.append(
                 Problem(
                     "inserted",
-                    row.ledger_chain,
-                    row.ledger_sequence,
-                    f"decision {row.id} has no decision entry in the ledger: the row was "
+                    row["ledger_chain"],
+                    row["ledger_sequence"],
+                    f"decision {decision_id} has no decision entry in the ledger: the row was "
                     "inserted or its entry removed",
                 )
             )
             continue
-        differing = [name for name in _COMPARED if getattr(row, name) != expected[name]]
-        if row.data != expected["data"]:
+        differing = [name for name in _COMPARED if row[name] != expected[name]]
+        if (json.loads(data) if isinstance(data, str) else data) != expected["data"]:
             differing.append("data")
+            row["data"] = data
         if differing:
             said = ", ".join(
-                f"{name} {getattr(row, name)!r} (ledger: {expected[name]!r})" for name in differing
+                f"{name} {row[name]!r} (ledger: {expected[name]!r})" for name in differing
             )
             problems.append(
                 Problem(
                     "edited",
                     expected["ledger_chain"],
                     expected["ledger_sequence"],
-                    f"decision {row.id}'s row differs from its ledger entries: {said}",
+                    f"decision {decision_id}'s row differs from its ledger entries: {said}",
                 )
             )
     for decision_id, expected in recorded.items():
@@ -84,55 +84,44 @@ def check_decision_rows(session: Session) -> list[Problem]:
     return problems
 
 
-def _replayed(session: Session) -> dict[str, dict[str, Any]]:
+def _replayed(index: LedgerIndex) -> dict[str, dict[str, Any]]:
     """Each decision's row as its entries say it should be, in chain order."""
-    query = (
-        select(
-            LedgerEntry.chain,
-            LedgerEntry.sequence,
-            LedgerEntry.kind,
-            LedgerEntry.public,
-            LedgerEntry.hash,
-        )
-        .where(LedgerEntry.kind.in_(_KINDS))
-        .order_by(LedgerEntry.chain, LedgerEntry.sequence)
-        .execution_options(yield_per=10_000)
-    )
     recorded: dict[str, dict[str, Any]] = {}
-    for chain, sequence, kind, public, entry_hash in session.execute(query):
-        try:
-            fields = json.loads(public)
-        except ValueError:
-            continue  # not JSON: verification of the chain names the entry
-        decision_id = fields.get("decision_id") if isinstance(fields, dict) else None
+    for entry in index.of("decision"):
+        fields = entry.public
+        decision_id = fields.get("decision_id")
         if not isinstance(decision_id, str):
             continue
-        if kind == "decision":
-            review = fields.get("review") or {}
-            recorded[decision_id] = {
-                "system_id": fields.get("system_id"),
-                "outcome": fields.get("outcome"),
-                "score": fields.get("score"),
-                "model_version": fields.get("model_version"),
-                "scored_by": fields.get("scored_by"),
-                "review_status": review.get("status"),
-                "consent_version": fields.get("consent_version"),
-                "data": fields.get("data"),
-                "true_outcome": None,
-                "ledger_chain": chain,
-                "ledger_sequence": sequence,
-                "ledger_hash": entry_hash,
-            }
-            continue
-        expected = recorded.get(decision_id)
+        review = fields.get("review") or {}
+        recorded[decision_id] = {
+            "system_id": fields.get("system_id"),
+            "outcome": fields.get("outcome"),
+            "score": fields.get("score"),
+            "model_version": fields.get("model_version"),
+            "scored_by": fields.get("scored_by"),
+            "review_status": review.get("status"),
+            "consent_version": fields.get("consent_version"),
+            "data": fields.get("data"),
+            "true_outcome": None,
+            "ledger_chain": entry.chain,
+            "ledger_sequence": entry.sequence,
+            "ledger_hash": entry.hash,
+        }
+    # Later entries change the row: review steps, appeals, outcomes, each in chain order.
+    for entry in sorted(
+        index.of("review") + index.of("appeal") + index.of("outcome"),
+        key=lambda e: (e.chain, e.sequence),
+    ):
+        fields = entry.public
+        expected = recorded.get(str(fields.get("decision_id")))
         if expected is None:
             continue
-        if kind == "review":
+        if entry.kind == "review":
             if fields.get("status") != AWAITING_SECOND_APPROVAL:
                 expected["outcome"] = fields.get("outcome")
             expected["review_status"] = fields.get("status")
-        elif kind == "appeal":
+        elif entry.kind == "appeal":
             expected["review_status"] = PENDING_REVIEW
-        elif kind == "outcome":
+        elif entry.kind == "outcome":
             expected["true_outcome"] = fields.get("true_outcome")
     return recorded

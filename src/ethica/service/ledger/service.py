@@ -8,8 +8,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ethica.ledger import FileWitness, VerificationReport, verify_store
+from ethica.service.ledger.entries import index_ledger
 from ethica.service.ledger.heads import public_key, witness_path
 from ethica.service.ledger.rows import check_decision_rows
+from ethica.service.ledger.seals import WriterSeal, check_unsigned_seals
+from ethica.service.ledger.served import check_served_rows
 from ethica.service.ledger.store import SqlEntryStore, latest_checkpoints, stored_heads
 from ethica.service.settings import Settings
 
@@ -30,15 +33,22 @@ def verify_ledger(
     """
     path = witness or witness_path(settings.database.url, settings.ledger.witness_path)
     witnessed = FileWitness(path).heads() if path is not None and path.exists() else None
+    store = SqlEntryStore(session)
+    heads = stored_heads(session)
     report = verify_store(
-        SqlEntryStore(session),
+        store,
         chains=chains,
         checkpoint=[c for c in latest_checkpoints(session) if chains is None or c.chain in chains],
-        heads=stored_heads(session),
+        heads=heads,
         witnessed=witnessed,
         public_key=public_key(settings),
     )
-    if chains is not None:
-        return report
-    rows = check_decision_rows(session)
-    return replace(report, ok=report.ok and not rows, problems=report.problems + tuple(rows))
+    newest: dict[str, int] = {}
+    for head in heads:
+        newest[head.chain] = max(head.size, newest.get(head.chain, 0))
+    seal = WriterSeal(settings.ledger.master_key_bytes)
+    found = check_unsigned_seals(session, seal, newest, chains or store.chains())
+    if chains is None:
+        index = index_ledger(session)
+        found += check_decision_rows(session, index) + check_served_rows(session, index)
+    return replace(report, ok=report.ok and not found, problems=report.problems + tuple(found))

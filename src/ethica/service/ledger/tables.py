@@ -26,6 +26,8 @@ class LedgerEntry(Base):
     key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     previous_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The writer's HMAC of ``hash`` (ethica.service.ledger.seals); None on older entries.
+    seal: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SubjectKey(Base):

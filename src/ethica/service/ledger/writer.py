@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.ledger import Entry, KeyRing, Ledger, MasterKey, WrappedKey
 from ethica.service.db import ShardLease, claim_shard, utcnow
+from ethica.service.ledger.seals import WriterSeal
 from ethica.service.ledger.store import SqlEntryStore, SqlKeyStore, entry_row
 from ethica.service.ledger.tables import LedgerEntry, SubjectKey
 
@@ -80,14 +81,21 @@ class _BatchEntryStore:
     """Entries of a group: heads served from memory, rows inserted with the group."""
 
     def __init__(
-        self, session: Session, heads: dict[str, Entry | None], batch_rows: list[dict[str, Any]]
+        self,
+        session: Session,
+        heads: dict[str, Entry | None],
+        batch_rows: list[dict[str, Any]],
+        seal: WriterSeal,
     ) -> None:
         self._sql = SqlEntryStore(session)
         self._heads = heads
         self._rows = batch_rows
+        self._seal = seal
 
     def append(self, entry: Entry) -> None:
-        self._rows.append(entry_row(entry))
+        row = entry_row(entry)
+        row["seal"] = self._seal.seal(entry.hash)  # this writer wrote it (see seals.py)
+        self._rows.append(row)
         self._heads[entry.chain] = entry
 
     def entries(self, chain: str) -> Iterator[Entry]:
@@ -196,6 +204,7 @@ class LedgerWriter:
         self._partitioned = partitioned
         self._lease: ShardLease | None = None
         self._master = MasterKey(master_key)
+        self._seal = WriterSeal(master_key)
         self._max_group = max_group
         self._wait = wait_seconds
         self._after_commit = after_commit
@@ -336,7 +345,8 @@ class LedgerWriter:
         self._added = []
         store = _CachedKeyStore(SqlKeyStore(session), self._keys, key_rows, self._added)
         keyring = KeyRing(self._master, store=store)
-        ledger = Ledger(store=_BatchEntryStore(session, heads, rows), keyring=keyring)
+        entries = _BatchEntryStore(session, heads, rows, self._seal)
+        ledger = Ledger(store=entries, keyring=keyring)
         batch = Batch(session, ledger, shard=self._shard())
         batch.rows[SubjectKey] = key_rows  # before the entries sealed with them
         batch.rows[LedgerEntry] = rows
