@@ -7,6 +7,7 @@ reviewer or an officer would, and asserts what the pages say.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from scenes import decide, register_credit, staff_api
 from conftest import LiveService, sign_in
 
 WIDTHS = (390, 1280)
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 REASON = "A payslip shows a recent pay rise the application did not include."
 
 
@@ -27,6 +29,28 @@ def sized(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     opened.set_default_timeout(15_000)
     yield opened
     context.close()
+
+
+def _serious(page: Any) -> list[str]:
+    """axe-core's violations of impact serious or critical on the page as it stands."""
+    page.evaluate(AXE.read_text())  # evaluated by the browser's devtools: the page's CSP holds
+    found: list[str] = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+            .filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "))"""
+    )
+    return found
+
+
+@pytest.fixture
+def shot(screenshot: Any) -> Any:
+    """``shot(page, name)``: check the page with axe-core, then save its screenshot."""
+
+    def take(page: Any, name: str) -> None:
+        assert _serious(page) == [], name
+        screenshot(page, name)
+
+    return take
 
 
 def _text(page: Any) -> str:
@@ -66,7 +90,7 @@ def _held_decline(url: str, subject: str = "cust-7") -> tuple[str, list[str]]:
 
 
 def test_item1_the_notice_after_an_approved_override_says_a_person_approved_it(
-    live_service: LiveService, sized: Any, screenshot: Any
+    live_service: LiveService, sized: Any, shot: Any
 ) -> None:
     url = live_service.url
     decision, reasons = _held_decline(url)
@@ -91,7 +115,7 @@ def test_item1_the_notice_after_an_approved_override_says_a_person_approved_it(
     assert "The AI system's reasons for its overruled recommendation" in page
     assert "What would have changed the decision" not in page
     assert "a second reviewer checked and approved the change" in page
-    screenshot(sized, "decision-after-override")
+    shot(sized, "decision-after-override")
 
     sized.get_by_role("link", name="Read the formal notice").click()
     sized.wait_for_url(f"**/portal/decisions/{decision}/notice")
@@ -103,11 +127,11 @@ def test_item1_the_notice_after_an_approved_override_says_a_person_approved_it(
     assert "made with an automated system" not in notice
     assert not any(reason in notice for reason in reasons)
     assert "would have" not in notice and "principal reasons" not in notice
-    screenshot(sized, "notice-after-override")
+    shot(sized, "notice-after-override")
 
 
 def test_item2_a_suspended_systems_fallback_reads_pending_to_customer_and_reviewer(
-    live_service: LiveService, sized: Any, browser: Any, screenshot: Any
+    live_service: LiveService, sized: Any, browser: Any, shot: Any
 ) -> None:
     url = live_service.url
     with staff_api(url) as api:
@@ -124,7 +148,7 @@ def test_item2_a_suspended_systems_fallback_reads_pending_to_customer_and_review
     assert "Pending — a person will decide" in sized.get_by_role("heading", level=1).inner_text()
     assert "No AI model decided this: a person will decide" in page
     assert "Declined" not in page and "No profile of you was used" not in page
-    screenshot(sized, "customer-pending")
+    shot(sized, "customer-pending")
 
     staff = browser.new_context(viewport=sized.viewport_size)
     reviewer = staff.new_page()
@@ -137,13 +161,13 @@ def test_item2_a_suspended_systems_fallback_reads_pending_to_customer_and_review
         assert "Pending — a person will decide" in case
         assert "The system's fallback declined" in case
         assert "The model's recommendation" not in case
-        screenshot(reviewer, "reviewer-pending")
+        shot(reviewer, "reviewer-pending")
     finally:
         staff.close()
 
 
 def test_item3_a_second_reviewer_rejects_a_proposal_and_it_returns_to_the_queue(
-    live_service: LiveService, sized: Any, screenshot: Any
+    live_service: LiveService, sized: Any, shot: Any
 ) -> None:
     url = live_service.url
     decision, _ = _held_decline(url)
@@ -154,7 +178,7 @@ def test_item3_a_second_reviewer_rejects_a_proposal_and_it_returns_to_the_queue(
     sized.get_by_role("button", name="Claim this case").click()
     assert sized.get_by_role("button", name="Approve the override").is_visible()
     sized.get_by_label("Why the override should not take effect").fill("The payslip is unsigned.")
-    screenshot(sized, "proposal")
+    shot(sized, "proposal")
     sized.get_by_role("button", name="Reject the override").click()
     status = sized.get_by_role("status").first.inner_text()
     assert "You rejected the override: the case is back in the queue" in status
@@ -162,11 +186,11 @@ def test_item3_a_second_reviewer_rejects_a_proposal_and_it_returns_to_the_queue(
     assert "Override proposed" in case and "Override rejected: back in the queue" in case
     assert "The payslip is unsigned." in case
     assert "Awaiting review" in case  # open again for anyone to decide
-    screenshot(sized, "rejected")
+    shot(sized, "rejected")
 
 
 def test_item4_an_appeal_goes_first_and_its_first_reviewer_is_refused(
-    live_service: LiveService, sized: Any, screenshot: Any
+    live_service: LiveService, sized: Any, shot: Any
 ) -> None:
     url = live_service.url
     decision, _ = _held_decline(url)
@@ -188,17 +212,17 @@ def test_item4_an_appeal_goes_first_and_its_first_reviewer_is_refused(
     assert rows.count() == len(others) + 1
     first = rows.nth(0).inner_text()
     assert decision[:8] in first and "Customer appeal" in first
-    screenshot(sized, "queue-appeal-first")
+    shot(sized, "queue-appeal-first")
     sized.get_by_role("link", name=decision[:8]).click()
     case = _text(sized)
     assert "You reviewed this case before the customer appealed it" in case
     assert "a different reviewer must decide the appeal" in case
     assert sized.get_by_role("button", name="Claim this case").count() == 0
-    screenshot(sized, "appeal-refused")
+    shot(sized, "appeal-refused")
 
 
 def test_item5_an_objection_case_is_decided_directly_by_a_person(
-    live_service: LiveService, sized: Any, browser: Any, screenshot: Any
+    live_service: LiveService, sized: Any, browser: Any, shot: Any
 ) -> None:
     url = live_service.url
     with staff_api(url) as api:
@@ -220,16 +244,41 @@ def test_item5_an_objection_case_is_decided_directly_by_a_person(
     sized.get_by_role("button", name="Record my decision").click()
     assert "Your decision is recorded" in sized.get_by_role("status").first.inner_text()
     assert "Decided by a person" in _text(sized)
-    screenshot(sized, "objection-decided")
+    shot(sized, "objection-decided")
 
     sized.goto(f"{url}/console/stats")
     stats = _text(sized)
     assert "Cases decided directly 1 (no model decided them: not counted in agreement)" in stats
     assert "Cases decided 0" in stats
+    shot(sized, "stats")
+
+
+def test_notifications_the_customer_sees_what_changed_with_an_unread_count(
+    live_service: LiveService, sized: Any, shot: Any
+) -> None:
+    url = live_service.url
+    decision, _ = _held_decline(url)
+    _step(url, "reviewer@bank.example", decision, "claim")
+    _step(url, "reviewer@bank.example", decision, "decision", {"action": "confirm"})
+    _enter_portal(sized, url, "cust-7")
+    if sized.get_by_role("button", name="Menu").is_visible():  # a phone: the menu is folded
+        sized.get_by_role("button", name="Menu").click()
+    link = sized.get_by_role("link", name="Notifications")
+    assert "2 unread" in link.inner_text()
+    link.click()
+    sized.wait_for_url("**/portal/notifications")
+    page = _text(sized)
+    assert "2 new since you last looked." in page
+    assert "A person started reviewing your decision about Credit limit." in page
+    assert "A person decided your case about Credit limit: declined." in page
+    shot(sized, "notifications")
+    sized.get_by_role("link", name="See the decision").first.click()
+    sized.wait_for_url(f"**/portal/decisions/{decision}")
+    assert "unread" not in sized.locator("header").inner_text()
 
 
 def test_item9_an_override_needs_words_and_an_officer_follows_a_concern_to_its_decision(
-    live_service: LiveService, sized: Any, browser: Any, screenshot: Any
+    live_service: LiveService, sized: Any, browser: Any, shot: Any
 ) -> None:
     url = live_service.url
     decision, _ = _held_decline(url)
@@ -263,4 +312,4 @@ def test_item9_an_override_needs_words_and_an_officer_follows_a_concern_to_its_d
     page = _text(sized)
     assert f"Decision {decision[:8]} of Credit limit" in page
     assert "Why?" in page and "Awaiting review" in page
-    screenshot(sized, "officer-decision")
+    shot(sized, "officer-decision")

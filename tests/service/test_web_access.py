@@ -28,6 +28,8 @@ PUBLIC = {
     ("POST", "/login/customer"),
     ("GET", "/portal/enter"),
     ("POST", "/logout"),
+    ("GET", "/favicon.ico"),  # assets anyone may load
+    ("GET", "/docs"),
 }
 
 Send = Callable[[TestClient, dict[str, str]], Any]
