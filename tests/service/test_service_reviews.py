@@ -223,7 +223,12 @@ def test_overriding_an_adverse_high_risk_decision_needs_a_second_reviewer(
     made = _held(running, "credit")
     first, second = running.headers["reviewer"], _second_reviewer(running)
     officer = running.headers["officer"]  # reviewers see decisions only through their cases
-    body = {"action": "override", "outcome": "approved", "reason_code": "policy_exception"}
+    body = {
+        "action": "override",
+        "outcome": "approved",
+        "reason_code": "policy_exception",
+        "comment": "Long-standing customer.",
+    }
     proposed = _post(running, f"/v1/reviews/{made['id']}/decision", first, body)
     assert proposed.status_code == 201, proposed.text
     assert (proposed.json()["review_status"], proposed.json()["final"]) == (
@@ -270,7 +275,12 @@ def test_a_favourable_override_of_a_high_risk_system_is_single_review(
     running.register("credit", oversight={"margin": 0.2})  # holds favourable ones too
     made = _held(running, "credit", score=0.6)
     assert made["outcome"] == "approved"
-    body = {"action": "override", "outcome": outcome, "reason_code": "data_quality"}
+    body = {
+        "action": "override",
+        "outcome": outcome,
+        "reason_code": "data_quality",
+        "comment": "The income was mistyped.",
+    }
     done = _post(running, f"/v1/reviews/{made['id']}/decision", running.headers["admin"], body)
     assert done.status_code == 201, done.text
     assert done.json()["review_status"] == "overridden"

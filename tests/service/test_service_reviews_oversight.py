@@ -274,7 +274,12 @@ def test_blind_first_withholds_the_model_until_the_reviewer_judges(
     assert seen["your_judgement"] == "approved"
     assert _case(running, made["id"], running.headers["admin"])["blind"] is True  # not theirs
 
-    body = {"action": "override", "outcome": "approved", "reason_code": "model_error"}
+    body = {
+        "action": "override",
+        "outcome": "approved",
+        "reason_code": "model_error",
+        "comment": "Wrong.",
+    }
     assert _post(running, decide, reviewer, body).status_code == 201
     (entry,) = _entries(running, "review")
     assert json.loads(entry.public)["blind_judgement"] == "approved"
@@ -348,7 +353,12 @@ def test_seeded_cases_look_real_to_reviewers_and_never_count_as_decisions(
     assert live.by_group("sex")["count"].to_dict() == {"F": 1, "M": 1}  # no "missing" group
 
     for case_id in (real["id"], seeded["decision_id"]):
-        body = {"action": "override", "outcome": "approved", "reason_code": "model_error"}
+        body = {
+            "action": "override",
+            "outcome": "approved",
+            "reason_code": "model_error",
+            "comment": "Wrong.",
+        }
         done = _post(running, f"/v1/reviews/{case_id}/decision", reviewer, body)
         assert done.status_code == 201, done.text
     with state.sessions() as session:
@@ -381,7 +391,12 @@ def test_stats_per_reviewer_with_time_per_case_and_who_sees_whom(
     new = {"email": "two@bank.example", "name": "Two", "role": "reviewer", "password": PASSWORD}
     assert running.client.post("/v1/users", json=new, headers=running.headers["admin"]).is_success
     first, second = running.headers["reviewer"], sign_in(running.client, "two@bank.example")
-    override = {"action": "override", "outcome": "approved", "reason_code": "model_error"}
+    override = {
+        "action": "override",
+        "outcome": "approved",
+        "reason_code": "model_error",
+        "comment": "Wrong.",
+    }
     plan = [(first, {"action": "confirm"})] * 3 + [
         (first, override),
         (second, {"action": "confirm"}),

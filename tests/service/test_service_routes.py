@@ -156,6 +156,16 @@ def _requests(
         ("POST", "/v1/reviews/{decision_id}/approval"): lambda h: client.post(
             f"/v1/reviews/{decision_id}/approval", json={}, headers=h
         ),
+        ("POST", "/v1/reviews/{decision_id}/rejection"): lambda h: client.post(
+            f"/v1/reviews/{decision_id}/rejection", json={"reason": "not convinced"}, headers=h
+        ),
+        ("GET", "/v1/me/notifications"): lambda h: client.get("/v1/me/notifications", headers=h),
+        ("POST", "/v1/me/notifications/read"): lambda h: client.post(
+            "/v1/me/notifications/read", headers=h
+        ),
+        ("GET", "/v1/webhooks/deliveries"): lambda h: client.get(
+            "/v1/webhooks/deliveries", headers=h
+        ),
         ("GET", "/v1/reviews/{decision_id}"): lambda h: client.get(
             f"/v1/reviews/{decision_id}", headers=h
         ),
@@ -322,6 +332,10 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
         "release_review",
         "decide_review",
         "approve_review",
+        "reject_review",
+        "list_my_notifications",
+        "mark_my_notifications_read",
+        "list_webhook_deliveries",
         "get_review_case",
         "record_review_judgement",
         "get_reviewer_stats",

@@ -28,6 +28,8 @@ PUBLIC = {
     ("POST", "/login/customer"),
     ("GET", "/portal/enter"),
     ("POST", "/logout"),
+    ("GET", "/favicon.ico"),  # assets anyone may load
+    ("GET", "/docs"),
 }
 
 Send = Callable[[TestClient, dict[str, str]], Any]
@@ -40,6 +42,7 @@ def _requests(decision_id: str) -> dict[tuple[str, str], Send]:
     return {
         # The customer portal (the erasure comes last among its routes: it ends the session).
         ("GET", "/portal"): lambda c, form: c.get("/portal"),
+        ("GET", "/portal/notifications"): lambda c, form: c.get("/portal/notifications"),
         ("GET", "/portal/decisions/{decision_id}"): lambda c, form: c.get(decision),
         ("GET", "/portal/decisions/{decision_id}/notice"): lambda c, form: c.get(
             f"{decision}/notice"
@@ -106,6 +109,14 @@ def _requests(decision_id: str) -> dict[tuple[str, str], Send]:
         ("POST", "/dashboard/systems/{system_id}/seeded-cases"): lambda c, form: c.post(
             f"/dashboard/systems/{SYSTEM}/seeded-cases",
             data={**form, "feature.income": "12", "known_outcome": "approved"},
+            follow_redirects=False,
+        ),
+        ("GET", "/dashboard/decisions/{decision_id}"): lambda c, form: c.get(
+            f"/dashboard/decisions/{decision_id}", follow_redirects=False
+        ),
+        ("POST", "/console/cases/{decision_id}/rejection"): lambda c, form: c.post(
+            f"/console/cases/{decision_id}/rejection",
+            data={**form, "reason": "not convinced"},
             follow_redirects=False,
         ),
         ("GET", "/dashboard/concerns"): lambda c, form: c.get(

@@ -215,6 +215,7 @@ def test_blind_first_shows_the_model_only_after_the_reviewers_judgement(
         action="override",
         outcome="approved",
         reason_code="model_error",
+        comment="The model missed the payslip.",
     )
     assert proposed.status_code == 303, proposed.text
     second = _reviewer(running, "second@bank.example", "Sam Second")

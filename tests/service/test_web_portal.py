@@ -154,13 +154,20 @@ def test_a_reviewers_change_shows_as_the_new_outcome(portal: Service) -> None:
         assert client.post(f"{path}/appeal", data={**form, "statement": "Please look."}).is_success
     decided = portal.client.post(
         f"/v1/reviews/{made['id']}/decision",
-        json={"action": "override", "outcome": "approved", "reason_code": "new_information"},
+        json={
+            "action": "override",
+            "outcome": "approved",
+            "reason_code": "new_information",
+            "comment": "A payslip shows a higher income.",
+        },
         headers=portal.headers["reviewer"],
     )
     assert decided.status_code == 201, decided.text
     with viewing_as(portal.client, _token(portal, "cust-1")) as client:
         proposed = client.get(path).text
-    assert "a second reviewer must agree" in proposed and ">Declined<" in proposed
+    # A proposal is not a decision: the customer sees a review under way, never its outcome.
+    assert ">Declined<" in proposed and "pproved" not in proposed
+    assert "A person is reviewing this decision" in proposed and "propos" not in proposed
     approved = portal.client.post(
         f"/v1/reviews/{made['id']}/approval", json={}, headers=portal.headers["admin"]
     )
@@ -169,7 +176,10 @@ def test_a_reviewers_change_shows_as_the_new_outcome(portal: Service) -> None:
         page = client.get(path).text
         listed = client.get("/portal").text
     assert ">Approved<" in page and "Reviewed by a person, who changed it" in page
-    assert "A second reviewer approved the change: the decision is now approved." in page
+    assert (
+        "A reviewer changed the decision to approved, and a second reviewer checked and "
+        "approved the change." in page
+    )
     assert ">Approved<" in listed and ">Declined<" not in listed
 
 

@@ -12,6 +12,13 @@ from ethica.explain._catalogs import NOTICE, by_locale
 #: The notice's sentences per locale and key, from the ``notice`` context of the catalogs.
 NOTICE_TEMPLATES: dict[str, dict[str, str]] = by_locale(NOTICE)
 
+#: The notice's sentence saying who decided, by ``decided_by``.
+_WHO_DECIDED = {
+    "system": "automated",
+    "person_confirmed": "confirmed",
+    "person_changed": "changed",
+}
+
 
 def adverse_action_notice(
     explanation: Mapping[str, Any],
@@ -19,6 +26,7 @@ def adverse_action_notice(
     system: str,
     outcome: str,
     format: Literal["text", "html"] = "text",
+    decided_by: Literal["system", "person_confirmed", "person_changed"] = "system",
 ) -> str:
     """Render a notice for the customer from an :class:`Explainer` explanation.
 
@@ -33,6 +41,12 @@ def adverse_action_notice(
         The decision's outcome.
     format
         ``"text"`` or ``"html"`` (a fragment; every value is escaped).
+    decided_by
+        Who made the final decision: the automated system (``"system"``), a person who
+        confirmed its recommendation (``"person_confirmed"``: its reasons stand), or a person
+        who decided otherwise (``"person_changed"``: the system's reasons and what would have
+        changed its recommendation are left out, since they explain an outcome that no longer
+        holds).
 
     Returns
     -------
@@ -43,20 +57,24 @@ def adverse_action_notice(
     if locale not in NOTICE_TEMPLATES:
         raise InputError(f"unknown locale {locale!r}: use one of {sorted(NOTICE_TEMPLATES)}")
     words = NOTICE_TEMPLATES[locale]
+    if decided_by not in _WHO_DECIDED:
+        raise InputError(f"unknown decided_by {decided_by!r}: use one of {list(_WHO_DECIDED)}")
     reasons = [str(r["text"]) for r in explanation.get("reasons", [])]
     options = [str(o["text"]) for o in explanation.get("counterfactuals", [])]
     if not options and explanation.get("counterfactual_text"):
         options = [str(explanation["counterfactual_text"])]
     rights = [words["right_human"], words["right_contest"], words["right_data"]]
-    sections: list[tuple[str, list[str]]] = [
-        (words["reasons"], reasons or [words["no_reasons"]]),
-        (words["options"], options),
-        (words["rights"], rights),
-    ]
+    sections: list[tuple[str, list[str]]] = [(words["rights"], rights)]
+    if decided_by != "person_changed":
+        sections[:0] = [
+            (words["reasons"], reasons or [words["no_reasons"]]),
+            (words["options"], options),
+        ]
     title = words["title"].format(system=system)
     decision = words["decision"].format(outcome=outcome)
+    who = words[_WHO_DECIDED[decided_by]]
     if format == "text":
-        lines = [title, "", decision, words["automated"]]
+        lines = [title, "", decision, who]
         for heading, items in sections:
             if items:
                 lines += ["", heading, *(f"  - {item}" for item in items)]
@@ -64,7 +82,7 @@ def adverse_action_notice(
     if format == "html":
         parts = [
             f"<h2>{html.escape(title)}</h2>",
-            f"<p><strong>{html.escape(decision)}</strong> {html.escape(words['automated'])}</p>",
+            f"<p><strong>{html.escape(decision)}</strong> {html.escape(who)}</p>",
         ]
         for heading, items in sections:
             if items:

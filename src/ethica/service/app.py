@@ -24,6 +24,8 @@ from ethica.service.errors import STATUS, TooManyAttemptsError
 from ethica.service.health import router as health
 from ethica.service.ledger import heads
 from ethica.service.ledger.api import router as ledger
+from ethica.service.notifications import webhooks
+from ethica.service.notifications.api import router as notifications
 from ethica.service.reviews import escalation
 from ethica.service.reviews.api import router as reviews
 from ethica.service.settings import Settings, get_settings
@@ -37,6 +39,7 @@ from ethica.service.web import is_page, wants_page
 from ethica.service.web.assets import router as assets
 from ethica.service.web.console.case import router as console_case
 from ethica.service.web.console.routes import router as console
+from ethica.service.web.dashboard.decision import router as dashboard_decision
 from ethica.service.web.dashboard.routes import router as dashboard
 from ethica.service.web.errors import page_error
 from ethica.service.web.pages import router as pages
@@ -57,6 +60,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         retention = start_schedule(state.writer, hours=settings.gateway.retention_interval_hours)
         escalating = escalation.start_schedule(state.writer)
+        notifying = webhooks.start_schedule(state.sessions, settings.notifications)
         signing = heads.start_schedule(
             state.writer, state.heads, seconds=settings.ledger.head_every_seconds
         )
@@ -67,6 +71,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             retention.cancel()
         if escalating is not None:
             escalating.cancel()
+        if notifying is not None:
+            notifying.cancel()
         state.close()
 
     app = FastAPI(
@@ -99,10 +105,13 @@ def create_worker_app() -> FastAPI:
 
 def _mount(app: FastAPI) -> None:
     """Every router, in one place."""
-    routers = (health, users, systems, decisions, ledger, subjects, consent, reviews, concerns)
+    routers = (
+        health, users, systems, decisions, ledger, subjects, consent, reviews, concerns,
+        notifications,
+    )  # fmt: skip
     for router in routers:
         app.include_router(router)
-    for face in (assets, pages, portal, console, console_case, dashboard):
+    for face in (assets, pages, portal, console, console_case, dashboard, dashboard_decision):
         app.include_router(face)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

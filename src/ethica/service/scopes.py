@@ -33,6 +33,7 @@ SCOPES: dict[str, str] = {
     "concerns:read": "Read the concerns customers reported about their decisions.",
     "concerns:write": "Resolve a customer's concern with a response they will read.",
     "sessions:end": "Sign out: the session token presented is revoked.",
+    "webhooks:read": "Read the delivery log of the customer-notification webhook.",
 }
 
 Role = Literal["admin", "officer", "reviewer", "customer"]
@@ -55,6 +56,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "concerns:read",
             "concerns:write",
             "sessions:end",
+            "webhooks:read",
         }
     ),
     # Reviewers read decisions only through their cases: a decision read would show the model's

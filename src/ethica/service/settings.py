@@ -118,6 +118,45 @@ class GatewaySettings(BaseModel):
     )
 
 
+class NotificationSettings(BaseModel):
+    """Telling customers about their cases: the portal always does; a webhook tells the business."""
+
+    webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        max_length=2000,
+        description="Where each customer notification is POSTed (JSON, signed), so the "
+        "business's own channels can tell the customer; none: the portal only.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="The shared secret of the webhook's HMAC-SHA256 signature "
+        "(Ethica-Signature header); required with a webhook URL.",
+    )
+    webhook_max_attempts: int = Field(
+        default=8, ge=1, le=50, description="Attempts per notification before it is given up."
+    )
+    webhook_backoff_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="The wait before the first retry; each further retry waits twice as long.",
+    )
+    webhook_interval_seconds: float = Field(
+        default=5.0, ge=0, description="How often due notifications are sent (0: never)."
+    )
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="How long one delivery waits for the endpoint's answer."
+    )
+
+    @model_validator(mode="after")
+    def _secret_with_url(self) -> NotificationSettings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError(
+                "a webhook URL needs a signing secret: set ETHICA__NOTIFICATIONS__WEBHOOK_SECRET"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """Every setting of the service."""
 
@@ -129,6 +168,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     @model_validator(mode="after")
     def _strong_secrets_outside_development(self) -> Settings:

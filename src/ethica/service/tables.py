@@ -4,6 +4,7 @@ from ethica.service.concerns.tables import Concern
 from ethica.service.consent.tables import ConsentRecord, NoticeVersion, ObjectionRecord
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, SubjectKey
+from ethica.service.notifications.tables import Notification, WebhookAttempt
 from ethica.service.reviews.tables import (
     Appeal,
     Review,
@@ -25,6 +26,7 @@ __all__ = [
     "LedgerCheckpoint",
     "LedgerEntry",
     "ModelVersion",
+    "Notification",
     "NoticeVersion",
     "ObjectionRecord",
     "ProtectedValue",
@@ -37,4 +39,5 @@ __all__ = [
     "SubjectKey",
     "System",
     "User",
+    "WebhookAttempt",
 ]

@@ -22,6 +22,7 @@ from ethica.service.ledger.shredding import sealing_subject
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.ledger.writer import Batch
+from ethica.service.notifications.service import notify
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -87,6 +88,7 @@ def resolve(batch: Batch, *, concern_id: str, response: str, by: str) -> Concern
     row.resolved_at = utcnow()
     row.resolved_by = by
     row.resolution_sequence = entry.sequence
+    notify(session, decision=decision, kind="concern_answered")
     session.flush()
     keyring = batch.ledger.keyring
     text = (

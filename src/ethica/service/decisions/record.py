@@ -29,8 +29,17 @@ FALLBACK_TEXT = (
 )
 """Why a customer who objected to profiling got the system's fallback decision."""
 
-FINAL_REVIEW_STATUSES = frozenset({"automatic", "confirmed", "overridden"})
-"""A decision is final once no person still has to act on it (human review is done)."""
+FINAL_REVIEW_STATUSES = frozenset({"automatic", "confirmed", "overridden", "decided"})
+"""A decision is final once no person still has to act on it (human review is done).
+
+``decided``: no model decided it (an objection, a suspended system) and a person gave its outcome.
+"""
+
+PERSON_DECIDED_STATUSES = frozenset({"confirmed", "overridden", "decided"})
+"""Final review statuses where a person, not the automated system, made the decision."""
+
+NO_MODEL = frozenset({"none", "fallback"})
+"""How a decision was scored when no model decided it: a person does (objection, suspension)."""
 
 PENDING = "pending"
 """The outcome of a decision that a person must make (no model was used)."""
@@ -158,6 +167,23 @@ class PreparedDecision:
 def decision_read(row: Decision) -> DecisionRead:
     """The API's view of a decision row."""
     return _read({name: getattr(row, name) for name in _READ_COLUMNS})
+
+
+def awaits_a_person(row: Decision) -> bool:
+    """No model decided this decision and a person has not decided it yet.
+
+    Its stored outcome is at most the system's declared fallback (a suspended system), a
+    suggestion to the reviewer that the customer must not read as the decision.
+    """
+    return row.scored_by in NO_MODEL and row.review_status not in FINAL_REVIEW_STATUSES
+
+
+def customer_read(row: Decision) -> DecisionRead:
+    """A decision as its customer reads it: pending while a person must still decide it."""
+    read = decision_read(row)
+    if awaits_a_person(row):
+        return read.model_copy(update={"outcome": PENDING, "score": None})
+    return read
 
 
 _READ_COLUMNS = (

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ethica.service.db import utcnow
+from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
 from ethica.service.decisions.tables import Decision
 from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.writer import Batch
@@ -105,8 +106,11 @@ def decision_notice(
 ) -> str:
     """The adverse-action notice of a decision: its principal reasons and the customer's rights.
 
+    The notice follows the final decision: once a person confirmed it, it says so; once a
+    person changed it, the model's reasons for its overruled recommendation are left out.
     Raises NotFoundError for a decision without an explanation (no model was used, or it
-    was erased), since a notice without reasons would say nothing.
+    was erased), and ConflictError while a person still has to act on it (the notice of a
+    decision that is not final could contradict the final one).
     """
     from ethica.explain import adverse_action_notice
     from ethica.service.systems.service import get_system
@@ -117,7 +121,24 @@ def decision_notice(
             f"decision {decision_id!r} has no explanation to give notice of (no model decided it, "
             "or its explanation was erased)"
         )
+    if row.review_status not in FINAL_REVIEW_STATUSES:
+        raise ConflictError(
+            f"decision {decision_id!r} is with a reviewer: its notice is given once a person "
+            "has decided"
+        )
     system = get_system(session, system_id=row.system_id)
     return adverse_action_notice(
-        row.explanation, system=system.name, outcome=row.outcome, format=format
+        row.explanation,
+        system=system.name,
+        outcome=row.outcome,
+        format=format,
+        decided_by=_DECIDED_BY.get(row.review_status, "system"),
     )
+
+
+#: Who made a decision, for its notice: a person's final review makes it theirs.
+_DECIDED_BY: dict[str, Literal["person_confirmed", "person_changed"]] = {
+    "confirmed": "person_confirmed",
+    "overridden": "person_changed",
+    "decided": "person_changed",
+}

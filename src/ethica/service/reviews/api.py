@@ -26,6 +26,7 @@ from ethica.service.reviews.schemas import (
     ClaimRead,
     JudgementCreate,
     JudgementRead,
+    RejectionCreate,
     ReviewCaseRead,
     ReviewDecisionCreate,
     ReviewerStatsPage,
@@ -218,9 +219,12 @@ def release_review(decision_id: str, session: SessionDep, reviewer: Reviewer) ->
 async def decide_review(
     decision_id: str, body: ReviewDecisionCreate, request: Request, reviewer: Reviewer
 ) -> ReviewRead:
-    """Confirm or override a held decision (an override needs a reason code).
+    """Confirm or override a held decision (an override needs a reason code and a comment), or
+    decide a case no model decided (action ``decide``).
 
-    Overriding an adverse decision of a high-risk system waits for a second reviewer's approval.
+    A reviewer who reviewed the case before the customer appealed it may not decide the appeal
+    (403). Overriding an adverse decision of a high-risk system waits for a second reviewer's
+    approval.
     """
 
     def job(batch: Batch) -> ReviewRead:
@@ -244,6 +248,27 @@ async def approve_review(
     def job(batch: Batch) -> ReviewRead:
         row = service.approve(
             batch, decision_id=decision_id, reviewer_id=reviewer.id, comment=body.comment
+        )
+        return review_read(row, service.chain_of(batch.session, decision_id))
+
+    return await run_job(request, job)
+
+
+@router.post(
+    "/v1/reviews/{decision_id}/rejection",
+    operation_id="reject_review",
+    response_model=ReviewRead,
+    status_code=201,
+)
+async def reject_review(
+    decision_id: str, body: RejectionCreate, request: Request, reviewer: Reviewer
+) -> ReviewRead:
+    """A second reviewer rejects a proposed override, with the reason: the case goes back to
+    the queue with the proposal recorded, and the decision keeps its outcome (four eyes)."""
+
+    def job(batch: Batch) -> ReviewRead:
+        row = service.reject(
+            batch, decision_id=decision_id, reviewer_id=reviewer.id, reason=body.reason
         )
         return review_read(row, service.chain_of(batch.session, decision_id))
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ethica.governance import SystemSpec, parse_spec
 from ethica.ledger import KeyRing, LedgerError
 from ethica.service.db import utcnow
+from ethica.service.decisions.record import NO_MODEL
 from ethica.service.decisions.tables import Decision
 from ethica.service.errors import NotFoundError
 from ethica.service.ledger.store import SqlKeyStore, row_entry
@@ -38,6 +39,16 @@ AWAITING_SECOND_APPROVAL = "awaiting_second_approval"
 OPEN_STATUSES = (PENDING_REVIEW, AWAITING_SECOND_APPROVAL)
 
 
+def person_decides(decision: Decision) -> bool:
+    """Whether no model decided this case, so a person decides it directly.
+
+    The customer objected to automated decisions, or the system is suspended (its declared
+    fallback, if any, is only a suggestion): there is no model outcome to confirm, override
+    or agree with.
+    """
+    return decision.scored_by in NO_MODEL
+
+
 def queue(
     session: Session,
     *,
@@ -45,7 +56,8 @@ def queue(
     reviewer_id: str | None = None,
     now: datetime | None = None,
 ) -> list[ReviewCase]:
-    """Open cases by priority, then deadline, then id; ``reviewer_id`` sees their judgements.
+    """Open cases, appeals first, then by priority, deadline and id; ``reviewer_id`` sees their
+    judgements.
 
     Parameters
     ----------
@@ -65,7 +77,10 @@ def queue(
     context = _Context.load(session, decisions, reviewer_id=reviewer_id)
     moment = now or utcnow()
     cases = [context.case(d, now=moment) for d in decisions]
-    cases.sort(key=lambda c: (PRIORITY_ORDER[c.priority], c.sla_deadline, c.decision_id))
+    # A customer's appeal goes first: they have already waited for one decision.
+    cases.sort(
+        key=lambda c: (not c.appealed, PRIORITY_ORDER[c.priority], c.sla_deadline, c.decision_id)
+    )
     return cases
 
 
@@ -112,6 +127,25 @@ def review_case(
         ),
         claimed_at=None if claim is None else claim.claimed_at,
         your_judgement=None if judgement is None else judgement.outcome,
+        earlier_reviewers=sorted(
+            earlier_reviewers(session, decision_id=decision.id, appeal=appeal)
+        ),
+    )
+
+
+def earlier_reviewers(session: Session, *, decision_id: str, appeal: Appeal | None) -> set[str]:
+    """Who took a review step on the case before the customer appealed it (none without one).
+
+    They may not decide the appeal: a different person looks again (GDPR Art. 22(3)).
+    """
+    if appeal is None:
+        return set()
+    return set(
+        session.scalars(
+            select(Review.reviewer_id).where(
+                Review.decision_id == decision_id, Review.created_at < appeal.created_at
+            )
+        )
     )
 
 
@@ -206,7 +240,8 @@ class _Context:
         appeal = self.appeals.get(decision.id)
         since = held_since(decision, appeal)
         deadline = review_deadline(spec, since)
-        blind = spec.oversight.blind_first and decision.id not in self.judgements
+        direct = person_decides(decision)
+        blind = spec.oversight.blind_first and not direct and decision.id not in self.judgements
         proposal = (
             self.proposals.get(decision.id) if decision.review_status != PENDING_REVIEW else None
         )
@@ -231,6 +266,8 @@ class _Context:
                 "outcome": None if blind else decision.outcome,
                 "score": None if blind else decision.score,
                 "model_version": decision.model_version,
+                "scored_by": decision.scored_by,
+                "person_decides": direct,
                 "explanation": None if blind else decision.explanation,
                 "data": decision.data,
                 "claimed_by": None if claim is None else claim.reviewer_id,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ethica.service.reviews.tables import Appeal, Review, ReviewEscalation
 
-EventKind = Literal["appeal", "escalation", "confirm", "override", "approve"]
+EventKind = Literal["appeal", "escalation", "confirm", "override", "approve", "reject", "decide"]
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,14 @@ def case_history(session: Session, *, decision_id: str) -> list[CaseEvent]:
     return sorted(events, key=lambda e: e.at)
 
 
+_STEP_KINDS: dict[str, EventKind] = {
+    "confirm": "confirm",
+    "override": "override",
+    "approve": "approve",
+    "reject": "reject",
+    "decide": "decide",
+}
+
+
 def _step_kind(action: str) -> EventKind:
-    if action == "confirm":
-        return "confirm"
-    if action == "override":
-        return "override"
-    return "approve"
+    return _STEP_KINDS[action]

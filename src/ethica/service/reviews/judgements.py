@@ -20,6 +20,7 @@ from ethica.service.reviews.cases import (
     held_since,
     judgement_of,
     latest_appeals,
+    person_decides,
 )
 from ethica.service.reviews.tables import ReviewClaim, ReviewJudgement
 from ethica.service.systems.tables import System
@@ -38,6 +39,11 @@ def record_judgement(
     if decision is None or decision.review_status not in OPEN_STATUSES:
         raise NotFoundError(f"no case {decision_id!r} awaits review")
     spec = parse_spec(session.get_one(System, decision.system_id).spec)
+    if person_decides(decision):
+        raise ConflictError(
+            f"no model decided {decision_id!r}: there is no model outcome to hide, decide the "
+            "case directly"
+        )
     if not spec.oversight.blind_first:
         raise ConflictError(
             f"system {decision.system_id!r} does not review blind-first: decide the case directly"

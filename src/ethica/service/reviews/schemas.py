@@ -45,6 +45,14 @@ class ReviewCase(BaseModel):
     outcome: str | None
     score: float | None
     model_version: str | None
+    scored_by: str = Field(
+        description="'model' or 'caller'; 'fallback' (the system's declared fallback: the "
+        "system is suspended or the customer objected to profiling) or 'none' (no model at all)."
+    )
+    person_decides: bool = Field(
+        description="No model decided this case: a person decides it directly (action "
+        "'decide'); it never counts in agreement with a model."
+    )
     explanation: dict[str, Any] | None
     data: DataUse
     claimed_by: str | None
@@ -90,6 +98,11 @@ class ReviewCaseRead(ReviewCase):
     claimed_at: datetime | None
     your_judgement: str | None = Field(
         description="The outcome you recorded before seeing the model's (blind-first)."
+    )
+    earlier_reviewers: list[str] = Field(
+        default_factory=list,
+        description="Who reviewed the case before the customer appealed: none of them may "
+        "decide the appeal.",
     )
 
 
@@ -162,6 +175,12 @@ class ReviewerStats(BaseModel):
     reviewer_id: str
     cases_decided: int = Field(description="Confirmations and overrides (not approvals).")
     approvals: int = Field(description="Second approvals of others' overrides.")
+    rejections: int = Field(0, description="Second reviews that rejected others' overrides.")
+    decided_directly: int = Field(
+        0,
+        description="Cases no model decided (objections, a suspended system) that this "
+        "reviewer decided: never counted in the agreement or override rates.",
+    )
     agreement_rate: float | None = Field(description="Share of cases confirmed as the model said.")
     override_rate: float | None
     median_seconds_per_case: float | None = Field(description="From claim to decision.")
@@ -194,23 +213,52 @@ class ClaimRead(BaseModel):
 
 
 class ReviewDecisionCreate(RequestSchema):
-    """A reviewer's decision on a held case."""
+    """A reviewer's decision on a held case.
 
-    action: Literal["confirm", "override"]
+    ``confirm`` keeps the model's outcome; ``override`` changes it, with a reason code and a
+    comment saying why; ``decide`` gives the outcome of a case no model decided (the customer
+    objected to automated decisions, or the system is suspended).
+    """
+
+    action: Literal["confirm", "override", "decide"]
     outcome: str | None = Field(None, min_length=1, max_length=200)
     reason_code: ReasonCode | None = None
     comment: str | None = Field(None, max_length=2000)
 
     @model_validator(mode="after")
-    def _override_needs_outcome_and_reason(self) -> ReviewDecisionCreate:
+    def _override_needs_outcome_reason_and_words(self) -> ReviewDecisionCreate:
         if self.action == "override":
             if self.outcome is None:
                 raise ValueError("an override needs the new outcome")
             if self.reason_code is None:
                 raise ValueError("an override needs a reason_code")
+            if self.comment is None or not self.comment.strip():
+                raise ValueError(
+                    "an override needs a comment: say in a few words why the outcome changes"
+                )
+        elif self.action == "decide":
+            if self.outcome is None:
+                raise ValueError("a decision needs its outcome")
         elif self.outcome is not None:
             raise ValueError("a confirmation keeps the outcome: do not send one")
         return self
+
+
+class RejectionCreate(RequestSchema):
+    """The second reviewer's rejection of a proposed override: the case goes back to the queue."""
+
+    reason: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="Why the override should not take effect (the proposer reads it).",
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the reason is blank: say why the override should not take effect")
+        return value.strip()
 
 
 class ApprovalCreate(RequestSchema):

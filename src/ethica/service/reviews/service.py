@@ -21,21 +21,30 @@ from ethica.governance import BinaryDecision, SystemSpec, parse_spec
 from ethica.service.db import new_id, utcnow
 from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
 from ethica.service.decisions.tables import Decision
-from ethica.service.errors import ConflictError, NotFoundError
+from ethica.service.errors import ConflictError, NotFoundError, PermissionDeniedError
 from ethica.service.ledger.writer import Batch
+from ethica.service.notifications.schemas import NotificationKind
+from ethica.service.notifications.service import notify
+from ethica.service.reviews.appeals import APPEAL_REASON
 from ethica.service.reviews.cases import (
     AWAITING_SECOND_APPROVAL,
     OPEN_STATUSES,
+    PENDING_REVIEW,
+    earlier_reviewers,
     held_since,
     judgement_of,
     latest_appeals,
+    person_decides,
     proposals,
 )
+from ethica.service.reviews.judgements import valid_outcome
 from ethica.service.reviews.schemas import ReviewDecisionCreate
 from ethica.service.reviews.tables import Review, ReviewClaim, ReviewJudgement, SeededCase
 from ethica.service.systems.tables import System
 
 FINAL_STATUSES = FINAL_REVIEW_STATUSES
+DECIDED = "decided"
+"""The review status of a case no model decided, once a person gave its outcome."""
 
 
 # --- claims ------------------------------------------------------------------------------
@@ -44,6 +53,7 @@ FINAL_STATUSES = FINAL_REVIEW_STATUSES
 def claim(session: Session, *, decision_id: str, reviewer_id: str) -> ReviewClaim:
     """Hold a case for ``reviewer_id`` (again is fine); ConflictError if another holds it."""
     decision = _open_decision(session, decision_id)
+    check_fresh_eyes(session, decision_id=decision.id, reviewer_id=reviewer_id)
     held = session.get(ReviewClaim, decision.id)
     if held is not None:
         if held.reviewer_id != reviewer_id:
@@ -57,6 +67,8 @@ def claim(session: Session, *, decision_id: str, reviewer_id: str) -> ReviewClai
         raise ConflictError(
             f"decision {decision_id!r} was just claimed by another reviewer"
         ) from error
+    since = held_since(decision, latest_appeals(session, [decision.id]).get(decision.id))
+    notify(session, decision=decision, kind="review_started", once_since=since)
     return row
 
 
@@ -77,6 +89,20 @@ def _held_by_another(held: ReviewClaim) -> ConflictError:
         f"decision {held.decision_id!r} is held by reviewer {held.reviewer_id!r}; "
         "wait for them to release it"
     )
+
+
+def check_fresh_eyes(session: Session, *, decision_id: str, reviewer_id: str) -> None:
+    """PermissionDeniedError if ``reviewer_id`` reviewed the case before the customer appealed.
+
+    An appeal is a new look by a different person (GDPR Art. 22(3)): whoever decided the
+    original case may neither claim nor decide the appeal.
+    """
+    appeal = latest_appeals(session, [decision_id]).get(decision_id)
+    if reviewer_id in earlier_reviewers(session, decision_id=decision_id, appeal=appeal):
+        raise PermissionDeniedError(
+            f"you reviewed decision {decision_id!r} before the customer appealed it: a "
+            "different reviewer must decide the appeal"
+        )
 
 
 def _open_decision(session: Session, decision_id: str) -> Decision:
@@ -117,8 +143,15 @@ def decide(
             f"decision {decision_id!r} awaits a second reviewer's approval of an override: "
             f"POST /v1/reviews/{decision_id}/approval"
         )
+    check_fresh_eyes(session, decision_id=decision_id, reviewer_id=reviewer_id)
     _check_claim(session, decision_id, reviewer_id)
     spec = parse_spec(session.get_one(System, decision.system_id).spec)
+    if person_decides(decision):
+        return _decide_directly(batch, spec, decision, reviewer_id, body)
+    if body.action == "decide":
+        raise InputError(
+            "a model decided this case: confirm its outcome or override it with a reason"
+        )
     judgement = None
     if spec.oversight.blind_first:
         since = held_since(decision, latest_appeals(session, [decision_id]).get(decision_id))
@@ -129,8 +162,6 @@ def decide(
                 f"first (POST /v1/reviews/{decision_id}/judgement), then decide"
             )
     if body.action == "confirm":
-        if decision.outcome == "pending":
-            raise InputError("this decision has no outcome yet: override it with one")
         status, outcome = "confirmed", decision.outcome
     else:
         outcome = _valid_override(spec, decision, body.outcome or "")
@@ -151,8 +182,50 @@ def decide(
     )
 
 
+def _decide_directly(
+    batch: Batch, spec: SystemSpec, decision: Decision, reviewer_id: str, body: ReviewDecisionCreate
+) -> Review:
+    """A person's own outcome for a case no model decided (objection, suspended system)."""
+    if body.action != "decide":
+        raise InputError(
+            "no model decided this case (the customer objected to automated decisions, or the "
+            "system is suspended): decide it yourself with action 'decide' and an outcome"
+        )
+    outcome = valid_outcome(spec, body.outcome or "")
+    return _record(
+        batch,
+        _Step(
+            decision,
+            reviewer_id,
+            "decide",
+            DECIDED,
+            decision.outcome,
+            outcome,
+            body.reason_code,
+            body.comment,
+            None,
+        ),  # fmt: skip
+    )
+
+
 def approve(batch: Batch, *, decision_id: str, reviewer_id: str, comment: str | None) -> Review:
     """A second reviewer approves a proposed override, which makes it final."""
+    return _second_look(batch, decision_id, reviewer_id, approved=True, comment=comment)
+
+
+def reject(batch: Batch, *, decision_id: str, reviewer_id: str, reason: str) -> Review:
+    """A second reviewer rejects a proposed override: the case goes back to the queue.
+
+    The decision keeps its outcome and is open again (any reviewer may propose anew); the
+    proposal stays recorded, in the reviews table and the ledger, with the rejection.
+    """
+    return _second_look(batch, decision_id, reviewer_id, approved=False, comment=reason)
+
+
+def _second_look(
+    batch: Batch, decision_id: str, reviewer_id: str, *, approved: bool, comment: str | None
+) -> Review:
+    """A second reviewer's approval or rejection of the override awaiting it (four eyes)."""
     session = batch.session
     decision = _open_decision(session, decision_id)
     if decision.review_status != AWAITING_SECOND_APPROVAL:
@@ -160,19 +233,25 @@ def approve(batch: Batch, *, decision_id: str, reviewer_id: str, comment: str | 
     (proposal,) = proposals(session, [decision_id])
     if proposal.reviewer_id == reviewer_id:
         raise ConflictError(
-            "four eyes: the override must be approved by a different reviewer than the one "
-            "who proposed it"
+            "four eyes: a different reviewer than the one who proposed the override must "
+            "approve or reject it"
         )
+    check_fresh_eyes(session, decision_id=decision_id, reviewer_id=reviewer_id)
     _check_claim(session, decision_id, reviewer_id)
+    action, status, outcome = (
+        ("approve", "overridden", proposal.outcome)
+        if approved
+        else ("reject", PENDING_REVIEW, decision.outcome)
+    )
     return _record(
         batch,
         _Step(
             decision,
             reviewer_id,
-            "approve",
-            "overridden",
+            action,
+            status,
             proposal.original_outcome,
-            proposal.outcome,
+            outcome,
             proposal.reason_code,
             comment,
             None,
@@ -234,8 +313,11 @@ def _record(batch: Batch, step: _Step) -> Review:
             "matched_known": matched,
         },
     )
-    if step.status_after != AWAITING_SECOND_APPROVAL:
+    if step.status_after not in OPEN_STATUSES:
         decision.outcome = step.outcome
+        answered = decision.review_reason == APPEAL_REASON and not decision.seeded
+        kind: NotificationKind = "appeal_answered" if answered else "decided"
+        notify(batch.session, decision=decision, kind=kind, outcome=step.outcome)
     decision.review_status = step.status_after
     review = Review(
         id=new_id(),

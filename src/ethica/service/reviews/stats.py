@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ethica.service.decisions.record import NO_MODEL
+from ethica.service.decisions.tables import Decision
 from ethica.service.reviews.schemas import ReviewerStats, ReviewerStatsPage
 from ethica.service.reviews.tables import Review, ReviewJudgement
 
@@ -29,22 +31,30 @@ WARNING_MAX_MEDIAN_SECONDS = 20.0
 
 def reviewer_stats(session: Session, *, reviewer_id: str | None = None) -> ReviewerStatsPage:
     """Statistics of every reviewer who took a review step, or only of ``reviewer_id``."""
-    steps = select(Review)
+    # Cases no model decided (objections, a suspended system) say nothing about agreeing with
+    # a model: they are counted apart, never in the agreement and override rates.
+    steps = select(Review, Decision.scored_by.in_(NO_MODEL)).join(
+        Decision, Decision.id == Review.decision_id
+    )
     judged = select(ReviewJudgement)
     if reviewer_id is not None:
         steps = steps.where(Review.reviewer_id == reviewer_id)
         judged = judged.where(ReviewJudgement.reviewer_id == reviewer_id)
     by_reviewer: dict[str, list[Review]] = defaultdict(list)
-    for step in session.scalars(steps):
+    direct: dict[str, int] = defaultdict(int)
+    for step, no_model in session.execute(steps):
+        if no_model:
+            direct[step.reviewer_id] += step.action in ("decide", "confirm", "override")
+            continue
         by_reviewer[step.reviewer_id].append(step)
     judgements: dict[str, list[ReviewJudgement]] = defaultdict(list)
     for row in session.scalars(judged):
         judgements[row.reviewer_id].append(row)
-    names = sorted(set(by_reviewer) | set(judgements))
+    names = sorted(set(by_reviewer) | set(judgements) | set(direct))
     if reviewer_id is not None and not names:
         names = [reviewer_id]
     return ReviewerStatsPage(
-        items=[_stats(n, by_reviewer[n], judgements[n]) for n in names],
+        items=[_stats(n, by_reviewer[n], judgements[n], direct[n]) for n in names],
         warning_min_cases=WARNING_MIN_CASES,
         warning_min_agreement=WARNING_MIN_AGREEMENT,
         warning_max_median_seconds=WARNING_MAX_MEDIAN_SECONDS,
@@ -63,7 +73,10 @@ def automation_bias(*, decided: int, agreement: float | None, median_seconds: fl
 
 
 def _stats(
-    reviewer_id: str, steps: Sequence[Review], judgements: Sequence[ReviewJudgement]
+    reviewer_id: str,
+    steps: Sequence[Review],
+    judgements: Sequence[ReviewJudgement],
+    decided_directly: int,
 ) -> ReviewerStats:
     decided = [s for s in steps if s.action in ("confirm", "override")]
     confirmed = sum(s.action == "confirm" for s in decided)
@@ -77,6 +90,8 @@ def _stats(
         reviewer_id=reviewer_id,
         cases_decided=len(decided),
         approvals=sum(s.action == "approve" for s in steps),
+        rejections=sum(s.action == "reject" for s in steps),
+        decided_directly=decided_directly,
         agreement_rate=agreement,
         override_rate=_share(len(decided) - confirmed, len(decided)),
         median_seconds_per_case=median,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.decisions import service as decisions
-from ethica.service.decisions.record import decision_read
+from ethica.service.decisions.record import customer_read
 from ethica.service.decisions.schemas import DecisionPage, DecisionRead
 from ethica.service.deps import SessionDep, SettingsDep, WriterDep, requires
 from ethica.service.paging import Offset
@@ -61,7 +61,7 @@ def my_decisions(
         session, subject_id=customer.subject or "", limit=limit, offset=offset
     )
     return DecisionPage(
-        items=[decision_read(r) for r in rows], total=total, limit=limit, offset=offset
+        items=[customer_read(r) for r in rows], total=total, limit=limit, offset=offset
     )
 
 
@@ -75,7 +75,7 @@ def my_decision(
     row = decisions.get_decision(
         session, decision_id=decision_id, subject_id=customer.subject or ""
     )
-    return decision_read(row)
+    return customer_read(row)
 
 
 ExportFormat = Annotated[

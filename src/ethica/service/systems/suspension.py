@@ -28,8 +28,8 @@ ACTIVE = "active"
 SUSPENDED = "suspended"
 
 SUSPENDED_FALLBACK_TEXT = (
-    "This system is suspended while it is being checked, so its model did not decide: you were "
-    "given the standard, non-personalized decision, and a person will review it."
+    "This system is suspended while it is being checked, so its model did not decide: a person "
+    "will decide, and you will see the decision here."
 )
 """Why a customer of a suspended system got the system's fallback decision."""
 

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ethica.service.auth import Principal, authenticate
 from ethica.service.errors import AuthenticationError, PermissionDeniedError
+from ethica.service.notifications.service import unread_count
 from ethica.service.scopes import SCOPES
 from ethica.service.state import state_of
 from ethica.service.users.tables import User
@@ -42,6 +43,7 @@ class Viewer:
     principal: Principal
     name: str
     csrf: str
+    unread: int = 0  # a customer's unread notifications, shown in the menu
 
     @property
     def role(self) -> str:
@@ -80,13 +82,13 @@ class PageScopeCheck:
         if not token:
             raise SignInRequired("sign in to see this page")
         secret = state_of(request.app).settings.app.secret_key.get_secret_value()
-        principal, name = await run_in_threadpool(_signed_in, request, token)
+        principal, name, unread = await run_in_threadpool(_signed_in, request, token)
         csrf = csrf_token(token, secret=secret)
         if request.method not in _SAFE_METHODS:
             await _check_csrf(request, csrf)
         if not principal.can(self.scope):
             raise PermissionDeniedError("your role does not give access to this page")
-        return Viewer(principal, name, csrf)
+        return Viewer(principal, name, csrf, unread)
 
 
 def page_requires(scope: str) -> Any:
@@ -94,7 +96,7 @@ def page_requires(scope: str) -> Any:
     return Depends(PageScopeCheck(scope))
 
 
-def _signed_in(request: Request, token: str) -> tuple[Principal, str]:
+def _signed_in(request: Request, token: str) -> tuple[Principal, str, int]:
     state = state_of(request.app)
     with state.sessions() as session:
         try:
@@ -105,8 +107,10 @@ def _signed_in(request: Request, token: str) -> tuple[Principal, str]:
             raise SignInRequired(str(error)) from error
         if principal.kind == "application":
             raise SignInRequired("API keys cannot sign in to pages")
+        if principal.subject is not None:
+            return principal, "Customer", unread_count(session, subject_id=principal.subject)
         user = session.get(User, principal.id) if principal.kind == "user" else None
-        return principal, user.name if user is not None else "Customer"
+        return principal, user.name if user is not None else "Customer", 0
 
 
 async def _check_csrf(request: Request, expected: str) -> None:

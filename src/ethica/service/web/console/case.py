@@ -21,7 +21,7 @@ from ethica.governance import parse_spec
 from ethica.service.db import utcnow
 from ethica.service.decisions.service import get_decision
 from ethica.service.deps import SessionDep, run_job
-from ethica.service.errors import ConflictError, NotFoundError
+from ethica.service.errors import ConflictError, NotFoundError, PermissionDeniedError
 from ethica.service.ledger.writer import Batch
 from ethica.service.reviews import cases, judgements, service
 from ethica.service.reviews.history import case_history
@@ -55,7 +55,12 @@ DONE: dict[str, str] = {
     "overridden": "Your override is recorded. The decision is final.",
     "proposed": "Your override is recorded. It takes effect once a second reviewer approves it.",
     "approved": "You approved the override. The decision is final.",
+    "rejected": "You rejected the override: the case is back in the queue, with the proposal "
+    "and your reason recorded. The decision keeps its outcome until a reviewer decides again.",
+    "decided": "Your decision is recorded. The decision is final.",
 }
+#: The refusals a case page shows as a message (with their status code), not an error page.
+Refusal = (ConflictError, InputError, PermissionDeniedError)
 
 
 @router.get("/cases/{decision_id}")
@@ -78,8 +83,10 @@ def claim_case(
     """Hold the case so no other reviewer acts on it."""
     try:
         service.claim(session, decision_id=decision_id, reviewer_id=viewer.principal.id)
-    except ConflictError as error:
-        return _case_response(request, session, viewer, decision_id, error=str(error), status=409)
+    except (ConflictError, PermissionDeniedError) as error:
+        return _case_response(
+            request, session, viewer, decision_id, error=str(error), status=_status(error)
+        )
     return _back(decision_id, "claimed")
 
 
@@ -117,7 +124,7 @@ def record_judgement(
         judgements.record_judgement(
             session, decision_id=decision_id, reviewer_id=viewer.principal.id, outcome=outcome
         )
-    except (ConflictError, InputError) as error:
+    except Refusal as error:
         return _case_response(
             request, session, viewer, decision_id, error=str(error), status=_status(error)
         )
@@ -134,7 +141,8 @@ async def decide_case(
     reason_code: Annotated[str, Form(max_length=40)] = "",
     comment: Comment = "",
 ) -> Response:
-    """Confirm the model's outcome, or override it with a reason code (and words)."""
+    """Confirm the model's outcome, override it with a reason code and words, or decide a case
+    no model decided."""
     try:
         body = ReviewDecisionCreate.model_validate(
             {
@@ -151,13 +159,13 @@ async def decide_case(
         row = service.decide(
             batch, decision_id=decision_id, reviewer_id=viewer.principal.id, body=body
         )
-        if row.action == "confirm":
-            return "confirmed"
+        if row.action in ("confirm", "decide"):
+            return "confirmed" if row.action == "confirm" else "decided"
         return "overridden" if row.status_after == "overridden" else "proposed"
 
     try:
         done = await run_job(request, job)
-    except (ConflictError, InputError) as error:
+    except Refusal as error:
         return await _refused(request, viewer, decision_id, str(error), _status(error))
     return _back(decision_id, done)
 
@@ -178,9 +186,31 @@ async def approve_case(
 
     try:
         await run_job(request, job)
-    except (ConflictError, InputError) as error:
+    except Refusal as error:
         return await _refused(request, viewer, decision_id, str(error), _status(error))
     return _back(decision_id, "approved")
+
+
+@router.post("/cases/{decision_id}/rejection")
+async def reject_case(
+    decision_id: CaseId, request: Request, viewer: Decider, reason: Comment = ""
+) -> Response:
+    """Reject another reviewer's proposed override, with the reason: the case is open again."""
+    if not reason.strip():
+        return await _refused(
+            request, viewer, decision_id, "say why the override should not take effect", 422
+        )
+
+    def job(batch: Batch) -> None:
+        service.reject(
+            batch, decision_id=decision_id, reviewer_id=viewer.principal.id, reason=reason.strip()
+        )
+
+    try:
+        await run_job(request, job)
+    except Refusal as error:
+        return await _refused(request, viewer, decision_id, str(error), _status(error))
+    return _back(decision_id, "rejected")
 
 
 def _back(decision_id: str, done: str) -> Response:
@@ -188,6 +218,8 @@ def _back(decision_id: str, done: str) -> Response:
 
 
 def _status(error: Exception) -> int:
+    if isinstance(error, PermissionDeniedError):
+        return 403
     return 409 if isinstance(error, ConflictError) else 422
 
 
@@ -253,6 +285,7 @@ def _case_response(
         "me": me,
         "can_decide": viewer.principal.can("reviews:decide"),
         "mine": case is not None and case.claimed_by == me,
+        "decided_before": case is not None and me in case.earlier_reviewers,
         "clock": None if case is None else deadline_clock(case, now=utcnow()),
         "outcomes": outcomes_of(spec),
         "reason_codes": reason_codes(),

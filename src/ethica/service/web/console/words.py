@@ -23,6 +23,7 @@ STATUS_LABELS: dict[str, str] = {
     "awaiting_second_approval": "Awaiting second approval",
     "confirmed": "Confirmed",
     "overridden": "Overridden",
+    "decided": "Decided by a person",
 }
 
 

@@ -19,6 +19,7 @@ from ethica.service.concerns import service as concerns
 from ethica.service.decisions import service as decisions
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
+from ethica.service.notifications import service as notifications
 from ethica.service.paging import Offset
 from ethica.service.reviews import appeals
 from ethica.service.reviews.cases import OPEN_STATUSES
@@ -32,7 +33,10 @@ from ethica.service.web.portal.views import (
     data_of,
     disclosure_of,
     explanation_of,
+    has_notice,
     history_of,
+    notification_line,
+    outcome_of,
     spec_of,
     summary_of,
 )
@@ -82,6 +86,36 @@ def my_decisions(
     return render(request, "portal/decisions.html", context, viewer=viewer)
 
 
+@router.get("/portal/notifications")
+def my_notifications(
+    request: Request, session: SessionDep, viewer: Reader, offset: Offset = 0
+) -> Response:
+    """What changed in the customer's cases, newest first; seeing them marks them read."""
+    rows, total = notifications.list_notifications(
+        session, subject_id=viewer.subject, limit=PAGE_SIZE, offset=offset
+    )
+    systems = _systems(session, {r.system_id for r in rows})
+    lines = [
+        notification_line(
+            row,
+            system=systems[row.system_id],
+            outcome=None
+            if row.outcome is None
+            else outcome_of(spec_of(systems[row.system_id]), row.outcome),
+        )
+        for row in rows
+    ]
+    notifications.mark_read(session, subject_id=viewer.subject)
+    context = {
+        "lines": lines,
+        "total": total,
+        "unread": sum(line.unread for line in lines),
+        "offset": offset,
+        "page_size": PAGE_SIZE,
+    }
+    return render(request, "portal/notifications.html", context, viewer=viewer)
+
+
 @router.get("/portal/decisions/{decision_id}")
 def my_decision(
     decision_id: str,
@@ -105,7 +139,8 @@ def my_decision(
         "explanation": explanation_of(spec, row.explanation),
         "data": data_of(spec, row.data or {}),
         "history": history_of(case_history(session, decision_id=row.id)),
-        "has_notice": bool(row.explanation and "reasons" in row.explanation),
+        "has_notice": has_notice(row),
+        "changed_by_person": row.review_status in ("overridden", "decided"),
         "can_appeal": row.review_status not in OPEN_STATUSES,
         "concerns": [c for c in theirs if c.decision_id == row.id],
         "sent": None if sent is None else _SENT[sent],

@@ -20,8 +20,13 @@ from ethica.governance import (
     parse_spec,
 )
 from ethica.privacy import UnknownKeyError, data_use
-from ethica.service.decisions.record import FINAL_REVIEW_STATUSES, PENDING
+from ethica.service.decisions.record import (
+    FINAL_REVIEW_STATUSES,
+    PENDING,
+    awaits_a_person,
+)
 from ethica.service.decisions.tables import Decision
+from ethica.service.notifications.tables import Notification
 from ethica.service.reviews.history import CaseEvent
 from ethica.service.systems.tables import System
 
@@ -29,9 +34,10 @@ from ethica.service.systems.tables import System
 REVIEW_WORDS = {
     "automatic": "Decided automatically, no person was needed",
     "pending_review": "A person is reviewing this decision",
-    "awaiting_second_approval": "A person is reviewing this decision (a second person checks)",
+    "awaiting_second_approval": "A person is reviewing this decision",
     "confirmed": "Reviewed by a person, who confirmed it",
     "overridden": "Reviewed by a person, who changed it",
+    "decided": "Decided by a person",
 }
 _REVIEW_BADGE = {"pending_review": "warn", "awaiting_second_approval": "warn"}
 _STEP_WORDS = {
@@ -39,9 +45,12 @@ _STEP_WORDS = {
     "confirm": "A reviewer confirmed the decision: {outcome}.",
     "escalation": "The review took longer than planned: it was escalated.",
     "override": "A reviewer changed the decision to {outcome}.",
-    "approve": "A second reviewer approved the change: the decision is now {outcome}.",
+    "approve": "A reviewer changed the decision to {outcome}, and a second reviewer checked "
+    "and approved the change.",
+    "decide": "A person decided: {outcome}.",
 }
-_PROPOSED = "A reviewer proposed changing the decision to {outcome}; a second reviewer must agree."
+#: Steps the customer does not see: a proposal is not a decision until a second person agrees.
+_INTERNAL_STEPS = {("override", "awaiting_second_approval"), ("reject", "pending_review")}
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,10 @@ class Outcome:
 
     words: str
     badge: str  # ok, bad, warn, neutral
+
+
+PERSON_WILL_DECIDE = Outcome("Pending — a person will decide", "warn")
+"""What the customer reads while no model decided and a person has not decided yet."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +117,7 @@ def outcome_of(spec: SystemSpec, outcome: str) -> Outcome:
     """The outcome as the customer reads it, with whether it is good or bad news for them."""
     decision = spec.decision
     if outcome == PENDING:
-        return Outcome("Waiting for a person to decide", "warn")
+        return PERSON_WILL_DECIDE
     if isinstance(decision, BinaryDecision):
         adverse = outcome == decision.adverse_outcome
         return Outcome(outcome.replace("_", " ").capitalize(), "bad" if adverse else "ok")
@@ -128,7 +141,9 @@ def summary_of(row: Decision, system: System) -> DecisionSummary:
         created_at=row.created_at,
         system_name=system.name,
         purpose=purpose_words(system.purpose),
-        outcome=outcome_of(spec_of(system), row.outcome),
+        outcome=PERSON_WILL_DECIDE
+        if awaits_a_person(row)
+        else outcome_of(spec_of(system), row.outcome),
         review=REVIEW_WORDS.get(row.review_status, row.review_status.replace("_", " ")),
         review_badge=_REVIEW_BADGE.get(row.review_status, "neutral"),
         final=row.review_status in FINAL_REVIEW_STATUSES,
@@ -136,16 +151,29 @@ def summary_of(row: Decision, system: System) -> DecisionSummary:
 
 
 def disclosure_of(row: Decision) -> str:
-    """Whether an AI system made this decision, assisted a person, or was not used at all."""
-    if row.scored_by == "none":
-        return "No AI model was used for this decision: a person makes it."
+    """Who made this decision: an AI system, a person with or without its help, or nobody yet."""
+    if row.review_status == "decided":
+        return "A person made this decision; no AI model decided it."
+    if awaits_a_person(row):
+        return "No AI model decided this: a person will decide, and you will see the decision here."
     if row.scored_by == "fallback":
-        return (
-            "No profile of you was used: the standard decision applies, and a person may review it."
-        )
+        return "No profile of you was used: the standard decision applies to you."
+    if row.review_status == "overridden":
+        return "A person made this decision, after reviewing an AI system's recommendation."
+    if row.review_status == "confirmed":
+        return "An AI system recommended this decision; a person reviewed and confirmed it."
     if row.review_status == "automatic":
         return "An AI system made this decision."
-    return "An AI system assisted this decision; a person reviews or reviewed it."
+    return "An AI system recommended this decision; a person is reviewing it."
+
+
+def has_notice(row: Decision) -> bool:
+    """Whether the decision has a formal notice: a final decision with the model's reasons."""
+    return (
+        row.review_status in FINAL_REVIEW_STATUSES
+        and bool(row.explanation)
+        and "reasons" in (row.explanation or {})
+    )
 
 
 def _label(spec: SystemSpec, name: str) -> str:
@@ -194,11 +222,41 @@ def data_of(spec: SystemSpec, data: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def history_of(events: list[CaseEvent]) -> list[tuple[datetime, str]]:
-    """The review history in sentences, oldest first (no reviewer ids, no internal comments)."""
+    """The review history in sentences, oldest first (no reviewer ids, no internal comments,
+    no proposal that a second reviewer has not approved)."""
     lines = []
     for event in events:
+        if (event.kind, event.status) in _INTERNAL_STEPS:
+            continue
         pattern = _STEP_WORDS[event.kind]
-        if event.kind == "override" and event.status == "awaiting_second_approval":
-            pattern = _PROPOSED
         lines.append((event.at, pattern.format(outcome=event.outcome)))
     return lines
+
+
+#: What each notification tells the customer, in a sentence ({system}, {outcome}).
+NOTIFICATION_WORDS = {
+    "review_started": "A person started reviewing your decision about {system}.",
+    "decided": "A person decided your case about {system}: {outcome}.",
+    "appeal_answered": "A person answered your request for a review of {system}: {outcome}.",
+    "concern_answered": "We answered your concern about your decision on {system}.",
+}
+
+
+@dataclass(frozen=True)
+class NotificationLine:
+    """One notification as the customer reads it."""
+
+    decision_id: str
+    at: datetime
+    text: str
+    unread: bool
+
+
+def notification_line(
+    row: Notification, *, system: System, outcome: Outcome | None
+) -> NotificationLine:
+    """A notification in a sentence, with the outcome in the customer's words."""
+    text = NOTIFICATION_WORDS[row.kind].format(
+        system=system.name, outcome="" if outcome is None else outcome.words.lower()
+    )
+    return NotificationLine(row.decision_id, row.created_at, text, row.read_at is None)

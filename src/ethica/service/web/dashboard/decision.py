@@ -1,0 +1,82 @@
+"""One decision as an officer reads it: what was decided, by whom, its review and its concerns.
+
+The page a concern links to: officers answer concerns but do not work the review queue, so the
+reviewer console's case page is not theirs (it needs ``reviews:read``); this one needs only
+``decisions:read``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import Response
+
+from ethica.service.concerns import service as concerns
+from ethica.service.decisions.service import get_decision
+from ethica.service.deps import SessionDep
+from ethica.service.reviews.history import case_history
+from ethica.service.state import state_of
+from ethica.service.systems.service import get_system
+from ethica.service.users.service import display_names
+from ethica.service.web.console.words import reason_label, status_label
+from ethica.service.web.portal.views import disclosure_of
+from ethica.service.web.rendering import render
+from ethica.service.web.session import Viewer, page_requires
+
+router = APIRouter(prefix="/dashboard", tags=["web"], include_in_schema=False)
+
+#: What each step of a case's history is called on the officer's page.
+EVENT_WORDS = {
+    "appeal": "The customer appealed",
+    "escalation": "Escalated: the review deadline passed",
+    "confirm": "Confirmed by a reviewer",
+    "override": "Overridden by a reviewer",
+    "approve": "Override approved by a second reviewer",
+    "reject": "Override rejected by a second reviewer: back in the queue",
+    "decide": "Decided by a person",
+}
+PROPOSED = "Override proposed (awaiting a second reviewer)"
+
+
+@router.get("/decisions/{decision_id}")
+def decision_page(
+    decision_id: Annotated[str, Path(min_length=1, max_length=100)],
+    request: Request,
+    session: SessionDep,
+    viewer: Annotated[Viewer, page_requires("decisions:read")],
+) -> Response:
+    """A decision, its review history and the concerns its customer reported about it."""
+    row = get_decision(session, decision_id=decision_id)
+    system = get_system(session, system_id=row.system_id)
+    history = case_history(session, decision_id=row.id)
+    master_key = state_of(request.app).settings.ledger.master_key_bytes
+    about = []
+    if viewer.principal.can("concerns:read") and row.subject_id is not None:
+        theirs, _ = concerns.list_concerns(
+            session, master_key=master_key, subject_id=row.subject_id, limit=200
+        )
+        about = [c for c in theirs if c.decision_id == row.id]
+    steps = [
+        {
+            "at": e.at,
+            "what": PROPOSED
+            if e.kind == "override" and e.status == "awaiting_second_approval"
+            else EVENT_WORDS[e.kind],
+            "who": e.actor,
+            "outcome": e.outcome,
+            "reason": reason_label(e.reason_code),
+            "comment": e.comment,
+        }
+        for e in history
+    ]
+    context = {
+        "row": row,
+        "system": system,
+        "status": status_label(row.review_status),
+        "disclosure": disclosure_of(row),
+        "steps": steps,
+        "names": display_names(session, user_ids={e.actor for e in history if e.actor}),
+        "concerns": about,
+    }
+    return render(request, "dashboard/decision.html", context, viewer=viewer)
