@@ -1,7 +1,7 @@
 """customer notifications and the webhook's delivery log
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03 08:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import ethica.service.db
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
