@@ -227,6 +227,12 @@ def _print_bank(bank: Any, base: str) -> None:
         f"Seeded review cases with known answers: {seeded}; {bank.seeded_decided} decided by "
         "the demo reviewers (support-routing is reviewed blind-first)"
     )
+    console.rule("AI Act classification (recorded in the ledger) and documents")
+    for sentence in bank.classifications.values():
+        console.print(sentence, highlight=False)
+    if bank.documents:
+        folder = bank.documents[0].parent.resolve()
+        console.print(f"{len(bank.documents)} documents (JSON and HTML) in {folder}")
     console.rule("Open these (demo logins work in development only)")
     links = [
         ("Customer portal", f"{base}/portal/enter?token={bank.portal_token}"),
@@ -237,6 +243,7 @@ def _print_bank(bank: Any, base: str) -> None:
         page = "/console" if login.role == "reviewer" else "/dashboard"
         name = "Reviewer console" if login.role == "reviewer" else f"Dashboard ({login.role})"
         links.append((name, f"{base}{page}  sign in as {login.email} / {login.password}"))
+    links.append(("Governance", f"{base}/dashboard/governance  (as the officer)"))
     links.append(("API docs", f"{base}/docs"))
     for name, text in links:
         # soft_wrap: a URL must stay on one line to be copied or clicked

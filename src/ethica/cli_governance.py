@@ -242,21 +242,48 @@ def transparency_command(
 @governance_app.command("verify")
 def verify_command(
     document: Annotated[Path, typer.Argument(help="A document's JSON.")],
-    ledger: Annotated[Path, typer.Option(help="The ledger's entries, one JSON object a line.")],
+    ledger: Annotated[
+        Path | None, typer.Option(help="The ledger's entries, one JSON object a line.")
+    ] = None,
+    database: Annotated[
+        str | None, typer.Option(help="Or the service's database URL: its ledger is read.")
+    ] = None,
 ) -> None:
     """Check a document's digest and every ledger entry it cites against a ledger."""
     from ethica.governance import verify_document
-    from ethica.ledger import Entry
 
     try:
-        lines = ledger.read_text(encoding="utf-8").splitlines()
-        entries = [Entry.from_dict(json.loads(line)) for line in lines if line.strip()]
-        check = verify_document(document.read_text(encoding="utf-8"), entries)
+        if (ledger is None) == (database is None):
+            raise EthicaError("give the ledger as --ledger FILE or --database URL (one of them)")
+        text = document.read_text(encoding="utf-8")
+        if ledger is not None:
+            entries = _file_entries(ledger)
+        else:
+            entries = _database_entries(database, json.loads(text).get("sources", []))
+        check = verify_document(text, entries)
     except (EthicaError, OSError, ValueError) as error:
         _fail(error)
     (console if check.ok else errors).print(str(check), highlight=False)
     if not check.ok:
         raise typer.Exit(code=1)
+
+
+def _file_entries(ledger: Path) -> list[Any]:
+    from ethica.ledger import Entry
+
+    lines = ledger.read_text(encoding="utf-8").splitlines()
+    return [Entry.from_dict(json.loads(line)) for line in lines if line.strip()]
+
+
+def _database_entries(database: str | None, sources: list[dict[str, Any]]) -> list[Any]:
+    # Only the chains the document cites are read: a system's chain, not the whole ledger.
+    from ethica.cli_service import _sessions
+    from ethica.service.ledger.store import SqlEntryStore
+
+    chains = sorted({str(source["chain"]) for source in sources})
+    with _sessions(database) as (_, sessions), sessions() as session:
+        store = SqlEntryStore(session)
+        return [entry for chain in chains for entry in store.entries(chain)]
 
 
 @incident_app.command("open")

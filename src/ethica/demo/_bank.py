@@ -81,6 +81,10 @@ class BankDemo:
         A demo customer with a declined credit decision.
     portal_token
         A signed link token for that customer.
+    classifications
+        Each system's AI Act classification, in one sentence.
+    documents
+        The governance documents written (``governance/`` beside the database).
     """
 
     database_url: str
@@ -94,6 +98,8 @@ class BankDemo:
     seeded_decided: int = 0
     portal_subject: str = ""
     portal_token: str = ""
+    classifications: dict[str, str] = field(default_factory=dict)
+    documents: list[Path] = field(default_factory=list)
 
 
 def demo_settings(database: Path) -> Any:
@@ -158,7 +164,9 @@ def build_bank(
 
     from fastapi.testclient import TestClient
 
+    from ethica.demo._governance import write_governance
     from ethica.service.app import create_app
+    from ethica.service.db import utcnow
     from ethica.service.state import state_of
 
     app = create_app(settings)
@@ -183,6 +191,9 @@ def build_bank(
         demo.seeded = {s: sum(1 for c in cases if c.system_id == s) for s in SEEDED}
         demo.reviews = review_some(client, made, rng, spare=demo.portal_subject)
         demo.seeded_decided = review_seeded(client, cases)
+        demo.classifications, demo.documents = write_governance(
+            state, database.parent / "governance", at=utcnow().replace(microsecond=0)
+        )
     return demo
 
 
@@ -211,6 +222,7 @@ def _register(state: Any, trained: dict[str, TrainedSystem]) -> None:
     from ethica.explain import TrainingSummary
     from ethica.scoring import dump_model
     from ethica.service.db import unit_of_work
+    from ethica.service.governance.service import record_classification
     from ethica.service.systems import service
 
     with unit_of_work(state.sessions) as session:
@@ -228,6 +240,11 @@ def _register(state: Any, trained: dict[str, TrainedSystem]) -> None:
                 content=dump_model(system.model, "lightgbm"),
                 training_summary=summary.to_dict(),
             )
+    for system in trained.values():  # each classification is a ledger entry, as over the API
+        spec = system.spec
+        state.writer.submit(
+            lambda batch, spec=spec: record_classification(batch, spec=spec, by="demo")
+        ).result()
     for system_id in trained:
         state.gateway.forget_system(system_id)
 

@@ -40,6 +40,7 @@ from ethica.service.web.assets import router as assets
 from ethica.service.web.console.case import router as console_case
 from ethica.service.web.console.routes import router as console
 from ethica.service.web.dashboard.decision import router as dashboard_decision
+from ethica.service.web.dashboard.governance import router as dashboard_governance
 from ethica.service.web.dashboard.routes import router as dashboard
 from ethica.service.web.errors import page_error
 from ethica.service.web.pages import router as pages
@@ -111,7 +112,16 @@ def _mount(app: FastAPI) -> None:
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
-    for face in (assets, pages, portal, console, console_case, dashboard, dashboard_decision):
+    for face in (
+        assets,
+        pages,
+        portal,
+        console,
+        console_case,
+        dashboard,
+        dashboard_decision,
+        dashboard_governance,
+    ):
         app.include_router(face)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

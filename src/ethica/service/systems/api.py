@@ -14,6 +14,7 @@ from ethica.governance import parse_spec
 from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.deps import SessionDep, requires, run_job
+from ethica.service.governance.service import record_classification
 from ethica.service.ledger.writer import Batch
 from ethica.service.paging import Offset
 from ethica.service.state import state_of
@@ -29,23 +30,32 @@ router = APIRouter(prefix="/v1/systems", tags=["systems"], responses=ERROR_ANSWE
     "/{system_id}",
     operation_id="apply_system",
     response_model=SystemRead,
-    dependencies=[requires("systems:write")],
 )
-def apply_system(
+async def apply_system(
     system_id: str,
     spec: Annotated[CleanJson, Body()],
-    session: SessionDep,
     request: Request,
     response: Response,
+    writer: Annotated[Principal, requires("systems:write")],
 ) -> SystemRead:
-    """Register or update an AI system from its spec (the same fields as the YAML file)."""
+    """Register or update an AI system from its spec (the same fields as the YAML file).
+
+    A spec with AI Act facts (``ai_act``) is classified, and a first or changed classification
+    is appended to the system's ledger chain in the same commit as the spec.
+    """
     parsed = parse_spec({**spec, "id": spec.get("id", system_id)})
     if parsed.id != system_id:
         raise InputError(f"the spec's id {parsed.id!r} differs from the URL's {system_id!r}")
-    system, created = service.apply_spec(session, spec=parsed)
-    _refresh_gateway_on_commit(session, request, system_id)
+
+    def job(batch: Batch) -> tuple[SystemRead, bool]:
+        system, created = service.apply_spec(batch.session, spec=parsed)
+        record_classification(batch, spec=parsed, by=_actor(writer))
+        return SystemRead.model_validate(system), created
+
+    applied, created = await run_job(request, job)
+    state_of(request.app).gateway.forget_system(system_id)  # committed: reload it now
     response.status_code = 201 if created else 200
-    return SystemRead.model_validate(system)
+    return applied
 
 
 @router.get(

@@ -1,0 +1,198 @@
+"""The dashboard's governance pages: each system's AI Act classification, its obligations with
+the evidence behind each status, its documents, and attestations by named people.
+
+Everything shown is computed now from the database and the ledger (through
+:mod:`ethica.service.governance`); an attestation is a ledger entry, written on the ledger writer
+and answered with 303 back to the system's page (POST/redirect/GET).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from ethica import governance as library
+from ethica.errors import InputError
+from ethica.governance import Classification, Document, SystemRecord
+from ethica.service.db import utcnow
+from ethica.service.deps import SessionDep, run_job
+from ethica.service.governance import service as governance
+from ethica.service.state import state_of
+from ethica.service.systems.service import list_systems
+from ethica.service.web.rendering import render
+from ethica.service.web.session import Viewer, page_requires
+
+router = APIRouter(prefix="/dashboard/governance", tags=["web"], include_in_schema=False)
+
+Officer = Annotated[Viewer, page_requires("audit:run")]
+DocumentKey = Literal["annex-iv", "fria", "model-card", "annex-viii"]
+Format = Literal["html", "json"]
+
+
+@dataclass(frozen=True)
+class InventoryLine:
+    """One system in the governance inventory: its classification, or why it has none."""
+
+    id: str
+    name: str
+    declared_tier: str
+    classification: Classification | None
+    problem: str | None
+
+
+def _inventory(session: Session) -> list[InventoryLine]:
+    lines = []
+    systems, _ = list_systems(session, limit=500)
+    for system in systems:
+        spec = library.parse_spec(system.spec)
+        classification, problem = None, None
+        try:
+            classification = governance.classification_of(spec)
+        except InputError as error:
+            problem = str(error)
+        if classification is None and problem is None:
+            problem = "its spec declares no AI Act facts (ai_act), so it cannot be classified"
+        lines.append(InventoryLine(system.id, system.name, spec.risk_tier, classification, problem))
+    return lines
+
+
+@router.get("")
+def inventory_page(request: Request, session: SessionDep, viewer: Officer) -> Response:
+    """Every system with its AI Act tier and the provisions that place it there."""
+    context = {"lines": _inventory(session), "citations": library.cite_text}
+    return render(request, "dashboard/governance.html", context, viewer=viewer)
+
+
+def _documents(classification: Classification) -> list[tuple[str, str]]:
+    documents = [("annex-iv", "Technical documentation (Annex IV)")]
+    documents.append(("fria", "Fundamental-rights impact assessment (Art. 27)"))
+    documents.append(("model-card", "Model card"))
+    if classification.high_risk or classification.exception is not None:
+        documents.append(("annex-viii", "EU database registration (Annex VIII)"))
+    return documents
+
+
+@router.get("/{system_id}")
+def system_governance_page(
+    system_id: str,
+    request: Request,
+    session: SessionDep,
+    viewer: Officer,
+    attested: str | None = None,
+) -> Response:
+    """A system's classification, its obligations register, its documents and attestations."""
+    return _system_page(request, session, viewer, system_id, attested=attested)
+
+
+def _system_page(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    system_id: str,
+    *,
+    attested: str | None = None,
+    entered: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    settings = state_of(request.app).settings
+    spec = governance.system_spec(session, system_id=system_id)
+    classification = governance.classification_of(spec)
+    register = None
+    if classification is not None:
+        register = governance.register_of(
+            session, settings=settings, system_id=system_id, now=utcnow()
+        )
+    context: dict[str, Any] = {
+        "spec": spec,
+        "classification": classification,
+        "citations": library.cite_text,
+        "history": governance.classification_history(session, system_id=system_id),
+        "register": register,
+        "documents": _documents(classification) if classification is not None else [],
+        "attested": attested,
+        "entered": entered or {},
+        "error": error,
+        "today": utcnow().date().isoformat(),
+    }
+    return render(
+        request, "dashboard/governance_system.html", context, viewer=viewer, status=status
+    )
+
+
+@router.get("/{system_id}/documents/{document}.{format}")
+def document_page(
+    system_id: str,
+    document: DocumentKey,
+    format: Format,
+    request: Request,
+    session: SessionDep,
+    viewer: Officer,
+) -> Response:
+    """A document built now from the database and the ledger, as HTML or JSON."""
+    now = utcnow().replace(microsecond=0)
+    record = governance.system_record(
+        session, settings=state_of(request.app).settings, system_id=system_id, now=now
+    )
+    built = _build(document, record, now)
+    if format == "json":
+        return Response(built.to_json(), media_type="application/json")
+    return HTMLResponse(built.to_html())
+
+
+def _build(document: DocumentKey, record: SystemRecord, now: Any) -> Document:
+    if record.spec.ai_act is None:
+        raise InputError(f"{record.spec.id} declares no AI Act facts (ai_act): no documents")
+    builders = {
+        "annex-iv": library.annex_iv,
+        "fria": library.fria,
+        "model-card": library.model_card,
+        "annex-viii": library.registration,
+    }
+    return builders[document](record, generated_at=now.astimezone(UTC))
+
+
+@router.post("/{system_id}/attestations")
+async def add_attestation(
+    system_id: str,
+    request: Request,
+    viewer: Annotated[Viewer, page_requires("audit:run")],
+    obligation: Annotated[str, Form(max_length=40)] = "",
+    by: Annotated[str, Form(max_length=200)] = "",
+    role: Annotated[str, Form(max_length=200)] = "",
+    statement: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Record a named person's attestation of an obligation in the system's ledger chain."""
+    entered = {"obligation": obligation, "by": by, "role": role, "statement": statement}
+    today = utcnow().date()
+
+    def job(batch: Any) -> library.Attestation:
+        return governance.attest(
+            batch, system_id=system_id, obligation=obligation, by=by.strip(),
+            role=role.strip(), statement=statement.strip(), given_on=today,
+        )  # fmt: skip
+
+    try:
+        await run_job(request, job)
+    except (InputError, ValidationError) as error:
+        message = _first_error(error) if isinstance(error, ValidationError) else str(error)
+        with state_of(request.app).sessions() as session:
+            return _system_page(
+                request, session, viewer, system_id, entered=entered, error=message, status=422
+            )
+    return RedirectResponse(
+        f"/dashboard/governance/{system_id}?attested={obligation}#obligations", status_code=303
+    )
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    words = {"statement": "The statement", "by": "The name", "role": "The role"}
+    return f"{words.get(where, where)}: {first['msg'].lower()}."

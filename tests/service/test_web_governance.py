@@ -1,0 +1,121 @@
+"""The dashboard's governance pages: inventory, a system's classification and register,
+documents built from the ledger that verify against it, attestations by named people.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from service_testing import Service
+from sqlalchemy import func, update
+from test_service_governance import APPLICANT, CREDIT
+from typer.testing import CliRunner
+from web_testing import csrf_of, token_of, viewing_as
+
+from ethica.cli import app as cli
+from ethica.governance import verify_document
+from ethica.service.app import state_of
+from ethica.service.db import unit_of_work
+from ethica.service.ledger.store import SqlEntryStore
+from ethica.service.ledger.tables import LedgerEntry
+
+
+def _officer(running: Service) -> str:
+    return token_of(running.headers["officer"])
+
+
+def test_the_inventory_and_a_systems_page_show_tier_provisions_and_obligations(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    running.register("credit", **CREDIT)
+    running.register("tickets", name="Ticket routing", risk_tier="minimal")
+    assert running.decide("credit", APPLICANT).status_code == 201
+
+    with viewing_as(running.client, _officer(running)) as client:
+        inventory = client.get("/dashboard/governance")
+        page = client.get("/dashboard/governance/credit")
+        bare = client.get("/dashboard/governance/tickets")
+    assert inventory.status_code == 200, inventory.text
+    assert "AI Act Art. 6(2), Annex III point 5(b)" in inventory.text
+    assert "Not classified: its spec declares no AI Act facts" in inventory.text
+    assert page.status_code == 200, page.text
+    assert "credit is high-risk (AI Act Art. 6(2), Annex III point 5(b))." in page.text
+    assert "Ledger entry credit #0" in page.text
+    row = re.search(r'<tr id="obligation-ai-act-12">.*?</tr>', page.text, re.S)
+    assert row is not None and "met by evidence" in row.group(0)
+    assert "the ledger verifies" in row.group(0)
+    assert 'href="/dashboard/governance/credit/documents/annex-viii.html"' in page.text
+    assert bare.status_code == 200 and "declares no AI Act facts" in bare.text
+
+
+def test_a_document_from_the_dashboard_verifies_against_the_ledger(
+    service: Callable[..., Service], database_url: str, tmp_path: Path
+) -> None:
+    running = service()
+    running.register("credit", **CREDIT)
+    running.register("credit", **{**CREDIT, "retention_months": 24})  # a second classification
+    with viewing_as(running.client, _officer(running)) as client:
+        document = client.get("/dashboard/governance/credit/documents/annex-iv.json")
+        html = client.get("/dashboard/governance/credit/documents/annex-iv.html")
+        unknown = client.get("/dashboard/governance/credit/documents/minutes.json")
+    assert document.status_code == 200, document.text
+    assert html.status_code == 200 and "Technical documentation" in html.text
+    assert unknown.status_code == 422
+    cited = {(s["chain"], s["sequence"]) for s in json.loads(document.text)["sources"]}
+    assert {("credit", 0), ("credit", 1)} <= cited
+    with state_of(running.app).sessions() as session:
+        entries = list(SqlEntryStore(session).entries("credit"))
+    check = verify_document(document.text, entries)
+    assert check.ok, str(check)
+    edited = json.loads(document.text)
+    edited["title"] += " (edited)"
+    assert not verify_document(edited, entries).ok
+    assert not verify_document(document.text, entries[:1]).ok  # a cited entry is missing
+
+    # The same check from the command line, against the service's own database.
+    saved = tmp_path / "annex-iv.json"
+    saved.write_text(document.text, encoding="utf-8")
+    command = ["governance", "verify", str(saved), "--database", database_url]
+    verified = CliRunner().invoke(cli, command)
+    assert verified.exit_code == 0, verified.output
+    assert "the document verifies: its digest and" in verified.output
+    with unit_of_work(state_of(running.app).sessions) as session:
+        session.execute(
+            update(LedgerEntry)
+            .where(LedgerEntry.chain == "credit", LedgerEntry.sequence == 1)
+            .values(public=func.replace(LedgerEntry.public, '"tier":"high"', '"tier":"minimal"'))
+        )
+    tampered = CliRunner().invoke(cli, command)
+    assert tampered.exit_code == 1, tampered.output
+    assert "credit#1" in tampered.output
+
+
+def test_an_officer_attests_an_obligation_from_the_page(service: Callable[..., Service]) -> None:
+    running = service()
+    running.register("credit", **CREDIT)
+    with viewing_as(running.client, _officer(running)) as client:
+        page = client.get("/dashboard/governance/credit")
+        form = {
+            "csrf": csrf_of(page.text),
+            "obligation": "ai-act-9",
+            "by": "Rita Risk",
+            "role": "head of risk",
+            "statement": "too short",
+        }
+        refused = client.post("/dashboard/governance/credit/attestations", data=form)
+        form["statement"] = "The risk management system is documented in RM-7."
+        done = client.post(
+            "/dashboard/governance/credit/attestations", data=form, follow_redirects=False
+        )
+        after = client.get(done.headers["location"])
+    assert refused.status_code == 422
+    assert "Nothing was recorded: The statement: string should have at least 20" in refused.text
+    assert 'value="Rita Risk"' in refused.text  # what was entered is kept
+    assert done.status_code == 303, done.text
+    assert "The attestation of ai-act-9 is recorded in the ledger." in after.text
+    row = re.search(r'<tr id="obligation-ai-act-9">.*?</tr>', after.text, re.S)
+    assert row is not None and "attested by Rita Risk (head of risk)" in row.group(0)
