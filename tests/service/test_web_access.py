@@ -119,6 +119,30 @@ def _requests(decision_id: str) -> dict[tuple[str, str], Send]:
             data={**form, "reason": "not convinced"},
             follow_redirects=False,
         ),
+        ("GET", "/dashboard/governance"): lambda c, form: c.get(
+            "/dashboard/governance", follow_redirects=False
+        ),
+        ("GET", "/dashboard/governance/{system_id}"): lambda c, form: c.get(
+            f"/dashboard/governance/{SYSTEM}", follow_redirects=False
+        ),
+        ("GET", "/dashboard/governance/{system_id}/documents/{document}.{format}"): (
+            lambda c, form: c.get(
+                f"/dashboard/governance/{SYSTEM}/documents/annex-iv.json", follow_redirects=False
+            )
+        ),
+        ("POST", "/dashboard/governance/{system_id}/attestations"): lambda c, form: c.post(
+            f"/dashboard/governance/{SYSTEM}/attestations",
+            data={**form, "obligation": "ai-act-9", "by": "A", "role": "B", "statement": "C"},
+            follow_redirects=False,
+        ),
+        ("GET", "/dashboard/governance/transparency"): lambda c, form: c.get(
+            "/dashboard/governance/transparency", follow_redirects=False
+        ),
+        ("POST", "/dashboard/governance/transparency"): lambda c, form: c.post(
+            "/dashboard/governance/transparency",
+            data={**form, "period": "p", "start": "2026-01-01", "end": "2026-01-31"},
+            follow_redirects=False,
+        ),
         ("GET", "/dashboard/concerns"): lambda c, form: c.get(
             "/dashboard/concerns", follow_redirects=False
         ),

@@ -42,6 +42,7 @@ from ethica.service.web.console.routes import router as console
 from ethica.service.web.dashboard.decision import router as dashboard_decision
 from ethica.service.web.dashboard.governance import router as dashboard_governance
 from ethica.service.web.dashboard.routes import router as dashboard
+from ethica.service.web.dashboard.transparency import router as dashboard_transparency
 from ethica.service.web.errors import page_error
 from ethica.service.web.pages import router as pages
 from ethica.service.web.portal.routes import router as portal
@@ -120,6 +121,7 @@ def _mount(app: FastAPI) -> None:
         console_case,
         dashboard,
         dashboard_decision,
+        dashboard_transparency,  # before the governance pages, which take any path as a system
         dashboard_governance,
     ):
         app.include_router(face)

@@ -24,7 +24,7 @@ from ethica.service.db import utcnow
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.governance import service as governance
 from ethica.service.state import state_of
-from ethica.service.systems.service import list_systems
+from ethica.service.systems.service import get_system, list_systems
 from ethica.service.web.rendering import render
 from ethica.service.web.session import Viewer, page_requires
 
@@ -69,10 +69,11 @@ def inventory_page(request: Request, session: SessionDep, viewer: Officer) -> Re
     return render(request, "dashboard/governance.html", context, viewer=viewer)
 
 
-def _documents(classification: Classification) -> list[tuple[str, str]]:
+def _documents(classification: Classification, *, has_model: bool) -> list[tuple[str, str]]:
     documents = [("annex-iv", "Technical documentation (Annex IV)")]
     documents.append(("fria", "Fundamental-rights impact assessment (Art. 27)"))
-    documents.append(("model-card", "Model card"))
+    if has_model:  # a model card describes a model version: none before one is stored
+        documents.append(("model-card", "Model card"))
     if classification.high_risk or classification.exception is not None:
         documents.append(("annex-viii", "EU database registration (Annex VIII)"))
     return documents
@@ -102,8 +103,10 @@ def _system_page(
     status: int = 200,
 ) -> Response:
     settings = state_of(request.app).settings
-    spec = governance.system_spec(session, system_id=system_id)
+    system = get_system(session, system_id=system_id)
+    spec = library.parse_spec(system.spec)
     classification = governance.classification_of(spec)
+    has_model = system.model_version is not None
     register = None
     if classification is not None:
         register = governance.register_of(
@@ -115,7 +118,9 @@ def _system_page(
         "citations": library.cite_text,
         "history": governance.classification_history(session, system_id=system_id),
         "register": register,
-        "documents": _documents(classification) if classification is not None else [],
+        "documents": (
+            _documents(classification, has_model=has_model) if classification is not None else []
+        ),
         "attested": attested,
         "entered": entered or {},
         "error": error,

@@ -1,0 +1,117 @@
+"""An officer walks the governance pages of the demo bank's three systems in a real browser,
+attests an obligation, opens each document, and axe-core finds no serious or critical violation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import PASSWORD, LiveService, sign_in
+from ethica.demo import bank_specs
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+
+
+@pytest.fixture
+def audited_page(browser: Any) -> Iterator[Any]:
+    """A page whose context lets axe-core be injected past the pages' Content-Security-Policy."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()
+
+
+def _serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page, one line each."""
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not vendored at {AXE}")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in found
+        if v["impact"] in SERIOUS
+    ]
+
+
+def _register_the_bank(service: LiveService) -> None:
+    with httpx.Client(base_url=service.url, timeout=30) as api:
+        signed = api.post(
+            "/v1/auth/token", json={"email": "admin@bank.example", "password": PASSWORD}
+        )
+        api.headers["Authorization"] = f"Bearer {signed.json()['token']}"
+        for system_id, spec in bank_specs().items():
+            applied = api.put(f"/v1/systems/{system_id}", json=spec.model_dump(mode="json"))
+            assert applied.status_code == 201, applied.text
+
+
+def test_an_officer_walks_the_governance_pages_of_the_demo_bank(
+    live_service: LiveService, audited_page: Any, screenshot: Any
+) -> None:
+    page = audited_page
+    _register_the_bank(live_service)
+    sign_in(page, live_service.url, "officer@bank.example")
+    page.wait_for_url("**/dashboard")
+    page.get_by_role("link", name="Governance").first.click()
+    page.wait_for_url("**/dashboard/governance")
+    assert page.get_by_role("heading", level=1).inner_text() == "Governance"
+    rows = {
+        "Credit limit increase": "high-risk",
+        "Support ticket routing": "limited",
+        "Product recommendations": "minimal",
+    }
+    for name, tier in rows.items():
+        row = page.get_by_role("row").filter(has_text=name)
+        assert tier in row.inner_text().lower(), row.inner_text()
+    assert _serious_violations(page) == []
+    screenshot(page, "inventory")
+
+    for system_id in bank_specs():
+        page.goto(f"{live_service.url}/dashboard/governance/{system_id}")
+        page.get_by_role("heading", name="Classification", exact=True).wait_for()
+        assert page.locator("#classification-history li").count() == 1  # recorded on PUT
+        assert _serious_violations(page) == [], system_id
+    screenshot(page, "product-recommendations")
+
+    page.goto(f"{live_service.url}/dashboard/governance/credit-limit")
+    summary = page.locator("#classification strong").first.inner_text()
+    assert summary == "credit-limit is high-risk (AI Act Art. 6(2), Annex III point 5(b))."
+    page.get_by_label("Obligation", exact=True).select_option("ai-act-9")
+    page.get_by_label("Your name").fill("Rita Risk")
+    page.get_by_label("Your role").fill("head of risk")
+    page.get_by_label("Statement (at least 20 characters)").fill(
+        "The risk management system is documented in RM-7."
+    )
+    page.get_by_role("button", name="Record the attestation").click()
+    page.locator("#attested").wait_for()
+    row = page.locator("#obligation-ai-act-9")
+    assert "attested by Rita Risk (head of risk)" in row.inner_text()
+    assert _serious_violations(page) == []
+    screenshot(page, "credit-limit")
+
+    titles = {
+        "annex-iv": "Technical documentation",
+        "fria": "Fundamental-rights impact assessment",
+        "annex-viii": "EU database registration",
+    }
+    assert page.locator('a[href$="/documents/model-card.html"]').count() == 0  # no model yet
+    for key, title in titles.items():
+        page.goto(f"{live_service.url}/dashboard/governance/credit-limit")
+        page.locator(f'a[href$="/documents/{key}.html"]').click()
+        page.wait_for_url(f"**/documents/{key}.html")
+        assert title in page.title() or title in page.locator("h1").first.inner_text()
+        assert _serious_violations(page) == [], key
+    screenshot(page, "annex-viii")
+
+
+def test_the_axe_check_finds_a_serious_violation_when_there_is_one(audited_page: Any) -> None:
+    audited_page.set_content('<html lang="en"><body><main><img src="x.png"></main></body></html>')
+    found = _serious_violations(audited_page)
+    assert any(line.startswith("image-alt (critical)") for line in found), found

@@ -1,0 +1,125 @@
+"""The transparency report on the service: events read from the database, released through
+OpenDP, each system's spend a ledger entry, a release past the budget refused with nothing spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from service_testing import Service
+from sqlalchemy import func, select
+from test_service_governance import CREDIT
+from web_testing import csrf_of, token_of, viewing_as
+
+from ethica.governance import PrivacyBudgetExceeded, TransparencyRelease
+from ethica.service.app import state_of
+from ethica.service.db import utcnow
+from ethica.service.decisions.protected import protected_cipher
+from ethica.service.governance.service import system_spec
+from ethica.service.governance.transparency import SPEND, budget_of, period_events, release_report
+from ethica.service.ledger.tables import LedgerEntry
+
+SCORES = {"F": 0.1, "M": 0.9}  # every F declined, every M approved
+
+
+def _scene(running: Service) -> None:
+    protected = [{"name": "sex", "categories": ["F", "M"]}]
+    running.register("credit", **CREDIT, protected_attributes=protected)
+    for sex, score in SCORES.items():
+        for n in range(6):
+            body = {
+                "subject_id": f"{sex}-{n}",
+                "features": {"income": 50.0, "housing": "own"},
+                "protected": {"sex": sex if n else "X"},  # "X" is not a declared category
+                "score": score,
+            }
+            assert running.decide("credit", body).status_code == 201
+
+
+def _release(running: Service, *, epsilon: float, budget: float) -> TransparencyRelease:
+    state = state_of(running.app)
+    with state.sessions() as session:
+        specs = [system_spec(session, system_id="credit")]
+    now = utcnow()
+
+    def job(batch: Any) -> TransparencyRelease:
+        return release_report(
+            batch, specs=specs, period="2026-12", start=now - timedelta(days=1),
+            end=now + timedelta(seconds=1), epsilon=epsilon, now=now, budget=budget,
+            cipher=protected_cipher(state.settings.ledger.master_key_bytes),
+        )  # fmt: skip
+
+    return state.writer.submit(job).result()
+
+
+def _spends(running: Service) -> int:
+    with state_of(running.app).sessions() as session:
+        return int(session.scalar(select(func.count()).where(LedgerEntry.kind == SPEND)) or 0)
+
+
+def test_events_come_from_the_database_with_undeclared_groups_counted_as_not_given(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    _scene(running)
+    now = utcnow()
+    with state_of(running.app).sessions() as session:
+        spec = system_spec(session, system_id="credit")
+        events = period_events(
+            session,
+            specs=[spec],
+            start=now - timedelta(days=1),
+            end=now + timedelta(seconds=1),
+            cipher=protected_cipher(running.settings.ledger.master_key_bytes),
+        )
+    decided = events[events["measure"] == "decisions"]
+    # Held adverse decisions (review_adverse is on) have no outcome yet: only approvals count.
+    assert sorted(decided["category"].unique()) == ["approved"]
+    assert decided.groupby("sex").size().to_dict() == {"M": 5, "not given": 1}
+
+
+def test_a_release_spends_in_the_ledger_and_one_past_the_budget_is_refused(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    _scene(running)
+    # ε so large that the noise's accuracy bound is 0: the counts are the true ones.
+    exact = _release(running, epsilon=1e6, budget=2e6)
+    overall = {c.category: c.count for c in exact.table("credit", "decisions")}
+    assert overall == {"approved": 6, "declined": 0}
+    assert {c.accuracy for c in exact.counts} == {0}
+    (spend,) = exact.spends
+    assert spend.ref is not None and spend.ref.chain == "credit"
+    assert _spends(running) == 1
+
+    with pytest.raises(PrivacyBudgetExceeded, match="nothing was released"):
+        _release(running, epsilon=1.5e6, budget=2e6)
+    assert _spends(running) == 1  # the refusal wrote nothing
+    with state_of(running.app).sessions() as session:
+        account = budget_of(session, system_id="credit", epsilon=2e6)
+    assert account.spent == pytest.approx(1e6)
+    assert account.spends[0].ref == spend.ref
+
+
+def test_the_officer_releases_the_report_from_the_dashboard(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    _scene(running)
+    with viewing_as(running.client, token_of(running.headers["officer"])) as client:
+        page = client.get("/dashboard/governance/transparency")
+        today = utcnow().date().isoformat()
+        form = {"csrf": csrf_of(page.text), "period": "2026-12", "start": today, "end": today}
+        released = client.post("/dashboard/governance/transparency", data={**form, "epsilon": "3"})
+        refused = client.post("/dashboard/governance/transparency", data={**form, "epsilon": "2"})
+        after = client.get("/dashboard/governance/transparency")
+    assert page.status_code == 200, page.text
+    assert released.status_code == 200, released.text
+    assert "Transparency report 2026-12" in released.text
+    assert "OpenDP" in released.text and "interval" in released.text
+    assert refused.status_code == 422
+    assert "Nothing was released: the release &#39;2026-12&#39; of credit needs" in refused.text
+    assert "credit #" in after.text and "2026-12: ε = 3" in after.text
