@@ -110,6 +110,21 @@ def test_an_officer_walks_the_governance_pages_of_the_demo_bank(
         assert _serious_violations(page) == [], key
     screenshot(page, "annex-viii")
 
+    printed = page.request.get(
+        f"{live_service.url}/dashboard/governance/credit-limit/documents/annex-iv.pdf"
+    )
+    assert printed.status == 200 and printed.body().startswith(b"%PDF-")
+
+    page.goto(f"{live_service.url}/dashboard/governance/transparency")
+    page.get_by_label("ε each system spends").fill("1")
+    page.get_by_role("button", name="Release the report").click()
+    page.get_by_text("How these numbers were made").wait_for()
+    assert _serious_violations(page) == []
+    screenshot(page, "transparency-report")
+    page.goto(f"{live_service.url}/dashboard/governance/transparency")
+    assert "ε = 1" in page.locator("#budget-credit-limit").inner_text()
+    assert _serious_violations(page) == []
+
 
 def test_the_axe_check_finds_a_serious_violation_when_there_is_one(audited_page: Any) -> None:
     audited_page.set_content('<html lang="en"><body><main><img src="x.png"></main></body></html>')

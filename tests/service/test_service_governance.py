@@ -198,3 +198,28 @@ def test_an_attestation_is_kept_in_the_ledger_and_lapses_after_a_year(
     with state_of(running.app).sessions() as session:
         kinds = session.scalars(select(LedgerEntry.kind).where(LedgerEntry.chain == "credit"))
         assert sorted(kinds) == ["attestation", "classification"]
+
+
+def test_documents_regenerate_byte_identically_from_the_same_ledger_state(
+    service: Callable[..., Service],
+) -> None:
+    from ethica.governance import annex_iv, fria
+
+    running = service()
+    running.register("credit", **CREDIT)
+    assert running.decide("credit", APPLICANT).status_code == 201
+    state = state_of(running.app)
+    clock = utcnow().replace(microsecond=0)
+
+    def build() -> list[str]:
+        with state.sessions() as session:
+            record = governance.system_record(
+                session, settings=state.settings, system_id="credit", now=clock
+            )
+        documents = [annex_iv(record, generated_at=clock), fria(record, generated_at=clock)]
+        return [text for d in documents for text in (d.to_json(), d.to_html())]
+
+    first = build()
+    assert build() == first
+    assert running.decide("credit", {**APPLICANT, "subject_id": "s-2"}).status_code == 201
+    assert build()[0] != first[0]  # a new entry moves the ledger head the document cites

@@ -32,7 +32,7 @@ router = APIRouter(prefix="/dashboard/governance", tags=["web"], include_in_sche
 
 Officer = Annotated[Viewer, page_requires("audit:run")]
 DocumentKey = Literal["annex-iv", "fria", "model-card", "annex-viii"]
-Format = Literal["html", "json"]
+Format = Literal["html", "json", "pdf"]
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,11 @@ def document_page(
     session: SessionDep,
     viewer: Officer,
 ) -> Response:
-    """A document built now from the database and the ledger, as HTML or JSON."""
+    """A document built now from the database and the ledger, as HTML, JSON or PDF.
+
+    The PDF is the HTML printed by headless Chromium (a sync route: it runs in the thread pool,
+    not on the event loop); without Chromium the answer says how to get one.
+    """
     now = utcnow().replace(microsecond=0)
     record = governance.system_record(
         session, settings=state_of(request.app).settings, system_id=system_id, now=now
@@ -148,6 +152,13 @@ def document_page(
     built = _build(document, record, now)
     if format == "json":
         return Response(built.to_json(), media_type="application/json")
+    if format == "pdf":
+        name = f"{system_id}-{document}.pdf"
+        return Response(
+            built.to_pdf(),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{name}"'},
+        )
     return HTMLResponse(built.to_html())
 
 
