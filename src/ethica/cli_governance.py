@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -31,7 +31,16 @@ governance_app.add_typer(incident_app, name="incident")
 console = Console()
 errors = Console(stderr=True)
 
-SpecArgument = Annotated[Path, typer.Argument(help="The system's spec (YAML).")]
+SpecArgument = Annotated[
+    Path, typer.Argument(help="The system's spec (YAML), or with --database its id.")
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Read the system, its evidence and attestations from the service's database "
+        "(its URL) instead of files."
+    ),
+]
 RecordOption = Annotated[
     Path | None,
     typer.Option(help="A record file (YAML/JSON): evidence, attestations, models, volumes."),
@@ -54,12 +63,27 @@ def _fail(error: Exception) -> Any:
     raise typer.Exit(code=2)
 
 
-def _record(spec: Path, record: Path | None) -> SystemRecord:
+def _record(
+    spec: Path, record: Path | None, database: str | None = None, *, now: datetime | None = None
+) -> SystemRecord:
     from ethica.governance import SystemRecord, load_record, load_spec
 
+    if database is not None:
+        if record is not None:
+            raise EthicaError("give --record or --database, not both")
+        return _database_record(database, system_id=str(spec), now=now or _moment(None))
     if record is not None:
         return load_record(record, spec=spec)
     return SystemRecord(spec=load_spec(spec))
+
+
+def _database_record(database: str, *, system_id: str, now: datetime) -> SystemRecord:
+    # The same record the dashboard builds documents from: the evidence is gathered at ``now``.
+    from ethica.cli_service import _sessions
+    from ethica.service.governance.service import system_record
+
+    with _sessions(database) as (settings, sessions), sessions() as session:
+        return system_record(session, settings=settings, system_id=system_id, now=now)
 
 
 def _moment(at: str | None) -> datetime:
@@ -82,12 +106,14 @@ def _write(document: Document, out: Path, formats: str) -> None:
 
 
 @governance_app.command("classify")
-def classify_command(spec: SpecArgument, as_json: JsonOption = False) -> None:
+def classify_command(
+    spec: SpecArgument, as_json: JsonOption = False, database: DatabaseOption = None
+) -> None:
     """Classify a system under the AI Act from its spec's declared facts, citing why."""
-    from ethica.governance import classify, load_spec
+    from ethica.governance import classify
 
     try:
-        result = classify(load_spec(spec))
+        result = classify(_record(spec, None, database).spec)
     except EthicaError as error:
         _fail(error)
     if as_json:
@@ -110,13 +136,16 @@ def obligations_command(
     record: RecordOption = None,
     today: Annotated[str | None, typer.Option(help="The day (ISO date); today by default.")] = None,
     as_json: JsonOption = False,
+    database: DatabaseOption = None,
 ) -> None:
     """List every obligation of a system with its status: met, attested, missing, overdue."""
     from ethica.governance import cite_text, obligation_register
 
     try:
-        loaded = _record(spec, record)
         day = date.fromisoformat(today) if today else datetime.now(UTC).date()
+        # From the database the evidence is gathered as of the day's end (now, for today).
+        end_of_day = datetime.combine(day, time(23, 59, 59), tzinfo=UTC) if today else None
+        loaded = _record(spec, record, database, now=end_of_day)
         register = obligation_register(
             loaded.spec, today=day, evidence=loaded.evidence, attestations=loaded.attestations
         )
@@ -142,6 +171,7 @@ def _document_command(kind: str) -> Any:
         record: RecordOption = None,
         formats: FormatOption = "json,html,pdf",
         at: AtOption = None,
+        database: DatabaseOption = None,
     ) -> None:
         from ethica import governance
 
@@ -151,8 +181,8 @@ def _document_command(kind: str) -> Any:
             "model-card": governance.model_card,
         }[kind]
         try:
-            loaded = _record(spec, record)
             moment = _moment(at)
+            loaded = _record(spec, record, database, now=moment)
             _write(build(loaded, generated_at=moment), out, formats)
             if kind == "dossier" and loaded.spec.ai_act is not None:
                 classification = governance.classify(loaded.spec)

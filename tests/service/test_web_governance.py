@@ -119,3 +119,38 @@ def test_an_officer_attests_an_obligation_from_the_page(service: Callable[..., S
     assert "The attestation of ai-act-9 is recorded in the ledger." in after.text
     row = re.search(r'<tr id="obligation-ai-act-9">.*?</tr>', after.text, re.S)
     assert row is not None and "attested by Rita Risk (head of risk)" in row.group(0)
+
+
+def test_the_cli_reads_the_services_database_and_regenerates_the_same_bytes(
+    service: Callable[..., Service], database_url: str, tmp_path: Path
+) -> None:
+    running = service()
+    running.register("credit", **CREDIT)
+    assert running.decide("credit", APPLICANT).status_code == 201
+    runner = CliRunner()
+    base = ["--database", database_url]
+
+    listed = runner.invoke(cli, ["governance", "obligations", "credit", "--json", *base])
+    assert listed.exit_code == 0, listed.output
+    statuses = {o["obligation"]: o["status"] for o in json.loads(listed.output)["obligations"]}
+    assert statuses["ai-act-12"] == "met" and statuses["ai-act-9"] == "missing"
+    classified = runner.invoke(cli, ["governance", "classify", "credit", *base])
+    assert "credit is high-risk (AI Act Art. 6(2), Annex III point 5(b))." in classified.output
+
+    at = ["--at", "2026-12-03T08:00:00Z", "--format", "json,html"]
+    for folder in ("first", "second"):
+        out = ["--out", str(tmp_path / folder)]
+        made = runner.invoke(cli, ["governance", "dossier", "credit", *base, *out, *at])
+        assert made.exit_code == 0, made.output
+    names = sorted(p.name for p in (tmp_path / "first").iterdir())
+    assert names == [
+        "credit-annex-iv.html", "credit-annex-iv.json",
+        "credit-annex-viii.html", "credit-annex-viii.json",
+    ]  # fmt: skip
+    for name in names:
+        assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "second" / name).read_bytes()
+    document = str(tmp_path / "first" / "credit-annex-iv.json")
+    verified = runner.invoke(cli, ["governance", "verify", document, *base])
+    assert verified.exit_code == 0, verified.output
+    mixed = runner.invoke(cli, ["governance", "obligations", "credit", "--record", "x.yaml", *base])
+    assert mixed.exit_code == 2 and "give --record or --database, not both" in mixed.output
