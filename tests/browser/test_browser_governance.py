@@ -94,6 +94,12 @@ def test_an_officer_walks_the_governance_pages_of_the_demo_bank(
     row = page.locator("#obligation-ai-act-9")
     assert "attested by Rita Risk (head of risk)" in row.inner_text()
     assert _serious_violations(page) == []
+    page.get_by_label("Harm").select_option("fundamental-rights")
+    page.get_by_label("What happened").fill("Declines clustered in one postcode district.")
+    page.get_by_role("button", name="Open the incident and start its clock").click()
+    page.locator("#incident-recorded").wait_for()
+    assert "left to report (15 days, Art. 73(2))" in page.locator("#incidents").inner_text()
+    assert _serious_violations(page) == []
     screenshot(page, "credit-limit")
 
     titles = {

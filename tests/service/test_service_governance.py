@@ -223,3 +223,41 @@ def test_documents_regenerate_byte_identically_from_the_same_ledger_state(
     assert build() == first
     assert running.decide("credit", {**APPLICANT, "subject_id": "s-2"}).status_code == 201
     assert build()[0] != first[0]  # a new entry moves the ledger head the document cites
+
+
+def test_an_incident_past_its_deadline_makes_art_73_overdue_and_a_late_report_stays_late(
+    service: Callable[..., Service],
+) -> None:
+    from ethica.service.governance import incidents
+
+    running = service()
+    running.register("credit", **CREDIT)
+    writer = state_of(running.app).writer
+    aware = utcnow().replace(microsecond=0) - timedelta(days=3)
+    assert _register(running).status("ai-act-73").status.key == "met"  # none open
+
+    opened = writer.submit(
+        lambda batch: incidents.open_system_incident(
+            batch, system_id="credit", harm="critical-infrastructure", source="manual",
+            source_ref=None, description="Declines for a whole region after a data outage.",
+            opened_by="user:officer", aware_at=aware,
+        )
+    ).result()  # fmt: skip
+    late = _register(running).status("ai-act-73")
+    assert (late.status.key, late.reason) == (
+        "overdue",
+        f"incidents past their reporting deadline: {opened.id}",
+    )
+    writer.submit(
+        lambda batch: incidents.record_step(
+            batch, system_id="credit", incident_id=opened.id, step="report",
+            by="user:officer", at=utcnow(), note="sent to the authority",
+        )
+    ).result()  # fmt: skip
+    with state_of(running.app).sessions() as session:
+        (stored,) = incidents.incidents_of(session, system_id="credit")
+    assert [e.step for e in stored.events] == ["opened", "report"]
+    assert [e.ref.sequence for e in stored.events if e.ref] == [1, 2]  # after the classification
+    assert "(late)" in stored.clock(utcnow())
+    # Reported, but late: the breach of the 2-day deadline stays on the register.
+    assert _register(running).status("ai-act-73").status.key == "overdue"

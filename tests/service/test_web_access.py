@@ -135,6 +135,18 @@ def _requests(decision_id: str) -> dict[tuple[str, str], Send]:
             data={**form, "obligation": "ai-act-9", "by": "A", "role": "B", "statement": "C"},
             follow_redirects=False,
         ),
+        ("POST", "/dashboard/governance/{system_id}/incidents"): lambda c, form: c.post(
+            f"/dashboard/governance/{SYSTEM}/incidents",
+            data={**form, "harm": "health", "description": "what happened"},
+            follow_redirects=False,
+        ),
+        ("POST", "/dashboard/governance/{system_id}/incidents/{incident_id}/steps"): (
+            lambda c, form: c.post(
+                f"/dashboard/governance/{SYSTEM}/incidents/none/steps",
+                data={**form, "step": "report"},
+                follow_redirects=False,
+            )
+        ),
         ("GET", "/dashboard/governance/transparency"): lambda c, form: c.get(
             "/dashboard/governance/transparency", follow_redirects=False
         ),

@@ -154,3 +154,31 @@ def test_the_cli_reads_the_services_database_and_regenerates_the_same_bytes(
     assert verified.exit_code == 0, verified.output
     mixed = runner.invoke(cli, ["governance", "obligations", "credit", "--record", "x.yaml", *base])
     assert mixed.exit_code == 2 and "give --record or --database, not both" in mixed.output
+
+
+def test_an_officer_opens_an_incident_and_records_its_report_from_the_page(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    running.register("credit", **CREDIT)
+    with viewing_as(running.client, _officer(running)) as client:
+        page = client.get("/dashboard/governance/credit")
+        csrf = csrf_of(page.text)
+        form = {"csrf": csrf, "harm": "health", "source": "concern", "description": "x"}
+        refused = client.post("/dashboard/governance/credit/incidents", data=form)
+        form["source_ref"] = "concern-17"
+        opened = client.post(
+            "/dashboard/governance/credit/incidents", data=form, follow_redirects=False
+        )
+        shown = client.get(opened.headers["location"])
+        incident = opened.headers["location"].split("incident=")[1].split("#")[0]
+        stepped = client.post(
+            f"/dashboard/governance/credit/incidents/{incident}/steps",
+            data={"csrf": csrf, "step": "report"},
+        )
+    assert refused.status_code == 422
+    assert "an incident opened from a concern names it" in refused.text
+    assert opened.status_code == 303, opened.text
+    assert f"Incident {incident} is recorded in the ledger." in shown.text
+    assert "left to report (15 days, Art. 73(2))" in shown.text
+    assert stepped.status_code == 200 and "reported " in stepped.text

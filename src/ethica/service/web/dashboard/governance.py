@@ -22,6 +22,7 @@ from ethica.errors import InputError
 from ethica.governance import Classification, Document, SystemRecord
 from ethica.service.db import utcnow
 from ethica.service.deps import SessionDep, run_job
+from ethica.service.governance import incidents
 from ethica.service.governance import service as governance
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system, list_systems
@@ -86,9 +87,10 @@ def system_governance_page(
     session: SessionDep,
     viewer: Officer,
     attested: str | None = None,
+    incident: str | None = None,
 ) -> Response:
-    """A system's classification, its obligations register, its documents and attestations."""
-    return _system_page(request, session, viewer, system_id, attested=attested)
+    """A system's classification, obligations register, documents, attestations, incidents."""
+    return _system_page(request, session, viewer, system_id, attested=attested, opened=incident)
 
 
 def _system_page(
@@ -98,6 +100,7 @@ def _system_page(
     system_id: str,
     *,
     attested: str | None = None,
+    opened: str | None = None,
     entered: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
@@ -125,6 +128,11 @@ def _system_page(
         "entered": entered or {},
         "error": error,
         "today": utcnow().date().isoformat(),
+        "incidents": incidents.incidents_of(session, system_id=system_id),
+        "harms": library.HARMS,
+        "steps": incidents.STEPS,
+        "now": utcnow(),
+        "opened": opened,
     }
     return render(
         request, "dashboard/governance_system.html", context, viewer=viewer, status=status
@@ -205,6 +213,75 @@ async def add_attestation(
     return RedirectResponse(
         f"/dashboard/governance/{system_id}?attested={obligation}#obligations", status_code=303
     )
+
+
+@router.post("/{system_id}/incidents")
+async def add_incident(
+    system_id: str,
+    request: Request,
+    viewer: Officer,
+    harm: Annotated[str, Form(max_length=40)] = "",
+    source: Annotated[str, Form(max_length=20)] = "manual",
+    source_ref: Annotated[str, Form(max_length=100)] = "",
+    description: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Open a serious incident (Art. 73) and start its reporting clock, in the ledger."""
+    entered = {"harm": harm, "source": source, "source_ref": source_ref}
+    entered["description"] = description
+    now = utcnow().replace(microsecond=0)
+
+    def job(batch: Any) -> library.Incident:
+        return incidents.open_system_incident(
+            batch, system_id=system_id, harm=harm, source=source, source_ref=source_ref,
+            description=description, opened_by=_actor(viewer), aware_at=now,
+        )  # fmt: skip
+
+    return await _act(request, viewer, system_id, job, entered)
+
+
+@router.post("/{system_id}/incidents/{incident_id}/steps")
+async def add_incident_step(
+    system_id: str,
+    incident_id: str,
+    request: Request,
+    viewer: Officer,
+    step: Annotated[str, Form(max_length=20)] = "",
+    note: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Record an incident's next step (its report, its closing) in the ledger."""
+    now = utcnow().replace(microsecond=0)
+
+    def job(batch: Any) -> library.Incident:
+        return incidents.record_step(
+            batch, system_id=system_id, incident_id=incident_id, step=step,
+            by=_actor(viewer), at=now, note=note,
+        )  # fmt: skip
+
+    return await _act(request, viewer, system_id, job, {})
+
+
+async def _act(
+    request: Request,
+    viewer: Viewer,
+    system_id: str,
+    job: Any,
+    entered: dict[str, str],
+) -> Response:
+    try:
+        done = await run_job(request, job)
+    except (InputError, ValidationError) as error:
+        message = _first_error(error) if isinstance(error, ValidationError) else str(error)
+        with state_of(request.app).sessions() as session:
+            return _system_page(
+                request, session, viewer, system_id, entered=entered, error=message, status=422
+            )
+    return RedirectResponse(
+        f"/dashboard/governance/{system_id}?incident={done.id}#incidents", status_code=303
+    )
+
+
+def _actor(viewer: Viewer) -> str:
+    return f"{viewer.principal.kind}:{viewer.principal.id}"
 
 
 def _first_error(error: ValidationError) -> str:
