@@ -1,4 +1,4 @@
-"""Score bins settle from the aggregation pass itself: exact scores when few are distinct."""
+"""Score bins: exact scores when few are distinct, counted only up to the limit that decides."""
 
 from __future__ import annotations
 
@@ -70,3 +70,21 @@ def test_profile_without_distinct_skips_the_count() -> None:
     for engine in (MemoryEngine(), DuckDBEngine()):
         assert engine.profile(frame, "v", distinct=False).distinct is None
         assert engine.profile(frame, "v").distinct == 2
+
+
+def test_profile_counts_distinct_values_up_to_a_limit() -> None:
+    frame = pd.DataFrame({"v": [1.0, 2.0, 2.0, np.nan, 3.0, 3.0]})
+    for engine in (MemoryEngine(), DuckDBEngine()):
+        capped = [engine.profile(frame, "v", distinct_limit=k).distinct for k in (0, 1, 2, 3, 9)]
+        assert capped == [1, 2, 3, 3, 3]
+        assert engine.profile(frame, "v", distinct=False, distinct_limit=2).distinct is None
+
+
+@pytest.mark.parametrize("engine", ["memory", "duckdb"])
+def test_scores_one_past_the_limit_are_binned(engine: str) -> None:
+    scores = np.tile(np.arange(11) / 10.0, 30)  # 11 distinct scores
+    kwargs = {"sensitive_features": "g", "label": "y", "prediction": "p", "score": "s"}
+    at = count_table(_frame(scores), engine=engine, score_bins=11, **kwargs)
+    past = count_table(_frame(scores), engine=engine, score_bins=10, **kwargs)
+    assert at.bins == ScoreBins("exact")
+    assert past.bins == ScoreBins("equal_width", 0.0, 1.0, 10)

@@ -79,7 +79,8 @@ class Aggregation:
 class ColumnProfile:
     """Range and cardinality of one numeric column, for choosing score bins.
 
-    ``distinct`` is None when it was not asked for (counting distinct values is a costly pass).
+    ``distinct`` is None when it was not asked for (counting distinct values is a costly pass);
+    asked for up to a limit, it is at most that limit + 1.
     """
 
     rows: int

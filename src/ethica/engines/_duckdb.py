@@ -66,12 +66,17 @@ class DuckDBEngine:
         with self._lock:
             return self._describe(self._source_sql(source))
 
-    def profile(self, source: Any, column: str, *, distinct: bool = True) -> ColumnProfile:
+    def profile(
+        self, source: Any, column: str, *, distinct: bool = True, distinct_limit: int | None = None
+    ) -> ColumnProfile:
         """Rows, non-null values, range and (when asked) distinct values of ``column``."""
         with self._lock:
             relation = self._source_sql(source)
             self._require(relation, {column})
-            row = self._run(profile_sql(column, relation, DUCKDB, distinct=distinct)).fetchall()
+            sql = profile_sql(
+                column, relation, DUCKDB, distinct=distinct, distinct_limit=distinct_limit
+            )
+            row = self._run(sql).fetchall()
         return profile_row(row[0])
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:

@@ -34,16 +34,21 @@ class MemoryEngine:
         """Column names of ``source``."""
         return list(_as_pandas(source).columns)
 
-    def profile(self, source: Any, column: str, *, distinct: bool = True) -> ColumnProfile:
+    def profile(
+        self, source: Any, column: str, *, distinct: bool = True, distinct_limit: int | None = None
+    ) -> ColumnProfile:
         """Rows, non-null values, range and (when asked) distinct values of ``column``."""
         values = _numeric(_as_pandas(source)[column], column)
         present = values[~np.isnan(values)]
+        counted = int(np.unique(present).size) if distinct else None
+        if counted is not None and distinct_limit is not None:
+            counted = min(counted, int(distinct_limit) + 1)
         return ColumnProfile(
             rows=int(values.size),
             non_null=int(present.size),
             minimum=float(present.min()) if present.size else None,
             maximum=float(present.max()) if present.size else None,
-            distinct=int(np.unique(present).size) if distinct else None,
+            distinct=counted,
         )
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:

@@ -36,9 +36,14 @@ class PostgreSQLEngine:
         """Column names of the table ``source``."""
         return self._fetch(f"SELECT * FROM {self._table(source)} AS t LIMIT 0")[1]
 
-    def profile(self, source: Any, column: str, *, distinct: bool = True) -> ColumnProfile:
+    def profile(
+        self, source: Any, column: str, *, distinct: bool = True, distinct_limit: int | None = None
+    ) -> ColumnProfile:
         """Rows, non-null values, range and (when asked) distinct values of ``column``."""
-        sql = profile_sql(column, self._table(source), POSTGRESQL, distinct=distinct)
+        table = self._table(source)
+        sql = profile_sql(
+            column, table, POSTGRESQL, distinct=distinct, distinct_limit=distinct_limit
+        )
         return profile_row(self._fetch(sql)[0][0])
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:

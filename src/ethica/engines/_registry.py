@@ -20,8 +20,13 @@ class Engine(Protocol):
     def columns(self, source: Any) -> list[str]:
         """Column names of ``source``."""
 
-    def profile(self, source: Any, column: str, *, distinct: bool = True) -> ColumnProfile:
-        """Range and (when ``distinct``) cardinality of one column of ``source``."""
+    def profile(
+        self, source: Any, column: str, *, distinct: bool = True, distinct_limit: int | None = None
+    ) -> ColumnProfile:
+        """Range and (when ``distinct``) cardinality of one column of ``source``.
+
+        With ``distinct_limit``, distinct values are counted up to ``distinct_limit + 1`` only.
+        """
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
         """One row per non-empty cell: the key columns, ``n`` and the sums."""

@@ -92,10 +92,13 @@ class SparkEngine:
         """Column names of ``source``."""
         return list(self._frame(source).columns)
 
-    def profile(self, source: Any, column: str, *, distinct: bool = True) -> ColumnProfile:
+    def profile(
+        self, source: Any, column: str, *, distinct: bool = True, distinct_limit: int | None = None
+    ) -> ColumnProfile:
         """Rows, non-null values, range and (when asked) distinct values of ``column``."""
         with self._view(source) as view:
-            row = self._collect(profile_sql(column, view, SPARK, distinct=distinct))[1][0]
+            sql = profile_sql(column, view, SPARK, distinct=distinct, distinct_limit=distinct_limit)
+            row = self._collect(sql)[1][0]
         return profile_row(tuple(row))
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:

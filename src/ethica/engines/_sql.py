@@ -87,10 +87,28 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
     return f"{statement} GROUP BY {group_by}" if keys else statement
 
 
-def profile_sql(column: str, source: str, dialect: Dialect, *, distinct: bool = True) -> str:
-    """Rows, non-null values, range and (when asked) distinct values of one column."""
+def profile_sql(
+    column: str,
+    source: str,
+    dialect: Dialect,
+    *,
+    distinct: bool = True,
+    distinct_limit: int | None = None,
+) -> str:
+    """Rows, non-null values, range and (when asked) distinct values of one column.
+
+    With ``distinct_limit`` the distinct values are counted up to ``distinct_limit + 1`` only:
+    the engine stops reading as soon as it has seen that many (on continuous scores, within
+    the first rows), where a full count reads the whole column.
+    """
     c = dialect.as_double(dialect.identifier(column))
     counted = f"COUNT(DISTINCT {c})" if distinct else "CAST(NULL AS BIGINT)"
+    if distinct and distinct_limit is not None:
+        first = (
+            f"SELECT DISTINCT {c} AS v FROM {source} AS u WHERE {c} IS NOT NULL "
+            f"LIMIT {int(distinct_limit) + 1}"
+        )
+        counted = f"(SELECT COUNT(*) FROM ({first}) AS d)"
     return f"SELECT COUNT(*), COUNT({c}), MIN({c}), MAX({c}), {counted} FROM {source} AS t"
 
 

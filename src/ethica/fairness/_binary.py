@@ -37,11 +37,7 @@ LABEL_FREE = ("selection_rate",)
 
 
 def binary_aggregation(roles: Roles, bins: ScoreBins | None) -> Aggregation:
-    """Group by the sensitive features, label, prediction and score bin; sum the score.
-
-    With equal-width bins the score's range per cell comes along, so that scores with few
-    distinct values are recognised (and kept exactly) from the same pass.
-    """
+    """Group by the sensitive features, label, prediction and score bin; sum the score."""
     keys: list[tuple[str, Any]] = [(f, Col(f)) for f in roles.sensitive]
     if roles.label is not None:
         keys.append(("label", Col(roles.label)))
@@ -56,8 +52,6 @@ def binary_aggregation(roles: Roles, bins: ScoreBins | None) -> Aggregation:
         else:
             keys.append(("score_bin", binned(roles.score, bins.low, bins.high, bins.bins)))
         sums.append(("score_sum", score))
-        if bins.method == "equal_width":
-            return Aggregation(keys=tuple(keys), sums=tuple(sums), ranges=(("score", score),))
     return Aggregation(keys=tuple(keys), sums=tuple(sums))
 
 
@@ -77,10 +71,8 @@ def binary_table(
     audit takes no ``options``.
     """
     check_options("binary", options, ())
-    bins = _first_bins(engine, source, roles.score, score_bins)
+    bins = _score_bins(engine, source, roles.score, score_bins)
     cells = engine.aggregate(source, binary_aggregation(roles, bins))
-    if bins is not None and not isinstance(score_bins, ScoreBins) and "score_min" in cells:
-        cells, bins = _settle_bins(engine, source, roles, cells, bins, int(score_bins))
     require_rows(cells)
     keys = ["label", "prediction"] if roles.label is not None else ["prediction"]
     values = {key: _present_values(cells, key, roles) for key in keys}
@@ -180,54 +172,26 @@ def binary_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetrics
     )
 
 
-def _first_bins(
+def _score_bins(
     engine: Engine, source: Any, score: str | None, score_bins: int | ScoreBins
 ) -> ScoreBins | None:
-    """Bins to aggregate with: equal-width over the score's range, settled by the pass itself."""
+    """Exact scores when at most ``score_bins`` are distinct, else equal-width bins.
+
+    Distinct scores are counted only up to one past the limit: on continuous scores the
+    engine stops within the first rows, and the aggregation pass then needs no per-cell range.
+    """
     if score is None:
         return None
     if isinstance(score_bins, ScoreBins):
         return score_bins
-    # The range costs little; counting distinct scores costs a pass of its own, so it is asked
-    # for only when the aggregation cannot tell (see _settle_bins).
-    profile = engine.profile(source, score, distinct=False)
+    profile = engine.profile(source, score, distinct_limit=score_bins)
     if profile.non_null == 0:
         raise InputError(f"score column {score!r} has no values")
     assert profile.minimum is not None and profile.maximum is not None
-    if profile.minimum == profile.maximum:
+    few = profile.distinct is not None and profile.distinct <= score_bins
+    if profile.minimum == profile.maximum or few:
         return ScoreBins("exact")
     return ScoreBins("equal_width", float(profile.minimum), float(profile.maximum), score_bins)
-
-
-def _settle_bins(
-    engine: Engine,
-    source: Any,
-    roles: Roles,
-    cells: pd.DataFrame,
-    bins: ScoreBins,
-    limit: int,
-) -> tuple[pd.DataFrame, ScoreBins]:
-    """Keep scores exactly when there are at most ``limit`` distinct values, else keep the bins.
-
-    When every bin holds a single value there are as many distinct scores as bins in use (at
-    most ``limit``): each bin becomes its value. Only when some bin holds several values and
-    the number of distinct scores may still be within ``limit`` is a second pass needed.
-    """
-    low, high = cells.pop("score_min"), cells.pop("score_max")
-    extremes = pd.DataFrame({"bin": cells["score_bin"], "low": low, "high": high})
-    per_bin = extremes.groupby("bin", sort=False).agg(low=("low", "min"), high=("high", "max"))
-    single = (per_bin["low"] == per_bin["high"]).to_numpy()
-    if single.all():
-        cells["score_bin"] = low
-        return cells, ScoreBins("exact")
-    if len(per_bin) + int((~single).sum()) > limit:  # a lower bound of the distinct scores
-        return cells, bins
-    assert roles.score is not None
-    distinct = engine.profile(source, roles.score).distinct
-    if distinct is not None and distinct > limit:
-        return cells, bins
-    exact = ScoreBins("exact")
-    return engine.aggregate(source, binary_aggregation(roles, exact)), exact
 
 
 def _as_comparable(values: pd.Series) -> pd.Series:

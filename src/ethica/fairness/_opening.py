@@ -49,11 +49,22 @@ def require_rows(cells: pd.DataFrame) -> None:
 
 
 def numeric_profile(
-    engine: Engine, source: Any, column: str, role: str, *, minimum: float | None = None
+    engine: Engine,
+    source: Any,
+    column: str,
+    role: str,
+    *,
+    minimum: float | None = None,
+    distinct_limit: int | None = None,
 ) -> ColumnProfile:
-    """Profile a column the kind computes with: numeric, never missing, finite, >= ``minimum``."""
+    """Profile a column the kind computes with: numeric, never missing, finite, >= ``minimum``.
+
+    Its distinct values are counted (up to ``distinct_limit + 1``) only when a limit is given.
+    """
     try:
-        profile = engine.profile(source, column)
+        profile = engine.profile(
+            source, column, distinct=distinct_limit is not None, distinct_limit=distinct_limit
+        )
     except EngineError as error:
         raise InputError(
             f"{role} column {column!r} could not be read as numbers: {error}"

@@ -59,7 +59,11 @@ def regression_table(
         unused=("score", "list_id"),
         instead="the amount is prediction= and the true amount label=",
     )
-    prediction_profile = numeric_profile(engine, source, prediction, "prediction")
+    # Distinct predictions are counted only up to the limit that decides exact values or bins.
+    limit = None if isinstance(score_bins, ScoreBins) else max(int(score_bins), 0)
+    prediction_profile = numeric_profile(
+        engine, source, prediction, "prediction", distinct_limit=limit
+    )
     if roles.label is not None:
         numeric_profile(engine, source, roles.label, "label")
     bins = prediction_bins(prediction_profile, score_bins)
