@@ -18,7 +18,7 @@ import numpy as np
 
 from ethica.explain._attribution import feature_of_column
 from ethica.explain._counterfactual_grid import Candidates, pair_values, with_values
-from ethica.explain._counterfactual_search import Block, VariantSearch, singles_of
+from ethica.explain._counterfactual_search import Block, VariantSearch, by_block, singles_of
 from ethica.explain._sklearn_models import final_step, is_tree, preprocess
 from ethica.explain._split_points import split_thresholds
 
@@ -104,10 +104,7 @@ def _final_scores(
     if not hasattr(final, "predict_proba"):
         return search.score(blocks)
     scores = np.asarray(final.predict_proba(values), dtype=np.float64)[:, 1]
-    flips = search.reverses(scores)
-    bounds = np.cumsum([0, *(len(next(iter(b.values()))) if b else 1 for b in blocks)])
-    pieces = list(zip(bounds[:-1], bounds[1:], strict=True))
-    return [flips[a:b] for a, b in pieces], [scores[a:b] for a, b in pieces]
+    return by_block(blocks, search.reverses(scores)), by_block(blocks, scores)
 
 
 def _cell_entries(candidate: Candidates, inputs: Sequence[_Column]) -> set[Any]:
