@@ -69,12 +69,7 @@ class VariantSearch:
         if total == 0:
             return [np.zeros(0, dtype=np.bool_) for _ in blocks], [np.zeros(0) for _ in blocks]
         scores = np.asarray(self.scorer.raw_variants(self.current, stacked)[:, 0], np.float64)
-        flips = self.reverses(scores)
-        bounds = np.cumsum([0, *(_length(block) for block in blocks)])
-        return (
-            [flips[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
-            [scores[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
-        )
+        return by_block(blocks, self.reverses(scores)), by_block(blocks, scores)
 
     def score_variants(
         self, variants: Sequence[Mapping[str, Any]]
@@ -134,6 +129,12 @@ def singles_of(
             k = int(np.argmax(block_flips))
             singles[candidate.name] = (values[k], float(block_scores[k]))
     return singles, alone
+
+
+def by_block(blocks: Sequence[Block], stacked: np.ndarray[Any, Any]) -> list[np.ndarray[Any, Any]]:
+    """Cut one answer for the stacked ``blocks`` (in order) into one piece per block."""
+    bounds = np.cumsum([0, *(_length(block) for block in blocks)])
+    return [stacked[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def _length(block: Block) -> int:

@@ -18,13 +18,15 @@ import numpy as np
 
 from ethica.explain._attribution import feature_of_column
 from ethica.explain._counterfactual_grid import Candidates, pair_values, with_values
-from ethica.explain._counterfactual_search import Block, VariantSearch, singles_of
+from ethica.explain._counterfactual_search import Block, VariantSearch, by_block, singles_of
 from ethica.explain._sklearn_models import final_step, is_tree, preprocess
 from ethica.explain._split_points import split_thresholds
 
 #: Pair combinations per pair in the first model call of a tree search; each next call takes 4x.
 _FIRST_PAIR_BATCH = 256
 
+#: One model column of a feature: its value for every grid value, its thresholds, its value now.
+_Column = tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], float]
 #: A found option: its changes and the model's score with them.
 Option = tuple[dict[str, Any], float]
 
@@ -48,12 +50,13 @@ def tree_options(
     model = scorer.model
     names = [f.name for f in scorer.spec.features]
     numeric = [c for c in candidates if c.numeric]
-    inputs: dict[str, list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]] = {}
+    inputs: dict[str, list[_Column]] = {}
     scored: tuple[list[np.ndarray[Any, Any]], list[np.ndarray[Any, Any]]] | None = None
     if _booster(search):
         found = split_thresholds(model, names) or {}
         for candidate in numeric:
-            inputs[candidate.name] = [(candidate.array(), found.get(candidate.name, np.empty(0)))]
+            thresholds = found.get(candidate.name, np.empty(0))
+            inputs[candidate.name] = [(candidate.array(), thresholds, float(candidate.start))]
     else:
         # Every value of every feature, as the trees see it: one frame for thresholds and singles.
         blocks: list[Block] = [{}] + [{c.name: c.array()} for c in candidates]
@@ -66,11 +69,13 @@ def tree_options(
             rows = slice(start, start + len(candidate.values))
             start += len(candidate.values)
             inputs[candidate.name] = [
-                (values[rows, j], found[column])
+                (values[rows, j], found[column], float(values[0, j]))
                 for j, column in enumerate(columns)
                 if column in found and feature_of_column(column, names) == candidate.name
             ]
-    near = [c if not c.numeric else with_values(c, _near(c, inputs[c.name])) for c in candidates]
+    near = [
+        c if not c.numeric else with_values(c, _cell_entries(c, inputs[c.name])) for c in candidates
+    ]
     near = [c for c in near if c.values]
     scored_candidates = candidates
     if scored is None:
@@ -99,30 +104,39 @@ def _final_scores(
     if not hasattr(final, "predict_proba"):
         return search.score(blocks)
     scores = np.asarray(final.predict_proba(values), dtype=np.float64)[:, 1]
-    flips = search.reverses(scores)
-    bounds = np.cumsum([0, *(len(next(iter(b.values()))) if b else 1 for b in blocks)])
-    pieces = list(zip(bounds[:-1], bounds[1:], strict=True))
-    return [flips[a:b] for a, b in pieces], [scores[a:b] for a, b in pieces]
+    return by_block(blocks, search.reverses(scores)), by_block(blocks, scores)
 
 
-def _near(
-    candidate: Candidates, inputs: Sequence[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]
-) -> set[Any]:
-    """Return the grid values next to a split threshold of ``candidate``'s model columns.
+def _cell_entries(candidate: Candidates, inputs: Sequence[_Column]) -> set[Any]:
+    """Return the cheapest grid value of each cell the model's thresholds cut the grid into.
 
-    Both grid values around each threshold are kept: libraries send a value equal to the
-    threshold left (``<=``) or right (``<``), and compare in float32 or float64.
+    Values in one cell take the same branches in every tree: only the cheapest can be the
+    cheapest option, alone or in a pair; the start's own cell changes nothing. A cell is told
+    by where a value falls among each model column's thresholds under every comparison the
+    libraries make: ``<=`` and ``<``, in float64, in float32, and float32 inputs against
+    float64 thresholds (scikit-learn).
     """
-    near: set[Any] = set()
-    for seen, thresholds in inputs:
-        order = np.argsort(seen, kind="stable")
-        ordered = seen[order]
-        left = np.searchsorted(ordered, thresholds, side="left")
-        right = np.searchsorted(ordered, thresholds, side="right")
-        around = np.unique(np.clip(np.concatenate([left - 1, left, right - 1, right]), 0, None))
-        around = around[around < len(candidate.values)]
-        near.update(candidate.values[k] for k in order[around])
-    return near
+    keys: list[np.ndarray[Any, Any]] = []
+    start_key: list[Any] = []
+    for seen, thresholds, at in inputs:
+        if not len(thresholds):
+            continue
+        single = thresholds.astype(np.float32)
+        for values, cuts, point in (
+            (seen, thresholds, at),
+            (seen.astype(np.float32), single, np.float32(at)),
+            (seen.astype(np.float32).astype(np.float64), thresholds, float(np.float32(at))),
+        ):
+            for side in ("left", "right"):
+                keys.append(np.searchsorted(cuts, values, side=side))
+                start_key.append(np.searchsorted(cuts, point, side=side))
+    if not keys:
+        return set()  # the model does not use the feature
+    cells = np.column_stack(keys)
+    moved = np.flatnonzero((cells != np.asarray(start_key)).any(axis=1))
+    # Values come cheapest first, so each cell's first index is its cheapest value.
+    _, first = np.unique(cells[moved], axis=0, return_index=True)
+    return {candidate.values[k] for k in moved[first]}
 
 
 def tree_pairs(
