@@ -8,11 +8,13 @@ a reviewer's agreement with a model.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
 from review_testing import customer, mine, override, step
 from service_testing import Service
+from web_testing import token_of, viewing_as
 
 APPLICANT = {"subject_id": "cust-1", "features": {"income": 95.0, "housing": "own"}, "score": 0.9}
 
@@ -57,6 +59,10 @@ def test_a_suspended_systems_fallback_is_pending_until_a_person_decides(
 
     case = _case(running, decision["id"])
     assert (case["person_decides"], case["scored_by"], case["blind"]) == (True, "fallback", False)
+    with viewing_as(running.client, token_of(running.headers["officer"])) as client:
+        officer = html.unescape(client.get(f"/dashboard/decisions/{decision['id']}").text)
+    assert "pending — a person will decide (the system's fallback: declined)" in officer
+    assert "The system's declared fallback (no model decided)" in officer
     reviewer = running.headers["reviewer"]
     confirm = step(running, decision["id"], "decision", reviewer, {"action": "confirm"})
     assert confirm.status_code == 422 and "action 'decide'" in confirm.text

@@ -13,14 +13,15 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from ethica.service.concerns import service as concerns
+from ethica.service.decisions.record import awaits_a_person
 from ethica.service.decisions.service import get_decision
+from ethica.service.decisions.tables import Decision
 from ethica.service.deps import SessionDep
 from ethica.service.reviews.history import case_history
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
 from ethica.service.users.service import display_names
 from ethica.service.web.console.words import reason_label, status_label
-from ethica.service.web.portal.views import disclosure_of
 from ethica.service.web.rendering import render
 from ethica.service.web.session import Viewer, page_requires
 
@@ -37,6 +38,13 @@ EVENT_WORDS = {
     "decide": "Decided by a person",
 }
 PROPOSED = "Override proposed (awaiting a second reviewer)"
+#: Who or what gave a decision its first outcome, in words.
+SCORED_BY = {
+    "model": "The AI system's model",
+    "caller": "A score the business computed",
+    "fallback": "The system's declared fallback (no model decided)",
+    "none": "Nobody yet: no model was used",
+}
 
 
 @router.get("/decisions/{decision_id}")
@@ -74,9 +82,19 @@ def decision_page(
         "row": row,
         "system": system,
         "status": status_label(row.review_status),
-        "disclosure": disclosure_of(row),
+        "outcome": _outcome_words(row),
+        "scored_by": SCORED_BY.get(row.scored_by, row.scored_by),
         "steps": steps,
         "names": display_names(session, user_ids={e.actor for e in history if e.actor}),
         "concerns": about,
     }
     return render(request, "dashboard/decision.html", context, viewer=viewer)
+
+
+def _outcome_words(row: Decision) -> str:
+    """The outcome as the officer reads it: pending while a person must still decide."""
+    if not awaits_a_person(row):
+        return row.outcome
+    if row.scored_by == "fallback":
+        return f"pending — a person will decide (the system's fallback: {row.outcome})"
+    return "pending — a person will decide (no model was used)"
