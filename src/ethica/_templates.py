@@ -36,6 +36,18 @@ def percent(value: float | None, digits: int = 0) -> str:
     return f"{100 * value:.{digits}f}%"
 
 
+def time_taken(seconds: float | None) -> str:
+    """Format a time taken: ``under 1 s``, ``40 s``, ``2 min 5 s``, or an em dash."""
+    if seconds is None or seconds != seconds:  # NaN
+        return "—"
+    if seconds < 0.5:
+        return "under 1 s"  # "0 s" would read as "not measured"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    return f"{whole // 60} min {whole % 60} s"
+
+
 environment = Environment(
     loader=FileSystemLoader([str(folder) for folder in TEMPLATE_FOLDERS]),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -45,3 +57,4 @@ environment = Environment(
 )
 environment.filters["when"] = when
 environment.filters["percent"] = percent
+environment.filters["time_taken"] = time_taken

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -132,7 +133,7 @@ def audit(
             if report is not None:
                 result.to_html(report)
     except EthicaError as error:
-        _fail(str(error))
+        _fail(as_options(str(error)))
     if as_json:
         sys.stdout.write(result.to_json() + "\n")
         return
@@ -151,12 +152,14 @@ def _live_audit(
 ) -> Any:
     from datetime import UTC, datetime
 
-    from ethica.cli_service import _sessions
+    from ethica.cli_service import _sessions, database_shown
     from ethica.service.decisions.live_audit import audit_live_decisions, parse_since
 
     window = parse_since(since, now=datetime.now(UTC)) if since else None
     features = [f.strip() for f in sensitive.split(",")] if sensitive else None
     with _sessions(database) as (settings, sessions), sessions() as session:
+        shown = database_shown(settings.database.url)
+        errors.print(f"Auditing the decisions in {shown}", highlight=False)
         return audit_live_decisions(
             session,
             database_url=settings.database.url,
@@ -291,6 +294,20 @@ def _progress(*, quiet: bool) -> Progress:
         transient=True,
         disable=quiet,
     )
+
+
+#: The library's argument names, as this command's options (for its error messages).
+OPTIONS = {
+    "pos_label": "--pos-label",
+    "sensitive_features": "--sensitive",
+    "min_group_size": "--min-group-size",
+}
+
+
+def as_options(message: str) -> str:
+    """Say ``--pos-label '>50K'`` where the library says ``pos_label='>50K'``."""
+    names = r"\b(" + "|".join(OPTIONS) + r")= ?"
+    return re.sub(names, lambda m: f"{OPTIONS[m.group(1)]} ", message)
 
 
 def _pairs(text: str | None) -> dict[str, str] | None:

@@ -33,20 +33,37 @@ DatabaseOption = Annotated[
 ]
 
 
+#: Where ``ethica demo`` (``make demo``) leaves its database, from the folder it ran in.
+DEMO_DATABASE = Path("out/demo/ethica.db")
+
+
 def _settings(database: str | None) -> Any:
     from pydantic import ValidationError
 
-    from ethica.service.settings import Settings, settings_problem
+    from ethica.service.settings import DatabaseSettings, Settings, settings_problem
 
     try:
         settings = Settings()
     except ValidationError as error:
         _fail(settings_problem(error))
+    default = DatabaseSettings.model_fields["url"].default
+    unset = database is None and settings.database.url == default
+    if unset and not Path(default.removeprefix("sqlite:///")).exists() and DEMO_DATABASE.exists():
+        # After `make demo` in the project folder, the commands work on the demo's database
+        # rather than silently creating an empty ./ethica.db.
+        database = f"sqlite:///{DEMO_DATABASE}"
     if database is not None:
         settings = settings.model_copy(
             update={"database": settings.database.model_copy(update={"url": database})}
         )
     return settings
+
+
+def database_shown(url: str) -> str:
+    """Return the database URL fit to print: without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 @contextmanager
@@ -293,6 +310,7 @@ def verify(
     from ethica.service.ledger.service import verify_ledger
 
     with _sessions(database) as (settings, sessions), sessions() as session:
+        errors.print(f"Database: {database_shown(settings.database.url)}", highlight=False)
         report = verify_ledger(session, settings=settings, chains=chain, witness=witness)
     if report.ok:
         console.print(f"[green]✓[/green] {report}")

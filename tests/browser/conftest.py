@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,17 +68,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture
-def live_service(tmp_path: Path) -> Iterator[LiveService]:
-    """The service on a fresh SQLite database, served by uvicorn on a free local port."""
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free local port, in a thread; yields its base URL."""
     import uvicorn
 
-    settings = Settings(database={"url": f"sqlite:///{tmp_path / 'ethica.db'}"})
-    app = create_app(settings)
-    with unit_of_work(state_of(app).sessions) as session:
-        for email, name, role in STAFF:
-            if session.scalar(select(User).where(User.email == email)) is None:
-                users.create_user(session, email=email, name=name, role=role, password=PASSWORD)
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
@@ -89,9 +84,24 @@ def live_service(tmp_path: Path) -> Iterator[LiveService]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the service did not start within 30 s")
         time.sleep(0.05)
-    yield LiveService(f"http://127.0.0.1:{port}", app)
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def live_service(tmp_path: Path) -> Iterator[LiveService]:
+    """The service on a fresh SQLite database, served by uvicorn on a free local port."""
+    settings = Settings(database={"url": f"sqlite:///{tmp_path / 'ethica.db'}"})
+    app = create_app(settings)
+    with unit_of_work(state_of(app).sessions) as session:
+        for email, name, role in STAFF:
+            if session.scalar(select(User).where(User.email == email)) is None:
+                users.create_user(session, email=email, name=name, role=role, password=PASSWORD)
+    with serving(app) as url:
+        yield LiveService(url, app)
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +111,11 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (apt install chromium)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         yield launched
         launched.close()
 

@@ -44,7 +44,7 @@ class Page(HTMLParser):
             if name == "style" and value and "url(" in value:
                 self.links.append(value)
         if tag == "svg":
-            self.svg_labels.append(dict(attrs).get("aria-label") or "")
+            self.svg_labels.append(dict(attrs).get("aria-labelledby") or "")
         self.figures += tag == "figure"
         self.figcaptions += tag == "figcaption"
         self.captions += tag == "caption"
@@ -121,6 +121,9 @@ def test_report_has_labelled_svg_charts_in_figures(report: str) -> None:
     assert svgs >= 15
     assert page.figures == svgs == page.figcaptions
     assert all(label.strip() for label in page.svg_labels)
+    for label in page.svg_labels:  # each chart named by its <title>, described by its <desc>
+        title, desc = label.split()
+        assert f'<title id="{title}">' in report and f'<desc id="{desc}">' in report
     assert "Selection rate by group" in report
     assert "Error rates by group (equalized odds)" in report
     assert "Calibration by group" in report

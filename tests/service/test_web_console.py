@@ -112,7 +112,8 @@ def test_a_reviewer_overrides_and_only_a_second_reviewer_can_approve(
     before = _page(running, first, case)
     assert before.status_code == 200
     text = _text(before.text)
-    assert "declined" in text and str(INCOME) in text and "Claim this case" in text
+    # The input reads as people write numbers (grouped, two decimals at most), not 4321.987.
+    assert "declined" in text and "4,321.99" in text and "Claim this case" in text
     assert "Override the outcome" not in text  # not before claiming
 
     claimed = _act(running, first, f"{case}/claim")

@@ -40,6 +40,7 @@ from ethica.demo._systems import (
 )
 from ethica.demo._tickets import generate_tickets
 from ethica.errors import InputError
+from ethica.privacy import NoticeKind
 
 #: Customers whose decisions the demo runs through the gateway (three each).
 DECIDED_CUSTOMERS = 1000
@@ -268,9 +269,26 @@ def _create_staff(state: Any) -> dict[str, str]:
         return {user.email: user.id for user in users}
 
 
+#: The demo bank's consent notices: (data use, kind, what the customer reads).
+CONSENT_NOTICES: tuple[tuple[str, NoticeKind, str], ...] = (
+    (
+        "personalize",
+        "opt_out",
+        "We use what we know about your accounts to suggest the products most useful to you. "
+        "You can say no: you then see the same suggestions as every customer.",
+    ),
+    (
+        "marketing",
+        "opt_in",
+        "With your agreement, we tell you about offers that match your situation, in the app "
+        "and by post. Without it, we send you no offers.",
+    ),
+)
+
+
 def _consent(state: Any, people: pd.DataFrame, rng: random.Random) -> dict[str, int]:
     """Record withdrawals and objections of some customers, before any decision about them."""
-    from ethica.service.consent.service import record_consent, record_objection
+    from ethica.service.consent.service import put_notice, record_consent, record_objection
 
     ids = list(people["customer_id"])
     rng.shuffle(ids)
@@ -288,6 +306,9 @@ def _consent(state: Any, people: pd.DataFrame, rng: random.Random) -> dict[str, 
         start += count
 
     def job(batch: Any) -> None:
+        # The uses of data a customer can say yes or no to, each with its wording in the portal.
+        for key, kind, text in CONSENT_NOTICES:
+            put_notice(batch, data_use_key=key, kind=kind, text=text)
         for subject in groups["objected to automated decisions"]:
             record_objection(batch, subject_id=subject, kind="automated_decision", source="portal")
         for subject in groups["objected to profiling"]:

@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 from typing import Any, Literal
 
 import babel
-from babel.numbers import NumberPattern, parse_pattern
+from babel.numbers import NumberPattern, format_percent, parse_pattern
 
 from ethica.errors import InputError
 from ethica.explain._catalogs import EXPLANATION, by_locale
@@ -85,8 +85,11 @@ def format_value(value: Any, feature: FeatureSpec, *, locale: str = "en") -> str
         number = float(value) + 0.0  # -0.0 reads as 0
         if not math.isfinite(number):
             return str(value)
+        if feature.unit == "percent":
+            return str(format_percent(number, "#,##0.#%", locale=locale))
         whole = feature.type == "integer" or number.is_integer()
-        return _formatted(number, locale, _WHOLE if whole else _DECIMALS)
+        written = _formatted(number, locale, _WHOLE if whole else _DECIMALS)
+        return f"{written}\u00a0{feature.unit}" if feature.unit else written
     return str(value)
 
 

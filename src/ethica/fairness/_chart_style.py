@@ -10,6 +10,8 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from ethica.fairness._count_table import group_order
+
 #: Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = (
     "#0072B2",
@@ -89,7 +91,7 @@ def bottom_legend() -> alt.Legend:
 
 
 def group_axis(data: pd.DataFrame, *, show: bool = True) -> alt.Y:
-    order = list(dict.fromkeys(data["group"]))
+    order = sorted(dict.fromkeys(data["group"]), key=group_order)
     axis = alt.Axis(labelLimit=180, title=None) if show else None
     return alt.Y("group:N", sort=order, axis=axis, title=None)
 

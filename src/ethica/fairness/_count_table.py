@@ -9,6 +9,7 @@ from shards or time windows merge by adding them up.
 from __future__ import annotations
 
 import itertools
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -171,6 +172,24 @@ def group_labels(frame: pd.DataFrame, grouping: Sequence[str]) -> list[str]:
         GROUP_SEPARATOR.join(str(v) for v in values)
         for values in frame[list(grouping)].itertuples(index=False, name=None)
     ]
+
+
+def group_order(label: str) -> tuple[tuple[int, float, str], ...]:
+    """Sort key of a group's name, so bands read in order: ``<25``, ``25-44``, ``45-64``, ``65+``.
+
+    Each value of an intersection (``"F × <25"``) sorts by its first number (a band "below"
+    a bound just under it), then by its text; values without a number come after, by text.
+    """
+    return tuple(_value_order(value) for value in label.split(GROUP_SEPARATOR))
+
+
+def _value_order(value: str) -> tuple[int, float, str]:
+    number = re.search(r"\d+(?:\.\d+)?", value)
+    if number is None:
+        return (1, 0.0, value)
+    bound = float(number.group())
+    below = value.lstrip().lower().startswith(("<", "≤", "under", "below"))
+    return (0, bound - 0.5 if below else bound, value)
 
 
 def normalize_groups(cells: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:

@@ -79,8 +79,21 @@ def confidence_words(level: float) -> str:
     return f"{level * 100:.4g}%"
 
 
+#: Metrics with a cut-off (``"in_top_k[5]"``), named with it: ``{k}`` is the cut-off.
+CUT_OFF_NAMES: dict[str, str] = {
+    "in_top_k": "share shown in the top {k}",
+    "share_of_top_k": "share of the top-{k} places",
+}
+
+
 def plain_name(metric: str) -> str:
-    """Name a metric in plain words without its explanation: ``"true positive rate"``."""
+    """Name a metric in plain words without its explanation: ``"true positive rate"``.
+
+    A metric with a cut-off reads with it: ``"in_top_k[1]"`` is ``"share shown in the top 1"``.
+    """
+    base, bracket, rest = metric.partition("[")
+    if bracket and rest.endswith("]") and base in CUT_OFF_NAMES:
+        return CUT_OFF_NAMES[base].format(k=rest[:-1])
     return metric.replace("_", " ")
 
 

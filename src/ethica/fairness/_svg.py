@@ -34,12 +34,16 @@ def figure(
     title: str, caption: str, chart: ChartSpec, *, figure_id: str, wide: bool = False
 ) -> Figure:
     """Render a chart to SVG and label it for assistive technology."""
-    svg = to_svg(chart, label=f"{title}. {caption}", id_prefix=figure_id)
+    svg = to_svg(chart, title=title, description=caption, id_prefix=figure_id)
     return Figure(title, caption, svg, figure_id, wide)
 
 
-def to_svg(chart: ChartSpec, *, label: str, id_prefix: str) -> str:
-    """Inline SVG of a chart, announced as one image with ``label`` (the tables hold the data)."""
+def to_svg(chart: ChartSpec, *, title: str, description: str, id_prefix: str) -> str:
+    """Inline SVG of a chart, announced as one image with its title and description.
+
+    The marks inside are drawing, not content (the tables beside the chart hold the data), so
+    the roles Vega gives them are removed: a screen reader meets one image, named and described.
+    """
     # vl-convert measures labels with its own fonts; the left padding leaves room for a reader's
     # wider fonts so that long group names are not cut off.
     spec = (
@@ -48,8 +52,18 @@ def to_svg(chart: ChartSpec, *, label: str, id_prefix: str) -> str:
         .configure_view(stroke="#d0d7de")
     )
     svg = str(vl_convert.vegalite_to_svg(spec.to_dict(validate=False)))
-    svg = re.sub(r"^<svg ", f'<svg role="img" aria-label="{html.escape(label)}" ', svg, count=1)
-    return _unique_ids(svg, id_prefix)
+    svg = _unique_ids(svg, id_prefix)
+    svg = re.sub(r'\s(?:role|aria-roledescription|aria-label|aria-hidden)="[^"]*"', "", svg)
+    opening = re.match(r"<svg[^>]*>", svg)
+    if opening is None:  # pragma: no cover - vl-convert always answers with an <svg> element
+        raise ValueError("the chart did not render to SVG")
+    head = opening.group(0)[:-1].rstrip("/")
+    labelled = (
+        f'{head} role="img" aria-labelledby="{id_prefix}-title {id_prefix}-desc">'
+        f'<title id="{id_prefix}-title">{html.escape(title)}</title>'
+        f'<desc id="{id_prefix}-desc">{html.escape(description)}</desc>'
+    )
+    return labelled + svg[opening.end() :]
 
 
 def _unique_ids(svg: str, prefix: str) -> str:

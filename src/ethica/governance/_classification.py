@@ -239,9 +239,19 @@ class Classification:
         }
 
 
+#: Feature fields added after specs were first digested, with the default that leaves them out.
+ADDED_LATER: dict[str, object] = {"unit": ""}
+
+
 def spec_digest(spec: SystemSpec, facts: AIActFacts | None = None) -> str:
     """Return the SHA-256 of a spec (and facts classified in its place), as hex."""
     data = spec.model_dump(mode="json")
+    for feature in data.get("features", []):
+        # Fields added after digests were first recorded count only when set, so a spec that
+        # does not use them keeps the digest it always had.
+        for name, default in ADDED_LATER.items():
+            if feature.get(name) == default:
+                feature.pop(name, None)
     if facts is not None:
         data["ai_act"] = facts.model_dump(mode="json")
     return hashlib.sha256(canonical_json(data)).hexdigest()

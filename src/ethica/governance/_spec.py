@@ -62,6 +62,12 @@ class FeatureSpec(_Model):
     proxy_for: list[str] = Field(
         default_factory=list, description="Protected attributes this feature is a known proxy for."
     )
+    unit: str = Field(
+        "",
+        max_length=20,
+        description="How a number reads to people: 'percent' for a ratio (0.71 reads 71%), "
+        "or a unit written after it ('EUR', 'months'); empty for a plain number.",
+    )
 
     @field_validator("data_category")
     @classmethod

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ethica.errors import InputError
-from ethica.governance import parse_spec
+from ethica.governance import SystemSpec, parse_spec
 from ethica.service.db import utcnow
 from ethica.service.decisions.service import get_decision
 from ethica.service.deps import SessionDep, run_job
@@ -29,6 +29,7 @@ from ethica.service.reviews.schemas import ReviewCaseRead, ReviewDecisionCreate
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
 from ethica.service.users.service import display_names
+from ethica.service.web.console.evidence import heavy_proxies, input_rows
 from ethica.service.web.console.words import (
     deadline_clock,
     outcomes_of,
@@ -36,6 +37,7 @@ from ethica.service.web.console.words import (
     reason_label,
     status_label,
 )
+from ethica.service.web.portal.views import explanation_of
 from ethica.service.web.rendering import render
 from ethica.service.web.session import Viewer, page_requires
 
@@ -241,6 +243,18 @@ async def _refused(
     return await run_in_threadpool(show)
 
 
+def _evidence(spec: SystemSpec, case: ReviewCaseRead | None) -> dict[str, Any]:
+    """The inputs in words, and (once the model's view is shown) contributions and proxies."""
+    if case is None:
+        return {"input_rows": [], "explained": None, "proxy_warnings": []}
+    shown = None if case.blind else case.explanation
+    return {
+        "input_rows": input_rows(spec, case.inputs),
+        "explained": explanation_of(spec, shown),
+        "proxy_warnings": heavy_proxies(spec, shown),
+    }
+
+
 def _case_response(
     request: Request,
     session: Session,
@@ -288,6 +302,7 @@ def _case_response(
         "decided_before": case is not None and me in case.earlier_reviewers,
         "clock": None if case is None else deadline_clock(case, now=utcnow()),
         "outcomes": outcomes_of(spec),
+        **_evidence(spec, case),
         "reason_codes": reason_codes(),
         "reason_label": reason_label,
         "status_label": status_label,

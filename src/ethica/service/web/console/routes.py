@@ -8,7 +8,6 @@ Every page reads through the review backend's own functions (:mod:`ethica.servic
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -18,6 +17,7 @@ from ethica.service.deps import SessionDep
 from ethica.service.reviews import cases, stats
 from ethica.service.systems.service import list_systems
 from ethica.service.users.service import display_names
+from ethica.service.web.console.queue_filter import REASONS, STATUSES, QueueFilter, pattern
 from ethica.service.web.console.words import deadline_clock, duration, seconds_words
 from ethica.service.web.rendering import is_htmx, render
 from ethica.service.web.session import Viewer, page_requires
@@ -35,12 +35,17 @@ def queue_page(
     request: Request,
     session: SessionDep,
     viewer: Annotated[Viewer, page_requires("reviews:read")],
-    system: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str, Query(max_length=100)] = "",
+    system: Annotated[str, Query(max_length=100)] = "",
+    reason: Annotated[str, Query(pattern=pattern(REASONS))] = "",
+    status: Annotated[str, Query(pattern=pattern(STATUSES))] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    """The queue: open cases by priority and deadline, of one system if asked, page by page."""
-    system_id = system or None
-    queued = cases.queue(session, system_id=system_id, reviewer_id=viewer.principal.id)
+    """The queue: open cases by priority and deadline, searched and filtered, page by page."""
+    wanted = QueueFilter(search=q.strip(), system=system, reason=reason, status=status)
+    me = viewer.principal.id
+    everything = cases.queue(session, system_id=system or None, reviewer_id=me)
+    queued = wanted.apply(session, everything, me=me)
     pages = max(1, -(-len(queued) // QUEUE_PAGE_SIZE))
     page = min(page, pages)
     items = queued[(page - 1) * QUEUE_PAGE_SIZE : page * QUEUE_PAGE_SIZE]
@@ -52,30 +57,29 @@ def queue_page(
     context = {
         "items": items,
         "total": len(queued),
+        "all_total": len(everything),
         "page": page,
         "pages": pages,
         "links": {
-            "here": _queue_url(system_id, page),
-            "previous": _queue_url(system_id, page - 1) if page > 1 else None,
-            "next": _queue_url(system_id, page + 1) if page < pages else None,
+            "here": wanted.url(page),
+            "previous": wanted.url(page - 1) if page > 1 else None,
+            "next": wanted.url(page + 1) if page < pages else None,
         },
         "clocks": {c.decision_id: deadline_clock(c, now=now) for c in items},
         "ages": {c.decision_id: duration(now - c.held_since) for c in items},
         "names": display_names(session, user_ids=people),
         "systems": [s.id for s in systems],
-        "system": system_id,
+        "system": system,
+        "wanted": wanted,
+        "reasons": REASONS,
+        "statuses": STATUSES,
         "refresh_seconds": QUEUE_REFRESH_SECONDS,
-        "me": viewer.principal.id,
+        "me": me,
     }
     # A history restore after the filter pushed its URL wants the whole page, not the table.
     fragment = is_htmx(request) and request.headers.get("hx-history-restore-request") != "true"
     template = "console/_queue.html" if fragment else "console/queue.html"
     return render(request, template, context, viewer=viewer)
-
-
-def _queue_url(system_id: str | None, page: int) -> str:
-    query = {k: v for k, v in (("system", system_id), ("page", page)) if v and v != 1}
-    return f"/console?{urlencode(query)}" if query else "/console"
 
 
 @router.get("/stats")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import get_args
 
+from ethica._templates import time_taken
 from ethica.governance import BinaryDecision, MulticlassDecision, SystemSpec
 from ethica.service.reviews.schemas import ReasonCode, ReviewCase
 
@@ -63,14 +64,8 @@ def duration(span: timedelta) -> str:
     return f"{minutes // (24 * 60)} days"
 
 
-def seconds_words(seconds: float | None) -> str:
-    """A time per case: ``40 s``, ``2 min 5 s``, or an em dash when there is none."""
-    if seconds is None:
-        return "—"
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    return f"{whole // 60} min {whole % 60} s"
+#: A time per case in words (the one formatter of durations, shared with the dashboard).
+seconds_words = time_taken
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ethica.errors import InputError
 from ethica.fairness import Audit, MissingGroupWarning
 from ethica.fairness._charts import grouping_figures
+from ethica.fairness._count_table import group_order
 from ethica.fairness._findings import METRIC_WORDS, metric_family
 from ethica.fairness._svg import Figure
 from ethica.governance import RankingDecision, parse_spec
@@ -128,7 +129,10 @@ def snapshot(result: Audit, *, id_prefix: str) -> FairnessSnapshot:
             grouping=str(grouping),
             metric=str(metric),
             words=_words(str(metric)),
-            groups=[_gap(row) for row in part.to_dict(orient="records")],
+            groups=sorted(
+                (_gap(row) for row in part.to_dict(orient="records")),
+                key=lambda gap: group_order(gap.group),
+            ),
         )
         for (grouping, metric), part in rows.groupby(["grouping", "metric"], sort=False)
     ]

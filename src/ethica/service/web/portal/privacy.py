@@ -23,7 +23,7 @@ from ethica.service.state import state_of
 from ethica.service.subjects import export
 from ethica.service.subjects import requests as rights
 from ethica.service.subjects import service as subjects
-from ethica.service.web.portal.views import purpose_words
+from ethica.service.web.portal.views import category_words, purpose_words
 from ethica.service.web.rendering import render
 from ethica.service.web.session import COOKIE, Viewer, page_requires
 
@@ -80,6 +80,24 @@ def _latest_choices(records: list[ConsentRecord]) -> dict[str, ConsentRecord]:
     return latest
 
 
+def _category_choices(records: list[ConsentRecord]) -> list[dict[str, Any]]:
+    """The newest choice per data use and data category, in words (``records`` newest first)."""
+    latest: dict[tuple[str, str], ConsentRecord] = {}
+    for record in records:
+        if record.data_category is not None:
+            latest.setdefault((record.data_use, record.data_category), record)
+    return [
+        {
+            "data_use": use,
+            "data_category": category,
+            "name": f"Using {category_words(category)} for {purpose_words(use)}",
+            "status": r.status,
+            "since": r.recorded_at,
+        }
+        for (use, category), r in latest.items()
+    ]
+
+
 def _objecting(objections: list[ObjectionRecord]) -> dict[str, ObjectionRecord | None]:
     """The newest objection (or lifting) of every kind for every use, or None."""
     return {
@@ -121,10 +139,11 @@ def privacy(
                 (k, OBJECTIONS[k], c) for k, c in _objecting(objections).items()
             )
         ],
+        "category_choices": _category_choices(records),
         "records": [
             {
                 "name": purpose_words(r.data_use),
-                "category": r.data_category,
+                "category": category_words(r.data_category) if r.data_category else None,
                 "status": r.status,
                 "source": r.source,
                 "at": r.recorded_at,
@@ -145,6 +164,7 @@ async def record_choice(
     viewer: Writer,
     data_use: Annotated[str, Form(min_length=1, max_length=200)],
     status: Annotated[Literal["granted", "withdrawn"], Form()],
+    data_category: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Record the customer's choice for one data use (and their browser's GPC signal, if sent)."""
     subject_id = viewer.subject
@@ -156,6 +176,7 @@ async def record_choice(
             subject_id=subject_id,
             data_use_key=data_use,
             status=status,
+            data_category_key=data_category or None,
             source="portal",
             gpc=gpc,
         ),

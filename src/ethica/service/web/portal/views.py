@@ -19,7 +19,7 @@ from ethica.governance import (
     SystemSpec,
     parse_spec,
 )
-from ethica.privacy import UnknownKeyError, data_use
+from ethica.privacy import UnknownKeyError, data_category, data_use
 from ethica.service.decisions.record import (
     FINAL_REVIEW_STATUSES,
     PENDING,
@@ -111,6 +111,18 @@ def purpose_words(key: str) -> str:
     except UnknownKeyError:
         return key
     return entry.name
+
+
+def category_words(key: str) -> str:
+    """A data category as the customer reads it: ``"your postal code"``, or its last word."""
+    try:
+        entry = data_category(key)
+    except UnknownKeyError:
+        return key.rsplit(".", 1)[-1].replace("_", " ")
+    words = entry.description.strip().rstrip(".") or entry.name
+    if words.lower().startswith("user's "):
+        return "your " + words[len("user's ") :]
+    return words[:1].lower() + words[1:]
 
 
 def outcome_of(spec: SystemSpec, outcome: str) -> Outcome:

@@ -1,0 +1,177 @@
+"""Every page of every face, on the demo bank, at a phone's, a laptop's and a wide screen's width.
+
+Each page must pass axe-core with no serious or critical violation, must not scroll sideways,
+and must load nothing from another site; each is photographed into ``test-artifacts/pages/``.
+The audit report (the HTML file ``ethica audit --report`` writes) passes the same checks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from page_checks import WIDTHS, axe_violations, blocking, foreign_references, sideways
+
+from conftest import ARTIFACTS, serving
+
+pytestmark = pytest.mark.slow
+
+CUSTOMERS = 1500
+
+
+@dataclass(frozen=True)
+class DemoBank:
+    url: str
+    portal_token: str
+
+
+@pytest.fixture(scope="module")
+def demo_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoBank]:
+    """The demo bank (``make demo``, smaller), served on a local port."""
+    from ethica.demo import generate_customers
+    from ethica.demo._bank import build_bank, demo_settings
+    from ethica.service.app import create_app
+
+    database = tmp_path_factory.mktemp("bank") / "ethica.db"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the demo's audit warns of groups too small to assess
+        bank = build_bank(database, generate_customers(CUSTOMERS, seed=0), seed=0)
+    with serving(create_app(demo_settings(database))) as url:
+        yield DemoBank(url, bank.portal_token)
+
+
+class Tour:
+    """Visits pages in one browser context, checks each at every width, collects what fails."""
+
+    def __init__(
+        self, browser: Any, origin: str, face: str, *, boxes_may_scroll: bool = False
+    ) -> None:
+        # bypass_csp: axe-core is injected as a script, which the pages' policy rightly refuses.
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+        self.page = self.context.new_page()
+        # The machine is shared: a system page audits its live decisions while it answers.
+        self.page.set_default_timeout(90_000)
+        self.origin = origin
+        self.face = face
+        self.boxes_may_scroll = boxes_may_scroll
+        self.requests: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.problems: list[str] = []
+        self.visited: list[str] = []
+
+    def visit(self, name: str, address: str) -> None:
+        page = self.page
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(address)
+            page.wait_for_load_state("networkidle")
+            folder = ARTIFACTS / "pages" / self.face
+            folder.mkdir(parents=True, exist_ok=True)
+            # JPEG: a system page is metres long on a phone, and a PNG of it runs to 10 MB.
+            shot = folder / f"{name}-{width}.jpg"
+            page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=70)
+            for what in sideways(page, boxes_may_scroll=self.boxes_may_scroll):
+                self.problems.append(f"{name} at {width} px: {what}")
+            if width in (390, 1280):
+                for violation in blocking(axe_violations(page)):
+                    self.problems.append(f"{name} at {width} px: axe {violation}")
+        for address_seen in foreign_references(page, self.origin):
+            self.problems.append(f"{name}: refers to {address_seen}")
+        self.visited.append(name)
+
+    def link(self, selector: str) -> str:
+        href = self.page.locator(selector).first.get_attribute("href")
+        assert href, selector
+        return f"{self.origin}{href}" if href.startswith("/") else href
+
+    def finish(self) -> None:
+        foreign = [u for u in self.requests if not u.startswith((self.origin, "data:", "file:"))]
+        self.context.close()
+        assert not foreign, f"requests to other sites: {foreign[:5]}"
+        assert not self.problems, "\n".join(self.problems)
+
+
+def _sign_in(tour: Tour, email: str, password: str) -> None:
+    page = tour.page
+    page.goto(f"{tour.origin}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")
+
+
+def test_every_customer_page(browser: Any, demo_bank: DemoBank) -> None:
+    tour = Tour(browser, demo_bank.url, "portal")
+    tour.page.goto(f"{demo_bank.url}/portal/enter?token={demo_bank.portal_token}")
+    tour.visit("decisions", f"{demo_bank.url}/portal")
+    decision = tour.link('a[href^="/portal/decisions/"]')
+    tour.visit("decision", decision)
+    if tour.page.locator('a[href$="/notice"]').count():
+        tour.visit("notice", tour.link('a[href$="/notice"]'))
+    tour.visit("privacy", f"{demo_bank.url}/portal/privacy")
+    tour.visit("erasure", f"{demo_bank.url}/portal/privacy/erasure")
+    tour.visit("not-found", f"{demo_bank.url}/portal/decisions/no-such-decision")
+    tour.finish()
+
+
+def test_every_reviewer_page(browser: Any, demo_bank: DemoBank) -> None:
+    tour = Tour(browser, demo_bank.url, "console")
+    _sign_in(tour, "reviewer@bank.example", "demo-reviewer-pass")
+    tour.visit("queue", f"{demo_bank.url}/console")
+    tour.visit("case", tour.link('#queue a[href^="/console/cases/"]'))
+    tour.visit("stats", f"{demo_bank.url}/console/stats")
+    tour.finish()
+
+
+def test_every_officer_page(browser: Any, demo_bank: DemoBank) -> None:
+    tour = Tour(browser, demo_bank.url, "dashboard")
+    _sign_in(tour, "admin@bank.example", "demo-admin-pass")
+    tour.visit("dashboard", f"{demo_bank.url}/dashboard")
+    for system in ("credit-limit", "support-routing", "product-recommendations"):
+        tour.visit(f"system-{system}", f"{demo_bank.url}/dashboard/systems/{system}")
+    tour.visit("concerns", f"{demo_bank.url}/dashboard/concerns")
+    tour.visit("concerns-resolved", f"{demo_bank.url}/dashboard/concerns?status=resolved")
+    tour.visit("ledger", f"{demo_bank.url}/dashboard/ledger")
+    tour.finish()
+
+
+def test_every_page_without_signing_in(browser: Any, demo_bank: DemoBank) -> None:
+    tour = Tour(browser, demo_bank.url, "public")
+    tour.visit("sign-in", f"{demo_bank.url}/login")
+    tour.visit("not-found", f"{demo_bank.url}/no-such-page")
+    tour.finish()
+
+
+def test_api_docs_load_from_the_service_alone(browser: Any, demo_bank: DemoBank) -> None:
+    tour = Tour(browser, demo_bank.url, "public")
+    tour.page.goto(f"{demo_bank.url}/docs")
+    tour.page.get_by_text("/v1/systems/{system_id}/decisions").first.wait_for()
+    tour.page.screenshot(path=str(ARTIFACTS / "pages" / "public" / "docs-1280.jpg"))
+    assert not foreign_references(tour.page, demo_bank.url)
+    tour.finish()
+
+
+def test_the_audit_report(browser: Any, tmp_path: Path) -> None:
+    from ethica.fairness import audit
+
+    rng = np.random.default_rng(0)
+    sex = rng.choice(["Female", "Male"], 2000)
+    age = rng.choice(["<25", "25-44", "45-64", "65+"], 2000)
+    approved = rng.random(2000) < np.where(sex == "Female", 0.4, 0.55)
+    repaid = rng.random(2000) < 0.7
+    frame = pd.DataFrame({"sex": sex, "age": age, "approved": approved, "repaid": repaid})
+    report = tmp_path / "report.html"
+    audit(frame, sensitive_features=["sex", "age"], prediction="approved", label="repaid").to_html(
+        report
+    )
+    # A report is a document of record: its wide metric tables may scroll in their own box
+    # (the page itself must not).
+    tour = Tour(browser, "file://", "report", boxes_may_scroll=True)
+    tour.visit("audit-report", report.as_uri())
+    tour.finish()
