@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pytest
 from service_testing import Service
 from sqlalchemy import update
 
@@ -19,6 +20,7 @@ from ethica.ledger import (
 )
 from ethica.service.app import state_of
 from ethica.service.db import unit_of_work
+from ethica.service.ledger import reading
 from ethica.service.ledger.store import SqlEntryStore, newest_heads, save_head, stored_heads
 from ethica.service.ledger.tables import LedgerEntry
 
@@ -76,3 +78,20 @@ def test_records_are_the_entries_text_and_verify_alike(service: Callable[..., Se
         problems = [(p.kind, p.chain, p.sequence) for p in from_records.problems]
         assert problems == [("edited", "credit", 1)]
         assert [(p.kind, p.chain, p.sequence) for p in from_entries.problems] == problems
+
+
+def test_records_read_across_batches_and_a_reader_that_stops_early_leaves_no_cursor(
+    service: Callable[..., Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = _decided(service, 9)
+    monkeypatch.setattr(reading, "BATCH_ROWS", 2)  # 9 entries: batches of 2, 2, 1 per chain
+    with unit_of_work(state_of(running.app).sessions) as session:
+        store = SqlEntryStore(session)
+        expected = [entry_record(e) for e in store.entries("credit")]
+        assert list(store.records("credit")) == expected
+        assert list(store.records("credit", start=3)) == expected[3:]
+        partial = store.records("credit")
+        assert next(partial) == expected[0]
+        del partial  # on PostgreSQL, a server-side cursor that must be closed
+        assert [r[0] for r in store.records("support")] == list(range(5))
+        assert verify_store(store).ok
