@@ -13,8 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from review_testing import customer, mine, override, step
-from service_testing import Service
+from service_testing import Service, credit_spec
 from web_testing import token_of, viewing_as
+
+from ethica.governance import parse_spec
+from ethica.governance._transparency import MEASURES
+from ethica.service.decisions.record import PERSON_DECIDED_STATUSES
 
 APPLICANT = {"subject_id": "cust-1", "features": {"income": 95.0, "housing": "own"}, "score": 0.9}
 
@@ -142,3 +146,9 @@ def test_an_objection_case_is_decided_directly_and_never_counts_as_agreement(
         1,
     )
     assert stats["blind_agreement_rate"] == 1.0
+
+
+def test_the_transparency_report_counts_every_review_where_a_person_decided() -> None:
+
+    counted = MEASURES["reviews"].categories(parse_spec({"id": "credit", **credit_spec()}))
+    assert set(counted) == PERSON_DECIDED_STATUSES

@@ -66,7 +66,7 @@ MEASURES = {
     m.key: m
     for m in (
         Measure("decisions", "Decisions by outcome", _outcomes),
-        Measure("reviews", "Reviews by a person", lambda s: ("confirmed", "overridden")),
+        Measure("reviews", "Reviews by a person", lambda s: ("confirmed", "overridden", "decided")),
         Measure("appeals", "Appeals and their results", lambda s: ("upheld", "changed", "pending")),
         Measure("concerns", "Concerns raised", lambda s: ("answered", "open")),
     )
