@@ -9,9 +9,11 @@ import sys
 
 import numpy as np
 import pandas as pd
-from evidently.legacy.calculations import stattests
-from evidently.legacy.calculations.stattests.registry import _get_default_stattest
-from evidently.legacy.core import ColumnType
+from evidently.legacy.calculations import stattests  # type: ignore[import-not-found]
+from evidently.legacy.calculations.stattests.registry import (  # type: ignore[import-not-found]
+    _get_default_stattest,
+)
+from evidently.legacy.core import ColumnType  # type: ignore[import-not-found]
 
 TESTS = {
     "ks": stattests.ks_stat_test,

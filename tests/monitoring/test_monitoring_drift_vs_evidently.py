@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ethica.monitoring import TESTS, Distribution, drift
+from ethica.monitoring import TESTS, Distribution, FeatureType, drift
 
 PEER_PYTHON = Path(os.environ.get("ETHICA_EVIDENTLY_PYTHON", "/work/evidently-venv/bin/python"))
 PEER_SCRIPT = Path(__file__).with_name("evidently_peer.py")
@@ -92,7 +92,7 @@ def test_scores_verdicts_and_defaults_equal_evidentlys(
 ) -> None:
     compared = 0
     for case, answer in zip(_cases(), evidently_answers, strict=True):
-        feature_type = "numeric" if case["type"] == "num" else "categorical"
+        feature_type: FeatureType = "numeric" if case["type"] == "num" else "categorical"
         reference = Distribution.of(
             np.array(case["reference"], dtype=float if feature_type == "numeric" else object),
             feature_type,

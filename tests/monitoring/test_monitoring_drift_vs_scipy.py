@@ -111,7 +111,9 @@ def _psi_by_hand(reference: Any, current: Any) -> float:
 
     ref_shares = filled(list(np.asarray(reference) / np.sum(reference)))
     cur_shares = filled(list(np.asarray(current) / np.sum(current)))
-    return sum((r - c) * math.log(r / c) for r, c in zip(ref_shares, cur_shares, strict=True))
+    return float(
+        sum((r - c) * math.log(r / c) for r, c in zip(ref_shares, cur_shares, strict=True))
+    )
 
 
 def test_counts_of_windows_equal_scipy_weighted() -> None:

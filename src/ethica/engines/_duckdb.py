@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ethica.engines._aggregation import Aggregation, ColumnProfile
+from ethica.engines._aggregation import Aggregation, ColumnProfile, SqlQuery
 from ethica.engines._sql import DUCKDB, aggregation_sql, profile_row, profile_sql
 from ethica.errors import EngineError, InputError
 
@@ -108,6 +108,8 @@ class DuckDBEngine:
             raise EngineError(f"DuckDB could not run the audit query: {error}") from error
 
     def _source_sql(self, source: Any) -> str:
+        if isinstance(source, SqlQuery):
+            return f"({source.sql})"
         if isinstance(source, (str, Path)):
             return self._path_or_table(str(source))
         try:

@@ -67,10 +67,12 @@ def binary_table(
     """Aggregate a binary decision table and check that its labels and predictions are binary.
 
     ``score_bins``: at most this many distinct scores are kept exactly, more are binned in this
-    many equal-width bins; a :class:`ScoreBins` fixes the bins (shards of one audit). A binary
-    audit takes no ``options``.
+    many equal-width bins; a :class:`ScoreBins` fixes the bins (shards of one audit). The one
+    option, ``{"window": True}``, counts one window of a longer log (monitoring): there, every
+    0/1 label or prediction may be the same (a day whose outcomes are all favourable).
     """
-    check_options("binary", options, ())
+    check_options("binary", options, ("window",))
+    window = bool((options or {}).get("window"))
     bins = _score_bins(engine, source, roles.score, score_bins)
     cells = engine.aggregate(source, binary_aggregation(roles, bins))
     require_rows(cells)
@@ -80,7 +82,8 @@ def binary_table(
         _check_at_most_two(values[key], key, getattr(roles, key))
     positive = _positive_label(values, pos_label)
     for key in keys:
-        _check_binary(values[key], key, positive, getattr(roles, key))
+        if not (window and positive == 1 and set(values[key]) <= {0, 1}):
+            _check_binary(values[key], key, positive, getattr(roles, key))
         cells[key] = (_as_comparable(cells[key]) == positive).astype(np.int8)
     if "score_bin" in cells:
         if cells["score_bin"].isna().any():

@@ -97,7 +97,8 @@ def sum_cells(
     A column ``<x>_m2`` (squared deviations from the cell's mean, next to its sum ``<x>_sum``)
     does not add up: cells with different means merge by Chan et al.'s update (``_moments``).
     ``factorized`` gives a column's codes when they are already known (a count table keeps
-    them); otherwise each column of ``by`` is factorized here.
+    them); otherwise each column of ``by`` is factorized here. The range of a score
+    (``score_min``, ``score_max``) merges as a range: least and greatest.
     """
     return _sum_cells(cells, by, sums, factorized or _factorize_from(cells))[0]
 
@@ -167,6 +168,15 @@ def _sum_cells(
             grouped = cells.groupby(by, sort=True, observed=True, dropna=False)
             summed = grouped[["n", *sums]].sum().reset_index()
             codes = np.asarray(grouped.ngroup(), dtype=np.int64)
+    for column in (c for c in sums if c.endswith(("_min", "_max"))):
+        # A range does not add up (windows of a monitor merge their score ranges).
+        extreme = column[-3:]
+        column_values = cells[column].reset_index(drop=True)
+        summed[column] = (
+            column_values.agg(extreme)
+            if not by
+            else column_values.groupby(codes, sort=True).agg(extreme).to_numpy()
+        )
     counts = cells["n"].to_numpy(dtype=np.float64)
     for m2 in (c for c in sums if c.endswith(M2_SUFFIX)):
         total = f"{m2.removesuffix(M2_SUFFIX)}_sum"

@@ -104,6 +104,39 @@ def audit_live_decisions(
     Decisions still waiting for a person to decide (outcome ``pending``) and seeded review
     cases are left out: neither is a decision the system made about a customer.
     """
+    table = live_count_table(
+        session,
+        database_url=database_url,
+        system_id=system_id,
+        master_key=master_key,
+        since=since,
+        until=until,
+        sensitive_features=sensitive_features,
+        with_outcomes=with_outcomes,
+        item=item,
+        table_options={k: options.pop(k) for k in _COUNT_TABLE_OPTIONS if k in options},
+    )
+    return audit(table, sensitive_features=list(table.sensitive_features), **options)
+
+
+def live_count_table(
+    session: Session,
+    *,
+    database_url: str,
+    system_id: str,
+    master_key: bytes,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sensitive_features: list[str] | None = None,
+    with_outcomes: bool = False,
+    item: str | None = None,
+    table_options: dict[str, Any] | None = None,
+) -> CountTable:
+    """The count table of a system's recorded decisions over a period, group labels opened.
+
+    The one aggregation :func:`audit_live_decisions` runs (see there for the parameters);
+    monitoring stores one per window.
+    """
     spec = parse_spec(get_system(session, system_id=system_id).spec)
     declared = [p.name for p in spec.protected_attributes]
     features = sensitive_features or declared
@@ -121,7 +154,7 @@ def audit_live_decisions(
         period=(since, until),
         postgresql=postgresql,
     )
-    table_options = {k: options.pop(k) for k in _COUNT_TABLE_OPTIONS if k in options}
+    table_options = dict(table_options or {})
     kwargs: dict[str, Any] = {
         "sensitive_features": features,
         "label": None if plan.label is None else "label",
@@ -138,8 +171,7 @@ def audit_live_decisions(
         if rows.empty:
             raise InputError(f"system {system_id!r} has no decisions in this period to audit")
         sealed = count_table(rows, engine="memory", **kwargs)
-    table = opened_labels(sealed, protected_cipher(master_key))
-    return audit(table, sensitive_features=features, **options)
+    return opened_labels(sealed, protected_cipher(master_key))
 
 
 @dataclass(frozen=True)

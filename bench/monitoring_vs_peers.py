@@ -1,0 +1,165 @@
+"""Monitoring speed: a drift report vs Evidently's DataDriftPreset, and windows from Parquet.
+
+Run: ``.venv/bin/python bench/monitoring_vs_peers.py [--rows N] [--columns M] [--decisions D]``.
+Evidently runs in its own venv (``--evidently-python``, default /work/evidently-venv); both read
+the same Parquet files, and the table shows whether the drift values agree. The machine may be
+shared: CPU time (process_time, which excludes waiting) is printed beside wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ethica.fairness import ScoreBins
+from ethica.monitoring import Distribution, drift
+from ethica.monitoring._report import monitoring_report
+from ethica.monitoring._windows import FeatureBins, WindowPlan, build_windows
+
+EVIDENTLY_SCRIPT = """
+import json, sys, time
+import pandas as pd
+from evidently import Report
+from evidently.presets import DataDriftPreset
+reference, current = pd.read_parquet(sys.argv[1]), pd.read_parquet(sys.argv[2])
+wall, cpu = time.perf_counter(), time.process_time()
+snapshot = Report([DataDriftPreset()]).run(current_data=current, reference_data=reference)
+values = {m["config"]["column"]: m["value"] for m in snapshot.dict()["metrics"]
+          if m["config"].get("type", "").endswith("ValueDrift")}
+print(json.dumps({"wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+                  "values": values}))
+"""
+
+
+def _frames(rows: int, columns: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    reference, current = {}, {}
+    for i in range(columns):
+        if i % 5 == 4:
+            labels = np.array(["a", "b", "c", "d"])
+            reference[f"c{i}"] = rng.choice(labels, rows)
+            current[f"c{i}"] = rng.choice(labels, rows, p=[0.4, 0.2, 0.2, 0.2])
+        else:
+            reference[f"x{i}"] = np.round(rng.normal(size=rows), 3)
+            current[f"x{i}"] = np.round(rng.normal(0.05 * (i % 3), size=rows), 3)
+    return pd.DataFrame(reference), pd.DataFrame(current)
+
+
+def _ours(reference: pd.DataFrame, current: pd.DataFrame) -> tuple[float, float, dict[str, float]]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    scores = {
+        name: drift(name, Distribution.of(reference[name]), Distribution.of(current[name])).score
+        for name in reference.columns
+    }
+    return time.perf_counter() - wall, time.process_time() - cpu, scores
+
+
+def _evidently(python: Path, reference: Path, current: Path) -> dict[str, Any] | None:
+    if not python.exists():
+        return None
+    done = subprocess.run(
+        [str(python), "-c", EVIDENTLY_SCRIPT, str(reference), str(current)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        print("Evidently failed:", done.stderr[-400:])
+        return None
+    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
+
+
+def _decisions(rows: int, features: int, days: int, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    score = rng.uniform(size=rows)
+    frame = {
+        "at": pd.to_datetime(start) + pd.to_timedelta(rng.integers(0, days * 86_400, rows), "s"),
+        "sex": rng.choice(["f", "m"], rows),
+        "age_band": rng.choice(["18-30", "31-50", "51+"], rows),
+        "approved": (score > 0.5).astype(np.int8),
+        "score": score,
+    }
+    for i in range(features):
+        frame[f"f{i}"] = rng.normal(size=rows).astype(np.float32)
+    return pd.DataFrame(frame)
+
+
+def _timed(job: Any) -> tuple[float, float, Any]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = job()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--columns", type=int, default=20)
+    parser.add_argument("--decisions", type=int, default=1_000_000)
+    parser.add_argument("--features", type=int, default=20)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument(
+        "--evidently-python", type=Path, default=Path("/work/evidently-venv/bin/python")
+    )
+    args = parser.parse_args()
+    lines = []
+    with tempfile.TemporaryDirectory() as folder:
+        reference, current = _frames(args.rows, args.columns)
+        paths = Path(folder) / "reference.parquet", Path(folder) / "current.parquet"
+        reference.to_parquet(paths[0])
+        current.to_parquet(paths[1])
+        wall, cpu, ours = _ours(pd.read_parquet(paths[0]), pd.read_parquet(paths[1]))
+        size = f"{args.rows:,} rows x {args.columns} columns"
+        lines.append(("drift report", size, "ethica", wall, cpu, ""))
+        peer = _evidently(args.evidently_python, *paths)
+        if peer is None:
+            lines.append(("drift report", size, "Evidently", float("nan"), float("nan"), "n/a"))
+        else:
+            gap = max(abs(ours[c] - peer["values"][c]) for c in ours)
+            note = f"max |value gap| {gap:.1e}; {peer['cpu'] / cpu:.0f}x our CPU"
+            lines.append(("drift report", size, "Evidently", peer["wall"], peer["cpu"], note))
+
+        log = _decisions(args.decisions, args.features, args.days)
+        path = Path(folder) / "decisions.parquet"
+        log.to_parquet(path)
+        plan = WindowPlan(
+            time="at",
+            sensitive_features=("sex", "age_band"),
+            prediction="approved",
+            score="score",
+            score_bins=ScoreBins("equal_width", 0.0, 1.0, 20),
+            features={f"f{i}": FeatureBins("numeric", -4.0, 4.0, 20) for i in range(args.features)},
+        )
+        size = f"{args.decisions:,} x {args.features} features x {args.days} days"
+        wall, cpu, windows = _timed(lambda: build_windows(path, plan))
+        lines.append(("all windows (DuckDB, Parquet)", size, "ethica", wall, cpu, ""))
+        last = max(windows)
+        wall, cpu, _ = _timed(
+            lambda: build_windows(path, plan, since=last, until=last + timedelta(days=1))
+        )
+        lines.append(("one new day's window", size, "ethica", wall, cpu, ""))
+        wall, cpu, _ = _timed(
+            lambda: monitoring_report(
+                "bench", windows, sensitive_features=["sex", "age_band"], rules=[]
+            )
+        )
+        lines.append(
+            (f"report over {args.days} days", "from stored windows", "ethica", wall, cpu, "")
+        )
+    print(f"{'what':32} {'size':42} {'who':10} {'wall s':>8} {'CPU s':>8}  note")
+    for what, size, who, wall, cpu, note in lines:
+        print(f"{what:32} {size:42} {who:10} {wall:8.2f} {cpu:8.2f}  {note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,277 @@
+"""Count tables per time window, built once per window and merged for any longer span.
+
+A window is the count tables of the decisions made in it: one over every decision (what was
+decided, per group and score bin), one over the decisions whose outcome is known (the label too),
+and one distribution per monitored feature in bins fixed in advance (from the model version's
+training summary). A window's counts depend on its own rows only, so building windows one at a
+time equals building them all at once, bit for bit; an outcome that arrives late changes only
+the window of its decision.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ethica.engines import Aggregation, Col, Engine, SqlQuery, binned, get_engine
+from ethica.errors import InputError
+from ethica.fairness import CountTable, ScoreBins, count_table
+from ethica.monitoring._distribution import Distribution
+
+WINDOW = "__ethica_window"
+#: Seconds in each window length.
+EVERY: dict[str, int] = {"hour": 3600, "day": 86_400}
+Every = Literal["hour", "day"]
+
+
+@dataclass(frozen=True)
+class FeatureBins:
+    """How one feature is counted in every window: equal bins over a fixed range, or labels.
+
+    Bins come from the reference (the model version's training summary) so that windows and
+    reference count the same cells; values outside the range fall into the outer bins.
+    """
+
+    feature_type: Literal["numeric", "categorical"]
+    low: float = 0.0
+    high: float = 1.0
+    bins: int = 20
+
+    def centers(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Return the middle of each bin (the value a binned row stands for)."""
+        width = (self.high - self.low) / self.bins
+        return np.asarray(self.low + (np.arange(self.bins) + 0.5) * width, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """Everything monitoring keeps of one window: counts, never rows."""
+
+    start: datetime
+    decisions: CountTable | None
+    outcomes: CountTable | None
+    features: dict[str, Distribution] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        """Decisions made in the window."""
+        return 0 if self.decisions is None else self.decisions.rows
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """What to count per window: the roles of the columns and the fixed bins."""
+
+    time: str
+    sensitive_features: tuple[str, ...]
+    prediction: str
+    label: str | None = None
+    score: str | None = None
+    score_bins: ScoreBins | None = None
+    pos_label: Any = None
+    features: Mapping[str, FeatureBins] = field(default_factory=dict)
+    every: Every = "day"
+
+
+def window_start(moment: datetime, every: Every = "day") -> datetime:
+    """Return the start of the window that holds ``moment`` (UTC)."""
+    seconds = EVERY[every]
+    epoch = int(moment.astimezone(UTC).timestamp())
+    return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
+
+
+def build_windows(
+    data: Any,
+    plan: WindowPlan,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    engine: str | Engine = "auto",
+) -> dict[datetime, WindowCounts]:
+    """Count each window of ``data`` between ``since`` and ``until`` (UTC, whole windows).
+
+    ``data`` is a pandas/polars/pyarrow table, or a Parquet/CSV path aggregated in DuckDB;
+    ``plan.time`` holds timestamps or epoch seconds.
+    """
+    source, chosen = _windowed_source(data, plan, since=since, until=until, engine=engine)
+    keys = (WINDOW, *plan.sensitive_features)
+    every_decision = _split(
+        _table(source, plan, keys, label=None, engine=chosen), plan.sensitive_features
+    )
+    with_outcomes: dict[int, CountTable] = {}
+    if plan.label is not None:
+        known = _only_known(source, plan.label)
+        table = _table(known, plan, keys, label=plan.label, engine=chosen)
+        with_outcomes = _split(table, plan.sensitive_features)
+    features = {
+        name: _feature_counts(source, name, bins, chosen) for name, bins in plan.features.items()
+    }
+    seconds = EVERY[plan.every]
+    windows = {}
+    for index in sorted(every_decision):
+        start = datetime.fromtimestamp(index * seconds, tz=UTC)
+        windows[start] = WindowCounts(
+            start=start,
+            decisions=every_decision[index],
+            outcomes=with_outcomes.get(index),
+            features={name: counts[index] for name, counts in features.items() if index in counts},
+        )
+    return windows
+
+
+def merge_windows(windows: Sequence[WindowCounts]) -> WindowCounts:
+    """Add up windows into one span (7, 30, 90 days): counts add, nothing is recomputed."""
+    if not windows:
+        raise InputError("there are no windows to merge")
+    decisions = _merge([w.decisions for w in windows])
+    outcomes = _merge([w.outcomes for w in windows])
+    features: dict[str, Distribution] = {}
+    for window in windows:
+        for name, distribution in window.features.items():
+            features[name] = (
+                features[name].merge(distribution) if name in features else distribution
+            )
+    return WindowCounts(windows[0].start, decisions, outcomes, features)
+
+
+def _merge(tables: Sequence[CountTable | None]) -> CountTable | None:
+    present = [t for t in tables if t is not None]
+    if not present:
+        return None
+    merged = present[0]
+    for table in present[1:]:
+        merged = merged.merge(table)
+    return merged
+
+
+def _windowed_source(
+    data: Any,
+    plan: WindowPlan,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    engine: str | Engine,
+) -> tuple[Any, Engine]:
+    seconds = EVERY[plan.every]
+    low = -math.inf if since is None else window_start(since, plan.every).timestamp()
+    high = math.inf if until is None else window_start(until, plan.every).timestamp()
+    if isinstance(data, (str, Path)):
+        chosen = get_engine("duckdb" if engine == "auto" else engine, data)
+        time = '"' + plan.time.replace('"', '""') + '"'
+        reader = "read_csv_auto" if str(data).endswith((".csv", ".tsv")) else "read_parquet"
+        path = str(data).replace("'", "''")
+        relation = f"{reader}('{path}')"
+        epoch = f"epoch({time})" if _is_timestamp(relation, time) else time
+        bounds = " AND ".join(
+            f"{epoch} {op} {value!r}"
+            for op, value in ((">=", low), ("<", high))
+            if math.isfinite(value)
+        )
+        sql = (
+            f"SELECT *, CAST(FLOOR({epoch} / {seconds}) AS BIGINT) AS {WINDOW} "
+            f"FROM {relation}" + (f" WHERE {bounds}" if bounds else "")
+        )
+        return SqlQuery(sql), chosen
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    epoch_seconds = _epoch_seconds(frame[plan.time])
+    inside = (epoch_seconds >= low) & (epoch_seconds < high)
+    frame = frame.loc[inside].assign(**{WINDOW: np.floor_divide(epoch_seconds[inside], seconds)})
+    return frame, get_engine(engine, frame)
+
+
+def _is_timestamp(relation: str, column: str) -> bool:
+    described = duckdb.connect().execute(f"DESCRIBE SELECT {column} FROM {relation}").fetchall()
+    return str(described[0][1]).upper().startswith(("TIMESTAMP", "DATE"))
+
+
+def _epoch_seconds(column: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        stamps = pd.to_datetime(column, utc=True)
+        since_epoch = (stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+        return np.asarray(since_epoch.to_numpy(dtype=np.int64), dtype=np.int64)
+    return np.asarray(np.floor(column.to_numpy(dtype=np.float64)), dtype=np.int64)
+
+
+def _only_known(source: Any, label: str) -> Any:
+    if isinstance(source, SqlQuery):
+        quoted = '"' + label.replace('"', '""') + '"'
+        return SqlQuery(f"SELECT * FROM ({source.sql}) AS w WHERE {quoted} IS NOT NULL")
+    return source.loc[source[label].notna()]
+
+
+def _table(
+    source: Any, plan: WindowPlan, keys: Sequence[str], *, label: str | None, engine: Engine
+) -> CountTable:
+    return count_table(
+        source,
+        sensitive_features=list(keys),
+        label=label,
+        prediction=plan.prediction,
+        score=plan.score,
+        pos_label=plan.pos_label,
+        score_bins=plan.score_bins or 1000,
+        engine=engine,
+        options={"window": True},  # a window may see one outcome only
+    )
+
+
+def _split(table: CountTable, sensitive: Sequence[str]) -> dict[int, CountTable]:
+    """One count table per window out of the table keyed by window and group."""
+    windows: dict[int, CountTable] = {}
+    for key, cells in table.cells.groupby(WINDOW, sort=True):
+        # Cells in one canonical order, so that a window's table does not depend on the order
+        # in which its rows were read.
+        own = cells.drop(columns=WINDOW).sort_values([*sensitive, *table.keys], kind="stable")
+        own = own.reset_index(drop=True)
+        windows[int(str(key))] = replace(table, sensitive_features=tuple(sensitive), cells=own)
+    return windows
+
+
+def _feature_counts(
+    source: Any, name: str, bins: FeatureBins, engine: Engine
+) -> dict[int, Distribution]:
+    value = (
+        binned(name, bins.low, bins.high, bins.bins)
+        if bins.feature_type == "numeric"
+        else Col(name)
+    )
+    cells = engine.aggregate(source, Aggregation(keys=((WINDOW, Col(WINDOW)), ("value", value))))
+    out: dict[int, Distribution] = {}
+    for key, part in cells.groupby(WINDOW, sort=True):
+        absent = part["value"].isna().to_numpy()
+        missing = int(part.loc[absent, "n"].sum())
+        present = part.loc[~absent]
+        if bins.feature_type == "numeric":
+            values: Any = bins.centers()[present["value"].to_numpy(dtype=np.int64)]
+        else:
+            values = present["value"].astype(str).to_numpy(dtype=object)
+        out[int(str(key))] = Distribution.from_counts(
+            values, present["n"].to_numpy(dtype=np.int64), bins.feature_type, missing
+        )
+    return out
+
+
+def table_from_dict(stored: Mapping[str, Any]) -> CountTable:
+    """Rebuild a count table from :meth:`CountTable.to_dict` (a stored window)."""
+    bins = stored.get("bins")
+    cells = pd.DataFrame.from_records(stored["cells"])
+    features = tuple(stored["sensitive_features"])
+    for name in features:
+        cells[name] = cells[name].astype(str)
+    return CountTable(
+        kind=stored["kind"],
+        sensitive_features=features,
+        cells=cells,
+        keys=tuple(stored["keys"]),
+        classes=tuple(stored.get("classes", ())),
+        bins=None if bins is None else ScoreBins(**bins),
+        options=dict(stored.get("options", {})),
+    )

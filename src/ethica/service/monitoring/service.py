@@ -1,0 +1,199 @@
+"""Building a system's daily windows from its decision log, and reading them back.
+
+``run_monitor`` counts each whole day not yet counted (in the database on PostgreSQL, through
+the live audit's one query) and rebuilds the ``outcomes`` part of a day only when outcomes of
+its decisions were recorded after it was built. Reports read the stored windows only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ethica.fairness import CountTable
+from ethica.governance import BinaryDecision, parse_spec
+from ethica.monitoring._alerts import default_rules
+from ethica.monitoring._report import MonitoringReport, monitoring_report
+from ethica.monitoring._windows import WindowCounts, table_from_dict, window_start
+from ethica.service.db import new_id
+from ethica.service.decisions.live_audit import live_count_table
+from ethica.service.decisions.record import PENDING
+from ethica.service.decisions.tables import Decision
+from ethica.service.monitoring.tables import MonitoringWindow
+from ethica.service.systems.service import get_system
+
+DAY = timedelta(days=1)
+PARTS = ("decisions", "outcomes")
+
+
+@dataclass(frozen=True)
+class MonitorRun:
+    """What one run did: the days it counted and the days whose outcomes it recounted."""
+
+    system_id: str
+    built: list[datetime] = field(default_factory=list)
+    refreshed: list[datetime] = field(default_factory=list)
+
+
+def run_monitor(
+    session: Session,
+    *,
+    system_id: str,
+    database_url: str,
+    master_key: bytes,
+    until: datetime,
+    now: datetime,
+) -> MonitorRun:
+    """Count every whole day before ``until`` not counted yet; recount late outcomes' days."""
+    run = MonitorRun(system_id)
+    first = session.scalar(select(func.min(Decision.created_at)).where(*_counted(system_id)))
+    if first is None:
+        return run
+    stored = _stored(session, system_id)
+    last = window_start(until)
+    day = window_start(first)
+    counting = _Counting(session, system_id, database_url, master_key, now)
+    while day < last:
+        if (day, "decisions") not in stored:
+            for part in PARTS:
+                counting.store(day, part, stored.get((day, part)))
+            run.built.append(day)
+        day += DAY
+    for day in _late_outcome_days(session, system_id, stored):
+        if day < last and day not in run.built:
+            counting.store(day, "outcomes", stored.get((day, "outcomes")))
+            run.refreshed.append(day)
+    session.flush()
+    return run
+
+
+def load_windows(
+    session: Session,
+    *,
+    system_id: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[datetime, WindowCounts]:
+    """The stored windows of a system between ``since`` and ``until``, as count tables."""
+    query = select(MonitoringWindow).where(MonitoringWindow.system_id == system_id)
+    if since is not None:
+        query = query.where(MonitoringWindow.start >= since)
+    if until is not None:
+        query = query.where(MonitoringWindow.start < until)
+    parts: dict[datetime, dict[str, CountTable | None]] = defaultdict(dict)
+    for window in session.scalars(query.order_by(MonitoringWindow.start)):
+        start = window.start.astimezone(UTC)
+        parts[start][window.part] = None if window.table is None else table_from_dict(window.table)
+    return {
+        start: WindowCounts(start, tables.get("decisions"), tables.get("outcomes"))
+        for start, tables in parts.items()
+    }
+
+
+class _Counting:
+    def __init__(
+        self, session: Session, system_id: str, database_url: str, master_key: bytes, now: datetime
+    ) -> None:
+        self.session = session
+        self.system_id = system_id
+        self.database_url = database_url
+        self.master_key = master_key
+        self.now = now
+        decision = parse_spec(get_system(session, system_id=system_id).spec).decision
+        # Outcomes are read as favourable or not only where the system says which is which.
+        self.outcomes_known = not isinstance(decision, BinaryDecision) or (
+            decision.favourable_truth is not None
+        )
+        # A day may see one outcome only (every decision approved, every outcome repaid).
+        binary = isinstance(decision, BinaryDecision)
+        self.table_options = {"options": {"window": True}} if binary else {}
+
+    def store(self, day: datetime, part: str, existing: MonitoringWindow | None) -> None:
+        table = self._count(day, with_outcomes=part == "outcomes")
+        window = existing or MonitoringWindow(
+            id=new_id(), system_id=self.system_id, start=day, part=part
+        )
+        window.rows = 0 if table is None else table.rows
+        window.table = None if table is None else {**table.to_dict(), "options": table.options}
+        window.built_at = self.now
+        if existing is None:
+            self.session.add(window)
+
+    def _count(self, day: datetime, *, with_outcomes: bool) -> CountTable | None:
+        if with_outcomes and not self.outcomes_known:
+            return None
+        conditions = [*_counted(self.system_id), Decision.created_at >= day]
+        conditions.append(Decision.created_at < day + DAY)
+        if with_outcomes:
+            conditions.append(Decision.true_outcome.is_not(None))
+        if not self.session.scalar(select(func.count()).select_from(Decision).where(*conditions)):
+            return None
+        return live_count_table(
+            self.session,
+            database_url=self.database_url,
+            system_id=self.system_id,
+            master_key=self.master_key,
+            since=day,
+            until=day + DAY,
+            with_outcomes=with_outcomes,
+            table_options=self.table_options,
+        )
+
+
+def _counted(system_id: str) -> list[Any]:
+    """Decisions a live audit counts: the system's own, neither seeded nor still pending."""
+    return [
+        Decision.system_id == system_id,
+        Decision.seeded.is_(False),
+        Decision.outcome != PENDING,
+    ]
+
+
+def _stored(session: Session, system_id: str) -> dict[tuple[datetime, str], MonitoringWindow]:
+    windows = session.scalars(
+        select(MonitoringWindow).where(MonitoringWindow.system_id == system_id)
+    )
+    return {(w.start.astimezone(UTC), w.part): w for w in windows}
+
+
+def _late_outcome_days(
+    session: Session, system_id: str, stored: dict[tuple[datetime, str], MonitoringWindow]
+) -> list[datetime]:
+    """Days holding a decision whose outcome was recorded after the day was counted."""
+    built = {start: w.built_at for (start, part), w in stored.items() if part == "outcomes"}
+    if not built:
+        return []
+    rows = session.execute(
+        select(Decision.created_at, Decision.outcome_recorded_at).where(
+            *_counted(system_id),
+            Decision.outcome_recorded_at.is_not(None),
+            Decision.outcome_recorded_at > min(built.values()),
+        )
+    )
+    late = set()
+    for created_at, recorded_at in rows:
+        day = window_start(created_at)
+        if day in built and recorded_at is not None and recorded_at > built[day]:
+            late.add(day)
+    return sorted(late)
+
+
+def system_report(
+    session: Session, *, system_id: str, since: datetime | None, until: datetime | None = None
+) -> MonitoringReport:
+    """The monitoring report of a system from its stored windows, with its default rules."""
+    system = get_system(session, system_id=system_id)
+    spec = parse_spec(system.spec)
+    features = [p.name for p in spec.protected_attributes]
+    windows = load_windows(session, system_id=system_id, since=since, until=until)
+    return monitoring_report(
+        system_id,
+        windows,
+        sensitive_features=features,
+        rules=default_rules(system.risk_tier, features),
+    )
