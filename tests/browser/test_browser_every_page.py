@@ -138,6 +138,13 @@ def test_every_officer_page(browser: Any, demo_bank: DemoBank) -> None:
     tour.visit("concerns", f"{demo_bank.url}/dashboard/concerns")
     tour.visit("concerns-resolved", f"{demo_bank.url}/dashboard/concerns?status=resolved")
     tour.visit("ledger", f"{demo_bank.url}/dashboard/ledger")
+    tour.visit("governance", f"{demo_bank.url}/dashboard/governance")
+    for system in ("credit-limit", "support-routing", "product-recommendations"):
+        tour.visit(f"governance-{system}", f"{demo_bank.url}/dashboard/governance/{system}")
+    for document in ("annex-iv", "fria", "model-card", "annex-viii"):
+        address = f"{demo_bank.url}/dashboard/governance/credit-limit/documents/{document}.html"
+        tour.visit(f"document-{document}", address)
+    tour.visit("transparency", f"{demo_bank.url}/dashboard/governance/transparency")
     tour.finish()
 
 
