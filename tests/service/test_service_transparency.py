@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from service_testing import Service
+from service_testing import Service, credit_spec
 from sqlalchemy import func, select
 from test_service_governance import CREDIT
 from web_testing import csrf_of, token_of, viewing_as
@@ -123,3 +123,11 @@ def test_the_officer_releases_the_report_from_the_dashboard(
     assert refused.status_code == 422
     assert "Nothing was released: the release &#39;2026-12&#39; of credit needs" in refused.text
     assert "credit #" in after.text and "2026-12: ε = 3" in after.text
+
+
+def test_every_review_category_the_report_counts_comes_from_a_review_action() -> None:
+    from ethica.governance import MEASURES, parse_spec
+    from ethica.service.governance.transparency import REVIEW_CATEGORIES
+
+    spec = parse_spec({"id": "credit", **credit_spec()})
+    assert set(REVIEW_CATEGORIES.values()) == set(MEASURES["reviews"].categories(spec))

@@ -35,8 +35,9 @@ from ethica.service.settings import Settings
 
 WINDOW = timedelta(days=30)
 """The period whose operation the oversight and explanation records describe."""
-DECIDING_ACTIONS = ("confirm", "override")
-"""Review actions that decide a held case (an approval completes a four-eyes override)."""
+DECIDING_ACTIONS = ("confirm", "override", "decide")
+"""Review actions that decide a held case (an approval completes a four-eyes override; a
+case no model decided is decided directly)."""
 
 
 def gather_evidence(

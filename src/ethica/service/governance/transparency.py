@@ -43,7 +43,7 @@ SPEND = "privacy-spend"
 DEFAULT_BUDGET = 4.0
 """The total ε a system's transparency releases may spend, unless told otherwise."""
 NOT_GIVEN = "not given"
-REVIEW_CATEGORIES = {"confirm": "confirmed", "override": "overridden"}
+REVIEW_CATEGORIES = {"confirm": "confirmed", "override": "overridden", "decide": "decided"}
 
 
 def spends_of(session: Session, *, system_id: str) -> list[Spend]:
