@@ -9,7 +9,16 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "ethica"
 OPTIONAL = ["pyspark", "psycopg", "polars", "sklearn", "lightgbm", "numba", "fairlearn", "aif360"]
-LIBRARY = ["fairness", "engines", "explain", "privacy", "ledger", "governance", "monitoring"]
+LIBRARY = [
+    "fairness",
+    "engines",
+    "explain",
+    "privacy",
+    "ledger",
+    "governance",
+    "monitoring",
+    "mitigation",
+]
 
 
 def test_core_imports_and_audits_without_optional_extras() -> None:
@@ -22,7 +31,7 @@ class Block:
         return None
 sys.meta_path.insert(0, Block())
 import pandas as pd
-import ethica, ethica.fairness, ethica.engines, ethica.cli
+import ethica, ethica.fairness, ethica.engines, ethica.cli, ethica.mitigation._thresholds
 result = ethica.fairness.audit(
     pd.DataFrame({{"g": ["a", "b"] * 50, "y": [0, 1, 1, 0] * 25, "p": [1, 1, 0, 0] * 25}}),
     label="y", prediction="p", sensitive_features=["g"], engine="duckdb",

@@ -1,0 +1,45 @@
+"""Mitigate disparities found by an audit: post-processing thresholds and reweighing.
+
+Everything here starts from the audit's count table, so it runs on any engine and at any size.
+Nothing is applied silently: a policy that uses a protected attribute at decision time says so.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ethica.mitigation._policy import GroupRule, ThresholdPolicy
+    from ethica.mitigation._reweighing import ReweighingWeights, reweighing
+    from ethica.mitigation._thresholds import THRESHOLD_CRITERIA, group_thresholds
+
+_WHERE = {
+    "GroupRule": "_policy",
+    "ThresholdPolicy": "_policy",
+    "ReweighingWeights": "_reweighing",
+    "reweighing": "_reweighing",
+    "THRESHOLD_CRITERIA": "_thresholds",
+    "group_thresholds": "_thresholds",
+}
+
+__all__ = [
+    "THRESHOLD_CRITERIA",
+    "GroupRule",
+    "ReweighingWeights",
+    "ThresholdPolicy",
+    "group_thresholds",
+    "reweighing",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'ethica.mitigation' has no attribute {name!r}")
+    value = getattr(import_module(f"ethica.mitigation.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,0 +1,183 @@
+"""A post-processing policy: per group, a (randomised) threshold rule, and what it yields.
+
+The expected rates under the policy come from the same count table the thresholds came from,
+so they are the numbers an audit of the post-processed decisions would report in expectation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ethica.errors import InputError
+from ethica.fairness import CountTable
+from ethica.mitigation._score_curves import FloatArray, group_names, score_curves
+
+
+@dataclass(frozen=True)
+class GroupRule:
+    """Select with probability p0 when score > threshold0, p1 when score > threshold1 (summed).
+
+    With probability ``p_ignore`` that decision is replaced by a draw selecting with probability
+    ``constant`` (equalized odds only).
+    """
+
+    group: str
+    p0: float
+    threshold0: float
+    p1: float
+    threshold1: float
+    p_ignore: float = 0.0
+    constant: float = 0.0
+
+    def probability(self, scores: npt.ArrayLike) -> FloatArray:
+        """Probability of a favourable decision for each score."""
+        values = np.asarray(scores, dtype=np.float64)
+        thresholded = self.p0 * (values > self.threshold0) + self.p1 * (values > self.threshold1)
+        return (1 - self.p_ignore) * thresholded + self.p_ignore * self.constant
+
+    @property
+    def randomised(self) -> bool:
+        """Whether two customers with the same score in this group may get different decisions."""
+        mixed = 0.0 < self.p0 < 1.0 and self.threshold0 != self.threshold1
+        return bool(mixed or self.p_ignore > 0.0)
+
+
+@dataclass(frozen=True)
+class ThresholdPolicy:
+    """Group-specific thresholds chosen for a criterion, and their expected effect.
+
+    Attributes
+    ----------
+    criterion, objective
+        What the thresholds equalise and what they maximise.
+    sensitive_features
+        The features whose values (their intersection) pick a customer's rule.
+    rules
+        One :class:`GroupRule` per group name (values joined by " × ").
+    rate
+        The common value of the equalised rate (the false positive rate for equalized odds).
+    objective_value
+        The objective the policy reaches on the table, in expectation.
+    expected
+        Per group (and ``"overall"``): rows, selection rate, true and false positive rates and
+        accuracy, before (``*_before``, from the recorded decisions) and after, in expectation.
+    """
+
+    criterion: str
+    objective: str
+    sensitive_features: tuple[str, ...]
+    rules: Mapping[str, GroupRule]
+    rate: float
+    objective_value: float
+    expected: pd.DataFrame
+
+    #: Group thresholds use a protected attribute at decision time (see guard rails).
+    uses_protected_attribute = True
+
+    @classmethod
+    def build(
+        cls,
+        table: CountTable,
+        criterion: str,
+        objective: str,
+        rules: Mapping[str, GroupRule],
+        *,
+        rate: float,
+        objective_value: float,
+    ) -> ThresholdPolicy:
+        """Assemble a policy and compute its expected rates on ``table``."""
+        return cls(
+            criterion=criterion,
+            objective=objective,
+            sensitive_features=table.sensitive_features,
+            rules=dict(rules),
+            rate=rate,
+            objective_value=objective_value,
+            expected=expected_rates(table, rules),
+        )
+
+    def probability(self, scores: npt.ArrayLike, groups: Sequence[str]) -> FloatArray:
+        """Probability of a favourable decision for each (score, group name) pair."""
+        values = np.asarray(scores, dtype=np.float64)
+        names = np.asarray(groups, dtype=object)
+        unknown = sorted(set(names.tolist()) - set(self.rules))
+        if unknown:
+            raise InputError(
+                f"no threshold for group(s) {unknown[:5]}; known: {sorted(self.rules)}"
+            )
+        out = np.empty(len(values), dtype=np.float64)
+        for name, rule in self.rules.items():
+            mask = names == name
+            out[mask] = rule.probability(values[mask])
+        return out
+
+    def decide(
+        self, scores: npt.ArrayLike, groups: Sequence[str], *, seed: int = 0
+    ) -> npt.NDArray[np.bool_]:
+        """Draw the favourable decisions (randomised rules draw with ``seed``)."""
+        chance = self.probability(scores, groups)
+        return np.random.default_rng(seed).random(len(chance)) < chance
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready form of the policy."""
+        return {
+            "criterion": self.criterion,
+            "objective": self.objective,
+            "sensitive_features": list(self.sensitive_features),
+            "rate": self.rate,
+            "objective_value": self.objective_value,
+            "rules": [rule.__dict__ for rule in self.rules.values()],
+            "expected": self.expected.to_dict(orient="records"),
+        }
+
+
+def expected_rates(table: CountTable, rules: Mapping[str, GroupRule]) -> pd.DataFrame:
+    """Rates per group before (recorded decisions) and after the rules, in expectation."""
+    rows = []
+    totals = np.zeros(4)
+    before_totals = np.zeros(4)
+    before = _recorded(table)
+    for curve in score_curves(table):
+        chance = rules[curve.group].probability(curve.scores)
+        tp = float(np.dot(chance, curve.positives))
+        fp = float(np.dot(chance, curve.negatives))
+        counts = np.array([tp, fp, curve.positives.sum() - tp, curve.negatives.sum() - fp])
+        totals += counts
+        before_totals += before[curve.group]
+        rows.append(
+            {"group": curve.group, **_rates(before[curve.group], "_before"), **_rates(counts, "")}
+        )
+    rows.append({"group": "overall", **_rates(before_totals, "_before"), **_rates(totals, "")})
+    return pd.DataFrame(rows)
+
+
+def _recorded(table: CountTable) -> dict[str, FloatArray]:
+    rollup = table.rollup(table.sensitive_features)
+    cells = rollup.cells
+    names = group_names(rollup, table.sensitive_features)
+    cell = 2 * cells["label"].to_numpy(np.int64) + cells["prediction"].to_numpy(np.int64)
+    counts = np.zeros((len(names), 4))
+    np.add.at(counts, (rollup.codes, cell), cells["n"].to_numpy(np.float64))
+    # Order (TP, FP, FN, TN) from cells label*2 + prediction: TN=0, FP=1, FN=2, TP=3.
+    return {name: counts[i, [3, 1, 2, 0]] for i, name in enumerate(names)}
+
+
+def _rates(counts: FloatArray, suffix: str) -> dict[str, float]:
+    tp, fp, fn, tn = (float(v) for v in counts)
+    n = tp + fp + fn + tn
+    out = {
+        "selection_rate": (tp + fp) / n if n else float("nan"),
+        "true_positive_rate": tp / (tp + fn) if tp + fn else float("nan"),
+        "false_positive_rate": fp / (fp + tn) if fp + tn else float("nan"),
+        "accuracy": (tp + tn) / n if n else float("nan"),
+    }
+    named = {f"{k}{suffix}": v for k, v in out.items()}
+    if not suffix:
+        named = {"rows": n, **named}
+    return named

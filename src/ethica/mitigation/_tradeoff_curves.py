@@ -1,0 +1,108 @@
+"""Operating points of one group's thresholds, their upper convex hull, and its values on a grid.
+
+Each threshold between two adjacent score bins is one operating point (a confusion matrix); the
+points are those fairlearn's ThresholdOptimizer enumerates from the rows, here from the bins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ethica.mitigation._score_curves import FloatArray, ScoreCurve
+
+IntArray = np.ndarray[tuple[int], np.dtype[np.int64]]
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """Counts of the four cells, one entry per operating point."""
+
+    true_positives: FloatArray
+    false_positives: FloatArray
+    true_negatives: FloatArray
+    false_negatives: FloatArray
+
+    @property
+    def n(self) -> FloatArray:
+        """Rows."""
+        return (
+            self.true_positives + self.false_positives + self.true_negatives + self.false_negatives
+        )
+
+
+Metric = Callable[[Confusion], FloatArray]
+
+METRICS: dict[str, Metric] = {
+    "selection_rate": lambda c: (c.true_positives + c.false_positives) / c.n,
+    "true_positive_rate": lambda c: c.true_positives / (c.true_positives + c.false_negatives),
+    "false_positive_rate": lambda c: c.false_positives / (c.false_positives + c.true_negatives),
+    "accuracy_score": lambda c: (c.true_positives + c.true_negatives) / c.n,
+    "balanced_accuracy_score": lambda c: (
+        0.5 * c.true_positives / (c.true_positives + c.false_negatives)
+        + 0.5 * c.true_negatives / (c.true_negatives + c.false_positives)
+    ),
+}
+
+
+@dataclass(frozen=True)
+class OperatingPoints:
+    """Points sorted by (x, y): each with its threshold (select when score > threshold)."""
+
+    x: FloatArray
+    y: FloatArray
+    thresholds: FloatArray
+
+
+@dataclass(frozen=True)
+class GridCurve:
+    """A hull read at each grid value of x: a mix of two thresholds with weights p0 and p1."""
+
+    y: FloatArray
+    p0: FloatArray
+    threshold0: FloatArray
+    p1: FloatArray
+    threshold1: FloatArray
+
+
+def operating_points(curve: ScoreCurve, x_metric: str, y_metric: str) -> OperatingPoints:
+    """Every threshold from "nobody" (+inf) through each bin boundary to "everyone" (-inf)."""
+    tp = np.r_[0.0, np.cumsum(curve.positives)]
+    fp = np.r_[0.0, np.cumsum(curve.negatives)]
+    confusion = Confusion(tp, fp, fp[-1] - fp, tp[-1] - tp)
+    x, y = METRICS[x_metric](confusion), METRICS[y_metric](confusion)
+    below = np.r_[curve.scores[1:], -np.inf]
+    thresholds = np.r_[np.inf, (curve.scores + below) / 2]
+    order = np.lexsort((y, x))
+    return OperatingPoints(x[order], y[order], thresholds[order])
+
+
+def upper_hull(points: OperatingPoints) -> OperatingPoints:
+    """Andrew's monotone chain over points sorted by (x, y), as fairlearn (same ties kept)."""
+    xs, ys = points.x.tolist(), points.y.tolist()
+    kept: list[int] = []
+    for index in range(len(xs)):
+        while len(kept) >= 2:
+            first, last = kept[-2], kept[-1]
+            turn_left = (ys[last] - ys[first]) * (xs[index] - xs[first]) > (
+                ys[index] - ys[first]
+            ) * (xs[last] - xs[first])
+            if turn_left:
+                break
+            kept.pop()
+        kept.append(index)
+    chosen = np.asarray(kept, dtype=np.int64)
+    return OperatingPoints(points.x[chosen], points.y[chosen], points.thresholds[chosen])
+
+
+def on_grid(hull: OperatingPoints, grid: FloatArray) -> GridCurve:
+    """Interpolate the hull at each grid value of x, between its two neighbouring points."""
+    left = np.searchsorted(hull.x, grid, side="right") - 1
+    left[1:] = np.where(grid[1:] == hull.x[left[1:]], left[1:] - 1, left[1:])
+    right = left + 1
+    p0 = (hull.x[right] - grid) / (hull.x[right] - hull.x[left])
+    p1 = 1 - p0
+    y = p0 * hull.y[left] + p1 * hull.y[right]
+    return GridCurve(y, p0, hull.thresholds[left], p1, hull.thresholds[right])
