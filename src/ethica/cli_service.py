@@ -83,13 +83,18 @@ def _on_writer(database: str | None, job: Any) -> Any:
 
     Domain errors end the command with their message.
     """
+    return _with_writer(database, lambda writer: writer.run(job))
+
+
+def _with_writer(database: str | None, use: Any) -> Any:
+    """Call ``use(writer)`` with a writer of its own (no shard, no checkpoint); see _on_writer."""
     from ethica.errors import EthicaError
     from ethica.service.ledger.writer import LedgerWriter
 
     with _sessions(database) as (settings, sessions):
         writer = LedgerWriter(sessions, settings.ledger.master_key_bytes)
         try:
-            return writer.run(job)
+            return use(writer)
         except EthicaError as error:
             _fail(str(error))
         finally:
@@ -482,9 +487,9 @@ def erase_subject(
         _fail(str(error))
     if not yes and not typer.confirm(f"Erase subject {subject!r}? This cannot be undone."):
         raise typer.Exit(code=1)
-    request = _on_writer(
+    request = _with_writer(
         database,
-        lambda batch: service.erase_subject(batch, subject_id=subject, requested_by="cli"),
+        lambda writer: service.run_erasure(writer, subject_id=subject, requested_by="cli"),
     )
     result = request.result or {}
     console.print(

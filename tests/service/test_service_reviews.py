@@ -210,7 +210,7 @@ def test_override_needs_a_reason_code_and_the_customer_sees_the_new_outcome(
         assert (kept.original_outcome, kept.reason_code) == ("declined", "new_information")
     (entry,) = _review_entries(running, made["ledger"]["chain"])
     assert entry["public"]["reason_code"] == "new_information"
-    assert body["comment"] not in json.dumps(entry)  # only its digest
+    assert body["comment"] not in json.dumps(entry)  # sealed with the customer's key
     assert str(INCOME) not in json.dumps(entry) and SEX not in json.dumps(entry)
     _ledger_ok(running)
 

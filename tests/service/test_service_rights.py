@@ -28,6 +28,8 @@ from ethica.service.decisions.schemas import DecisionCreate
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
+from ethica.service.reviews.history import case_history
+from ethica.service.reviews.tables import Review
 from ethica.service.subjects import service as subjects
 
 INCOME = 987654.321
@@ -307,6 +309,10 @@ def test_requests_carry_a_one_month_deadline_and_an_overdue_flag(
     assert open_only["items"][0]["subject_id"] == "frank"  # nearest deadline first
 
 
+def _pseudonym(running: Service, subject: str) -> str:
+    return KeyRing(running.settings.ledger.master_key_bytes).pseudonym(subject)
+
+
 def _backdate(running: Service, decision_ids: list[str], *, days: int) -> None:
     with unit_of_work(state_of(running.app).sessions) as session:
         session.execute(
@@ -444,3 +450,51 @@ def test_a_subject_id_of_the_longest_allowed_length_is_sealed_and_erased(
     assert _sealed_inputs(running, decision) is None
     refused = running.decide("credit", {"subject_id": "a#b", "features": {"income": 1.0}})
     assert refused.status_code == 422 and "subject_id" in refused.text
+
+
+def test_erasure_leaves_proof_under_a_pseudonym_and_no_reviewer_comment_about_them(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    running.register("credit")
+    made = _decide(running, "ines")
+    customer = _customer(running, "ines")
+    for path, body in (
+        ("/v1/me/consent", {"data_use": "finance", "status": "withdrawn"}),
+        ("/v1/me/objections", {"kind": "profiling"}),
+        (f"/v1/me/decisions/{made['id']}/appeal", {"statement": "Please look again."}),
+    ):
+        response = running.client.post(path, json=body, headers=customer)
+        assert response.status_code == 201, response.text
+    reviewer = running.headers["reviewer"]
+    running.client.post(f"/v1/reviews/{made['id']}/claim", headers=reviewer)
+    confirmed = running.client.post(
+        f"/v1/reviews/{made['id']}/decision",
+        json={"action": "confirm", "comment": "Spoke to Ines Oyelaran-Kwt."},
+        headers=reviewer,
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    assert confirmed.json()["comment"] == "Spoke to Ines Oyelaran-Kwt."
+    state = state_of(running.app)
+    with state.sessions() as session:
+        assert session.scalars(select(Review.comment)).one() is None  # sealed, not in the row
+    export = running.client.get("/v1/me/export", headers=customer).json()
+    assert [r.get("comment") for r in export["reviews"]] == [None, "Spoke to Ines Oyelaran-Kwt."]
+
+    erased = running.client.post("/v1/subjects/ines/erasure", headers=running.headers["officer"])
+    assert erased.status_code == 201, erased.text
+    pseudonym = _pseudonym(running, "ines")
+    kept = {"appeals": 1, "consent_records": 1, "objections": 1, "rights_requests": 2}
+    assert erased.json()["result"]["links_pseudonymised"] == sum(kept.values())
+    with state.sessions() as session:
+        for table, count in kept.items():
+            named = f"SELECT subject_id, COUNT(*) FROM {table} GROUP BY subject_id"
+            rows = session.execute(text(named)).all()
+            expected = {pseudonym: count} | ({"ines": 1} if table == "rights_requests" else {})
+            assert {str(r[0]): int(r[1]) for r in rows} == expected, table
+        history = case_history(
+            session,
+            decision_id=made["id"],
+            keyring=KeyRing(state.settings.ledger.master_key_bytes, store=SqlKeyStore(session)),
+        )
+    assert [(e.kind, e.comment) for e in history] == [("appeal", None), ("confirm", None)]

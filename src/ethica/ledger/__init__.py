@@ -64,6 +64,7 @@ from ethica.ledger._errors import (
     TamperedError,
 )
 from ethica.ledger._head import SignedHead, sign_head, verify_head
+from ethica.ledger._key_file import KeyFile
 from ethica.ledger._keys import KeyRing, KeyStore, MasterKey, MemoryKeyStore, WrappedKey
 from ethica.ledger._merkle import (
     EMPTY_ROOT,
@@ -102,6 +103,7 @@ __all__ = [
     "FileWitness",
     "Frontier",
     "InclusionProof",
+    "KeyFile",
     "KeyRing",
     "KeyStore",
     "Ledger",

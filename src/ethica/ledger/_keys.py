@@ -8,6 +8,8 @@ stay in the ledger, and keep every hash valid, but can no longer be opened by an
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -17,7 +19,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ethica._gil import random_bytes
 from ethica.errors import InputError
@@ -29,6 +33,8 @@ __all__ = ["KeyRing", "KeyStore", "MasterKey", "MemoryKeyStore", "WrappedKey"]
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
+PSEUDONYM_INFO = b"ethica erased subject pseudonyms"
+"""HKDF ``info`` that separates the pseudonym key from every other use of the master key."""
 
 
 class MasterKey:
@@ -40,7 +46,7 @@ class MasterKey:
         Exactly 32 bytes, e.g. from a secrets manager. Use :meth:`generate` for a new one.
     """
 
-    __slots__ = ("_aead", "_key")
+    __slots__ = ("_aead", "_key", "_pseudonym_key")
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes | bytearray) or len(key) != KEY_BYTES:
@@ -51,6 +57,9 @@ class MasterKey:
             )
         self._key = bytes(key)
         self._aead = AESGCM(self._key)
+        self._pseudonym_key = HKDF(
+            algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=PSEUDONYM_INFO
+        ).derive(self._key)
 
     @classmethod
     def generate(cls) -> MasterKey:
@@ -228,6 +237,16 @@ class KeyRing:
             return self.open(entry)
         except ErasedError:
             return None
+
+    def pseudonym(self, subject: str) -> str:
+        """Return a keyed digest of ``subject`` that records kept after its erasure name it by.
+
+        HMAC-SHA-256 under a key derived from the master key: the same id always gives the
+        same pseudonym, so proof kept after an erasure (consent, the request itself) can be
+        found again given the id (a dispute, a returning customer), while it names nobody.
+        """
+        digest = hmac.new(self._master._pseudonym_key, subject.encode(), hashlib.sha256)
+        return f"erased:{digest.hexdigest()[:32]}"
 
     def erase(self, subject: str) -> bool:
         """Destroy the subject's data key (crypto-shredding); ``True`` when one existed."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, String, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -115,6 +116,14 @@ def _sqlite_pragmas(connection: Any, _record: Any, *, autocheckpoint: bool = Tru
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def beside_database_file(database_url: str, suffix: str) -> Path | None:
+    """``<database file><suffix>`` for a SQLite database file; None for any other database."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(f"{url.database}{suffix}")
+    return None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

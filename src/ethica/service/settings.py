@@ -88,6 +88,15 @@ class LedgerSettings(BaseModel):
         "append-only); by default beside a SQLite database file, none for PostgreSQL.",
     )
 
+    key_file: str | None = Field(
+        default=None,
+        description="File of the key-encryption keys that wrap subjects' data keys, one per "
+        "erasure epoch, kept outside the database so that an erasure can destroy every copy "
+        "of an erased subject's key (back it up with the master key); by default beside a "
+        "SQLite database file. Without one (PostgreSQL), keys are wrapped by the master key "
+        "only and copies in pg_wal, dead tuples and backups stay openable with it.",
+    )
+
     @property
     def master_key_bytes(self) -> bytes:
         """The 32 bytes of the master key (the setting is their base64)."""

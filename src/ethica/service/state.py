@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ethica.service.consent.hook import SqlConsentHook
 from ethica.service.db import make_engine, session_factory, upgrade
 from ethica.service.decisions.gateway import Gateway
+from ethica.service.ledger.epochs import attach_key_file
 from ethica.service.ledger.heads import HeadSigner, head_signer, signing_writer
 from ethica.service.ledger.writer import LedgerWriter
 from ethica.service.settings import Settings
@@ -63,6 +64,7 @@ def build_state(
         upgrade(engine)
     wal = WalCheckpoints.start_for(engine) if background_checkpoints else None
     sessions = session_factory(engine)
+    attach_key_file(settings, sessions)
     heads = head_signer(settings)
     writer = signing_writer(sessions, settings, heads)
     gateway = Gateway(

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import bindparam, event, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +38,7 @@ from ethica.ledger import (
     Witness,
     sign_head,
 )
+from ethica.service.db import beside_database_file
 from ethica.service.ledger.seals import SealCheck, WriterSeal
 from ethica.service.ledger.store import SqlEntryStore, save_head, stored_heads
 from ethica.service.ledger.tables import LedgerEntry, LedgerHead
@@ -67,10 +67,7 @@ def witness_path(database_url: str, configured: str | None) -> Path | None:
     """Where heads are witnessed: the setting, else beside a SQLite database file, else none."""
     if configured:
         return Path(configured)
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(f"{url.database}.heads.jsonl")
-    return None
+    return beside_database_file(database_url, ".heads.jsonl")
 
 
 class HeadSigner:

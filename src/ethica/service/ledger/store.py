@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from ethica.ledger import (
     Checkpoint,
     Entry,
+    KeyFile,
+    MasterKeyError,
     SequenceConflictError,
     SignedHead,
     StoredEntry,
@@ -125,21 +127,63 @@ class SqlEntryStore:
         return int(self.session.scalar(select(func.count()).select_from(LedgerEntry)) or 0)
 
 
+KEY_FILE = "ethica.key_file"
+"""Where a session's ``info`` holds the :class:`~ethica.ledger.KeyFile` of its database."""
+
+
+def key_file_of(session: Session) -> KeyFile | None:
+    """The key file of the session's database; None when keys are wrapped by the master only."""
+    found = session.info.get(KEY_FILE)
+    return found if isinstance(found, KeyFile) else None
+
+
+def stored_key(
+    key_file: KeyFile | None, *, subject: str, key_id: str, wrapped: bytes, epoch: str | None
+) -> WrappedKey:
+    """The master-wrapped key a ``subject_keys`` row holds (unwrapping its epoch's layer)."""
+    if epoch is None:
+        return WrappedKey(key_id, wrapped)
+    if key_file is None:
+        raise MasterKeyError(
+            f"the key of {subject!r} is wrapped under key epoch {epoch!r}, but no key file is "
+            "configured (ETHICA__LEDGER__KEY_FILE)"
+        )
+    inner = key_file.unwrap(wrapped, subject=subject, key_id=key_id, epoch=epoch)
+    return WrappedKey(key_id, inner)
+
+
+def key_row(key_file: KeyFile | None, subject: str, key: WrappedKey) -> dict[str, Any]:
+    """The ``subject_keys`` row of a master-wrapped key, wrapped under the current epoch."""
+    epoch, wrapped = None, key.wrapped
+    if key_file is not None:
+        epoch, wrapped = key_file.wrap(key.wrapped, subject=subject, key_id=key.key_id)
+    return {"subject": subject, "key_id": key.key_id, "wrapped": wrapped, "kek_epoch": epoch}
+
+
 class SqlKeyStore:
-    """Wrapped subject keys in ``subject_keys``."""
+    """Wrapped subject keys in ``subject_keys`` (under the key file's epochs when it has one)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.key_file = key_file_of(session)
 
     def get(self, subject: str) -> WrappedKey | None:
         """The subject's wrapped key, or None."""
         row = self.session.get(SubjectKey, subject)
-        return None if row is None else WrappedKey(row.key_id, row.wrapped)
+        if row is None:
+            return None
+        return stored_key(
+            self.key_file,
+            subject=subject,
+            key_id=row.key_id,
+            wrapped=row.wrapped,
+            epoch=row.kek_epoch,
+        )
 
     def put(self, subject: str, key: WrappedKey) -> None:
         """Store the key unless the subject has one (the first writer wins)."""
         if self.session.get(SubjectKey, subject) is None:
-            self.session.add(SubjectKey(subject=subject, key_id=key.key_id, wrapped=key.wrapped))
+            self.session.add(SubjectKey(**key_row(self.key_file, subject, key)))
             self.session.flush()
 
     def delete(self, subject: str) -> bool:

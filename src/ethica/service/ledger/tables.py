@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ethica.service.db import Base, UTCDateTime, utcnow
@@ -30,8 +30,26 @@ class LedgerEntry(Base):
     seal: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class KeyEpoch(Base):
+    """An erasure epoch whose key-encryption key (kept in the key file, never here) is in use.
+
+    A subject key may only name an epoch listed here (a foreign key), and an erasure deletes
+    the older epochs once it has re-wrapped every key: a process still wrapping new keys under
+    a retired epoch fails and retries instead of writing a key nobody could open.
+    """
+
+    __tablename__ = "key_epochs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SubjectKey(Base):
-    """A subject's data key, wrapped by the master key; deleting it erases the subject."""
+    """A subject's data key, wrapped by the master key, then by its epoch's key-encryption key.
+
+    Deleting the row erases the subject; retiring the epoch destroys every older copy.
+    ``kek_epoch`` is None for a key wrapped by the master key only (no key file configured).
+    """
 
     __tablename__ = "subject_keys"
 
@@ -39,6 +57,9 @@ class SubjectKey(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kek_epoch: Mapped[str | None] = mapped_column(
+        ForeignKey("key_epochs.id"), index=True, nullable=True
+    )
 
 
 class LedgerCheckpoint(Base):

@@ -42,7 +42,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from ethica.ledger import Entry, KeyRing, Ledger, MasterKey, WrappedKey
 from ethica.service.db import ShardLease, claim_shard, utcnow
 from ethica.service.ledger.seals import WriterSeal
-from ethica.service.ledger.store import SqlEntryStore, SqlKeyStore, entry_row
+from ethica.service.ledger.store import (
+    SqlEntryStore,
+    SqlKeyStore,
+    entry_row,
+    key_row,
+    stored_key,
+)
 from ethica.service.ledger.tables import LedgerEntry, SubjectKey
 
 log = logging.getLogger("ethica.service.ledger")
@@ -72,9 +78,9 @@ Job = Callable[[Batch], T]
 _Item = tuple[Job[Any], Future[Any], bool, Sequence[str]]
 _KEY_LOOKUP_CHUNK = 500  # subjects per IN (...) query, well under every database's limit
 # Statements built once: building one (and its cache key) costs more than running it.
-_KEYS_OF = select(SubjectKey.subject, SubjectKey.key_id, SubjectKey.wrapped).where(
-    SubjectKey.subject.in_(bindparam("subjects", expanding=True))
-)
+_KEYS_OF = select(
+    SubjectKey.subject, SubjectKey.key_id, SubjectKey.wrapped, SubjectKey.kek_epoch
+).where(SubjectKey.subject.in_(bindparam("subjects", expanding=True)))
 
 
 class _BatchEntryStore:
@@ -140,7 +146,7 @@ class _CachedKeyStore:
             chunk = missing[start : start + _KEY_LOOKUP_CHUNK]
             found = connection.execute(_KEYS_OF, {"subjects": chunk})
             for row in found:
-                self._cache[row.subject] = WrappedKey(row.key_id, row.wrapped)
+                self._cache[row.subject] = self._stored(row.subject, row)
             self._absent.update(s for s in chunk if s not in self._cache)
 
     def get(self, subject: str) -> WrappedKey | None:
@@ -152,14 +158,16 @@ class _CachedKeyStore:
         found = (
             self._inner.session.connection()
             .execute(
-                select(SubjectKey.key_id, SubjectKey.wrapped).where(SubjectKey.subject == subject)
+                select(SubjectKey.key_id, SubjectKey.wrapped, SubjectKey.kek_epoch).where(
+                    SubjectKey.subject == subject
+                )
             )
             .first()
         )
         if found is None:
             self._absent.add(subject)
             return None
-        key = WrappedKey(found.key_id, found.wrapped)
+        key = self._stored(subject, found)
         self._cache[subject] = key
         return key
 
@@ -169,13 +177,15 @@ class _CachedKeyStore:
         self._cache[subject] = key
         self._absent.discard(subject)
         self.added.append(subject)
-        self._rows.append(
-            {
-                "subject": subject,
-                "key_id": key.key_id,
-                "wrapped": key.wrapped,
-                "created_at": utcnow(),
-            }
+        self._rows.append({**key_row(self._inner.key_file, subject, key), "created_at": utcnow()})
+
+    def _stored(self, subject: str, row: Any) -> WrappedKey:
+        return stored_key(
+            self._inner.key_file,
+            subject=subject,
+            key_id=row.key_id,
+            wrapped=row.wrapped,
+            epoch=row.kek_epoch,
         )
 
     def delete(self, subject: str) -> bool:
@@ -243,6 +253,11 @@ class LedgerWriter:
             group: list[_Item] = [(job, future, False, keys) for job, keys, future in jobs]
             with self._turn:
                 self._commit(group)
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The sessions the writer commits with."""
+        return self._sessions
 
     def run(self, job: Job[T]) -> T:
         """Run a job and wait for its commit."""

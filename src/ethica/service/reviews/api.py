@@ -41,8 +41,8 @@ router = APIRouter(tags=["reviews"], responses=ERROR_ANSWERS)
 Reviewer = Annotated[Principal, requires("reviews:decide")]
 
 
-def review_read(row: Review, chain: str) -> ReviewRead:
-    """The API's view of a review step."""
+def review_read(row: Review, chain: str, *, comment: str | None) -> ReviewRead:
+    """The API's view of a review step (``comment`` as the reviewer wrote it: it is sealed)."""
     return ReviewRead(
         id=row.id,
         decision_id=row.decision_id,
@@ -53,7 +53,7 @@ def review_read(row: Review, chain: str) -> ReviewRead:
         outcome=row.outcome,
         final=row.status_after in service.FINAL_STATUSES,
         reason_code=row.reason_code,
-        comment=row.comment,
+        comment=comment,
         created_at=row.created_at,
         ledger=LedgerRef(chain=chain, sequence=row.ledger_sequence, hash=row.ledger_hash),
     )
@@ -229,7 +229,8 @@ async def decide_review(
 
     def job(batch: Batch) -> ReviewRead:
         row = service.decide(batch, decision_id=decision_id, reviewer_id=reviewer.id, body=body)
-        return review_read(row, service.chain_of(batch.session, decision_id))
+        chain = service.chain_of(batch.session, decision_id)
+        return review_read(row, chain, comment=body.comment)
 
     return await run_job(request, job)
 
@@ -249,7 +250,8 @@ async def approve_review(
         row = service.approve(
             batch, decision_id=decision_id, reviewer_id=reviewer.id, comment=body.comment
         )
-        return review_read(row, service.chain_of(batch.session, decision_id))
+        chain = service.chain_of(batch.session, decision_id)
+        return review_read(row, chain, comment=body.comment)
 
     return await run_job(request, job)
 
@@ -270,6 +272,7 @@ async def reject_review(
         row = service.reject(
             batch, decision_id=decision_id, reviewer_id=reviewer.id, reason=body.reason
         )
-        return review_read(row, service.chain_of(batch.session, decision_id))
+        chain = service.chain_of(batch.session, decision_id)
+        return review_read(row, chain, comment=row.comment)
 
     return await run_job(request, job)

@@ -25,6 +25,7 @@ from ethica.service.errors import NotFoundError
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.reviews.clocks import PRIORITY_ORDER, notice_due, priority_of, review_deadline
+from ethica.service.reviews.comments import review_comment
 from ethica.service.reviews.schemas import (
     AppealView,
     ProposalView,
@@ -122,7 +123,7 @@ def review_case(
             reviewer_id=proposal.reviewer_id,
             outcome=proposal.outcome,
             reason_code=proposal.reason_code,
-            comment=proposal.comment,
+            comment=review_comment(session, keyring, proposal, chain=decision.ledger_chain),
             created_at=proposal.created_at,
         ),
         claimed_at=None if claim is None else claim.claimed_at,

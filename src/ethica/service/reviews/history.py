@@ -12,6 +12,9 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ethica.ledger import KeyRing
+from ethica.service.decisions.tables import Decision
+from ethica.service.reviews.comments import review_comment
 from ethica.service.reviews.tables import Appeal, Review, ReviewEscalation
 
 EventKind = Literal["appeal", "escalation", "confirm", "override", "approve", "reject", "decide"]
@@ -34,8 +37,15 @@ class CaseEvent:
     comment: str | None
 
 
-def case_history(session: Session, *, decision_id: str) -> list[CaseEvent]:
-    """Everything that happened to ``decision_id`` under review, oldest first."""
+def case_history(
+    session: Session, *, decision_id: str, keyring: KeyRing | None = None
+) -> list[CaseEvent]:
+    """Everything that happened to ``decision_id`` under review, oldest first.
+
+    Reviewers' comments are sealed with the customer's key: without a ``keyring`` (or once the
+    customer was erased) they are None.
+    """
+    chain = session.scalar(select(Decision.ledger_chain).where(Decision.id == decision_id)) or ""
     events = [
         CaseEvent(a.created_at, "appeal", None, a.outcome_appealed, None, None, None)
         for a in session.scalars(select(Appeal).where(Appeal.decision_id == decision_id))
@@ -54,7 +64,7 @@ def case_history(session: Session, *, decision_id: str) -> list[CaseEvent]:
             r.outcome,
             r.status_after,
             r.reason_code,
-            r.comment,
+            review_comment(session, keyring, r, chain=chain),
         )
         for r in session.scalars(select(Review).where(Review.decision_id == decision_id))
     ]

@@ -37,6 +37,7 @@ from ethica.service.reviews.cases import (
     person_decides,
     proposals,
 )
+from ethica.service.reviews.comments import comment_key
 from ethica.service.reviews.judgements import valid_outcome
 from ethica.service.reviews.schemas import ReviewDecisionCreate
 from ethica.service.reviews.tables import Review, ReviewClaim, ReviewJudgement, SeededCase
@@ -291,9 +292,12 @@ def _record(batch: Batch, step: _Step) -> Review:
     claim = batch.session.get(ReviewClaim, decision.id)
     seeded = batch.session.get(SeededCase, decision.id) if decision.seeded else None
     matched = None if seeded is None else step.outcome == seeded.known_outcome
+    sealed_by = comment_key(decision) if step.comment is not None else None
     entry = batch.ledger.append(
         "review",
         chain=decision.ledger_chain,
+        subject=sealed_by,
+        personal=None if sealed_by is None else {"comment": step.comment},
         public={
             "decision_id": decision.id,
             "decision_sequence": decision.ledger_sequence,
@@ -303,10 +307,12 @@ def _record(batch: Batch, step: _Step) -> Review:
             "original_outcome": step.original_outcome,
             "outcome": step.outcome,
             "reason_code": step.reason_code,
-            # The comment stays in the reviews table; its digest here makes it tamper-evident.
+            # A comment about a subject is sealed above; one without a subject stays in the
+            # reviews table, and its digest here makes it tamper-evident.
             "comment_sha256": None
-            if step.comment is None
+            if step.comment is None or sealed_by is not None
             else hashlib.sha256(step.comment.encode()).hexdigest(),
+            "comment_sealed": sealed_by is not None,
             "seen": seen_by_reviewer(decision),
             "blind_judgement": None if step.judgement is None else step.judgement.outcome,
             # A seeded case's steps measure the reviewer; they never decide about a customer.
@@ -328,7 +334,7 @@ def _record(batch: Batch, step: _Step) -> Review:
         original_outcome=step.original_outcome,
         outcome=step.outcome,
         reason_code=step.reason_code,
-        comment=step.comment,
+        comment=None if sealed_by is not None else step.comment,
         created_at=now,
         ledger_sequence=entry.sequence,
         ledger_hash=entry.hash,

@@ -89,7 +89,7 @@ def _reviews(session: Session, keyring: KeyRing, decision_ids: list[str]) -> lis
     for decision_id in decision_ids:
         appeals = session.scalars(select(Appeal).where(Appeal.decision_id == decision_id))
         statements = {a.created_at: appeal_view(session, keyring, a) for a in appeals}
-        for event in case_history(session, decision_id=decision_id):
+        for event in case_history(session, decision_id=decision_id, keyring=keyring):
             step: dict[str, Any] = {
                 "decision_id": decision_id,
                 "at": event.at.isoformat(),

@@ -21,10 +21,14 @@ from sqlalchemy.orm import Session
 
 from ethica.service.auth import sign_token
 from ethica.service.concerns.tables import Concern
+from ethica.service.consent.tables import ConsentRecord, ObjectionRecord
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.errors import ConflictError
+from ethica.service.ledger.compaction import compact_after_erasure
+from ethica.service.ledger.epochs import retire_epochs, rewrap_keys, start_epoch
 from ethica.service.ledger.shredding import destroy_subject_keys
 from ethica.service.ledger.writer import Batch, LedgerWriter
+from ethica.service.reviews.tables import Appeal, Review
 from ethica.service.settings import AppSettings
 from ethica.service.subjects.export import subject_export
 from ethica.service.subjects.requests import (
@@ -56,12 +60,18 @@ def customer_link(
 
 
 def erase_subject(
-    batch: Batch, *, subject_id: str, requested_by: str, now: datetime | None = None
+    batch: Batch,
+    *,
+    subject_id: str,
+    requested_by: str,
+    now: datetime | None = None,
+    epoch: str | None = None,
 ) -> RightsRequest:
     """Erase a subject (GDPR Art. 17) as one writer job; returns the completed request.
 
-    Run it with ``gateway.writer.submit(lambda batch: erase_subject(batch, ...))``: the key is
-    destroyed through the batch's key ring, which also drops the writer's cached copy.
+    Run it through :func:`run_erasure`, which also starts the new key ``epoch`` that every
+    surviving key moves to, then destroys the old epoch's key and compacts the database. The
+    key is destroyed through the batch's key ring, which also drops the writer's cached copy.
     """
     session = batch.session
     request = open_request(
@@ -79,11 +89,19 @@ def erase_subject(
     )
     # Their concerns' words are sealed with the keys just destroyed; the rows go too.
     concerns = session.execute(delete(Concern).where(Concern.subject_id == subject_id))
+    # Comments written before comments were sealed quote them in plain text.
+    session.execute(
+        update(Review)
+        .where(Review.decision_id.in_(their_decisions), Review.comment.is_not(None))
+        .values(comment=None)
+    )
+    pseudonymised = _pseudonymise_links(batch, subject_id)
     unlinked = session.execute(
         update(Decision)
         .where(Decision.subject_id == subject_id)
         .values(subject_id=None, explanation=None)  # an explanation quotes their values
     )
+    rewrap_keys(batch, epoch)
     # Decisions about the subject earlier in this group are still queued, not inserted: erase
     # them too. Done last, as a job that fails afterwards could not put them back.
     queued_deleted, queued_unlinked = _queued_rows(batch, subject_id)
@@ -92,6 +110,7 @@ def erase_subject(
         "protected_values_deleted": _rowcount(deleted) + queued_deleted,
         "decisions_unlinked": _rowcount(unlinked) + queued_unlinked,
         "concerns_deleted": _rowcount(concerns),
+        "links_pseudonymised": pseudonymised,
     }
     entry = batch.ledger.append(
         "erasure", chain=ERASURE_CHAIN, public={"request_id": request.id, **counts}
@@ -101,6 +120,33 @@ def erase_subject(
     session.flush()
     _scrub_queued_rows(batch, subject_id)
     return request
+
+
+def _pseudonymise_links(batch: Batch, subject_id: str) -> int:
+    """Name the subject by a keyed pseudonym in the rows kept as proof (see docs/erasure.md).
+
+    Appeals would re-link the unlinked decisions; consent records and objections are kept as
+    proof of consent (GDPR Art. 7(1)) and their other requests as proof they were honoured
+    (Art. 5(2)), findable again only by whoever holds both the subject's id and the master key.
+    """
+    keyring = batch.ledger.keyring
+    if keyring is None:
+        return 0
+    pseudonym = keyring.pseudonym(subject_id)
+    renamed = 0
+    for table in (Appeal, ConsentRecord, ObjectionRecord):
+        result = batch.session.execute(
+            update(table).where(table.subject_id == subject_id).values(subject_id=pseudonym)
+        )
+        renamed += _rowcount(result)
+    # Erasure requests keep the id: the record that the erasure was done, and what lets
+    # `ethica ledger verify` tell the subject's shredded keys and rows from tampering.
+    others = batch.session.execute(
+        update(RightsRequest)
+        .where(RightsRequest.subject_id == subject_id, RightsRequest.kind != "erasure")
+        .values(subject_id=pseudonym)
+    )
+    return renamed + _rowcount(others)
 
 
 def _queued_rows(batch: Batch, subject_id: str) -> tuple[int, int]:
@@ -132,14 +178,31 @@ ERASURE_ATTEMPTS = 3
 
 
 def run_erasure(writer: LedgerWriter, *, subject_id: str, requested_by: str) -> RightsRequestRead:
-    """Erase a subject on the ledger writer (retried if another process extended the chain)."""
+    """Erase a subject on the ledger writer, leaving no copy of their key that can be opened.
+
+    A new key epoch is started first; after the erasure committed, the old epoch's key is
+    destroyed and the database compacted (retried if another process extended the chain).
+    """
+    epoch = start_epoch(writer.sessions)
+    row = _erase_on(writer, subject_id=subject_id, requested_by=requested_by, epoch=epoch)
+    retire_epochs(writer.sessions)
+    bind = writer.sessions.kw.get("bind")
+    if bind is not None:
+        compact_after_erasure(bind)
+    return request_read(row)
+
+
+def _erase_on(
+    writer: LedgerWriter, *, subject_id: str, requested_by: str, epoch: str | None
+) -> RightsRequest:
     attempts = 0
     while True:
         try:
-            row = writer.run(
-                lambda batch: erase_subject(batch, subject_id=subject_id, requested_by=requested_by)
+            return writer.run(
+                lambda batch: erase_subject(
+                    batch, subject_id=subject_id, requested_by=requested_by, epoch=epoch
+                )
             )
-            return request_read(row)
         except ConflictError:
             # Another process (`ethica subjects erase`, a replica) extended the erasure chain;
             # the writer has dropped its stale head, so the job lands on a retry.

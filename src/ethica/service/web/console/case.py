@@ -18,10 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from ethica.errors import InputError
 from ethica.governance import SystemSpec, parse_spec
+from ethica.ledger import KeyRing
 from ethica.service.db import utcnow
 from ethica.service.decisions.service import get_decision
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.errors import ConflictError, NotFoundError, PermissionDeniedError
+from ethica.service.ledger.store import SqlKeyStore
 from ethica.service.ledger.writer import Batch
 from ethica.service.reviews import cases, judgements, service
 from ethica.service.reviews.history import case_history
@@ -267,7 +269,8 @@ def _case_response(
 ) -> Response:
     """The case page: the open case, or how a case that left the queue ended."""
     key = state_of(request.app).settings.ledger.master_key_bytes
-    history = case_history(session, decision_id=decision_id)
+    keyring = KeyRing(key, store=SqlKeyStore(session))
+    history = case_history(session, decision_id=decision_id, keyring=keyring)
     try:
         case: ReviewCaseRead | None = cases.review_case(
             session,
