@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from ethica.ledger import Entry, KeyFile
 from ethica.service.app import state_of
+from ethica.service.decisions.protected import protected_cipher
 from ethica.service.ledger.store import key_file_of, row_entry
 from ethica.service.ledger.tables import KeyEpoch, LedgerEntry, SubjectKey
 
@@ -42,7 +43,7 @@ def _history(running: Service, subject: str, words: dict[str, str]) -> str:
         {
             "subject_id": subject,
             "features": {"income": 10.0, "housing": "rent"},
-            "protected": {"sex": "f"},
+            "protected": {"sex": words["protected"]},
             "score": 0.7,
         },
     )
@@ -75,6 +76,7 @@ def _words(name: str) -> dict[str, str]:
         "statement": f"Appeal-{name}: my income doubled.",
         "comment": f"Called {name} about the income.",
         "concern": f"Concern-{name}: nobody called me back.",
+        "protected": f"sex-{name}",
     }
 
 
@@ -133,6 +135,16 @@ def test_nothing_of_an_erased_subject_opens_from_any_file_log_or_dump(
     assert openers(after, survivors, master_key=master, key_file=key_file)
     for words in erased_words.values():
         assert containing(after, words.encode()) == [], words
+    # Protected values are sealed deterministically (the live audit counts by ciphertext),
+    # with a key derived from the master key. PostgreSQL keeps the erased subject's in pg_wal,
+    # and in a table's file while an older snapshot holds the row (docs/erasure.md).
+    sealed = protected_cipher(master).seal("sex", erased_words["protected"]).encode()
+    assert containing(before, sealed)
+    left = containing(after, sealed)
+    if database_url.startswith("sqlite"):
+        assert left == []
+    else:
+        assert "pg_dump" not in left
     with state_of(running.app).sessions() as session:
         epochs = list(session.scalars(select(KeyEpoch.id)))
         assert len(epochs) == 1 and epochs == key_file.epochs()

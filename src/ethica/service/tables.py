@@ -3,7 +3,7 @@
 from ethica.service.concerns.tables import Concern
 from ethica.service.consent.tables import ConsentRecord, NoticeVersion, ObjectionRecord
 from ethica.service.decisions.tables import Decision, ProtectedValue
-from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, SubjectKey
+from ethica.service.ledger.tables import KeyEpoch, LedgerCheckpoint, LedgerEntry, SubjectKey
 from ethica.service.monitoring.tables import MonitoringWindow
 from ethica.service.notifications.tables import Notification, WebhookAttempt
 from ethica.service.reviews.tables import (
@@ -24,6 +24,7 @@ __all__ = [
     "Appeal",
     "ConsentRecord",
     "Decision",
+    "KeyEpoch",
     "LedgerCheckpoint",
     "LedgerEntry",
     "ModelVersion",

@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger("ethica.service.erasure")
@@ -66,9 +66,26 @@ def _truncate_log(connection: Any) -> bool:
     return False
 
 
+SNAPSHOT_WAIT_SECONDS = 10.0
+"""How long PostgreSQL's compaction waits for transactions older than the erasure to end."""
+
+# Transactions of this database whose snapshot is older than ``:xmax`` (the next transaction
+# id when the wait began): VACUUM must keep every row version such a snapshot may still read.
+_OLDER_SNAPSHOTS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND pid <> pg_backend_pid() AND ("
+    "age(backend_xmin) > age(CAST(:xmax AS xid)) OR age(backend_xid) > age(CAST(:xmax AS xid)))"
+)
+_NEXT_XID = text(
+    "SELECT CAST(CAST(CAST(pg_snapshot_xmax(pg_current_snapshot()) AS text) AS numeric) "
+    "% 4294967296 AS text)"
+)
+
+
 def _compact_postgresql(engine: Engine) -> dict[str, Any]:
     done: dict[str, Any] = {}
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        done["older_snapshots_ended"] = _wait_for_older_snapshots(connection)
         # FULL rewrites each table into a new file and removes the old one; these tables are
         # small beside ``decisions``, which a plain VACUUM frees without locking the gateway.
         tables = ", ".join(ERASED_TABLES)
@@ -77,6 +94,21 @@ def _compact_postgresql(engine: Engine) -> dict[str, Any]:
         # A checkpoint lets PostgreSQL recycle the WAL segments written before it.
         done["checkpoint"] = _try(connection, "CHECKPOINT")
     return done
+
+
+def _wait_for_older_snapshots(connection: Any) -> bool:
+    """Wait (up to SNAPSHOT_WAIT_SECONDS) until no transaction can still see erased rows."""
+    xmax = connection.execute(_NEXT_XID).scalar()
+    deadline = time.monotonic() + SNAPSHOT_WAIT_SECONDS
+    while connection.execute(_OLDER_SNAPSHOTS, {"xmax": xmax}).scalar():
+        if time.monotonic() > deadline:
+            log.warning(
+                "a transaction older than the erasure is still open: VACUUM keeps the rows it "
+                "may read until the next VACUUM"
+            )
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def _try(connection: Any, statement: str) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.ledger import KeyFile
@@ -37,8 +38,11 @@ def attach_key_file(settings: Settings, sessions: sessionmaker[Session]) -> KeyF
     if path is None:
         return None
     key_file = KeyFile(path, settings.ledger.master_key_bytes)
-    with unit_of_work(sessions) as session:
-        register_epoch(session, key_file.current())
+    try:
+        with unit_of_work(sessions) as session:
+            register_epoch(session, key_file.current())
+    except IntegrityError:  # another worker process registered it first
+        pass
     sessions.configure(info={KEY_FILE: key_file})
     return key_file
 

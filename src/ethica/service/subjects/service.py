@@ -1,14 +1,15 @@
 """Use cases of customers: sign-in links, and their rights (access, erasure) with deadlines.
 
 An erasure is one ledger-writer job, so it is all or nothing: the subject's data key is
-destroyed (crypto-shredding their sealed inputs in the ledger), their protected attributes are
-deleted, their decisions are unlinked from them (outcome, score and time stay for audits), their
-concerns are deleted (the words, sealed in the ledger, are shredded with the key), an
+destroyed (crypto-shredding their sealed inputs in the ledger), every other key moves to a new
+key epoch, their protected attributes are deleted, their decisions are unlinked from them
+(outcome, score and time stay for audits), their concerns are deleted (the words, sealed in the
+ledger, are shredded with the key), the rows kept as proof name them by a keyed pseudonym, an
 ``"erasure"`` entry without personal data is appended to the ``"subjects"`` chain, and the
-request is recorded as completed. Every chain still verifies afterwards.
+request is recorded as completed. Every chain still verifies afterwards. :func:`run_erasure`
+then destroys the old epoch's key-encryption key and compacts the database.
 
-What stays: the pseudonymous subject id in the ``subject`` field of their old ledger entries
-(the hashes cover it) and on the request itself (the record that the request was honoured).
+What stays, table by table, and what the database files keep for how long: ``docs/erasure.md``.
 """
 
 from __future__ import annotations
@@ -183,6 +184,7 @@ def run_erasure(writer: LedgerWriter, *, subject_id: str, requested_by: str) -> 
     A new key epoch is started first; after the erasure committed, the old epoch's key is
     destroyed and the database compacted (retried if another process extended the chain).
     """
+    check_subject(subject_id)  # before a new epoch is started for nothing
     epoch = start_epoch(writer.sessions)
     row = _erase_on(writer, subject_id=subject_id, requested_by=requested_by, epoch=epoch)
     retire_epochs(writer.sessions)

@@ -1,7 +1,7 @@
 """key epochs for erasure
 
 Revision ID: 0014
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-03 07:50:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from ethica.service.db import UTCDateTime
 
 revision: str = "0014"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
