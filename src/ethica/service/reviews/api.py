@@ -273,6 +273,6 @@ async def reject_review(
             batch, decision_id=decision_id, reviewer_id=reviewer.id, reason=body.reason
         )
         chain = service.chain_of(batch.session, decision_id)
-        return review_read(row, chain, comment=row.comment)
+        return review_read(row, chain, comment=body.reason)  # the reason is the comment
 
     return await run_job(request, job)

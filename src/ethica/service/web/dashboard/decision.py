@@ -12,11 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from ethica.ledger import KeyRing
 from ethica.service.concerns import service as concerns
 from ethica.service.decisions.record import awaits_a_person
 from ethica.service.decisions.service import get_decision
 from ethica.service.decisions.tables import Decision
 from ethica.service.deps import SessionDep
+from ethica.service.ledger.store import SqlKeyStore
 from ethica.service.reviews.history import case_history
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
@@ -57,8 +59,9 @@ def decision_page(
     """A decision, its review history and the concerns its customer reported about it."""
     row = get_decision(session, decision_id=decision_id)
     system = get_system(session, system_id=row.system_id)
-    history = case_history(session, decision_id=row.id)
     master_key = state_of(request.app).settings.ledger.master_key_bytes
+    keyring = KeyRing(master_key, store=SqlKeyStore(session))  # comments are sealed
+    history = case_history(session, decision_id=row.id, keyring=keyring)
     about = []
     if viewer.principal.can("concerns:read") and row.subject_id is not None:
         theirs, _ = concerns.list_concerns(
