@@ -10,11 +10,15 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ethica.mitigation._methods import DISPARATE_TREATMENT, METHODS, guard_rail
     from ethica.mitigation._policy import GroupRule, ThresholdPolicy
     from ethica.mitigation._reweighing import ReweighingWeights, reweighing
     from ethica.mitigation._thresholds import THRESHOLD_CRITERIA, group_thresholds
 
 _WHERE = {
+    "DISPARATE_TREATMENT": "_methods",
+    "METHODS": "_methods",
+    "guard_rail": "_methods",
     "GroupRule": "_policy",
     "ThresholdPolicy": "_policy",
     "ReweighingWeights": "_reweighing",
@@ -24,11 +28,14 @@ _WHERE = {
 }
 
 __all__ = [
+    "DISPARATE_TREATMENT",
+    "METHODS",
     "THRESHOLD_CRITERIA",
     "GroupRule",
     "ReweighingWeights",
     "ThresholdPolicy",
     "group_thresholds",
+    "guard_rail",
     "reweighing",
 ]
 
