@@ -1,0 +1,194 @@
+"""Mitigation speed and memory: ethica against fairlearn and AIF360, side by side in one run.
+
+Each case runs in a fresh Python process (this script re-invoked with ``--worker``): it builds its
+data as numpy arrays, notes its resident memory, runs, and reports wall time, CPU time and the
+peak resident memory above that baseline. The machine may be shared: CPU time is the steadier
+figure. The thresholds cases also check that ethica's rules equal fairlearn's.
+
+    .venv/bin/python bench/mitigation_vs_peers.py                 # 10^6 thresholds, 10^7 reweighing
+    .venv/bin/python bench/mitigation_vs_peers.py --threshold-rows 1e5 --reweigh-rows 1e6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+GROUPS = np.array(["a", "b", "c", "d"])
+CRITERION: Final = "equalized_odds"
+
+
+def decisions(rows: int, seed: int = 0) -> dict[str, npt.NDArray[Any]]:
+    """Four groups with different base rates; scores rounded to 3 decimals (exact bins)."""
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, len(GROUPS), rows)
+    shift = np.array([0.0, -0.5, 0.3, 0.6])[group]
+    label = (rng.random(rows) < 1 / (1 + np.exp(-shift))).astype(np.int64)
+    score = np.round(1 / (1 + np.exp(-(2 * label - 1 + shift + rng.normal(0, 1.2, rows)))), 3)
+    return {"group": GROUPS[group], "y": label, "score": score, "pred": (score > 0.5).astype(int)}
+
+
+def ours_thresholds(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
+    from ethica.fairness import count_table
+    from ethica.mitigation import group_thresholds
+
+    table = count_table(
+        sensitive_features=data["group"],
+        label=data["y"],
+        prediction=data["pred"],
+        score=data["score"],
+    )
+    policy = group_thresholds(table, criterion=CRITERION)
+    return {name: list(rule.__dict__.values())[1:6] for name, rule in policy.rules.items()}
+
+
+def fairlearn_thresholds(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
+    # The test suite's fairlearn runner: the bench and the equality tests fit fairlearn alike.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "mitigation"))
+    import fairlearn_peer  # type: ignore[import-not-found]
+
+    frame = pd.DataFrame(data)
+    fitted = fairlearn_peer.fairlearn_thresholds(
+        frame, criterion=CRITERION, group="group", label="y", score="score"
+    )
+    return {
+        g: [r[0], r[1], r[2], r[3], r[4]] for g, r in fairlearn_peer.fairlearn_rules(fitted).items()
+    }
+
+
+def ours_reweigh(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
+    from ethica.fairness import count_table
+    from ethica.mitigation import reweighing
+
+    table = count_table(sensitive_features=data["group"], label=data["y"], prediction=data["pred"])
+    weighed = reweighing(table)
+    columns = [weighed.sensitive_features[0], "label", "weight"]
+    return {f"{g}/{y}": w for g, y, w in weighed.weights[columns].itertuples(index=False)}
+
+
+def aif360_reweigh(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from aif360.algorithms.preprocessing import Reweighing
+        from aif360.datasets import BinaryLabelDataset
+
+    privileged = (data["group"] == "a").astype(float)
+    frame = pd.DataFrame({"group": privileged, "y": data["y"].astype(float)})
+    dataset = BinaryLabelDataset(
+        df=frame,
+        label_names=["y"],
+        protected_attribute_names=["group"],
+        favorable_label=1.0,
+        unfavorable_label=0.0,
+    )
+    out = Reweighing([{"group": 0.0}], [{"group": 1.0}]).fit_transform(dataset)
+    return {"distinct weights": len(np.unique(out.instance_weights))}
+
+
+CASES: dict[str, Callable[[dict[str, npt.NDArray[Any]]], dict[str, Any]]] = {
+    "ours thresholds": ours_thresholds,
+    "fairlearn ThresholdOptimizer": fairlearn_thresholds,
+    "ours reweighing": ours_reweigh,
+    "AIF360 Reweighing": aif360_reweigh,
+}
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * resource.getpagesize() // 1024
+
+
+def worker(case: str, rows: int) -> None:
+    """Run one case in this process and print its measures as JSON."""
+    data = decisions(rows)
+    if case.startswith("ours"):
+        import ethica.fairness._audit  # noqa: F401  (imports are not the case's cost)
+        import ethica.mitigation._reweighing  # noqa: F401
+        import ethica.mitigation._thresholds  # noqa: F401
+    baseline = _rss_kib()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = CASES[case](data)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    json.dump(
+        {"wall": wall, "cpu": cpu, "peak_mib": max(peak - baseline, 0) / 1024, "result": result},
+        sys.stdout,
+    )
+
+
+def run(case: str, rows: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, __file__, "--worker", case, "--rows", str(rows)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    measured: dict[str, Any] = json.loads(done.stdout)
+    return measured
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threshold-rows", type=float, default=1e6)
+    parser.add_argument("--reweigh-rows", type=float, default=1e7)
+    parser.add_argument("--worker")
+    parser.add_argument("--rows", type=int)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.rows)
+        return
+    pairs = [
+        ("ours thresholds", "fairlearn ThresholdOptimizer", int(args.threshold_rows)),
+        ("ours reweighing", "AIF360 Reweighing", int(args.reweigh_rows)),
+    ]
+    lines = [
+        "| case | rows | wall s | CPU s | peak MiB above data | CPU speed-up | memory ratio "
+        "| same result |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for ours, peer, rows in pairs:
+        mine, theirs = run(ours, rows), run(peer, rows)
+        same = (
+            _same(mine["result"], theirs["result"])
+            if "thresholds" in ours
+            else "n/a (tests: 1e-12)"
+        )
+        for name, m in ((ours, mine), (peer, theirs)):
+            speed = theirs["cpu"] / mine["cpu"] if name == ours else 1.0
+            memory = (
+                mine["peak_mib"] / theirs["peak_mib"]
+                if name == ours and theirs["peak_mib"]
+                else 1.0
+            )
+            lines.append(
+                f"| {name} | {rows:,} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mib']:.0f} | "
+                f"{speed:.0f}x | {memory:.3f} | {same if name == ours else ''} |"
+            )
+    print("\n".join(lines))
+    print("\nWall and CPU time of one run on a shared machine; CPU time is the steadier figure.")
+
+
+def _same(ours: dict[str, list[float]], theirs: dict[str, list[float]]) -> str:
+    if set(ours) != set(theirs):
+        return "different groups"
+    worst = max(
+        0.0 if a == b else abs(a - b) for g in ours for a, b in zip(ours[g], theirs[g], strict=True)
+    )
+    return f"yes (max diff {worst:.1e})" if worst <= 1e-9 else f"NO (max diff {worst:.1e})"
+
+
+if __name__ == "__main__":
+    main()
