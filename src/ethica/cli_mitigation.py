@@ -69,7 +69,7 @@ def mitigate(
     if (method == "thresholds" or sweep) and score is None:
         _fail("--method thresholds and --sweep need the model's --score column")
     from ethica.fairness import count_table
-    from ethica.mitigation import group_thresholds, guard_rail, reweighing
+    from ethica.mitigation import group_thresholds, guard_rail, reweighing, trade_off
 
     try:
         table = count_table(
@@ -83,16 +83,20 @@ def mitigate(
         )
         warning = guard_rail(method, jurisdiction)
         proposal: dict[str, Any] = {"method": method, "criterion": criterion, "guard_rail": warning}
+        chosen = next(c for c in CRITERIA if c == criterion)
         if method == "thresholds":
-            chosen = next(c for c in CRITERIA if c == criterion)
             policy = group_thresholds(table, criterion=chosen)
             proposal["policy"] = policy.to_dict()
         else:
             weights = reweighing(table)
             proposal["weights"] = weights.weights.to_dict(orient="records")
         if sweep:
-            policies = [group_thresholds(table, criterion=c) for c in CRITERIA]
-            proposal["sweep"] = [_sweep_row(p) for p in policies]
+            swept = trade_off(table, criterion=chosen)
+            proposal["sweep"] = {
+                "points": swept.points.to_dict(orient="records"),
+                "recommended": swept.recommended,
+                "rule": swept.rule,
+            }
     except EthicaError as error:
         _fail(str(error))
     text = json.dumps(proposal, indent=2, default=str)
@@ -120,19 +124,6 @@ def mitigate(
 
 #: Short names of the rates, for table headers.
 SHORT = {"selection_rate": "selection", "true_positive_rate": "TPR", "false_positive_rate": "FPR"}
-
-
-def _sweep_row(policy: ThresholdPolicy) -> dict[str, Any]:
-    groups = policy.expected[policy.expected["group"] != "overall"]
-    overall = policy.expected[policy.expected["group"] == "overall"].iloc[0]
-    row: dict[str, Any] = {"criterion": policy.criterion, "accuracy": float(overall["accuracy"])}
-    row["accuracy_before"] = float(overall["accuracy_before"])
-    for rate in ("selection_rate", "true_positive_rate", "false_positive_rate"):
-        row[f"{rate}_gap"] = float(groups[rate].max() - groups[rate].min())
-        row[f"{rate}_gap_before"] = float(
-            groups[f"{rate}_before"].max() - groups[f"{rate}_before"].min()
-        )
-    return row
 
 
 def _print_policy(policy: ThresholdPolicy) -> None:
@@ -180,27 +171,21 @@ def _print_weights(weights: ReweighingWeights) -> None:
     console.print("Group-blind at decision time: retrain the model with these sample weights.")
 
 
-def _print_sweep(rows: list[dict[str, Any]]) -> None:
+def _print_sweep(sweep: dict[str, Any]) -> None:
     shown = Table(title="Trade-off: accuracy and gaps between groups (expected, same data)")
-    for column in ("criterion", "accuracy", "selection gap", "TPR gap", "FPR gap"):
+    for column in ("candidate", "accuracy", "selection gap", "TPR gap", "FPR gap", "Pareto"):
         shown.add_column(column)
-    first = rows[0]
-    shown.add_row(
-        "as decided",
-        f"{first['accuracy_before']:.4f}",
-        f"{first['selection_rate_gap_before']:.3f}",
-        f"{first['true_positive_rate_gap_before']:.3f}",
-        f"{first['false_positive_rate_gap_before']:.3f}",
-    )
-    for row in rows:
+    for row in sweep["points"]:
         shown.add_row(
-            row["criterion"],
+            row["candidate"],
             f"{row['accuracy']:.4f}",
             f"{row['selection_rate_gap']:.3f}",
             f"{row['true_positive_rate_gap']:.3f}",
             f"{row['false_positive_rate_gap']:.3f}",
+            "yes" if row["pareto"] else "",
         )
     console.print(shown)
+    console.print(f"Recommended: [bold]{sweep['recommended']}[/bold] (rule: {sweep['rule']})")
 
 
 def _fail(message: str) -> Any:

@@ -74,6 +74,7 @@ def test_us_credit_flags_group_thresholds_and_offers_blind_methods(decisions: Pa
     assert "never applied without an officer's approval" in text
     for criterion in ("as decided", "demographic_parity", "equal_opportunity", "equalized_odds"):
         assert criterion in text
+    assert "Recommended: thresholds: equal_opportunity" in text
 
 
 def test_reweigh_is_group_blind_and_not_flagged(decisions: Path) -> None:

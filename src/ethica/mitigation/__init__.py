@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from ethica.mitigation._methods import DISPARATE_TREATMENT, METHODS, guard_rail
     from ethica.mitigation._policy import GroupRule, ThresholdPolicy
     from ethica.mitigation._reweighing import ReweighingWeights, reweighing
+    from ethica.mitigation._sweep import TradeOff, trade_off
     from ethica.mitigation._thresholds import THRESHOLD_CRITERIA, group_thresholds
 
 _WHERE = {
@@ -23,6 +24,8 @@ _WHERE = {
     "ThresholdPolicy": "_policy",
     "ReweighingWeights": "_reweighing",
     "reweighing": "_reweighing",
+    "TradeOff": "_sweep",
+    "trade_off": "_sweep",
     "THRESHOLD_CRITERIA": "_thresholds",
     "group_thresholds": "_thresholds",
 }
@@ -34,9 +37,11 @@ __all__ = [
     "GroupRule",
     "ReweighingWeights",
     "ThresholdPolicy",
+    "TradeOff",
     "group_thresholds",
     "guard_rail",
     "reweighing",
+    "trade_off",
 ]
 
 
