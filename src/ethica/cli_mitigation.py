@@ -65,7 +65,10 @@ def mitigate(
     if method not in METHOD_NAMES:
         _fail(f"--method must be one of {', '.join(METHOD_NAMES)}; got {method!r}")
     if method == "reductions":
-        _fail("--method reductions is not available yet; use thresholds or reweigh")
+        _fail(
+            "--method reductions retrains the model, which needs its features: use "
+            "ethica.mitigation.reductions in Python, or --method thresholds or reweigh here"
+        )
     if (method == "thresholds" or sweep) and score is None:
         _fail("--method thresholds and --sweep need the model's --score column")
     from ethica.fairness import count_table

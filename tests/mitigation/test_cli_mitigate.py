@@ -104,6 +104,7 @@ def test_reweigh_is_group_blind_and_not_flagged(decisions: Path) -> None:
     [
         (["--criterion", "parity"], "--criterion must be one of"),
         (["--method", "magic"], "--method must be one of"),
+        (["--method", "reductions"], "use ethica.mitigation.reductions in Python"),
         ([], "need the model's --score column"),
         (["--score", "nope"], "not found"),
     ],

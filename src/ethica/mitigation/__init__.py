@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ethica.mitigation._methods import DISPARATE_TREATMENT, METHODS, guard_rail
     from ethica.mitigation._policy import GroupRule, ThresholdPolicy
+    from ethica.mitigation._reductions import reductions
     from ethica.mitigation._reweighing import ReweighingWeights, reweighing
     from ethica.mitigation._sweep import TradeOff, trade_off
     from ethica.mitigation._thresholds import THRESHOLD_CRITERIA, group_thresholds
@@ -22,6 +23,7 @@ _WHERE = {
     "guard_rail": "_methods",
     "GroupRule": "_policy",
     "ThresholdPolicy": "_policy",
+    "reductions": "_reductions",
     "ReweighingWeights": "_reweighing",
     "reweighing": "_reweighing",
     "TradeOff": "_sweep",
@@ -40,6 +42,7 @@ __all__ = [
     "TradeOff",
     "group_thresholds",
     "guard_rail",
+    "reductions",
     "reweighing",
     "trade_off",
 ]
