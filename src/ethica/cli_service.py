@@ -160,37 +160,42 @@ def apply(
     """Validate a system spec and register it (with its model, when the spec names one)."""
     from ethica.errors import EthicaError
     from ethica.governance import load_spec
-    from ethica.service.db import unit_of_work
+    from ethica.service.governance.service import register_system
+    from ethica.service.ledger.writer import Batch
     from ethica.service.systems import service
 
     try:
         spec = load_spec(spec_file)
     except EthicaError as error:
         _fail(str(error))
-    try:
-        with _sessions(database) as (_, sessions), unit_of_work(sessions) as session:
-            system, created = service.apply_spec(session, spec=spec)
-            if spec.model is not None:
-                path = (spec_file.parent / spec.model.path).resolve()
-                if not path.is_file():
-                    _fail(f"the model file {path} named by the spec does not exist")
-                summary = None
-                if spec.model.training_summary is not None:
-                    summary_path = (spec_file.parent / spec.model.training_summary).resolve()
-                    summary = _read_json(summary_path)
-                service.add_model_version(
-                    session,
-                    system_id=spec.id,
-                    version=spec.model.version,
-                    format=spec.model.format,
-                    content=path.read_bytes(),
-                    training_summary=summary,
-                )
-    except EthicaError as error:
-        _fail(str(error))
+    model_bytes: bytes | None = None
+    summary = None
+    if spec.model is not None:
+        path = (spec_file.parent / spec.model.path).resolve()
+        if not path.is_file():
+            _fail(f"the model file {path} named by the spec does not exist")
+        model_bytes = path.read_bytes()
+        if spec.model.training_summary is not None:
+            summary = _read_json((spec_file.parent / spec.model.training_summary).resolve())
+
+    def job(batch: Batch) -> tuple[str, str, bool]:
+        # The same use case as PUT /v1/systems/{id}: spec and classification entry together.
+        system, created = register_system(batch, spec=spec, by="cli")
+        if spec.model is not None and model_bytes is not None:
+            service.add_model_version(
+                batch.session,
+                system_id=spec.id,
+                version=spec.model.version,
+                format=spec.model.format,
+                content=model_bytes,
+                training_summary=summary,
+            )
+        return system.id, system.name, created
+
+    system_id, system_name, created = _on_writer(database, job)
     verb = "registered" if created else "updated"
     model = f", model version {spec.model.version}" if spec.model else ""
-    console.print(f"[green]✓[/green] {verb} system [bold]{system.id}[/bold] ({system.name}{model})")
+    console.print(f"[green]✓[/green] {verb} system [bold]{system_id}[/bold] ({system_name}{model})")
 
 
 @systems_app.command("list")

@@ -37,8 +37,9 @@ from ethica.service.ledger.store import row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.ledger.writer import Batch
 from ethica.service.settings import Settings
-from ethica.service.systems.service import get_system
+from ethica.service.systems.service import apply_spec, get_system
 from ethica.service.systems.tables import ModelVersion as StoredModel
+from ethica.service.systems.tables import System
 
 CLASSIFICATION = "classification"
 """The kind of the ledger entry recording a system's (re)classification."""
@@ -63,6 +64,17 @@ def _entries(session: Session, system_id: str, kind: str) -> list[Entry]:
         .order_by(LedgerEntry.sequence)
     )
     return [row_entry(row) for row in rows]
+
+
+def register_system(batch: Batch, *, spec: SystemSpec, by: str) -> tuple[System, bool]:
+    """Register or update a system from its spec and record a first or changed classification.
+
+    The one path of ``PUT /v1/systems/{id}`` and ``ethica systems apply``: the spec and its
+    classification entry are written in the same commit. Returns the system and whether it is new.
+    """
+    system, created = apply_spec(batch.session, spec=spec)
+    record_classification(batch, spec=spec, by=by)
+    return system, created
 
 
 def classification_history(session: Session, *, system_id: str) -> list[Entry]:

@@ -14,7 +14,7 @@ from ethica.governance import parse_spec
 from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.deps import SessionDep, requires, run_job
-from ethica.service.governance.service import record_classification
+from ethica.service.governance.service import register_system
 from ethica.service.ledger.writer import Batch
 from ethica.service.paging import Offset
 from ethica.service.state import state_of
@@ -48,8 +48,7 @@ async def apply_system(
         raise InputError(f"the spec's id {parsed.id!r} differs from the URL's {system_id!r}")
 
     def job(batch: Batch) -> tuple[SystemRead, bool]:
-        system, created = service.apply_spec(batch.session, spec=parsed)
-        record_classification(batch, spec=parsed, by=_actor(writer))
+        system, created = register_system(batch, spec=parsed, by=_actor(writer))
         return SystemRead.model_validate(system), created
 
     applied, created = await run_job(request, job)
