@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ethica.engines import SqlQuery
 from ethica.errors import InputError
-from ethica.fairness import Audit, CountTable, audit, count_table
+from ethica.fairness import Audit, CountTable, MissingGroupWarning, audit, count_table
 from ethica.governance import (
     BinaryDecision,
     MulticlassDecision,
@@ -117,6 +118,18 @@ def audit_live_decisions(
         table_options={k: options.pop(k) for k in _COUNT_TABLE_OPTIONS if k in options},
     )
     return audit(table, sensitive_features=list(table.sensitive_features), **options)
+
+
+def audit_live_decisions_noted(session: Session, **kwargs: Any) -> tuple[Audit, list[str]]:
+    """:func:`audit_live_decisions`, with what it warns about undisclosed groups as notes.
+
+    Customers who did not disclose an attribute are audited as the group ``"missing"``; the
+    warning says so, and callers show it with the audit rather than lose it in a log.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MissingGroupWarning)
+        result = audit_live_decisions(session, **kwargs)
+    return result, [str(w.message) for w in caught if issubclass(w.category, MissingGroupWarning)]
 
 
 def live_count_table(

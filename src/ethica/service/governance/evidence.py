@@ -3,9 +3,11 @@
 Each record is computed now from what the service holds, never typed in: the verification of the
 system's ledger chains (Art. 12, 19), the oversight design in force with what reviewers did in the
 last 30 days (Art. 14, 26(2)), how many of that period's decisions were explained (Art. 86,
-GDPR Art. 22), and the serious-incident log with its reporting clocks (Art. 73). Breaking the
-thing itself (a tampered entry, review of adverse decisions turned off, decisions without
-reasons, an incident past its deadline) is what changes the status.
+GDPR Art. 22), the live audit of decisions with outcomes (Art. 10, 15; see
+:mod:`ethica.service.governance.audits`), and the serious-incident log with its reporting clocks
+(Art. 73). Breaking the thing itself (a tampered entry, review of adverse decisions turned off,
+decisions without reasons, an audit gone stale, an incident past its deadline) is what changes
+the status.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ethica.governance import (
     incident_log,
 )
 from ethica.service.decisions.tables import Decision
+from ethica.service.governance.audits import decision_audit_evidence
 from ethica.service.governance.incidents import incidents_of
 from ethica.service.ledger.service import verify_ledger
 from ethica.service.ledger.store import SqlEntryStore
@@ -51,6 +54,7 @@ def gather_evidence(
     explained = explanation_evidence(session, spec=spec, now=now)
     if explained is not None:
         records.append(explained)
+    records.extend(decision_audit_evidence(session, settings=settings, spec=spec, now=now))
     records.append(incident_log(incidents_of(session, system_id=spec.id), now=now))
     return records
 

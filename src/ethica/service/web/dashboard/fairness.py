@@ -8,7 +8,6 @@ ranking, shown in the top places) — with their intervals, its findings in word
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -17,13 +16,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
-from ethica.fairness import Audit, MissingGroupWarning
+from ethica.fairness import Audit
 from ethica.fairness._charts import grouping_figures
 from ethica.fairness._count_table import group_order
 from ethica.fairness._findings import METRIC_WORDS, metric_family
 from ethica.fairness._svg import Figure
 from ethica.governance import RankingDecision, parse_spec
-from ethica.service.decisions.live_audit import audit_live_decisions
+from ethica.service.decisions.live_audit import audit_live_decisions_noted
 from ethica.service.settings import Settings
 from ethica.service.systems.tables import System
 
@@ -101,20 +100,17 @@ def live_snapshot(
     """
     if days not in PERIODS:
         raise InputError(f"the period is {', '.join(map(str, PERIODS))} days; got {days}")
-    with warnings.catch_warnings(record=True) as caught:
-        # What the audit warns about (e.g. customers who did not disclose an attribute, audited
-        # as the group "missing") is shown on the page, not lost in a log.
-        warnings.simplefilter("always", MissingGroupWarning)
-        result = audit_live_decisions(
-            session,
-            database_url=settings.database.url,
-            system_id=system.id,
-            master_key=settings.ledger.master_key_bytes,
-            since=now - timedelta(days=days),
-            item=item,
-        )
+    # What the audit warns about (e.g. customers who did not disclose an attribute, audited as
+    # the group "missing") is shown on the page, not lost in a log.
+    result, notes = audit_live_decisions_noted(
+        session,
+        database_url=settings.database.url,
+        system_id=system.id,
+        master_key=settings.ledger.master_key_bytes,
+        since=now - timedelta(days=days),
+        item=item,
+    )
     taken = snapshot(result, id_prefix=f"fairness-{system.id}")
-    notes = [str(w.message) for w in caught if issubclass(w.category, MissingGroupWarning)]
     return replace(taken, notes=notes)
 
 
