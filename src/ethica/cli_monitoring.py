@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from ethica.cli_service import DatabaseOption, _fail, _sessions
+from ethica.errors import EthicaError
 
 console = Console()
 monitor_app = typer.Typer(
@@ -28,30 +29,45 @@ def monitor_run(
     ] = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Count every whole day not counted yet, and recount days whose outcomes arrived late."""
-    from datetime import UTC
+    """Count every whole day not counted yet, recount late outcomes' days, raise new alerts.
 
-    from ethica.service.monitoring.service import run_monitor
+    Each alert a system's rules find on its last seven counted days is a ledger entry; one still
+    open or acknowledged is not raised twice.
+    """
+    from datetime import UTC
+    from functools import partial
+
+    from ethica.service.ledger.writer import LedgerWriter
+    from ethica.service.monitoring.job import MonitorPass, monitor_system
     from ethica.service.systems.service import list_systems
 
     now = datetime.now(UTC)
     end = _moment(until) if until else now
-    with _sessions(database) as (settings, sessions), sessions() as session:
-        ids = [system] if system else [s.id for s in list_systems(session, limit=500)[0]]
-        for system_id in ids:
-            run = run_monitor(
-                session,
-                system_id=system_id,
-                database_url=settings.database.url,
-                master_key=settings.ledger.master_key_bytes,
-                until=end,
-                now=now,
-            )
-            console.print(
-                f"{system_id}: counted {len(run.built)} new day(s), recounted "
-                f"{len(run.refreshed)} day(s) for late outcomes"
-            )
-        session.commit()
+    with _sessions(database) as (settings, sessions):
+        with sessions() as session:
+            ids = [system] if system else [s.id for s in list_systems(session, limit=10_000)[0]]
+        writer = LedgerWriter(sessions, settings.ledger.master_key_bytes)
+        try:
+            for system_id in ids:
+                done: MonitorPass = writer.run(
+                    partial(
+                        monitor_system,
+                        system_id=system_id,
+                        database_url=settings.database.url,
+                        master_key=settings.ledger.master_key_bytes,
+                        until=end,
+                        now=now,
+                    )
+                )
+                console.print(
+                    f"{system_id}: counted {len(done.run.built)} new day(s), recounted "
+                    f"{len(done.run.refreshed)} day(s) for late outcomes, raised "
+                    f"{len(done.raised)} alert(s)"
+                )
+        except EthicaError as error:
+            _fail(str(error))
+        finally:
+            writer.close()
 
 
 @monitor_app.command("report")

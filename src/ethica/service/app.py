@@ -24,6 +24,7 @@ from ethica.service.errors import STATUS, TooManyAttemptsError
 from ethica.service.health import router as health
 from ethica.service.ledger import heads
 from ethica.service.ledger.api import router as ledger
+from ethica.service.monitoring.job import start_schedule as monitoring_schedule
 from ethica.service.notifications import webhooks
 from ethica.service.notifications.api import router as notifications
 from ethica.service.reviews import escalation
@@ -62,6 +63,12 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         retention = start_schedule(state.writer, hours=settings.gateway.retention_interval_hours)
         escalating = escalation.start_schedule(state.writer)
+        monitoring = monitoring_schedule(
+            state.writer,
+            database_url=settings.database.url,
+            master_key=settings.ledger.master_key_bytes,
+            hours=settings.gateway.monitoring_interval_hours,
+        )
         notifying = webhooks.start_schedule(state.sessions, settings.notifications)
         signing = heads.start_schedule(
             state.writer, state.heads, seconds=settings.ledger.head_every_seconds
@@ -73,6 +80,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             retention.cancel()
         if escalating is not None:
             escalating.cancel()
+        if monitoring is not None:
+            monitoring.cancel()
         if notifying is not None:
             notifying.cancel()
         state.close()

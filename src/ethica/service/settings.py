@@ -125,6 +125,12 @@ class GatewaySettings(BaseModel):
         description="How often the service applies each system's retention period (0: never; "
         "`ethica retention run` does it on demand).",
     )
+    monitoring_interval_hours: float = Field(
+        default=24.0,
+        ge=0,
+        description="How often the service counts each system's new whole days and raises the "
+        "alerts its monitoring rules find (0: never; `ethica monitor run` does it on demand).",
+    )
 
 
 class NotificationSettings(BaseModel):
