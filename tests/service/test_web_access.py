@@ -111,6 +111,16 @@ def _requests(decision_id: str) -> dict[tuple[str, str], Send]:
             data={**form, "feature.income": "12", "known_outcome": "approved"},
             follow_redirects=False,
         ),
+        ("GET", "/dashboard/systems/{system_id}/monitoring"): lambda c, form: c.get(
+            f"/dashboard/systems/{SYSTEM}/monitoring", follow_redirects=False
+        ),
+        ("POST", "/dashboard/systems/{system_id}/monitoring/alerts/{sequence}"): (
+            lambda c, form: c.post(
+                f"/dashboard/systems/{SYSTEM}/monitoring/alerts/1",
+                data={**form, "to": "acknowledged", "why": "a check"},
+                follow_redirects=False,
+            )
+        ),
         ("GET", "/dashboard/decisions/{decision_id}"): lambda c, form: c.get(
             f"/dashboard/decisions/{decision_id}", follow_redirects=False
         ),

@@ -42,6 +42,7 @@ from ethica.service.web.console.case import router as console_case
 from ethica.service.web.console.routes import router as console
 from ethica.service.web.dashboard.decision import router as dashboard_decision
 from ethica.service.web.dashboard.governance import router as dashboard_governance
+from ethica.service.web.dashboard.monitoring import router as dashboard_monitoring
 from ethica.service.web.dashboard.routes import router as dashboard
 from ethica.service.web.dashboard.transparency import router as dashboard_transparency
 from ethica.service.web.errors import page_error
@@ -130,6 +131,7 @@ def _mount(app: FastAPI) -> None:
         console_case,
         dashboard,
         dashboard_decision,
+        dashboard_monitoring,
         dashboard_transparency,  # before the governance pages, which take any path as a system
         dashboard_governance,
     ):

@@ -41,6 +41,7 @@ class StoredAlert:
     threshold: float
     state: State
     history: list[dict[str, str]]
+    window_end: str = ""
 
 
 def raise_alerts(
@@ -135,6 +136,7 @@ def list_alerts(session: Session, *, system_id: str) -> list[StoredAlert]:
                 threshold=float(fields["threshold"]),
                 state="open",
                 history=[],
+                window_end=str(fields.get("window_end", "")),
             )
             continue
         alert = alerts.get(int(fields["alert"]))
