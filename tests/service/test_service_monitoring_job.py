@@ -28,8 +28,8 @@ runner = CliRunner()
 GROUPS = ("f", "m")
 
 
-def _decide_with_a_gap(running: Service, first_day: datetime, per_day: int = 20) -> None:
-    """Six days of decisions where women are approved far less often than men."""
+def _decide_with_a_gap(running: Service, first_day: datetime, per_day: int = 20) -> list[str]:
+    """Six days of decisions where women are approved far less often than men (even: women)."""
     rng = np.random.default_rng(5)
     ids = []
     for i in range(6 * per_day):
@@ -47,6 +47,7 @@ def _decide_with_a_gap(running: Service, first_day: datetime, per_day: int = 20)
                 update(Decision).where(Decision.id == decision_id).values(created_at=moment)
             )
         session.commit()
+    return ids
 
 
 def _running(service: Callable[..., Service], **settings: object) -> Service:

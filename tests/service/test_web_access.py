@@ -114,6 +114,12 @@ def _requests(decision_id: str) -> dict[tuple[str, str], Send]:
         ("GET", "/dashboard/systems/{system_id}/monitoring"): lambda c, form: c.get(
             f"/dashboard/systems/{SYSTEM}/monitoring", follow_redirects=False
         ),
+        ("GET", "/dashboard/systems/{system_id}/monitoring/alerts/{sequence}/decisions"): (
+            lambda c, form: c.get(
+                f"/dashboard/systems/{SYSTEM}/monitoring/alerts/1/decisions",
+                follow_redirects=False,
+            )
+        ),
         ("POST", "/dashboard/systems/{system_id}/monitoring/alerts/{sequence}"): (
             lambda c, form: c.post(
                 f"/dashboard/systems/{SYSTEM}/monitoring/alerts/1",

@@ -45,7 +45,8 @@ def test_an_officer_sees_the_gaps_and_acknowledges_then_resolves_an_alert(
     assert empty.status_code == 200, empty.text
     assert 'id="no-alerts"' in empty.text and 'id="no-windows"' in empty.text
 
-    _decide_with_a_gap(running, DAY0)
+    made = _decide_with_a_gap(running, DAY0)
+    women_ids = set(made[::2])
     done = _monitor(running, database_url)
     assert len(done.raised) == 4
     women = done.raised[0]  # most severe first: the critical rule, group f
@@ -58,6 +59,14 @@ def test_an_officer_sees_the_gaps_and_acknowledges_then_resolves_an_alert(
         row = re.search(rf'<tr id="alert-{women}">.*?</tr>', page.text, re.S)
         assert row is not None and "critical" in row.group(0) and "2026-11-08" in row.group(0)
 
+        # From the alert, one link to the decisions of its group in the span its rule read.
+        link = f"/dashboard/systems/credit/monitoring/alerts/{women}/decisions"
+        assert f'href="{link}"' in row.group(0)
+        behind = client.get(link)
+        assert behind.status_code == 200, behind.text
+        listed = re.findall(r'href="/dashboard/decisions/([^"]+)"', behind.text)
+        assert len(listed) == 60 == len(set(listed))  # every second of 120 decisions is f
+        assert set(listed) == women_ids
         form = {"csrf": csrf_of(page.text), "to": "acknowledged", "why": ""}
         refused = client.post(f"/dashboard/systems/credit/monitoring/alerts/{women}", data=form)
         assert refused.status_code == 422 and 'id="alert-error"' in refused.text

@@ -7,7 +7,7 @@ ledger entry on the writer, naming who and why.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
@@ -17,9 +17,13 @@ from sqlalchemy import func, select
 
 from ethica.errors import InputError
 from ethica.monitoring._report import trend_figure
+from ethica.service.decisions.protected import protected_cipher
+from ethica.service.decisions.record import PENDING
+from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
-from ethica.service.monitoring.alerts import StoredAlert, list_alerts, move_alert
+from ethica.service.monitoring.alerts import StoredAlert, get_alert, list_alerts, move_alert
+from ethica.service.monitoring.job import SPAN_DAYS
 from ethica.service.monitoring.service import system_report
 from ethica.service.monitoring.tables import MonitoringWindow
 from ethica.service.state import state_of
@@ -31,6 +35,7 @@ router = APIRouter(prefix="/dashboard/systems", tags=["web"], include_in_schema=
 
 Officer = Annotated[Viewer, page_requires("audit:run")]
 CHART_DAYS = 30
+LISTED = 500
 
 
 def _page(
@@ -72,6 +77,47 @@ def monitoring_page(
 ) -> Response:
     """The system's gaps over the last 30 counted days, and its alerts with their states."""
     return _page(request, session, viewer, system_id)
+
+
+@router.get("/{system_id}/monitoring/alerts/{sequence}/decisions")
+def alert_decisions(
+    system_id: str, sequence: int, request: Request, session: SessionDep, viewer: Officer
+) -> Response:
+    """The decisions behind an alert: its group's decisions in the span its rule read."""
+    system = get_system(session, system_id=system_id)
+    alert = get_alert(session, system_id=system_id, sequence=sequence)
+    end = datetime.fromisoformat(alert.window_end)
+    start = end - timedelta(days=SPAN_DAYS)
+    cipher = protected_cipher(state_of(request.app).settings.ledger.master_key_bytes)
+    query = select(Decision).where(
+        Decision.system_id == system_id,
+        Decision.seeded.is_(False),
+        Decision.outcome != PENDING,
+        Decision.created_at >= start,
+        Decision.created_at < end,
+    )
+    # A grouping of one protected attribute: its sealed value is what the database holds.
+    if " × " not in alert.subject:
+        query = query.where(
+            Decision.id.in_(
+                select(ProtectedValue.decision_id).where(
+                    ProtectedValue.system_id == system_id,
+                    ProtectedValue.name == alert.subject,
+                    ProtectedValue.value == cipher.seal(alert.subject, alert.group),
+                )
+            )
+        )
+    shown = list(session.scalars(query.order_by(Decision.created_at).limit(LISTED + 1)))
+    context = {
+        "system": system,
+        "alert": alert,
+        "start": start,
+        "end": end,
+        "decisions": shown[:LISTED],
+        "more": len(shown) > LISTED,
+        "by_group": " × " not in alert.subject,
+    }
+    return render(request, "dashboard/monitoring_decisions.html", context, viewer=viewer)
 
 
 @router.post("/{system_id}/monitoring/alerts/{sequence}")
