@@ -1,8 +1,9 @@
 """What every page must pass in the browser: axe-core, no sideways scroll, nothing from elsewhere.
 
-axe-core is the copy vendored from the npm registry (scripts/vendor_frontend.sh); it is injected
-into the page by Playwright, so the browser context must bypass the pages' Content-Security-Policy
-(which, rightly, allows no script but the service's own).
+axe-core is the copy vendored from the npm registry (scripts/vendor_frontend.sh). It is evaluated
+in the page as the browser's developer tools would evaluate it, so the page's own
+Content-Security-Policy (which, rightly, allows no script but the service's own) holds while the
+page is checked: no context needs to bypass it.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ _REFERENCES = """() => {
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """axe-core's violations on the page as it is now (every impact)."""
     if not page.evaluate("() => typeof axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        page.evaluate(AXE.read_text())
     found: list[dict[str, Any]] = page.evaluate(_RUN_AXE)
     return found
 
@@ -77,6 +78,14 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
 def blocking(violations: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Only the serious and critical violations."""
     return [v for v in violations if v["impact"] in BLOCKING]
+
+
+def serious_violations(page: Any) -> list[str]:
+    """The page's serious and critical axe-core violations, one line each (none: ``[]``)."""
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][:3]}"
+        for v in blocking(axe_violations(page))
+    ]
 
 
 def sideways(page: Any, *, boxes_may_scroll: bool = False) -> list[str]:

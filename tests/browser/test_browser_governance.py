@@ -4,30 +4,13 @@ attests an obligation, opens each document, and axe-core finds no serious or cri
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+from page_checks import serious_violations
 
 from conftest import PASSWORD, LiveService, sign_in
 from ethica.demo import bank_specs
-
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
-SERIOUS = ("serious", "critical")
-
-
-def _serious_violations(page: Any) -> list[str]:
-    """axe-core's serious and critical violations on the page, one line each."""
-    if not AXE.exists():
-        pytest.skip(f"axe-core is not vendored at {AXE}")
-    page.evaluate(AXE.read_text())  # evaluated as devtools would: the page's own CSP holds
-    found = page.evaluate("async () => (await axe.run(document)).violations")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-        for v in found
-        if v["impact"] in SERIOUS
-    ]
 
 
 def _register_the_bank(service: LiveService) -> None:
@@ -58,14 +41,14 @@ def test_an_officer_walks_the_governance_pages_of_the_demo_bank(
     for name, tier in rows.items():
         row = page.get_by_role("row").filter(has_text=name)
         assert tier in row.inner_text().lower(), row.inner_text()
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
     screenshot(page, "inventory")
 
     for system_id in bank_specs():
         page.goto(f"{live_service.url}/dashboard/governance/{system_id}")
         page.get_by_role("heading", name="Classification", exact=True).wait_for()
         assert page.locator("#classification-history li").count() == 1  # recorded on PUT
-        assert _serious_violations(page) == [], system_id
+        assert serious_violations(page) == [], system_id
     screenshot(page, "product-recommendations")
 
     page.goto(f"{live_service.url}/dashboard/governance/credit-limit")
@@ -81,13 +64,13 @@ def test_an_officer_walks_the_governance_pages_of_the_demo_bank(
     page.locator("#attested").wait_for()
     row = page.locator("#obligation-ai-act-9")
     assert "attested by Rita Risk (head of risk)" in row.inner_text()
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
     page.get_by_label("Harm").select_option("fundamental-rights")
     page.get_by_label("What happened").fill("Declines clustered in one postcode district.")
     page.get_by_role("button", name="Open the incident and start its clock").click()
     page.locator("#incident-recorded").wait_for()
     assert "left to report (15 days, Art. 73(2))" in page.locator("#incidents").inner_text()
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
     screenshot(page, "credit-limit")
 
     titles = {
@@ -101,7 +84,7 @@ def test_an_officer_walks_the_governance_pages_of_the_demo_bank(
         page.locator(f'a[href$="/documents/{key}.html"]').click()
         page.wait_for_url(f"**/documents/{key}.html")
         assert title in page.title() or title in page.locator("h1").first.inner_text()
-        assert _serious_violations(page) == [], key
+        assert serious_violations(page) == [], key
     screenshot(page, "annex-viii")
 
     printed = page.request.get(
@@ -113,14 +96,14 @@ def test_an_officer_walks_the_governance_pages_of_the_demo_bank(
     page.get_by_label("ε each system spends").fill("1")
     page.get_by_role("button", name="Release the report").click()
     page.get_by_text("How these numbers were made").wait_for()
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
     screenshot(page, "transparency-report")
     page.goto(f"{live_service.url}/dashboard/governance/transparency")
     assert "ε = 1" in page.locator("#budget-credit-limit").inner_text()
-    assert _serious_violations(page) == []
+    assert serious_violations(page) == []
 
 
 def test_the_axe_check_finds_a_serious_violation_when_there_is_one(page: Any) -> None:
     page.set_content('<html lang="en"><body><main><img src="x.png"></main></body></html>')
-    found = _serious_violations(page)
+    found = serious_violations(page)
     assert any(line.startswith("image-alt (critical)") for line in found), found

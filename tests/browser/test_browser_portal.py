@@ -56,7 +56,9 @@ def test_a_customer_reads_why_they_were_declined_and_asks_for_human_review(
     page.get_by_role("link", name="Privacy and consent").click()
     page.wait_for_url("**/portal/privacy")
     assert page.get_by_role("heading", level=1).inner_text() == "Your privacy and consent"
-    page.get_by_role("button", name="I object: decisions made by an ai system alone").click()
+    page.get_by_role(
+        "button", name="I object: decisions made by an AI system alone", exact=True
+    ).click()
     page.wait_for_url("**/portal/privacy?changed=objection")
     assert page.get_by_text("You object").first.is_visible()
     screenshot(page, "privacy")

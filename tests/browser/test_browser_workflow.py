@@ -7,17 +7,16 @@ reviewer or an officer would, and asserts what the pages say.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from page_checks import serious_violations
 from scenes import decide, register_credit, staff_api
 
 from conftest import LiveService, sign_in
 
 WIDTHS = (390, 1280)
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 REASON = "A payslip shows a recent pay rise the application did not include."
 
 
@@ -31,23 +30,12 @@ def sized(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context.close()
 
 
-def _serious(page: Any) -> list[str]:
-    """axe-core's violations of impact serious or critical on the page as it stands."""
-    page.evaluate(AXE.read_text())  # evaluated by the browser's devtools: the page's CSP holds
-    found: list[str] = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
-            .filter(v => v.impact === "serious" || v.impact === "critical")
-            .map(v => v.id + ": " + v.nodes.map(n => n.target.join(" ")).join(", "))"""
-    )
-    return found
-
-
 @pytest.fixture
 def shot(screenshot: Any) -> Any:
     """``shot(page, name)``: check the page with axe-core, then save its screenshot."""
 
     def take(page: Any, name: str) -> None:
-        assert _serious(page) == [], name
+        assert serious_violations(page) == [], name
         screenshot(page, name)
 
     return take

@@ -50,6 +50,10 @@ def test_every_asset_a_page_loads_is_served_by_the_service(
                 assert address.startswith("/") and not address.startswith("//"), (path, address)
                 assert client.get(address).status_code == 200, (path, address)
         assert "/static/uswds/css/uswds.min.css" in references(client.get("/login").text)
+        docs = client.get("/docs").text
+        assert '<html lang="en">' in docs
+        assert "/static/swagger-ui-contrast.css" in references(docs)
+        assert '"deepLinking": false' in docs  # no link nested in an operation's button
 
 
 def test_the_vendored_stylesheets_point_only_at_vendored_files() -> None:

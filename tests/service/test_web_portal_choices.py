@@ -71,3 +71,13 @@ def test_after_the_gpc_signal_each_use_can_be_allowed_again(
         mine = client.get("/portal/privacy").text
     personalize = mine[mine.index("<h3>Personalize</h3>") :][:600]
     assert "Allowed</span>" in personalize
+
+
+def test_the_objection_buttons_keep_the_names_capitals(service: Callable[..., Service]) -> None:
+    running = service()
+    token = customer_token("cust-1", secret=running.settings.app.secret_key.get_secret_value())
+    with viewing_as(running.client, token) as client:
+        page = _words(client.get("/portal/privacy").text)
+    assert "I object: decisions made by an AI system alone" in page
+    assert "I object: profiling and personalization" in page
+    assert "an ai system" not in page
