@@ -228,7 +228,7 @@ def _product_recommendations() -> dict[str, Any]:
                 "name": "app_logins_month",
                 "type": "integer",
                 "data_category": "user.behavior",
-                "description": "logins to the banking app last month",
+                "description": "number of logins to the banking app last month",
             },
         ],
         "protected_attributes": _PROTECTED,
