@@ -17,6 +17,7 @@ from ethica._version import __version__
 from ethica.cli_governance import governance_app
 from ethica.cli_mitigation import mitigate
 from ethica.cli_monitoring import monitor_app
+from ethica.cli_privacy import synthesize
 from ethica.cli_service import (
     ledger_app,
     retention_app,
@@ -47,6 +48,7 @@ app.add_typer(governance_app, name="governance")
 app.add_typer(monitor_app, name="monitor")
 app.command()(serve)
 app.command(cls=PlainOptionsCommand)(mitigate)
+app.command(cls=PlainOptionsCommand)(synthesize)
 
 
 @app.command()

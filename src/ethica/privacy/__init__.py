@@ -1,8 +1,14 @@
 """Purposes, consent and minimization: which data may reach a model, and why the rest did not.
 
 Also the vocabulary of data uses and categories (the Fides taxonomy) and redaction of personal
-data from free text.
+data from free text, and differentially private synthetic decision logs (OpenDP MST/AIM; loaded on
+first use, as they need pandas and the ``dp`` extra).
 """
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from ethica.privacy._consent import (
     GPC_DATA_USES,
@@ -46,7 +52,36 @@ from ethica.privacy._taxonomy import (
     use_covers,
 )
 
+if TYPE_CHECKING:
+    from ethica.privacy._synthesize import (
+        DEFAULT_MAX_EPSILON,
+        EpsilonCeilingError,
+        Synthesis,
+        check_budget,
+        synthesize,
+    )
+    from ethica.privacy._synthetic_utility import UtilityReport, marginal_errors, utility_report
+
+_LOADED_ON_USE = {
+    "DEFAULT_MAX_EPSILON": "_synthesize",
+    "EpsilonCeilingError": "_synthesize",
+    "Synthesis": "_synthesize",
+    "check_budget": "_synthesize",
+    "synthesize": "_synthesize",
+    "UtilityReport": "_synthetic_utility",
+    "marginal_errors": "_synthetic_utility",
+    "utility_report": "_synthetic_utility",
+}
+
 __all__ = [
+    "DEFAULT_MAX_EPSILON",
+    "EpsilonCeilingError",
+    "Synthesis",
+    "UtilityReport",
+    "check_budget",
+    "marginal_errors",
+    "synthesize",
+    "utility_report",
     "BUILTIN_KINDS",
     "GPC_DATA_USES",
     "BuiltinKind",
@@ -85,3 +120,11 @@ __all__ = [
     "redact",
     "use_covers",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LOADED_ON_USE:
+        raise AttributeError(f"module 'ethica.privacy' has no attribute {name!r}")
+    value = getattr(import_module(f"ethica.privacy.{_LOADED_ON_USE[name]}"), name)
+    globals()[name] = value
+    return value
