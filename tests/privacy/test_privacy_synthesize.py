@@ -131,3 +131,18 @@ def test_cli_writes_the_synthetic_log_and_its_utility_report(tmp_path: Path) -> 
     report = json.loads(out.with_suffix(".utility.json").read_text())
     assert {m["way"] for m in report["marginals"]} == {1, 2, 3}
     assert {row["group"] for row in report["fairness"]} == {"F", "M"}
+
+
+@pytest.mark.slow
+def test_aim_with_delta_discovers_the_categories_privately() -> None:
+    rng = np.random.default_rng(7)
+    sex = rng.choice(["F", "M"], size=600)
+    frame = pd.DataFrame(
+        {"sex": sex, "age": rng.integers(18, 80, size=600), "approved": (sex == "M").astype(int)}
+    )
+    release = synthesize(frame, epsilon=2.0, delta=1e-6, method="aim", categorical=["approved"])
+    assert (release.method, release.delta) == ("aim", 1e-6)
+    assert release.public_assumptions == ["bin edges of 'age' were computed from the data"]
+    assert set(release.data["sex"].dropna()) <= {"F", "M"}
+    assert set(release.data["approved"].dropna()) <= {"0", "1"}
+    assert release.data["sex"].notna().mean() > 0.8
