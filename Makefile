@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint bench clean vendor-frontend
+.PHONY: install demo test test-fast lint bench clean vendor-frontend peer-venvs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,10 @@ clean:
 
 vendor-frontend:
 	scripts/vendor_frontend.sh
+
+# Peers whose pins clash with ours (Evidently wants pandas < 3) live in venvs of their own;
+# the tests comparing with them skip, saying so, where these are missing.
+PEERS := .venv-peers
+peer-venvs:
+	test -x $(PEERS)/evidently/bin/python || python3 -m venv $(PEERS)/evidently
+	$(PEERS)/evidently/bin/python -m pip install --quiet 'evidently==0.7.23' 'pandas<3'

@@ -1,9 +1,10 @@
 """Monitoring speed: a drift report vs Evidently's DataDriftPreset, and windows from Parquet.
 
 Run: ``.venv/bin/python bench/monitoring_vs_peers.py [--rows N] [--columns M] [--decisions D]``.
-Evidently runs in its own venv (``--evidently-python``, default /work/evidently-venv); both read
-the same Parquet files, and the table shows whether the drift values agree. The machine may be
-shared: CPU time (process_time, which excludes waiting) is printed beside wall time.
+Evidently runs in its own venv (``--evidently-python``, default .venv-peers/evidently, made by
+``make peer-venvs``); both read the same Parquet files, and the table shows whether the drift
+values agree. The machine may be shared: CPU time (process_time, which excludes waiting) is
+printed beside wall time.
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument(
-        "--evidently-python", type=Path, default=Path("/work/evidently-venv/bin/python")
+        "--evidently-python",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / ".venv-peers/evidently/bin/python",
     )
     args = parser.parse_args()
     lines = []

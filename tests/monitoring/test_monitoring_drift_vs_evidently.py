@@ -1,8 +1,8 @@
 """Our drift scores, verdicts and default tests equal Evidently's, run in its own venv.
 
 Evidently pins versions of pandas and pydantic that differ from ours, so it lives in a venv of
-its own (``ETHICA_EVIDENTLY_PYTHON``, default ``/work/evidently-venv/bin/python``); the test
-is skipped, saying so, where that venv does not exist.
+its own (``ETHICA_EVIDENTLY_PYTHON``, default ``.venv-peers/evidently``, made by ``make
+peer-venvs``, which CI runs); the test is skipped, saying so, where that venv does not exist.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import pytest
 
 from ethica.monitoring import TESTS, Distribution, FeatureType, drift
 
-PEER_PYTHON = Path(os.environ.get("ETHICA_EVIDENTLY_PYTHON", "/work/evidently-venv/bin/python"))
+_DEFAULT_PEER = Path(__file__).resolve().parents[2] / ".venv-peers/evidently/bin/python"
+PEER_PYTHON = Path(os.environ.get("ETHICA_EVIDENTLY_PYTHON", str(_DEFAULT_PEER)))
 PEER_SCRIPT = Path(__file__).with_name("evidently_peer.py")
 
 pytestmark = [
