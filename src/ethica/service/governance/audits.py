@@ -21,6 +21,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ethica.errors import InputError
 from ethica.governance import (
     EVIDENCE_KINDS,
     AuditEvidence,
@@ -64,15 +65,20 @@ def decision_audit_evidence(
     since = newest - PERIOD
     # Customers who did not disclose an attribute are audited as the group "missing": the
     # audit says so, and the evidence keeps it among its findings.
-    result, notes = audit_live_decisions_noted(
-        session,
-        database_url=settings.database.url,
-        system_id=spec.id,
-        master_key=settings.ledger.master_key_bytes,
-        since=since,
-        until=now,
-        with_outcomes=True,
-    )
+    try:
+        result, notes = audit_live_decisions_noted(
+            session,
+            database_url=settings.database.url,
+            system_id=spec.id,
+            master_key=settings.ledger.master_key_bytes,
+            since=since,
+            until=now,
+            with_outcomes=True,
+        )
+    except InputError:
+        # Decisions the audit cannot compare (e.g. every prediction the same) are no evidence:
+        # the obligation stays missing rather than the register failing.
+        return []
     period = f"{since.date()} to {newest.date()}"
     datasets = {
         "decisions": f"{spec.id}'s decisions with recorded outcomes, {period}",
