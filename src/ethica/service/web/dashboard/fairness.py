@@ -175,11 +175,13 @@ def _gap(row: Mapping[Hashable, Any]) -> GroupGap:
         compared_to=str(row["compared_to"]),
         reference_value=_number(row["reference_value"]),
         difference=_number(row["difference"]),
-        difference_low=_number(row["difference_low"]),
-        difference_high=_number(row["difference_high"]),
+        # The gaps' intervals at the corrected level, as the status's corrected test uses, so
+        # an interval and its "significant" never disagree (the audit report does the same).
+        difference_low=_number(row.get("corrected_difference_low", row["difference_low"])),
+        difference_high=_number(row.get("corrected_difference_high", row["difference_high"])),
         ratio=_number(row["ratio"]),
-        ratio_low=_number(row["ratio_low"]),
-        ratio_high=_number(row["ratio_high"]),
+        ratio_low=_number(row.get("corrected_ratio_low", row["ratio_low"])),
+        ratio_high=_number(row.get("corrected_ratio_high", row["ratio_high"])),
         status=status,
         badge=badge,
     )
