@@ -55,7 +55,7 @@ from ethica.ledger import (
     verify,
     verify_store,
 )
-from ethica.ledger._verify import _content
+from ethica.ledger._verify_chain import _content
 from ethica.service.ledger.store import SqlEntryStore
 from ethica.service.ledger.tables import LedgerEntry
 

@@ -9,12 +9,7 @@ newest signed head it verified (:class:`ChainProgress`), reading only the entrie
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from json.encoder import encode_basestring
-from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -22,15 +17,21 @@ from ethica.errors import InputError
 from ethica.ledger._canonical import rfc3339
 from ethica.ledger._checkpoint import Checkpoint, verify_checkpoint
 from ethica.ledger._entry import (
-    GENESIS_HASH,
-    LEDGER_FORMAT,
     Entry,
     StoredEntry,
     entry_record,
 )
 from ethica.ledger._head import SignedHead, verify_head
-from ethica.ledger._merkle import EMPTY_ROOT, Frontier
 from ethica.ledger._store import RecordStore
+from ethica.ledger._verify_chain import ChainResult, check_chain, stored_hash
+from ethica.ledger._verify_claims import (
+    Claim,
+    anchor_claims,
+    check_claims,
+    compare_with_witness,
+    head_key,
+)
+from ethica.ledger._verify_report import ChainProgress, Problem, ProblemKind, VerificationReport
 
 __all__ = [
     "ChainProgress",
@@ -41,125 +42,6 @@ __all__ = [
     "verify",
     "verify_store",
 ]
-
-ProblemKind = Literal[
-    "edited", "deleted", "inserted", "reordered", "truncated", "rewritten", "forged"
-]
-"""What is wrong with an entry, a chain, a head or a checkpoint.
-
-- ``edited``: an entry's hash does not match its content;
-- ``deleted``: a gap in the sequence, an entry that does not link to the hash of the one
-  before, or a signed head that a witness kept and the ledger's own heads lack;
-- ``inserted``: a sequence number appears twice (an extra entry);
-- ``reordered``: a sequence number comes before a smaller one;
-- ``truncated``: a chain ends before a signed head, checkpoint or anchor vouches, or differs
-  from a checkpoint or anchor at that sequence;
-- ``rewritten``: a chain's first entries no longer have the Merkle root a signed head gives
-  them, or a later head covers fewer entries than an earlier one;
-- ``forged``: a head's or checkpoint's signature does not verify with the public key, or an
-  entry recorded before a signed head is not covered by it (appended after the fact).
-"""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing found wrong: where (chain, sequence) and what, in words."""
-
-    kind: ProblemKind
-    chain: str
-    sequence: int
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.chain}#{self.sequence} {self.kind}: {self.detail}"
-
-
-@dataclass(frozen=True)
-class ChainProgress:
-    """How far a chain was verified: its newest verified signed head and the tree's right edge.
-
-    Pass it back (``since=``) to verify only the entries after the head. It is the verifier's
-    own record: the frontier is checked against the head's signed root, and the last entry's
-    hash against the store.
-    """
-
-    head: SignedHead
-    last_hash: str
-    frontier: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the progress as JSON data, to keep between verifications."""
-        return {
-            "head": self.head.to_dict(),
-            "last_hash": self.last_hash,
-            "frontier": list(self.frontier),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ChainProgress:
-        """Read the form written by :meth:`to_dict`."""
-        try:
-            return cls(
-                head=SignedHead.from_dict(data["head"]),
-                last_hash=str(data["last_hash"]),
-                frontier=tuple(str(h) for h in data["frontier"]),
-            )
-        except (KeyError, TypeError) as error:
-            raise InputError(f"not a verification progress record: {error!r}") from None
-
-
-@dataclass(frozen=True)
-class VerificationReport:
-    """The outcome of :func:`verify` or :func:`verify_store`.
-
-    Attributes
-    ----------
-    ok : bool
-        ``True`` when no problem was found.
-    entries_checked : int
-        How many entries were hashed and linked.
-    heads : dict
-        Per chain, the last sequence number verified before any problem (-1 if none).
-    checkpoints_checked : int
-        How many checkpoints were given.
-    problems : tuple of Problem
-        At most one per chain for its entries (its first broken entry), then one per forged,
-        deleted or unmatched head, checkpoint or anchor.
-    signed_heads_checked : int
-        How many signed heads (stored and witnessed) were checked against the chains.
-    progress : dict
-        Per chain, where verification can resume (:class:`ChainProgress`).
-    unsigned : dict
-        Per chain, how many entries come after its newest signed head (not yet covered).
-    """
-
-    ok: bool
-    entries_checked: int
-    heads: dict[str, int] = field(default_factory=dict)
-    checkpoints_checked: int = 0
-    problems: tuple[Problem, ...] = ()
-    signed_heads_checked: int = 0
-    progress: dict[str, ChainProgress] = field(default_factory=dict)
-    unsigned: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def first_problem(self) -> Problem | None:
-        """Return the first problem found, or ``None`` when the ledger verifies."""
-        return self.problems[0] if self.problems else None
-
-    def __str__(self) -> str:
-        if self.ok:
-            return (
-                f"ledger verifies: {self.entries_checked} entries in {len(self.heads)} chains, "
-                f"{self.signed_heads_checked} signed heads, {self.checkpoints_checked} checkpoints"
-            )
-        lines = [f"ledger does NOT verify ({len(self.problems)} problems):"]
-        return "\n".join(lines + [f"- {problem}" for problem in self.problems])
-
-
-def stored_hash(chain: str, record: StoredEntry) -> str:
-    """Return the hex SHA-256 of a stored record's content (what its ``hash`` should be)."""
-    return hashlib.sha256(_content(chain, record)).hexdigest()
 
 
 def verify(
@@ -281,23 +163,6 @@ def verify_store(
     )
 
 
-@dataclass
-class _ChainResult:
-    chain: str
-    verified: int  # entries verified from sequence 0 (or from the resumed head)
-    checked: int
-    problem: Problem | None = None
-    problem_position: int = -1
-    progress: ChainProgress | None = None
-    unsigned: int = 0
-    resumed_from: int = 0
-    extra: list[Problem] = field(default_factory=list)
-    anchors: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
-
-
-_Claim = tuple[str, int, str, str]  # chain, sequence, hash, who vouches
-
-
 class _Verification:
     def __init__(
         self,
@@ -337,7 +202,7 @@ class _Verification:
             valid_heads = [h for h in valid_heads if h.chain in names]
         for chain in sorted({h.chain for h in valid_heads} - set(names)):
             names = [*names, chain]  # a chain that vanished with its heads kept elsewhere
-        results: dict[str, _ChainResult] = {}
+        results: dict[str, ChainResult] = {}
         for chain in names:
             chain_heads = sorted(
                 (h for h in valid_heads if h.chain == chain), key=lambda h: (h.size, h.signed_at)
@@ -346,7 +211,7 @@ class _Verification:
             if progress is not None and progress.head.chain != chain:
                 raise InputError(f"the progress given for chain {chain!r} is of another chain")
             start = progress.head.size - 1 if progress is not None and progress.head.size else 0
-            results[chain] = _check_chain(chain, records(chain, start), chain_heads, progress)
+            results[chain] = check_chain(chain, records(chain, start), chain_heads, progress)
         located = sorted(
             (
                 (input_index(r.chain, r.problem_position), r.problem)
@@ -358,13 +223,11 @@ class _Verification:
         problems = [problem for _, problem in located]
         for result in results.values():
             problems += result.extra
-        claims = self._checkpoint_claims() + _anchor_claims(results)
+        claims = self._checkpoint_claims() + anchor_claims(results)
         problems += self.problems
-        problems += _check_claims(claims, results, hash_at, given)
+        problems += check_claims(claims, results, hash_at, given)
         if self.witnessed is not None:
-            problems += _compare_with_witness(
-                self._signed(self.heads), self._signed(self.witnessed)
-            )
+            problems += compare_with_witness(self._signed(self.heads), self._signed(self.witnessed))
         total = sum(r.checked for r in results.values()) if count is None else count
         return VerificationReport(
             ok=not problems,
@@ -382,15 +245,15 @@ class _Verification:
         )
 
     def _signed(self, heads: list[SignedHead]) -> list[SignedHead]:
-        return [h for h in heads if _key(h) not in self.invalid]
+        return [h for h in heads if head_key(h) not in self.invalid]
 
     def _valid_heads(self) -> list[SignedHead]:
         """Check each head's signature once; those before a resumed head are taken as checked."""
         unique: dict[tuple[str, int, str, bytes], SignedHead] = {}
         for head in self.heads + (self.witnessed or []):
-            unique.setdefault(_key(head), head)
+            unique.setdefault(head_key(head), head)
         for progress in self.since.values():
-            unique.setdefault(_key(progress.head), progress.head)
+            unique.setdefault(head_key(progress.head), progress.head)
         valid: list[SignedHead] = []
         for head in unique.values():
             resumed = self.since.get(head.chain)
@@ -399,7 +262,7 @@ class _Verification:
             if self.public_key is not None and verify_head(head, self.public_key):
                 valid.append(head)
                 continue
-            self.invalid.add(_key(head))
+            self.invalid.add(head_key(head))
             self.problems.append(
                 Problem(
                     "forged",
@@ -411,8 +274,8 @@ class _Verification:
             )
         return valid
 
-    def _checkpoint_claims(self) -> list[_Claim]:
-        claims: list[_Claim] = []
+    def _checkpoint_claims(self) -> list[Claim]:
+        claims: list[Claim] = []
         for cp in self.checkpoints:
             if self.public_key is None or not verify_checkpoint(cp, self.public_key):
                 self.problems.append(
@@ -427,418 +290,6 @@ class _Verification:
                 continue
             claims.append((cp.chain, cp.sequence, cp.head_hash, "a checkpoint"))
         return claims
-
-
-_FORMAT = encode_basestring(LEDGER_FORMAT)
-
-
-def _check_chain(
-    chain: str,
-    records: Iterator[StoredEntry],
-    heads: list[SignedHead],
-    progress: ChainProgress | None,
-) -> _ChainResult:
-    """Hash and link the chain's records, and check each signed head's root on the way."""
-    result = _ChainResult(chain, verified=0, checked=0)
-    frontier, expected, previous = Frontier(), 0, GENESIS_HASH
-    latest = max(heads, key=lambda h: h.signed_at, default=None)
-    cutoff_size = latest.size if latest is not None else -1
-    cutoff_time = rfc3339(latest.signed_at) if latest is not None else ""
-    if progress is not None and progress.head.size > 0:
-        resumed = _resume(chain, records, progress, result)
-        if resumed is None:
-            return result
-        frontier, expected, previous = resumed
-        result.resumed_from = expected
-        heads = [h for h in heads if h.size > expected]
-    pending = list(heads)
-    _check_sizes_in_time(chain, heads, result)
-    rewritten = False
-    if pending and pending[0].size == 0:
-        rewritten = _check_root(chain, frontier, pending, result, previous)
-
-    prefix = '{"chain":' + encode_basestring(chain) + ',"format":' + _FORMAT + ',"key_id":'
-    sha256 = hashlib.sha256
-    stack = frontier._stack  # noqa: SLF001 (the hot loop extends the frontier in place)
-    size = frontier.size
-    next_size = pending[0].size if pending else -1
-    first = expected
-    for record in records:
-        (sequence, recorded_at, kind, subject, public, nonce, ciphertext, key_id, link, stored) = (
-            record
-        )
-        if sequence != expected or link != previous:
-            result.problem = _break(chain, record, expected, previous, records)
-            break
-        # ``link`` equals the previous verified hash (hex) already; the other strings are
-        # quoted as stored unless they hold a quote or backslash, so the bytes still split
-        # into fields one way only. A control character (escaped in canonical JSON) fails the
-        # hash here; the entry is then hashed again with every string escaped.
-        joined = f"{recorded_at}{kind}{subject}{key_id}{nonce}{ciphertext}"
-        if '"' in joined or "\\" in joined or (nonce is None) is not (ciphertext is None):
-            content = _content(chain, record)
-        else:
-            quoted_key = "null" if key_id is None else f'"{key_id}"'
-            quoted_subject = "null" if subject is None else f'"{subject}"'
-            sealed = (
-                "null"
-                if ciphertext is None
-                else f'{{"ciphertext":"{ciphertext}","nonce":"{nonce}"}}'
-            )
-            content = (
-                f'{prefix}{quoted_key},"kind":"{kind}","previous_hash":"{link}",'
-                f'"public":{public},"recorded_at":"{recorded_at}","sealed":{sealed},'
-                f'"sequence":{sequence},"subject":{quoted_subject}}}'
-            ).encode("utf-8", "surrogatepass")
-        digest = sha256(content).digest()
-        if digest.hex() != stored:
-            digest = sha256(_content(chain, record)).digest()
-            if digest.hex() != stored:
-                result.problem = Problem(
-                    "edited",
-                    chain,
-                    sequence,
-                    "its hash does not match its content: the entry was edited after it was "
-                    "recorded",
-                )
-                break
-        if sequence >= cutoff_size and recorded_at < cutoff_time and latest is not None:
-            result.problem = Problem(
-                "forged",
-                chain,
-                sequence,
-                f"it was recorded at {recorded_at}, before {latest.describe()}, which does not "
-                "cover it: it was appended after the fact",
-            )
-            break
-        stack.append(sha256(b"\x00" + digest).digest())
-        size += 1
-        carry = size
-        while not carry & 1:
-            right = stack.pop()
-            stack[-1] = sha256(b"\x01" + stack[-1] + right).digest()
-            carry >>= 1
-        if kind == "anchor":
-            result.anchors.append((sequence, json.loads(public)))
-        previous = stored
-        expected += 1
-        if size == next_size:
-            frontier.size = size
-            if not rewritten:
-                rewritten = _check_root(chain, frontier, pending, result, previous)
-            next_size = pending[0].size if pending else -1
-    frontier.size = size
-    # Every record before a problem was verified, so its position is how many were.
-    position = expected - first
-    result.checked += position
-    result.problem_position = position
-    result.verified = expected - result.resumed_from
-    if result.problem is None and not rewritten:
-        for head in pending:
-            if head.size > size:
-                ends = (
-                    "the chain has no entries"
-                    if size == 0
-                    else f"the chain ends at sequence {size - 1}"
-                )
-                result.extra.append(
-                    Problem(
-                        "truncated",
-                        chain,
-                        size,
-                        f"{ends}, but {head.describe()} covers {head.size}: entries were "
-                        "removed from its end",
-                    )
-                )
-                break
-    if latest is not None:
-        result.unsigned = max(size - latest.size, 0)
-    return result
-
-
-def _resume(
-    chain: str, records: Iterator[StoredEntry], progress: ChainProgress, result: _ChainResult
-) -> tuple[Frontier, int, str] | None:
-    """Check the resumed state: frontier against the signed root, last entry against the store."""
-    head = progress.head
-    try:
-        frontier = Frontier.restore(head.size, [bytes.fromhex(h) for h in progress.frontier])
-    except ValueError as error:
-        raise InputError(f"the progress of chain {chain!r} is damaged: {error}") from None
-    if frontier.root().hex() != head.root:
-        raise InputError(
-            f"the progress of chain {chain!r} does not match the root of {head.describe()}: "
-            "verify the chain in full"
-        )
-    last = next(records, None)
-    if last is None or last[0] != head.size - 1 or last[-1] != progress.last_hash:
-        result.problem = Problem(
-            "rewritten",
-            chain,
-            head.size - 1,
-            f"the entry at sequence {head.size - 1} is not the one {head.describe()} covered "
-            "when it was verified: the chain was cut back or rewritten",
-        )
-        return None
-    if stored_hash(chain, last) != last[-1]:
-        result.problem = Problem(
-            "edited",
-            chain,
-            last[0],
-            "its hash does not match its content: the entry was edited after it was recorded",
-        )
-        return None
-    result.checked = 1
-    return frontier, head.size, progress.last_hash
-
-
-def _check_root(
-    chain: str,
-    frontier: Frontier,
-    pending: list[SignedHead],
-    result: _ChainResult,
-    last_hash: str,
-) -> bool:
-    """Compare the tree so far with every pending head of its size; True when one differs."""
-    root = frontier.root().hex() if frontier.size else EMPTY_ROOT.hex()
-    matched_before = result.progress.head.size if result.progress is not None else 0
-    while pending and pending[0].size == frontier.size:
-        head = pending.pop(0)
-        if head.root != root:
-            result.extra.append(
-                Problem(
-                    "rewritten",
-                    chain,
-                    matched_before,
-                    f"the first {head.size} entries do not have the root of {head.describe()}: "
-                    f"an entry from sequence {matched_before} to {head.size - 1} was rewritten, "
-                    "or the chain was cut back and regrown",
-                )
-            )
-            return True
-        result.progress = ChainProgress(
-            head=head,
-            last_hash=last_hash,
-            frontier=tuple(h.hex() for h in frontier.hashes()),
-        )
-    return False
-
-
-def _check_sizes_in_time(chain: str, heads: list[SignedHead], result: _ChainResult) -> None:
-    """Report a head that covers fewer entries than one signed before it."""
-    largest: SignedHead | None = None
-    for head in sorted(heads, key=lambda h: h.signed_at):
-        if largest is not None and head.size < largest.size:
-            result.extra.append(
-                Problem(
-                    "rewritten",
-                    chain,
-                    head.size,
-                    f"{head.describe()} covers fewer entries than {largest.describe()}: the chain "
-                    "was cut back between them",
-                )
-            )
-            return
-        if largest is None or head.size > largest.size:
-            largest = head
-
-
-def _break(
-    chain: str,
-    record: StoredEntry,
-    expected: int,
-    previous: str,
-    rest: Iterator[StoredEntry],
-) -> Problem:
-    """Name why ``record`` does not continue the chain (sequence or link)."""
-    sequence = record[0]
-    if sequence < expected:
-        return Problem(
-            "inserted",
-            chain,
-            sequence,
-            f"sequence {sequence} appears again after sequence {expected - 1}: "
-            "an extra entry was inserted",
-        )
-    if sequence > expected:
-        if any(other[0] == expected for other in rest):
-            return Problem(
-                "reordered",
-                chain,
-                sequence,
-                f"sequence {sequence} comes before sequence {expected}: entries were reordered",
-            )
-        missing = (
-            f"sequence {expected} is"
-            if sequence == expected + 1
-            else f"sequences {expected} to {sequence - 1} are"
-        )
-        return Problem(
-            "deleted", chain, sequence, f"{missing} missing before it: entries were deleted"
-        )
-    if stored_hash(chain, record) != record[-1]:
-        return Problem(
-            "edited",
-            chain,
-            sequence,
-            "its hash does not match its content: the entry was edited after it was recorded",
-        )
-    before = "the chain's start" if sequence == 0 else f"sequence {sequence - 1}"
-    return Problem(
-        "deleted",
-        chain,
-        sequence,
-        f"its previous_hash does not match the hash of {before}: the entry it was "
-        "chained to was deleted or replaced",
-    )
-
-
-def _content(chain: str, record: StoredEntry) -> bytes:
-    """Return the canonical content of a stored record, every string escaped as JSON."""
-    sequence, recorded_at, kind, subject, public, nonce, ciphertext, key_id, link, _ = record
-    sealed = (
-        "null"
-        if nonce is None and ciphertext is None
-        else f'{{"ciphertext":{_quote(ciphertext)},"nonce":{_quote(nonce)}}}'
-    )
-    return (
-        f'{{"chain":{_quote(chain)},"format":{_FORMAT},"key_id":{_quote(key_id)},'
-        f'"kind":{_quote(kind)},"previous_hash":{_quote(link)},"public":{public},'
-        f'"recorded_at":{_quote(recorded_at)},"sealed":{sealed},"sequence":{int(sequence)},'
-        f'"subject":{_quote(subject)}}}'
-    ).encode("utf-8", "surrogatepass")
-
-
-def _quote(value: str | None) -> str:
-    return "null" if value is None else str(encode_basestring(value))
-
-
-def _anchor_claims(results: Mapping[str, _ChainResult]) -> list[_Claim]:
-    """Return the newest head each anchor entry vouches for, per anchored chain."""
-    newest: dict[str, _Claim] = {}
-    for root, result in results.items():
-        for sequence, public in result.anchors:
-            heads = public.get("heads") if isinstance(public, dict) else None
-            if not isinstance(heads, dict):
-                continue
-            for chain, head in heads.items():
-                if not _is_head(head) or chain == root:
-                    continue
-                claim = (chain, head["sequence"], head["hash"], f"the anchor {root}#{sequence}")
-                if chain not in newest or claim[1] >= newest[chain][1]:
-                    newest[chain] = claim
-    return list(newest.values())
-
-
-def _check_claims(
-    claims: list[_Claim],
-    results: Mapping[str, _ChainResult],
-    hash_at: Callable[[str, int], str | None],
-    given: set[str] | None,
-) -> list[Problem]:
-    """Check that each chain reaches what a checkpoint or anchor vouches for."""
-    problems: list[Problem] = []
-    reported: set[str] = set()
-    for chain, sequence, head_hash, source in claims:
-        anchored = source.startswith("the anchor")
-        result = results.get(chain)
-        if chain in reported or (anchored and (result is None or result.checked == 0)):
-            continue
-        if result is None or (given is not None and chain not in given):
-            problems.append(
-                Problem(
-                    "truncated",
-                    chain,
-                    0,
-                    f"no entry of the chain was given, but {source} vouches for sequence "
-                    f"{sequence}",
-                )
-            )
-            reported.add(chain)
-            continue
-        if sequence < result.resumed_from:
-            continue  # vouched for entries that the resumed verification took as verified
-        end = result.resumed_from + result.verified
-        if sequence < end:
-            actual = hash_at(chain, sequence)
-            if actual != head_hash:
-                problems.append(
-                    Problem(
-                        "truncated",
-                        chain,
-                        sequence,
-                        f"{source} vouches for hash {head_hash[:12]}… at sequence {sequence}, "
-                        f"the chain has {(actual or '')[:12]}…: it was cut back and rewritten "
-                        "after being vouched for",
-                    )
-                )
-                reported.add(chain)
-            continue
-        if result.problem is not None:
-            continue  # the chain already breaks before this sequence; that is reported
-        problems.append(
-            Problem(
-                "truncated",
-                chain,
-                end,
-                f"the chain ends at sequence {end - 1}, but {source} vouches for sequence "
-                f"{sequence}: entries were removed from its end",
-            )
-        )
-        reported.add(chain)
-    return problems
-
-
-def _compare_with_witness(stored: list[SignedHead], witnessed: list[SignedHead]) -> list[Problem]:
-    """Name heads the witness kept that the ledger lacks, and the reverse where it matters."""
-    key = _key
-    problems: list[Problem] = []
-    stored_keys = {key(h) for h in stored}
-    witnessed_keys = {key(h) for h in witnessed}
-    for head in witnessed:
-        if key(head) not in stored_keys:
-            problems.append(
-                Problem(
-                    "deleted",
-                    head.chain,
-                    head.size,
-                    f"{head.describe()}, kept by the witness, is missing from the ledger's own "
-                    "heads: head rows were deleted",
-                )
-            )
-    newest_witnessed: dict[str, SignedHead] = {}
-    for head in witnessed:
-        if (
-            head.chain not in newest_witnessed
-            or head.signed_at > newest_witnessed[head.chain].signed_at
-        ):
-            newest_witnessed[head.chain] = head
-    for head in stored:
-        newest = newest_witnessed.get(head.chain)
-        if key(head) in witnessed_keys or newest is None or head.signed_at > newest.signed_at:
-            continue  # signed after the witness's newest head: it may not have reached it yet
-        problems.append(
-            Problem(
-                "deleted",
-                head.chain,
-                head.size,
-                f"{head.describe()} is missing from the witness, which kept heads signed after "
-                "it: lines were removed from the witness",
-            )
-        )
-    return problems
-
-
-def _key(head: SignedHead) -> tuple[str, int, str, bytes]:
-    return (head.chain, head.size, head.root, head.signature)
-
-
-def _is_head(head: Any) -> bool:
-    return (
-        isinstance(head, dict)
-        and isinstance(head.get("sequence"), int)
-        and isinstance(head.get("hash"), str)
-    )
 
 
 def _as_checkpoints(checkpoint: Checkpoint | Sequence[Checkpoint] | None) -> list[Checkpoint]:
