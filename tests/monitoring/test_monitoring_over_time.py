@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ethica.fairness import audit
+from ethica.fairness import Settings, assess, audit
 from ethica.monitoring._over_time import (
     cusum,
     fairness_over_time,
     first_change,
     gap_series,
 )
-from ethica.monitoring._windows import WindowPlan, build_windows
+from ethica.monitoring._windows import FeatureBins, WindowPlan, build_windows, merge_windows
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 PLAN = WindowPlan(time="at", sensitive_features=("sex", "age"), prediction="approved")
@@ -56,6 +56,49 @@ def test_each_point_is_the_audit_of_its_span() -> None:
         np.testing.assert_allclose(
             point[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-12
         )
+
+
+SCORED = WindowPlan(
+    time="at",
+    sensitive_features=("sex", "age"),
+    prediction="approved",
+    label="repaid",
+    score="score",
+    features={"income": FeatureBins("numeric", 0.0, 1.0, 10)},
+)
+EXACT = ("count", "value", "difference", "difference_low", "difference_high", "p_value")
+
+
+@pytest.mark.parametrize("span_days", [1, 3])
+@pytest.mark.parametrize("part", ["decisions", "outcomes"])
+def test_all_spans_at_once_equal_one_audit_per_span(span_days: int, part: str) -> None:
+    log = _log(days=9, per_day=300).drop(index=range(300, 600))  # day 1 has no decisions
+    rng = np.random.default_rng(5)
+    log["score"] = np.round(rng.uniform(size=len(log)), 2)
+    log["repaid"] = np.where(rng.uniform(size=len(log)) < 0.3, None, rng.integers(0, 2, len(log)))
+    log["income"] = rng.uniform(size=len(log))
+    windows = build_windows(log, SCORED, engine="memory")
+    over_time = fairness_over_time(
+        windows,
+        sensitive_features=["sex", "age"],
+        span_days=span_days,
+        part=part,  # type: ignore[arg-type]
+    )
+    starts = sorted(windows)
+    assert sorted(set(over_time["end"])) == [s + timedelta(days=1) for s in starts]
+    for end in starts:
+        inside = [windows[s] for s in starts if end - timedelta(days=span_days) < s <= end]
+        table = getattr(merge_windows(inside), part)
+        expected = assess(table, Settings()).comparisons
+        got = over_time[over_time["end"] == end + timedelta(days=1)]
+        assert int(got["rows"].iloc[0]) == table.rows
+        assert got["start"].iloc[0] == end - timedelta(days=span_days - 1)
+        for column in ("grouping", "group", "metric", "material", "significant", "undefined"):
+            assert got[column].tolist() == expected[column].tolist(), column
+        for column in (*EXACT, "p_adjusted"):
+            np.testing.assert_allclose(
+                got[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-12
+            )
 
 
 @pytest.mark.slow  # sixty audits, one per day

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ethica.ledger import KeyRing
+from ethica.ledger import KeyRing, Ledger
 from ethica.service.db import make_engine, session_factory, upgrade
-from ethica.service.ledger.store import SqlKeyStore, row_entry
+from ethica.service.ledger.store import SqlEntryStore, SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry, SubjectKey
 from ethica.service.ledger.writer import Batch, LedgerWriter
 
@@ -107,3 +107,36 @@ def test_each_live_writer_appends_to_its_own_shard_of_a_chain(
         assert plain.run(_append_to_partition) == ("credit", 3)
     finally:
         plain.close()
+
+
+def _append_alert(batch: Batch) -> int:
+    return batch.ledger.append("monitoring_alert", chain="credit", public={"rule": "gap"}).sequence
+
+
+def test_a_writer_continues_a_chain_another_writer_appended_to(
+    sessions: sessionmaker[Session],
+) -> None:
+    # The service's writer and the monitor's (another process, or the CLI) share the chain:
+    # each keeps the head it last wrote in memory, and the other's append makes it stale.
+    service = LedgerWriter(sessions, MASTER)
+    monitor = LedgerWriter(sessions, MASTER)
+    try:
+        assert service.run(_append_alert) == 0
+        assert monitor.run(_append_alert) == 1
+        assert service.run(_append_alert) == 2  # not a conflict: the head is read again
+        assert monitor.run(_append_alert) == 3
+        assert service.run(_seal("someone", 5)) == 0  # another chain, unaffected
+    finally:
+        service.close()
+        monitor.close()
+    with sessions() as session:
+        rows = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.chain == "credit").order_by(LedgerEntry.sequence)
+        ).all()
+    entries = [row_entry(row) for row in rows]
+    assert [e.sequence for e in entries] == [0, 1, 2, 3]
+    # Each entry links to the one before it as stored, so the chain still verifies.
+    assert [e.previous_hash for e in entries[1:]] == [e.hash for e in entries[:-1]]
+    with sessions() as session:
+        report = Ledger(store=SqlEntryStore(session)).verify()
+    assert report.ok, report

@@ -82,7 +82,7 @@ def compare_groups(
     for metric, values in metrics.values.items():
         if metric in metrics.shares:
             continue
-        target = overall.values[metric][0] if reference is None else values[reference]
+        target = population(overall.values[metric]) if reference is None else values[reference]
         support = metrics.support(metric)
         large = support >= settings.min_group_size
         asserted = large if reference is None else large & large[reference]
@@ -129,19 +129,32 @@ _COLUMNS = (
 
 
 def finish_comparisons(
-    rows: pd.DataFrame, settings: Settings, *, relative: frozenset[str] = frozenset()
+    rows: pd.DataFrame,
+    settings: Settings,
+    *,
+    relative: frozenset[str] = frozenset(),
+    audits: Any = None,
 ) -> pd.DataFrame:
     """Correct the p-values of the whole audit together and flag material, significant gaps.
 
     A gap is material when its absolute difference reaches ``settings.materiality``; for the
     metrics in ``relative`` (amounts such as a credit limit, on no fixed scale) when the ratio
-    differs from 1 by that much instead.
+    differs from 1 by that much instead. ``audits`` (one label per row) holds several audits'
+    rows at once, as monitoring's windows: each audit's p-values are corrected on their own.
     """
     rows = rows.copy()
     if "p_value" not in rows:
         rows["p_value"] = np.nan
-    tested = rows["p_value"].where(rows["asserted"])
-    rows["p_adjusted"] = adjust(tested.to_numpy(), settings.correction)
+    tested = rows["p_value"].where(rows["asserted"]).to_numpy()
+    if audits is None:
+        rows["p_adjusted"] = adjust(tested, settings.correction)
+    else:
+        _, which = np.unique(np.asarray(audits), return_inverse=True)
+        order = np.argsort(which.reshape(-1), kind="stable")
+        adjusted = np.full_like(tested, np.nan)
+        for positions in np.split(order, np.flatnonzero(np.diff(which.reshape(-1)[order])) + 1):
+            adjusted[positions] = adjust(tested[positions], settings.correction)
+        rows["p_adjusted"] = adjusted
     rows["significant"] = (rows["p_adjusted"] < settings.alpha).fillna(False).astype(bool)
     t = settings.four_fifths
     outside = (rows["ratio"] < t) | (rows["ratio"] > 1.0 / t)
@@ -323,7 +336,7 @@ def _rate_statistics(
         "value_high": high,
     }
     if reference is None:
-        total_num, total_den = (a[0] for a in overall.rates[metric])
+        total_num, total_den = (population(a) for a in overall.rates[metric])
         x2, n2 = total_num - num, total_den - den  # the rest of the population
         share = 1.0 - ratio(den, total_den)
         d_low, d_high = newcombe(num, den, x2, n2, c)
@@ -360,8 +373,8 @@ def _mean_statistics(
     low, high = normal_interval(mean, variance, c)
     out: dict[str, Any] = {"value_low": low, "value_high": high}
     if reference is None:
-        all_total, all_squares = (a[0] for a in overall.means[metric])
-        rows = overall.sizes[0]
+        all_total, all_squares = (population(a) for a in overall.means[metric])
+        rows = population(overall.sizes)
         other, other_variance = mean_moments(all_total - total, all_squares - squares, rows - sizes)
         weight = ratio(sizes, np.full_like(sizes, rows))
         rest = 1.0 - weight
@@ -403,7 +416,7 @@ def _share_statistics(
     """
     base = metrics.shares[share]
     size = len(metrics.sizes)
-    total = float(overall.values[base][0] * overall.sizes[0])
+    total = population(overall.values[base]) * population(overall.sizes)
     scale = ratio(metrics.sizes, np.full(size, total))
     row = dict(per_item)
     row["metric"] = np.full(size, share, dtype=object)
@@ -416,7 +429,7 @@ def _share_statistics(
             row[name] = scale * row[name]
     if base in metrics.rates:
         inside = metrics.rates[base][0]
-        places = np.full(size, overall.rates[base][0][0])
+        places = np.full(size, population(overall.rates[base][0]))
         row["numerator"], row["denominator"] = inside, places
         row["value_low"], row["value_high"] = wilson(inside, places, settings.confidence)
     return row
@@ -430,6 +443,15 @@ def share_targets(
     rate = metrics.values[base][reference] if reference is not None else overall.values[base][0]
     total = float(overall.values[base][0] * overall.sizes[0])
     return ratio(metrics.sizes * rate, np.full(len(metrics.sizes), total))
+
+
+def population(values: Any) -> Any:
+    """Return the whole population's figure: its one value, or the values row by row.
+
+    Row by row when several audits are compared at once, each group beside its own population.
+    """
+    array = np.asarray(values)
+    return array[0] if len(array) == 1 else array
 
 
 def _reference_index(metrics: GroupMetrics, reference: Mapping[str, Any] | None) -> int | None:

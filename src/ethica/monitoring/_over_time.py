@@ -24,15 +24,21 @@ import numpy as np
 import pandas as pd
 
 from ethica.errors import InputError
-from ethica.fairness import CountTable, Settings, assess
+from ethica.fairness import CountTable, Settings
+from ethica.fairness._disparities import compare_groups, finish_comparisons
+from ethica.fairness._findings import undefined_reasons
+from ethica.fairness._group_metrics import GroupMetrics
 from ethica.fairness._intervals import z_value
+from ethica.fairness._kinds import decision_kind
 from ethica.fairness._rollup import sum_cells
-from ethica.monitoring._windows import WindowCounts, merge_windows
+from ethica.monitoring._windows import WindowCounts
 
 Part = Literal["decisions", "outcomes"]
 #: The CUSUM's reference value and decision limit, in standard errors (see the module's text).
 CUSUM_K = 0.5
 CUSUM_H = 5.0
+#: The column that keys each span's cells in the stacked count table of all spans.
+SPAN = "__ethica_span"
 
 
 def fairness_over_time(
@@ -46,42 +52,109 @@ def fairness_over_time(
     """Audit each window (``span_days=1``) or each rolling span ending at each window.
 
     Returns one row per span end, grouping, group and metric: the audit's comparison of the
-    group with the whole population (value, difference and its interval, ``material``,
-    ``significant``), with the span's ``start``, ``end`` and ``rows``.
+    group with the whole population (value, difference and its interval, ``p_adjusted``,
+    ``material``, ``significant``), with the span's ``start``, ``end`` and ``rows``.
+
+    Every span is audited in one pass: the spans' cells are stacked, keyed by span, and each
+    grouping's metrics are computed once for all spans, each group beside its own span's
+    population; p-values are corrected within each span, as its own audit corrects them. So
+    the figures are the audit's (:func:`ethica.fairness.assess` of the span's merged windows)
+    at a fraction of the cost of one audit per span.
     """
     if span_days < 1:
         raise InputError("span_days must be a whole number of days, at least 1")
     chosen = settings or Settings()
+    if chosen.reference is not None:
+        raise InputError(
+            "fairness over time compares each group with the whole population; "
+            "leave settings.reference unset"
+        )
     starts = sorted(windows)
-    frames = []
-    for end in starts:
-        inside = [windows[s] for s in starts if end - timedelta(days=span_days) < s <= end]
-        merged = merge_windows(inside)
-        table = merged.decisions if part == "decisions" else merged.outcomes
-        if table is None or table.rows == 0:
-            continue
-        comparisons = assess(_keep(table, sensitive_features), chosen).comparisons
-        if comparisons.empty:
-            continue
-        comparisons.insert(0, "end", end + timedelta(days=1))
-        comparisons.insert(0, "start", end - timedelta(days=span_days - 1))
-        comparisons.insert(2, "rows", table.rows)
-        frames.append(comparisons)
-    if not frames:
+    stacked = _stacked_spans(windows, starts, sensitive_features, span_days, part)
+    if stacked is None:
         return pd.DataFrame(columns=["start", "end", "rows", "grouping", "group", "metric"])
-    return pd.concat(frames, ignore_index=True)
+    kind = decision_kind(stacked.kind)
+    whole = kind.metrics(stacked, (SPAN,))
+    whole_spans = whole.groups[SPAN].to_numpy(dtype=np.int64)
+    frames = []
+    for grouping in replace(stacked, sensitive_features=tuple(sensitive_features)).groupings():
+        metrics = kind.metrics(stacked, (SPAN, *grouping))
+        spans = metrics.groups[SPAN].to_numpy(dtype=np.int64)
+        beside = _population_beside(whole, np.searchsorted(whole_spans, spans))
+        rows = compare_groups(replace(metrics, grouping=grouping), beside, chosen)
+        rows.insert(0, SPAN, np.tile(spans, len(metrics.values)))
+        frames.append(rows)
+    rows = pd.concat(frames, ignore_index=True)
+    # Span by span, in the order one audit of the span lists its comparisons.
+    rows = rows.iloc[np.argsort(rows[SPAN].to_numpy(), kind="stable")].reset_index(drop=True)
+    rows = finish_comparisons(rows, chosen, relative=kind.relative, audits=rows[SPAN])
+    rows["undefined"] = undefined_reasons(rows)
+    span = rows.pop(SPAN).to_numpy(dtype=np.int64)
+    ends = np.array(starts, dtype=object)[span]
+    rows.insert(0, "start", [e - timedelta(days=span_days - 1) for e in ends])
+    rows.insert(1, "end", [e + timedelta(days=1) for e in ends])
+    sizes = np.asarray(whole.groups["n"], dtype=np.int64)
+    rows.insert(2, "rows", sizes[np.searchsorted(whole_spans, span)])
+    return rows
 
 
-def _keep(table: CountTable, features: Sequence[str]) -> CountTable:
-    unknown = sorted(set(features) - set(table.sensitive_features))
+def _stacked_spans(
+    windows: Mapping[datetime, WindowCounts],
+    starts: Sequence[datetime],
+    features: Sequence[str],
+    span_days: int,
+    part: Part,
+) -> CountTable | None:
+    """One count table of every span: the cells of its windows, summed, keyed by the span."""
+    tables: list[tuple[int, CountTable]] = [
+        (index, table)
+        for index, start in enumerate(starts)
+        if (table := getattr(windows[start], part)) is not None and table.rows > 0
+    ]
+    if not tables:
+        return None
+    first = tables[0][1]
+    unknown = sorted(set(features) - set(first.sensitive_features))
     if unknown:
         raise InputError(
-            f"the windows are counted by {list(table.sensitive_features)}; not by {unknown}"
+            f"the windows are counted by {list(first.sensitive_features)}; not by {unknown}"
         )
-    if tuple(features) == table.sensitive_features:
-        return table
-    cells = sum_cells(table.cells, [*features, *table.keys], table.sums)
-    return replace(table, sensitive_features=tuple(features), cells=cells)
+    pieces = []
+    for index, table in tables:
+        if (table.kind, table.sensitive_features, table.keys, table.bins) != (
+            first.kind,
+            first.sensitive_features,
+            first.keys,
+            first.bins,
+        ):
+            raise InputError(
+                "the windows were counted differently (kind, groups or score bins differ); "
+                "count every window with the same plan"
+            )
+        start = starts[index]
+        # Each window counts in every span that holds it: the spans ending on it and after.
+        for end in range(index, len(starts)):
+            if starts[end] - timedelta(days=span_days) >= start:
+                break
+            pieces.append(table.cells.assign(**{SPAN: end}))
+    cells = sum_cells(
+        pd.concat(pieces, ignore_index=True), [SPAN, *features, *first.keys], first.sums
+    )
+    classes = tuple(dict.fromkeys(c for _, table in tables for c in table.classes))
+    return replace(first, sensitive_features=(SPAN, *features), cells=cells, classes=classes)
+
+
+def _population_beside(whole: GroupMetrics, rows: Any) -> GroupMetrics:
+    """Repeat the whole population's metrics beside each group (``rows``: its span's row)."""
+    return GroupMetrics(
+        grouping=(),
+        groups=whole.groups.iloc[rows].reset_index(drop=True),
+        values={name: values[rows] for name, values in whole.values.items()},
+        rates={name: (n[rows], d[rows]) for name, (n, d) in whole.rates.items()},
+        means={name: (t[rows], q[rows]) for name, (t, q) in whole.means.items()},
+        shares=dict(whole.shares),
+        supports={name: values[rows] for name, values in whole.supports.items()},
+    )
 
 
 @dataclass(frozen=True)

@@ -298,7 +298,7 @@ class LedgerWriter:
                 self._lease = ShardLease(0)
         return self._lease.number
 
-    def _commit(self, group: list[_Item]) -> None:
+    def _commit(self, group: list[_Item], *, retried: bool = False) -> None:
         heads = dict(self._heads)
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
         session = self._sessions()
@@ -314,9 +314,16 @@ class LedgerWriter:
             session.close()
             self._heads.clear()
             self._keys.clear()
+            if not retried:
+                # Most often another writer (a second process, the command line's monitor)
+                # appended to one of our chains, so the heads we kept are stale: run the group
+                # again on heads and keys read afresh. Nothing of the failed try was committed,
+                # so each entry links to the chain's true last entry and nothing is written twice.
+                self._commit(group, retried=True)
+                return
             if len(group) > 1:
                 for item in group:  # isolate the job that conflicts (e.g. another replica)
-                    self._commit([item])
+                    self._commit([item], retried=True)
                 return
             future = group[0][1]
             future.set_exception(_conflict())
