@@ -1,9 +1,11 @@
-"""Scenes the browser tests set through the API: a credit system with a real LightGBM model."""
+"""Scenes the browser tests set: a credit system with a real LightGBM model (through the API),
+and an audit report with a built-in gap."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -79,3 +81,24 @@ def decide(api: httpx.Client, subject: str, income: float, housing: str = "rent"
     )
     assert made.status_code == 201, made.text
     return made.json()
+
+
+def write_audit_report(path: Path, *, bootstrap: int = 0) -> Path:
+    """An audit report of 2,000 decisions by sex and age, women approved less often; ``path``."""
+    from ethica.fairness import audit
+
+    rng = np.random.default_rng(0)
+    sex = rng.choice(["Female", "Male"], 2000)
+    age = rng.choice(["<25", "25-44", "45-64", "65+"], 2000)
+    approved = rng.random(2000) < np.where(sex == "Female", 0.4, 0.55)
+    repaid = rng.random(2000) < 0.7
+    frame = pd.DataFrame({"sex": sex, "age": age, "approved": approved, "repaid": repaid})
+    audited = audit(
+        frame,
+        sensitive_features=["sex", "age"],
+        prediction="approved",
+        label="repaid",
+        bootstrap=bootstrap,
+    )
+    audited.to_html(path)
+    return path

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 from page_checks import WIDTHS, axe_violations, blocking, foreign_references, sideways
+from scenes import write_audit_report
 
 from conftest import ARTIFACTS, serving
 
@@ -167,18 +166,7 @@ def test_api_docs_load_from_the_service_alone(browser: Any, demo_bank: DemoBank)
 
 
 def test_the_audit_report(browser: Any, tmp_path: Path) -> None:
-    from ethica.fairness import audit
-
-    rng = np.random.default_rng(0)
-    sex = rng.choice(["Female", "Male"], 2000)
-    age = rng.choice(["<25", "25-44", "45-64", "65+"], 2000)
-    approved = rng.random(2000) < np.where(sex == "Female", 0.4, 0.55)
-    repaid = rng.random(2000) < 0.7
-    frame = pd.DataFrame({"sex": sex, "age": age, "approved": approved, "repaid": repaid})
-    report = tmp_path / "report.html"
-    audit(frame, sensitive_features=["sex", "age"], prediction="approved", label="repaid").to_html(
-        report
-    )
+    report = write_audit_report(tmp_path / "report.html")
     # No box of the report scrolls sideways either: at 1280 and 1920 px its widest tables fit,
     # and on a phone every row is a card of labelled values.
     tour = Tour(browser, "file://", "report")
