@@ -276,3 +276,24 @@ def test_threshold_override_changes_the_verdict_only() -> None:
     default = drift("x", reference, current)
     strict = drift("x", reference, current, threshold=0.5)
     assert default.score == strict.score and default.drifted and not strict.drifted
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=16), max_size=80))
+@settings(max_examples=200, deadline=None)
+def test_a_column_is_counted_as_numpy_counts_its_finite_values(values: list[float]) -> None:
+    counted = Distribution.of(np.array(values, dtype=np.float64), "numeric")
+    finite = np.array([v for v in values if math.isfinite(v)], dtype=np.float64)
+    expected_values, expected_counts = np.unique(finite, return_counts=True)
+    assert counted.values.tolist() == expected_values.tolist()
+    assert counted.counts.tolist() == expected_counts.tolist()
+    assert counted.missing == len(values) - len(finite)  # NaN and infinities
+
+
+def test_labels_are_counted_as_text_whatever_their_type() -> None:
+    column = pd.Series(["b", "a", None, "b", 3, "3"], dtype=object)
+    counted = Distribution.of(column, "categorical")
+    assert counted.values.tolist() == ["3", "a", "b"]
+    assert counted.counts.tolist() == [2, 1, 2]
+    assert counted.missing == 1
+    unused = pd.Series(pd.Categorical(["x", "x"], categories=["x", "never"]))
+    assert Distribution.of(unused).values.tolist() == ["x"]  # no category without rows

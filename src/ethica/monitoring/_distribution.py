@@ -7,7 +7,7 @@ infinities) are counted apart and take no part in the statistics, as in Evidentl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -61,20 +61,38 @@ class Distribution:
                 series
             )
             feature_type = "numeric" if numeric else "categorical"
+        if feature_type == "numeric" and _plain_numbers(series):
+            return cls.sorted_counts(np.sort(series.to_numpy(dtype=np.float64, na_value=np.nan)))
         present = series.dropna()
         missing = len(series) - len(present)
         if feature_type == "numeric":
             numbers = pd.to_numeric(present, errors="coerce").to_numpy(dtype=np.float64)
             if np.isnan(numbers).any():
                 raise InputError("a numeric feature holds values that are not numbers")
-            # Evidently counts infinities as missing; no distance is defined to them.
-            finite = np.isfinite(numbers)
-            missing += int(np.count_nonzero(~finite))
-            numbers = numbers[finite]
-            values, counts = np.unique(numbers, return_counts=True)
-            return cls("numeric", values, counts.astype(np.int64), missing)
-        labels, counts = np.unique(present.astype(str).to_numpy(dtype=object), return_counts=True)
-        return cls("categorical", labels, counts.astype(np.int64), missing)
+            distribution = cls.sorted_counts(np.sort(numbers))
+            return replace(distribution, missing=distribution.missing + missing)
+        # Hashing the values, then naming the few distinct ones, beats sorting every row's text.
+        seen = present.value_counts(sort=False)
+        seen = seen[seen > 0]  # a categorical dtype lists categories no row holds
+        return cls.from_counts(
+            seen.index.astype(str).to_numpy(dtype=object), seen.to_numpy(), "categorical", missing
+        )
+
+    @classmethod
+    def sorted_counts(cls, numbers: FloatArray) -> Distribution:
+        """Count the values of a sorted float array (NaN last, as ``numpy.sort`` puts them).
+
+        NaN and infinities are missing, as in Evidently: no distance is defined to them. One
+        sort and one comparison of neighbours: the cost of ``numpy.unique`` without its copies.
+        """
+        low = int(np.searchsorted(numbers, -np.inf, side="right"))
+        high = int(np.searchsorted(numbers, np.inf, side="left"))
+        finite = numbers[low:high]
+        if len(finite) == 0:
+            return cls("numeric", finite, np.zeros(0, dtype=np.int64), len(numbers))
+        first = np.concatenate(([0], np.flatnonzero(finite[1:] != finite[:-1]) + 1))
+        counts = np.diff(np.append(first, len(finite))).astype(np.int64)
+        return cls("numeric", finite[first], counts, len(numbers) - len(finite))
 
     @classmethod
     def from_counts(
@@ -110,6 +128,12 @@ class Distribution:
     def distinct(self) -> int:
         """Count the distinct non-missing values."""
         return int(np.count_nonzero(self.counts))
+
+
+def _plain_numbers(series: pd.Series[Any]) -> bool:
+    """Whether a column holds numbers only (floats or integers, not booleans nor objects)."""
+    dtype = series.dtype
+    return isinstance(dtype, np.dtype) and dtype.kind in "fiu"
 
 
 def aligned(reference: Distribution, current: Distribution) -> tuple[Any, IntArray, IntArray]:
