@@ -240,7 +240,12 @@ def transparency_command(
                 float(stored.get(s.id, {}).get("epsilon", 0)),
                 [
                     Spend(
-                        s.id, x["release"], x["epsilon"], datetime.fromisoformat(x["at"]), x["what"]
+                        s.id,
+                        x["release"],
+                        x["epsilon"],
+                        datetime.fromisoformat(x["at"]),
+                        x["what"],
+                        budget=x.get("budget"),
                     )
                     for x in stored.get(s.id, {}).get("spends", [])
                 ],

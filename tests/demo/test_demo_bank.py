@@ -90,6 +90,20 @@ def test_the_three_systems_are_registered_with_their_lightgbm_models(session: Se
     assert systems["credit-limit"].risk_tier == "high"
 
 
+def test_each_system_is_registered_with_its_classification_in_the_ledger(
+    session: Session,
+) -> None:
+    from ethica.service.governance.service import classification_history
+
+    tiers = {}
+    for system_id in ("credit-limit", "support-routing", "product-recommendations"):
+        (entry,) = classification_history(session, system_id=system_id)
+        assert entry.sequence == 0  # the spec and its classification came in one commit
+        assert entry.public["by"] == "demo"
+        tiers[system_id] = entry.public["classification"]["tier"]
+    assert tiers["credit-limit"] == "high"
+
+
 def test_the_staff_can_sign_in_with_the_printed_logins(demo: Demo, session: Session) -> None:
     roles = {u.email: u.role for u in session.scalars(select(User))}
     assert roles == {login.email: login.role for login in STAFF}

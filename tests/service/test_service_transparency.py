@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from service_testing import Service, credit_spec
 from sqlalchemy import func, select
 from test_service_governance import CREDIT
@@ -21,6 +22,7 @@ from ethica.service.decisions.protected import protected_cipher
 from ethica.service.governance.service import system_spec
 from ethica.service.governance.transparency import SPEND, budget_of, period_events, release_report
 from ethica.service.ledger.tables import LedgerEntry
+from ethica.service.settings import Settings, settings_problem
 
 SCORES = {"F": 0.1, "M": 0.9}  # every F declined, every M approved
 
@@ -102,6 +104,22 @@ def test_a_release_spends_in_the_ledger_and_one_past_the_budget_is_refused(
         account = budget_of(session, system_id="credit", epsilon=2e6)
     assert account.spent == pytest.approx(1e6)
     assert account.spends[0].ref == spend.ref
+    assert account.spends[0].budget == 2e6  # the entry records the budget it was spent from
+
+
+def _on_the_page(running: Service, *releases: tuple[str, str]) -> tuple[Any, list[Any], Any]:
+    """The officer's page, the answers to releasing each (period, ε) from it, the page after."""
+    page_url = "/dashboard/governance/transparency"
+    with viewing_as(running.client, token_of(running.headers["officer"])) as client:
+        page = client.get(page_url)
+        today = utcnow().date().isoformat()
+        form = {"csrf": csrf_of(page.text), "start": today, "end": today}
+        answers = [
+            client.post(page_url, data={**form, "period": period, "epsilon": epsilon})
+            for period, epsilon in releases
+        ]
+        after = client.get(page_url)
+    return page, answers, after
 
 
 def test_the_officer_releases_the_report_from_the_dashboard(
@@ -109,13 +127,7 @@ def test_the_officer_releases_the_report_from_the_dashboard(
 ) -> None:
     running = service()
     _scene(running)
-    with viewing_as(running.client, token_of(running.headers["officer"])) as client:
-        page = client.get("/dashboard/governance/transparency")
-        today = utcnow().date().isoformat()
-        form = {"csrf": csrf_of(page.text), "period": "2026-12", "start": today, "end": today}
-        released = client.post("/dashboard/governance/transparency", data={**form, "epsilon": "3"})
-        refused = client.post("/dashboard/governance/transparency", data={**form, "epsilon": "2"})
-        after = client.get("/dashboard/governance/transparency")
+    page, (released, refused), after = _on_the_page(running, ("2026-12", "3"), ("2026-12", "2"))
     assert page.status_code == 200, page.text
     assert released.status_code == 200, released.text
     assert "Transparency report 2026-12" in released.text
@@ -123,6 +135,44 @@ def test_the_officer_releases_the_report_from_the_dashboard(
     assert refused.status_code == 422
     assert "Nothing was released: the release &#39;2026-12&#39; of credit needs" in refused.text
     assert "credit #" in after.text and "2026-12: ε = 3" in after.text
+
+
+def test_the_budget_is_a_setting_and_each_release_records_the_budget_it_spent_from(
+    service: Callable[..., Service],
+) -> None:
+    running = service(privacy={"transparency_budget": 2.5})
+    _scene(running)
+    page, (above, first, second), after = _on_the_page(
+        running, ("2026-12", "3"), ("2026-12", "2"), ("2027-01", "1")
+    )
+    assert "every system's budget of ε = 2.5 (set by" in page.text
+    assert above.status_code == 422  # more than the whole budget: refused before anything
+    assert "at most each system&#39;s budget of 2.5 (ETHICA__PRIVACY__TRANSPARENCY_BUDGET)" in (
+        above.text
+    )
+    assert first.status_code == 200, first.text
+    assert second.status_code == 422  # 2 spent, 0.5 left
+    assert "only ε = 0.5 of its budget of 2.5 is left" in second.text
+    assert "2026-12: ε = 2" in after.text and "2027-01" not in after.text
+    with state_of(running.app).sessions() as session:
+        (spend,) = budget_of(session, system_id="credit", epsilon=2.5).spends
+    assert (spend.release, spend.epsilon, spend.budget) == ("2026-12", 2.0, 2.5)
+
+
+def test_a_budget_above_the_ceiling_is_refused_naming_both_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ETHICA__PRIVACY__TRANSPARENCY_BUDGET", "12")
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    problem = settings_problem(refused.value)
+    assert "the transparency budget ε = 12 (ETHICA__PRIVACY__TRANSPARENCY_BUDGET)" in problem
+    assert "above the ceiling ε = 10 (ETHICA__PRIVACY__MAX_EPSILON)" in problem
+    monkeypatch.setenv("ETHICA__PRIVACY__MAX_EPSILON", "12")  # raised knowingly: accepted
+    assert Settings().privacy.transparency_budget == 12
+    monkeypatch.setenv("ETHICA__PRIVACY__TRANSPARENCY_BUDGET", "0")
+    with pytest.raises(ValidationError, match="greater than 0"):
+        Settings()
 
 
 def test_every_review_category_the_report_counts_comes_from_a_review_action() -> None:

@@ -223,16 +223,20 @@ def _register(state: Any, trained: dict[str, TrainedSystem]) -> None:
     from ethica.explain import TrainingSummary
     from ethica.scoring import dump_model
     from ethica.service.db import unit_of_work
-    from ethica.service.governance.service import record_classification
+    from ethica.service.governance.service import register_system
     from ethica.service.systems import service
 
+    for system in trained.values():  # spec and classification in one commit, as over the API
+        spec = system.spec
+        state.writer.submit(
+            lambda batch, spec=spec: register_system(batch, spec=spec, by="demo")
+        ).result()
     with unit_of_work(state.sessions) as session:
         for system in trained.values():
             frame, outcomes = system.training
             summary = TrainingSummary.from_training(
                 frame, outcomes, spec=system.spec, favourable=system.favourable
             )
-            service.apply_spec(session, spec=system.spec)
             service.add_model_version(
                 session,
                 system_id=system.spec.id,
@@ -241,11 +245,6 @@ def _register(state: Any, trained: dict[str, TrainedSystem]) -> None:
                 content=dump_model(system.model, "lightgbm"),
                 training_summary=summary.to_dict(),
             )
-    for system in trained.values():  # each classification is a ledger entry, as over the API
-        spec = system.spec
-        state.writer.submit(
-            lambda batch, spec=spec: record_classification(batch, spec=spec, by="demo")
-        ).result()
     for system_id in trained:
         state.gateway.forget_system(system_id)
 

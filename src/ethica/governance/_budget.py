@@ -26,17 +26,22 @@ class Spend:
     epsilon: float
     at: datetime
     what: str
+    budget: float | None = None
+    """The system's total ε when the spend was made (``None`` where it was not recorded)."""
     ref: LedgerRef | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the spend as JSON data (the public fields of its ledger entry)."""
-        return {
+        data: dict[str, Any] = {
             "system": self.system,
             "release": self.release,
             "epsilon": self.epsilon,
             "at": rfc3339(self.at),
             "what": self.what,
         }
+        if self.budget is not None:
+            data["budget"] = self.budget
+        return data
 
 
 @dataclass
@@ -78,6 +83,6 @@ class PrivacyBudget:
     def charge(self, epsilon: float, *, release: str, at: datetime, what: str) -> Spend:
         """Record a spend of ``epsilon`` (after :meth:`check`) and return it."""
         self.check(epsilon, release=release)
-        spend = Spend(self.system, release, epsilon, at, what)
+        spend = Spend(self.system, release, epsilon, at, what, budget=self.epsilon)
         self.spends.append(spend)
         return spend

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ethica.privacy._synthesize import DEFAULT_MAX_EPSILON
 from ethica.service.secret_strength import (
     key_shape_problem,
     key_strength_problem,
@@ -172,6 +173,37 @@ class NotificationSettings(BaseModel):
         return self
 
 
+class PrivacySettings(BaseModel):
+    """Differential privacy: the ceiling on privacy loss, and each system's transparency budget."""
+
+    max_epsilon: float = Field(
+        default=DEFAULT_MAX_EPSILON,
+        gt=0,
+        description="The most privacy loss (ε) a release may spend (a synthetic log, a system's "
+        "transparency reports in total): above it people are protected too little. Raise it "
+        "only after a documented review.",
+    )
+    transparency_budget: float = Field(
+        default=4.0,
+        gt=0,
+        description="The total ε each system's transparency reports may spend over its life: "
+        "the ε of every release adds up (each spend a ledger entry), and a release past the "
+        "budget is refused. At most max_epsilon.",
+    )
+
+    @model_validator(mode="after")
+    def _budget_within_ceiling(self) -> PrivacySettings:
+        if self.transparency_budget > self.max_epsilon:
+            raise ValueError(
+                f"the transparency budget ε = {self.transparency_budget:g} "
+                f"(ETHICA__PRIVACY__TRANSPARENCY_BUDGET) is above the ceiling ε = "
+                f"{self.max_epsilon:g} (ETHICA__PRIVACY__MAX_EPSILON): reports within it would "
+                "protect people too little. Lower the budget, or raise the ceiling after a "
+                "documented review."
+            )
+        return self
+
+
 class Settings(BaseSettings):
     """Every setting of the service."""
 
@@ -184,6 +216,7 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @model_validator(mode="after")
     def _strong_secrets_outside_development(self) -> Settings:

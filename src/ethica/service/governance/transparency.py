@@ -40,8 +40,6 @@ from ethica.service.reviews.tables import Appeal, Review
 
 SPEND = "privacy-spend"
 """The kind of the ledger entry recording the ε a release spent of a system's budget."""
-DEFAULT_BUDGET = 4.0
-"""The total ε a system's transparency releases may spend, unless told otherwise."""
 NOT_GIVEN = "not given"
 REVIEW_CATEGORIES = {"confirm": "confirmed", "override": "overridden", "decide": "decided"}
 
@@ -64,15 +62,14 @@ def spends_of(session: Session, *, system_id: str) -> list[Spend]:
                 epsilon=float(p["epsilon"]),
                 at=datetime.fromisoformat(str(p["at"])),
                 what=str(p["what"]),
+                budget=None if p.get("budget") is None else float(p["budget"]),
                 ref=LedgerRef.of(entry),
             )
         )
     return spends
 
 
-def budget_of(
-    session: Session, *, system_id: str, epsilon: float = DEFAULT_BUDGET
-) -> PrivacyBudget:
+def budget_of(session: Session, *, system_id: str, epsilon: float) -> PrivacyBudget:
     """A system's budget of ``epsilon`` with what its ledger says was spent."""
     return PrivacyBudget(system_id, epsilon, spends_of(session, system_id=system_id))
 
@@ -187,9 +184,12 @@ def release_report(
     epsilon: float,
     now: datetime,
     cipher: ProtectedCipher,
-    budget: float = DEFAULT_BUDGET,
+    budget: float,
 ) -> TransparencyRelease:
     """Release a period's report and append each system's spend to its chain; a writer job.
+
+    ``budget`` is each system's total ε (``settings.privacy.transparency_budget``); each spend's
+    entry records it beside the ε spent, so the account reads the same after it is changed.
 
     Raises :class:`~ethica.governance.PrivacyBudgetExceeded` (nothing released, nothing written)
     when any system's remaining budget cannot pay ``epsilon``.

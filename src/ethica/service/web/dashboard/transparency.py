@@ -20,7 +20,7 @@ from ethica.governance import PrivacyBudget, SystemSpec, parse_spec, transparenc
 from ethica.service.db import utcnow
 from ethica.service.decisions.protected import protected_cipher
 from ethica.service.deps import SessionDep, run_job
-from ethica.service.governance.transparency import DEFAULT_BUDGET, budget_of, release_report
+from ethica.service.governance.transparency import budget_of, release_report
 from ethica.service.state import state_of
 from ethica.service.systems.service import list_systems
 from ethica.service.web.rendering import render
@@ -38,8 +38,8 @@ def _specs(session: Session) -> list[SystemSpec]:
     return [parse_spec(system.spec) for system in systems]
 
 
-def _budgets(session: Session, specs: list[SystemSpec]) -> list[PrivacyBudget]:
-    return [budget_of(session, system_id=spec.id) for spec in specs]
+def _budgets(session: Session, specs: list[SystemSpec], total: float) -> list[PrivacyBudget]:
+    return [budget_of(session, system_id=spec.id, epsilon=total) for spec in specs]
 
 
 def _page(
@@ -53,9 +53,10 @@ def _page(
 ) -> Response:
     specs = _specs(session)
     today = utcnow().date()
+    total = state_of(request.app).settings.privacy.transparency_budget
     context: dict[str, Any] = {
-        "budgets": _budgets(session, specs),
-        "total": DEFAULT_BUDGET,
+        "budgets": _budgets(session, specs, total),
+        "total": total,
         "entered": entered
         or {
             "period": f"{today:%Y-%m}",
@@ -81,13 +82,16 @@ def _day(text: str, name: str) -> date:
         raise InputError(f"the {name} day is a date such as 2026-03-01, not {text!r}") from None
 
 
-def _epsilon(text: str) -> float:
+def _epsilon(text: str, budget: float) -> float:
     try:
         value = float(text)
     except ValueError:
         raise InputError(f"ε is a positive number such as 1.0, not {text!r}") from None
-    if not 0 < value <= DEFAULT_BUDGET:
-        raise InputError(f"ε is more than 0 and at most the budget of {DEFAULT_BUDGET:g}")
+    if not 0 < value <= budget:
+        raise InputError(
+            f"ε is more than 0 and at most each system's budget of {budget:g} "
+            "(ETHICA__PRIVACY__TRANSPARENCY_BUDGET)"
+        )
     return value
 
 
@@ -110,13 +114,15 @@ async def release(
         if not period.strip():
             raise InputError("name the period, e.g. 2026-Q1")
         first, last = _day(start, "first"), _day(end, "last")
-        spend = _epsilon(epsilon)
+        budget = state.settings.privacy.transparency_budget
+        spend = _epsilon(epsilon, budget)
         with sessions() as session:
             specs = _specs(session)
         released = await run_job(
             request,
             lambda batch: release_report(
                 batch, specs=specs, period=period.strip(), epsilon=spend, now=now, cipher=cipher,
+                budget=budget,
                 start=datetime.combine(first, time(), tzinfo=UTC),
                 end=datetime.combine(last, time.max, tzinfo=UTC),
             ),
