@@ -26,6 +26,7 @@ from ethica.ledger import (
     MemoryKeyStore,
     WrappedKey,
 )
+from ethica.service.decisions.protected import ProtectedCipher, ProtectedValueError
 
 MASTER_WRAPPED = 60  # nonce, 32-byte key, tag
 EPOCH_WRAPPED = MASTER_WRAPPED + 28  # that, wrapped once more under an epoch's KEK
@@ -93,6 +94,30 @@ def openers(
                 if _opens(candidate, entry, master_key=master_key, key_file=key_file):
                     found.append(f"{blob.name}: key of {entry.subject}")
                     break
+    return found
+
+
+_SEALED_VALUE = re.compile(rb"(?:([0-9a-f]{16}):)?([A-Za-z0-9+/]{24,}={0,2})")
+
+
+def opened_protected(
+    blobs: list[Blob], name: str, *, master_key: bytes, key_file: KeyFile
+) -> dict[str, str]:
+    """Every sealed value of protected attribute ``name`` found in ``blobs`` that opens.
+
+    Each run of base64 (with or without an epoch in front) is tried under the key its epoch
+    names in ``key_file``, and under the master key's: what opens, by where it was found.
+    """
+    cipher = ProtectedCipher(master_key, key_file)
+    found: dict[str, str] = {}
+    for blob in blobs:
+        for match in _SEALED_VALUE.finditer(blob.data):
+            epoch, text = match.group(1), match.group(2).decode()
+            try:
+                value = cipher.open(name, f"{epoch.decode()}:{text}" if epoch else text)
+            except ProtectedValueError:
+                continue
+            found[f"{blob.name}@{match.start()}"] = value
     return found
 
 

@@ -111,3 +111,24 @@ def sign_in(client: TestClient, email: str) -> dict[str, str]:
     response = client.post("/v1/auth/token", json={"email": email, "password": PASSWORD})
     assert response.status_code == 200, response.text
     return bearer(response.json()["token"])
+
+
+def explained_features() -> list[dict[str, Any]]:
+    """Credit features a model explains: income (actionable) and housing."""
+    return [
+        {
+            "name": "income",
+            "type": "number",
+            "data_category": "user.financial",
+            "description": "yearly income",
+            "actionable": True,
+            "direction": "increasing",
+        },
+        {
+            "name": "housing",
+            "type": "category",
+            "categories": ["own", "rent"],
+            "data_category": "user.demographic",
+            "description": "housing",
+        },
+    ]

@@ -20,7 +20,7 @@ from ethica.scoring import dump_model
 from ethica.service.app import state_of
 from ethica.service.db import unit_of_work
 from ethica.service.decisions.gateway import Gateway
-from ethica.service.decisions.protected import protected_cipher
+from ethica.service.decisions.protected import session_cipher
 from ethica.service.decisions.schemas import DecisionCreate
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.tables import LedgerEntry
@@ -65,7 +65,8 @@ def test_lightgbm_decisions_match_the_model_and_keep_protected_data_apart(
 
     with unit_of_work(state_of(running.app).sessions) as session:
         stored = session.scalars(select(ProtectedValue)).all()
-        cipher = protected_cipher(b64decode(running.settings.ledger.master_key.get_secret_value()))
+        master = b64decode(running.settings.ledger.master_key.get_secret_value())
+        cipher = session_cipher(session, master)
         assert [(p.decision_id, p.name, cipher.open(p.name, p.value)) for p in stored] == [
             (decision["id"], "sex", "Xenomorph-7")
         ]

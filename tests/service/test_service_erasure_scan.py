@@ -15,13 +15,20 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from erasure_scan import Blob, containing, openers, postgresql_blobs, sqlite_blobs
-from service_testing import Service, bearer
+from erasure_scan import (
+    Blob,
+    containing,
+    opened_protected,
+    openers,
+    postgresql_blobs,
+    sqlite_blobs,
+)
+from service_testing import Service, bearer, explained_features
 from sqlalchemy import select
 
 from ethica.ledger import Entry, KeyFile
+from ethica.scoring import dump_model
 from ethica.service.app import state_of
-from ethica.service.decisions.protected import protected_cipher
 from ethica.service.ledger.store import key_file_of, row_entry
 from ethica.service.ledger.tables import KeyEpoch, LedgerEntry, SubjectKey
 
@@ -135,16 +142,11 @@ def test_nothing_of_an_erased_subject_opens_from_any_file_log_or_dump(
     assert openers(after, survivors, master_key=master, key_file=key_file)
     for words in erased_words.values():
         assert containing(after, words.encode()) == [], words
-    # Protected values are sealed deterministically (the live audit counts by ciphertext),
-    # with a key derived from the master key. PostgreSQL keeps the erased subject's in pg_wal,
-    # and in a table's file while an older snapshot holds the row (docs/erasure.md).
-    sealed = protected_cipher(master).seal("sex", erased_words["protected"]).encode()
-    assert containing(before, sealed)
-    left = containing(after, sealed)
-    if database_url.startswith("sqlite"):
-        assert left == []
-    else:
-        assert "pg_dump" not in left
+    # Protected values are sealed under the epoch's key: PostgreSQL may keep the erased
+    # subject's ciphertext in pg_wal, but no key the service (or the attacker) holds opens it.
+    opened = opened_protected(after, "sex", master_key=master, key_file=key_file)
+    assert erased_words["protected"] not in opened.values()
+    assert f"sex-Yann Vex{tag}" in opened.values()  # the survivor's, re-sealed, still opens
     with state_of(running.app).sessions() as session:
         epochs = list(session.scalars(select(KeyEpoch.id)))
         assert len(epochs) == 1 and epochs == key_file.epochs()
@@ -156,4 +158,58 @@ def test_nothing_of_an_erased_subject_opens_from_any_file_log_or_dump(
     verification = running.client.get(
         "/v1/ledger/verification", headers=running.headers["officer"]
     ).json()
+    assert verification["ok"], verification["problems"]
+
+
+def test_an_erased_subjects_explanation_and_protected_values_open_from_no_copy(
+    service: Callable[..., Service], database_url: str, tmp_path: Any, lightgbm_model: Any
+) -> None:
+    running = service(ledger={"key_file": str(tmp_path / "keys.json")})
+    running.register("credit", features=explained_features())
+    upload = running.upload("credit", dump_model(lightgbm_model, "lightgbm"), format="lightgbm")
+    assert upload.status_code == 201, upload.text
+    tag = uuid.uuid4().hex[:8]
+    made = {}
+    for name, income in (("gone", 23.4567), ("kept", 24.5678)):
+        body = {
+            "subject_id": f"{name}-{tag}",
+            "features": {"income": income, "housing": "rent"},
+            "protected": {"sex": f"sex-{name}-{tag}"},
+        }
+        answer = running.decide("credit", body)
+        assert answer.status_code == 201, answer.text
+        made[name] = answer.json()
+    said = [r["text"] for r in made["gone"]["explanation"]["reasons"]]
+    assert any("23.46" in text for text in said), said
+    master = running.settings.ledger.master_key_bytes
+    key_file = _key_file(running)
+    assert key_file is not None
+    officer = running.headers["officer"]
+    before = _scan(running, database_url)
+    for text in said:  # the explanation quotes their income: never in clear in any file
+        assert containing(before, text.encode()) == [], text
+    assert (
+        f"sex-gone-{tag}"
+        in opened_protected(before, "sex", master_key=master, key_file=key_file).values()
+    )
+
+    erased = running.client.post(f"/v1/subjects/gone-{tag}/erasure", headers=officer)
+    assert erased.status_code == 201, erased.text
+    time.sleep(1.0)
+    after = _scan(running, database_url)
+
+    for text in said:
+        assert containing(after, text.encode()) == [], text
+    # An attacker with the master key and the key file as it is now: the erased subject's
+    # protected value opens from no file, log or dump; the survivor's still does.
+    attacker = KeyFile(key_file.path, master)
+    opened = opened_protected(after, "sex", master_key=master, key_file=attacker)
+    assert f"sex-gone-{tag}" not in opened.values()
+    assert f"sex-kept-{tag}" in opened.values()
+    shown = running.client.get(f"/v1/decisions/{made['gone']['id']}", headers=officer).json()
+    assert (shown["explanation"], shown["explanation_status"]) == (None, "erased")
+    kept = running.client.get(f"/v1/decisions/{made['kept']['id']}", headers=officer).json()
+    assert kept["explanation_status"] == "given"
+    assert kept["explanation"] == made["kept"]["explanation"]
+    verification = running.client.get("/v1/ledger/verification", headers=officer).json()
     assert verification["ok"], verification["problems"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from service_testing import Service, bearer, credit_frame
+from service_testing import Service, bearer, credit_frame, explained_features
 from sqlalchemy import select
 
 from ethica.explain import TrainingSummary
@@ -21,38 +21,20 @@ from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
 
 
-def _features() -> list[dict[str, Any]]:
-    return [
-        {
-            "name": "income",
-            "type": "number",
-            "data_category": "user.financial",
-            "description": "yearly income",
-            "actionable": True,
-            "direction": "increasing",
-        },
-        {
-            "name": "housing",
-            "type": "category",
-            "categories": ["own", "rent"],
-            "data_category": "user.demographic",
-            "description": "housing",
-        },
-    ]
-
-
 def _started(service: Callable[..., Service], lightgbm_model: Any, **spec: Any) -> Service:
     from service_testing import credit_spec
 
     from ethica.scoring import dump_model
 
     running = service()
-    running.register("credit", features=_features(), **spec)
+    running.register("credit", features=explained_features(), **spec)
     upload = running.upload("credit", dump_model(lightgbm_model, "lightgbm"), format="lightgbm")
     assert upload.status_code == 201, upload.text
     frame, label = credit_frame()
     summary = TrainingSummary.from_training(
-        frame, label, spec=parse_spec({**credit_spec(features=_features(), **spec), "id": "credit"})
+        frame,
+        label,
+        spec=parse_spec({**credit_spec(features=explained_features(), **spec), "id": "credit"}),
     )
     stored = running.client.put(
         "/v1/systems/credit/models/1/training-summary",
@@ -203,7 +185,7 @@ def test_an_adverse_decision_that_cannot_be_explained_is_held_for_a_person(
     pipeline.fit(plain, label)
     running = service()
     # No training summary: a model that is not a tree has no background to be explained against.
-    running.register("credit", features=_features())
+    running.register("credit", features=explained_features())
     upload = running.upload("credit", dump_model(pipeline, "skops"), format="skops")
     assert upload.status_code == 201, upload.text
 

@@ -1,13 +1,14 @@
 """Served rows outside the ledger are proved by it: each edit, insertion and deletion is named.
 
-Consent choices, objections, notices, review steps, appeals, protected values and subject keys,
-on SQLite and PostgreSQL (the ``service`` fixture runs on both).
+Consent choices, objections, notices, review steps, escalations, appeals, protected values and
+subject keys, on SQLite and PostgreSQL (the ``service`` fixture runs on both).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from service_testing import Service
@@ -15,10 +16,11 @@ from sqlalchemy import delete, insert, select, update
 
 from ethica.service import auth
 from ethica.service.consent.tables import ConsentRecord, NoticeVersion, ObjectionRecord
-from ethica.service.db import unit_of_work
+from ethica.service.db import unit_of_work, utcnow
 from ethica.service.decisions.tables import ProtectedValue
 from ethica.service.ledger.tables import SubjectKey
-from ethica.service.reviews.tables import Appeal, Review
+from ethica.service.reviews.escalation import escalate_overdue
+from ethica.service.reviews.tables import Appeal, Review, ReviewEscalation
 from ethica.service.state import state_of
 
 
@@ -187,3 +189,35 @@ def test_an_erasure_on_record_explains_what_it_removed_and_nothing_else(
     problems = _problems(running)
     assert _named(problems, "subject_keys row", "cust-a#credit#"), problems
     assert not _named(problems, "cust-b"), problems
+
+
+def test_escalations_are_proved_by_their_entries(service: Callable[..., Service]) -> None:
+    served = _served(service)
+    running = served.running
+    state = state_of(running.app)
+    late = utcnow() + timedelta(days=30)
+    escalated = state.gateway.writer.run(
+        lambda batch: [r.decision_id for r in escalate_overdue(batch, now=late)]
+    )
+    assert escalated == [served.reviewed["id"]]  # the appealed case is open again
+    assert _problems(running) == []
+    with unit_of_work(state.sessions) as session:
+        session.execute(update(ReviewEscalation).values(deadline=late))
+        row = session.scalars(select(ReviewEscalation)).one()
+        copy = {c.name: getattr(row, c.name) for c in ReviewEscalation.__table__.columns}
+        session.execute(
+            insert(ReviewEscalation).values({**copy, "decision_id": served.automatic["id"]})
+        )
+    # Both rows point at the one entry: whichever is read first is compared with it (its
+    # deadline differs), the other has no entry of its own.
+    problems = _problems(running)
+    assert _named(problems, "review_escalations row", "differs", "deadline"), problems
+    assert _named(problems, "review_escalations row", "has no escalation entry"), problems
+    assert served.automatic["id"] in " ".join(problems), problems
+    assert len(problems) == 2, problems
+
+    with unit_of_work(state.sessions) as session:
+        session.execute(delete(ReviewEscalation))
+    problems = _problems(running)
+    assert _named(problems, "review_escalations row of escalation entry", "is gone"), problems
+    assert len(problems) == 1, problems

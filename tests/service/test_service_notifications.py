@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 from review_testing import customer, override, reviewer, step
 from service_testing import Service
+from sqlalchemy import select
 from web_testing import customer_token, viewing_as
 
 from ethica.service.app import state_of
 from ethica.service.db import utcnow
 from ethica.service.notifications import webhooks
+from ethica.service.notifications.tables import Notification
 
 SECRET = "a-shared-webhook-secret-for-the-tests"
 
@@ -225,3 +227,27 @@ def test_a_webhook_url_needs_a_secret() -> None:
         Settings(notifications={"webhook_url": "https://bank.example/hooks"})
     with pytest.raises(ValidationError):
         Settings(notifications={"webhook_url": "ftp://bank.example/hooks", "webhook_secret": "x"})
+
+
+def test_an_erasure_deletes_the_customers_notifications_and_their_delivery_log(
+    service: Callable[..., Service], receiver: _Receiver
+) -> None:
+    running = service(**_settings(receiver))
+    running.register("leads", risk_tier="limited", oversight={"review_adverse": True})
+    erased, kept = _held(running, "cust-gone"), _held(running, "cust-kept")
+    for made in (erased, kept):
+        assert step(running, made["id"], "claim", running.headers["reviewer"]).status_code == 200
+    sessions, settings = state_of(running.app).sessions, running.settings.notifications
+    assert webhooks.deliver_due(sessions, settings, now=utcnow()).delivered == 2
+    assert _mine(running, "cust-gone")["total"] == 1
+
+    done = running.client.post("/v1/subjects/cust-gone/erasure", headers=running.headers["officer"])
+    assert done.status_code == 201, done.text
+    assert done.json()["result"]["notifications_deleted"] == 1
+    log = running.client.get("/v1/webhooks/deliveries", headers=running.headers["officer"]).json()
+    assert [a["notification_id"] for a in log["items"]] == [
+        n["id"] for n in _mine(running, "cust-kept")["items"]
+    ]
+    with sessions() as session:
+        left = session.execute(select(Notification.subject_id, Notification.decision_id)).all()
+    assert [tuple(r) for r in left] == [("cust-kept", kept["id"])]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, AESSIV
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from service_testing import Service, credit_spec
 from sqlalchemy import text
@@ -30,7 +30,7 @@ from ethica.scoring import dump_model
 from ethica.service.app import state_of
 from ethica.service.decisions.live_audit import audit_live_decisions
 from ethica.service.decisions.protected import ProtectedCipher, ProtectedValueError
-from ethica.service.ledger.store import SqlKeyStore, row_entry
+from ethica.service.ledger.store import SqlKeyStore, key_file_of, row_entry
 from ethica.service.ledger.tables import LedgerEntry
 
 EMAIL = "jane.doe.4417@example.org"
@@ -134,12 +134,27 @@ def test_protected_values_are_group_labels_of_bounded_length() -> None:
         minimize(spec, {"income": 1.0}, protected={"sex": "x" * 101})
 
 
-def _independent_open(master: bytes, name: str, sealed: str) -> str:
-    """Open a stored value following the documented scheme, without ethica's cipher."""
+def _independent_open(master: bytes, name: str, sealed: str, key_file: Path | None) -> str:
+    """Open a stored value following the documented scheme, without ethica's cipher.
+
+    ``<epoch>:<base64>`` is sealed under a key derived from the epoch's KEK (in the key file,
+    wrapped by the master key); a bare ``<base64>`` under a key derived from the master key.
+    """
+    epoch, _, text = sealed.rpartition(":")
+    secret = master
+    if epoch:
+        assert key_file is not None
+        wrapped = base64.b64decode(json.loads(key_file.read_bytes())["epochs"][epoch])
+        context = json.dumps(
+            {"epoch": epoch, "purpose": "ethica.ledger key-encryption key"},
+            separators=(",", ":"),
+            sort_keys=True,
+        ).encode()
+        secret = AESGCM(master).decrypt(wrapped[:12], wrapped[12:], context)
     key = HKDF(
         algorithm=hashes.SHA256(), length=64, salt=None, info=b"ethica protected attributes"
-    ).derive(master)
-    return AESSIV(key).decrypt(base64.b64decode(sealed), [name.encode()]).decode()
+    ).derive(secret)
+    return AESSIV(key).decrypt(base64.b64decode(text), [name.encode()]).decode()
 
 
 def test_protected_values_are_sealed_yet_audited_and_erased(
@@ -171,7 +186,9 @@ def test_protected_values_are_sealed_yet_audited_and_erased(
         values = {value for _, value in stored}
         assert values.isdisjoint({"Fem-ale", "Ma-le", "Non-binary"})
         assert len(values) == 3  # equal values seal equally: the database can group them
-        assert {_independent_open(master, n, v) for n, v in stored} == {
+        key_file = key_file_of(session)
+        path = None if key_file is None else key_file.path
+        assert {_independent_open(master, n, v, path) for n, v in stored} == {
             "Fem-ale",
             "Ma-le",
             "Non-binary",
@@ -193,7 +210,19 @@ def test_protected_values_are_sealed_yet_audited_and_erased(
             text("SELECT COUNT(*) FROM protected_values WHERE subject_id = 's-0'")
         ).scalar_one()
         total = session.execute(text("SELECT COUNT(*) FROM protected_values")).scalar_one()
+        now_stored = session.execute(text("SELECT name, value FROM protected_values")).all()
     assert (left, total) == (0, 119)
+    if path is not None:  # with a key file every value moved to the erasure's new epoch,
+        now = {value for _, value in now_stored}
+        assert len(now) == 3 and now.isdisjoint(values)
+        assert {_independent_open(master, n, v, path) for n, v in now_stored} == {
+            "Fem-ale",
+            "Ma-le",
+            "Non-binary",
+        }
+        for old in values:  # and the old epoch's key is gone: no old copy opens again
+            with pytest.raises(KeyError):
+                _independent_open(master, "sex", old, path)
 
 
 # --- 3. ethica systems minimize ----------------------------------------------------------

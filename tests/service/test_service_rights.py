@@ -21,7 +21,7 @@ from ethica.ledger import ErasedError, KeyRing
 from ethica.service.app import state_of
 from ethica.service.db import unit_of_work
 from ethica.service.decisions.idempotency import Waiting
-from ethica.service.decisions.protected import protected_cipher
+from ethica.service.decisions.protected import session_cipher
 from ethica.service.decisions.record import PreparedDecision
 from ethica.service.decisions.retention import months_before
 from ethica.service.decisions.schemas import DecisionCreate
@@ -202,7 +202,8 @@ def test_erasure_shreds_inputs_deletes_protected_values_and_the_ledger_still_ver
     kept = _decide(running, "dave", income=55.0, origin="d")
     assert _open_inputs(running, erased)["features"]["income"] == INCOME
     master = base64.b64decode(running.settings.ledger.master_key.get_secret_value())
-    sealed_origin = protected_cipher(master).seal("sex", ORIGIN).encode()
+    with state_of(running.app).sessions() as session:
+        sealed_origin = session_cipher(session, master).seal("sex", ORIGIN).encode()
     assert sealed_origin in _raw_database(running, database_url)  # the scan can see values
 
     response = running.client.post("/v1/me/erasure", headers=_customer(running, "carol"))

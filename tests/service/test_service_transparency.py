@@ -18,7 +18,7 @@ from web_testing import csrf_of, token_of, viewing_as
 from ethica.governance import PrivacyBudgetExceeded, TransparencyRelease
 from ethica.service.app import state_of
 from ethica.service.db import utcnow
-from ethica.service.decisions.protected import protected_cipher
+from ethica.service.decisions.protected import session_cipher
 from ethica.service.governance.service import system_spec
 from ethica.service.governance.transparency import SPEND, budget_of, period_events, release_report
 from ethica.service.ledger.tables import LedgerEntry
@@ -51,7 +51,7 @@ def _release(running: Service, *, epsilon: float, budget: float) -> Transparency
         return release_report(
             batch, specs=specs, period="2026-12", start=now - timedelta(days=1),
             end=now + timedelta(seconds=1), epsilon=epsilon, now=now, budget=budget,
-            cipher=protected_cipher(state.settings.ledger.master_key_bytes),
+            cipher=session_cipher(batch.session, state.settings.ledger.master_key_bytes),
         )  # fmt: skip
 
     return state.writer.submit(job).result()
@@ -75,7 +75,7 @@ def test_events_come_from_the_database_with_undeclared_groups_counted_as_not_giv
             specs=[spec],
             start=now - timedelta(days=1),
             end=now + timedelta(seconds=1),
-            cipher=protected_cipher(running.settings.ledger.master_key_bytes),
+            cipher=session_cipher(session, running.settings.ledger.master_key_bytes),
         )
     decided = events[events["measure"] == "decisions"]
     # Held adverse decisions (review_adverse is on) have no outcome yet: only approvals count.

@@ -28,7 +28,9 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ethica._gil import random_bytes
 from ethica.ledger._canonical import canonical_json
@@ -61,6 +63,7 @@ class KeyFile:
         self._stamp: _Stamp | None = None
         self._current = ""
         self._keks: dict[str, AESGCM] = {}
+        self._raw: dict[str, bytes] = {}
         self._wrapped: dict[str, str] = {}
 
     def __repr__(self) -> str:
@@ -80,6 +83,20 @@ class KeyFile:
         """Return every epoch whose KEK the file still holds."""
         self._refresh()
         return sorted(self._keks)
+
+    def derive(self, epoch: str, *, info: bytes, length: int = KEY_BYTES) -> bytes:
+        """Return a key derived from ``epoch``'s KEK for another use (HKDF, ``info`` apart).
+
+        Whatever it seals is destroyed with the epoch, as the data keys wrapped under it are.
+
+        Raises
+        ------
+        MasterKeyError
+            The file has no KEK for ``epoch`` (it was retired, or this is another file).
+        """
+        self._kek(epoch)
+        raw = self._raw[epoch]
+        return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(raw)
 
     def wrap(self, inner: bytes, *, subject: str, key_id: str) -> tuple[str, bytes]:
         """Wrap a master-wrapped data key under the current epoch; return the epoch and bytes."""
@@ -175,18 +192,18 @@ class KeyFile:
             if data.get("format") != FORMAT:
                 raise ValueError(f"not a key file (format {data.get('format')!r})")
             wrapped: dict[str, str] = dict(data["epochs"])
-            keks = {
-                epoch: AESGCM(
-                    self._master._unwrap(base64.b64decode(w), context=_kek_context(epoch))
-                )
+            raw = {
+                epoch: self._master._unwrap(base64.b64decode(w), context=_kek_context(epoch))
                 for epoch, w in wrapped.items()
             }
+            keks = {epoch: AESGCM(kek) for epoch, kek in raw.items()}
             current = str(data["current"])
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise MasterKeyError(f"cannot read the key file {self.path}: {error}") from None
         if current not in keks:
             raise MasterKeyError(f"the key file {self.path} has no key for its current epoch")
         self._current, self._keks, self._wrapped, self._stamp = current, keks, wrapped, stamp
+        self._raw = raw
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:

@@ -35,6 +35,8 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 PSEUDONYM_INFO = b"ethica erased subject pseudonyms"
 """HKDF ``info`` that separates the pseudonym key from every other use of the master key."""
+DIGEST_INFO = b"ethica keyed digests"
+"""Separates the keys of :meth:`KeyRing.digest` from every other use of their key."""
 
 
 class MasterKey:
@@ -46,7 +48,7 @@ class MasterKey:
         Exactly 32 bytes, e.g. from a secrets manager. Use :meth:`generate` for a new one.
     """
 
-    __slots__ = ("_aead", "_key", "_pseudonym_key")
+    __slots__ = ("_aead", "_digest_key", "_key", "_pseudonym_key")
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes | bytearray) or len(key) != KEY_BYTES:
@@ -59,6 +61,9 @@ class MasterKey:
         self._aead = AESGCM(self._key)
         self._pseudonym_key = HKDF(
             algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=PSEUDONYM_INFO
+        ).derive(self._key)
+        self._digest_key = HKDF(
+            algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=DIGEST_INFO
         ).derive(self._key)
 
     @classmethod
@@ -164,6 +169,11 @@ class KeyRing:
     def __repr__(self) -> str:
         return f"KeyRing(store={type(self._store).__name__})"
 
+    @property
+    def master_key(self) -> MasterKey:
+        """The master key that wraps the ring's data keys (its bytes hidden in any repr)."""
+        return self._master
+
     def has_key(self, subject: str) -> bool:
         """Whether the subject currently has a data key (``False`` once erased)."""
         return self._store.get(subject) is not None
@@ -247,6 +257,21 @@ class KeyRing:
         """
         digest = hmac.new(self._master._pseudonym_key, subject.encode(), hashlib.sha256)
         return f"erased:{digest.hexdigest()[:32]}"
+
+    def digest(self, data: bytes, *, subject: str | None, create: bool = True) -> str:
+        """HMAC-SHA-256 of ``data`` under a key derived from ``subject``'s data key.
+
+        It proves values kept outside the ledger (a decision's protected attributes) without
+        revealing them: once the subject is erased nobody, the master key's holder included,
+        can test a guess against it. Without a subject the key derives from the master key.
+        With ``create=False`` an erased subject raises :class:`ErasedError`.
+        """
+        if subject is None:
+            key = self._master._digest_key
+        else:
+            key_id, data_key = self._key_for(subject, create=create)
+            key = hmac.new(data_key, DIGEST_INFO + key_id.encode(), hashlib.sha256).digest()
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
 
     def erase(self, subject: str) -> bool:
         """Destroy the subject's data key (crypto-shredding); ``True`` when one existed."""

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime
 
 from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.decisions import service
+from ethica.service.decisions.explanations import Explanations
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import (
     DecisionCreate,
@@ -56,6 +57,7 @@ async def create_decision(
 )
 def list_decisions(
     session: SessionDep,
+    settings: SettingsDep,
     system_id: str | None = None,
     subject_id: SubjectQuery = None,
     outcome: str | None = None,
@@ -77,8 +79,13 @@ def list_decisions(
         limit=limit,
         offset=offset,
     )
+    explanations = Explanations.of_session(session, settings.ledger.master_key_bytes)
+    explanations.load(rows)
     return DecisionPage(
-        items=[decision_read(r) for r in rows], total=total, limit=limit, offset=offset
+        items=[decision_read(r, explanations) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -88,9 +95,10 @@ def list_decisions(
     response_model=DecisionRead,
     dependencies=[requires("decisions:read")],
 )
-def get_decision(decision_id: str, session: SessionDep) -> DecisionRead:
+def get_decision(decision_id: str, session: SessionDep, settings: SettingsDep) -> DecisionRead:
     """Read one decision."""
-    return decision_read(service.get_decision(session, decision_id=decision_id))
+    explanations = Explanations.of_session(session, settings.ledger.master_key_bytes)
+    return decision_read(service.get_decision(session, decision_id=decision_id), explanations)
 
 
 @router.get(
@@ -120,7 +128,8 @@ async def record_outcome(decision_id: str, body: OutcomeCreate, request: Request
     return await run_job(
         request,
         lambda batch: decision_read(
-            service.record_outcome(batch, decision_id=decision_id, outcome=body.outcome)
+            service.record_outcome(batch, decision_id=decision_id, outcome=body.outcome),
+            Explanations.of_batch(batch),
         ),
     )
 
@@ -134,8 +143,14 @@ async def record_outcome(decision_id: str, body: OutcomeCreate, request: Request
 def get_notice(
     decision_id: str,
     session: SessionDep,
+    settings: SettingsDep,
     format: Annotated[Literal["text", "html"], Query()] = "text",
 ) -> Response:
     """The adverse-action notice of a decision (principal reasons, rights), as text or HTML."""
-    text = service.decision_notice(session, decision_id=decision_id, format=format)
+    text = service.decision_notice(
+        session,
+        decision_id=decision_id,
+        format=format,
+        master_key=settings.ledger.master_key_bytes,
+    )
     return HTMLResponse(text) if format == "html" else PlainTextResponse(text)

@@ -49,7 +49,7 @@ from ethica.service.decisions.hooks import (
     default_explainer,
 )
 from ethica.service.decisions.idempotency import IdempotencyKeys, Waiting
-from ethica.service.decisions.protected import protected_cipher
+from ethica.service.decisions.protected import session_cipher
 from ethica.service.decisions.record import (
     FALLBACK_TEXT,
     PENDING,
@@ -87,11 +87,16 @@ class Gateway:
         self._summaries = self._cache.summaries
         self.explainer: Explainer = explainer or default_explainer(self._summaries)
         self._rng = random.Random(seed)
-        self._keys = IdempotencyKeys(sessions, settings.app.secret_key.get_secret_value().encode())
+        self._keys = IdempotencyKeys(
+            sessions,
+            settings.app.secret_key.get_secret_value().encode(),
+            settings.ledger.master_key_bytes,
+        )
         # The writer is the service's, shared with every domain; one made here is the gateway's.
         self._owns_writer = writer is None
         self.writer = writer if writer is not None else signing_writer(sessions, settings)
-        self._cipher = protected_cipher(settings.ledger.master_key_bytes)
+        with sessions() as session:  # the key file is attached to the sessions already
+            self._cipher = session_cipher(session, settings.ledger.master_key_bytes)
         self._batch_max = settings.gateway.group_commit_max
         self._inbox: queue.SimpleQueue[Waiting | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ethica-decisions", daemon=True)
@@ -218,9 +223,6 @@ class Gateway:
         minimized = minimize(
             spec, request.features, protected=request.protected, withhold=consent.withhold
         )
-        if minimized.protected:
-            # From here on protected values travel sealed: only the audit and exports open them.
-            minimized = replace(minimized, protected=self._cipher.seal_all(minimized.protected))
         explanation = None
         if consent.objects_to_automation:
             # GDPR Art. 22: no model at all; a person decides.
@@ -257,6 +259,7 @@ class Gateway:
             routing=routing,
             consent_version=consent.version,
             explanation=explanation,
+            cipher=self._cipher,
         )
 
     def _explain_many(

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.ledger import canonical_json
+from ethica.service.decisions.explanations import Explanations
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.decisions.tables import Decision
@@ -36,9 +37,10 @@ class Waiting:
 class IdempotencyKeys:
     """The keys of the requests in flight in one process, and lookups of the recorded ones."""
 
-    def __init__(self, sessions: sessionmaker[Session], secret: bytes) -> None:
+    def __init__(self, sessions: sessionmaker[Session], secret: bytes, master_key: bytes) -> None:
         self._sessions = sessions
         self._secret = secret
+        self._master_key = master_key  # opens the recorded decisions' sealed explanations
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], tuple[Future[DecisionRead], str]] = {}
 
@@ -71,13 +73,13 @@ class IdempotencyKeys:
         if keyed:
             stored = self._stored(system_id, list(keyed))
             for key, (waiting, fingerprint) in keyed.items():
-                row = stored.get(key)
-                if row is None:
+                found = stored.get(key)
+                if found is None:
                     fresh.append((waiting, fingerprint))
-                elif row.request_hash != fingerprint:
+                elif found[0] != fingerprint:
                     waiting.future.set_exception(_reused_key(key))
                 else:
-                    waiting.future.set_result(decision_read(row))
+                    waiting.future.set_result(found[1])
         return fresh
 
     def forget(self, group: list[Waiting]) -> None:
@@ -92,15 +94,22 @@ class IdempotencyKeys:
         with self._lock:
             self._pending.pop(key, None)
 
-    def _stored(self, system_id: str, keys: list[str]) -> dict[str, Decision]:
-        """The recorded decisions of the system with these idempotency keys."""
+    def _stored(self, system_id: str, keys: list[str]) -> dict[str, tuple[str, DecisionRead]]:
+        """The recorded decisions of the system with these keys: fingerprint and answer."""
         with self._sessions() as session:
-            rows = session.scalars(
-                select(Decision).where(
-                    Decision.system_id == system_id, Decision.idempotency_key.in_(keys)
+            rows = list(
+                session.scalars(
+                    select(Decision).where(
+                        Decision.system_id == system_id, Decision.idempotency_key.in_(keys)
+                    )
                 )
             )
-            return {str(row.idempotency_key): row for row in rows}
+            explanations = Explanations.of_session(session, self._master_key)
+            explanations.load(rows)
+            return {
+                str(row.idempotency_key): (row.request_hash, decision_read(row, explanations))
+                for row in rows
+            }
 
 
 def _fingerprint(request: DecisionCreate, key: bytes) -> str:

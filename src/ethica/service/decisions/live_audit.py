@@ -33,7 +33,7 @@ from ethica.governance import (
     SystemSpec,
     parse_spec,
 )
-from ethica.service.decisions.protected import ProtectedCipher, protected_cipher
+from ethica.service.decisions.protected import ProtectedCipher, session_cipher
 from ethica.service.decisions.record import PENDING
 from ethica.service.systems.service import get_system
 
@@ -184,7 +184,7 @@ def live_count_table(
         if rows.empty:
             raise InputError(f"system {system_id!r} has no decisions in this period to audit")
         sealed = count_table(rows, engine="memory", **kwargs)
-    return opened_labels(sealed, protected_cipher(master_key))
+    return opened_labels(sealed, session_cipher(session, master_key))
 
 
 @dataclass(frozen=True)

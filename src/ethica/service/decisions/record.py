@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
@@ -17,7 +17,8 @@ import numpy as np
 from ethica.governance import Routing, SystemSpec
 from ethica.privacy import Minimized
 from ethica.scoring import Scored, outcome_of
-from ethica.service.decisions.protected import protected_digest
+from ethica.service.decisions.explanations import Explanations, Opened, stored_explanation
+from ethica.service.decisions.protected import ProtectedCipher, protected_digest, protected_mac
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.ledger.shredding import sealing_subject
@@ -75,6 +76,9 @@ class PreparedDecision:
     routing: Routing
     consent_version: str | None
     explanation: dict[str, Any] | None
+    # Seals the protected values on the writer thread, under the epoch current then: an
+    # erasure's re-sealing (a writer job too) can never miss one.
+    cipher: ProtectedCipher = field(repr=False, compare=False)
 
     @cached_property  # asked twice: when the job is queued, and when it runs
     def sealing_keys(self) -> tuple[str, ...]:
@@ -107,6 +111,18 @@ class PreparedDecision:
             if sealed_explanation:
                 personal["explanation"] = self.explanation
         keys = self.sealing_keys
+        protected = self.minimized.protected
+        sealed = self.cipher.seal_all(protected)
+        keyring = batch.ledger.keyring
+        digest: dict[str, Any] = (
+            {"protected_sha256": protected_digest(sealed)}
+            if keyring is None
+            else {
+                "protected_mac": protected_mac(
+                    keyring, protected, subject=keys[0] if keys else None
+                )
+            }
+        )
         entry = batch.ledger.append(
             "decision",
             chain=batch.partition(self.system_id),
@@ -122,7 +138,7 @@ class PreparedDecision:
                 "data": data,
                 "consent_version": self.consent_version,
                 "explanation": "sealed" if sealed_explanation else self.explanation,
-                "protected_sha256": protected_digest(self.minimized.protected),
+                **digest,
             },
             personal=personal,
         )
@@ -142,7 +158,7 @@ class PreparedDecision:
             "review_reason": self.routing.reason,
             "data": data,
             "consent_version": self.consent_version,
-            "explanation": self.explanation,
+            "explanation": stored_explanation(self.explanation, sealed=sealed_explanation),
             "ledger_chain": entry.chain,
             "ledger_sequence": entry.sequence,
             "ledger_hash": entry.hash,
@@ -150,7 +166,7 @@ class PreparedDecision:
             "outcome_recorded_at": None,
         }
         batch.insert_later(Decision, row)
-        for name, value in self.minimized.protected.items():
+        for name, value in sealed.items():
             batch.insert_later(
                 ProtectedValue,
                 {
@@ -161,12 +177,12 @@ class PreparedDecision:
                     "value": value,
                 },
             )
-        return _read(row)
+        return _read(row, Opened.plain(self.explanation))
 
 
-def decision_read(row: Decision) -> DecisionRead:
-    """The API's view of a decision row."""
-    return _read({name: getattr(row, name) for name in _READ_COLUMNS})
+def decision_read(row: Decision, explanations: Explanations) -> DecisionRead:
+    """The API's view of a decision row, its explanation opened (or said to be erased)."""
+    return _read({name: getattr(row, name) for name in _READ_COLUMNS}, explanations.of(row))
 
 
 def awaits_a_person(row: Decision) -> bool:
@@ -178,9 +194,9 @@ def awaits_a_person(row: Decision) -> bool:
     return row.scored_by in NO_MODEL and row.review_status not in FINAL_REVIEW_STATUSES
 
 
-def customer_read(row: Decision) -> DecisionRead:
+def customer_read(row: Decision, explanations: Explanations) -> DecisionRead:
     """A decision as its customer reads it: pending while a person must still decide it."""
-    read = decision_read(row)
+    read = decision_read(row, explanations)
     if awaits_a_person(row):
         return read.model_copy(update={"outcome": PENDING, "score": None})
     return read
@@ -188,13 +204,13 @@ def customer_read(row: Decision) -> DecisionRead:
 
 _READ_COLUMNS = (
     "id", "system_id", "subject_id", "created_at", "outcome", "review_status", "score",
-    "model_version", "scored_by", "review_reason", "data", "consent_version", "explanation",
-    "ledger_chain", "ledger_sequence", "ledger_hash", "true_outcome",
+    "model_version", "scored_by", "review_reason", "data", "consent_version", "ledger_chain",
+    "ledger_sequence", "ledger_hash", "true_outcome",
 )  # fmt: skip
 
 
-def _read(row: Mapping[str, Any]) -> DecisionRead:
-    """The API's view of a decision's column values."""
+def _read(row: Mapping[str, Any], explained: Opened) -> DecisionRead:
+    """The API's view of a decision's column values and its explanation."""
     return DecisionRead.model_validate(
         {
             "id": row["id"],
@@ -209,7 +225,8 @@ def _read(row: Mapping[str, Any]) -> DecisionRead:
             "review": {"status": row["review_status"], "reason": row["review_reason"]},
             "data": row["data"],
             "consent_version": row["consent_version"],
-            "explanation": row["explanation"],
+            "explanation": explained.explanation,
+            "explanation_status": explained.status,
             "ledger": {
                 "chain": row["ledger_chain"],
                 "sequence": row["ledger_sequence"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +75,10 @@ class LedgerRef(BaseModel):
     hash: str
 
 
+ExplanationStatus = Literal["given", "none", "erased", "unreadable"]
+"""What became of a decision's explanation, as its readers are told."""
+
+
 class DecisionRead(BaseModel):
     """A decision, as the caller and the customer see it."""
 
@@ -91,6 +95,11 @@ class DecisionRead(BaseModel):
     data: DataUse
     consent_version: str | None
     explanation: dict[str, Any] | None
+    explanation_status: ExplanationStatus = Field(
+        "given",
+        description="given; none (no model explained it); erased (the customer was erased, "
+        "and the explanation with them); unreadable (its ledger entry cannot be opened)",
+    )
     disclosure: str = AI_DISCLOSURE
     rights: list[str] = Field(default_factory=lambda: list(RIGHTS))
     ledger: LedgerRef

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ethica.service.db import utcnow
+from ethica.service.decisions.explanations import Explanations
 from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
 from ethica.service.decisions.tables import Decision
 from ethica.service.errors import ConflictError, NotFoundError
@@ -102,6 +103,7 @@ def decision_notice(
     *,
     decision_id: str,
     format: Literal["text", "html"],
+    master_key: bytes,
     subject_id: str | None = None,
 ) -> str:
     """The adverse-action notice of a decision: its principal reasons and the customer's rights.
@@ -116,7 +118,8 @@ def decision_notice(
     from ethica.service.systems.service import get_system
 
     row = get_decision(session, decision_id=decision_id, subject_id=subject_id)
-    if not row.explanation or "reasons" not in row.explanation:
+    explanation = Explanations.of_session(session, master_key).explanation(row)
+    if not explanation or "reasons" not in explanation:
         raise NotFoundError(
             f"decision {decision_id!r} has no explanation to give notice of (no model decided it, "
             "or its explanation was erased)"
@@ -128,7 +131,7 @@ def decision_notice(
         )
     system = get_system(session, system_id=row.system_id)
     return adverse_action_notice(
-        row.explanation,
+        explanation,
         system=system.name,
         outcome=row.outcome,
         format=format,

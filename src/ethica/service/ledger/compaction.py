@@ -28,6 +28,8 @@ ERASED_TABLES = (
     "consent_records",
     "objections",
     "rights_requests",
+    "notifications",
+    "webhook_attempts",
 )
 """Tables an erasure deletes from or overwrites (beside ``decisions``, which it unlinks)."""
 

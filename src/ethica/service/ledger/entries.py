@@ -23,6 +23,7 @@ ROW_KINDS = frozenset(
         "decision",
         "review",
         "appeal",
+        "escalation",
         "outcome",
         "consent",
         "objection",

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.ledger import KeyFile
 from ethica.service.db import beside_database_file, unit_of_work
+from ethica.service.decisions.protected import session_cipher
+from ethica.service.decisions.tables import ProtectedValue
 from ethica.service.ledger.store import KEY_FILE, key_file_of
 from ethica.service.ledger.tables import KeyEpoch, SubjectKey
 from ethica.service.ledger.writer import Batch
@@ -109,6 +111,34 @@ def rewrap_keys(batch: Batch, epoch: str | None) -> int:
     # fail on the foreign key: the erasure is then retried, and moves that key too.
     session.execute(delete(KeyEpoch).where(KeyEpoch.id != epoch, KeyEpoch.created_at <= started))
     return len(moved)
+
+
+def reseal_protected_values(batch: Batch, epoch: str | None) -> int:
+    """Seal every protected value again under ``epoch``; returns the distinct values moved.
+
+    AES-SIV is deterministic, so each distinct (attribute, ciphertext) pair is opened and
+    sealed once and its rows updated together. Values queued earlier in the same write group
+    move too. Once the old epoch's key is destroyed, no copy of a value sealed under it (an
+    erased subject's, left in the write-ahead log or a dump) opens again.
+    """
+    keyring = batch.ledger.keyring
+    if keyring is None or epoch is None or key_file_of(batch.session) is None:
+        return 0
+    cipher = session_cipher(batch.session, keyring.master_key.export())
+    stale = batch.session.execute(
+        select(ProtectedValue.name, ProtectedValue.value)
+        .where(~ProtectedValue.value.startswith(f"{epoch}:"))
+        .distinct()
+    ).all()
+    for name, value in stale:
+        batch.session.execute(
+            update(ProtectedValue)
+            .where(ProtectedValue.name == name, ProtectedValue.value == value)
+            .values(value=cipher.reseal(name, value, epoch=epoch))
+        )
+    for row in batch.rows.get(ProtectedValue, []):
+        row["value"] = cipher.reseal(row["name"], row["value"], epoch=epoch)
+    return len(stale)
 
 
 def retire_epochs(sessions: sessionmaker[Session]) -> list[str]:

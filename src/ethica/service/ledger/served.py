@@ -1,11 +1,11 @@
 """Served rows outside the ledger against the entries that recorded them, table by table.
 
-The portal and the API show consent choices, objections, notices, review steps, appeals and
-(to officers and audits) protected attributes from their own tables; each row points at the
-entry that recorded it. Every row's fields are compared with that entry's, and the table and
-row that differ are named; so are a row whose entry is missing (inserted) and an entry whose
-row is gone (deleted) unless an erasure on record explains it. A subject key that sealed
-entries and is gone without an erasure or a retention run on record is named too.
+The portal and the API show consent choices, objections, notices, review steps, escalations,
+appeals and (to officers and audits) protected attributes from their own tables; each row
+points at the entry that recorded it. Every row's fields are compared with that entry's, and
+the table and row that differ are named; so are a row whose entry is missing (inserted) and
+an entry whose row is gone (deleted) unless an erasure on record explains it. A subject key
+that sealed entries and is gone without an erasure or a retention run on record is named too.
 
 Times are compared within :data:`TIME_SLACK`: a row's time is taken just before its entry is
 appended, by the same clock.
@@ -21,11 +21,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ethica.ledger import Problem
-from ethica.service.decisions.protected import protected_digest
+from ethica.ledger import KeyRing, LedgerError, Problem
+from ethica.service.decisions.protected import (
+    ProtectedValueError,
+    protected_digest,
+    protected_mac,
+    session_cipher,
+)
 from ethica.service.ledger.entries import LedgerIndex, Recorded, moment
 from ethica.service.ledger.reading import read_rows
 from ethica.service.ledger.shredding import key_part
+from ethica.service.ledger.store import SqlKeyStore
 
 TIME_SLACK = timedelta(seconds=1)
 """How far a row's time may be from its entry's (both read the clock, the row's first)."""
@@ -33,6 +39,11 @@ TIME_SLACK = timedelta(seconds=1)
 
 def _sha256(text: Any) -> str | None:
     return None if text is None else hashlib.sha256(str(text).encode()).hexdigest()
+
+
+def _iso(value: Any) -> str | None:
+    at = moment(value)
+    return None if at is None else at.isoformat()
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,15 @@ SERVED_TABLES = (
         time="created_at", erasable=("comment",),
     ),
     ServedTable(
+        "review_escalations",
+        "escalation",
+        "SELECT e.decision_id, d.ledger_chain, e.ledger_sequence, e.ledger_hash, "
+        "e.decision_id, e.deadline FROM review_escalations e "
+        "JOIN decisions d ON d.id = e.decision_id",
+        ("decision_id", "deadline"),
+        {}, {"deadline": _iso},
+    ),
+    ServedTable(
         "appeals",
         "appeal",
         "SELECT id, ledger_chain, ledger_sequence, ledger_hash, subject_id, created_at, "
@@ -107,12 +127,12 @@ SERVED_TABLES = (
 """The served tables whose rows each point at one entry, checked by :func:`check_served_rows`."""
 
 
-def check_served_rows(session: Session, index: LedgerIndex) -> list[Problem]:
+def check_served_rows(session: Session, index: LedgerIndex, *, master_key: bytes) -> list[Problem]:
     """Name every served row that differs from its entry, lacks one, or whose entry lacks it."""
     problems: list[Problem] = []
     for served in SERVED_TABLES:
         problems += _check_table(session, index, served)
-    problems += check_protected_values(session, index)
+    problems += check_protected_values(session, index, master_key=master_key)
     problems += check_subject_keys(session, index)
     return problems
 
@@ -215,24 +235,30 @@ _PROTECTED = "SELECT decision_id, name, value FROM protected_values ORDER BY dec
 _DECISION_TIMES = "SELECT id, system_id, created_at FROM decisions"
 
 
-def check_protected_values(session: Session, index: LedgerIndex) -> list[Problem]:
+def check_protected_values(
+    session: Session, index: LedgerIndex, *, master_key: bytes
+) -> list[Problem]:
     """Compare each decision's protected values with the digest its entry keeps.
 
-    A decision whose values are all gone is fine when its subject was erased or its system's
-    recorded retention run passed its time (both delete them); any other difference is named.
+    The rows are opened (they are sealed under the current key epoch) and compared with the
+    keyed digest of the values in clear (or, for entries from before key epochs, with the
+    digest of the master key's ciphertexts). A decision whose values are all gone is fine
+    when its subject was erased or its system's recorded retention run passed its time (both
+    delete them); any other difference is named.
     """
     stored: dict[str, dict[str, str]] = {}
     for decision_id, name, value in read_rows(session, _PROTECTED):
         stored.setdefault(str(decision_id), {})[str(name)] = str(value)
     expired = _expired_decisions(session, index.retention_cutoffs())
+    digests = _ProtectedDigests(session, master_key)
     problems: list[Problem] = []
     for entry in index.of("decision"):
-        if "protected_sha256" not in entry.public:
-            stored.pop(str(entry.public.get("decision_id")), None)
-            continue  # recorded before entries kept the digest
         decision_id = str(entry.public.get("decision_id"))
+        if "protected_mac" not in entry.public and "protected_sha256" not in entry.public:
+            stored.pop(decision_id, None)
+            continue  # recorded before entries kept the digest
         values = stored.pop(decision_id, {})
-        if protected_digest(values) == entry.public["protected_sha256"]:
+        if digests.match(entry, values):
             continue
         if not values and (index.erased_subject(entry.subject) or decision_id in expired):
             continue
@@ -257,6 +283,25 @@ def check_protected_values(session: Session, index: LedgerIndex) -> list[Problem
             )
         )
     return problems
+
+
+class _ProtectedDigests:
+    """Opens sealed protected values and compares them with a decision entry's digest."""
+
+    def __init__(self, session: Session, master_key: bytes) -> None:
+        self._cipher = session_cipher(session, master_key)
+        self._keyring = KeyRing(master_key, store=SqlKeyStore(session))
+
+    def match(self, entry: Recorded, sealed: dict[str, str]) -> bool:
+        try:
+            if "protected_mac" in entry.public:
+                opened = {name: self._cipher.open(name, v) for name, v in sealed.items()}
+                mac = protected_mac(self._keyring, opened, subject=entry.subject, create=False)
+                return bool(mac == entry.public["protected_mac"])
+            legacy = {name: self._cipher.master_sealed(name, v) for name, v in sealed.items()}
+            return bool(protected_digest(legacy) == entry.public["protected_sha256"])
+        except (ProtectedValueError, LedgerError):
+            return False
 
 
 _KEYS = "SELECT subject, key_id FROM subject_keys"

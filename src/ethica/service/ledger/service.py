@@ -50,5 +50,7 @@ def verify_ledger(
     found = check_unsigned_seals(session, seal, newest, chains or store.chains())
     if chains is None:
         index = index_ledger(session)
-        found += check_decision_rows(session, index) + check_served_rows(session, index)
+        found += check_decision_rows(session, index) + check_served_rows(
+            session, index, master_key=settings.ledger.master_key_bytes
+        )
     return replace(report, ok=report.ok and not found, problems=report.problems + tuple(found))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ethica.service.db import new_id, utcnow
@@ -115,6 +115,18 @@ def mark_read(session: Session, *, subject_id: str) -> int:
         .where(Notification.subject_id == subject_id, Notification.read_at.is_(None))
         .values(read_at=utcnow())
     )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def erase_notifications(session: Session, *, subject_id: str) -> int:
+    """Delete a customer's notifications and their delivery log (erasure); returns how many.
+
+    A notification names its customer and their outcome in plain text: nothing of it is kept
+    as proof, since the decision itself (unlinked) and its ledger entries are.
+    """
+    theirs = select(Notification.id).where(Notification.subject_id == subject_id)
+    session.execute(delete(WebhookAttempt).where(WebhookAttempt.notification_id.in_(theirs)))
+    result = session.execute(delete(Notification).where(Notification.subject_id == subject_id))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query, Request
 
 from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
+from ethica.service.decisions.explanations import Explanations
 from ethica.service.decisions.schemas import LedgerRef
 from ethica.service.deps import SessionDep, SettingsDep, StateDep, requires, run_job
 from ethica.service.ledger.writer import Batch
@@ -62,11 +63,15 @@ def review_read(row: Review, chain: str, *, comment: str | None) -> ReviewRead:
 @router.get("/v1/reviews", operation_id="list_review_queue", response_model=ReviewQueue)
 def review_queue(
     session: SessionDep,
+    settings: SettingsDep,
     reader: Annotated[Principal, requires("reviews:read")],
     system_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> ReviewQueue:
     """Decisions awaiting a reviewer: by priority, then by deadline (escalated ones are late)."""
-    items = cases.queue(session, system_id=system_id, reviewer_id=reader.id)
+    explanations = Explanations.of_session(session, settings.ledger.master_key_bytes)
+    items = cases.queue(
+        session, system_id=system_id, reviewer_id=reader.id, explanations=explanations
+    )
     return ReviewQueue(items=items, total=len(items))
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ethica.governance import SystemSpec, parse_spec
 from ethica.ledger import KeyRing, LedgerError
 from ethica.service.db import utcnow
+from ethica.service.decisions.explanations import Explanations, is_sealed
 from ethica.service.decisions.record import NO_MODEL
 from ethica.service.decisions.tables import Decision
 from ethica.service.errors import NotFoundError
@@ -56,6 +57,7 @@ def queue(
     system_id: str | None = None,
     reviewer_id: str | None = None,
     now: datetime | None = None,
+    explanations: Explanations | None = None,
 ) -> list[ReviewCase]:
     """Open cases, appeals first, then by priority, deadline and id; ``reviewer_id`` sees their
     judgements.
@@ -70,12 +72,15 @@ def queue(
         Who is looking: blind-first cases they judged show the model's view.
     now
         The time deadlines are compared with (for ``escalated``); the current time by default.
+    explanations
+        Opens the cases' explanations (sealed with their customers' keys); without it the
+        cases carry none (enough for counts).
     """
     query = select(Decision).where(Decision.review_status.in_(OPEN_STATUSES))
     if system_id is not None:
         query = query.where(Decision.system_id == system_id)
     decisions = list(session.scalars(query))
-    context = _Context.load(session, decisions, reviewer_id=reviewer_id)
+    context = _Context.load(session, decisions, reviewer_id=reviewer_id, explanations=explanations)
     moment = now or utcnow()
     cases = [context.case(d, now=moment) for d in decisions]
     # A customer's appeal goes first: they have already waited for one decision.
@@ -102,9 +107,10 @@ def review_case(
     decision = session.get(Decision, decision_id)
     if decision is None or decision.review_status not in OPEN_STATUSES:
         raise NotFoundError(f"no case {decision_id!r} awaits review")
-    context = _Context.load(session, [decision], reviewer_id=reviewer_id)
-    case = context.case(decision, now=now or utcnow())
     keyring = KeyRing(master_key, store=SqlKeyStore(session))
+    explanations = Explanations(session, keyring)
+    context = _Context.load(session, [decision], reviewer_id=reviewer_id, explanations=explanations)
+    case = context.case(decision, now=now or utcnow())
     inputs, inputs_status = _opened(
         session, keyring, decision.ledger_chain, decision.ledger_sequence
     )
@@ -200,12 +206,20 @@ class _Context:
     proposals: dict[str, Review]
     appeals: dict[str, Appeal]
     judgements: dict[str, ReviewJudgement]  # the viewing reviewer's, current episode only
+    explanations: Explanations | None
 
     @classmethod
     def load(
-        cls, session: Session, decisions: Sequence[Decision], *, reviewer_id: str | None
+        cls,
+        session: Session,
+        decisions: Sequence[Decision],
+        *,
+        reviewer_id: str | None,
+        explanations: Explanations | None,
     ) -> _Context:
         ids = [d.id for d in decisions]
+        if explanations is not None:
+            explanations.load(decisions)
         systems = session.scalars(
             select(System).where(System.id.in_({d.system_id for d in decisions}))
         )
@@ -234,7 +248,13 @@ class _Context:
             proposals={p.decision_id: p for p in proposals(session, ids)},
             appeals=appeals,
             judgements=judgements,
+            explanations=explanations,
         )
+
+    def _explanation(self, decision: Decision) -> dict[str, Any] | None:
+        if self.explanations is None:
+            return None if is_sealed(decision.explanation) else decision.explanation
+        return self.explanations.explanation(decision)
 
     def case(self, decision: Decision, *, now: datetime) -> ReviewCase:
         spec = self.specs[decision.system_id]
@@ -269,7 +289,7 @@ class _Context:
                 "model_version": decision.model_version,
                 "scored_by": decision.scored_by,
                 "person_decides": direct,
-                "explanation": None if blind else decision.explanation,
+                "explanation": None if blind else self._explanation(decision),
                 "data": decision.data,
                 "claimed_by": None if claim is None else claim.reviewer_id,
                 "proposed_outcome": None if proposal is None else proposal.outcome,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ethica.errors import InputError
 from ethica.governance import BinaryDecision, SystemSpec, parse_spec
 from ethica.service.db import new_id, utcnow
+from ethica.service.decisions.explanations import Explanations
 from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
 from ethica.service.decisions.tables import Decision
 from ethica.service.errors import ConflictError, NotFoundError, PermissionDeniedError
@@ -313,7 +314,7 @@ def _record(batch: Batch, step: _Step) -> Review:
             if step.comment is None or sealed_by is not None
             else hashlib.sha256(step.comment.encode()).hexdigest(),
             "comment_sealed": sealed_by is not None,
-            "seen": seen_by_reviewer(decision),
+            "seen": seen_by_reviewer(decision, Explanations.of_batch(batch).explanation(decision)),
             "blind_judgement": None if step.judgement is None else step.judgement.outcome,
             # A seeded case's steps measure the reviewer; they never decide about a customer.
             "matched_known": matched,
@@ -347,11 +348,10 @@ def _record(batch: Batch, step: _Step) -> Review:
     return review
 
 
-def seen_by_reviewer(decision: Decision) -> dict[str, Any]:
+def seen_by_reviewer(decision: Decision, explanation: dict[str, Any] | None) -> dict[str, Any]:
     """What the reviewer saw, without personal values (the inputs are sealed in the decision's
     own entry): the outcome, score, model version, the reasons' feature names, the data used."""
-    explanation = decision.explanation or {}
-    reasons = explanation.get("reasons") or []
+    reasons = (explanation or {}).get("reasons") or []
     data = decision.data or {}
     return {
         "outcome": decision.outcome,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.auth import Principal
 from ethica.service.decisions import service as decisions
+from ethica.service.decisions.explanations import Explanations
 from ethica.service.decisions.record import customer_read
 from ethica.service.decisions.schemas import DecisionPage, DecisionRead
 from ethica.service.deps import SessionDep, SettingsDep, WriterDep, requires
@@ -52,6 +53,7 @@ def create_link(
 @router.get("/v1/me/decisions", operation_id="list_my_decisions", response_model=DecisionPage)
 def my_decisions(
     session: SessionDep,
+    settings: SettingsDep,
     customer: Annotated[Principal, requires("self:read")],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Offset = 0,
@@ -60,8 +62,13 @@ def my_decisions(
     rows, total = decisions.list_decisions(
         session, subject_id=customer.subject or "", limit=limit, offset=offset
     )
+    explanations = Explanations.of_session(session, settings.ledger.master_key_bytes)
+    explanations.load(rows)
     return DecisionPage(
-        items=[customer_read(r) for r in rows], total=total, limit=limit, offset=offset
+        items=[customer_read(r, explanations) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 
@@ -69,13 +76,16 @@ def my_decisions(
     "/v1/me/decisions/{decision_id}", operation_id="get_my_decision", response_model=DecisionRead
 )
 def my_decision(
-    decision_id: str, session: SessionDep, customer: Annotated[Principal, requires("self:read")]
+    decision_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    customer: Annotated[Principal, requires("self:read")],
 ) -> DecisionRead:
     """One decision about the signed-in customer (another customer's is not found)."""
     row = decisions.get_decision(
         session, decision_id=decision_id, subject_id=customer.subject or ""
     )
-    return customer_read(row)
+    return customer_read(row, Explanations.of_session(session, settings.ledger.master_key_bytes))
 
 
 ExportFormat = Annotated[
@@ -196,11 +206,16 @@ def _export(
 def my_notice(
     decision_id: str,
     session: SessionDep,
+    settings: SettingsDep,
     customer: Annotated[Principal, requires("self:read")],
     format: Annotated[Literal["text", "html"], Query()] = "text",
 ) -> Response:
     """The adverse-action notice of one of the signed-in customer's decisions."""
     text = decisions.decision_notice(
-        session, decision_id=decision_id, format=format, subject_id=customer.subject or ""
+        session,
+        decision_id=decision_id,
+        format=format,
+        master_key=settings.ledger.master_key_bytes,
+        subject_id=customer.subject or "",
     )
     return HTMLResponse(text) if format == "html" else PlainTextResponse(text)

@@ -17,7 +17,8 @@ from ethica._templates import environment
 from ethica.ledger import KeyRing, LedgerError
 from ethica.service.concerns.service import list_concerns
 from ethica.service.db import Base, utcnow
-from ethica.service.decisions.protected import ProtectedCipher, protected_cipher
+from ethica.service.decisions.explanations import Explanations
+from ethica.service.decisions.protected import ProtectedCipher, session_cipher
 from ethica.service.decisions.record import decision_read
 from ethica.service.decisions.schemas import AI_DISCLOSURE, RIGHTS
 from ethica.service.decisions.tables import Decision, ProtectedValue
@@ -44,7 +45,7 @@ def subject_export(
         .order_by(Decision.created_at, Decision.id)
     ).all()
     names: dict[str, str] = {r.id: r.name for r in session.execute(select(System.id, System.name))}
-    protected = _protected_values(session, subject_id, protected_cipher(master_key))
+    protected = _protected_values(session, subject_id, session_cipher(session, master_key))
     decisions = [
         _decision(session, keyring, row, names.get(row.system_id), protected.get(row.id, {}))
         for row in rows
@@ -118,7 +119,9 @@ def _decision(
     system_name: str | None,
     protected: dict[str, str],
 ) -> dict[str, Any]:
-    read = decision_read(row).model_dump(mode="json", exclude={"disclosure", "rights"})
+    read = decision_read(row, Explanations(session, keyring)).model_dump(
+        mode="json", exclude={"disclosure", "rights"}
+    )
     inputs, status = _inputs(session, keyring, row)
     return {
         **read,

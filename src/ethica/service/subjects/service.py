@@ -17,18 +17,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ethica.service.auth import sign_token
 from ethica.service.concerns.tables import Concern
 from ethica.service.consent.tables import ConsentRecord, ObjectionRecord
+from ethica.service.decisions.explanations import SEALED
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.errors import ConflictError
 from ethica.service.ledger.compaction import compact_after_erasure
-from ethica.service.ledger.epochs import retire_epochs, rewrap_keys, start_epoch
+from ethica.service.ledger.epochs import (
+    reseal_protected_values,
+    retire_epochs,
+    rewrap_keys,
+    start_epoch,
+)
 from ethica.service.ledger.shredding import destroy_subject_keys
 from ethica.service.ledger.writer import Batch, LedgerWriter
+from ethica.service.notifications.service import erase_notifications
 from ethica.service.reviews.tables import Appeal, Review
 from ethica.service.settings import AppSettings
 from ethica.service.subjects.export import subject_export
@@ -90,6 +97,7 @@ def erase_subject(
     )
     # Their concerns' words are sealed with the keys just destroyed; the rows go too.
     concerns = session.execute(delete(Concern).where(Concern.subject_id == subject_id))
+    notifications = erase_notifications(session, subject_id=subject_id)
     # Comments written before comments were sealed quote them in plain text.
     session.execute(
         update(Review)
@@ -97,12 +105,22 @@ def erase_subject(
         .values(comment=None)
     )
     pseudonymised = _pseudonymise_links(batch, subject_id)
-    unlinked = session.execute(
+    # An explanation quotes their values: it is sealed in the ledger with the keys just
+    # destroyed; one kept in the row (before explanations were sealed) goes the same way.
+    session.execute(
         update(Decision)
-        .where(Decision.subject_id == subject_id)
-        .values(subject_id=None, explanation=None)  # an explanation quotes their values
+        .where(
+            Decision.subject_id == subject_id,
+            Decision.explanation.is_not(None),
+            cast(Decision.explanation, String) != "null",
+        )
+        .values(explanation=SEALED)
+    )
+    unlinked = session.execute(
+        update(Decision).where(Decision.subject_id == subject_id).values(subject_id=None)
     )
     rewrap_keys(batch, epoch)
+    reseal_protected_values(batch, epoch)
     # Decisions about the subject earlier in this group are still queued, not inserted: erase
     # them too. Done last, as a job that fails afterwards could not put them back.
     queued_deleted, queued_unlinked = _queued_rows(batch, subject_id)
@@ -111,6 +129,7 @@ def erase_subject(
         "protected_values_deleted": _rowcount(deleted) + queued_deleted,
         "decisions_unlinked": _rowcount(unlinked) + queued_unlinked,
         "concerns_deleted": _rowcount(concerns),
+        "notifications_deleted": notifications,
         "links_pseudonymised": pseudonymised,
     }
     entry = batch.ledger.append(
@@ -167,7 +186,8 @@ def _scrub_queued_rows(batch: Batch, subject_id: str) -> None:
     for row in batch.rows.get(Decision, []):
         if row.get("subject_id") == subject_id:
             row["subject_id"] = None
-            row["explanation"] = None  # it quotes the customer's own values
+            if row.get("explanation") is not None:  # it quotes the customer's own values
+                row["explanation"] = dict(SEALED)
 
 
 def _rowcount(result: Any) -> int:

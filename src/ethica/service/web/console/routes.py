@@ -13,8 +13,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from ethica.service.db import utcnow
+from ethica.service.decisions.explanations import Explanations
 from ethica.service.deps import SessionDep
 from ethica.service.reviews import cases, stats
+from ethica.service.state import state_of
 from ethica.service.systems.service import list_systems
 from ethica.service.users.service import display_names
 from ethica.service.web.console.queue_filter import REASONS, STATUSES, QueueFilter, pattern
@@ -44,7 +46,12 @@ def queue_page(
     """The queue: open cases by priority and deadline, searched and filtered, page by page."""
     wanted = QueueFilter(search=q.strip(), system=system, reason=reason, status=status)
     me = viewer.principal.id
-    everything = cases.queue(session, system_id=system or None, reviewer_id=me)
+    explanations = Explanations.of_session(
+        session, state_of(request.app).settings.ledger.master_key_bytes
+    )
+    everything = cases.queue(
+        session, system_id=system or None, reviewer_id=me, explanations=explanations
+    )
     queued = wanted.apply(session, everything, me=me)
     pages = max(1, -(-len(queued) // QUEUE_PAGE_SIZE))
     page = min(page, pages)

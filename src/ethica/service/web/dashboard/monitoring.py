@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from ethica.errors import InputError
 from ethica.monitoring._report import trend_figure
-from ethica.service.decisions.protected import protected_cipher
+from ethica.service.decisions.protected import session_cipher
 from ethica.service.decisions.record import PENDING
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.deps import SessionDep, run_job
@@ -88,7 +88,7 @@ def alert_decisions(
     alert = get_alert(session, system_id=system_id, sequence=sequence)
     end = datetime.fromisoformat(alert.window_end)
     start = end - timedelta(days=SPAN_DAYS)
-    cipher = protected_cipher(state_of(request.app).settings.ledger.master_key_bytes)
+    cipher = session_cipher(session, state_of(request.app).settings.ledger.master_key_bytes)
     query = select(Decision).where(
         Decision.system_id == system_id,
         Decision.seeded.is_(False),

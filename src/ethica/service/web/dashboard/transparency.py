@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ethica.errors import InputError
 from ethica.governance import PrivacyBudget, SystemSpec, parse_spec, transparency_document
 from ethica.service.db import utcnow
-from ethica.service.decisions.protected import protected_cipher
+from ethica.service.decisions.protected import session_cipher
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.governance.transparency import budget_of, release_report
 from ethica.service.state import state_of
@@ -108,7 +108,8 @@ async def release(
     entered = {"period": period, "start": start, "end": end, "epsilon": epsilon}
     state = state_of(request.app)
     sessions = state.sessions
-    cipher = protected_cipher(state.settings.ledger.master_key_bytes)
+    with sessions() as session:
+        cipher = session_cipher(session, state.settings.ledger.master_key_bytes)
     now = utcnow().replace(microsecond=0)
     try:
         if not period.strip():

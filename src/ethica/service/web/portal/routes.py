@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ethica.errors import InputError
 from ethica.service.concerns import service as concerns
 from ethica.service.decisions import service as decisions
+from ethica.service.decisions.explanations import Explanations
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
 from ethica.service.notifications import service as notifications
@@ -131,15 +132,17 @@ def my_decision(
     theirs, _ = concerns.list_concerns(
         session, master_key=_master_key(request), subject_id=viewer.subject, limit=200
     )
+    opened = Explanations.of_session(session, _master_key(request)).of(row)
     context = {
         "decision": summary_of(row, system),
         "row": row,
         "system": system,
         "disclosure": disclosure_of(row),
-        "explanation": explanation_of(spec, row.explanation),
+        "explanation": explanation_of(spec, opened.explanation),
+        "explanation_status": opened.status,
         "data": data_of(spec, row.data or {}),
         "history": history_of(case_history(session, decision_id=row.id)),
-        "has_notice": has_notice(row),
+        "has_notice": has_notice(row, opened.explanation),
         "changed_by_person": row.review_status in ("overridden", "decided"),
         "can_appeal": row.review_status not in OPEN_STATUSES,
         "concerns": [c for c in theirs if c.decision_id == row.id],
@@ -154,7 +157,11 @@ def my_decision(
 def my_notice(decision_id: str, request: Request, session: SessionDep, viewer: Reader) -> Response:
     """The adverse-action notice of one of the customer's decisions, as a page."""
     notice = decisions.decision_notice(
-        session, decision_id=decision_id, format="html", subject_id=viewer.subject
+        session,
+        decision_id=decision_id,
+        format="html",
+        master_key=_master_key(request),
+        subject_id=viewer.subject,
     )
     context = {"decision_id": decision_id, "notice": Markup(notice)}  # the library escapes
     return render(request, "portal/notice.html", context, viewer=viewer)

@@ -179,12 +179,12 @@ def disclosure_of(row: Decision) -> str:
     return "An AI system recommended this decision; a person is reviewing it."
 
 
-def has_notice(row: Decision) -> bool:
+def has_notice(row: Decision, explanation: dict[str, Any] | None) -> bool:
     """Whether the decision has a formal notice: a final decision with the model's reasons."""
     return (
         row.review_status in FINAL_REVIEW_STATUSES
-        and bool(row.explanation)
-        and "reasons" in (row.explanation or {})
+        and bool(explanation)
+        and "reasons" in (explanation or {})
     )
 
 
