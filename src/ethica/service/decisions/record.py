@@ -17,6 +17,8 @@ import numpy as np
 from ethica.governance import Routing, SystemSpec
 from ethica.privacy import Minimized
 from ethica.scoring import Scored, outcome_of
+from ethica.service.candidates.shadow import ShadowOutcome
+from ethica.service.candidates.tables import ShadowDecision
 from ethica.service.decisions.protected import protected_digest
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.decisions.tables import Decision, ProtectedValue
@@ -75,6 +77,8 @@ class PreparedDecision:
     routing: Routing
     consent_version: str | None
     explanation: dict[str, Any] | None
+    served_policy: str | None = None  # the promoted candidate whose thresholds decided
+    shadow: tuple[ShadowOutcome, ...] = ()  # candidates' decisions: stored, never shown
 
     @cached_property  # asked twice: when the job is queued, and when it runs
     def sealing_keys(self) -> tuple[str, ...]:
@@ -107,23 +111,26 @@ class PreparedDecision:
             if sealed_explanation:
                 personal["explanation"] = self.explanation
         keys = self.sealing_keys
+        public: dict[str, Any] = {
+            "decision_id": self.decision_id,
+            "system_id": self.system_id,
+            "outcome": self.scored.outcome,
+            "score": score,
+            "model_version": self.model_version,
+            "scored_by": self.scored_by,
+            "review": {"status": self.routing.status, "reason": self.routing.reason},
+            "data": data,
+            "consent_version": self.consent_version,
+            "explanation": "sealed" if sealed_explanation else self.explanation,
+            "protected_sha256": protected_digest(self.minimized.protected),
+        }
+        if self.served_policy is not None:
+            public["served_policy"] = self.served_policy
         entry = batch.ledger.append(
             "decision",
             chain=batch.partition(self.system_id),
             subject=keys[0] if keys else None,
-            public={
-                "decision_id": self.decision_id,
-                "system_id": self.system_id,
-                "outcome": self.scored.outcome,
-                "score": score,
-                "model_version": self.model_version,
-                "scored_by": self.scored_by,
-                "review": {"status": self.routing.status, "reason": self.routing.reason},
-                "data": data,
-                "consent_version": self.consent_version,
-                "explanation": "sealed" if sealed_explanation else self.explanation,
-                "protected_sha256": protected_digest(self.minimized.protected),
-            },
+            public=public,
             personal=personal,
         )
         row = {
@@ -159,6 +166,16 @@ class PreparedDecision:
                     "system_id": self.system_id,
                     "subject_id": subject,
                     "value": value,
+                },
+            )
+        for shadow in self.shadow:
+            batch.insert_later(
+                ShadowDecision,
+                {
+                    "decision_id": self.decision_id,
+                    "candidate_id": shadow.candidate_id,
+                    "outcome": shadow.outcome,
+                    "score": shadow.score,
                 },
             )
         return _read(row)
