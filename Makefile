@@ -39,9 +39,14 @@ clean:
 vendor-frontend:
 	scripts/vendor_frontend.sh
 
-# Peers whose pins clash with ours (Evidently wants pandas < 3) live in venvs of their own;
-# the tests comparing with them skip, saying so, where these are missing.
+# Peers whose pins clash with ours (Evidently wants pandas < 3; Flower pins FastAPI, Starlette
+# and Typer below ours) live in venvs of their own; the tests needing them skip, saying so,
+# where these are missing. Flower's venv holds ethica too: its apps import ethica.federated.
 PEERS := .venv-peers
 peer-venvs:
 	test -x $(PEERS)/evidently/bin/python || python3 -m venv $(PEERS)/evidently
 	$(PEERS)/evidently/bin/python -m pip install --quiet 'evidently==0.7.23' 'pandas<3'
+	test -x $(PEERS)/flower/bin/python || python3 -m venv $(PEERS)/flower
+	$(PEERS)/flower/bin/python -m pip install --quiet -e '.[federated]'
+	# Flower starts a process per message: compiled bytecode keeps each start short.
+	$(PEERS)/flower/bin/python -m compileall -q -j 0 src $(PEERS)/flower/lib

@@ -18,6 +18,7 @@ LIBRARY = [
     "governance",
     "monitoring",
     "mitigation",
+    "federated",
 ]
 
 

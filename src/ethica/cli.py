@@ -17,6 +17,7 @@ from rich.table import Table
 from ethica._cli_plain import PlainOptionsCommand, PlainOptionsGroup
 from ethica._version import __version__
 from ethica.cli_candidates import candidates_app
+from ethica.cli_federated import federated_app
 from ethica.cli_governance import governance_app
 from ethica.cli_mitigation import mitigate
 from ethica.cli_monitoring import monitor_app
@@ -50,6 +51,7 @@ app.add_typer(subjects_app, name="subjects")
 app.add_typer(governance_app, name="governance")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(candidates_app, name="candidates")
+app.add_typer(federated_app, name="federated")
 app.command()(serve)
 app.command(cls=PlainOptionsCommand)(mitigate)
 app.command(cls=PlainOptionsCommand)(synthesize)
@@ -102,11 +104,26 @@ def audit(
     correction: Annotated[str, typer.Option(help="holm, bh or none.")] = "holm",
     bootstrap: Annotated[int, typer.Option(help="Bootstrap replicates (0 = none).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    federated: Annotated[
+        Path | None,
+        typer.Option(help="Coordinate a federated audit of the sites in this sites.toml."),
+    ] = None,
+    transcript: Annotated[
+        Path | None,
+        typer.Option(help="With --federated: write every message the coordinator received."),
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the HTML report here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the audit as JSON.")] = False,
 ) -> None:
     """Audit decisions in a file, a table or a system's live log for disparities between groups."""
     # Every argument is checked before pandas and the engines load (a second on a cold start).
+    if federated is not None:
+        if source is not None or system is not None:
+            _fail("--federated takes the sites and columns from its plan; pass no FILE or --system")
+        _federated_audit(federated, transcript, report, as_json)
+        return
+    if transcript is not None:
+        _fail("--transcript goes with --federated")
     if (source is None) == (system is None):
         _fail("audit a FILE_OR_TABLE, or a registered system's live decisions with --system")
     if system is None and (sensitive is None or prediction is None):
@@ -148,6 +165,31 @@ def audit(
         sys.stdout.write(result.to_json() + "\n")
         return
     _print_audit(result)
+    if report is not None:
+        console.print(f"\nReport written to [bold]{report}[/bold]")
+
+
+def _federated_audit(
+    plan: Path, transcript: Path | None, report: Path | None, as_json: bool
+) -> None:
+    from ethica.federated import federated_audit
+
+    try:
+        with _progress(quiet=as_json) as progress:
+            progress.add_task(f"Waiting for the sites of {plan} and summing", total=None)
+            result = federated_audit(plan, transcript=transcript)
+            if report is not None:
+                result.audit.to_html(report)
+    except EthicaError as error:
+        _fail(str(error))
+    if as_json:
+        sys.stdout.write(result.audit.to_json() + "\n")
+        return
+    released = (
+        "exact" if result.epsilon is None else f"with OpenDP noise at epsilon {result.epsilon:g}"
+    )
+    console.print(f"Counts of {result.sites} sites summed by SecAgg+ ({released})")
+    _print_audit(result.audit)
     if report is not None:
         console.print(f"\nReport written to [bold]{report}[/bold]")
 

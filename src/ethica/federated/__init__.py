@@ -1,0 +1,57 @@
+"""Federated fairness audits: sites count their own decisions, Flower's SecAgg+ sums the counts.
+
+Each site builds its count table with the usual engines and sends it masked; the coordinator
+learns only the sum, and audits it exactly as a central audit of the pooled rows. Needs the
+``federated`` extra (Flower); Flower's telemetry is off in every process ethica starts.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ethica.federated._coordinator import FederatedAudit, federated_audit, noisy_counts
+    from ethica.federated._layout import Layout
+    from ethica.federated._plan import Plan, plan_from_dict, read_plan
+    from ethica.federated._secure_sum import SecureSum
+    from ethica.federated._site import run_site
+    from ethica.federated._site_counts import site_counts
+
+_WHERE = {
+    "FederatedAudit": "_coordinator",
+    "federated_audit": "_coordinator",
+    "noisy_counts": "_coordinator",
+    "Layout": "_layout",
+    "Plan": "_plan",
+    "plan_from_dict": "_plan",
+    "read_plan": "_plan",
+    "SecureSum": "_secure_sum",
+    "run_site": "_site",
+    "site_counts": "_site_counts",
+}
+
+__all__ = [
+    "FederatedAudit",
+    "Layout",
+    "Plan",
+    "SecureSum",
+    "federated_audit",
+    "noisy_counts",
+    "plan_from_dict",
+    "read_plan",
+    "run_site",
+    "site_counts",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'ethica.federated' has no attribute {name!r}")
+    value = getattr(import_module(f"ethica.federated.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
