@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ethica._cli_plain import PlainOptionsCommand, PlainOptionsGroup
 from ethica._version import __version__
+from ethica.cli_candidates import candidates_app
 from ethica.cli_governance import governance_app
 from ethica.cli_mitigation import mitigate
 from ethica.cli_monitoring import monitor_app
@@ -48,6 +49,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(subjects_app, name="subjects")
 app.add_typer(governance_app, name="governance")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(candidates_app, name="candidates")
 app.command()(serve)
 app.command(cls=PlainOptionsCommand)(mitigate)
 app.command(cls=PlainOptionsCommand)(synthesize)

@@ -113,6 +113,27 @@ def _requests(
         ("POST", "/v1/systems/{system_id}/resumption"): lambda h: client.post(
             f"/v1/systems/{SYSTEM}/resumption", json={"reason": "walk"}, headers=h
         ),
+        ("GET", "/v1/systems/{system_id}/candidates"): lambda h: client.get(
+            f"/v1/systems/{SYSTEM}/candidates", headers=h
+        ),
+        ("POST", "/v1/systems/{system_id}/candidates"): lambda h: client.post(
+            f"/v1/systems/{SYSTEM}/candidates",
+            json={"name": "walk", "method": "model", "model_version": "none"},
+            headers=h,
+        ),
+        ("GET", "/v1/systems/{system_id}/candidates/{candidate_id}/comparison"): lambda h: (
+            client.get(f"/v1/systems/{SYSTEM}/candidates/none/comparison", headers=h)
+        ),
+        ("POST", "/v1/systems/{system_id}/candidates/{candidate_id}/promotion"): lambda h: (
+            client.post(
+                f"/v1/systems/{SYSTEM}/candidates/none/promotion", json={"reason": "w"}, headers=h
+            )
+        ),
+        ("POST", "/v1/systems/{system_id}/candidates/{candidate_id}/rollback"): lambda h: (
+            client.post(
+                f"/v1/systems/{SYSTEM}/candidates/none/rollback", json={"reason": "w"}, headers=h
+            )
+        ),
         ("POST", "/v1/me/decisions/{decision_id}/concerns"): lambda h: client.post(
             f"/v1/me/decisions/{decision_id}/concerns", json={"text": "Why?"}, headers=h
         ),
@@ -341,6 +362,11 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
         "get_reviewer_stats",
         "create_seeded_case",
         "appeal_my_decision",
+        "list_candidates",
+        "add_candidate",
+        "compare_candidate",
+        "promote_candidate",
+        "roll_back_candidate",
     }
     for route in _api_routes(running):
         assert route.operation_id, f"{route.path} has no explicit operation_id"

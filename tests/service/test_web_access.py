@@ -127,6 +127,16 @@ def _requests(decision_id: str) -> dict[tuple[str, str], Send]:
                 follow_redirects=False,
             )
         ),
+        ("GET", "/dashboard/systems/{system_id}/candidates"): lambda c, form: c.get(
+            f"/dashboard/systems/{SYSTEM}/candidates", follow_redirects=False
+        ),
+        ("POST", "/dashboard/systems/{system_id}/candidates/{candidate_id}"): (
+            lambda c, form: c.post(
+                f"/dashboard/systems/{SYSTEM}/candidates/none",
+                data={**form, "to": "rollback", "why": "a check"},
+                follow_redirects=False,
+            )
+        ),
         ("GET", "/dashboard/decisions/{decision_id}"): lambda c, form: c.get(
             f"/dashboard/decisions/{decision_id}", follow_redirects=False
         ),

@@ -10,10 +10,17 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ethica.mitigation._methods import DISPARATE_TREATMENT, METHODS, guard_rail
-    from ethica.mitigation._policy import GroupRule, ThresholdPolicy
+    from ethica.mitigation._methods import (
+        DISPARATE_TREATMENT,
+        METHODS,
+        guard_rail,
+        spec_guard_rail,
+        spec_jurisdictions,
+    )
+    from ethica.mitigation._policy import GroupRule, ThresholdPolicy, rules_from_dicts
     from ethica.mitigation._reductions import reductions
     from ethica.mitigation._reweighing import ReweighingWeights, reweighing
+    from ethica.mitigation._shadow import ShadowComparison, compare_decisions
     from ethica.mitigation._sweep import TradeOff, trade_off
     from ethica.mitigation._thresholds import THRESHOLD_CRITERIA, group_thresholds
 
@@ -21,11 +28,16 @@ _WHERE = {
     "DISPARATE_TREATMENT": "_methods",
     "METHODS": "_methods",
     "guard_rail": "_methods",
+    "spec_guard_rail": "_methods",
+    "spec_jurisdictions": "_methods",
     "GroupRule": "_policy",
+    "rules_from_dicts": "_policy",
     "ThresholdPolicy": "_policy",
     "reductions": "_reductions",
     "ReweighingWeights": "_reweighing",
     "reweighing": "_reweighing",
+    "ShadowComparison": "_shadow",
+    "compare_decisions": "_shadow",
     "TradeOff": "_sweep",
     "trade_off": "_sweep",
     "THRESHOLD_CRITERIA": "_thresholds",
@@ -38,12 +50,17 @@ __all__ = [
     "THRESHOLD_CRITERIA",
     "GroupRule",
     "ReweighingWeights",
+    "ShadowComparison",
     "ThresholdPolicy",
     "TradeOff",
+    "compare_decisions",
     "group_thresholds",
     "guard_rail",
     "reductions",
     "reweighing",
+    "rules_from_dicts",
+    "spec_guard_rail",
+    "spec_jurisdictions",
     "trade_off",
 ]
 

@@ -8,8 +8,12 @@ and never applies such a policy on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ethica.errors import InputError
+
+if TYPE_CHECKING:
+    from ethica.governance import SystemSpec
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,38 @@ DISPARATE_TREATMENT: dict[str, Regime] = {
         "Directive 2004/113/EC as read in Test-Achats (C-236/09): no sex-based pricing",
     ),
 }
+
+
+#: (jurisdiction, AI Act use-case domain) of a spec -> its key in :data:`DISPARATE_TREATMENT`.
+REGIME_OF_USE: dict[tuple[str, str], str] = {
+    ("us", "creditworthiness"): "us-credit",
+    ("us", "recruitment"): "us-employment",
+    ("us", "workforce-management"): "us-employment",
+    ("eu", "life-health-insurance"): "eu-insurance",
+    ("eu", "other-insurance"): "eu-insurance",
+}
+
+
+def spec_jurisdictions(spec: SystemSpec) -> list[str]:
+    """Return the regimes the spec's declared jurisdictions and use put the system under.
+
+    They come from the spec's ``ai_act`` facts: ``jurisdictions`` (``eu``, ``us``) and
+    ``domain`` (``creditworthiness``, ...); a spec without them names no regime.
+    """
+    facts = spec.ai_act
+    if facts is None:
+        return []
+    keys = (REGIME_OF_USE.get((place, facts.domain)) for place in facts.jurisdictions)
+    return [key for key in keys if key is not None]
+
+
+def spec_guard_rail(name: str, spec: SystemSpec) -> str | None:
+    """:func:`guard_rail` under every regime the spec's jurisdictions and use name."""
+    for jurisdiction in spec_jurisdictions(spec):
+        warning = guard_rail(name, jurisdiction)
+        if warning is not None:
+            return warning
+    return None
 
 
 def method(name: str) -> MitigationMethod:

@@ -181,3 +181,38 @@ def _rates(counts: FloatArray, suffix: str) -> dict[str, float]:
     if not suffix:
         named = {"rows": n, **named}
     return named
+
+
+def rules_from_dicts(rules: Sequence[Mapping[str, Any]]) -> dict[str, GroupRule]:
+    """Rebuild a policy's rules from their JSON form (``ThresholdPolicy.to_dict()["rules"]``).
+
+    Each rule is checked: probabilities in [0, 1], numeric thresholds, one rule per group.
+    """
+    if not rules:
+        raise InputError("a threshold policy needs at least one group's rule")
+    built: dict[str, GroupRule] = {}
+    for index, data in enumerate(rules):
+        try:
+            rule = GroupRule(
+                group=str(data["group"]),
+                p0=float(data["p0"]),
+                threshold0=float(data["threshold0"]),
+                p1=float(data["p1"]),
+                threshold1=float(data["threshold1"]),
+                p_ignore=float(data.get("p_ignore", 0.0)),
+                constant=float(data.get("constant", 0.0)),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise InputError(
+                f"rule {index} is not a group rule (group, p0, threshold0, p1, threshold1): {error}"
+            ) from None
+        chances = (rule.p0, rule.p1, rule.p_ignore, rule.constant)
+        if not all(0.0 <= p <= 1.0 for p in chances) or abs(rule.p0 + rule.p1 - 1.0) > 1e-9:
+            raise InputError(
+                f"rule of group {rule.group!r}: p0, p1, p_ignore and constant are probabilities "
+                "and p0 + p1 is 1"
+            )
+        if rule.group in built:
+            raise InputError(f"group {rule.group!r} has two rules; give one per group")
+        built[rule.group] = rule
+    return built

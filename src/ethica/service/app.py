@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ethica._version import __version__
 from ethica.errors import EthicaError
+from ethica.service.candidates.api import router as candidates
 from ethica.service.concerns.api import router as concerns
 from ethica.service.consent.api import router as consent
 from ethica.service.decisions.api import router as decisions
@@ -40,6 +41,7 @@ from ethica.service.web import is_page, wants_page
 from ethica.service.web.assets import router as assets
 from ethica.service.web.console.case import router as console_case
 from ethica.service.web.console.routes import router as console
+from ethica.service.web.dashboard.candidates import router as dashboard_candidates
 from ethica.service.web.dashboard.decision import router as dashboard_decision
 from ethica.service.web.dashboard.governance import router as dashboard_governance
 from ethica.service.web.dashboard.monitoring import router as dashboard_monitoring
@@ -119,7 +121,7 @@ def _mount(app: FastAPI) -> None:
     """Every router, in one place."""
     routers = (
         health, users, systems, decisions, ledger, subjects, consent, reviews, concerns,
-        notifications,
+        notifications, candidates,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)
@@ -132,6 +134,7 @@ def _mount(app: FastAPI) -> None:
         dashboard,
         dashboard_decision,
         dashboard_monitoring,
+        dashboard_candidates,
         dashboard_transparency,  # before the governance pages, which take any path as a system
         dashboard_governance,
     ):

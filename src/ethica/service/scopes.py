@@ -34,12 +34,18 @@ SCOPES: dict[str, str] = {
     "concerns:write": "Resolve a customer's concern with a response they will read.",
     "sessions:end": "Sign out: the session token presented is revoked.",
     "webhooks:read": "Read the delivery log of the customer-notification webhook.",
+    "candidates:write": "Run a candidate mitigation in shadow beside a live system's decisions.",
+    "candidates:promote": (
+        "Serve a candidate mitigation in place of the system's decisions, or roll it back: an "
+        "officer's decision, recorded with the reason and the evidence reviewed."
+    ),
 }
 
 Role = Literal["admin", "officer", "reviewer", "customer"]
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "admin": frozenset(SCOPES) - {"self:read", "self:write"},
+    # Promoting a mitigation is the officer's decision alone (separation of duties).
+    "admin": frozenset(SCOPES) - {"self:read", "self:write", "candidates:promote"},
     "officer": frozenset(
         {
             "systems:read",
@@ -57,6 +63,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "concerns:write",
             "sessions:end",
             "webhooks:read",
+            "candidates:write",
+            "candidates:promote",
         }
     ),
     # Reviewers read decisions only through their cases: a decision read would show the model's

@@ -1,5 +1,6 @@
 """Every domain's tables, imported in one place so that migrations see the whole schema."""
 
+from ethica.service.candidates.tables import Candidate, ShadowDecision
 from ethica.service.concerns.tables import Concern
 from ethica.service.consent.tables import ConsentRecord, NoticeVersion, ObjectionRecord
 from ethica.service.decisions.tables import Decision, ProtectedValue
@@ -20,6 +21,7 @@ from ethica.service.users.tables import ApiKey, User
 
 __all__ = [
     "ApiKey",
+    "Candidate",
     "Concern",
     "Appeal",
     "ConsentRecord",
@@ -39,6 +41,7 @@ __all__ = [
     "ReviewJudgement",
     "RightsRequest",
     "SeededCase",
+    "ShadowDecision",
     "SubjectKey",
     "System",
     "User",

@@ -40,6 +40,7 @@ from ethica.governance import (
 )
 from ethica.privacy import Minimized, minimize
 from ethica.scoring import Scored, Scorer, caller_scored
+from ethica.service.candidates.shadow import ShadowOutcome
 from ethica.service.decisions.hooks import (
     AllowAll,
     ConsentHook,
@@ -223,6 +224,7 @@ class Gateway:
         minimized = minimize(
             spec, request.features, protected=request.protected, withhold=consent.withhold
         )
+        opened = minimized.protected  # plain until recorded: candidates' group rules read them
         explanation = None
         if consent.objects_to_automation:
             # GDPR Art. 22: no model at all; a person decides.
@@ -234,6 +236,12 @@ class Gateway:
             scorer = None
         else:
             scored, scored_by, scorer = self._score(system, minimized, request)
+        decision_id = str(random_uuid())
+        policy: str | None = None
+        shadow: tuple[ShadowOutcome, ...] = ()
+        if scored_by in ("model", "caller"):
+            scored, policy = _served_policy(system, decision_id, scored, minimized, opened)
+            shadow = _shadow(system, decision_id, scored, minimized, opened)
         if scored_by == "fallback":
             text = FALLBACK_TEXT if consent.objects_to_profiling else SUSPENDED_FALLBACK_TEXT
             explanation = {"method": "fallback", "text": text}
@@ -246,7 +254,7 @@ class Gateway:
             unfamiliar=unlike_training(spec, self._summaries.get(spec.id), minimized.features),
         )
         return PreparedDecision(
-            decision_id=str(random_uuid()),
+            decision_id=decision_id,
             created_at=datetime.now(UTC),
             system_id=spec.id,
             spec=spec,
@@ -260,6 +268,8 @@ class Gateway:
             consent_version=consent.version,
             explanation=explanation,
             cipher=self._cipher,
+            served_policy=policy,
+            shadow=shadow,
         )
 
     def _explain_many(
@@ -329,6 +339,48 @@ class Gateway:
             self.explainer.explain_many(spec=spec, scorer=scorer, rows=[(row, scored)])
         except EthicaError as error:  # the model or explainer refuses it: real rows will tell
             log.info("warming system %s: %s", spec.id, error)
+
+
+def _served_policy(
+    system: LoadedSystem,
+    decision_id: str,
+    scored: Scored,
+    minimized: Minimized,
+    protected: dict[str, str],
+) -> tuple[Scored, str | None]:
+    """The outcome under promoted group thresholds, and the candidate that gave it.
+
+    A customer of a group the policy has no rule for is decided by the system's own threshold.
+    """
+    policy = system.served_policy
+    if policy is None:
+        return scored, None
+    decided = policy.decide(system.spec, decision_id, scored, minimized.features, protected)
+    if decided is None:
+        return scored, None
+    return replace(scored, outcome=decided.outcome), policy.id
+
+
+def _shadow(
+    system: LoadedSystem,
+    decision_id: str,
+    scored: Scored,
+    minimized: Minimized,
+    protected: dict[str, str],
+) -> tuple[ShadowOutcome, ...]:
+    """What each candidate in shadow decides; one that fails is logged, never the customer's."""
+    outcomes = []
+    for candidate in system.shadow:
+        try:
+            decided = candidate.decide(
+                system.spec, decision_id, scored, minimized.features, protected
+            )
+        except Exception as error:  # a candidate's failure must not touch the served decision
+            log.warning("candidate %s failed in shadow: %s", candidate.id, error)
+            continue
+        if decided is not None:
+            outcomes.append(decided)
+    return tuple(outcomes)
 
 
 def _typical_row(spec: SystemSpec, summary: Any) -> dict[str, Any]:

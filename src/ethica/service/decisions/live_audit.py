@@ -144,11 +144,13 @@ def live_count_table(
     with_outcomes: bool = False,
     item: str | None = None,
     table_options: dict[str, Any] | None = None,
+    with_scores: bool = False,
 ) -> CountTable:
     """The count table of a system's recorded decisions over a period, group labels opened.
 
     The one aggregation :func:`audit_live_decisions` runs (see there for the parameters);
-    monitoring stores one per window.
+    monitoring stores one per window. ``with_scores``: binned by the recorded score too (only
+    decisions with a score), as group thresholds need.
     """
     spec = parse_spec(get_system(session, system_id=system_id).spec)
     declared = [p.name for p in spec.protected_attributes]
@@ -166,6 +168,7 @@ def live_count_table(
         plan=plan,
         period=(since, until),
         postgresql=postgresql,
+        with_scores=with_scores,
     )
     table_options = dict(table_options or {})
     kwargs: dict[str, Any] = {
@@ -173,6 +176,7 @@ def live_count_table(
         "label": None if plan.label is None else "label",
         "prediction": "prediction",
         "kind": plan.kind,
+        "score": "score" if with_scores else None,
         "options": {**plan.options, **table_options.pop("options", {})},
         **table_options,
     }
@@ -287,6 +291,7 @@ def _log_query(
     plan: _Plan,
     period: tuple[datetime | None, datetime | None],
     postgresql: bool,
+    with_scores: bool = False,
 ) -> str:
     """The decision log as one row per decision, with a column per protected attribute.
 
@@ -305,6 +310,10 @@ def _log_query(
         select.append(f"{plan.label} AS label")
         where.append("d.true_outcome IS NOT NULL")
         group.append("d.true_outcome")
+    if with_scores:
+        select.append("d.score AS score")
+        where.append("d.score IS NOT NULL")
+        group.append("d.score")
     for bound, operator in zip(period, (">=", "<"), strict=True):
         if bound is not None:
             utc = bound.astimezone(UTC)

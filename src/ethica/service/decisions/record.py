@@ -17,6 +17,8 @@ import numpy as np
 from ethica.governance import Routing, SystemSpec
 from ethica.privacy import Minimized
 from ethica.scoring import Scored, outcome_of
+from ethica.service.candidates.shadow import ShadowOutcome
+from ethica.service.candidates.tables import ShadowDecision
 from ethica.service.decisions.explanations import Explanations, Opened, stored_explanation
 from ethica.service.decisions.protected import ProtectedCipher, protected_digest, protected_mac
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
@@ -79,6 +81,8 @@ class PreparedDecision:
     # Seals the protected values on the writer thread, under the epoch current then: an
     # erasure's re-sealing (a writer job too) can never miss one.
     cipher: ProtectedCipher = field(repr=False, compare=False)
+    served_policy: str | None = None  # the promoted candidate whose thresholds decided
+    shadow: tuple[ShadowOutcome, ...] = ()  # candidates' decisions: stored, never shown
 
     @cached_property  # asked twice: when the job is queued, and when it runs
     def sealing_keys(self) -> tuple[str, ...]:
@@ -123,23 +127,26 @@ class PreparedDecision:
                 )
             }
         )
+        public: dict[str, Any] = {
+            "decision_id": self.decision_id,
+            "system_id": self.system_id,
+            "outcome": self.scored.outcome,
+            "score": score,
+            "model_version": self.model_version,
+            "scored_by": self.scored_by,
+            "review": {"status": self.routing.status, "reason": self.routing.reason},
+            "data": data,
+            "consent_version": self.consent_version,
+            "explanation": "sealed" if sealed_explanation else self.explanation,
+            **digest,
+        }
+        if self.served_policy is not None:
+            public["served_policy"] = self.served_policy
         entry = batch.ledger.append(
             "decision",
             chain=batch.partition(self.system_id),
             subject=keys[0] if keys else None,
-            public={
-                "decision_id": self.decision_id,
-                "system_id": self.system_id,
-                "outcome": self.scored.outcome,
-                "score": score,
-                "model_version": self.model_version,
-                "scored_by": self.scored_by,
-                "review": {"status": self.routing.status, "reason": self.routing.reason},
-                "data": data,
-                "consent_version": self.consent_version,
-                "explanation": "sealed" if sealed_explanation else self.explanation,
-                **digest,
-            },
+            public=public,
             personal=personal,
         )
         row = {
@@ -175,6 +182,16 @@ class PreparedDecision:
                     "system_id": self.system_id,
                     "subject_id": subject,
                     "value": value,
+                },
+            )
+        for shadow in self.shadow:
+            batch.insert_later(
+                ShadowDecision,
+                {
+                    "decision_id": self.decision_id,
+                    "candidate_id": shadow.candidate_id,
+                    "outcome": shadow.outcome,
+                    "score": shadow.score,
                 },
             )
         return _read(row, Opened.plain(self.explanation))

@@ -97,11 +97,19 @@ async def upload_model(
     session: SessionDep,
     version: Annotated[str, Query(min_length=1, max_length=64)],
     format: Annotated[Literal["skops", "lightgbm", "xgboost"], Query()],
+    serve: Annotated[
+        bool, Query(description="Serve it now; false stores a candidate to try in shadow.")
+    ] = True,
 ) -> ModelVersionRead:
     """Upload a model file (skops, LightGBM text or XGBoost JSON) as a new version."""
     content = await request.body()
     model = service.add_model_version(
-        session, system_id=system_id, version=version, format=format, content=content
+        session,
+        system_id=system_id,
+        version=version,
+        format=format,
+        content=content,
+        serve=serve,
     )
     _refresh_gateway_on_commit(session, request, system_id)
     return ModelVersionRead.model_validate(model)

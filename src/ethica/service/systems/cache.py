@@ -13,10 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.governance import SystemSpec, parse_spec
 from ethica.scoring import Scorer
+from ethica.service.candidates.shadow import THRESHOLDS, CandidatePolicy
+from ethica.service.candidates.tables import Candidate
 from ethica.service.errors import NotFoundError
 from ethica.service.systems.service import get_model
 from ethica.service.systems.tables import System
@@ -26,12 +29,18 @@ SYSTEM_TTL_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class LoadedSystem:
-    """A registered system as the gateway uses it: spec, status and scorer (if it has a model)."""
+    """A registered system as the gateway uses it: spec, status and scorer (if it has a model).
+
+    ``shadow``: the candidates deciding beside each decision; ``served_policy``: promoted group
+    thresholds that decide instead of the system's own threshold.
+    """
 
     spec: SystemSpec
     status: str
     scorer: Scorer | None
     loaded_at: float
+    shadow: tuple[CandidatePolicy, ...] = ()
+    served_policy: CandidatePolicy | None = None
 
 
 class SystemCache:
@@ -73,22 +82,51 @@ class SystemCache:
             spec = parse_spec(row.spec)
             scorer = None
             if row.model_version is not None:
-                key = (system_id, row.model_version)
-                scorer = self._models.get(key)
-                if scorer is None or scorer.spec != spec:
-                    stored, model = get_model(
-                        session, system_id=system_id, version=row.model_version
-                    )
-                    scorer = Scorer(model, spec, version=row.model_version)
-                    self._models[key] = scorer
-                    self.summaries[system_id] = _summary(stored.training_summary)
-                    if self._warm is not None:
-                        self._warm(spec, scorer)
-                    _freeze_heap()
-            loaded = LoadedSystem(spec, row.status, scorer, now)
+                scorer = self._scorer(session, spec, row.model_version, serve=True)
+            shadow, served = self._candidates(session, spec)
+            loaded = LoadedSystem(spec, row.status, scorer, now, shadow, served)
         with self._lock:
             self._systems[system_id] = loaded
         return loaded
+
+    def _scorer(self, session: Session, spec: SystemSpec, version: str, *, serve: bool) -> Scorer:
+        """The scorer of a stored model version, loaded once (a served one warmed)."""
+        key = (spec.id, version)
+        scorer = self._models.get(key)
+        if scorer is None or scorer.spec != spec:
+            stored, model = get_model(session, system_id=spec.id, version=version)
+            scorer = Scorer(model, spec, version=version)
+            self._models[key] = scorer
+            if serve:
+                self.summaries[spec.id] = _summary(stored.training_summary)
+                if self._warm is not None:
+                    self._warm(spec, scorer)
+            _freeze_heap()
+        return scorer
+
+    def _candidates(
+        self, session: Session, spec: SystemSpec
+    ) -> tuple[tuple[CandidatePolicy, ...], CandidatePolicy | None]:
+        """The system's candidates in shadow, and promoted thresholds it serves (if any)."""
+        rows = session.scalars(
+            select(Candidate)
+            .where(Candidate.system_id == spec.id, Candidate.status.in_(("shadow", "served")))
+            .order_by(Candidate.created_at)
+        ).all()
+        shadow: list[CandidatePolicy] = []
+        served = None
+        for row in rows:
+            if row.method == THRESHOLDS:
+                policy = CandidatePolicy.thresholds(row.id, row.policy)
+            else:
+                version = str(row.policy["model_version"])
+                scorer = self._scorer(session, spec, version, serve=False)
+                policy = CandidatePolicy(id=row.id, method=row.method, scorer=scorer)
+            if row.status == "shadow":
+                shadow.append(policy)
+            elif row.method == THRESHOLDS:
+                served = policy
+        return tuple(shadow), served
 
 
 def _summary(data: dict[str, Any] | None) -> Any:

@@ -49,8 +49,12 @@ def add_model_version(
     format: ModelFormat,
     content: bytes,
     training_summary: dict[str, Any] | None = None,
+    serve: bool = True,
 ) -> ModelVersion:
-    """Validate (by loading safely) and store a model version, and make it the system's model."""
+    """Validate (by loading safely) and store a model version, and make it the system's model.
+
+    ``serve=False`` stores it only: a candidate to try in shadow before it serves.
+    """
     system = get_system(session, system_id=system_id)
     load_model(content, format)  # refuses unsafe or malformed files before anything is stored
     if training_summary is not None:
@@ -82,7 +86,8 @@ def add_model_version(
             training_summary=training_summary,
         )
         session.add(model)
-    system.model_version = version
+    if serve:
+        system.model_version = version
     session.flush()
     return model
 

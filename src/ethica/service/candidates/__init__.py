@@ -1,0 +1,1 @@
+"""Candidate mitigations of a live system: shadow decisions, comparison, promotion, rollback."""

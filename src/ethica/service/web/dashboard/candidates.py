@@ -1,0 +1,120 @@
+"""The dashboard's page of a system's candidate mitigations: shadow comparison, promote, roll back.
+
+Each candidate in shadow shows its comparison with the served decisions as of the moment the
+page was drawn; the promotion form cites that moment and the comparison's digest, so the ledger
+entry names exactly the evidence the officer saw.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from ethica.errors import EthicaError, InputError
+from ethica.service.candidates import service
+from ethica.service.candidates.api import promote, roll_back
+from ethica.service.candidates.schemas import PromotionCreate
+from ethica.service.db import utcnow
+from ethica.service.deps import SessionDep
+from ethica.service.errors import ConflictError
+from ethica.service.state import state_of
+from ethica.service.systems.service import get_system
+from ethica.service.web.dashboard.overview import staff_names
+from ethica.service.web.rendering import render
+from ethica.service.web.session import Viewer, page_requires
+
+router = APIRouter(prefix="/dashboard/systems", tags=["web"], include_in_schema=False)
+
+Officer = Annotated[Viewer, page_requires("audit:run")]
+Promoter = Annotated[Viewer, page_requires("candidates:promote")]
+
+
+def _page(
+    request: Request,
+    session: Session,
+    viewer: Viewer,
+    system_id: str,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    system = get_system(session, system_id=system_id)
+    master_key = state_of(request.app).settings.ledger.master_key_bytes
+    candidates = service.list_candidates(session, system_id=system_id)
+    counts = service.shadow_counts(session, system_id=system_id)
+    as_of = utcnow()
+    shown: list[dict[str, Any]] = []
+    for candidate in candidates:
+        compared = None
+        if counts.get(candidate.id):
+            compared = service.comparison(
+                session,
+                system_id=system_id,
+                candidate_id=candidate.id,
+                master_key=master_key,
+                as_of=as_of,
+            )
+        shadow = counts.get(candidate.id, 0)
+        shown.append({"candidate": candidate, "compared": compared, "shadow": shadow})
+    context = {
+        "system": system,
+        "shown": shown,
+        "names": staff_names(session, _user_ids(c.created_by for c in candidates)),
+        "minimum": service.MIN_SHADOW_DECISIONS,
+        "can_promote": viewer.principal.can("candidates:promote"),
+        "error": error,
+    }
+    return render(request, "dashboard/candidates.html", context, viewer=viewer, status=status)
+
+
+@router.get("/{system_id}/candidates")
+def candidates_page(
+    system_id: str, request: Request, session: SessionDep, viewer: Officer
+) -> Response:
+    """The system's candidate mitigations, each in shadow compared with the served decisions."""
+    return _page(request, session, viewer, system_id)
+
+
+@router.post("/{system_id}/candidates/{candidate_id}")
+async def act(
+    system_id: str,
+    candidate_id: str,
+    request: Request,
+    viewer: Promoter,
+    to: Annotated[Literal["promotion", "rollback"], Form()],
+    why: Annotated[str, Form(max_length=2000)] = "",
+    evidence_sha256: Annotated[str | None, Form()] = None,
+    as_of: Annotated[datetime | None, Form()] = None,
+) -> Response:
+    """Promote a candidate (citing the comparison shown) or roll it back: a ledger entry each."""
+    by = f"{viewer.principal.kind}:{viewer.principal.id}"
+    try:
+        if not why.strip():
+            raise InputError(f"say why: a {to} needs a reason")
+        body = PromotionCreate(reason=why, evidence_sha256=evidence_sha256, as_of=as_of)
+        if to == "promotion":
+            await promote(request, system_id, candidate_id, body, by=by)
+        else:
+            await roll_back(request, system_id, candidate_id, body, by=by)
+    except (EthicaError, ValidationError) as error:
+        status = 409 if isinstance(error, ConflictError) else 422
+        with state_of(request.app).sessions() as session:
+            return _page(request, session, viewer, system_id, error=_said(error), status=status)
+    return RedirectResponse(
+        f"/dashboard/systems/{system_id}/candidates#candidate-{candidate_id}", status_code=303
+    )
+
+
+def _user_ids(actors: Any) -> list[str]:
+    return [a.removeprefix("user:") for a in actors if a.startswith("user:")]
+
+
+def _said(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return "the form was not filled in as expected; reload the page and try again"
+    return str(error)
