@@ -299,6 +299,9 @@ def _print_bank(bank: Any, base: str) -> None:
         name = "Reviewer console" if login.role == "reviewer" else f"Dashboard ({login.role})"
         links.append((name, f"{base}{page}  sign in as {login.email} / {login.password}"))
     links.append(("Governance", f"{base}/dashboard/governance  (as the officer)"))
+    if bank.candidate:
+        shadow = f"{base}/dashboard/systems/credit-limit/candidates"
+        links.append(("Mitigation", f"{shadow}  (a candidate in shadow; as the officer)"))
     links.append(("API docs", f"{base}/docs"))
     for name, text in links:
         # soft_wrap: a URL must stay on one line to be copied or clicked

@@ -52,6 +52,23 @@ def mitigate(
         str | None,
         typer.Option(help="Where and in what domain the system decides, e.g. us-credit."),
     ] = None,
+    spec: Annotated[
+        Path | None,
+        typer.Option(
+            help="The system's spec (YAML): its ai_act jurisdictions and domain set the guard rail."
+        ),
+    ] = None,
+    costs: Annotated[
+        str | None,
+        typer.Option(
+            help="With --sweep: what each decision is worth, tp=120,fp=-600[,fn=0,tn=0]; the "
+            "sweep then weighs expected profit per decision instead of accuracy."
+        ),
+    ] = None,
+    chart: Annotated[
+        Path | None,
+        typer.Option(help="With --sweep: write the trade-off chart (HTML with SVG and table)."),
+    ] = None,
     engine: Annotated[str, typer.Option(help="memory, duckdb or a postgresql:// URL.")] = "duckdb",
     score_bins: Annotated[int, typer.Option(help="Score bins of the count table.")] = 1000,
     report: Annotated[
@@ -71,8 +88,20 @@ def mitigate(
         )
     if (method == "thresholds" or sweep) and score is None:
         _fail("--method thresholds and --sweep need the model's --score column")
+    if (costs is not None or chart is not None) and not sweep:
+        _fail("--costs and --chart belong to --sweep: add --sweep")
+    if spec is not None and jurisdiction is not None:
+        _fail("give the jurisdiction once: --spec (read from the spec) or --jurisdiction")
     from ethica.fairness import count_table
-    from ethica.mitigation import group_thresholds, guard_rail, reweighing, trade_off
+    from ethica.mitigation import (
+        CostMatrix,
+        group_thresholds,
+        guard_rail,
+        reweighing,
+        spec_guard_rail,
+        trade_off,
+        trade_off_figure,
+    )
 
     try:
         table = count_table(
@@ -84,7 +113,13 @@ def mitigate(
             engine=engine,
             score_bins=score_bins,
         )
-        warning = guard_rail(method, jurisdiction)
+        if spec is not None:
+            from ethica.governance import load_spec
+
+            warning = spec_guard_rail(method, load_spec(spec))
+        else:
+            warning = guard_rail(method, jurisdiction)
+        matrix = None if costs is None else CostMatrix.parse(costs)
         proposal: dict[str, Any] = {"method": method, "criterion": criterion, "guard_rail": warning}
         chosen = next(c for c in CRITERIA if c == criterion)
         if method == "thresholds":
@@ -94,12 +129,17 @@ def mitigate(
             weights = reweighing(table)
             proposal["weights"] = weights.weights.to_dict(orient="records")
         if sweep:
-            swept = trade_off(table, criterion=chosen)
+            swept = trade_off(table, criterion=chosen, costs=matrix)
             proposal["sweep"] = {
+                "objective": swept.objective,
+                "costs": swept.costs,
                 "points": swept.points.to_dict(orient="records"),
                 "recommended": swept.recommended,
                 "rule": swept.rule,
             }
+            if chart is not None:
+                figure = trade_off_figure(swept)
+                chart.write_text(_chart_page(figure), encoding="utf-8")
     except EthicaError as error:
         _fail(str(error))
     text = json.dumps(proposal, indent=2, default=str)
@@ -123,6 +163,8 @@ def mitigate(
         )
     if report is not None:
         console.print(f"\nProposal written to [bold]{report}[/bold]")
+    if chart is not None:
+        console.print(f"Trade-off chart written to [bold]{chart}[/bold]")
 
 
 #: Short names of the rates, for table headers.
@@ -175,20 +217,39 @@ def _print_weights(weights: ReweighingWeights) -> None:
 
 
 def _print_sweep(sweep: dict[str, Any]) -> None:
-    shown = Table(title="Trade-off: accuracy and gaps between groups (expected, same data)")
-    for column in ("candidate", "accuracy", "selection gap", "TPR gap", "FPR gap", "Pareto"):
+    objective = sweep["objective"]
+    shown = Table(
+        title=f"Trade-off: {objective} and gaps between groups (expected, same data, 95% intervals)"
+    )
+    shown.add_column("candidate", no_wrap=True)
+    for column in (objective, "selection gap", "TPR gap", "FPR gap", "Pareto"):
         shown.add_column(column)
+    number = "{:.4f}" if objective == "accuracy" else "{:,.2f}"
     for row in sweep["points"]:
         shown.add_row(
             row["candidate"],
-            f"{row['accuracy']:.4f}",
-            f"{row['selection_rate_gap']:.3f}",
-            f"{row['true_positive_rate_gap']:.3f}",
-            f"{row['false_positive_rate_gap']:.3f}",
+            _interval(row, objective, number),
+            _interval(row, "selection_rate_gap", "{:.3f}"),
+            _interval(row, "true_positive_rate_gap", "{:.3f}"),
+            _interval(row, "false_positive_rate_gap", "{:.3f}"),
             "yes" if row["pareto"] else "",
         )
     console.print(shown)
     console.print(f"Recommended: [bold]{sweep['recommended']}[/bold] (rule: {sweep['rule']})")
+
+
+def _interval(row: dict[str, Any], name: str, number: str) -> str:
+    low, high = row[f"{name}_low"], row[f"{name}_high"]
+    return f"{number.format(row[name])} ({number.format(low)} to {number.format(high)})"
+
+
+def _chart_page(figure: str) -> str:
+    """Return a small standalone HTML page around the chart."""
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>Trade-off of the candidate mitigations</title></head><body>"
+        f"<main><h1>Trade-off of the candidate mitigations</h1>{figure}</main></body></html>\n"
+    )
 
 
 def _fail(message: str) -> Any:

@@ -414,3 +414,26 @@ def _sign_in_form(client: Any) -> dict[str, str]:
     found = re.search(r'name="csrf" value="([0-9a-f]{64})"', client.get("/login").text)
     assert found is not None
     return {"csrf": found.group(1)}
+
+
+def test_the_credit_system_has_a_candidate_mitigation_deciding_in_shadow(
+    demo: Demo, session: Session
+) -> None:
+    from ethica.service.candidates.tables import Candidate, ShadowDecision
+
+    (candidate,) = session.scalars(select(Candidate))
+    assert (candidate.system_id, candidate.method, candidate.status) == (
+        "credit-limit",
+        "thresholds",
+        "shadow",
+    )
+    assert candidate.policy["sensitive_features"] == ["origin"]
+    assert {"Origin A", "Origin B"} <= {r["group"] for r in candidate.policy["rules"]}
+    shadow = list(session.scalars(select(ShadowDecision)))
+    credit = {d.id: d for d in decisions(session, "credit-limit")}
+    # Every credit decision the model made was also decided by the candidate, beside it.
+    by_model = {i for i, d in credit.items() if d.scored_by == "model"}
+    assert {s.decision_id for s in shadow} == by_model
+    assert candidate.policy["criterion"] == "equal_opportunity"
+    assert {s.outcome for s in shadow} == {"approved", "declined"}
+    assert "/dashboard/systems/credit-limit/candidates" in " ".join(demo.output.split())

@@ -115,3 +115,44 @@ def test_bad_input_exits_2_with_a_clear_message(
     done = runner.invoke(app, ["mitigate", str(decisions), *ROLES, *extra])
     assert done.exit_code == 2
     assert message in " ".join(done.stderr.split())
+
+
+def test_sweep_with_costs_writes_the_chart_and_the_spec_sets_the_guard_rail(
+    decisions: Path, tmp_path: Path
+) -> None:
+    spec = tmp_path / "credit.yaml"
+    spec.write_text(
+        "id: credit\nname: Credit\npurpose: finance\nowner: risk@bank.example\n"
+        "decision: {kind: binary}\nfeatures: [{name: income, type: number, "
+        "data_category: user.financial}]\nai_act: {intended_purpose: Evaluate creditworthiness "
+        "of customers., domain: creditworthiness, affected: [customers], roles: [deployer], "
+        "jurisdictions: [us]}\n",
+        encoding="utf-8",
+    )
+    chart = tmp_path / "trade-off.html"
+    args = ["mitigate", str(decisions), *ROLES, "--score", "score", "--sweep"]
+    done = runner.invoke(
+        app, [*args, "--costs", "tp=120,fp=-600", "--chart", str(chart), "--spec", str(spec)]
+    )
+    assert done.exit_code == 0, done.output
+    text = " ".join(done.stdout.split())
+    assert "Not lawful here" in text and "Equal Credit Opportunity Act" in text
+    assert "Trade-off: profit and gaps" in text and "most profitable" in text
+    page = chart.read_text(encoding="utf-8")
+    assert "<svg role='img'" in page and "Expected profit per decision against" in page
+    assert "<html lang='en'>" in page
+    as_json = runner.invoke(app, [*args, "--costs", "tp=120,fp=-600", "--json"])
+    sweep = json.loads(as_json.stdout)["sweep"]
+    assert sweep["objective"] == "profit" and sweep["costs"]["fp"] == -600.0
+    assert all(p["profit_low"] <= p["profit"] <= p["profit_high"] for p in sweep["points"])
+    eu = spec.read_text(encoding="utf-8").replace("jurisdictions: [us]", "jurisdictions: [eu]")
+    spec.write_text(eu, encoding="utf-8")
+    allowed = runner.invoke(app, [*args, "--spec", str(spec), "--json"])
+    assert json.loads(allowed.stdout)["guard_rail"] is None
+
+
+def test_costs_without_a_sweep_exit_2(decisions: Path) -> None:
+    done = runner.invoke(
+        app, ["mitigate", str(decisions), *ROLES, "--score", "score", "--costs", "tp=1,fp=-1"]
+    )
+    assert done.exit_code == 2 and "add --sweep" in " ".join(done.stderr.split())

@@ -99,3 +99,30 @@ def test_an_admin_sees_the_comparison_but_may_not_promote(
         )
     assert tried.status_code == 403
     assert _entries(running, "promotion") == []
+
+
+def test_the_page_shows_the_trade_off_on_recorded_outcomes_with_a_cost_matrix(
+    service: Callable[..., Service],
+) -> None:
+    from test_service_candidates import _record_outcomes
+
+    running = service()
+    running.register("credit", decision=DECISION)
+    officer = token_of(running.headers["officer"])
+    with viewing_as(running.client, officer) as client:
+        before = client.get(PAGE)
+    assert 'id="no-trade-off"' in before.text and "No trade-off to show: " in before.text
+    made = _decide_all(running, _applicants(120, seed=7))
+    _record_outcomes(running, made, every=1)
+    with viewing_as(running.client, officer) as client:
+        page = client.get(PAGE, params={"by": "sex", "criterion": "demographic_parity"})
+        assert page.status_code == 200, page.text
+        assert "<svg role='img' aria-labelledby='t-trade-off d-trade-off'" in page.text
+        assert "Accuracy against the demographic parity gap" in page.text
+        assert "<th scope='row'>as decided</th>" in page.text
+        priced = client.get(PAGE, params={"by": "sex", "costs": "tp=100,fp=-400"})
+        assert "Expected profit per decision against the equal opportunity gap" in priced.text
+        wrong = client.get(PAGE, params={"costs": "gain=3"})
+        assert (
+            wrong.status_code == 200 and "No trade-off to show: a cost matrix reads" in wrong.text
+        )

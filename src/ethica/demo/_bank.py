@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from ethica.demo._bank_models import TrainedSystem, train_system
+from ethica.demo._bank_models import TrainedSystem, feature_frame, train_system
 from ethica.demo._bank_people import (
     SEEDED,
     STAFF,
@@ -86,6 +86,8 @@ class BankDemo:
         Each system's AI Act classification, in one sentence.
     documents
         The governance documents written (``governance/`` beside the database).
+    candidate
+        The credit system's candidate mitigation, deciding in shadow beside its decisions.
     """
 
     database_url: str
@@ -101,6 +103,7 @@ class BankDemo:
     portal_token: str = ""
     classifications: dict[str, str] = field(default_factory=dict)
     documents: list[Path] = field(default_factory=list)
+    candidate: str = ""
 
 
 def demo_settings(database: Path) -> Any:
@@ -180,6 +183,10 @@ def build_bank(
         staff = _create_staff(state)
         demo.consent_changes = _consent(state, people, rng)
         rows = _rows(customers, seed=seed).iloc[-decided:].reset_index(drop=True)
+        history = _rows(customers, seed=seed).iloc[:-decided]
+        demo.candidate = _shadow_candidate(
+            state, trained[CREDIT_LIMIT], history, by=staff["officer@bank.example"]
+        )
         made = _decide(state, rows)
         demo.decisions = {s: sum(1 for d in made if d.system_id == s) for s in trained}
         demo.held = sum(1 for d in made if not d.final)
@@ -353,6 +360,53 @@ def _decide(state: Any, rows: pd.DataFrame) -> list[Any]:
             requests.append((system_id, request))
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(lambda item: state.gateway.decide(*item), requests))
+
+
+#: The credit system's candidate: thresholds by origin, where the planted disparity lies.
+CANDIDATE_NAME = "Group thresholds by origin for equal opportunity"
+
+
+def _shadow_candidate(state: Any, credit: TrainedSystem, history: pd.DataFrame, *, by: str) -> str:
+    """Group thresholds chosen on the bank's history (everyone's outcome known), in shadow.
+
+    Live outcomes arrive only for approved customers, so the thresholds are chosen where the
+    outcome of every customer is known, as ``ethica mitigate`` would on an export of it.
+    """
+    from ethica.fairness import count_table
+    from ethica.mitigation import group_thresholds
+    from ethica.service.candidates import service
+    from ethica.service.candidates.schemas import CandidateCreate
+
+    decision = credit.spec.decision
+    scores = credit.model.predict(feature_frame(history, credit.spec))
+    frame = pd.DataFrame(
+        {
+            "origin": history["origin"].fillna("missing").astype(str).to_numpy(),
+            "repaid": history["repaid"].astype(int).to_numpy(),
+            "score": scores,
+            "approved": (scores >= getattr(decision, "threshold", 0.5)).astype(int),
+        }
+    )
+    table = count_table(
+        frame, sensitive_features="origin", label="repaid", prediction="approved", score="score"
+    )
+    policy = group_thresholds(table, criterion="equal_opportunity")
+    rules = [rule.__dict__ for rule in policy.rules.values()]
+    create = CandidateCreate(
+        name=CANDIDATE_NAME, method="thresholds", rules=rules, sensitive_features=["origin"]
+    )
+    with state.sessions() as session:
+        chosen = service.given_thresholds(
+            session, system_id=CREDIT_LIMIT, rules=rules, features=["origin"]
+        )
+    chosen["criterion"] = "equal_opportunity"
+    added = state.gateway.writer.run(
+        lambda batch: service.add_candidate(
+            batch, system_id=CREDIT_LIMIT, create=create, policy=chosen, by=f"user:{by}"
+        )
+    )
+    state.gateway.forget_system(CREDIT_LIMIT)
+    return str(added.id)
 
 
 def _text(value: Any) -> str | None:

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from ethica.mitigation._reductions import reductions
     from ethica.mitigation._reweighing import ReweighingWeights, reweighing
     from ethica.mitigation._shadow import ShadowComparison, compare_decisions
-    from ethica.mitigation._sweep import TradeOff, trade_off
+    from ethica.mitigation._sweep import CostMatrix, TradeOff, trade_off
+    from ethica.mitigation._sweep_chart import trade_off_figure
     from ethica.mitigation._thresholds import THRESHOLD_CRITERIA, group_thresholds
 
 _WHERE = {
@@ -38,13 +39,16 @@ _WHERE = {
     "reweighing": "_reweighing",
     "ShadowComparison": "_shadow",
     "compare_decisions": "_shadow",
+    "CostMatrix": "_sweep",
     "TradeOff": "_sweep",
+    "trade_off_figure": "_sweep_chart",
     "trade_off": "_sweep",
     "THRESHOLD_CRITERIA": "_thresholds",
     "group_thresholds": "_thresholds",
 }
 
 __all__ = [
+    "CostMatrix",
     "DISPARATE_TREATMENT",
     "METHODS",
     "THRESHOLD_CRITERIA",
@@ -62,6 +66,7 @@ __all__ = [
     "spec_guard_rail",
     "spec_jurisdictions",
     "trade_off",
+    "trade_off_figure",
 ]
 
 

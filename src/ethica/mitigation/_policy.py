@@ -177,6 +177,8 @@ def _rates(counts: FloatArray, suffix: str) -> dict[str, float]:
         "false_positive_rate": fp / (fp + tn) if fp + tn else float("nan"),
         "accuracy": (tp + tn) / n if n else float("nan"),
     }
+    # The expected counts too: intervals and expected profit rest on them.
+    out |= {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
     named = {f"{k}{suffix}": v for k, v in out.items()}
     if not suffix:
         named = {"rows": n, **named}

@@ -7,19 +7,22 @@ entry names exactly the evidence the officer saw.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from ethica.errors import EthicaError, InputError
 from ethica.service.candidates import service
 from ethica.service.candidates.api import promote, roll_back
-from ethica.service.candidates.schemas import PromotionCreate
+from ethica.service.candidates.schemas import CandidateRead, Criterion, PromotionCreate
 from ethica.service.db import utcnow
+from ethica.service.decisions.live_audit import live_count_table
 from ethica.service.deps import SessionDep
 from ethica.service.errors import ConflictError
 from ethica.service.state import state_of
@@ -42,6 +45,7 @@ def _page(
     *,
     error: str | None = None,
     status: int = 200,
+    sweep_form: dict[str, str] | None = None,
 ) -> Response:
     system = get_system(session, system_id=system_id)
     master_key = state_of(request.app).settings.ledger.master_key_bytes
@@ -64,6 +68,7 @@ def _page(
     context = {
         "system": system,
         "shown": shown,
+        "sweep": _sweep(request, session, system_id, candidates, sweep_form or {}),
         "names": staff_names(session, _user_ids(c.created_by for c in candidates)),
         "minimum": service.MIN_SHADOW_DECISIONS,
         "can_promote": viewer.principal.can("candidates:promote"),
@@ -74,10 +79,21 @@ def _page(
 
 @router.get("/{system_id}/candidates")
 def candidates_page(
-    system_id: str, request: Request, session: SessionDep, viewer: Officer
+    system_id: str,
+    request: Request,
+    session: SessionDep,
+    viewer: Officer,
+    by: Annotated[str | None, Query(max_length=64)] = None,
+    criterion: Annotated[Criterion | None, Query()] = None,
+    costs: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """The system's candidate mitigations, each in shadow compared with the served decisions."""
-    return _page(request, session, viewer, system_id)
+    """The system's candidate mitigations, each in shadow compared with the served decisions.
+
+    Above them, the trade-off of group thresholds on the decisions with recorded outcomes, by
+    ``by`` for ``criterion``, weighing expected profit when ``costs`` (tp=..,fp=..) is given.
+    """
+    form = {k: v for k, v in {"by": by, "criterion": criterion, "costs": costs}.items() if v}
+    return _page(request, session, viewer, system_id, sweep_form=form)
 
 
 @router.post("/{system_id}/candidates/{candidate_id}")
@@ -108,6 +124,61 @@ async def act(
     return RedirectResponse(
         f"/dashboard/systems/{system_id}/candidates#candidate-{candidate_id}", status_code=303
     )
+
+
+@dataclass(frozen=True)
+class SweepShown:
+    """The trade-off section: what it was asked, and its chart or why there is none."""
+
+    by: str
+    criterion: str
+    costs: str
+    attributes: list[str]
+    figure: Markup | None = None
+    problem: str | None = None
+
+
+def _sweep(
+    request: Request,
+    session: Session,
+    system_id: str,
+    candidates: list[CandidateRead],
+    form: dict[str, str],
+) -> SweepShown:
+    """The trade-off of group thresholds on the decisions with outcomes (or why there is none)."""
+    from ethica.governance import parse_spec
+    from ethica.mitigation import CostMatrix, trade_off, trade_off_figure
+
+    spec = parse_spec(get_system(session, system_id=system_id).spec)
+    attributes = [p.name for p in spec.protected_attributes]
+    latest = next((c for c in candidates if c.method == "thresholds"), None)
+    default_by = latest.policy["sensitive_features"][0] if latest else None
+    default_criterion = (latest.policy.get("criterion") if latest else None) or "equal_opportunity"
+    shown = SweepShown(
+        by=form.get("by") or default_by or (attributes[0] if attributes else ""),
+        criterion=form.get("criterion") or default_criterion,
+        costs=form.get("costs", ""),
+        attributes=attributes,
+    )
+    settings = state_of(request.app).settings
+    try:
+        if shown.by not in attributes:
+            raise InputError("the trade-off is by a protected attribute the system declares")
+        table = live_count_table(
+            session,
+            database_url=settings.database.url,
+            system_id=system_id,
+            master_key=settings.ledger.master_key_bytes,
+            sensitive_features=[shown.by],
+            with_outcomes=True,
+            with_scores=True,
+        )
+        costs = CostMatrix.parse(shown.costs) if shown.costs else None
+        swept = trade_off(table, criterion=shown.criterion, costs=costs)  # type: ignore[arg-type]
+    except EthicaError as error:
+        return replace(shown, problem=str(error))
+    # trade_off_figure escapes every text it places in the SVG and the table.
+    return replace(shown, figure=Markup(trade_off_figure(swept)))  # noqa: S704
 
 
 def _user_ids(actors: Any) -> list[str]:
