@@ -1,7 +1,7 @@
 """Served rows outside the ledger are proved by it: each edit, insertion and deletion is named.
 
-Consent choices, objections, notices, review steps, escalations, appeals, protected values and
-subject keys, on SQLite and PostgreSQL (the ``service`` fixture runs on both).
+Consent choices, objections, notices, review steps, escalations, appeals, rights requests,
+protected values and subject keys, on SQLite and PostgreSQL (the ``service`` fixture runs on both).
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from ethica.service import auth
 from ethica.service.consent.tables import ConsentRecord, NoticeVersion, ObjectionRecord
 from ethica.service.db import unit_of_work, utcnow
 from ethica.service.decisions.tables import ProtectedValue
-from ethica.service.ledger.tables import SubjectKey
+from ethica.service.ledger.tables import LedgerEntry, SubjectKey
 from ethica.service.reviews.escalation import escalate_overdue
 from ethica.service.reviews.tables import Appeal, Review, ReviewEscalation
 from ethica.service.state import state_of
+from ethica.service.subjects.tables import RightsRequest
 
 
 @dataclass
@@ -221,3 +222,38 @@ def test_escalations_are_proved_by_their_entries(service: Callable[..., Service]
     problems = _problems(running)
     assert _named(problems, "review_escalations row of escalation entry", "is gone"), problems
     assert len(problems) == 1, problems
+
+
+def test_rights_requests_are_proved_by_their_entries(service: Callable[..., Service]) -> None:
+    served = _served(service)
+    running = served.running
+    officer = running.headers["officer"]
+    exported = running.client.get("/v1/subjects/cust-a/export", headers=officer)
+    assert exported.status_code == 200, exported.text
+    erased = running.client.post("/v1/subjects/cust-b/erasure", headers=officer)
+    assert erased.status_code == 201, erased.text
+    assert _problems(running) == []
+    sessions = state_of(running.app).sessions
+    with unit_of_work(sessions) as session:
+        rows = {r.kind: r for r in session.scalars(select(RightsRequest))}
+        assert set(rows) == {"objection", "access", "erasure"}
+        assert all(r.ledger_sequence is not None for r in rows.values())
+        entries = session.scalars(select(LedgerEntry.public).where(LedgerEntry.kind == "request"))
+        assert not any("cust-" in public for public in entries)  # a pseudonym, never the id
+        rows["access"].requested_by = "customer"
+        rows["objection"].subject_id = "cust-z"
+        rows["erasure"].result = {**(rows["erasure"].result or {}), "decisions_unlinked": 0}
+        ids = {kind: row.id for kind, row in rows.items()}
+    problems = _problems(running)
+    assert _named(problems, "rights_requests row", ids["access"], "requested_by"), problems
+    assert _named(problems, "rights_requests row", ids["objection"], "subject_id 'cust-z'"), (
+        problems
+    )
+    assert _named(problems, "rights_requests row", ids["erasure"], "result"), problems
+    assert len(problems) == 3, problems
+
+    with unit_of_work(sessions) as session:
+        session.execute(delete(RightsRequest).where(RightsRequest.kind == "access"))
+        session.execute(update(RightsRequest).values(ledger_sequence=None))
+    problems = _problems(running)
+    assert sum("the rights_requests row of request entry" in p for p in problems) == 3, problems

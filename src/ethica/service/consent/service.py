@@ -36,7 +36,7 @@ from ethica.service.consent.tables import (
 from ethica.service.db import new_id, utcnow
 from ethica.service.errors import ConflictError
 from ethica.service.ledger.writer import Batch
-from ethica.service.subjects.requests import complete_request, open_request
+from ethica.service.subjects.requests import complete_request, open_request, prove_request
 
 
 def ancestors(key: str) -> list[str]:
@@ -292,6 +292,7 @@ def record_objection(
             now=now,
         )
         batch.session.flush()
+        prove_request(batch, request)
     return row
 
 

@@ -29,6 +29,7 @@ ROW_KINDS = frozenset(
         "objection",
         "notice",
         "erasure",
+        "request",
         "retention",
     }
 )

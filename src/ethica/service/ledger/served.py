@@ -32,6 +32,7 @@ from ethica.service.ledger.entries import LedgerIndex, Recorded, moment
 from ethica.service.ledger.reading import read_rows
 from ethica.service.ledger.shredding import key_part
 from ethica.service.ledger.store import SqlKeyStore
+from ethica.service.subjects.requests import iso_moment, json_digest
 
 TIME_SLACK = timedelta(seconds=1)
 """How far a row's time may be from its entry's (both read the clock, the row's first)."""
@@ -39,11 +40,6 @@ TIME_SLACK = timedelta(seconds=1)
 
 def _sha256(text: Any) -> str | None:
     return None if text is None else hashlib.sha256(str(text).encode()).hexdigest()
-
-
-def _iso(value: Any) -> str | None:
-    at = moment(value)
-    return None if at is None else at.isoformat()
 
 
 @dataclass(frozen=True)
@@ -65,6 +61,9 @@ class ServedTable:
     subject: str | None = None
     time: str | None = None
     erasable: tuple[str, ...] = ()  # columns an erasure may clear or rewrite
+    # Columns naming a subject that the entry names by keyed pseudonym (``pseudonym(value)``,
+    # or the value itself once an erasure renamed the row to it).
+    pseudonymous: tuple[str, ...] = ()
 
 
 SERVED_TABLES = (
@@ -113,7 +112,20 @@ SERVED_TABLES = (
         "e.decision_id, e.deadline FROM review_escalations e "
         "JOIN decisions d ON d.id = e.decision_id",
         ("decision_id", "deadline"),
-        {}, {"deadline": _iso},
+        {}, {"deadline": iso_moment},
+    ),
+    ServedTable(
+        "rights_requests",
+        "request",
+        "SELECT id, ledger_chain, ledger_sequence, ledger_hash, id, subject_id, kind, status, "
+        "requested_by, received_at, due_at, completed_at, result FROM rights_requests "
+        "WHERE ledger_sequence IS NOT NULL",
+        ("request_id", "subject_id", "kind", "status", "requested_by", "received_at", "due_at",
+         "completed_at", "result"),
+        {"subject_id": "subject_ref", "result": "result_sha256"},
+        {"received_at": iso_moment, "due_at": iso_moment, "completed_at": iso_moment,
+         "result": json_digest},
+        pseudonymous=("subject_id",),
     ),
     ServedTable(
         "appeals",
@@ -130,14 +142,17 @@ SERVED_TABLES = (
 def check_served_rows(session: Session, index: LedgerIndex, *, master_key: bytes) -> list[Problem]:
     """Name every served row that differs from its entry, lacks one, or whose entry lacks it."""
     problems: list[Problem] = []
+    pseudonym = KeyRing(master_key).pseudonym
     for served in SERVED_TABLES:
-        problems += _check_table(session, index, served)
+        problems += _check_table(session, index, served, pseudonym)
     problems += check_protected_values(session, index, master_key=master_key)
     problems += check_subject_keys(session, index)
     return problems
 
 
-def _check_table(session: Session, index: LedgerIndex, served: ServedTable) -> list[Problem]:
+def _check_table(
+    session: Session, index: LedgerIndex, served: ServedTable, pseudonym: Callable[[str], str]
+) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, int]] = set()
     decisions = _decision_subjects(index)
@@ -160,7 +175,7 @@ def _check_table(session: Session, index: LedgerIndex, served: ServedTable) -> l
         row_values = dict(zip(served.columns, values, strict=True))
         differing = [
             f"{name} {value!r} (ledger: {expected!r})"
-            for name, value, expected in _compared(served, entry, row_values)
+            for name, value, expected in _compared(served, entry, row_values, pseudonym)
             if not (erased and (name == served.subject or name in served.erasable))
         ]
         if row_hash != entry.hash:
@@ -193,11 +208,17 @@ def _check_table(session: Session, index: LedgerIndex, served: ServedTable) -> l
 
 
 def _compared(
-    served: ServedTable, entry: Recorded, row: dict[str, Any]
+    served: ServedTable, entry: Recorded, row: dict[str, Any], pseudonym: Callable[[str], str]
 ) -> list[tuple[str, Any, Any]]:
     """The (column, row value, entry value) triples that differ."""
     differ: list[tuple[str, Any, Any]] = []
     for name, value in row.items():
+        if name in served.pseudonymous:
+            named = value if value is None or str(value).startswith("erased:") else None
+            field = served.fields.get(name, name)
+            if field in entry.public and entry.public[field] not in (named, pseudonym(str(value))):
+                differ.append((name, value, "(a pseudonym)"))
+            continue
         if name == served.time:
             at, recorded = moment(value), moment(entry.recorded_at)
             if at is None or recorded is None or abs(at - recorded) > TIME_SLACK:

@@ -303,6 +303,11 @@ class LedgerWriter:
         results: list[tuple[Future[Any], Any, BaseException | None]] = []
         session = self._sessions()
         try:
+            if session.get_bind().dialect.name == "sqlite":
+                # Python's sqlite3 opens a transaction only before a write: a job's SAVEPOINT
+                # would start one of its own, and its RELEASE commit it, outside the group's
+                # (a job of a group that is then rolled back and retried stayed committed).
+                session.connection().exec_driver_sql("BEGIN")
             batch, keys = self._batch(session, heads)
             keys.prefetch([subject for item in group for subject in item[3]])
             for job, future, savepoint, _ in group:

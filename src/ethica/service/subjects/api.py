@@ -15,6 +15,7 @@ from ethica.service.decisions.explanations import Explanations
 from ethica.service.decisions.record import customer_read
 from ethica.service.decisions.schemas import DecisionPage, DecisionRead
 from ethica.service.deps import SessionDep, SettingsDep, WriterDep, requires
+from ethica.service.ledger.writer import LedgerWriter
 from ethica.service.paging import Offset
 from ethica.service.settings import Settings
 from ethica.service.subjects import export, requests, service
@@ -105,11 +106,14 @@ _EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 def my_export(
     session: SessionDep,
     settings: SettingsDep,
+    writer: WriterDep,
     customer: Annotated[Principal, requires("self:read")],
     format: ExportFormat = "json",
 ) -> dict[str, Any] | HTMLResponse:
     """Everything held about the signed-in customer (GDPR Art. 15); recorded as a request."""
-    return _export(session, settings, subject_id=_own(customer), caller=customer, format=format)
+    return _export(
+        writer, session, settings, subject_id=_own(customer), caller=customer, format=format
+    )
 
 
 @router.get(
@@ -122,11 +126,12 @@ def subject_export(
     subject_id: SubjectPath,
     session: SessionDep,
     settings: SettingsDep,
+    writer: WriterDep,
     officer: Annotated[Principal, requires("subjects:manage")],
     format: ExportFormat = "json",
 ) -> dict[str, Any] | HTMLResponse:
     """Everything held about a subject, to answer their access request; recorded as a request."""
-    return _export(session, settings, subject_id=subject_id, caller=officer, format=format)
+    return _export(writer, session, settings, subject_id=subject_id, caller=officer, format=format)
 
 
 @router.post(
@@ -185,9 +190,16 @@ def _own(customer: Principal) -> str:
 
 
 def _export(
-    session: Session, settings: Settings, *, subject_id: str, caller: Principal, format: str
+    writer: LedgerWriter,
+    session: Session,
+    settings: Settings,
+    *,
+    subject_id: str,
+    caller: Principal,
+    format: str,
 ) -> dict[str, Any] | HTMLResponse:
     data = service.export_subject(
+        writer,
         session,
         subject_id=subject_id,
         requested_by=requests.requester(caller),

@@ -1,7 +1,14 @@
-"""Rights requests of data subjects (access, erasure): who asked, when, and their deadlines."""
+"""Rights requests of data subjects (access, erasure): who asked, when, and their deadlines.
+
+Each completed request is proved by a ``request`` entry in the ``subjects`` chain
+(:func:`prove_request`), which names the subject only by their keyed pseudonym, so that
+``ethica ledger verify`` finds an edited, inserted or deleted request row.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,8 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
+from ethica.ledger import canonical_json
 from ethica.service.auth import Principal
 from ethica.service.db import new_id, utcnow
+from ethica.service.ledger.entries import moment
+from ethica.service.ledger.writer import Batch
 from ethica.service.subjects.schemas import RequestKind, RightsRequestRead
 from ethica.service.subjects.tables import RightsRequest
 
@@ -61,13 +71,55 @@ def complete_request(
 
 
 def record_access(
-    session: Session, *, subject_id: str, requested_by: str, now: datetime | None = None
+    batch: Batch, *, subject_id: str, requested_by: str, now: datetime | None = None
 ) -> RightsRequest:
-    """Record an access request answered at once (the export is built in the same request)."""
+    """Record an access request answered at once (a writer job; the export follows it)."""
     row = open_request(
-        session, kind="access", subject_id=subject_id, requested_by=requested_by, now=now
+        batch.session, kind="access", subject_id=subject_id, requested_by=requested_by, now=now
     )
-    return complete_request(row, now=now)
+    complete_request(row, now=now)
+    prove_request(batch, row)
+    return row
+
+
+REQUEST_CHAIN = "subjects"
+"""The chain of the entries that prove rights requests (and erasures)."""
+
+
+def prove_request(batch: Batch, row: RightsRequest) -> None:
+    """Append the completed request's ``request`` entry and point the row at it."""
+    entry = batch.ledger.append("request", chain=REQUEST_CHAIN, public=request_fields(batch, row))
+    row.ledger_chain, row.ledger_sequence, row.ledger_hash = entry.chain, entry.sequence, entry.hash
+    batch.session.flush()
+
+
+def request_fields(batch: Batch, row: RightsRequest) -> dict[str, Any]:
+    """What a request's entry proves: its fields, its result's digest, its subject's pseudonym."""
+    keyring = batch.ledger.keyring
+    return {
+        "request_id": row.id,
+        "kind": row.kind,
+        "status": row.status,
+        "requested_by": row.requested_by,
+        "received_at": iso_moment(row.received_at),
+        "due_at": iso_moment(row.due_at),
+        "completed_at": iso_moment(row.completed_at),
+        "result_sha256": json_digest(row.result),
+        "subject_ref": None if keyring is None else keyring.pseudonym(row.subject_id),
+    }
+
+
+def iso_moment(value: Any) -> str | None:
+    """A stored time as RFC 3339 text in UTC, the same however the database returned it."""
+    at = moment(value)
+    return None if at is None else at.isoformat()
+
+
+def json_digest(value: Any) -> str | None:
+    """The SHA-256 of a JSON value (text from SQLite, parsed from PostgreSQL) in canonical form."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return None if value is None else hashlib.sha256(canonical_json(value)).hexdigest()
 
 
 def list_requests(

@@ -40,16 +40,18 @@ from ethica.service.reviews.tables import Appeal, Review
 from ethica.service.settings import AppSettings
 from ethica.service.subjects.export import subject_export
 from ethica.service.subjects.requests import (
+    REQUEST_CHAIN,
     check_subject,
     complete_request,
     open_request,
+    prove_request,
     record_access,
     request_read,
 )
 from ethica.service.subjects.schemas import RightsRequestRead
 from ethica.service.subjects.tables import RightsRequest
 
-ERASURE_CHAIN = "subjects"
+ERASURE_CHAIN = REQUEST_CHAIN
 """The ledger chain that records erasures (no personal data: counts and the request id)."""
 
 
@@ -138,6 +140,7 @@ def erase_subject(
     ledger = {"chain": entry.chain, "sequence": entry.sequence, "hash": entry.hash}
     complete_request(request, result={**counts, "ledger": ledger}, now=now)
     session.flush()
+    prove_request(batch, request)
     _scrub_queued_rows(batch, subject_id)
     return request
 
@@ -234,8 +237,9 @@ def _erase_on(
 
 
 def export_subject(
-    session: Session, *, subject_id: str, requested_by: str, master_key: bytes
+    writer: LedgerWriter, session: Session, *, subject_id: str, requested_by: str, master_key: bytes
 ) -> dict[str, Any]:
-    """Everything recorded about a subject (GDPR Art. 15), with the access request recorded."""
-    record_access(session, subject_id=subject_id, requested_by=requested_by)
+    """Everything recorded about a subject (GDPR Art. 15), the access request recorded first."""
+    check_subject(subject_id)
+    writer.run(lambda batch: record_access(batch, subject_id=subject_id, requested_by=requested_by))
     return subject_export(session, subject_id=subject_id, master_key=master_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, BigInteger, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ethica.service.db import ID, Base, UTCDateTime
@@ -30,3 +30,7 @@ class RightsRequest(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     requested_by: Mapped[str] = mapped_column(String(120))  # "customer" or "user:<id>"
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The "request" entry that proves the completed request (none on requests made before).
+    ledger_chain: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    ledger_sequence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ledger_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)

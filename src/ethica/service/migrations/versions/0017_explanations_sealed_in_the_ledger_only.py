@@ -1,8 +1,9 @@
-"""explanations sealed in the ledger only
+"""explanations sealed in the ledger only; rights requests proved by ledger entries
 
 A decision about a customer whose explanation its ledger entry seals keeps only the marker
 ``{"sealed": "ledger"}`` in its row from now on (ethica.service.decisions.explanations): the
 plain copy quoted the customer's values and outlived their erasure in the database's files.
+Rights requests point at the ``request`` entry that proves them (none for older requests).
 
 Revision ID: 0017
 Revises: 0014
@@ -32,7 +33,15 @@ _SEAL = sa.text(
 def upgrade() -> None:
     """Apply this migration."""
     op.get_bind().execute(_SEAL)
+    with op.batch_alter_table("rights_requests") as table:
+        table.add_column(sa.Column("ledger_chain", sa.String(length=100), nullable=True))
+        table.add_column(sa.Column("ledger_sequence", sa.BigInteger(), nullable=True))
+        table.add_column(sa.Column("ledger_hash", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
-    """The plain copies are gone for good: the ledger entries keep them sealed."""
+    """Drop the requests' ledger references (the plain explanations are gone for good)."""
+    with op.batch_alter_table("rights_requests") as table:
+        table.drop_column("ledger_hash")
+        table.drop_column("ledger_sequence")
+        table.drop_column("ledger_chain")

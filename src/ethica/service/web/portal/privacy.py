@@ -225,6 +225,7 @@ def download_export(
     """Everything held about the customer as a file (GDPR Art. 15); recorded as a request."""
     master_key = state_of(request.app).settings.ledger.master_key_bytes
     data = subjects.export_subject(
+        state_of(request.app).writer,
         session,
         subject_id=viewer.subject,
         requested_by=rights.requester(viewer.principal),
