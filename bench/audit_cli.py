@@ -9,6 +9,7 @@ disturbed by other load), or the median with ``--statistic median``.
     .venv/bin/python bench/audit_cli.py                       # 10^6 and 10^7 rows
     .venv/bin/python bench/audit_cli.py --sizes 1e6 --repeat 5 --cache-dir /tmp/ethica-bench
     .venv/bin/python bench/audit_cli.py --no-fairlearn        # skip the slow peer
+    .venv/bin/python bench/audit_cli.py --sizes 1e7 --against ../main/.venv/bin/ethica
 
 The ``ethica`` timed is the one next to the Python that runs this script, so another checkout's
 ``.venv/bin/python bench/audit_cli.py`` measures that checkout (before / after a change).
@@ -17,6 +18,7 @@ The ``ethica`` timed is the one next to the Python that runs this script, so ano
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import subprocess
@@ -92,21 +94,31 @@ def generate(path: Path, rows: int) -> None:
 
 def timed(command: list[str], repeat: int, statistic: str = "min") -> tuple[float, float]:
     """Wall and CPU seconds (min or median) of ``command`` run ``repeat`` times as a process."""
-    walls, cpus = [], []
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        if done.returncode not in (0, 2):
-            raise SystemExit(f"{command} failed:\n{done.stderr.decode()}")
-    pick = min if statistic == "min" else statistics.median
-    return pick(walls), pick(cpus)
+    runs = [run_once(command) for _ in range(repeat)]
+    return pick(runs, statistic)
 
 
-def cases(path: Path, rows: int, score: bool, *, fairlearn: bool) -> dict[str, list[str]]:
+def run_once(command: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the child) of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 2):
+        raise SystemExit(f"{command} failed:\n{done.stderr.decode()}")
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def pick(runs: list[tuple[float, float]], statistic: str) -> tuple[float, float]:
+    """The min or median of the walls and of the CPU times, each on its own."""
+    choose = min if statistic == "min" else statistics.median
+    return choose(w for w, _ in runs), choose(c for _, c in runs)
+
+
+def cases(
+    path: Path, rows: int, score: bool, *, fairlearn: bool, against: Path | None = None
+) -> dict[str, list[str]]:
     """The commands compared for one file, with or without the score."""
     audit = [
         str(BIN / "ethica"),
@@ -123,6 +135,7 @@ def cases(path: Path, rows: int, score: bool, *, fairlearn: bool) -> dict[str, l
     which = "score" if score else "-"
     commands = {
         "ethica audit --json": [*audit, "--json"],
+        **({f"{against} audit --json": [str(against), *audit[1:], "--json"]} if against else {}),
         "ethica audit (table)": audit,
         "bare DuckDB group-by": [sys.executable, "-c", DUCKDB_SCRIPT, str(path), which],
     }
@@ -155,6 +168,11 @@ def main() -> None:
         help="Leave out fairlearn's MetricFrame (minutes per run at 10^6 rows).",
     )
     parser.add_argument(
+        "--against",
+        type=Path,
+        help="Another checkout's ethica executable (e.g. ../main/.venv/bin/ethica), run beside.",
+    )
+    parser.add_argument(
         "--cache-dir",
         type=Path,
         default=Path(tempfile.gettempdir()) / "ethica-bench",
@@ -175,16 +193,25 @@ def main() -> None:
             print(f"generating {path} ...", file=sys.stderr)
             generate(path, size)
         for score in (False, True):
-            for name, command in cases(path, size, score, fairlearn=args.fairlearn).items():
-                wall, cpu = timed(command, args.repeat, args.statistic)
+            commands = cases(path, size, score, fairlearn=args.fairlearn, against=args.against)
+            # Round after round, every case once: a change of load on the shared machine
+            # then falls on every case alike, and the ratios stay comparable.
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+            for _ in range(args.repeat):
+                for name, command in commands.items():
+                    runs[name].append(run_once(command))
+            for name in commands:
+                wall, cpu = pick(runs[name], args.statistic)
                 results.append((f"{size:.0e}", "yes" if score else "no", name, wall, cpu))
                 print(
                     f"{size:.0e} score={score} {name}: {wall:.2f} s, CPU {cpu:.2f} s",
                     file=sys.stderr,
                 )
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"\n{args.statistic} of {args.repeat} whole-process runs of {BIN / 'ethica'} "
-        "(CPU = user + system of the child)\n"
+        f"\n{args.statistic} of {args.repeat} whole-process runs of {BIN / 'ethica'}, "
+        f"interleaved (CPU = user + system of the child); load average at the end {load} "
+        f"on {os.cpu_count()} cores\n"
     )
     print("| rows | score | case | wall s | CPU s | wall / DuckDB | CPU / DuckDB |")
     print("|---|---|---|---:|---:|---:|---:|")

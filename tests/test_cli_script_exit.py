@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -9,6 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from typer.testing import CliRunner
+
+from ethica.cli import app
 
 RUN = """
 import atexit, sys
@@ -55,3 +59,21 @@ def test_a_missing_file_is_an_error_with_its_code() -> None:
     done = ethica("audit", "no-such.parquet", "--sensitive", "sex", "--prediction", "p")
     assert done.returncode == 2
     assert "no such file" in done.stderr
+
+
+def test_the_audit_command_pauses_the_collector_only_while_it_runs(tmp_path: Path) -> None:
+    pd.DataFrame({"sex": ["F", "M"] * 50, "prediction": [0, 1, 1, 0] * 25}).to_parquet(
+        tmp_path / "d.parquet"
+    )
+    command = ["audit", str(tmp_path / "d.parquet"), "-s", "sex", "--prediction", "prediction"]
+    try:
+        assert gc.isenabled()
+        done = CliRunner().invoke(app, [*command, "--json"])
+        assert done.exit_code == 0, done.output
+        assert json.loads(done.output)["rows"] == 100
+        assert gc.isenabled()  # on again after the command
+        gc.disable()
+        assert CliRunner().invoke(app, command).exit_code == 0
+        assert not gc.isenabled()  # a caller's own choice is left as it was
+    finally:
+        gc.enable()

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -137,36 +140,40 @@ def audit(
         "bootstrap": bootstrap,
         "seed": seed,
     }
-    from ethica.fairness import audit as run_audit
+    # The audit's objects (pandas' modules first) live until the command ends: the cyclic
+    # collector's passes over them find nothing to free, yet cost a tenth of the CPU of an
+    # audit of 10^6 rows.
+    with _collector_paused():
+        from ethica.fairness import audit as run_audit
 
-    try:
-        with _progress(quiet=as_json) as progress:
-            where = f"system {system}" if system else f"{source} on {engine.split('://')[0]}"
-            progress.add_task(f"Auditing {where}", total=None)
-            if system is not None:
-                result = _live_audit(system, since, outcomes, database, sensitive, options)
-            else:
-                result = run_audit(
-                    source,
-                    sensitive_features=sensitive,
-                    label=label,
-                    prediction=prediction,
-                    score=score,
-                    kind=decision_kind,
-                    pos_label=pos_label,
-                    engine=engine,
-                    **options,
-                )
-            if report is not None:
-                result.to_html(report)
-    except EthicaError as error:
-        _fail(as_options(str(error)))
-    if as_json:
-        sys.stdout.write(result.to_json() + "\n")
-        return
-    _print_audit(result)
-    if report is not None:
-        console.print(f"\nReport written to [bold]{report}[/bold]")
+        try:
+            with _progress(quiet=as_json) as progress:
+                where = f"system {system}" if system else f"{source} on {engine.split('://')[0]}"
+                progress.add_task(f"Auditing {where}", total=None)
+                if system is not None:
+                    result = _live_audit(system, since, outcomes, database, sensitive, options)
+                else:
+                    result = run_audit(
+                        source,
+                        sensitive_features=sensitive,
+                        label=label,
+                        prediction=prediction,
+                        score=score,
+                        kind=decision_kind,
+                        pos_label=pos_label,
+                        engine=engine,
+                        **options,
+                    )
+                if report is not None:
+                    result.to_html(report)
+        except EthicaError as error:
+            _fail(as_options(str(error)))
+        if as_json:
+            sys.stdout.write(result.to_json() + "\n")
+            return
+        _print_audit(result)
+        if report is not None:
+            console.print(f"\nReport written to [bold]{report}[/bold]")
 
 
 def _federated_audit(
@@ -338,6 +345,18 @@ def _print_audit(result: Any) -> None:
                 row.grouping, row.criterion, f"{row.difference:.3f}", f"{row.ratio:.3f}"
             )
         console.print(criteria)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (reference counting still frees memory)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _progress(*, quiet: bool) -> Progress:

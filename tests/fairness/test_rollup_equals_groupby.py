@@ -16,7 +16,7 @@ from ethica.fairness import CountTable, count_table
 from ethica.fairness._binary import binary_metrics
 from ethica.fairness._group_metrics import ratio
 from ethica.fairness._moments import merge_moments
-from ethica.fairness._rollup import sum_cells
+from ethica.fairness._rollup import distinct_keys, sum_cells
 from ethica.fairness._scores import CALIBRATION_BINS, score_metrics
 
 NAMES = {
@@ -171,3 +171,16 @@ def test_regression_moments_roll_up_as_before() -> None:
     for grouping in GROUPINGS:
         expected = reference_sum_cells(table.cells, [*grouping, *table.keys], table.sums)
         pd.testing.assert_frame_equal(table.grouped(grouping), expected, check_exact=True)
+
+
+@pytest.mark.parametrize(
+    ("rows", "span"), [(0, 5), (1, 1), (7, 3), (5000, 40), (5000, 20_000), (300, 10**9)]
+)
+def test_distinct_keys_rank_as_numpy_unique(rows: int, span: int) -> None:
+    # A narrow span takes the table of present keys, a wide one numpy's sort: both as unique.
+    key = np.random.default_rng(rows).integers(0, span, rows).astype(np.int64)
+    codes, first = distinct_keys(key, span)
+    _, expected_first, expected_codes = np.unique(key, return_index=True, return_inverse=True)
+    np.testing.assert_array_equal(codes, expected_codes.reshape(-1))
+    np.testing.assert_array_equal(first, expected_first)
+    assert codes.dtype == first.dtype == np.int64

@@ -204,8 +204,7 @@ def _per_metric(frame: pd.DataFrame | None, groups: list[str]) -> dict[str, dict
         grid = np.full((len(metrics), len(groups)), None, dtype=object)
         grid[metric_codes, group_codes] = _plain_values(frame[name])
         for metric, row in zip(metrics, grid.tolist(), strict=True):
-            shared = {repr(v) for v in row if v is not None}
-            if name in _SHARED and len(shared) == 1:
+            if name in _SHARED and len({repr(v) for v in row if v is not None}) == 1:
                 out[str(metric)][str(name)] = next(v for v in row if v is not None)
             else:
                 out[str(metric)][str(name)] = row

@@ -74,6 +74,31 @@ def factorize_sorted(values: pd.Series) -> Factorized | None:
 
 def combined_key(parts: Sequence[Factorized], rows: int) -> Codes:
     """One integer per row that sorts as the rows' codes sort, column after column."""
+    return _combined_key(parts, rows)[0]
+
+
+def distinct_keys(key: Codes, span: int) -> tuple[Codes, Codes]:
+    """Each row's rank among the distinct keys (ascending), and each distinct key's first row.
+
+    The same as ``np.unique(key, return_index=True, return_inverse=True)`` for keys in
+    ``[0, span)``; where the span is not much wider than the rows, a table of the keys present
+    replaces the sort (an audit ranks the same cells a few dozen times).
+    """
+    rows = len(key)
+    if span > 4 * rows + 4096:
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        return inverse.astype(np.int64).reshape(-1), first.astype(np.int64)
+    present = np.zeros(span, dtype=bool)
+    present[key] = True
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    codes = rank[key]
+    first = np.full(int(present.sum()), rows, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(rows, dtype=np.int64))
+    return codes, first
+
+
+def _combined_key(parts: Sequence[Factorized], rows: int) -> tuple[Codes, int]:
+    """:func:`combined_key` and the bound of its values."""
     key = np.zeros(rows, dtype=np.int64)
     span = 1
     for part in parts:
@@ -83,7 +108,7 @@ def combined_key(parts: Sequence[Factorized], rows: int) -> Codes:
             key, span = inverse.astype(np.int64).reshape(-1), len(distinct)
         key = key * part.size + part.codes
         span *= max(part.size, 1)
-    return key
+    return key, span
 
 
 def sum_cells(
@@ -156,10 +181,8 @@ def _sum_cells(
     else:
         parts = [factorized(c) for c in by]
         if len(cells) and all(p is not None for p in parts):
-            key = combined_key([p for p in parts if p is not None], len(cells))
-            _, first_rows, inverse = np.unique(key, return_index=True, return_inverse=True)
-            codes = inverse.astype(np.int64).reshape(-1)
-            first = first_rows.astype(np.int64)
+            key, span = _combined_key([p for p in parts if p is not None], len(cells))
+            codes, first = distinct_keys(key, span)
             values = cells[["n", *sums]].reset_index(drop=True)
             totals = values.groupby(codes, sort=True).sum().reset_index(drop=True)
             names = cells[by].iloc[first].reset_index(drop=True)

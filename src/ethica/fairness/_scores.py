@@ -12,7 +12,7 @@ import pandas as pd
 
 from ethica.fairness._count_table import CountTable
 from ethica.fairness._group_metrics import FloatArray, ratio
-from ethica.fairness._rollup import Codes, Rollup, count_by_code, sum_by_code
+from ethica.fairness._rollup import Codes, Rollup, count_by_code, distinct_keys, sum_by_code
 
 CALIBRATION_BINS = 10
 BoolArray = npt.NDArray[np.bool_]
@@ -38,7 +38,8 @@ def _auc(frame: pd.DataFrame, codes: Codes, positive: BoolArray, size: int) -> F
     """Pairs won by positives over negatives per group: bins of a group in ascending order."""
     bins, distinct_bins = pd.factorize(frame["score_bin"], sort=True)
     key = codes * len(distinct_bins) + bins
-    cells, inverse = np.unique(key, return_inverse=True)
+    inverse, first = distinct_keys(key, size * len(distinct_bins))
+    cells = key[first]
     counts = frame["n"].to_numpy()
     pos = count_by_code(np.where(positive, counts, 0), inverse, len(cells))
     neg = count_by_code(np.where(positive, 0, counts), inverse, len(cells))
@@ -62,7 +63,9 @@ def _calibration(table: CountTable, rollup: Rollup, positive: BoolArray) -> pd.D
     centers = bins.centers(keys)
     width = (high - low) / CALIBRATION_BINS if high > low else 1.0
     coarse = np.clip(np.floor((centers - low) / width), 0, CALIBRATION_BINS - 1).astype(np.int64)
-    cells, inverse = np.unique(rollup.codes * CALIBRATION_BINS + coarse, return_inverse=True)
+    key = rollup.codes * CALIBRATION_BINS + coarse
+    inverse, first = distinct_keys(key, len(rollup.groups) * CALIBRATION_BINS)
+    cells = key[first]
     group, coarse_bin = np.divmod(cells, CALIBRATION_BINS)
     counts = frame["n"].to_numpy()
     if rollup.groups.columns.empty:  # everyone: one group, named by a column of zeros
