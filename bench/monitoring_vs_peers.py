@@ -92,7 +92,9 @@ def _decisions(rows: int, features: int, days: int, seed: int = 1) -> pd.DataFra
     start = datetime(2026, 1, 1, tzinfo=UTC)
     score = rng.uniform(size=rows)
     frame = {
-        "at": pd.to_datetime(start) + pd.to_timedelta(rng.integers(0, days * 86_400, rows), "s"),
+        # A decision log is written in time order.
+        "at": pd.to_datetime(start)
+        + pd.to_timedelta(np.sort(rng.integers(0, days * 86_400, rows)), "s"),
         "sex": rng.choice(["f", "m"], rows),
         "age_band": rng.choice(["18-30", "31-50", "51+"], rows),
         "approved": (score > 0.5).astype(np.int8),

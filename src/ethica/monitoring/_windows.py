@@ -202,17 +202,20 @@ def _sql_windowed(
     engine: Engine, relation: str, time_column: str, seconds: int, bounds: tuple[float, float]
 ) -> SqlQuery:
     time = '"' + time_column.replace('"', '""') + '"'
-    if not _holds_timestamps(engine, f"SELECT {time} FROM {relation} AS log LIMIT 0"):
-        epoch = time
-    elif engine.name == "duckdb":
-        epoch = f"epoch({time})"
-    else:
-        epoch = f"EXTRACT(EPOCH FROM {time})"
-    inside = " AND ".join(
-        f"{epoch} {op} {value!r}"
-        for op, value in zip((">=", "<"), bounds, strict=True)
-        if math.isfinite(value)
-    )
+    stamps = _holds_timestamps(engine, f"SELECT {time} FROM {relation} AS log LIMIT 0")
+    epoch = time
+    if stamps:
+        epoch = f"epoch({time})" if engine.name == "duckdb" else f"EXTRACT(EPOCH FROM {time})"
+    conditions = []
+    for op, value, slack in zip((">=", "<"), bounds, (-86_400, 86_400), strict=True):
+        if not math.isfinite(value):
+            continue
+        if stamps:
+            # The column itself, a day wider (whatever its time zone): Parquet's row-group
+            # ranges and PostgreSQL's indexes skip what lies outside; the epoch decides.
+            conditions.append(f"{time} {op} to_timestamp({value + slack!r})")
+        conditions.append(f"{epoch} {op} {value!r}")
+    inside = " AND ".join(conditions)
     return SqlQuery(
         f"SELECT *, CAST(FLOOR({epoch} / {seconds}) AS BIGINT) AS {WINDOW} "
         f"FROM {relation} AS log" + (f" WHERE {inside}" if inside else "")
