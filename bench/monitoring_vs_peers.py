@@ -1,16 +1,22 @@
-"""Monitoring speed: a drift report vs Evidently's DataDriftPreset, and windows from Parquet.
+"""Monitoring speed: drift vs Evidently's DataDriftPreset; windows from Parquet and PostgreSQL.
 
-Run: ``.venv/bin/python bench/monitoring_vs_peers.py [--rows N] [--columns M] [--decisions D]``.
+Run: ``.venv/bin/python bench/monitoring_vs_peers.py`` (the issue's sizes: drift on 10^6 rows x
+50 columns; windows of 10^6 decisions x 20 features x 90 days) or with ``--rows``, ``--columns``,
+``--decisions 10000000`` (the issue's 10^7), ``--postgresql URL`` (default
+``ETHICA_TEST_POSTGRESQL_URL``; ``--postgresql ''`` skips it), ``--skip-drift``.
 Evidently runs in its own venv (``--evidently-python``, default .venv-peers/evidently, made by
 ``make peer-venvs``); both read the same Parquet files, and the table shows whether the drift
 values agree. The machine may be shared: CPU time (process_time, which excludes waiting) is
-printed beside wall time.
+printed beside wall time, with the load average. PostgreSQL aggregates in its own processes,
+so its rows' CPU column is only ours (sending the query, reading the counts): read its wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -22,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ethica.fairness import ScoreBins
-from ethica.monitoring import Distribution, drift
+from ethica.monitoring import Distribution, drift_all
 from ethica.monitoring._report import monitoring_report
 from ethica.monitoring._windows import FeatureBins, WindowPlan, build_windows
 
@@ -57,10 +63,11 @@ def _frames(rows: int, columns: int, seed: int = 0) -> tuple[pd.DataFrame, pd.Da
 
 def _ours(reference: pd.DataFrame, current: pd.DataFrame) -> tuple[float, float, dict[str, float]]:
     wall, cpu = time.perf_counter(), time.process_time()
-    scores = {
-        name: drift(name, Distribution.of(reference[name]), Distribution.of(current[name])).score
-        for name in reference.columns
-    }
+    results = drift_all(
+        {name: Distribution.of(reference[name]) for name in reference.columns},
+        {name: Distribution.of(current[name]) for name in current.columns},
+    )
+    scores = {result.feature: result.score for result in results}
     return time.perf_counter() - wall, time.process_time() - cpu, scores
 
 
@@ -85,7 +92,9 @@ def _decisions(rows: int, features: int, days: int, seed: int = 1) -> pd.DataFra
     start = datetime(2026, 1, 1, tzinfo=UTC)
     score = rng.uniform(size=rows)
     frame = {
-        "at": pd.to_datetime(start) + pd.to_timedelta(rng.integers(0, days * 86_400, rows), "s"),
+        # A decision log is written in time order.
+        "at": pd.to_datetime(start)
+        + pd.to_timedelta(np.sort(rng.integers(0, days * 86_400, rows)), "s"),
         "sex": rng.choice(["f", "m"], rows),
         "age_band": rng.choice(["18-30", "31-50", "51+"], rows),
         "approved": (score > 0.5).astype(np.int8),
@@ -96,6 +105,53 @@ def _decisions(rows: int, features: int, days: int, seed: int = 1) -> pd.DataFra
     return pd.DataFrame(frame)
 
 
+def _to_postgresql(url: str, log: pd.DataFrame) -> str:
+    """Copy the log into a fresh PostgreSQL table (not timed) and return its name."""
+    import psycopg
+
+    name = "ethica_bench_decisions"
+    types = {"at": "TIMESTAMPTZ", "sex": "TEXT", "age_band": "TEXT", "approved": "SMALLINT"}
+    columns = ", ".join(f'"{c}" {types.get(c, "DOUBLE PRECISION")}' for c in log.columns)
+    text = io.StringIO()
+    log.to_csv(text, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S+00")
+    with psycopg.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE UNLOGGED TABLE {name} ({columns})")
+        with cursor.copy(f"COPY {name} FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(text.getvalue())
+        cursor.execute(f"ANALYZE {name}")
+    return name
+
+
+def _drop_postgresql(url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _windows_cases(
+    source: Any, plan: WindowPlan, engine: Any, where: str, size: str, days: int
+) -> list[tuple[str, str, str, float, float, str]]:
+    lines = []
+    wall, cpu, windows = _timed(lambda: build_windows(source, plan, engine=engine))
+    lines.append((f"all windows ({where})", size, "ethica", wall, cpu, ""))
+    last = max(windows)
+    wall, cpu, _ = _timed(
+        lambda: build_windows(
+            source, plan, since=last, until=last + timedelta(days=1), engine=engine
+        )
+    )
+    lines.append((f"one new day's window ({where})", size, "ethica", wall, cpu, ""))
+    wall, cpu, _ = _timed(
+        lambda: monitoring_report(
+            "bench", windows, sensitive_features=["sex", "age_band"], rules=[]
+        )
+    )
+    lines.append((f"report over {days} days", "from stored windows", "ethica", wall, cpu, ""))
+    return lines
+
+
 def _timed(job: Any) -> tuple[float, float, Any]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = job()
@@ -104,11 +160,17 @@ def _timed(job: Any) -> tuple[float, float, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--columns", type=int, default=20)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--columns", type=int, default=50)
     parser.add_argument("--decisions", type=int, default=1_000_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--skip-drift", action="store_true")
+    parser.add_argument(
+        "--postgresql",
+        default=os.environ.get("ETHICA_TEST_POSTGRESQL_URL", ""),
+        help="a postgresql:// URL to count windows in the database ('' skips it)",
+    )
     parser.add_argument(
         "--evidently-python",
         type=Path,
@@ -117,21 +179,8 @@ def main() -> None:
     args = parser.parse_args()
     lines = []
     with tempfile.TemporaryDirectory() as folder:
-        reference, current = _frames(args.rows, args.columns)
-        paths = Path(folder) / "reference.parquet", Path(folder) / "current.parquet"
-        reference.to_parquet(paths[0])
-        current.to_parquet(paths[1])
-        wall, cpu, ours = _ours(pd.read_parquet(paths[0]), pd.read_parquet(paths[1]))
-        size = f"{args.rows:,} rows x {args.columns} columns"
-        lines.append(("drift report", size, "ethica", wall, cpu, ""))
-        peer = _evidently(args.evidently_python, *paths)
-        if peer is None:
-            lines.append(("drift report", size, "Evidently", float("nan"), float("nan"), "n/a"))
-        else:
-            gap = max(abs(ours[c] - peer["values"][c]) for c in ours)
-            note = f"max |value gap| {gap:.1e}; {peer['cpu'] / cpu:.0f}x our CPU"
-            lines.append(("drift report", size, "Evidently", peer["wall"], peer["cpu"], note))
-
+        if not args.skip_drift:
+            lines += _drift_cases(args, Path(folder))
         log = _decisions(args.decisions, args.features, args.days)
         path = Path(folder) / "decisions.parquet"
         log.to_parquet(path)
@@ -144,24 +193,41 @@ def main() -> None:
             features={f"f{i}": FeatureBins("numeric", -4.0, 4.0, 20) for i in range(args.features)},
         )
         size = f"{args.decisions:,} x {args.features} features x {args.days} days"
-        wall, cpu, windows = _timed(lambda: build_windows(path, plan))
-        lines.append(("all windows (DuckDB, Parquet)", size, "ethica", wall, cpu, ""))
-        last = max(windows)
-        wall, cpu, _ = _timed(
-            lambda: build_windows(path, plan, since=last, until=last + timedelta(days=1))
-        )
-        lines.append(("one new day's window", size, "ethica", wall, cpu, ""))
-        wall, cpu, _ = _timed(
-            lambda: monitoring_report(
-                "bench", windows, sensitive_features=["sex", "age_band"], rules=[]
-            )
-        )
-        lines.append(
-            (f"report over {args.days} days", "from stored windows", "ethica", wall, cpu, "")
-        )
-    print(f"{'what':32} {'size':42} {'who':10} {'wall s':>8} {'CPU s':>8}  note")
+        lines += _windows_cases(path, plan, "duckdb", "DuckDB, Parquet", size, args.days)
+        if args.postgresql:
+            table = _to_postgresql(args.postgresql, log)
+            del log
+            try:
+                lines += _windows_cases(table, plan, args.postgresql, "PostgreSQL", size, args.days)
+            finally:
+                _drop_postgresql(args.postgresql, table)
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} cores")
+    print(f"{'what':38} {'size':42} {'who':10} {'wall s':>8} {'CPU s':>8}  note")
     for what, size, who, wall, cpu, note in lines:
-        print(f"{what:32} {size:42} {who:10} {wall:8.2f} {cpu:8.2f}  {note}")
+        print(f"{what:38} {size:42} {who:10} {wall:8.2f} {cpu:8.2f}  {note}")
+
+
+def _drift_cases(
+    args: argparse.Namespace, folder: Path
+) -> list[tuple[str, str, str, float, float, str]]:
+    lines = []
+    reference, current = _frames(args.rows, args.columns)
+    paths = folder / "reference.parquet", folder / "current.parquet"
+    reference.to_parquet(paths[0])
+    current.to_parquet(paths[1])
+    del reference, current
+    wall, cpu, ours = _ours(pd.read_parquet(paths[0]), pd.read_parquet(paths[1]))
+    size = f"{args.rows:,} rows x {args.columns} columns"
+    lines.append(("drift report", size, "ethica", wall, cpu, ""))
+    peer = _evidently(args.evidently_python, *paths)
+    if peer is None:
+        lines.append(("drift report", size, "Evidently", float("nan"), float("nan"), "n/a"))
+    else:
+        gap = max(abs(ours[c] - peer["values"][c]) for c in ours)
+        note = f"max |value gap| {gap:.1e}; {peer['cpu'] / cpu:.0f}x our CPU"
+        lines.append(("drift report", size, "Evidently", peer["wall"], peer["cpu"], note))
+    return lines
 
 
 if __name__ == "__main__":

@@ -99,6 +99,8 @@ def _postgresql_type(column: pd.Series[Any]) -> str:
         return "BIGINT"
     if kind == "f":
         return "DOUBLE PRECISION"
+    if kind == "M":
+        return "TIMESTAMPTZ" if getattr(column.dtype, "tz", None) is not None else "TIMESTAMP"
     return "TEXT"
 
 

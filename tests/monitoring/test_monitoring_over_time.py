@@ -99,6 +99,11 @@ def test_all_spans_at_once_equal_one_audit_per_span(span_days: int, part: str) -
             np.testing.assert_allclose(
                 got[column].to_numpy(float), expected[column].to_numpy(float), rtol=1e-12
             )
+    last = fairness_over_time(
+        windows, sensitive_features=["sex", "age"], span_days=span_days, last_only=True, part=part
+    )
+    tail = over_time[over_time["end"] == starts[-1] + timedelta(days=1)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(last, tail)
 
 
 @pytest.mark.slow  # sixty audits, one per day

@@ -68,9 +68,11 @@ from ethica.governance._register import STATUSES, ObligationStatus, Register, ob
 from ethica.governance._registration import registration
 from ethica.governance._spec import (
     BinaryDecision,
+    DriftRuleSpec,
     FallbackSpec,
     FeatureSpec,
     ModelSpec,
+    MonitoringSpec,
     MulticlassDecision,
     OversightSpec,
     ProtectedAttributeSpec,
@@ -122,6 +124,7 @@ __all__ = [
     "Evidence",
     "ExceptionClaim",
     "ExplanationRecord",
+    "DriftRuleSpec",
     "FallbackSpec",
     "FeatureInfluence",
     "FeatureSpec",
@@ -131,6 +134,7 @@ __all__ = [
     "LedgerRef",
     "LedgerVerification",
     "ModelSpec",
+    "MonitoringSpec",
     "ModelVersion",
     "MulticlassDecision",
     "NoticeRecord",

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ethica.errors import InputError
 from ethica.governance._facts import AIActFacts
+from ethica.monitoring import TESTS, DriftRule
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _DOTTED = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -232,6 +233,43 @@ class FallbackSpec(_Model):
         return self
 
 
+class DriftRuleSpec(_Model):
+    """How drift of one input is judged, where Evidently's default rule does not fit it."""
+
+    feature: str = Field(description="A declared feature.")
+    test: str | None = Field(
+        None,
+        description="A drift test: ks, chisquare, z, wasserstein, jensenshannon or psi "
+        "(empty: the default rule's choice by type and reference size).",
+    )
+    threshold: Annotated[float, Field(ge=0.0)] | None = Field(
+        None, description="The test's threshold instead of its default (p-value or distance)."
+    )
+
+    @field_validator("test")
+    @classmethod
+    def _known_test(cls, value: str | None) -> str | None:
+        if value is not None and value not in TESTS:
+            raise ValueError(f"unknown drift test {value!r}: use one of {sorted(TESTS)}")
+        return value
+
+    def rule(self) -> DriftRule:
+        """Return the rule the monitoring library applies."""
+        return DriftRule(self.test, self.threshold)
+
+
+class MonitoringSpec(_Model):
+    """The system's own monitoring rules, beside the defaults every system gets."""
+
+    drift: list[DriftRuleSpec] = Field(
+        default_factory=list, description="Per-feature overrides of the default drift rule."
+    )
+
+    def drift_rules(self) -> dict[str, DriftRule]:
+        """Return the drift overrides by feature, as :func:`ethica.monitoring.drift_all` reads."""
+        return {override.feature: override.rule() for override in self.drift}
+
+
 class SystemSpec(_Model):
     """One registered AI system."""
 
@@ -258,6 +296,9 @@ class SystemSpec(_Model):
     description: str = ""
     ai_act: AIActFacts | None = Field(
         None, description="Declared facts for the system's EU AI Act classification."
+    )
+    monitoring: MonitoringSpec = Field(
+        default_factory=MonitoringSpec, description="Overrides of the default monitoring rules."
     )
 
     @field_validator("id")
@@ -288,6 +329,13 @@ class SystemSpec(_Model):
                 f"{overlap} are declared both as features and as protected attributes; protected "
                 "attributes never reach the model"
             )
+        overridden = [o.feature for o in self.monitoring.drift]
+        undeclared = sorted(set(overridden) - set(names))
+        if undeclared:
+            raise ValueError(f"monitoring.drift names undeclared features {undeclared}")
+        twice = sorted({n for n in overridden if overridden.count(n) > 1})
+        if twice:
+            raise ValueError(f"monitoring.drift has two rules for {twice}; keep one each")
         protected = {p.name for p in self.protected_attributes}
         for feature in self.features:
             unknown = sorted(set(feature.proxy_for) - protected)

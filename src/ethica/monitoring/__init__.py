@@ -6,16 +6,26 @@ Evidently's registry and default rule; their values equal scipy's on the same da
 """
 
 from ethica.monitoring._distribution import Distribution, FeatureType
-from ethica.monitoring._drift import TESTS, DriftResult, DriftTest, default_test, drift
+from ethica.monitoring._drift import (
+    TESTS,
+    DriftResult,
+    DriftRule,
+    DriftTest,
+    default_test,
+    drift,
+    drift_all,
+)
 from ethica.monitoring._statistics import Statistic
 
 __all__ = [
     "TESTS",
     "Distribution",
     "DriftResult",
+    "DriftRule",
     "DriftTest",
     "FeatureType",
     "Statistic",
     "default_test",
     "drift",
+    "drift_all",
 ]

@@ -11,7 +11,7 @@ or Jensen-Shannon distance (categorical), drifted at >= 0.1.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -211,6 +211,56 @@ def drift(
         reference_rows=reference.total,
         current_rows=current.total,
     )
+
+
+@dataclass(frozen=True)
+class DriftRule:
+    """How one feature's drift is judged where Evidently's default rule does not fit.
+
+    ``test`` names a test of :data:`TESTS` (None: the default rule's choice); ``threshold``
+    replaces that test's default threshold (None: keep it).
+    """
+
+    test: str | None = None
+    threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.test is not None:
+            _named(self.test)
+        if self.threshold is not None and not (
+            math.isfinite(self.threshold) and self.threshold >= 0
+        ):
+            raise InputError(f"a drift threshold is a non-negative number; got {self.threshold}")
+
+
+def drift_all(
+    reference: Mapping[str, Distribution],
+    current: Mapping[str, Distribution],
+    *,
+    rules: Mapping[str, DriftRule] | None = None,
+) -> list[DriftResult]:
+    """Test every feature of ``reference`` for drift, by the rule given for it or the default.
+
+    ``rules`` are a system's overrides (its spec's ``monitoring.drift``), keyed by feature; a
+    rule for a feature that is not compared is an error, so a misspelt name is not ignored.
+    """
+    chosen = dict(rules or {})
+    missing = sorted(set(reference) - set(current))
+    if missing:
+        raise InputError(f"the current data has no column {missing}; compare the same features")
+    unknown = sorted(set(chosen) - set(reference))
+    if unknown:
+        raise InputError(f"drift rules name features that are not compared: {unknown}")
+    return [
+        drift(
+            name,
+            reference[name],
+            current[name],
+            test=chosen.get(name, DriftRule()).test,
+            threshold=chosen.get(name, DriftRule()).threshold,
+        )
+        for name in reference
+    ]
 
 
 def _named(test: str) -> DriftTest:

@@ -48,8 +48,11 @@ def fairness_over_time(
     span_days: int = 1,
     part: Part = "decisions",
     settings: Settings | None = None,
+    last_only: bool = False,
 ) -> pd.DataFrame:
     """Audit each window (``span_days=1``) or each rolling span ending at each window.
+
+    With ``last_only``, only the span that ends at the last window (what alert rules read).
 
     Returns one row per span end, grouping, group and metric: the audit's comparison of the
     group with the whole population (value, difference and its interval, ``p_adjusted``,
@@ -70,7 +73,8 @@ def fairness_over_time(
             "leave settings.reference unset"
         )
     starts = sorted(windows)
-    stacked = _stacked_spans(windows, starts, sensitive_features, span_days, part)
+    first_end = len(starts) - 1 if last_only else 0
+    stacked = _stacked_spans(windows, starts, sensitive_features, span_days, part, first_end)
     if stacked is None:
         return pd.DataFrame(columns=["start", "end", "rows", "grouping", "group", "metric"])
     kind = decision_kind(stacked.kind)
@@ -104,8 +108,9 @@ def _stacked_spans(
     features: Sequence[str],
     span_days: int,
     part: Part,
+    first_end: int,
 ) -> CountTable | None:
-    """One count table of every span: the cells of its windows, summed, keyed by the span."""
+    """One count table of the spans ending at ``starts[first_end:]``, keyed by the span."""
     tables: list[tuple[int, CountTable]] = [
         (index, table)
         for index, start in enumerate(starts)
@@ -133,7 +138,7 @@ def _stacked_spans(
             )
         start = starts[index]
         # Each window counts in every span that holds it: the spans ending on it and after.
-        for end in range(index, len(starts)):
+        for end in range(max(index, first_end), len(starts)):
             if starts[end] - timedelta(days=span_days) >= start:
                 break
             pieces.append(table.cells.assign(**{SPAN: end}))

@@ -108,9 +108,10 @@ def monitoring_report(
     if not windows:
         return MonitoringReport(system, 0, 0)
     daily = fairness_over_time(windows, sensitive_features=sensitive_features)
+    daily = daily[daily["metric"] == METRIC]
     trends = []
-    for (grouping, group), _ in daily.groupby(["grouping", "group"], sort=True):
-        series = gap_series(daily, grouping=str(grouping), group=str(group), metric=METRIC)
+    for (grouping, group), rows in daily.groupby(["grouping", "group"], sort=True):
+        series = gap_series(rows, grouping=str(grouping), group=str(group), metric=METRIC)
         if series.empty:
             continue
         trends.append(GroupTrend(str(grouping), str(group), _points(series), first_change(series)))
@@ -118,6 +119,7 @@ def monitoring_report(
         {s: windows[s] for s in sorted(windows)[-span_days:]},
         sensitive_features=sensitive_features,
         span_days=span_days,
+        last_only=True,
     )
     last = latest[latest["end"] == latest["end"].max()] if not latest.empty else latest
     observations = [

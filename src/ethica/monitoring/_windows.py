@@ -160,36 +160,101 @@ def _windowed_source(
     until: datetime | None,
     engine: str | Engine,
 ) -> tuple[Any, Engine]:
+    """Select the rows from ``since`` to ``until`` with their window, where the engine reads.
+
+    Each engine numbers the windows itself (DuckDB and PostgreSQL in SQL, Spark in its plan),
+    so no row leaves the engine: only the counts per window do.
+    """
     seconds = EVERY[plan.every]
     low = -math.inf if since is None else window_start(since, plan.every).timestamp()
     high = math.inf if until is None else window_start(until, plan.every).timestamp()
-    if isinstance(data, (str, Path)):
-        chosen = get_engine("duckdb" if engine == "auto" else engine, data)
-        time = '"' + plan.time.replace('"', '""') + '"'
-        reader = "read_csv_auto" if str(data).endswith((".csv", ".tsv")) else "read_parquet"
-        path = str(data).replace("'", "''")
-        relation = f"{reader}('{path}')"
-        epoch = f"epoch({time})" if _is_timestamp(relation, time) else time
-        bounds = " AND ".join(
-            f"{epoch} {op} {value!r}"
-            for op, value in ((">=", low), ("<", high))
-            if math.isfinite(value)
-        )
-        sql = (
-            f"SELECT *, CAST(FLOOR({epoch} / {seconds}) AS BIGINT) AS {WINDOW} "
-            f"FROM {relation}" + (f" WHERE {bounds}" if bounds else "")
-        )
-        return SqlQuery(sql), chosen
+    chosen = get_engine(engine, data)
+    if chosen.name == "spark":
+        return _spark_windowed(chosen, data, plan.time, seconds, (low, high)), chosen
+    if chosen.name in ("duckdb", "postgresql"):
+        return _sql_windowed(
+            chosen, _relation(chosen, data), plan.time, seconds, (low, high)
+        ), chosen
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     epoch_seconds = _epoch_seconds(frame[plan.time])
     inside = (epoch_seconds >= low) & (epoch_seconds < high)
     frame = frame.loc[inside].assign(**{WINDOW: np.floor_divide(epoch_seconds[inside], seconds)})
-    return frame, get_engine(engine, frame)
+    return frame, chosen
 
 
-def _is_timestamp(relation: str, column: str) -> bool:
-    described = duckdb.connect().execute(f"DESCRIBE SELECT {column} FROM {relation}").fetchall()
-    return str(described[0][1]).upper().startswith(("TIMESTAMP", "DATE"))
+def _relation(engine: Engine, data: Any) -> str:
+    """Name the decision log as a SQL relation: a file (DuckDB), a query, or a table."""
+    if isinstance(data, SqlQuery):
+        return f"({data.sql})"
+    if engine.name == "duckdb" and isinstance(data, (str, Path)):
+        reader = "read_csv_auto" if str(data).endswith((".csv", ".tsv")) else "read_parquet"
+        path = str(data).replace("'", "''")
+        return f"{reader}('{path}')"
+    if isinstance(data, str) and data:
+        return ".".join('"' + part.replace('"', '""') + '"' for part in data.split("."))
+    raise InputError(
+        f"the {engine.name} engine counts windows of a table, a query or (DuckDB) a file; "
+        f"got a {type(data).__name__}"
+    )
+
+
+def _sql_windowed(
+    engine: Engine, relation: str, time_column: str, seconds: int, bounds: tuple[float, float]
+) -> SqlQuery:
+    time = '"' + time_column.replace('"', '""') + '"'
+    stamps = _holds_timestamps(engine, f"SELECT {time} FROM {relation} AS log LIMIT 0")
+    epoch = time
+    if stamps:
+        epoch = f"epoch({time})" if engine.name == "duckdb" else f"EXTRACT(EPOCH FROM {time})"
+    conditions = []
+    for op, value, slack in zip((">=", "<"), bounds, (-86_400, 86_400), strict=True):
+        if not math.isfinite(value):
+            continue
+        if stamps:
+            # The column itself, a day wider (whatever its time zone): Parquet's row-group
+            # ranges and PostgreSQL's indexes skip what lies outside; the epoch decides.
+            conditions.append(f"{time} {op} to_timestamp({value + slack!r})")
+        conditions.append(f"{epoch} {op} {value!r}")
+    inside = " AND ".join(conditions)
+    return SqlQuery(
+        f"SELECT *, CAST(FLOOR({epoch} / {seconds}) AS BIGINT) AS {WINDOW} "
+        f"FROM {relation} AS log" + (f" WHERE {inside}" if inside else "")
+    )
+
+
+#: PostgreSQL's type identifiers of date, timestamp and timestamp with time zone.
+_POSTGRESQL_TIMES = {1082, 1114, 1184}
+
+
+def _holds_timestamps(engine: Engine, query: str) -> bool:
+    """Whether the one column of ``query`` holds dates or times (else epoch seconds)."""
+    if engine.name == "duckdb":
+        described = duckdb.connect().execute(f"DESCRIBE {query}").fetchall()
+        return str(described[0][1]).upper().startswith(("TIMESTAMP", "DATE"))
+    import psycopg  # the PostgreSQL extra; its engine was found, so it is there
+
+    with psycopg.connect(getattr(engine, "url")) as connection:  # noqa: B009
+        cursor = connection.execute(query)
+        assert cursor.description is not None
+        return cursor.description[0].type_code in _POSTGRESQL_TIMES
+
+
+def _spark_windowed(
+    engine: Engine, data: Any, time_column: str, seconds: int, bounds: tuple[float, float]
+) -> Any:
+    from pyspark.sql import functions  # the Spark extra; its engine was found, so it is there
+
+    session = getattr(engine, "session")  # noqa: B009 - SparkEngine's, not in the Protocol
+    frame = session.read.parquet(str(data)) if isinstance(data, (str, Path)) else data
+    column = functions.col(time_column)
+    kind = dict(frame.dtypes)[time_column]
+    epoch = functions.unix_timestamp(column) if kind.startswith(("timestamp", "date")) else column
+    low, high = bounds
+    if math.isfinite(low):
+        frame = frame.where(epoch >= low)
+    if math.isfinite(high):
+        frame = frame.where(epoch < high)
+    return frame.withColumn(WINDOW, functions.floor(epoch / seconds).cast("bigint"))
 
 
 def _epoch_seconds(column: pd.Series[Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -204,7 +269,9 @@ def _only_known(source: Any, label: str) -> Any:
     if isinstance(source, SqlQuery):
         quoted = '"' + label.replace('"', '""') + '"'
         return SqlQuery(f"SELECT * FROM ({source.sql}) AS w WHERE {quoted} IS NOT NULL")
-    return source.loc[source[label].notna()]
+    if isinstance(source, pd.DataFrame):
+        return source.loc[source[label].notna()]
+    return source.where(source[label].isNotNull())  # a Spark DataFrame
 
 
 def _table(
