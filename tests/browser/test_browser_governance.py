@@ -65,6 +65,21 @@ def test_an_officer_walks_the_governance_pages_of_the_demo_bank(
     row = page.locator("#obligation-ai-act-9")
     assert "attested by Rita Risk (head of risk)" in row.inner_text()
     assert serious_violations(page) == []
+    assert "Nobody has signed the assessment off yet." in page.locator("#fria").inner_text()
+    page.get_by_label("Signing as").select_option("data protection officer")
+    page.get_by_label("Name of the signatory").fill("Dana Privacy")
+    page.get_by_role("button", name="Sign the assessment off").click()
+    page.locator("#fria-signed").wait_for()
+    assert "Signed off by Dana Privacy (data protection officer)" in (
+        page.locator("#fria-signoffs").inner_text()
+    )
+    fria_row = page.locator("#obligation-ai-act-27").inner_text()
+    assert "attested by Dana Privacy (data protection officer)" in fria_row, fria_row
+    assert serious_violations(page) == []
+    page.set_viewport_size({"width": 390, "height": 900})
+    screenshot(page, "credit-limit-390")
+    assert serious_violations(page) == []
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_label("Harm").select_option("fundamental-rights")
     page.get_by_label("What happened").fill("Declines clustered in one postcode district.")
     page.get_by_role("button", name="Open the incident and start its clock").click()
@@ -81,9 +96,11 @@ def test_an_officer_walks_the_governance_pages_of_the_demo_bank(
     assert page.locator('a[href$="/documents/model-card.html"]').count() == 0  # no model yet
     for key, title in titles.items():
         page.goto(f"{live_service.url}/dashboard/governance/credit-limit")
-        page.locator(f'a[href$="/documents/{key}.html"]').click()
+        page.locator(f'#documents a[href$="/documents/{key}.html"]').click()
         page.wait_for_url(f"**/documents/{key}.html")
         assert title in page.title() or title in page.locator("h1").first.inner_text()
+        if key == "fria":
+            assert "Dana Privacy" in page.locator("body").inner_text()  # the signature shows
         assert serious_violations(page) == [], key
     screenshot(page, "annex-viii")
 

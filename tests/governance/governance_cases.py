@@ -72,9 +72,9 @@ def full_evidence(spec: SystemSpec, *, at: datetime = OBSERVED) -> list[Evidence
             observed_at=at, scope="decisions", dataset="decisions Q1", rows=800,
             sensitive_features=["sex"], accuracy=0.81, refs=[ref(spec.id, 12)],
         ),
-        AuditEvidence(
-            observed_at=at, scope="monitoring", dataset="window 2026-02", rows=300,
-            sensitive_features=["sex"], accuracy=0.8,
+        AuditEvidence(  # monitoring's windows count for 7 days
+            observed_at=at + timedelta(days=8), scope="monitoring", dataset="window 2026-02",
+            rows=300, sensitive_features=["sex"], accuracy=0.8,
         ),
         ExplanationRecord(
             observed_at=at, period_start=date(2026, 2, 1), period_end=date(2026, 2, 19),

@@ -54,6 +54,20 @@ def _requests(
             f"/v1/systems/{SYSTEM}", json=_spec(), headers=h
         ),
         ("GET", "/v1/systems"): lambda h: client.get("/v1/systems", headers=h),
+        ("GET", "/v1/systems/{system_id}/obligations"): lambda h: client.get(
+            f"/v1/systems/{SYSTEM}/obligations", headers=h
+        ),
+        ("GET", "/v1/systems/{system_id}/incidents"): lambda h: client.get(
+            f"/v1/systems/{SYSTEM}/incidents", headers=h
+        ),
+        ("POST", "/v1/systems/{system_id}/incidents"): lambda h: client.post(
+            f"/v1/systems/{SYSTEM}/incidents",
+            json={"harm": "health", "description": "walk"},
+            headers=h,
+        ),
+        ("POST", "/v1/systems/{system_id}/incidents/{incident_id}/steps"): lambda h: client.post(
+            f"/v1/systems/{SYSTEM}/incidents/none/steps", json={"step": "report"}, headers=h
+        ),
         ("GET", "/v1/systems/{system_id}"): lambda h: client.get(
             f"/v1/systems/{SYSTEM}", headers=h
         ),
@@ -315,6 +329,10 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
         "apply_system",
         "list_systems",
         "get_system",
+        "get_obligations_register",
+        "list_incidents",
+        "open_incident",
+        "record_incident_step",
         "upload_model",
         "set_training_summary",
         "get_decision_notice",

@@ -161,6 +161,11 @@ def _requests(decision_id: str) -> dict[tuple[str, str], Send]:
             data={**form, "obligation": "ai-act-9", "by": "A", "role": "B", "statement": "C"},
             follow_redirects=False,
         ),
+        ("POST", "/dashboard/governance/{system_id}/fria-signoffs"): lambda c, form: c.post(
+            f"/dashboard/governance/{SYSTEM}/fria-signoffs",
+            data={**form, "role": "system owner", "name": "A", "statement": "C"},
+            follow_redirects=False,
+        ),
         ("POST", "/dashboard/governance/{system_id}/incidents"): lambda c, form: c.post(
             f"/dashboard/governance/{SYSTEM}/incidents",
             data={**form, "harm": "health", "description": "what happened"},

@@ -11,14 +11,14 @@ from pathlib import Path
 
 from service_testing import Service
 from sqlalchemy import func, update
-from test_service_governance import APPLICANT, CREDIT
+from test_service_governance import APPLICANT, CREDIT, RECOMMENDATION_FACTS
 from typer.testing import CliRunner
 from web_testing import csrf_of, token_of, viewing_as
 
 from ethica.cli import app as cli
 from ethica.governance import verify_document
 from ethica.service.app import state_of
-from ethica.service.db import unit_of_work
+from ethica.service.db import unit_of_work, utcnow
 from ethica.service.ledger.store import SqlEntryStore
 from ethica.service.ledger.tables import LedgerEntry
 
@@ -182,3 +182,54 @@ def test_an_officer_opens_an_incident_and_records_its_report_from_the_page(
     assert f"Incident {incident} is recorded in the ledger." in shown.text
     assert "left to report (15 days, Art. 73(2))" in shown.text
     assert stepped.status_code == 200 and "reported " in stepped.text
+
+
+def test_a_named_person_signs_the_impact_assessment_off_and_art_27_is_attested(
+    service: Callable[..., Service], database_url: str
+) -> None:
+    running = service()
+    running.register("credit", **CREDIT)
+    running.register("shop", name="Shop", ai_act=RECOMMENDATION_FACTS, risk_tier="minimal")
+    with viewing_as(running.client, _officer(running)) as client:
+        page = client.get("/dashboard/governance/credit")
+        csrf = csrf_of(page.text)
+        form = {"csrf": csrf, "role": "data protection officer", "name": "Dana Privacy"}
+        form["statement"] = "I have read the impact assessment of Credit and sign it off."
+        stranger = client.post(
+            "/dashboard/governance/credit/fria-signoffs", data={**form, "role": "intern"}
+        )
+        unneeded = client.post("/dashboard/governance/shop/fria-signoffs", data=form)
+        done = client.post(
+            "/dashboard/governance/credit/fria-signoffs", data=form, follow_redirects=False
+        )
+        after = client.get(done.headers["location"])
+        fria = client.get("/dashboard/governance/credit/documents/fria.json")
+        shop = client.get("/dashboard/governance/shop")
+    assert 'id="fria-unsigned"' in page.text and "Sign the assessment off on" in page.text
+    assert stranger.status_code == 422
+    assert "signed off as the system owner, the data protection officer, the risk and " in (
+        stranger.text
+    )
+    assert 'value="Dana Privacy"' in stranger.text  # what was entered is kept
+    assert unneeded.status_code == 422
+    assert "shop needs no fundamental-rights impact assessment" in unneeded.text
+    assert 'id="fria"' not in shop.text
+    assert done.status_code == 303, done.text
+    assert "The sign-off as data protection officer is recorded in the ledger." in after.text
+    today = utcnow().date()
+    assert f"Signed off by Dana Privacy (data protection officer) on {today}" in after.text
+    row = re.search(r'<tr id="obligation-ai-act-27">.*?</tr>', after.text, re.S)
+    assert row is not None and ">attested<" in row.group(0)
+    assert "attested by Dana Privacy (data protection officer)" in row.group(0)
+    signoffs = {s["role"]: s for s in json.loads(fria.text)["signoffs"]}
+    assert signoffs["data protection officer"]["name"] == "Dana Privacy"
+    assert signoffs["data protection officer"]["on"] == today.isoformat()
+    assert signoffs["system owner"]["name"] is None  # the others have not signed yet
+    with state_of(running.app).sessions() as session:
+        entries = list(SqlEntryStore(session).entries("credit"))
+    (attestation,) = [e for e in entries if e.kind == "attestation"]
+    assert attestation.public["obligation"] == "ai-act-27"
+    assert attestation.public["by"] == "Dana Privacy"
+    cited = {(s["chain"], s["sequence"]) for s in json.loads(fria.text)["sources"]}
+    assert ("credit", attestation.sequence) in cited
+    assert verify_document(fria.text, entries).ok

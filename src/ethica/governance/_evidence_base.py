@@ -44,7 +44,8 @@ EVIDENCE_KINDS = {
         EvidenceKind("oversight", "human oversight in operation", timedelta(days=30)),
         EvidenceKind("training-data-audit", "audit of the training data", timedelta(days=90)),
         EvidenceKind("decisions-audit", "audit of decisions with outcomes", timedelta(days=90)),
-        EvidenceKind("monitoring-audit", "fairness and drift monitoring", timedelta(days=30)),
+        # Monitoring counts every day: a week without a counted day means it has stopped.
+        EvidenceKind("monitoring-audit", "fairness and drift monitoring", timedelta(days=7)),
         EvidenceKind("explanations", "explanations served", timedelta(days=30)),
         EvidenceKind("path-test:human-review", "human review path tested", timedelta(days=90)),
         EvidenceKind("path-test:objection", "objection path tested", timedelta(days=90)),

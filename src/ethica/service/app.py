@@ -22,6 +22,7 @@ from ethica.service.consent.api import router as consent
 from ethica.service.decisions.api import router as decisions
 from ethica.service.decisions.retention import start_schedule
 from ethica.service.errors import STATUS, TooManyAttemptsError
+from ethica.service.governance.api import router as governance
 from ethica.service.health import router as health
 from ethica.service.ledger import heads
 from ethica.service.ledger.api import router as ledger
@@ -120,8 +121,8 @@ def create_worker_app() -> FastAPI:
 def _mount(app: FastAPI) -> None:
     """Every router, in one place."""
     routers = (
-        health, users, systems, decisions, ledger, subjects, consent, reviews, concerns,
-        notifications, candidates,
+        health, users, systems, governance, decisions, ledger, subjects, consent, reviews,
+        concerns, notifications, candidates,
     )  # fmt: skip
     for router in routers:
         app.include_router(router)

@@ -53,6 +53,11 @@ class Principal:
         """Whether the caller holds ``scope``."""
         return scope in self.scopes
 
+    @property
+    def actor(self) -> str:
+        """How the ledger names the caller: ``kind:id``."""
+        return f"{self.kind}:{self.id}"
+
 
 def hash_password(password: str) -> str:
     """scrypt hash with a random salt, as ``scrypt$<salt>$<hash>``."""

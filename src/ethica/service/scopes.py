@@ -39,6 +39,11 @@ SCOPES: dict[str, str] = {
         "Serve a candidate mitigation in place of the system's decisions, or roll it back: an "
         "officer's decision, recorded with the reason and the evidence reviewed."
     ),
+    "governance:read": (
+        "Read systems' obligations registers and serious incidents (grant it alone to an "
+        "auditor's key: it reads no personal data)."
+    ),
+    "incidents:write": "Open serious incidents (AI Act Art. 73) and record their steps.",
 }
 
 Role = Literal["admin", "officer", "reviewer", "customer"]
@@ -65,6 +70,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
             "webhooks:read",
             "candidates:write",
             "candidates:promote",
+            "governance:read",
+            "incidents:write",
         }
     ),
     # Reviewers read decisions only through their cases: a decision read would show the model's
@@ -84,5 +91,6 @@ APPLICATION_SCOPES = frozenset(
         "systems:read",
         "links:write",
         "consent:write",
+        "governance:read",
     }
 )

@@ -4,10 +4,11 @@ Each record is computed now from what the service holds, never typed in: the ver
 system's ledger chains (Art. 12, 19), the oversight design in force with what reviewers did in the
 last 30 days (Art. 14, 26(2)), how many of that period's decisions were explained (Art. 86,
 GDPR Art. 22), the live audit of decisions with outcomes (Art. 10, 15; see
-:mod:`ethica.service.governance.audits`), and the serious-incident log with its reporting clocks
-(Art. 73). Breaking the thing itself (a tampered entry, review of adverse decisions turned off,
-decisions without reasons, an audit gone stale, an incident past its deadline) is what changes
-the status.
+:mod:`ethica.service.governance.audits`), the latest monitoring windows and their alerts
+(Art. 72; see :mod:`ethica.service.governance.monitoring`), and the serious-incident log with
+its reporting clocks (Art. 73). Breaking the thing itself (a tampered entry, review of adverse
+decisions turned off, decisions without reasons, an audit gone stale, monitoring stopped, an
+incident past its deadline) is what changes the status.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ethica.governance import (
 from ethica.service.decisions.tables import Decision
 from ethica.service.governance.audits import decision_audit_evidence
 from ethica.service.governance.incidents import incidents_of
+from ethica.service.governance.monitoring import monitoring_evidence
 from ethica.service.ledger.service import verify_ledger
 from ethica.service.ledger.store import SqlEntryStore
 from ethica.service.reviews.clocks import is_adverse
@@ -55,6 +57,9 @@ def gather_evidence(
     if explained is not None:
         records.append(explained)
     records.extend(decision_audit_evidence(session, settings=settings, spec=spec, now=now))
+    monitored = monitoring_evidence(session, spec=spec, now=now)
+    if monitored is not None:
+        records.append(monitored)
     records.append(incident_log(incidents_of(session, system_id=spec.id), now=now))
     return records
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
 from ethica.governance import Incident, LedgerRef, open_incident
+from ethica.service.errors import NotFoundError
 from ethica.service.ledger.store import row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.ledger.writer import Batch
@@ -98,6 +99,6 @@ def record_step(
         raise InputError(f"the step is one of {', '.join(STEPS)}, not {step!r}")
     found = {i.id: i for i in incidents_of(batch.session, system_id=system_id)}
     if incident_id not in found:
-        raise InputError(f"{system_id} has no incident {incident_id!r}")
+        raise NotFoundError(f"{system_id} has no incident {incident_id!r}")
     stepped = found[incident_id].record(step, at=at, by=by, note=note)  # type: ignore[arg-type]
     return _append(batch, stepped)

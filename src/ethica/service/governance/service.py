@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
 from ethica.governance import (
+    FRIA_ROLES,
     Attestation,
     Change,
     Classification,
@@ -23,6 +24,7 @@ from ethica.governance import (
     LedgerRef,
     ModelVersion,
     Register,
+    SignOffGiven,
     SystemRecord,
     SystemSpec,
     applicable_obligations,
@@ -45,6 +47,8 @@ CLASSIFICATION = "classification"
 """The kind of the ledger entry recording a system's (re)classification."""
 ATTESTATION = "attestation"
 """The kind of the ledger entry recording a named person's attestation of an obligation."""
+FRIA = "ai-act-27"
+"""The obligation a sign-off of the fundamental-rights impact assessment attests."""
 
 
 def system_spec(session: Session, *, system_id: str) -> SystemSpec:
@@ -158,6 +162,34 @@ def attest(
     return attestation.model_copy(update={"ref": LedgerRef.of(entry)})
 
 
+def sign_off_fria(
+    batch: Batch, *, system_id: str, role: str, name: str, statement: str, signed_on: date
+) -> Attestation:
+    """Record a named person's sign-off of the system's impact assessment; a writer job.
+
+    The sign-off is an attestation of Art. 27 in one of :data:`~ethica.governance.FRIA_ROLES`:
+    the register shows the obligation attested, and the assessment shows the signature.
+    """
+    if role not in FRIA_ROLES:
+        raise InputError(
+            f"the impact assessment is signed off as the {', the '.join(FRIA_ROLES)}; "
+            f"not as {role!r}"
+        )
+    spec = system_spec(batch.session, system_id=system_id)
+    classification = classification_of(spec)
+    keys = {o.key for o in applicable_obligations(classification)} if classification else set()
+    if FRIA not in keys:
+        raise InputError(
+            f"{system_id} needs no fundamental-rights impact assessment (AI Act Art. 27 applies "
+            "to deployers of high-risk systems in public services, credit scoring and life or "
+            "health insurance), so there is nothing to sign off"
+        )
+    return attest(
+        batch, system_id=system_id, obligation=FRIA, by=name, role=role, statement=statement,
+        given_on=signed_on,
+    )  # fmt: skip
+
+
 def attestations_of(session: Session, *, system_id: str) -> list[Attestation]:
     """Every attestation kept in the system's ledger chain, each with its entry's reference."""
     return [
@@ -184,10 +216,16 @@ def system_record(
         )
         for entry in classification_history(session, system_id=system_id)
     ]
+    attestations = attestations_of(session, system_id=system_id)
     return SystemRecord(
         spec=spec,
         evidence=gather_evidence(session, settings=settings, spec=spec, now=now),
-        attestations=attestations_of(session, system_id=system_id),
+        attestations=attestations,
+        signoffs=[
+            SignOffGiven(role=a.role, name=a.by, signed_on=a.given_on, statement=a.statement)
+            for a in attestations
+            if a.obligation == FRIA and a.given_on <= now.date()
+        ],
         models=[
             ModelVersion(version=version, format=format, training_summary=summary)
             for version, format, summary in models

@@ -48,7 +48,7 @@ async def apply_system(
         raise InputError(f"the spec's id {parsed.id!r} differs from the URL's {system_id!r}")
 
     def job(batch: Batch) -> tuple[SystemRead, bool]:
-        system, created = register_system(batch, spec=parsed, by=_actor(writer))
+        system, created = register_system(batch, spec=parsed, by=writer.actor)
         return SystemRead.model_validate(system), created
 
     applied, created = await run_job(request, job)
@@ -160,9 +160,7 @@ async def suspend_system(
     """
 
     def job(batch: Batch) -> StatusChangeRead:
-        return suspension.suspend(
-            batch, system_id=system_id, reason=body.reason, by=_actor(officer)
-        )
+        return suspension.suspend(batch, system_id=system_id, reason=body.reason, by=officer.actor)
 
     return await _status_change(request, system_id, job)
 
@@ -182,7 +180,7 @@ async def resume_system(
     """Let a suspended system's model decide again (409 when it is not suspended)."""
 
     def job(batch: Batch) -> StatusChangeRead:
-        return suspension.resume(batch, system_id=system_id, reason=body.reason, by=_actor(officer))
+        return suspension.resume(batch, system_id=system_id, reason=body.reason, by=officer.actor)
 
     return await _status_change(request, system_id, job)
 
@@ -193,7 +191,3 @@ async def _status_change(
     changed = await run_job(request, job)
     state_of(request.app).gateway.forget_system(system_id)  # committed: reload it now
     return changed
-
-
-def _actor(principal: Principal) -> str:
-    return f"{principal.kind}:{principal.id}"

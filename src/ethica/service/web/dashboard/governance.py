@@ -8,9 +8,11 @@ and answered with 303 back to the system's page (POST/redirect/GET).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +24,7 @@ from ethica.errors import InputError
 from ethica.governance import Classification, Document, SystemRecord
 from ethica.service.db import utcnow
 from ethica.service.deps import SessionDep, run_job
+from ethica.service.errors import NotFoundError
 from ethica.service.governance import incidents
 from ethica.service.governance import service as governance
 from ethica.service.state import state_of
@@ -88,9 +91,12 @@ def system_governance_page(
     viewer: Officer,
     attested: str | None = None,
     incident: str | None = None,
+    signed: str | None = None,
 ) -> Response:
     """A system's classification, obligations register, documents, attestations, incidents."""
-    return _system_page(request, session, viewer, system_id, attested=attested, opened=incident)
+    return _system_page(
+        request, session, viewer, system_id, attested=attested, opened=incident, signed=signed
+    )
 
 
 def _system_page(
@@ -101,6 +107,7 @@ def _system_page(
     *,
     attested: str | None = None,
     opened: str | None = None,
+    signed: str | None = None,
     entered: dict[str, str] | None = None,
     error: str | None = None,
     status: int = 200,
@@ -133,6 +140,15 @@ def _system_page(
         "steps": incidents.STEPS,
         "now": utcnow(),
         "opened": opened,
+        "signed": signed,
+        "fria_roles": library.FRIA_ROLES,
+        "fria_signoffs": [
+            a
+            for a in governance.attestations_of(session, system_id=system_id)
+            if a.obligation == governance.FRIA
+        ],
+        "needs_fria": register is not None
+        and any(row.obligation.key == governance.FRIA for row in register.rows),
     }
     return render(
         request, "dashboard/governance_system.html", context, viewer=viewer, status=status
@@ -202,17 +218,35 @@ async def add_attestation(
             role=role.strip(), statement=statement.strip(), given_on=today,
         )  # fmt: skip
 
-    try:
-        await run_job(request, job)
-    except (InputError, ValidationError) as error:
-        message = _first_error(error) if isinstance(error, ValidationError) else str(error)
-        with state_of(request.app).sessions() as session:
-            return _system_page(
-                request, session, viewer, system_id, entered=entered, error=message, status=422
-            )
-    return RedirectResponse(
-        f"/dashboard/governance/{system_id}?attested={obligation}#obligations", status_code=303
-    )
+    return await _act(
+        request, viewer, system_id, job, entered,
+        lambda _: f"/dashboard/governance/{system_id}?attested={obligation}#obligations",
+    )  # fmt: skip
+
+
+@router.post("/{system_id}/fria-signoffs")
+async def sign_off_fria(
+    system_id: str,
+    request: Request,
+    viewer: Officer,
+    role: Annotated[str, Form(max_length=200)] = "",
+    name: Annotated[str, Form(max_length=200)] = "",
+    statement: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Record a named person's sign-off of the impact assessment (an attestation of Art. 27)."""
+    entered = {"fria_role": role, "fria_name": name, "fria_statement": statement}
+    today = utcnow().date()
+
+    def job(batch: Any) -> library.Attestation:
+        return governance.sign_off_fria(
+            batch, system_id=system_id, role=role, name=name.strip(),
+            statement=statement.strip(), signed_on=today,
+        )  # fmt: skip
+
+    return await _act(
+        request, viewer, system_id, job, entered,
+        lambda done: f"/dashboard/governance/{system_id}?signed={quote(done.role)}#fria",
+    )  # fmt: skip
 
 
 @router.post("/{system_id}/incidents")
@@ -233,10 +267,10 @@ async def add_incident(
     def job(batch: Any) -> library.Incident:
         return incidents.open_system_incident(
             batch, system_id=system_id, harm=harm, source=source, source_ref=source_ref,
-            description=description, opened_by=_actor(viewer), aware_at=now,
+            description=description, opened_by=viewer.principal.actor, aware_at=now,
         )  # fmt: skip
 
-    return await _act(request, viewer, system_id, job, entered)
+    return await _act(request, viewer, system_id, job, entered, _incident_page(system_id))
 
 
 @router.post("/{system_id}/incidents/{incident_id}/steps")
@@ -254,10 +288,14 @@ async def add_incident_step(
     def job(batch: Any) -> library.Incident:
         return incidents.record_step(
             batch, system_id=system_id, incident_id=incident_id, step=step,
-            by=_actor(viewer), at=now, note=note,
+            by=viewer.principal.actor, at=now, note=note,
         )  # fmt: skip
 
-    return await _act(request, viewer, system_id, job, {})
+    return await _act(request, viewer, system_id, job, {}, _incident_page(system_id))
+
+
+def _incident_page(system_id: str) -> Callable[[Any], str]:
+    return lambda done: f"/dashboard/governance/{system_id}?incident={done.id}#incidents"
 
 
 async def _act(
@@ -266,26 +304,27 @@ async def _act(
     system_id: str,
     job: Any,
     entered: dict[str, str],
+    then: Callable[[Any], str],
 ) -> Response:
+    """Run a form's writer job; show the page again with the reason, or go on to ``then``."""
     try:
         done = await run_job(request, job)
-    except (InputError, ValidationError) as error:
+    except (InputError, ValidationError, NotFoundError) as error:
         message = _first_error(error) if isinstance(error, ValidationError) else str(error)
         with state_of(request.app).sessions() as session:
             return _system_page(
                 request, session, viewer, system_id, entered=entered, error=message, status=422
             )
-    return RedirectResponse(
-        f"/dashboard/governance/{system_id}?incident={done.id}#incidents", status_code=303
-    )
-
-
-def _actor(viewer: Viewer) -> str:
-    return f"{viewer.principal.kind}:{viewer.principal.id}"
+    return RedirectResponse(then(done), status_code=303)
 
 
 def _first_error(error: ValidationError) -> str:
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
-    words = {"statement": "The statement", "by": "The name", "role": "The role"}
+    words = {
+        "statement": "The statement",
+        "by": "The name",
+        "name": "The name",
+        "role": "The role",
+    }
     return f"{words.get(where, where)}: {first['msg'].lower()}."
