@@ -26,6 +26,11 @@ def _run(*args: str) -> tuple[int, str]:
             "--transcript goes with --federated",
         ),
         (["federated", "site", "--data", "missing.parquet"], "no decision log at"),
+        (
+            ["federated", "train", "p.toml", "--out", "m.skops", "--system", "credit"],
+            "--system and --version go together",
+        ),
+        (["federated", "train", "missing.toml", "--out", "m.skops"], "no plan at missing.toml"),
     ],
 )
 def test_a_wrong_call_is_refused_with_the_fix(args: list[str], message: str) -> None:
@@ -48,3 +53,11 @@ def test_a_site_refuses_a_superlink_off_this_machine(tmp_path: Path) -> None:
     code, output = _run("federated", "site", "--data", str(data), "--superlink", "10.1.2.3:9092")
     assert code == 2
     assert "not on this machine" in output and "TLS" in output
+
+
+def test_training_needs_the_features_named(tmp_path: Path) -> None:
+    plan = write_sites(tmp_path, site_logs(rows=50), port=9092)
+    code, output = _run("federated", "train", str(plan), "--out", str(tmp_path / "m.skops"))
+    assert code == 2
+    assert "no [training] features" in output
+    assert not (tmp_path / "m.skops").exists()
