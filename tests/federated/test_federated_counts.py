@@ -12,7 +12,7 @@ from federated_cases import assert_same_audit, site_logs, write_sites
 
 from ethica.errors import InputError
 from ethica.fairness import Settings, assess, audit, count_table
-from ethica.federated import SecureSum, plan_from_dict, read_plan, site_counts
+from ethica.federated import Plan, SecureSum, plan_from_dict, read_plan, site_counts
 
 
 def _plan(tmp_path: Path, logs: list[pd.DataFrame] | None = None):  # type: ignore[no-untyped-def]
@@ -166,3 +166,39 @@ def test_central_count_table_of_a_file_matches_the_site_counts(tmp_path: Path) -
         prediction="approved",
     )
     assert np.array_equal(plan.layout.vector(table), site_counts(plan, tmp_path / "site2.parquet"))
+
+
+def test_a_linear_model_decides_at_the_site_in_place_of_the_prediction_column(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace
+
+    logs = site_logs()
+    logs[0]["income"] = np.linspace(-1, 1, len(logs[0]))
+    plan = replace(_plan(tmp_path, logs), features=("income",), model=((2.0,), -0.5))
+    counts = site_counts(plan, tmp_path / "site0.parquet")
+    decided = logs[0].assign(approved=(2.0 * logs[0]["income"] - 0.5 > 0).astype(int))
+    table = count_table(
+        decided, sensitive_features=["sex", "age_band"], label="repaid", prediction="approved"
+    )
+    assert np.array_equal(counts, plan.layout.vector(table))
+    assert Plan.from_json(plan.to_json()) == plan
+
+
+def test_a_trained_model_is_stored_as_skops_and_loads_without_pickle() -> None:
+    pytest.importorskip("skops", reason="the models extra is not installed")
+    from ethica.federated import FederatedModel
+    from ethica.scoring import load_model
+
+    model = FederatedModel(
+        features=("income", "debt"),
+        coefficients=np.array([1.5, -0.75]),
+        intercept=0.25,
+        accuracy=0.8,
+        rounds=5,
+        sites=3,
+    )
+    stored = load_model(model.to_skops(), "skops")
+    inputs = np.array([[1.0, 0.0], [-1.0, 1.0], [0.0, 0.0]])
+    assert stored.predict(inputs).tolist() == [1, 0, 1]
+    assert stored.coef_.tolist() == [[1.5, -0.75]]

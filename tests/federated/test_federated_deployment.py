@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,26 +32,24 @@ pytestmark = pytest.mark.slow
 ETHICA = str(Path(sys.executable).parent / "ethica")
 
 
-@pytest.fixture
-def sites(tmp_path: Path, flower: Path) -> Iterator[tuple[Path, list[pd.DataFrame]]]:
-    """Three sites running ``ethica federated site``, waiting for the coordinator."""
-    logs = site_logs()
-    plan = write_sites(tmp_path, logs, port=free_port())
+@contextmanager
+def running_sites(folder: Path, plan: Path, count: int) -> Iterator[None]:
+    """``count`` sites running ``ethica federated site`` on folder/site{i}.parquet."""
     superlink = read_plan(plan).superlink
     processes = []
-    for index in range(3):
-        env = {**os.environ, "FLWR_HOME": str(tmp_path / f"home{index}")}
+    for index in range(count):
+        env = {**os.environ, "FLWR_HOME": str(folder / f"home{index}")}
         env.pop("FLWR_TELEMETRY_ENABLED", None)  # the site turns it off by itself
         command = [
             ETHICA,
             "federated",
             "site",
             "--data",
-            str(tmp_path / f"site{index}.parquet"),
+            str(folder / f"site{index}.parquet"),
             "--superlink",
             superlink,
         ]
-        with (tmp_path / f"site{index}.log").open("wb") as out:
+        with (folder / f"site{index}.log").open("wb") as out:
             processes.append(
                 subprocess.Popen(
                     command,
@@ -60,16 +59,27 @@ def sites(tmp_path: Path, flower: Path) -> Iterator[tuple[Path, list[pd.DataFram
                     start_new_session=True,
                 )
             )
-    yield plan, logs
-    for process in processes:
-        # Each site's SuperNode and ClientApps are in the session the test started.
-        os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    try:
+        yield
+    finally:
+        for process in processes:
+            # Each site's SuperNode and ClientApps are in the session the test started.
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture
+def sites(tmp_path: Path, flower: Path) -> Iterator[tuple[Path, list[pd.DataFrame]]]:
+    """Three sites running ``ethica federated site``, waiting for the coordinator."""
+    logs = site_logs()
+    plan = write_sites(tmp_path, logs, port=free_port())
+    with running_sites(tmp_path, plan, 3):
+        yield plan, logs
 
 
 def test_three_sites_audit_as_the_pooled_rows_and_reveal_no_table(

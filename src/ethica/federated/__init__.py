@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from ethica.federated._secure_sum import SecureSum
     from ethica.federated._site import run_site
     from ethica.federated._site_counts import site_counts
+    from ethica.federated._training import FederatedModel, federated_train
 
 _WHERE = {
     "FederatedAudit": "_coordinator",
@@ -29,14 +30,18 @@ _WHERE = {
     "SecureSum": "_secure_sum",
     "run_site": "_site",
     "site_counts": "_site_counts",
+    "FederatedModel": "_training",
+    "federated_train": "_training",
 }
 
 __all__ = [
     "FederatedAudit",
+    "FederatedModel",
     "Layout",
     "Plan",
     "SecureSum",
     "federated_audit",
+    "federated_train",
     "noisy_counts",
     "plan_from_dict",
     "read_plan",

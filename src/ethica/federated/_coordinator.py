@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,50 +51,83 @@ def federated_audit(
     """
     if isinstance(plan, Path):
         plan = read_plan(plan)
-    with tempfile.TemporaryDirectory(prefix="ethica-federated-") as scratch:
-        folder = logs or Path(scratch)
-        folder.mkdir(parents=True, exist_ok=True)
-        counts = _secure_sum(plan, folder, Path(scratch), transcript)
-    released = counts if plan.epsilon is None else noisy_counts(counts, plan.epsilon)
-    table = plan.layout.table(released)
-    settings = Settings(**plan.settings)
-    return FederatedAudit(
-        audit=assess(table, settings),
-        table=table,
-        sites=plan.sites,
-        epsilon=plan.epsilon,
-    )
+    with SuperLinkSession(plan, logs=logs) as session:
+        return session.audit(plan, transcript=transcript)
 
 
-def _secure_sum(
-    plan: Plan, logs: Path, scratch: Path, transcript: Path | None
-) -> np.ndarray[Any, np.dtype[np.int64]]:
-    home = scratch / "flower-home"
-    write_flower_home(home, plan.port)
-    app = write_app(scratch / "app")
-    result = scratch / "result.json"
-    overrides = scratch / "run-config.toml"
-    # JSON strings are TOML basic strings.
-    overrides.write_text(
-        f"plan = {json.dumps(plan.to_json())}\n"
-        f"result = {json.dumps(str(result))}\n"
-        f"transcript = {json.dumps(str(transcript.resolve()) if transcript else '')}\n",
-        encoding="utf-8",
-    )
-    superlink = start_superlink(plan.port, scratch / "superlink-home", logs / "superlink.log")
-    try:
-        submit_run(app, home, overrides, logs / "run.log", timeout=plan.timeout)
-    finally:
-        stop(superlink)
-    if not result.is_file():
-        raise EngineError(f"the federated run ended without a result; see the logs in {logs}")
-    answer = json.loads(result.read_text(encoding="utf-8"))
-    if "counts" not in answer:
-        raise EngineError(
-            f"only {answer['sites']} of {plan.sites} sites contributed, so no sum is released; "
-            f"see each site's output and the logs in {logs}"
+class SuperLinkSession:
+    """A SuperLink on loopback for the plan's sites, running ethica's Flower apps one by one.
+
+    One SuperLink serves every run of a session: a SuperNode whose SuperLink restarts loses its
+    registration and stops, so training and the audit of the trained model share one.
+    """
+
+    def __init__(self, plan: Plan, *, logs: Path | None = None) -> None:
+        self.plan = plan
+        self._scratch = tempfile.TemporaryDirectory(prefix="ethica-federated-")
+        self.folder = Path(self._scratch.name)
+        self.logs = logs or self.folder
+        self._superlink: subprocess.Popen[bytes] | None = None
+        self._runs = 0
+
+    def __enter__(self) -> SuperLinkSession:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        write_flower_home(self.folder / "flower-home", self.plan.port)
+        try:
+            self._superlink = start_superlink(
+                self.plan.port,
+                self.folder / "superlink-home",
+                self.logs / "superlink.log",
+                timeout=self.plan.timeout,
+            )
+        except BaseException:
+            self._scratch.cleanup()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._superlink is not None:
+            stop(self._superlink, group=True)
+        self._scratch.cleanup()
+
+    def run(self, app: str, plan: Plan, *, transcript: Path | None = None) -> dict[str, Any]:
+        """Run one of ethica's Flower apps with ``plan``; return the app's result."""
+        self._runs += 1
+        name = f"{app}-{self._runs}"
+        folder = write_app(self.folder / f"app-{name}", app)
+        result = self.folder / f"result-{name}.json"
+        overrides = self.folder / f"run-config-{name}.toml"
+        # JSON strings are TOML basic strings.
+        overrides.write_text(
+            f"plan = {json.dumps(plan.to_json())}\n"
+            f"result = {json.dumps(str(result))}\n"
+            f"transcript = {json.dumps(str(transcript.resolve()) if transcript else '')}\n",
+            encoding="utf-8",
         )
-    return np.asarray(answer["counts"], dtype=np.int64)
+        home = self.folder / "flower-home"
+        submit_run(folder, home, overrides, self.logs / f"run-{app}.log", timeout=plan.timeout)
+        if not result.is_file():
+            raise EngineError(f"the federated run ended without a result; see {self.logs}")
+        answer: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
+        return answer
+
+    def audit(self, plan: Plan, *, transcript: Path | None = None) -> FederatedAudit:
+        """Sum the sites' counts with SecAgg+ and audit the (optionally noisy) sum."""
+        answer = self.run("audit", plan, transcript=transcript)
+        if "counts" not in answer:
+            raise EngineError(
+                f"only {answer['sites']} of {plan.sites} sites contributed, so no sum is "
+                f"released; see each site's output and the coordinator's logs in {self.logs}"
+            )
+        counts = np.asarray(answer["counts"], dtype=np.int64)
+        released = counts if plan.epsilon is None else noisy_counts(counts, plan.epsilon)
+        table = plan.layout.table(released)
+        return FederatedAudit(
+            audit=assess(table, Settings(**plan.settings)),
+            table=table,
+            sites=plan.sites,
+            epsilon=plan.epsilon,
+        )
 
 
 def noisy_counts(

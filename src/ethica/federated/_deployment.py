@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,9 +26,9 @@ requires = ["hatchling"]
 build-backend = "hatchling.build"
 
 [project]
-name = "ethica-federated-audit"
+name = "ethica-federated-{app}"
 version = "1.0.0"
-description = "ethica's federated fairness audit: counts summed with Flower's SecAgg+"
+description = "ethica's federated {app}, on Flower"
 license = "Apache-2.0"
 dependencies = []
 
@@ -38,14 +39,17 @@ packages = ["."]
 publisher = "ethica"
 
 [tool.flwr.app.components]
-serverapp = "ethica.federated._flower_coordinator:server_app"
-clientapp = "ethica.federated._flower_site:client_app"
+serverapp = "ethica.federated.{module}:server_app"
+clientapp = "ethica.federated.{module}:client_app"
 
 [tool.flwr.app.config]
 plan = ""
 result = ""
 transcript = ""
 """
+
+#: The Flower apps ethica runs: the module holding each one's server and client app.
+APPS = {"audit": ("_flower_coordinator", "_flower_site"), "training": ("_flower_training",) * 2}
 
 
 #: The folder of Flower's commands, when Flower lives in a venv of its own (its pins clash).
@@ -122,8 +126,13 @@ def start_superlink(
         "--disable-runtime-dependency-installation",
     ]
     with log.open("ab") as out:
+        # A session of its own: stopping it stops the ServerApp processes it started too.
         process = subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, env=flower_environment(home)
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=flower_environment(home),
+            start_new_session=True,
         )
     try:
         wait_for_port(port, process, "the SuperLink", timeout)
@@ -191,20 +200,35 @@ def write_flower_home(home: Path, port: int) -> None:
     )
 
 
-def write_app(folder: Path) -> Path:
-    """Write the Flower app folder (a ``pyproject.toml``: the code is ethica's, installed)."""
+def write_app(folder: Path, app: str) -> Path:
+    """Write a Flower app folder (a ``pyproject.toml``: the code is ethica's, installed)."""
+    server, client = APPS[app]
+    text = APP_PYPROJECT.format(app=app, module=server)
+    text = text.replace(f"{server}:client_app", f"{client}:client_app")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "pyproject.toml").write_text(APP_PYPROJECT, encoding="utf-8")
+    (folder / "pyproject.toml").write_text(text, encoding="utf-8")
     return folder
 
 
-def stop(process: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
-    """Stop a process ethica started: politely, then for good."""
-    if process.poll() is not None:
-        return
-    process.terminate()
+def stop(process: subprocess.Popen[bytes], *, grace: float = 10.0, group: bool = False) -> None:
+    """Stop a process ethica started (with ``group``, the session it leads): politely, then hard."""
+    if process.poll() is None:
+        _signal(process, signal.SIGTERM, group)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            _signal(process, signal.SIGKILL, group)
+            process.wait()
+    if group:
+        # Whatever the leader started and left behind goes with it.
+        _signal(process, signal.SIGKILL, group)
+
+
+def _signal(process: subprocess.Popen[bytes], number: int, group: bool) -> None:
     try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        if group:
+            os.killpg(process.pid, number)
+        else:
+            process.send_signal(number)
+    except ProcessLookupError:
+        pass

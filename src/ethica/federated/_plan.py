@@ -56,6 +56,12 @@ class Plan:
         epsilon before the audit (each person one row of one site).
     timeout
         Seconds the coordinator waits for the sites before it gives up.
+    features, rounds, local_epochs
+        Federated training (``[training]``): the model's inputs, FedAvg rounds, and each
+        site's local iterations per round.
+    model
+        A linear model's coefficients and intercept: each site decides with it (favourable
+        when ``x @ coefficients + intercept > 0``) instead of reading the prediction column.
     """
 
     sites: int
@@ -69,6 +75,10 @@ class Plan:
     settings: dict[str, Any] = field(default_factory=dict)
     epsilon: float | None = None
     timeout: float = 300.0
+    features: tuple[str, ...] = ()
+    rounds: int = 10
+    local_epochs: int = 5
+    model: tuple[tuple[float, ...], float] | None = None
 
     @property
     def layout(self) -> Layout:
@@ -97,6 +107,9 @@ class Plan:
         raw = json.loads(text)
         raw["sensitive"] = tuple(raw["sensitive"])
         raw["groups"] = tuple((name, tuple(values)) for name, values in raw["groups"])
+        raw["features"] = tuple(raw["features"])
+        if raw["model"] is not None:
+            raw["model"] = (tuple(raw["model"][0]), float(raw["model"][1]))
         return cls(**raw)
 
 
@@ -113,7 +126,8 @@ def read_plan(path: Path) -> Plan:
 
 def plan_from_dict(raw: dict[str, Any], *, where: str = "the plan") -> Plan:
     """Check a plan given as a dictionary (the parsed TOML)."""
-    unknown = sorted(set(raw) - {"sites", "superlink", "timeout", "audit", "groups", "privacy"})
+    known = {"sites", "superlink", "timeout", "audit", "groups", "privacy", "training"}
+    unknown = sorted(set(raw) - known)
     if unknown:
         raise InputError(f"{where}: unknown key(s) {unknown}; a plan looks like:\n{EXAMPLE}")
     audit = _table(raw, "audit", where)
@@ -162,6 +176,7 @@ def plan_from_dict(raw: dict[str, Any], *, where: str = "the plan") -> Plan:
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         raise InputError(f"{where}: 'timeout' must be a positive number of seconds")
     pos_label = audit.get("pos_label", 1)
+    training = _training(raw.get("training", {}), where)
     return Plan(
         sites=sites,
         superlink=superlink,
@@ -174,7 +189,24 @@ def plan_from_dict(raw: dict[str, Any], *, where: str = "the plan") -> Plan:
         settings=settings,
         epsilon=None if epsilon is None else float(epsilon),
         timeout=float(timeout),
+        **training,
     )
+
+
+def _training(raw: Any, where: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: [training] must be a table (features, rounds, local_epochs)")
+    unknown = sorted(set(raw) - {"features", "rounds", "local_epochs"})
+    if unknown:
+        raise InputError(f"{where}: [training] has unknown key(s) {unknown}")
+    features = raw.get("features", [])
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise InputError(f"{where}: [training] features must list the model's input columns")
+    rounds, epochs = raw.get("rounds", 10), raw.get("local_epochs", 5)
+    for name, value in (("rounds", rounds), ("local_epochs", epochs)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InputError(f"{where}: [training] {name} must be a whole number of at least 1")
+    return {"features": tuple(features), "rounds": rounds, "local_epochs": epochs}
 
 
 def _table(raw: dict[str, Any], name: str, where: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ethica.errors import InputError
 from ethica.fairness import count_table
@@ -21,6 +22,8 @@ def site_counts(plan: Plan, data: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
     """
     if isinstance(data, (str, Path)) and not Path(data).is_file():
         raise InputError(f"no decision log at {data}")
+    if plan.model is not None:
+        data = decided_by_model(plan, read_log(data))
     table = count_table(
         data,
         sensitive_features=list(plan.sensitive),
@@ -31,3 +34,25 @@ def site_counts(plan: Plan, data: Any) -> np.ndarray[Any, np.dtype[np.int64]]:
     counts = plan.layout.vector(table)
     SecureSum(plan.sites).check(counts)
     return counts
+
+
+def read_log(data: Any) -> pd.DataFrame:
+    """Read a site's decision log (a Parquet or CSV file, or a frame already)."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    path = Path(data)
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+def decided_by_model(plan: Plan, frame: pd.DataFrame) -> pd.DataFrame:
+    """Decide each row with the plan's linear model, in the prediction column."""
+    assert plan.model is not None
+    coefficients, intercept = plan.model
+    missing = [f for f in plan.features if f not in frame.columns]
+    if missing:
+        raise InputError(f"the model's input column(s) {missing} are not in this site's log")
+    inputs = frame[list(plan.features)].to_numpy(dtype=np.float64)
+    decided = frame.copy()
+    favourable = inputs @ np.asarray(coefficients) + intercept > 0
+    decided[plan.prediction] = np.where(favourable, plan.pos_label, plan.neg_label)
+    return decided
