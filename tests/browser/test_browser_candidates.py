@@ -72,6 +72,7 @@ def test_an_officer_compares_a_candidate_in_shadow_promotes_it_and_rolls_it_back
     _set_the_scene(live_service)
     sign_in(page, live_service.url, "officer@bank.example")
     page.wait_for_url("**/dashboard")
+    page.set_default_timeout(60_000)  # the system page audits its decisions: slow under load
     page.goto(f"{live_service.url}/dashboard/systems/credit")
     page.get_by_role("link", name="Candidate mitigations").click()
     page.wait_for_url("**/dashboard/systems/credit/candidates")
