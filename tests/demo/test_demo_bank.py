@@ -28,8 +28,10 @@ from ethica.fairness import MissingGroupWarning
 from ethica.governance import load_spec
 from ethica.service.consent.tables import ConsentRecord, ObjectionRecord
 from ethica.service.db import make_engine, session_factory
+from ethica.service.decisions.explanations import SEALED, Explanations
 from ethica.service.decisions.tables import Decision
 from ethica.service.reviews.tables import Review, ReviewJudgement, SeededCase
+from ethica.service.settings import Settings
 from ethica.service.systems.service import get_model
 from ethica.service.systems.tables import System
 from ethica.service.users.tables import User
@@ -200,6 +202,11 @@ def test_consent_withdrawals_and_objections_shape_the_decisions(session: Session
             assert decision.outcome == ",".join(fallback.ranking)
 
 
+def _explanations(session: Session) -> Explanations:
+    """Opens the explanations sealed in the demo's ledger (the demo runs with the dev key)."""
+    return Explanations.of_session(session, Settings().ledger.master_key_bytes)
+
+
 def _customer_row(demo: Demo, subject_id: str, spec: Any) -> pd.DataFrame:
     row = demo.customers[demo.customers["customer_id"] == subject_id]
     return feature_frame(row, spec)
@@ -223,8 +230,10 @@ def test_a_declined_credit_decision_is_explained_faithfully_to_the_model(
     ]
     assert len(declined) >= 5
     names = [f.name for f in spec.features]
+    explanations = _explanations(session)
     for decision in declined[:5]:
-        explanation = decision.explanation
+        assert decision.explanation == SEALED  # the row keeps a marker, the ledger the rest
+        explanation = explanations.explanation(decision)
         assert explanation is not None and explanation["method"] == "lightgbm-treeshap"
         contributions = explanation["contributions"]
         assert set(contributions) == set(names)
@@ -264,8 +273,9 @@ def test_a_credit_counterfactual_is_confirmed_by_the_model(demo: Demo, session: 
     _, model = get_model(session, system_id="credit-limit", version=system.model_version)
     actionable = {f.name for f in spec.features if f.actionable}
     confirmed = 0
+    explanations = _explanations(session)
     for decision in decisions(session, "credit-limit"):
-        explanation = decision.explanation or {}
+        explanation = explanations.explanation(decision) or {}
         if decision.outcome != "declined" or not explanation.get("counterfactuals"):
             continue
         if decision.data["withheld"]:
@@ -310,7 +320,6 @@ def test_a_newcomer_opens_the_three_faces_on_the_demo_database(demo: Demo) -> No
     from fastapi.testclient import TestClient
 
     from ethica.service.app import create_app
-    from ethica.service.settings import Settings
 
     database = demo.sessions.kw["bind"].url.render_as_string(hide_password=False)
     logins = {login.role: login for login in STAFF}
