@@ -55,6 +55,14 @@ environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def capitalize_first(text: str) -> str:
+    """Capitalize a sentence's first letter only ("adverse outcome of a high-risk system")."""
+    return text[:1].upper() + text[1:]
+
+
 environment.filters["when"] = when
+environment.filters["capitalize_first"] = capitalize_first
 environment.filters["percent"] = percent
 environment.filters["time_taken"] = time_taken

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from page_checks import serious_violations
 from sqlalchemy import select
 
 from ethica.service.app import create_app, state_of
@@ -144,9 +145,48 @@ def screenshot(request: pytest.FixtureRequest) -> Any:
     return take
 
 
+#: The widths each walk is read at: a phone's and a laptop's.
+WALK_WIDTHS = (390, 1280)
+
+
+@pytest.fixture(params=WALK_WIDTHS, ids=[f"{w}px" for w in WALK_WIDTHS])
+def sized(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh context and page at a phone's or a laptop's width."""
+    context = browser.new_context(viewport={"width": request.param, "height": 900})
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def shot(screenshot: Any) -> Any:
+    """``shot(page, name)``: check the page with axe-core, then save its screenshot."""
+
+    def take(page: Any, name: str) -> None:
+        assert serious_violations(page) == [], name
+        screenshot(page, name)
+
+    return take
+
+
 def sign_in(page: Any, url: str, email: str) -> None:
     """Sign a staff member in through the sign-in form."""
     page.goto(f"{url}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+
+
+@contextmanager
+def staff_page(browser: Any, url: str, email: str, beside: Any) -> Iterator[Any]:
+    """A staff member signed in, in a context of their own as wide as the page ``beside``."""
+    context = browser.new_context(viewport=beside.viewport_size)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, url, email)
+        page.wait_for_url(lambda address: "/login" not in address)
+        yield page
+    finally:
+        context.close()

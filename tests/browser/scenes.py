@@ -51,8 +51,12 @@ def staff_api(url: str, email: str = "admin@bank.example") -> Iterator[httpx.Cli
         yield api
 
 
-def register_credit(api: httpx.Client, **changes: Any) -> None:
-    """Register :data:`CREDIT` (with ``changes``) and a LightGBM model approving high incomes."""
+def register_credit(api: httpx.Client, *, housing_counts: bool = False, **changes: Any) -> None:
+    """Register :data:`CREDIT` (with ``changes``) and a LightGBM model approving high incomes.
+
+    With ``housing_counts`` the model also learned to decline renters below a high income, so
+    housing weighs in its explanations too.
+    """
     lightgbm = pytest.importorskip("lightgbm")
     from ethica.scoring import dump_model
 
@@ -63,7 +67,10 @@ def register_credit(api: httpx.Client, **changes: Any) -> None:
             "housing": pd.Categorical(rng.choice(["own", "rent"], 400), categories=["own", "rent"]),
         }
     )
-    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(frame, frame["income"] > 50)
+    approved = frame["income"] > 50
+    if housing_counts:
+        approved &= (frame["housing"] == "own") | (frame["income"] > 80)
+    model = lightgbm.LGBMClassifier(n_estimators=20, verbose=-1).fit(frame, approved)
     assert api.put("/v1/systems/credit", json={**CREDIT, **changes}).status_code in (200, 201)
     uploaded = api.post(
         "/v1/systems/credit/models",
@@ -81,6 +88,50 @@ def decide(api: httpx.Client, subject: str, income: float, housing: str = "rent"
     )
     assert made.status_code == 201, made.text
     return made.json()
+
+
+#: A reviewer's reason for overriding a decline.
+REASON = "A payslip shows a recent pay rise the application did not include."
+
+
+def text_of(page: Any) -> str:
+    """What the page's main region says, on one line."""
+    return " ".join(page.locator("main").inner_text().split())
+
+
+def enter_portal(page: Any, url: str, subject: str) -> None:
+    """Open the portal as ``subject``, through a link an officer made for them."""
+    with staff_api(url) as api:
+        link = api.post(f"/v1/subjects/{subject}/links", json={}).json()["token"]
+    page.goto(f"{url}/portal/enter?token={link}")
+    page.wait_for_url("**/portal")
+
+
+def review_step(url: str, email: str, decision: str, what: str, body: Any = None) -> Any:
+    """A reviewer's step on a case through the API (claim, decision, approval, ...)."""
+    with staff_api(url, email) as api:
+        done = api.post(f"/v1/reviews/{decision}/{what}", json=body)
+    assert done.status_code in (200, 201), done.text
+    return done.json()
+
+
+def override_to_approved() -> dict[str, str]:
+    """A reviewer's override of a decline, with its reason and comment."""
+    return {
+        "action": "override",
+        "outcome": "approved",
+        "reason_code": "new_information",
+        "comment": REASON,
+    }
+
+
+def held_decline(url: str, subject: str = "cust-7", **changes: Any) -> tuple[str, list[str]]:
+    """A credit decline held for review (every adverse outcome is); its id and reasons."""
+    with staff_api(url) as api:
+        register_credit(api, oversight={"review_adverse": True}, **changes)
+        made = decide(api, subject, income=12.5)
+    assert (made["outcome"], made["review"]["status"]) == ("declined", "pending_review")
+    return str(made["id"]), [r["text"] for r in made["explanation"]["reasons"]]
 
 
 def write_audit_report(path: Path, *, bootstrap: int = 0) -> Path:

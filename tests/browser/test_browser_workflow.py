@@ -6,87 +6,33 @@ reviewer or an officer would, and asserts what the pages say.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
-from page_checks import serious_violations
-from scenes import decide, register_credit, staff_api
+from scenes import (
+    decide,
+    enter_portal,
+    held_decline,
+    override_to_approved,
+    register_credit,
+    review_step,
+    staff_api,
+    text_of,
+)
 
-from conftest import LiveService, sign_in
-
-WIDTHS = (390, 1280)
-REASON = "A payslip shows a recent pay rise the application did not include."
-
-
-@pytest.fixture(params=WIDTHS, ids=[f"{w}px" for w in WIDTHS])
-def sized(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh context and page at a phone's or a laptop's width."""
-    context = browser.new_context(viewport={"width": request.param, "height": 900})
-    opened = context.new_page()
-    opened.set_default_timeout(15_000)
-    yield opened
-    context.close()
-
-
-@pytest.fixture
-def shot(screenshot: Any) -> Any:
-    """``shot(page, name)``: check the page with axe-core, then save its screenshot."""
-
-    def take(page: Any, name: str) -> None:
-        assert serious_violations(page) == [], name
-        screenshot(page, name)
-
-    return take
-
-
-def _text(page: Any) -> str:
-    """What the page's main region says, on one line."""
-    return " ".join(page.locator("main").inner_text().split())
-
-
-def _enter_portal(page: Any, url: str, subject: str) -> None:
-    with staff_api(url) as api:
-        link = api.post(f"/v1/subjects/{subject}/links", json={}).json()["token"]
-    page.goto(f"{url}/portal/enter?token={link}")
-    page.wait_for_url("**/portal")
-
-
-def _step(url: str, email: str, decision: str, what: str, body: Any = None) -> Any:
-    with staff_api(url, email) as api:
-        done = api.post(f"/v1/reviews/{decision}/{what}", json=body)
-    assert done.status_code in (200, 201), done.text
-    return done.json()
-
-
-def _override() -> dict[str, str]:
-    return {
-        "action": "override",
-        "outcome": "approved",
-        "reason_code": "new_information",
-        "comment": REASON,
-    }
-
-
-def _held_decline(url: str, subject: str = "cust-7") -> tuple[str, list[str]]:
-    with staff_api(url) as api:
-        register_credit(api, oversight={"review_adverse": True})
-        made = decide(api, subject, income=12.5)
-    assert (made["outcome"], made["review"]["status"]) == ("declined", "pending_review")
-    return str(made["id"]), [r["text"] for r in made["explanation"]["reasons"]]
+from conftest import LiveService, sign_in, staff_page
 
 
 def test_item1_the_notice_after_an_approved_override_says_a_person_approved_it(
     live_service: LiveService, sized: Any, shot: Any
 ) -> None:
     url = live_service.url
-    decision, reasons = _held_decline(url)
-    _step(url, "reviewer@bank.example", decision, "decision", _override())
-    _enter_portal(sized, url, "cust-7")
+    decision, reasons = held_decline(url)
+    review_step(url, "reviewer@bank.example", decision, "decision", override_to_approved())
+    enter_portal(sized, url, "cust-7")
     # Item 3: while the proposal waits for a second reviewer, the customer does not see it.
     sized.goto(f"{url}/portal/decisions/{decision}")
-    waiting = _text(sized)
+    waiting = text_of(sized)
     assert "A person is reviewing this decision" in waiting
     assert "Declined" in sized.get_by_role("heading", level=1).inner_text()
     review = sized.get_by_role("region", name="Human review").inner_text()
@@ -94,9 +40,9 @@ def test_item1_the_notice_after_an_approved_override_says_a_person_approved_it(
     assert "to approved" not in waiting and "propos" not in waiting.lower()
     assert sized.get_by_role("link", name="Read the formal notice").count() == 0
 
-    _step(url, "second@bank.example", decision, "approval", {"comment": "Agreed."})
+    review_step(url, "second@bank.example", decision, "approval", {"comment": "Agreed."})
     sized.reload()
-    page = _text(sized)
+    page = text_of(sized)
     assert "Approved" in sized.get_by_role("heading", level=1).inner_text()
     assert "A person made this decision, after reviewing an AI system's recommendation." in page
     assert "A person reviewed this decision and made it: approved." in page
@@ -107,7 +53,7 @@ def test_item1_the_notice_after_an_approved_override_says_a_person_approved_it(
 
     sized.get_by_role("link", name="Read the formal notice").click()
     sized.wait_for_url(f"**/portal/decisions/{decision}/notice")
-    notice = _text(sized)
+    notice = text_of(sized)
     assert "Decision: approved." in notice
     assert (
         "A person reviewed the automated system's recommendation and made this decision" in notice
@@ -128,38 +74,32 @@ def test_item2_a_suspended_systems_fallback_reads_pending_to_customer_and_review
         assert suspended.status_code == 201, suspended.text
         made = decide(api, "cust-3", income=95.0, housing="own")  # a strong applicant
     assert (made["outcome"], made["scored_by"]) == ("declined", "fallback")
-    _enter_portal(sized, url, "cust-3")
-    listed = _text(sized)
+    enter_portal(sized, url, "cust-3")
+    listed = text_of(sized)
     assert "Pending — a person will decide" in listed and "Declined" not in listed
     sized.goto(f"{url}/portal/decisions/{made['id']}")
-    page = _text(sized)
+    page = text_of(sized)
     assert "Pending — a person will decide" in sized.get_by_role("heading", level=1).inner_text()
     assert "No AI model decided this: a person will decide" in page
     assert "Declined" not in page and "No profile of you was used" not in page
     shot(sized, "customer-pending")
 
-    staff = browser.new_context(viewport=sized.viewport_size)
-    reviewer = staff.new_page()
-    try:
-        sign_in(reviewer, url, "reviewer@bank.example")
-        reviewer.wait_for_url("**/console")
+    with staff_page(browser, url, "reviewer@bank.example", sized) as reviewer:
         reviewer.goto(f"{url}/console/cases/{made['id']}")
-        case = _text(reviewer)
+        case = text_of(reviewer)
         assert "No model decided this case" in case
         assert "Pending — a person will decide" in case
         assert "The system's fallback declined" in case
         assert "The model's recommendation" not in case
         shot(reviewer, "reviewer-pending")
-    finally:
-        staff.close()
 
 
 def test_item3_a_second_reviewer_rejects_a_proposal_and_it_returns_to_the_queue(
     live_service: LiveService, sized: Any, shot: Any
 ) -> None:
     url = live_service.url
-    decision, _ = _held_decline(url)
-    _step(url, "reviewer@bank.example", decision, "decision", _override())
+    decision, _ = held_decline(url)
+    review_step(url, "reviewer@bank.example", decision, "decision", override_to_approved())
     sign_in(sized, url, "second@bank.example")
     sized.wait_for_url("**/console")
     sized.goto(f"{url}/console/cases/{decision}")
@@ -170,7 +110,7 @@ def test_item3_a_second_reviewer_rejects_a_proposal_and_it_returns_to_the_queue(
     sized.get_by_role("button", name="Reject the override").click()
     status = sized.get_by_role("status").first.inner_text()
     assert "You rejected the override: the case is back in the queue" in status
-    case = _text(sized)
+    case = text_of(sized)
     assert "Override proposed" in case and "Override rejected: back in the queue" in case
     assert "The payslip is unsigned." in case
     assert "Awaiting review" in case  # open again for anyone to decide
@@ -181,11 +121,11 @@ def test_item4_an_appeal_goes_first_and_its_first_reviewer_is_refused(
     live_service: LiveService, sized: Any, shot: Any
 ) -> None:
     url = live_service.url
-    decision, _ = _held_decline(url)
+    decision, _ = held_decline(url)
     with staff_api(url) as api:
         others = [decide(api, f"cust-{n}", income=10.0 + n)["id"] for n in range(20, 24)]
-    _step(url, "reviewer@bank.example", decision, "decision", {"action": "confirm"})
-    _enter_portal(sized, url, "cust-7")
+    review_step(url, "reviewer@bank.example", decision, "decision", {"action": "confirm"})
+    enter_portal(sized, url, "cust-7")
     sized.goto(f"{url}/portal/decisions/{decision}")
     sized.get_by_label("Ask for a person to review this decision: your view").fill(
         "My income rose last month."
@@ -202,7 +142,7 @@ def test_item4_an_appeal_goes_first_and_its_first_reviewer_is_refused(
     assert decision[:8] in first and "Customer appeal" in first
     shot(sized, "queue-appeal-first")
     sized.get_by_role("link", name=decision[:8]).click()
-    case = _text(sized)
+    case = text_of(sized)
     assert "You reviewed this case before the customer appealed it" in case
     assert "a different reviewer must decide the appeal" in case
     assert sized.get_by_role("button", name="Claim this case").count() == 0
@@ -222,7 +162,7 @@ def test_item5_an_objection_case_is_decided_directly_by_a_person(
     sign_in(sized, url, "reviewer@bank.example")
     sized.wait_for_url("**/console")
     sized.goto(f"{url}/console/cases/{made['id']}")
-    case = _text(sized)
+    case = text_of(sized)
     assert "No model decided this case" in case and "Pending — a person will decide" in case
     assert "differs from the model" not in case and "blind-first" not in case
     sized.get_by_role("button", name="Claim this case").click()
@@ -231,11 +171,11 @@ def test_item5_an_objection_case_is_decided_directly_by_a_person(
     sized.get_by_label("Your decision").select_option("approved")
     sized.get_by_role("button", name="Record my decision").click()
     assert "Your decision is recorded" in sized.get_by_role("status").first.inner_text()
-    assert "Decided by a person" in _text(sized)
+    assert "Decided by a person" in text_of(sized)
     shot(sized, "objection-decided")
 
     sized.goto(f"{url}/console/stats")
-    stats = _text(sized)
+    stats = text_of(sized)
     assert "Cases decided directly 1 (no model decided them: not counted in agreement)" in stats
     assert "Cases decided 0" in stats
     shot(sized, "stats")
@@ -245,17 +185,17 @@ def test_notifications_the_customer_sees_what_changed_with_an_unread_count(
     live_service: LiveService, sized: Any, shot: Any
 ) -> None:
     url = live_service.url
-    decision, _ = _held_decline(url)
-    _step(url, "reviewer@bank.example", decision, "claim")
-    _step(url, "reviewer@bank.example", decision, "decision", {"action": "confirm"})
-    _enter_portal(sized, url, "cust-7")
+    decision, _ = held_decline(url)
+    review_step(url, "reviewer@bank.example", decision, "claim")
+    review_step(url, "reviewer@bank.example", decision, "decision", {"action": "confirm"})
+    enter_portal(sized, url, "cust-7")
     if sized.get_by_role("button", name="Menu").is_visible():  # a phone: the menu is folded
         sized.get_by_role("button", name="Menu").click()
     link = sized.get_by_role("link", name="Notifications")
     assert "2 unread" in link.inner_text()
     link.click()
     sized.wait_for_url("**/portal/notifications")
-    page = _text(sized)
+    page = text_of(sized)
     assert "2 new since you last looked." in page
     assert "A person started reviewing your decision about Credit limit." in page
     assert "A person decided your case about Credit limit: declined." in page
@@ -269,7 +209,7 @@ def test_item9_an_override_needs_words_and_an_officer_follows_a_concern_to_its_d
     live_service: LiveService, sized: Any, browser: Any, shot: Any
 ) -> None:
     url = live_service.url
-    decision, _ = _held_decline(url)
+    decision, _ = held_decline(url)
     sign_in(sized, url, "reviewer@bank.example")
     sized.wait_for_url("**/console")
     sized.goto(f"{url}/console/cases/{decision}")
@@ -297,7 +237,7 @@ def test_item9_an_override_needs_words_and_an_officer_follows_a_concern_to_its_d
     sized.goto(f"{url}/dashboard/concerns")
     sized.get_by_role("link", name=f"decision {decision[:8]}").click()
     sized.wait_for_url(f"**/dashboard/decisions/{decision}")
-    page = _text(sized)
+    page = text_of(sized)
     assert f"Decision {decision[:8]} of Credit limit" in page
     assert "Why?" in page and "Awaiting review" in page
     shot(sized, "officer-decision")

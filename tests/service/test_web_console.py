@@ -293,7 +293,8 @@ def test_a_long_queue_is_shown_a_page_at_a_time_in_queue_order(
     shown: list[str] = []
     for number in (1, 2, 3):
         page = _page(running, reviewer, "/console", params={"page": number, "system": "leads"})
-        assert f"5 cases awaiting review for leads (page {number} of 3)" in _text(page.text)
+        # The filter names the system as people know it (its name), not by its id.
+        assert f"5 cases awaiting review for Credit limit (page {number} of 3)" in _text(page.text)
         assert ("Next cases" in page.text) == (number < 3)
         assert ("Previous cases" in page.text) == (number > 1)
         shown += re.findall(r'href="/console/cases/([0-9a-f-]+)"', page.text)

@@ -31,7 +31,7 @@ def test_a_withdrawn_data_category_reads_in_words_and_can_be_allowed_again(
         )
         assert withdrawn.status_code == 303
         page = _words(client.get("/portal/privacy").text)
-        assert "Using your postal code for Finance Your choice: Not allowed" in page
+        assert "Finance: using your postal code Your choice: Not allowed" in page
         assert "user.contact" not in page  # no taxonomy keys shown to the customer
         again = client.post(
             "/portal/privacy/consent",
@@ -40,8 +40,8 @@ def test_a_withdrawn_data_category_reads_in_words_and_can_be_allowed_again(
         )
         assert again.status_code == 303
         page = _words(client.get("/portal/privacy").text)
-        assert "Using your postal code for Finance Your choice: Allowed" in page
-        assert "Do not allow it: using your postal code for finance" in page
+        assert "Finance: using your postal code Your choice: Allowed" in page
+        assert "Do not allow it: Finance: using your postal code" in page
 
 
 def test_after_the_gpc_signal_each_use_can_be_allowed_again(

@@ -36,17 +36,51 @@ _POSTCODE: dict[str, Any] = {
 }
 
 
+#: How the customer reads each support tier and product (the portal, notices, explanations).
+TIER_LABELS = {
+    "self-service": "self-service help",
+    "standard": "standard support",
+    "priority": "priority support",
+}
+PRODUCT_LABELS = {
+    "savings-account": "a savings account",
+    "credit-card": "a credit card",
+    "personal-loan": "a personal loan",
+    "mortgage": "a mortgage",
+    "investment-fund": "an investment fund",
+    "insurance": "insurance",
+}
+
 # Who the bank is, as AI Act documents name it (its address is for a person to fill in).
 _BANK = {"name": "Example Bank", "contact": "compliance@bank.example"}
 
 
+#: How a customer reads the categories that are not plain words.
+_CATEGORY_LABELS: dict[str, dict[str, str]] = {
+    "housing": {
+        "own": "a home you own",
+        "mortgage": "a home with a mortgage",
+        "rent": "renting",
+        "with family": "living with family",
+    },
+    "savings": {
+        "none": "no savings",
+        "under 1k": "under 1,000 EUR",
+        "1k-10k": "1,000 to 10,000 EUR",
+        "over 10k": "over 10,000 EUR",
+    },
+}
+
+
 def _category(name: str, values: tuple[str, ...], category: str, text: str) -> dict[str, Any]:
+    labels = _CATEGORY_LABELS.get(name)
     return {
         "name": name,
         "type": "category",
         "categories": list(values),
         "data_category": category,
         "description": text,
+        **({"labels": labels} if labels else {}),
     }
 
 
@@ -146,7 +180,12 @@ def _support_routing() -> dict[str, Any]:
         "legal_basis": "contract",
         "risk_tier": "limited",
         "owner": "customer-service@bank.example",
-        "decision": {"kind": "multiclass", "classes": list(TIERS), "adverse": ["self-service"]},
+        "decision": {
+            "kind": "multiclass",
+            "classes": list(TIERS),
+            "adverse": ["self-service"],
+            "labels": TIER_LABELS,
+        },
         "features": [
             _category("issue", ISSUES, "user.content.private", "ticket topic"),
             _category("channel", CHANNELS, "user.behavior", "way of getting in touch"),
@@ -199,7 +238,12 @@ def _product_recommendations() -> dict[str, Any]:
         "legal_basis": "legitimate_interests",
         "risk_tier": "minimal",
         "owner": "marketing@bank.example",
-        "decision": {"kind": "ranking", "items": list(PRODUCTS), "top_k": 3},
+        "decision": {
+            "kind": "ranking",
+            "items": list(PRODUCTS),
+            "top_k": 3,
+            "labels": PRODUCT_LABELS,
+        },
         "features": [
             {
                 "name": "income",

@@ -240,6 +240,8 @@ class Explainer:
     ) -> dict[str, Any]:
         chosen, runner_up, attribution = self._contrast(spec, scorer, features, scored)
         found = supporting_reasons(attribution, spec=spec, max_reasons=self.max_reasons)
+        # The sentences name the classes as the spec labels them ("standard support").
+        said = spec.decision.label if isinstance(spec.decision, MulticlassDecision) else str
         reasons = [
             self._reason(
                 reason,
@@ -247,15 +249,18 @@ class Explainer:
                 routed_reason_text(
                     spec.feature(reason.feature),
                     features.get(reason.feature),
-                    chosen=chosen,
-                    runner_up=runner_up,
+                    chosen=said(chosen),
+                    runner_up=said(runner_up),
                     locale=self.locale,
                 ),
             )
             for reason in found
         ]
         text = routing_text(
-            _values(spec, features, found), chosen=chosen, runner_up=runner_up, locale=self.locale
+            _values(spec, features, found),
+            chosen=said(chosen),
+            runner_up=said(runner_up),
+            locale=self.locale,
         )
         return {
             **self._plain_result(attribution, reasons, text),

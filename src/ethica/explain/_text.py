@@ -90,7 +90,7 @@ def format_value(value: Any, feature: FeatureSpec, *, locale: str = "en") -> str
         whole = feature.type == "integer" or number.is_integer()
         written = _formatted(number, locale, _WHOLE if whole else _DECIMALS)
         return f"{written}\u00a0{feature.unit}" if feature.unit else written
-    return str(value)
+    return feature.labels.get(str(value)) or str(value)
 
 
 def reason_text(

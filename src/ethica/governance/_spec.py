@@ -43,6 +43,27 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _label_field(what: str, example: str) -> Any:
+    return Field(
+        default_factory=dict,
+        description=f"How each {what} reads to people, by id ({example}); one without a label "
+        "reads as its id with spaces for '_' (declare labels for ids such as 'savings-account').",
+    )
+
+
+def _read(labels: dict[str, str], value: str) -> str:
+    """Return a class, item or category as people read it: its label, or its id with spaces."""
+    return labels.get(value) or value.replace("_", " ")
+
+
+def _unknown_labels(labels: dict[str, str], known: list[str] | None, what: str) -> None:
+    if known is None:
+        return
+    unknown = sorted(set(labels) - set(known))
+    if unknown:
+        raise ValueError(f"labels name {what} that are not declared: {unknown}")
+
+
 class FeatureSpec(_Model):
     """One input the model receives."""
 
@@ -63,6 +84,7 @@ class FeatureSpec(_Model):
     proxy_for: list[str] = Field(
         default_factory=list, description="Protected attributes this feature is a known proxy for."
     )
+    labels: dict[str, str] = _label_field("category", "'rent': 'renting'")
     unit: str = Field(
         "",
         max_length=20,
@@ -83,6 +105,7 @@ class FeatureSpec(_Model):
             raise ValueError("a category feature lists its categories")
         if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
             raise ValueError("minimum is above maximum")
+        _unknown_labels(self.labels, self.categories, "categories")
         return self
 
 
@@ -118,6 +141,16 @@ class MulticlassDecision(_Model):
     kind: Literal["multiclass"]
     classes: Annotated[list[str], Field(min_length=2)]
     adverse: list[str] = Field(default_factory=list, description="Classes adverse to the customer.")
+    labels: dict[str, str] = _label_field("class", "'standard': 'standard support'")
+
+    @model_validator(mode="after")
+    def _labelled(self) -> MulticlassDecision:
+        _unknown_labels(self.labels, self.classes, "classes")
+        return self
+
+    def label(self, value: str) -> str:
+        """Return a class as people read it (``"standard support"``)."""
+        return _read(self.labels, value)
 
 
 class ScoreDecision(_Model):
@@ -142,6 +175,11 @@ class RankingDecision(_Model):
     items: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         None, min_length=2, description="The ids of the items ranked, in the model's order."
     )
+    labels: dict[str, str] = _label_field("item", "'savings-account': 'a savings account'")
+
+    def label(self, value: str) -> str:
+        """Return an item as people read it (``"a savings account"``)."""
+        return _read(self.labels, value)
 
     @field_validator("items")
     @classmethod
@@ -156,6 +194,7 @@ class RankingDecision(_Model):
 
     @model_validator(mode="after")
     def _fits(self) -> RankingDecision:
+        _unknown_labels(self.labels, self.items, "items")
         if self.items is not None:
             longest = sorted((len(i) for i in self.items), reverse=True)[: self.top_k]
             if sum(longest) + len(longest) - 1 > MAX_OUTCOME_CHARS:
@@ -351,6 +390,22 @@ class SystemSpec(_Model):
             if feature.name == name:
                 return feature
         raise KeyError(name)
+
+    def outcome_words(self, outcome: str) -> str:
+        """Return an outcome as people read it, from the labels the spec declares.
+
+        ``"Approved"``, ``"Routed to standard support"``, ``"Recommended: a savings account,
+        a credit card"`` or ``"1200 EUR"``.
+        """
+        decision = self.decision
+        if isinstance(decision, MulticlassDecision):
+            return f"Routed to {decision.label(outcome)}"
+        if isinstance(decision, RankingDecision):
+            items = [decision.label(item) for item in outcome.split(",") if item]
+            return "Recommended: " + ", ".join(items) if items else "Nothing recommended"
+        if isinstance(decision, ScoreDecision):
+            return f"{outcome} {decision.unit}".strip()
+        return outcome.replace("_", " ").capitalize()
 
 
 def parse_spec(data: Any) -> SystemSpec:

@@ -8,6 +8,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ethica.governance import parse_spec
 from ethica.service.db import utcnow
 from ethica.service.decisions.explanations import Explanations
 from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
@@ -130,10 +131,11 @@ def decision_notice(
             "has decided"
         )
     system = get_system(session, system_id=row.system_id)
+    words = parse_spec(system.spec).outcome_words(row.outcome)
     return adverse_action_notice(
         explanation,
         system=system.name,
-        outcome=row.outcome,
+        outcome=words[:1].lower() + words[1:],
         format=format,
         decided_by=_DECIDED_BY.get(row.review_status, "system"),
     )

@@ -25,14 +25,16 @@ def favicon() -> FileResponse:
 
 #: Darker colours for Swagger UI's text that fails WCAG AA contrast, loaded after its own CSS.
 CONTRAST_CSS = '<link type="text/css" rel="stylesheet" href="/static/swagger-ui-contrast.css">'
+#: Names for Swagger UI's request editors and keyboard access to its code samples.
+A11Y_JS = '<script src="/static/swagger-ui-a11y.js"></script>'
 
 
 @router.get("/docs")
 def api_docs() -> HTMLResponse:
     """Swagger UI for the REST API, served from the package's own files.
 
-    The page names its language and loads our contrast fixes; with deep links off, an
-    operation's heading is one button with no link nested inside it.
+    The page names its language and loads our contrast and labelling fixes; with deep links
+    off, an operation's heading is one button with no link nested inside it.
     """
     page = get_swagger_ui_html(
         openapi_url="/openapi.json",
@@ -45,5 +47,5 @@ def api_docs() -> HTMLResponse:
     )
     html = bytes(page.body).decode()
     html = html.replace("<html>", '<html lang="en">', 1)
-    html = html.replace("</head>", f"{CONTRAST_CSS}\n</head>", 1)
+    html = html.replace("</head>", f"{CONTRAST_CSS}\n{A11Y_JS}\n</head>", 1)
     return HTMLResponse(html)

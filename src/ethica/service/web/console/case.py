@@ -283,7 +283,8 @@ def _case_response(
             raise
         case = None
     decision = get_decision(session, decision_id=decision_id)
-    spec = parse_spec(get_system(session, system_id=decision.system_id).spec)
+    system = get_system(session, system_id=decision.system_id)
+    spec = parse_spec(system.spec)
     people = {e.actor for e in history if e.actor}
     if case is not None:
         people |= {p for p in (case.claimed_by, case.proposed_by) if p}
@@ -291,6 +292,7 @@ def _case_response(
     context: dict[str, Any] = {
         "decision_id": decision_id,
         "case": case,
+        "system_name": system.name,
         "ended": {
             "system_id": decision.system_id,
             "outcome": decision.outcome,

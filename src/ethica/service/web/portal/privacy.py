@@ -23,6 +23,8 @@ from ethica.service.state import state_of
 from ethica.service.subjects import export
 from ethica.service.subjects import requests as rights
 from ethica.service.subjects import service as subjects
+from ethica.service.systems.service import list_systems
+from ethica.service.systems.tables import System
 from ethica.service.web.portal.views import category_words, purpose_words
 from ethica.service.web.rendering import render
 from ethica.service.web.session import COOKIE, Viewer, page_requires
@@ -71,6 +73,38 @@ async def _write(request: Request, job: Callable[[Batch], T]) -> T:
     return result
 
 
+#: Where a choice was made, as the customer reads it.
+SOURCE_WORDS = {
+    "portal": "On this site",
+    "api": "Through our staff or our app",
+    "agent": "Through someone acting for you",
+    "import": "Recorded before this site existed",
+    "gpc": "Your browser's Global Privacy Control signal",
+}
+#: The customer's requests under data protection law, and where each stands, in words.
+REQUEST_WORDS = {
+    "access": "A copy of your data",
+    "erasure": "Erasing your data",
+    "objection": "Your objection",
+    "rectification": "Correcting your data",
+}
+REQUEST_STATUS_WORDS = {"open": "In progress", "completed": "Done"}
+
+
+class UseWords:
+    """Names a data use as the customer knows it: by the services that use it for that purpose
+    ("Product recommendations"), and by the taxonomy's name only where no service does."""
+
+    def __init__(self, systems: list[System]) -> None:
+        self._systems = systems
+
+    def __call__(self, key: str) -> str:
+        names = [
+            s.name for s in self._systems if s.purpose == key or s.purpose.startswith(f"{key}.")
+        ]
+        return " and ".join(names) if names else purpose_words(key)
+
+
 def _latest_choices(records: list[ConsentRecord]) -> dict[str, ConsentRecord]:
     """The newest whole-use choice per data use (``records`` come newest first)."""
     latest: dict[str, ConsentRecord] = {}
@@ -80,7 +114,7 @@ def _latest_choices(records: list[ConsentRecord]) -> dict[str, ConsentRecord]:
     return latest
 
 
-def _category_choices(records: list[ConsentRecord]) -> list[dict[str, Any]]:
+def _category_choices(records: list[ConsentRecord], use_words: UseWords) -> list[dict[str, Any]]:
     """The newest choice per data use and data category, in words (``records`` newest first)."""
     latest: dict[tuple[str, str], ConsentRecord] = {}
     for record in records:
@@ -90,7 +124,7 @@ def _category_choices(records: list[ConsentRecord]) -> list[dict[str, Any]]:
         {
             "data_use": use,
             "data_category": category,
-            "name": f"Using {category_words(category)} for {purpose_words(use)}",
+            "name": f"{use_words(use)}: using {category_words(category)}",
             "status": r.status,
             "since": r.recorded_at,
         }
@@ -106,10 +140,12 @@ def _objecting(objections: list[ObjectionRecord]) -> dict[str, ObjectionRecord |
     }
 
 
-def _notice_view(notice: NoticeVersion, choice: ConsentRecord | None) -> dict[str, Any]:
+def _notice_view(
+    notice: NoticeVersion, choice: ConsentRecord | None, use_words: UseWords
+) -> dict[str, Any]:
     return {
         "data_use": notice.data_use,
-        "name": purpose_words(notice.data_use),
+        "name": use_words(notice.data_use),
         "kind": notice.kind,
         "version": notice.version,
         "text": notice.text,
@@ -131,25 +167,28 @@ def privacy(
     choices = _latest_choices(records)
     notices = consent.list_notices(session)
     requests, _ = rights.list_requests(session, subject_id=viewer.subject, limit=200)
+    use_words = UseWords(list_systems(session, limit=1000)[0])
     context = {
-        "notices": [_notice_view(n, choices.get(n.data_use)) for n in notices],
+        "notices": [_notice_view(n, choices.get(n.data_use), use_words) for n in notices],
         "objections": [
             {"kind": kind, "title": title, "text": text, "record": current}
             for kind, (title, text), current in (
                 (k, OBJECTIONS[k], c) for k, c in _objecting(objections).items()
             )
         ],
-        "category_choices": _category_choices(records),
+        "category_choices": _category_choices(records, use_words),
         "records": [
             {
-                "name": purpose_words(r.data_use),
+                "name": use_words(r.data_use),
                 "category": category_words(r.data_category) if r.data_category else None,
                 "status": r.status,
-                "source": r.source,
+                "source": SOURCE_WORDS.get(r.source, r.source),
                 "at": r.recorded_at,
             }
             for r in records
         ],
+        "request_words": REQUEST_WORDS,
+        "request_status_words": REQUEST_STATUS_WORDS,
         "browser_gpc": request.headers.get("sec-gpc") == "1",
         "gpc_recorded": any(r.source == "gpc" for r in records),
         "requests": requests,

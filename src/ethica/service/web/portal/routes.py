@@ -155,15 +155,31 @@ def my_decision(
 
 @router.get("/portal/decisions/{decision_id}/notice")
 def my_notice(decision_id: str, request: Request, session: SessionDep, viewer: Reader) -> Response:
-    """The adverse-action notice of one of the customer's decisions, as a page."""
-    notice = decisions.decision_notice(
-        session,
-        decision_id=decision_id,
-        format="html",
-        master_key=_master_key(request),
-        subject_id=viewer.subject,
-    )
-    context = {"decision_id": decision_id, "notice": Markup(notice)}  # the library escapes
+    """The adverse-action notice of one of the customer's decisions, as a page.
+
+    A decision a person still has to act on has no notice yet (it could contradict the final
+    one): the page says so, and when the notice will come, instead of an error.
+    """
+    row = decisions.get_decision(session, decision_id=decision_id, subject_id=viewer.subject)
+    opened = Explanations.of_session(session, _master_key(request)).of(row)
+    notice = None
+    if has_notice(row, opened.explanation):
+        notice = Markup(  # the library escapes every value
+            decisions.decision_notice(
+                session,
+                decision_id=decision_id,
+                format="html",
+                master_key=_master_key(request),
+                subject_id=viewer.subject,
+            )
+        )
+    system = get_system(session, system_id=row.system_id)
+    context = {
+        "decision_id": decision_id,
+        "notice": notice,
+        "decision": summary_of(row, system),
+        "disclosure": disclosure_of(row),
+    }
     return render(request, "portal/notice.html", context, viewer=viewer)
 
 

@@ -15,7 +15,6 @@ from ethica.governance import (
     FeatureSpec,
     MulticlassDecision,
     RankingDecision,
-    ScoreDecision,
     SystemSpec,
     parse_spec,
 )
@@ -113,6 +112,11 @@ def purpose_words(key: str) -> str:
     return entry.name
 
 
+def purpose_of(spec: SystemSpec) -> str:
+    """What a system is for, as its spec describes it (the taxonomy's name only without one)."""
+    return spec.description.strip() or purpose_words(spec.purpose)
+
+
 def category_words(key: str) -> str:
     """A data category as the customer reads it: ``"your postal code"``, or its last word."""
     try:
@@ -130,20 +134,12 @@ def outcome_of(spec: SystemSpec, outcome: str) -> Outcome:
     decision = spec.decision
     if outcome == PENDING:
         return PERSON_WILL_DECIDE
+    badge = "neutral"
     if isinstance(decision, BinaryDecision):
-        adverse = outcome == decision.adverse_outcome
-        return Outcome(outcome.replace("_", " ").capitalize(), "bad" if adverse else "ok")
-    if isinstance(decision, MulticlassDecision):
-        badge = "bad" if outcome in decision.adverse else "neutral"
-        return Outcome(f"Routed to {outcome.replace('_', ' ')}", badge)
-    if isinstance(decision, RankingDecision):
-        items = [item.replace("_", " ") for item in outcome.split(",") if item]
-        words = "Recommended: " + ", ".join(items) if items else "Nothing recommended"
-        return Outcome(words, "neutral")
-    if isinstance(decision, ScoreDecision):
-        unit = f" {decision.unit}" if decision.unit else ""
-        return Outcome(f"{outcome}{unit}", "neutral")
-    return Outcome(outcome, "neutral")
+        badge = "bad" if outcome == decision.adverse_outcome else "ok"
+    elif isinstance(decision, MulticlassDecision) and outcome in decision.adverse:
+        badge = "bad"
+    return Outcome(spec.outcome_words(outcome), badge)
 
 
 def summary_of(row: Decision, system: System) -> DecisionSummary:
@@ -152,7 +148,7 @@ def summary_of(row: Decision, system: System) -> DecisionSummary:
         id=row.id,
         created_at=row.created_at,
         system_name=system.name,
-        purpose=purpose_words(system.purpose),
+        purpose=purpose_of(spec_of(system)),
         outcome=PERSON_WILL_DECIDE
         if awaits_a_person(row)
         else outcome_of(spec_of(system), row.outcome),
@@ -204,7 +200,12 @@ def explanation_of(spec: SystemSpec, explanation: dict[str, Any] | None) -> Expl
     text = str(explanation.get("text") or "")
     chosen, runner_up = explanation.get("chosen"), explanation.get("runner_up")
     raised, lowered = "raised the score", "lowered the score"
-    if chosen is not None and runner_up is not None:
+    if (
+        chosen is not None
+        and runner_up is not None
+        and isinstance(spec.decision, MulticlassDecision | RankingDecision)
+    ):
+        chosen, runner_up = spec.decision.label(chosen), spec.decision.label(runner_up)
         raised, lowered = f"towards {chosen} rather than {runner_up}", f"towards {runner_up}"
     contributions = [
         Contribution(_label(spec, name), float(value), raised if value > 0 else lowered)

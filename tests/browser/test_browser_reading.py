@@ -1,0 +1,163 @@
+"""What the pages say, read as their reader reads them, at 390 and 1280 px (issue 16).
+
+The customer's list of decisions, the formal notice in each state a decision passes through
+(automated, confirmed by a person, under appeal, appeal answered, waiting while the system is
+suspended), the erasure page before and after, and the reviewer's queue and case: each is
+opened in Chromium, checked with axe-core, photographed, and its words asserted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenes import decide, enter_portal, held_decline, review_step, staff_api, text_of
+
+from conftest import LiveService, sign_in
+
+#: The credit system's purpose as its spec says it (the portal shows it, not a taxonomy key).
+DESCRIPTION = "Approves or declines a customer's request for a higher credit limit."
+
+
+def _notice(page: Any, url: str, decision: str) -> str:
+    page.goto(f"{url}/portal/decisions/{decision}/notice")
+    assert page.get_by_role("heading", level=1).inner_text() == "Notice of the decision"
+    return text_of(page)
+
+
+def test_the_formal_notice_follows_the_decision_through_every_state(
+    live_service: LiveService, sized: Any, shot: Any
+) -> None:
+    url = live_service.url
+    decision, reasons = held_decline(url, description=DESCRIPTION)
+    with staff_api(url) as api:
+        approved = decide(api, "cust-7", income=95.0, housing="own")
+    assert (approved["outcome"], approved["review"]["status"]) == ("approved", "automatic")
+    enter_portal(sized, url, "cust-7")
+
+    automated = _notice(sized, url, approved["id"])
+    assert "Notice of decision: Credit limit" in automated
+    assert "Decision: approved. This decision was made with an automated system." in automated
+    assert "You may ask for a person to review this decision." in automated
+    shot(sized, "notice-automated")
+
+    pending = _notice(sized, url, decision)
+    assert "Credit limit: there is no notice yet" in pending
+    assert "An AI system recommended this decision; a person is reviewing it." in pending
+    assert "is given once a person has decided" in pending
+    assert not any(reason in pending for reason in reasons)
+    shot(sized, "notice-pending")
+
+    review_step(url, "reviewer@bank.example", decision, "decision", {"action": "confirm"})
+    confirmed = _notice(sized, url, decision)
+    assert "Decision: declined. A person reviewed this decision and confirmed it." in confirmed
+    assert "The principal reasons for this decision:" in confirmed
+    assert reasons and all(reason in confirmed for reason in reasons)
+    assert "made with an automated system" not in confirmed
+    shot(sized, "notice-confirmed")
+
+    sized.goto(f"{url}/portal/decisions/{decision}")
+    sized.get_by_label("Ask for a person to review this decision: your view").fill(
+        "My income rose last month."
+    )
+    sized.get_by_role("button", name="Request human review").click()
+    sized.wait_for_url(f"**/portal/decisions/{decision}?sent=appeal")
+    assert sized.get_by_role("link", name="Read the formal notice").count() == 0
+    appealed = _notice(sized, url, decision)
+    assert "there is no notice yet" in appealed and "Decision:" not in appealed
+    shot(sized, "notice-under-appeal")
+
+    review_step(url, "second@bank.example", decision, "decision", {"action": "confirm"})
+    answered = _notice(sized, url, decision)
+    assert "Decision: declined. A person reviewed this decision and confirmed it." in answered
+    shot(sized, "notice-after-appeal")
+
+    with staff_api(url) as api:
+        suspended = api.post("/v1/systems/credit/suspension", json={"reason": "drift alert"})
+        assert suspended.status_code == 201, suspended.text
+        waiting = decide(api, "cust-7", income=95.0, housing="own")
+    assert waiting["scored_by"] in ("fallback", "none")
+    while_suspended = _notice(sized, url, waiting["id"])
+    assert "Credit limit: there is no notice yet" in while_suspended
+    assert "No AI model decided this: a person will decide" in while_suspended
+    assert "Decision:" not in while_suspended
+    shot(sized, "notice-while-suspended")
+
+
+def test_the_customers_list_of_decisions_reads_in_plain_words(
+    live_service: LiveService, sized: Any, shot: Any
+) -> None:
+    url = live_service.url
+    decision, _ = held_decline(url, description=DESCRIPTION)
+    enter_portal(sized, url, "cust-7")
+    assert sized.get_by_role("heading", level=1).inner_text() == "Decisions about you"
+    listed = text_of(sized)
+    assert "1 decision about you" in listed
+    row = " ".join(sized.locator("tbody tr").first.inner_text().split())
+    assert "Credit limit" in row and f"Purpose: {DESCRIPTION}" in row
+    assert "Declined" in row and "A person is reviewing this decision" in row
+    assert "Finance" not in listed and "finance" not in listed  # no taxonomy names
+    shot(sized, "decision-list")
+
+    sized.get_by_role("link", name="Why?").click()
+    sized.wait_for_url(f"**/portal/decisions/{decision}")
+    page = text_of(sized)
+    assert f"Purpose {DESCRIPTION}" in page
+    assert "this decision is not final until a person has acted" in page
+    assert "A person is reviewing this decision. You will see the result here." in page
+    shot(sized, "decision-held")
+
+
+def test_erasure_says_what_goes_and_what_stays_before_and_after(
+    live_service: LiveService, sized: Any, shot: Any
+) -> None:
+    url = live_service.url
+    held_decline(url, description=DESCRIPTION)
+    enter_portal(sized, url, "cust-7")
+    sized.goto(f"{url}/portal/privacy/erasure")
+    before = text_of(sized)
+    assert sized.get_by_role("heading", level=1).inner_text() == "Erase my data"
+    assert "The data each decision used about you, and the explanations that quote it." in before
+    assert "What is kept, and why" in before
+    assert "Erasure cannot be undone, and it signs you out of this portal." in before
+    shot(sized, "erasure-before")
+
+    sized.get_by_label("I understand: erase my personal data.").check()
+    sized.get_by_role("button", name="Erase my data").click()
+    assert sized.get_by_role("heading", level=1).inner_text() == "Your data is erased"
+    after = text_of(sized)
+    assert "We erased your personal data on" in after and "You are signed out." in after
+    assert "can no longer be read by anyone" in after
+    assert "1 decision no longer linked to you." in after
+    assert "Reference of your request:" in after
+    shot(sized, "erasure-after")
+    sized.goto(f"{url}/portal")
+    assert "/portal" not in sized.url or "Decisions about you" not in text_of(sized)
+
+
+def test_the_reviewer_reads_the_queue_and_a_case_by_the_systems_name(
+    live_service: LiveService, sized: Any, shot: Any
+) -> None:
+    url = live_service.url
+    decision, reasons = held_decline(url, description=DESCRIPTION)
+    sign_in(sized, url, "reviewer@bank.example")
+    sized.wait_for_url("**/console")
+    queue = text_of(sized)
+    assert "1 case awaiting review" in queue
+    row = " ".join(sized.locator("tbody tr").first.inner_text().split())
+    assert decision[:8] in row and "Credit limit high risk" in row
+    assert "Adverse outcome of a high-risk system" in row and "Not claimed" in row
+    assert sized.get_by_label("System").locator("option").all_inner_texts() == [
+        "All systems",
+        "Credit limit",
+    ]
+    shot(sized, "queue")
+
+    sized.get_by_role("link", name=decision[:8]).click()
+    case = text_of(sized)
+    assert "System Credit limit (high risk, high priority)" in case
+    assert "Reason held Adverse outcome of a high-risk system" in case
+    assert "The model's recommendation Outcome declined" in case
+    assert all(reason in case for reason in reasons)
+    assert "monthly income 12.5" in case and "housing rent" in case
+    assert "Claim the case to work on it" in case
+    shot(sized, "case")
