@@ -239,6 +239,12 @@ def demo(
         int, typer.Option(help="Customers in the scenario (a fifth, at most 1,000, get decisions).")
     ] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the scenario.")] = 0,
+    history_days: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Days of credit-limit history replayed and monitored before today."
+        ),
+    ] = 120,
     serve_after: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the server on the demo database.")
     ] = True,
@@ -263,7 +269,12 @@ def demo(
                 "Registering the bank's three AI systems, running decisions through the gateway",
                 total=None,
             )
-            bank = build_bank(database, generate_customers(customers, seed=seed), seed=seed)
+            bank = build_bank(
+                database,
+                generate_customers(customers, seed=seed),
+                history_days=history_days,
+                seed=seed,
+            )
     except EthicaError as error:
         _fail(str(error))
     _print_bank(bank, f"http://{host}:{port}")
@@ -282,6 +293,13 @@ def _print_bank(bank: Any, base: str) -> None:
     changes = ", ".join(f"{count:,} {what}" for what, count in bank.consent_changes.items())
     console.print(f"Customers' choices before their decisions: {changes}")
     console.print(f"True outcomes recorded: {bank.outcomes:,}")
+    if bank.history is not None:
+        history = bank.history
+        console.print(
+            f"Credit-limit history from {history.first_day.date().isoformat()}: "
+            f"{history.decisions:,} decisions replayed, {history.outcomes:,} outcomes arrived "
+            f"60 days later, {history.alerts} monitoring alert(s) raised"
+        )
     console.print(f"Appeals filed by customers: {bank.appeals:,}")
     steps = ", ".join(f"{count} {kind}" for kind, count in bank.reviews.items())
     console.print(f"Reviews by the demo reviewers: {steps}")

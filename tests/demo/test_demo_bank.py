@@ -8,6 +8,7 @@ import secrets
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from ethica.service.users.tables import User
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo_bank")]
 
 CUSTOMERS = 2500  # a fifth, 500, get three decisions each
+HISTORY_DAYS = 14  # of the credit-limit system, replayed before today (the demo's default: 120)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "bank"
 
 
@@ -57,7 +59,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         # Origin is not disclosed by everyone: the audit says so, and the CLI prints it.
         warnings.simplefilter("ignore", MissingGroupWarning)
         result = CliRunner().invoke(
-            app, ["demo", "--no-serve", "--customers", str(CUSTOMERS), "--out", str(out)]
+            app,
+            [
+                "demo",
+                "--no-serve",
+                "--customers",
+                str(CUSTOMERS),
+                "--history-days",
+                str(HISTORY_DAYS),
+                "--out",
+                str(out),
+            ],
         )
     assert result.exit_code == 0, result.output
     engine = make_engine(f"sqlite:///{out / 'ethica.db'}")
@@ -72,9 +84,40 @@ def session(demo: Demo) -> Iterator[Session]:
 
 
 def decisions(session: Session, system_id: str) -> list[Decision]:
-    """The system's decisions about customers (not the seeded review cases)."""
-    query = select(Decision).where(Decision.system_id == system_id, Decision.seeded.is_(False))
+    """Today's decisions of the system about customers (not the seeded cases, not the history)."""
+    query = select(Decision).where(
+        Decision.system_id == system_id,
+        Decision.seeded.is_(False),
+        Decision.subject_id.not_like("H%"),
+    )
     return list(session.scalars(query))
+
+
+def test_the_credit_history_is_replayed_reviewed_and_monitored_day_by_day(
+    demo: Demo, session: Session
+) -> None:
+    from ethica.demo._bank_history import PER_DAY
+    from ethica.service.monitoring.tables import MonitoringWindow
+
+    history = list(session.scalars(select(Decision).where(Decision.subject_id.like("H%"))))
+    assert len(history) == HISTORY_DAYS * PER_DAY
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = {(today - d.created_at.astimezone(UTC)).days for d in history}
+    # Dated by the replay clock: each of the days before today holds its share.
+    assert days == set(range(HISTORY_DAYS))  # whole days back: 0 = yesterday's
+    assert all(d.system_id == "credit-limit" for d in history)
+    # The demo reviewer confirmed every held decision of the past: none waits in the queue.
+    assert not [d for d in history if d.review_status == "pending_review"]
+    assert any(d.review_status == "confirmed" for d in history)
+    # Outcomes arrive after 60 days: none of these 14 days has one yet.
+    assert all(d.true_outcome is None for d in history)
+    windows = session.scalars(
+        select(MonitoringWindow).where(MonitoringWindow.system_id == "credit-limit")
+    ).all()
+    assert {w.part for w in windows} == {"decisions", "outcomes", "scores"}
+    assert len({w.start for w in windows}) == HISTORY_DAYS
+    assert sum(w.rows for w in windows if w.part == "decisions") == len(history)
+    assert f"{len(history):,} decisions replayed" in " ".join(demo.output.split())
 
 
 def test_the_three_systems_are_registered_with_their_lightgbm_models(session: Session) -> None:

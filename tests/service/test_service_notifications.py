@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -20,8 +21,10 @@ from service_testing import Service
 from sqlalchemy import select
 from web_testing import customer_token, viewing_as
 
+from ethica.monitoring._alerts import Alert, AlertRule
 from ethica.service.app import state_of
 from ethica.service.db import utcnow
+from ethica.service.monitoring.alerts import raise_alerts
 from ethica.service.notifications import webhooks
 from ethica.service.notifications.tables import Notification
 
@@ -251,3 +254,50 @@ def test_an_erasure_deletes_the_customers_notifications_and_their_delivery_log(
     with sessions() as session:
         left = session.execute(select(Notification.subject_id, Notification.decision_id)).all()
     assert [tuple(r) for r in left] == [("cust-kept", kept["id"])]
+
+
+def test_a_monitoring_alert_is_sent_signed_to_the_webhook_once_it_is_in_the_ledger(
+    service: Callable[..., Service], receiver: _Receiver
+) -> None:
+    running = service(**_settings(receiver))
+    running.register("credit", risk_tier="high")
+    gap = Alert("selection-gap-sex", "warning", "sex", "female", "selection_rate", -0.12, 0.05)
+    rules = [AlertRule("selection-gap-sex", "fairness_gap", "sex", "selection_rate", 0.05)]
+    writer = state_of(running.app).gateway.writer
+
+    def failing(batch: Any) -> None:
+        raise_alerts(batch, system_id="credit", alerts=[gap], rules=rules, window_end="2026-11-30")
+        raise RuntimeError("the pass fails after raising")
+
+    with pytest.raises(RuntimeError):
+        writer.run(failing)  # neither the alert nor its delivery is kept
+    sessions = state_of(running.app).sessions
+    settings = running.settings.notifications
+    assert webhooks.deliver_due(sessions, settings, now=utcnow()).delivered == 0
+
+    [sequence] = writer.run(
+        lambda batch: raise_alerts(
+            batch, system_id="credit", alerts=[gap], rules=rules, window_end="2026-11-30"
+        )
+    )
+    receiver.answers[:] = [200]
+    sent = webhooks.deliver_due(sessions, settings, now=utcnow())
+    assert (sent.delivered, sent.retrying, sent.failed) == (1, 0, 0)
+    [(headers, body)] = receiver.received
+    signed = {k.lower(): v for k, v in headers.items()}["ethica-signature"]
+    timestamp = int(signed.split(",")[0].removeprefix("t="))
+    assert webhooks.verify(SECRET.encode(), signed, body, now=timestamp)
+    sent_alert = json.loads(body)
+    assert sent_alert["type"] == "monitoring_alert" and sent_alert["system_id"] == "credit"
+    assert sent_alert["alert_sequence"] == sequence
+    assert sent_alert["subject_id"] is None and sent_alert["decision_id"] is None
+    assert sent_alert["summary"] == (
+        "warning: selection-gap-sex (sex = female, selection_rate gap -0.120, threshold 0.05) "
+        "in the days before 2026-11-30"
+    )
+    # No customer is told: the alert is about a system (one row, for the business only).
+    with sessions() as session:
+        rows = session.scalars(select(Notification)).all()
+    assert [(r.kind, r.subject_id, r.alert_sequence) for r in rows] == [
+        ("monitoring_alert", None, sequence)
+    ]

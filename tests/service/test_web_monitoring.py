@@ -56,6 +56,13 @@ def test_an_officer_sees_the_gaps_and_acknowledges_then_resolves_an_alert(
         # One chart per group, each with its title, description and table of the same numbers.
         assert page.text.count("<svg role='img'") == 2 and page.text.count("<table>") == 2
         assert "Selection-rate gap of sex = f" in page.text and "<desc id=" in page.text
+        # One week of caller-scored decisions: accuracy is estimated; no outcome is known yet;
+        # drift needs four reference weeks first.
+        accuracy = re.search(r'<table[^>]*id="accuracy-table".*?</table>', page.text, re.S)
+        assert accuracy is not None and "2026-11-02" in accuracy.group(0)
+        assert "not yet known" in accuracy.group(0) and ">120<" in accuracy.group(0)
+        assert 'id="no-drift"' in page.text and "120 decisions in 1 counted week" in page.text
+        assert "The system is <strong>active</strong>" in page.text
         row = re.search(rf'<tr id="alert-{women}">.*?</tr>', page.text, re.S)
         assert row is not None and "critical" in row.group(0) and "2026-11-08" in row.group(0)
 

@@ -5,8 +5,9 @@ and product-recommendation systems with their LightGBM models, creates the staff
 some customers' consent withdrawals and objections, runs every demo customer's three decisions
 through the gateway, records true outcomes for part of them, files a few appeals, puts seeded
 review cases with known answers in the queue, and has the demo reviewers work part of it
-(support routing is reviewed blind-first). The staff passwords are published in this file: the
-demo refuses to run outside development.
+(support routing is reviewed blind-first). Before the customers' decisions, the credit-limit
+system's last 120 days are replayed and monitored (:mod:`ethica.demo._bank_history`). The staff
+passwords are published in this file: the demo refuses to run outside development.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from ethica.demo._bank_history import HISTORY_DAYS, History, replay_history
 from ethica.demo._bank_models import TrainedSystem, feature_frame, train_system
 from ethica.demo._bank_people import (
     SEEDED,
@@ -27,6 +29,7 @@ from ethica.demo._bank_people import (
     customer_link_token,
     file_appeals,
     plain,
+    protected_text,
     review_seeded,
     review_some,
     seed_cases,
@@ -88,6 +91,8 @@ class BankDemo:
         The governance documents written (``governance/`` beside the database).
     candidate
         The credit system's candidate mitigation, deciding in shadow beside its decisions.
+    history
+        The credit-limit system's replayed 120 days (monitored week by week).
     """
 
     database_url: str
@@ -104,6 +109,7 @@ class BankDemo:
     classifications: dict[str, str] = field(default_factory=dict)
     documents: list[Path] = field(default_factory=list)
     candidate: str = ""
+    history: History | None = None
 
 
 def demo_settings(database: Path) -> Any:
@@ -136,7 +142,12 @@ def serve_bank(database: Path, *, host: str = "127.0.0.1", port: int = 8000) -> 
 
 
 def build_bank(
-    database: Path, customers: pd.DataFrame, *, decided: int | None = None, seed: int = 0
+    database: Path,
+    customers: pd.DataFrame,
+    *,
+    decided: int | None = None,
+    history_days: int = HISTORY_DAYS,
+    seed: int = 0,
 ) -> BankDemo:
     """Create the demo bank's database at ``database`` (replacing it) and fill it.
 
@@ -150,9 +161,13 @@ def build_bank(
     decided
         Customers whose three decisions go through the gateway; by default
         :data:`DECIDED_CUSTOMERS`, or a fifth of ``customers`` when that is fewer.
+    history_days
+        Days of credit-limit history replayed and monitored before the present (0: none).
     seed
         Seed of the models, the consent choices, the outcomes and the appeals.
     """
+    if history_days < 0:
+        raise InputError(f"history_days must be 0 or more; got {history_days}")
     if decided is None:
         decided = min(DECIDED_CUSTOMERS, len(customers) // 5)
     if not 1 <= decided <= len(customers) // 2:
@@ -181,6 +196,11 @@ def build_bank(
         state = state_of(app)
         _register(state, trained)
         staff = _create_staff(state)
+        reviewer = next(login.email for login in STAFF if login.role == "reviewer")
+        if history_days:
+            demo.history = replay_history(
+                state, now=utcnow(), reviewer_id=staff[reviewer], days=history_days, seed=seed
+            )
         demo.consent_changes = _consent(state, people, rng)
         rows = _rows(customers, seed=seed).iloc[-decided:].reset_index(drop=True)
         history = _rows(customers, seed=seed).iloc[:-decided]
@@ -349,7 +369,7 @@ def _decide(state: Any, rows: pd.DataFrame) -> list[Any]:
     specs = bank_specs()
     requests = []
     for row in rows.to_dict("records"):
-        protected = {name: _text(row[name]) for name in _PROTECTED}
+        protected = {name: protected_text(row[name]) for name in _PROTECTED}
         for system_id, spec in specs.items():
             features = {f.name: plain(row[f.name]) for f in spec.features}
             request = DecisionCreate(

@@ -56,6 +56,11 @@ def plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def protected_text(value: Any) -> str | None:
+    """Return a protected attribute as sent to the gateway: its text, or None if not disclosed."""
+    return None if pd.isna(value) else str(value)
+
+
 def file_appeals(client: Any, state: Any, made: list[Any], rng: random.Random) -> int:
     """File customers' appeals of some automatic decisions through the API; return how many."""
     routed = [

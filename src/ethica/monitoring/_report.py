@@ -114,7 +114,9 @@ def monitoring_report(
         series = gap_series(rows, grouping=str(grouping), group=str(group), metric=METRIC)
         if series.empty:
             continue
-        trends.append(GroupTrend(str(grouping), str(group), _points(series), first_change(series)))
+        trends.append(
+            GroupTrend(str(grouping), str(group), points_of(series), first_change(series))
+        )
     latest = fairness_over_time(
         {s: windows[s] for s in sorted(windows)[-span_days:]},
         sensitive_features=sensitive_features,
@@ -136,7 +138,8 @@ def monitoring_report(
     return MonitoringReport(system, len(windows), decisions, trends, evaluate(rules, observations))
 
 
-def _points(series: pd.DataFrame) -> list[dict[str, Any]]:
+def points_of(series: pd.DataFrame) -> list[dict[str, Any]]:
+    """Return the points of a gap series as the report and its charts show them."""
     return [
         {
             "day": pd.Timestamp(row["start"]).date().isoformat(),
@@ -163,10 +166,12 @@ def _alert_list(alerts: Sequence[Alert]) -> str:
     return f"<ul>{items}</ul>"
 
 
-def trend_figure(trend: GroupTrend, *, width: int = 640, height: int = 180) -> str:
-    """One group's daily gap with its 95% band, as inline SVG with a table as its alternative."""
+def trend_figure(
+    trend: GroupTrend, *, width: int = 640, height: int = 180, unit: str = "day"
+) -> str:
+    """One group's gap per day (or week) with its 95% band, as inline SVG with a table."""
     points = trend.points
-    title = f"Selection-rate gap of {trend.grouping} = {trend.group} to all customers, by day"
+    title = f"Selection-rate gap of {trend.grouping} = {trend.group} to all customers, by {unit}"
     finite = [p for p in points if all(v == v for v in (p["gap"], p["low"], p["high"]))]
     top = max([0.05, *(abs(p["low"]) for p in finite), *(abs(p["high"]) for p in finite)])
 
@@ -197,14 +202,14 @@ def trend_figure(trend: GroupTrend, *, width: int = 640, height: int = 180) -> s
         f"<figure><svg role='img' aria-labelledby='t-{ident} d-{ident}' width='{width}' "
         f"height='{height}' viewBox='0 0 {width} {height}'>"
         f"<title id='t-{ident}'>{html.escape(title)}</title>"
-        f"<desc id='d-{ident}'>{len(points)} days; band is the 95% interval.{changed}</desc>"
+        f"<desc id='d-{ident}'>{len(points)} {unit}s; band is the 95% interval.{changed}</desc>"
         f"<line x1='40' x2='{width - 10}' y1='{y(0):.1f}' y2='{y(0):.1f}' stroke='#888'/>"
         f"<polygon points='{band}' fill='#9ecae1' opacity='0.5'/>"
         f"<polyline points='{line}' fill='none' stroke='#08519c' stroke-width='2'/>"
         f"<text x='2' y='14' font-size='11'>+{top:.2f}</text>"
         f"<text x='2' y='{height - 4}' font-size='11'>-{top:.2f}</text></svg>"
         f"<figcaption>{html.escape(title)}.{changed}</figcaption>"
-        f"<details><summary>The numbers</summary><table><thead><tr><th>day</th><th>gap</th>"
+        f"<details><summary>The numbers</summary><table><thead><tr><th>{unit}</th><th>gap</th>"
         f"<th>95% interval</th><th>decisions</th><th>material and significant</th></tr>"
         f"</thead><tbody>{rows}</tbody></table></details></figure>"
     )

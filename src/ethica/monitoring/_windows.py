@@ -59,6 +59,8 @@ class WindowCounts:
     decisions: CountTable | None
     outcomes: CountTable | None
     features: dict[str, Distribution] = field(default_factory=dict)
+    #: The scored decisions by score bin (the service keeps it to estimate performance).
+    scores: CountTable | None = None
 
     @property
     def rows(self) -> int:

@@ -20,7 +20,7 @@ import math
 import queue
 import random
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -80,8 +80,11 @@ class Gateway:
         explainer: Explainer | None = None,
         seed: int | None = None,
         writer: LedgerWriter | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._sessions = sessions
+        # What dates each decision: the wall clock, or the demo's replay of past days.
+        self._clock = clock or _utc_now
         self.settings = settings
         self.consent: ConsentHook = consent or AllowAll()
         self._cache = SystemCache(sessions, warm=self._warm)
@@ -255,7 +258,7 @@ class Gateway:
         )
         return PreparedDecision(
             decision_id=decision_id,
-            created_at=datetime.now(UTC),
+            created_at=self._clock(),
             system_id=spec.id,
             spec=spec,
             request=request,
@@ -399,3 +402,7 @@ def _typical_row(spec: SystemSpec, summary: Any) -> dict[str, Any]:
         else:
             row[feature.name] = feature.minimum if feature.minimum is not None else 0.0
     return row
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -2,8 +2,10 @@
 
 The ledger is the record: an alert is a ``monitoring_alert`` entry, each change of its state a
 ``monitoring_alert_state`` entry naming the alert's sequence, who and why; the current state is
-read back from those entries. A critical rule that may suspend the system suspends it in the
-same writer job (the existing kill switch, with the alert as its reason).
+read back from those entries. Each alert raised is also queued for the business's signed webhook
+(in the same job, so it is sent if and only if it is recorded). A critical rule that may
+suspend the system suspends it in the same writer job (the existing kill switch, with the alert
+as its reason).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.store import row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.ledger.writer import Batch
+from ethica.service.notifications.service import notify_alert
 from ethica.service.systems.service import get_system
 from ethica.service.systems.suspension import ACTIVE, suspend
 
@@ -73,6 +76,14 @@ def raise_alerts(
             },
         )
         sequences.append(entry.sequence)
+        notify_alert(
+            batch.session,
+            system_id=system_id,
+            alert_sequence=entry.sequence,
+            summary=f"{alert.severity}: {alert.rule} ({alert.subject} = {alert.group}, "
+            f"{alert.metric} gap {alert.value:+.3f}, threshold {alert.threshold:.2f}) "
+            f"in the days before {window_end[:10]}",
+        )
         rule = by_name.get(alert.rule)
         system = get_system(batch.session, system_id=system_id)
         if rule is not None and rule.suspend and system.status == ACTIVE:

@@ -2,7 +2,9 @@
 
 ``run_monitor`` counts each whole day not yet counted (in the database on PostgreSQL, through
 the live audit's one query) and rebuilds the ``outcomes`` part of a day only when outcomes of
-its decisions were recorded after it was built. Reports read the stored windows only.
+its decisions were recorded after it was built. A binary system's days also keep a ``scores``
+part (its scored decisions by score bin), from which performance is estimated while outcomes
+are late. Reports read the stored windows only.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ethica.fairness import CountTable
+from ethica.fairness import CountTable, ScoreBins
 from ethica.governance import BinaryDecision, parse_spec
 from ethica.monitoring._alerts import default_rules
 from ethica.monitoring._report import MonitoringReport, monitoring_report
@@ -29,6 +31,8 @@ from ethica.service.systems.service import get_system
 
 DAY = timedelta(days=1)
 PARTS = ("decisions", "outcomes")
+#: How a binary system's scores are counted per day (fixed, so days merge).
+SCORE_BINS = ScoreBins("equal_width", 0.0, 1.0, 20)
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ def run_monitor(
     counting = _Counting(session, system_id, database_url, master_key, now)
     while day < last:
         if (day, "decisions") not in stored:
-            for part in PARTS:
+            for part in counting.parts:
                 counting.store(day, part, stored.get((day, part)))
             run.built.append(day)
         day += DAY
@@ -98,7 +102,9 @@ def load_windows(
         stored = None if window.table is None else table_from_dict(window.table)
         by_start[start][window.part] = stored
     return {
-        start: WindowCounts(start, tables.get("decisions"), tables.get("outcomes"))
+        start: WindowCounts(
+            start, tables.get("decisions"), tables.get("outcomes"), scores=tables.get("scores")
+        )
         for start, tables in by_start.items()
     }
 
@@ -119,10 +125,11 @@ class _Counting:
         )
         # A day may see one outcome only (every decision approved, every outcome repaid).
         binary = isinstance(decision, BinaryDecision)
-        self.table_options = {"options": {"window": True}} if binary else {}
+        self.table_options: dict[str, Any] = {"options": {"window": True}} if binary else {}
+        self.parts = (*PARTS, "scores") if binary else PARTS
 
     def store(self, day: datetime, part: str, existing: MonitoringWindow | None) -> None:
-        table = self._count(day, with_outcomes=part == "outcomes")
+        table = self._count(day, part)
         window = existing or MonitoringWindow(
             id=new_id(), system_id=self.system_id, start=day, part=part
         )
@@ -132,13 +139,16 @@ class _Counting:
         if existing is None:
             self.session.add(window)
 
-    def _count(self, day: datetime, *, with_outcomes: bool) -> CountTable | None:
+    def _count(self, day: datetime, part: str) -> CountTable | None:
+        with_outcomes = part == "outcomes"
         if with_outcomes and not self.outcomes_known:
             return None
         conditions = [*_counted(self.system_id), Decision.created_at >= day]
         conditions.append(Decision.created_at < day + DAY)
         if with_outcomes:
             conditions.append(Decision.true_outcome.is_not(None))
+        if part == "scores":
+            conditions.append(Decision.score.is_not(None))
         if not self.session.scalar(select(func.count()).select_from(Decision).where(*conditions)):
             return None
         return live_count_table(
@@ -149,7 +159,10 @@ class _Counting:
             since=day,
             until=day + DAY,
             with_outcomes=with_outcomes,
-            table_options=self.table_options,
+            table_options={**self.table_options, "score_bins": SCORE_BINS}
+            if part == "scores"
+            else self.table_options,
+            with_scores=part == "scores",
         )
 
 

@@ -7,9 +7,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-NotificationKind = Literal["review_started", "decided", "appeal_answered", "concern_answered"]
+NotificationKind = Literal[
+    "review_started", "decided", "appeal_answered", "concern_answered", "monitoring_alert"
+]
 """What changed in a case: a person started reviewing it, decided it, answered the customer's
-appeal, or answered their concern."""
+appeal, or answered their concern; or, for the business only, a monitoring alert was raised."""
 WebhookStatus = Literal["pending", "delivered", "failed"]
 
 
@@ -17,7 +19,7 @@ class NotificationRead(BaseModel):
     """One change of a case the customer is part of."""
 
     id: str
-    decision_id: str
+    decision_id: str | None
     system_id: str
     kind: NotificationKind
     outcome: str | None = Field(description="The final outcome, once a person decided.")

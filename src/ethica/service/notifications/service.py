@@ -69,6 +69,33 @@ def notify(
     return row
 
 
+def notify_alert(
+    session: Session, *, system_id: str, alert_sequence: int, summary: str
+) -> Notification:
+    """Queue a monitoring alert for the business's webhook (no customer is told).
+
+    Runs in the writer job that records the alert, so it is sent if and only if the alert is in
+    the ledger. ``summary`` (at most 200 characters) says what fired, in a sentence.
+    """
+    now = utcnow()
+    row = Notification(
+        id=new_id(),
+        subject_id=None,
+        decision_id=None,
+        system_id=system_id,
+        kind="monitoring_alert",
+        outcome=summary[:200],
+        created_at=now,
+        read_at=None,
+        webhook_status=PENDING,
+        webhook_attempts=0,
+        webhook_next_at=now,
+        alert_sequence=alert_sequence,
+    )
+    session.add(row)
+    return row
+
+
 def notification_read(row: Notification) -> NotificationRead:
     """The API's view of a notification."""
     return NotificationRead.model_validate(

@@ -2,14 +2,16 @@
 
 A ``notifications`` row is one change of a case a customer is part of (a review started, a
 decision made, an appeal or a concern answered): the portal lists it, and its webhook state
-says whether the business's endpoint has it. ``webhook_attempts`` logs each delivery attempt.
+says whether the business's endpoint has it. A monitoring alert is sent to the webhook the same
+way (a row about no customer or decision, naming the alert's ledger sequence).
+``webhook_attempts`` logs each delivery attempt.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ethica.service.db import ID, Base, UTCDateTime
@@ -25,9 +27,10 @@ class Notification(Base):
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    subject_id: Mapped[str] = mapped_column(String(100))
-    decision_id: Mapped[str] = mapped_column(
-        ForeignKey("decisions.id", ondelete="CASCADE"), index=True
+    # None for a monitoring alert, which is about a system, not a customer's case.
+    subject_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decision_id: Mapped[str | None] = mapped_column(
+        ForeignKey("decisions.id", ondelete="CASCADE"), index=True, nullable=True
     )
     system_id: Mapped[str] = mapped_column(String(63))
     kind: Mapped[str] = mapped_column(String(30))
@@ -37,6 +40,8 @@ class Notification(Base):
     webhook_status: Mapped[str] = mapped_column(String(20))  # pending, delivered, failed
     webhook_attempts: Mapped[int] = mapped_column(Integer)
     webhook_next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The ledger sequence of the monitoring alert this row sends (kind "monitoring_alert").
+    alert_sequence: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class WebhookAttempt(Base):

@@ -1,5 +1,7 @@
 """The signed webhook: each customer notification is POSTed to the business's endpoint, so its
-own channels (e-mail, SMS, app) can tell the customer. No e-mail server is assumed.
+own channels (e-mail, SMS, app) can tell the customer; so is each monitoring alert (type
+``monitoring_alert``, with the alert's ledger sequence and a summary), for the officers on
+call. No e-mail server is assumed.
 
 The body is JSON; the ``Ethica-Signature`` header is ``t=<unix time>,v1=<hex>``, where the hex
 is the HMAC-SHA256, keyed with the shared secret, of ``"<unix time>." + body`` (the timestamp
@@ -42,7 +44,7 @@ Poster = Callable[[str, bytes, dict[str, str], float], int]
 
 def payload(row: Notification) -> bytes:
     """The JSON body sent for a notification (keys sorted, so it is byte-for-byte stable)."""
-    body = {
+    body: dict[str, str | int | None] = {
         "id": row.id,
         "type": row.kind,
         "subject_id": row.subject_id,
@@ -51,6 +53,10 @@ def payload(row: Notification) -> bytes:
         "outcome": row.outcome,
         "created_at": row.created_at.isoformat(),
     }
+    if row.alert_sequence is not None:  # a monitoring alert: its ledger entry, and what fired
+        body["alert_sequence"] = row.alert_sequence
+        body["summary"] = row.outcome
+        del body["outcome"]
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 

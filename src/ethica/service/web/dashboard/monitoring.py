@@ -1,22 +1,34 @@
-"""The dashboard's monitoring page of a system: gaps over time with their bands, and its alerts.
+"""The dashboard's monitoring page of a system: its alerts, and its stored days week by week.
 
-The charts are the stored windows' last 30 days (inline SVG, each with its numbers as a table);
-the alerts are read from the system's ledger chain, and acknowledging or resolving one is a
-ledger entry on the writer, naming who and why.
+Week by week: estimated vs realised accuracy, a drift heat-map (each cell's value in text, its
+colour only repeating it) and each group's selection-rate gap with its band (inline SVG, each
+with its numbers as a table). The alerts are read from the system's ledger chain; acknowledging
+or resolving one is a ledger entry on the writer, naming who and why.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
+from ethica.governance import parse_spec
+from ethica.monitoring._drift import DriftResult
 from ethica.monitoring._report import trend_figure
+from ethica.monitoring._weekly import (
+    WeekPerformance,
+    by_week,
+    drift_grid,
+    gap_trends,
+    performance_by_week,
+)
 from ethica.service.decisions.protected import session_cipher
 from ethica.service.decisions.record import PENDING
 from ethica.service.decisions.tables import Decision, ProtectedValue
@@ -24,7 +36,7 @@ from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
 from ethica.service.monitoring.alerts import StoredAlert, get_alert, list_alerts, move_alert
 from ethica.service.monitoring.job import SPAN_DAYS
-from ethica.service.monitoring.service import system_report
+from ethica.service.monitoring.service import PARTS, load_windows
 from ethica.service.monitoring.tables import MonitoringWindow
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
@@ -34,8 +46,9 @@ from ethica.service.web.session import Viewer, page_requires
 router = APIRouter(prefix="/dashboard/systems", tags=["web"], include_in_schema=False)
 
 Officer = Annotated[Viewer, page_requires("audit:run")]
-CHART_DAYS = 30
 LISTED = 500
+#: The accuracy chart's size (SVG user units).
+CHART_WIDTH, CHART_HEIGHT = 640, 200
 
 
 def _page(
@@ -48,34 +61,92 @@ def _page(
     status: int = 200,
 ) -> Response:
     system = get_system(session, system_id=system_id)
-    last = session.scalar(
-        select(func.max(MonitoringWindow.start)).where(MonitoringWindow.system_id == system_id)
-    )
-    figures: list[Markup] = []
-    windows = decisions = 0
-    if last is not None:
-        report = system_report(
-            session, system_id=system_id, since=last - timedelta(days=CHART_DAYS - 1)
-        )
-        windows, decisions = report.windows, report.decisions
-        # trend_figure escapes every text it places in the SVG and the table.
-        figures = [Markup(trend_figure(trend)) for trend in report.trends]  # noqa: S704
     context = {
         "system": system,
-        "figures": figures,
-        "windows": windows,
-        "decisions": decisions,
+        **_history(session, system_id=system_id, spec=system.spec),
+        "drift_level": drift_level,
         "alerts": list_alerts(session, system_id=system_id),
         "error": error,
     }
     return render(request, "dashboard/monitoring.html", context, viewer=viewer, status=status)
 
 
+#: The panels of the last few histories read: a system's stored windows change only when the
+#: monitor counts (a new day, or late outcomes), and reading them costs seconds of audits.
+_READ: dict[tuple[str, str, Any, int], dict[str, Any]] = {}
+_READ_KEPT = 16
+
+
+def _history(session: Session, *, system_id: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """The weekly panels of the system's stored windows, read again only when they changed."""
+    built, count = session.execute(
+        select(func.max(MonitoringWindow.built_at), func.count()).where(
+            MonitoringWindow.system_id == system_id
+        )
+    ).one()
+    key = (system_id, json.dumps(spec, sort_keys=True), built, int(count))
+    if key not in _READ:
+        groupings = [p.name for p in parse_spec(spec).protected_attributes]
+        weeks = by_week(load_windows(session, system_id=system_id, parts=(*PARTS, "scores")))
+        performance = performance_by_week(weeks)
+        if len(_READ) >= _READ_KEPT:
+            _READ.pop(next(iter(_READ)))
+        _READ[key] = {
+            # trend_figure escapes every text it places in the SVG and the table.
+            "figures": [
+                Markup(trend_figure(trend, unit="week"))  # noqa: S704
+                for trend in gap_trends(weeks, sensitive_features=groupings)
+            ],
+            "weeks": len(weeks),
+            "decisions": sum(w.rows for w in weeks.values()),
+            "performance": performance,
+            "accuracy_chart": _accuracy_chart(performance),
+            "grid": drift_grid(weeks, sensitive_features=groupings),
+        }
+    return _READ[key]
+
+
+def drift_level(result: DriftResult | None) -> str:
+    """The heat-map's word for a cell: its colour repeats this word, never replaces it."""
+    if result is None:
+        return "none"
+    if result.drifted:
+        return "drifted"
+    return "watch" if result.score >= result.threshold / 2 else "stable"
+
+
+def _accuracy_chart(points: list[WeekPerformance]) -> dict[str, str] | None:
+    """SVG coordinates of the estimated band and line and the realised line (accuracy 0.5-1)."""
+    if not points:
+        return None
+    step = (CHART_WIDTH - 60) / max(len(points) - 1, 1)
+
+    def x(i: int) -> float:
+        return 45 + i * step
+
+    def y(value: float) -> float:
+        return CHART_HEIGHT - 20 - (min(max(value, 0.5), 1.0) - 0.5) / 0.5 * (CHART_HEIGHT - 35)
+
+    upper = [f"{x(i):.1f},{y(p.estimated_high):.1f}" for i, p in enumerate(points)]
+    lower = [f"{x(i):.1f},{y(p.estimated_low):.1f}" for i, p in enumerate(points)]
+    realised = [
+        f"{x(i):.1f},{y(p.realised):.1f}" for i, p in enumerate(points) if p.realised is not None
+    ]
+    return {
+        "band": " ".join(upper + lower[::-1]),
+        "estimated": " ".join(f"{x(i):.1f},{y(p.estimated):.1f}" for i, p in enumerate(points)),
+        "realised": " ".join(realised),
+        "top": f"{y(1.0):.1f}",
+        "middle": f"{y(0.75):.1f}",
+        "bottom": f"{y(0.5):.1f}",
+    }
+
+
 @router.get("/{system_id}/monitoring")
 def monitoring_page(
     system_id: str, request: Request, session: SessionDep, viewer: Officer
 ) -> Response:
-    """The system's gaps over the last 30 counted days, and its alerts with their states."""
+    """The system's alerts with their states, and its counted days week by week."""
     return _page(request, session, viewer, system_id)
 
 

@@ -272,4 +272,5 @@ def notification_line(
     text = NOTIFICATION_WORDS[row.kind].format(
         system=system.name, outcome="" if outcome is None else outcome.words.lower()
     )
-    return NotificationLine(row.decision_id, row.created_at, text, row.read_at is None)
+    # A customer's notifications are about their decisions (alerts name no customer).
+    return NotificationLine(row.decision_id or "", row.created_at, text, row.read_at is None)
