@@ -31,6 +31,7 @@ from ethica.service.consent.tables import ConsentRecord, ObjectionRecord
 from ethica.service.db import make_engine, session_factory
 from ethica.service.decisions.explanations import SEALED, Explanations
 from ethica.service.decisions.tables import Decision
+from ethica.service.ledger.epochs import attach_key_file
 from ethica.service.reviews.tables import Review, ReviewJudgement, SeededCase
 from ethica.service.settings import Settings
 from ethica.service.systems.service import get_model
@@ -72,8 +73,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             ],
         )
     assert result.exit_code == 0, result.output
-    engine = make_engine(f"sqlite:///{out / 'ethica.db'}")
-    yield Demo(result.output, session_factory(engine), generate_customers(CUSTOMERS, seed=0))
+    url = f"sqlite:///{out / 'ethica.db'}"
+    engine = make_engine(url)
+    sessions = session_factory(engine)
+    # As the service does: the database's key file opens what is sealed (explanations, keys).
+    attach_key_file(Settings(database={"url": url}), sessions)
+    yield Demo(result.output, sessions, generate_customers(CUSTOMERS, seed=0))
     engine.dispose()
 
 
