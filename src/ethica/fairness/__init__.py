@@ -7,8 +7,9 @@ makes a system fair.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ethica._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ethica.fairness._audit import assess, audit, count_table
@@ -59,13 +60,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'ethica.fairness' has no attribute {name!r}")
-    value = getattr(import_module(f"ethica.fairness.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes("ethica.fairness", _WHERE, globals(), __all__)

@@ -7,8 +7,9 @@ learns only the sum, and audits it exactly as a central audit of the pooled rows
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ethica._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ethica.federated._coordinator import FederatedAudit, federated_audit, noisy_counts
@@ -50,13 +51,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'ethica.federated' has no attribute {name!r}")
-    value = getattr(import_module(f"ethica.federated.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes("ethica.federated", _WHERE, globals(), __all__)

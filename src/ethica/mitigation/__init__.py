@@ -6,8 +6,9 @@ Nothing is applied silently: a policy that uses a protected attribute at decisio
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ethica._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ethica.mitigation._methods import (
@@ -70,13 +71,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'ethica.mitigation' has no attribute {name!r}")
-    value = getattr(import_module(f"ethica.mitigation.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_attributes("ethica.mitigation", _WHERE, globals(), __all__)

@@ -7,9 +7,9 @@ first use, as they need pandas and the ``dp`` extra).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ethica._lazy import lazy_attributes
 from ethica.privacy._consent import (
     GPC_DATA_USES,
     ConsentState,
@@ -122,9 +122,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LOADED_ON_USE:
-        raise AttributeError(f"module 'ethica.privacy' has no attribute {name!r}")
-    value = getattr(import_module(f"ethica.privacy.{_LOADED_ON_USE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes("ethica.privacy", _LOADED_ON_USE, globals(), __all__)[0]
