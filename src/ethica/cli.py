@@ -23,11 +23,11 @@ from ethica._version import __version__
 from ethica.cli_candidates import candidates_app
 from ethica.cli_federated import federated_app
 from ethica.cli_governance import governance_app
+from ethica.cli_ledger import ledger_app
 from ethica.cli_mitigation import mitigate
 from ethica.cli_monitoring import monitor_app
 from ethica.cli_privacy import synthesize
 from ethica.cli_service import (
-    ledger_app,
     retention_app,
     serve,
     subjects_app,

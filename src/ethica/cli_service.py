@@ -1,4 +1,4 @@
-"""Command-line operations of the service: serve, register systems, verify the ledger, accounts.
+"""Command-line operations of the service: serve, register systems, accounts, retention, erasure.
 
 Service modules are imported inside each command, so ``ethica audit`` works without the
 service extras installed.
@@ -20,7 +20,6 @@ console = Console()
 errors = Console(stderr=True)
 
 systems_app = typer.Typer(help="Register and inspect AI systems.", no_args_is_help=True)
-ledger_app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
 users_app = typer.Typer(help="Staff users and application API keys.", no_args_is_help=True)
 retention_app = typer.Typer(help="Retention periods of decision records.", no_args_is_help=True)
 subjects_app = typer.Typer(help="Data subjects' rights.", no_args_is_help=True)
@@ -305,86 +304,6 @@ def minimize_system(
     console.print(table)
     console.print(f"Recommended to drop: {', '.join(report.drop) or 'none'}")
     console.print(f"Declared but never provided: {', '.join(report.never_provided) or 'none'}")
-
-
-@ledger_app.command("verify")
-def verify(
-    database: DatabaseOption = None,
-    chain: Annotated[list[str] | None, typer.Option(help="Verify only these chains.")] = None,
-    witness: Annotated[
-        Path | None,
-        typer.Option(help="A witness file of signed heads (default: the service's own)."),
-    ] = None,
-) -> None:
-    """Check every hash chain against every signed head; name each broken entry and head."""
-    from ethica.service.ledger.service import verify_ledger
-
-    with _sessions(database) as (settings, sessions), sessions() as session:
-        errors.print(f"Database: {database_shown(settings.database.url)}", highlight=False)
-        report = verify_ledger(session, settings=settings, chains=chain, witness=witness)
-    if report.ok:
-        console.print(f"[green]✓[/green] {report}")
-        return
-    errors.print(f"[red]✗[/red] {report}")
-    raise typer.Exit(code=1)
-
-
-@ledger_app.command("prove")
-def prove(
-    decision_id: Annotated[str, typer.Argument(help="The decision to prove.")],
-    database: DatabaseOption = None,
-) -> None:
-    """Print the inclusion proof of a decision's ledger entry (JSON), to check offline."""
-    import json
-
-    from ethica.errors import EthicaError
-    from ethica.service.decisions.service import get_decision
-    from ethica.service.ledger.heads import public_key
-    from ethica.service.ledger.proofs import prove_decision
-
-    with _sessions(database) as (settings, sessions), sessions() as session:
-        try:
-            row = get_decision(session, decision_id=decision_id)
-            proof = prove_decision(session, row, public_key=public_key(settings))
-        except EthicaError as error:
-            _fail(str(error))
-    typer.echo(json.dumps(proof.to_dict(), indent=2))
-
-
-@ledger_app.command("public-key")
-def print_public_key(database: DatabaseOption = None) -> None:
-    """Print the PEM public key that checks the ledger's signed heads and proofs."""
-    from ethica.ledger import public_key_pem
-    from ethica.service.ledger.heads import public_key
-
-    console.print(public_key_pem(public_key(_settings(database))).decode().strip())
-
-
-@ledger_app.command("check-proof")
-def check_proof(
-    proof: Annotated[Path, typer.Argument(help="A proof written by 'ethica ledger prove'.")],
-    public_key: Annotated[
-        Path, typer.Option(help="The ledger's public key (PEM, from 'ethica ledger public-key').")
-    ],
-) -> None:
-    """Check an inclusion proof offline, with the ledger's public key and nothing else."""
-    import json
-
-    from ethica.errors import InputError
-    from ethica.ledger import InclusionProof, load_public_key
-
-    try:
-        parsed = InclusionProof.from_dict(json.loads(proof.read_text(encoding="utf-8")))
-        problem = parsed.problem(load_public_key(public_key.read_bytes()))
-    except (OSError, ValueError, InputError) as error:
-        _fail(f"cannot check {proof}: {error}")
-    if problem is not None:
-        errors.print(f"[red]✗[/red] {problem}")
-        raise typer.Exit(code=1)
-    console.print(
-        f"[green]✓[/green] entry {parsed.head.chain}#{parsed.sequence} is in "
-        f"{parsed.head.describe()}"
-    )
 
 
 @users_app.command("create")
