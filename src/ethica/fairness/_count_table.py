@@ -168,10 +168,10 @@ class CountTable:
 
 def group_labels(frame: pd.DataFrame, grouping: Sequence[str]) -> list[str]:
     """Name each group for display: its values joined by " × "."""
-    return [
-        GROUP_SEPARATOR.join(str(v) for v in values)
-        for values in frame[list(grouping)].itertuples(index=False, name=None)
-    ]
+    if not grouping:
+        return [""] * len(frame)
+    columns = [[str(v) for v in frame[feature].tolist()] for feature in grouping]
+    return [GROUP_SEPARATOR.join(values) for values in zip(*columns, strict=True)]
 
 
 def group_order(label: str) -> tuple[tuple[int, float, str], ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,29 +89,35 @@ class Audit:
         so each number appears once. The schema is described in ``docs/audit-json.md``.
         """
         groupings: dict[str, Any] = {}
-        comparisons = _split(self.comparisons, "grouping")
-        summary = _split(self.summary, "grouping")
-        criteria = _split(self.criteria, "grouping")
+        labels = {
+            name: group_labels(metrics.groups, metrics.grouping)
+            for name, metrics in self.metrics.items()
+        }
+        comparisons = _per_metric(self.comparisons, labels)
+        summary = _keyed(self.summary, "metric")
+        criteria = _keyed(self.criteria, "criterion")
         for name, metrics in self.metrics.items():
-            groups = group_labels(metrics.groups, metrics.grouping)
-            by_group = metrics.frame()
             groupings[name] = {
                 "features": list(metrics.grouping),
-                "groups": groups,
-                "metrics": {str(c): _column(by_group[c]) for c in by_group.columns},
-                "comparisons": _per_metric(comparisons.get(name), groups),
-                "summary": _keyed(summary.get(name), "metric"),
-                "criteria": _keyed(criteria.get(name), "criterion"),
+                "groups": labels[name],
+                "metrics": _metric_lists(metrics),
+                "comparisons": comparisons.get(name, {}),
+                "summary": summary.get(name, {}),
+                "criteria": criteria.get(name, {}),
             }
+        overall = _metric_lists(self.overall)
         return {
             "schema": JSON_SCHEMA,
             "kind": self.table.kind,
             "rows": self.table.rows,
             "sensitive_features": list(self.table.sensitive_features),
             "settings": asdict(self.settings),
-            "overall": _records(self.overall.frame().reset_index(drop=True))[0],
+            "overall": {name: values[0] for name, values in overall.items()},
             "groupings": groupings,
-            "findings": [{k: _default(v) for k, v in asdict(f).items()} for f in self.findings],
+            "findings": [
+                {f.name: _default(getattr(finding, f.name)) for f in fields(finding)}
+                for finding in self.findings
+            ],
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -179,61 +185,80 @@ class Audit:
 _SHARED = frozenset({"compared_to", "reference_value", "corrected_confidence"})
 
 
-def _split(frame: pd.DataFrame, by: str) -> dict[str, pd.DataFrame]:
-    if frame.empty or by not in frame:
-        return {}
-    return {str(key): part for key, part in frame.groupby(by, sort=False)}
+def _metric_lists(metrics: GroupMetrics) -> dict[str, list[Any]]:
+    """Each metric as a list over the groups (``count`` first), NaN as None."""
+    lists = {"count": _plain_values(metrics.groups["n"]).tolist()}
+    lists.update({str(k): _plain_values(v).tolist() for k, v in metrics.values.items()})
+    return lists
 
 
-def _column(values: Any) -> list[Any]:
-    return [_default(v) for v in np.asarray(values, dtype=object).tolist()]
+def _per_metric(
+    frame: pd.DataFrame, labels: dict[str, list[str]]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per grouping and metric, each comparison column as a list over the grouping's groups.
 
-
-def _per_metric(frame: pd.DataFrame | None, groups: list[str]) -> dict[str, dict[str, Any]]:
-    """Per metric, each comparison column as a list over ``groups`` (null where not compared)."""
-    if frame is None:
+    Null where a group is not compared. Each column is turned into Python values once for the
+    whole table; each grouping then takes its rows by position.
+    """
+    if frame.empty or "grouping" not in frame:
         return {}
     # count and value are the grouping's metrics already; the rest is per group, except what
     # every group is compared with.
     skip = {"grouping", "group", "metric", "count", "value"}
-    metric_codes, metrics = pd.factorize(frame["metric"])
-    position = {group: i for i, group in enumerate(groups)}
-    group_codes = np.array([position[g] for g in frame["group"]], dtype=np.int64)
-    out: dict[str, dict[str, Any]] = {str(m): {} for m in metrics}
-    for name in (c for c in frame.columns if c not in skip):
-        grid = np.full((len(metrics), len(groups)), None, dtype=object)
-        grid[metric_codes, group_codes] = _plain_values(frame[name])
-        for metric, row in zip(metrics, grid.tolist(), strict=True):
-            if name in _SHARED and len({repr(v) for v in row if v is not None}) == 1:
-                out[str(metric)][str(name)] = next(v for v in row if v is not None)
-            else:
-                out[str(metric)][str(name)] = row
+    columns = {str(c): _plain_values(frame[c]) for c in frame.columns if c not in skip}
+    grouping_codes, names = pd.factorize(frame["grouping"])
+    all_metric_codes, all_metrics = pd.factorize(frame["metric"])
+    group_names = frame["group"].tolist()
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for code, name in enumerate(names):
+        rows = np.flatnonzero(grouping_codes == code)
+        groups = labels[str(name)]
+        position = {group: i for i, group in enumerate(groups)}
+        group_codes = np.array([position[group_names[r]] for r in rows], dtype=np.int64)
+        metric_codes, present = pd.factorize(all_metric_codes[rows])
+        metrics = [str(all_metrics[int(m)]) for m in present]
+        per_metric: dict[str, dict[str, Any]] = {m: {} for m in metrics}
+        for column, values in columns.items():
+            grid = np.full((len(metrics), len(groups)), None, dtype=object)
+            grid[metric_codes, group_codes] = values[rows]
+            for metric, row in zip(metrics, grid.tolist(), strict=True):
+                per_metric[metric][column] = _shared(row) if column in _SHARED else row
+        out[str(name)] = per_metric
     return out
 
 
-def _plain_values(column: pd.Series[Any]) -> npt.NDArray[np.object_]:
+def _shared(row: list[Any]) -> Any:
+    """Give the one value every compared group has, or the list when they differ."""
+    present = [v for v in row if v is not None]
+    return present[0] if len({repr(v) for v in present}) == 1 else row
+
+
+def _plain_values(column: pd.Series[Any] | npt.NDArray[Any]) -> npt.NDArray[np.object_]:
     """Python values of a column, with NaN and infinities as None (JSON null)."""
-    values = column.to_numpy()
+    values = np.asarray(column)
     if values.dtype.kind == "f":
         plain = values.astype(object)
         plain[~np.isfinite(values)] = None
         return plain
     if values.dtype.kind in "biu":
         return values.astype(object)
-    return np.array([_default(v) for v in values], dtype=object)
+    plain = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values.tolist()):  # a list stays one value (not a new axis)
+        plain[i] = _default(value)
+    return plain
 
 
-def _keyed(frame: pd.DataFrame | None, key: str) -> dict[str, dict[str, Any]]:
-    if frame is None:
+def _keyed(frame: pd.DataFrame, key: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per grouping, one record per ``key`` (a metric, a criterion) with the other columns."""
+    if frame.empty or "grouping" not in frame:
         return {}
-    rows = frame.drop(columns=["grouping"]).to_dict(orient="records")
-    return {str(r.pop(key)): {str(k): _default(v) for k, v in r.items()} for r in rows}
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {str(k): _default(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
-    ]
+    columns = {str(c): _plain_values(frame[c]).tolist() for c in frame.columns}
+    groupings, keys = columns.pop("grouping"), columns.pop(key)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for row, (grouping, name) in enumerate(zip(groupings, keys, strict=True)):
+        record = {column: values[row] for column, values in columns.items()}
+        out.setdefault(str(grouping), {})[str(name)] = record
+    return out
 
 
 def _default(value: Any) -> Any:
