@@ -37,7 +37,7 @@ def test_every_message_exists_translated_in_every_locale_with_the_same_fields() 
     catalogs = _catalogs()
     assert set(catalogs) == {"en", "de"}
     english = catalogs["en"]
-    assert {context for context, _ in english} == {"explanation", "notice"}
+    assert {context for context, _ in english} == {"explanation", "reviewer", "notice"}
     for locale, messages in catalogs.items():
         assert messages.keys() == english.keys(), locale
         for key, text in messages.items():

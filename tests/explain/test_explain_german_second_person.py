@@ -45,5 +45,5 @@ def test_routing_and_recommendation_sentences_in_german_say_your_value() -> None
     )
     # The English sentences say the same in the second person.
     assert recommended_reason_text(years, 3, locale="en") == (
-        "Your years in employment is 3; this raised the recommendation."
+        "Your years in employment: 3. This counted toward the recommendation."
     )

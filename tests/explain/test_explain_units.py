@@ -44,10 +44,10 @@ def test_sentences_speak_to_the_customer_with_readable_values() -> None:
 
     credit = bank_specs()["credit-limit"]
     text = reason_text(RATIO, 0.71, spec=credit, reference=0.2)
-    assert text.startswith("Your monthly debt payments as a share of income is 71%")
+    assert text.startswith("Your monthly debt payments as a share of income: 71%.")
     assert "0.71" not in text and "20%" in text
     routed = routed_reason_text(CHANNEL, "email", chosen="standard", runner_up="priority")
-    assert routed.startswith("Your way of getting in touch is email;")
+    assert routed.startswith("Your way of getting in touch: email.")
 
 
 def test_the_demo_specs_use_units_and_read_after_your() -> None:

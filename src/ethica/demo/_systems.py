@@ -55,12 +55,13 @@ PRODUCT_LABELS = {
 _BANK = {"name": "Example Bank", "contact": "compliance@bank.example"}
 
 
-#: How a customer reads the categories that are not plain words.
+#: How people read the categories that are not plain words (after "Your housing situation:"
+#: for the customer, "The customer's housing situation:" for a reviewer: no "you" in them).
 _CATEGORY_LABELS: dict[str, dict[str, str]] = {
     "housing": {
-        "own": "a home you own",
-        "mortgage": "a home with a mortgage",
-        "rent": "renting",
+        "own": "owner",
+        "mortgage": "owner with a mortgage",
+        "rent": "tenant",
         "with family": "living with family",
     },
     "savings": {
@@ -150,7 +151,7 @@ def _credit_limit() -> dict[str, Any]:
             },
             _category("employment", EMPLOYMENTS, "user.job_title", "employment status"),
             _category("housing", HOUSINGS, "user.financial", "housing situation"),
-            _category("savings", SAVINGS, "user.financial.bank_account", "savings held"),
+            _category("savings", SAVINGS, "user.financial.bank_account", "savings"),
             _POSTCODE,
         ],
         "protected_attributes": _PROTECTED,
@@ -252,7 +253,7 @@ def _product_recommendations() -> dict[str, Any]:
                 "description": "yearly income",
                 "unit": "EUR",
             },
-            _category("savings", SAVINGS, "user.financial.bank_account", "savings held"),
+            _category("savings", SAVINGS, "user.financial.bank_account", "savings"),
             _category("housing", HOUSINGS, "user.financial", "housing situation"),
             _category("employment", EMPLOYMENTS, "user.job_title", "employment status"),
             {

@@ -40,11 +40,14 @@ from ethica.explain._reasons import (
 from ethica.explain._reference import TrainingSummary, feature_ranges, reference_values
 from ethica.explain._summary import attribution_summary
 from ethica.explain._text import (
+    REVIEWER_TEMPLATES,
     TEMPLATES,
     Locale,
+    Reader,
     counterfactual_text,
     format_value,
     reason_text,
+    retold,
 )
 
 __all__ = [
@@ -52,6 +55,7 @@ __all__ = [
     "DEFAULT_MAX_REASONS",
     "FLOAT32_EPSILON",
     "NOTICE_TEMPLATES",
+    "REVIEWER_TEMPLATES",
     "TEMPLATES",
     "AdditivityError",
     "Attribution",
@@ -59,6 +63,7 @@ __all__ = [
     "Explainer",
     "Locale",
     "Method",
+    "Reader",
     "Reason",
     "Scale",
     "TrainingSummary",
@@ -80,5 +85,6 @@ __all__ = [
     "reason_codes",
     "reason_text",
     "reference_values",
+    "retold",
     "supporting_reasons",
 ]

@@ -1,9 +1,9 @@
 """The sentences of explanations and notices, read from gettext catalogs at import time.
 
 Each locale has ``locales/<locale>/LC_MESSAGES/ethica.po``; message ids are keys (``higher``,
-``right_human``, ...) under a context (``explanation`` or ``notice``), and each sentence is a
-:meth:`str.format` template. The ``.po`` files are read with Babel's pure-Python reader, so
-nothing is compiled at install and a translator edits one text file per language.
+``right_human``, ...) under a context (``explanation``, ``reviewer`` or ``notice``), and each
+sentence is a :meth:`str.format` template. The ``.po`` files are read with Babel's pure-Python
+reader, so nothing is compiled at install and a translator edits one text file per language.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from ethica.errors import InputError
 
 #: The catalog's message contexts.
 EXPLANATION = "explanation"
+#: The explanation's sentences about the customer in the third person, for a reviewer.
+REVIEWER = "reviewer"
 NOTICE = "notice"
 DOMAIN = "ethica"
 
@@ -45,7 +47,7 @@ def sentences(locale: str) -> dict[str, dict[str, str]]:
     path = resources.files("ethica.explain") / "locales" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=locale, domain=DOMAIN)
-    found: dict[str, dict[str, str]] = {EXPLANATION: {}, NOTICE: {}}
+    found: dict[str, dict[str, str]] = {EXPLANATION: {}, REVIEWER: {}, NOTICE: {}}
     for message in catalog:
         if not message.id or message.fuzzy or not isinstance(message.string, str):
             continue

@@ -22,7 +22,7 @@ from ethica.explain._reference import TrainingSummary
 from ethica.explain._text import (
     Locale,
     counterfactual_text,
-    describe,
+    no_change_text,
     reason_text,
     recommendation_text,
     recommended_reason_text,
@@ -215,7 +215,7 @@ class Explainer:
                     }
                 )
             if not found:
-                statement = self._none_found(spec)
+                statement = no_change_text(spec, locale=self.locale)
         lines = [
             template(self.locale, "summary_reasons" if reasons and adverse else "summary").format(
                 outcome=scored.outcome
@@ -351,12 +351,6 @@ class Explainer:
         if self.summaries is not None and spec.id in self.summaries:
             return self.summaries[spec.id]
         return TrainingSummary()
-
-    def _none_found(self, spec: SystemSpec) -> str:
-        actionable = [describe(f) for f in spec.features if f.actionable]
-        if not actionable:
-            return template(self.locale, "nothing_actionable")
-        return template(self.locale, "no_counterfactual").format(features=", ".join(actionable))
 
 
 def _values(

@@ -1,5 +1,9 @@
 """Plain-language sentences for reasons and counterfactuals, in English and German.
 
+A sentence speaks to the customer (second person: "Your yearly income: 39,200 EUR.") or about
+them to a reviewer (third person: "The customer's yearly income: ..."); a value reads by the
+spec's label for it, its unit, or as a percentage.
+
 The sentences live in gettext catalogs (``locales/<locale>/LC_MESSAGES/ethica.po``) read with
 Babel at import, so a translator edits text files and nothing is compiled at install; numbers
 follow the locale's conventions (Babel's CLDR data). A system may override the sentence of any
@@ -17,13 +21,23 @@ import babel
 from babel.numbers import NumberPattern, format_percent, parse_pattern
 
 from ethica.errors import InputError
-from ethica.explain._catalogs import EXPLANATION, by_locale
-from ethica.governance import BinaryDecision, FeatureSpec, SystemSpec
+from ethica.explain._catalogs import EXPLANATION, REVIEWER, by_locale
+from ethica.governance import (
+    BinaryDecision,
+    FeatureSpec,
+    MulticlassDecision,
+    RankingDecision,
+    SystemSpec,
+)
 
 Locale = Literal["en", "de"]
+#: Who reads a sentence: the customer it is about (second person) or a reviewer (third person).
+Reader = Literal["customer", "reviewer"]
 
 #: The sentences per locale and key, read from ``locales/<locale>/LC_MESSAGES/ethica.po``.
 TEMPLATES: dict[str, dict[str, str]] = by_locale(EXPLANATION)
+#: The sentences that differ for a reviewer (third person), per locale and key.
+REVIEWER_TEMPLATES: dict[str, dict[str, str]] = by_locale(REVIEWER)
 #: Numbers as customers read them: grouped thousands, at most two decimals.
 _DECIMALS = "#,##0.##"
 _WHOLE = "#,##0"
@@ -42,10 +56,12 @@ def _formatted(number: float, locale: str, pattern: str) -> str:
     return str(parsed.apply(number, conventions))
 
 
-def template(locale: str, key: str) -> str:
-    """Return the ``key`` sentence of ``locale``."""
+def template(locale: str, key: str, reader: Reader = "customer") -> str:
+    """Return the ``key`` sentence of ``locale``, as ``reader`` reads it."""
     if locale not in TEMPLATES:
         raise InputError(f"unknown locale {locale!r}: use one of {sorted(TEMPLATES)}")
+    if reader == "reviewer" and key in REVIEWER_TEMPLATES.get(locale, {}):
+        return REVIEWER_TEMPLATES[locale][key]
     return TEMPLATES[locale][key]
 
 
@@ -59,7 +75,7 @@ def favourable_outcome(spec: SystemSpec) -> str:
     decision = spec.decision
     if isinstance(decision, BinaryDecision):
         return decision.negative if decision.adverse == "positive" else decision.positive
-    return "a better outcome"
+    return "given a better outcome"
 
 
 def adverse_outcome(spec: SystemSpec) -> str:
@@ -90,7 +106,8 @@ def format_value(value: Any, feature: FeatureSpec, *, locale: str = "en") -> str
         whole = feature.type == "integer" or number.is_integer()
         written = _formatted(number, locale, _WHOLE if whole else _DECIMALS)
         return f"{written}\u00a0{feature.unit}" if feature.unit else written
-    return feature.labels.get(str(value)) or str(value)
+    written = str(value)
+    return feature.labels.get(written) or written.replace("_", " ")
 
 
 def reason_text(
@@ -101,8 +118,9 @@ def reason_text(
     reference: Any = None,
     locale: str = "en",
     override: str | None = None,
+    reader: Reader = "customer",
 ) -> str:
-    """Write the sentence that explains one reason to the customer.
+    """Write the sentence that explains one reason to the customer (or about them, to a reviewer).
 
     Parameters
     ----------
@@ -138,35 +156,41 @@ def reason_text(
     key = {"increasing": "higher", "decreasing": "lower"}.get(feature.direction, "other")
     if feature.type in ("category", "boolean", "text"):
         key = "other"
-    text = template(locale, key).format(**fields)
+    text = template(locale, key, reader).format(**fields)
     if reference is not None and not _same(reference, value):
-        text += template(locale, "reference").format(**fields)
+        text += template(locale, "reference", reader).format(**fields)
     return text
 
 
 def counterfactual_text(
-    changes: Mapping[str, tuple[Any, Any]], *, spec: SystemSpec, locale: str = "en"
+    changes: Mapping[str, tuple[Any, Any]],
+    *,
+    spec: SystemSpec,
+    locale: str = "en",
+    reader: Reader = "customer",
 ) -> str:
     """Write 'You would have been approved if your income were 3,000 instead of 1,200.'."""
     parts = []
     for name, (before, after) in changes.items():
         feature = spec.feature(name)
         parts.append(
-            template(locale, "change").format(
+            template(locale, "change", reader).format(
                 description=describe(feature),
                 value=format_value(before, feature, locale=locale),
                 to=format_value(after, feature, locale=locale),
             )
         )
-    return template(locale, "counterfactual").format(
+    return template(locale, "counterfactual", reader).format(
         favourable=favourable_outcome(spec), changes=template(locale, "and").join(parts)
     )
 
 
-def because_text(values: Sequence[tuple[FeatureSpec, Any]], *, locale: str = "en") -> str:
-    """Write 'the priority is high, the age is 3 and the plan is basic'."""
+def because_text(
+    values: Sequence[tuple[FeatureSpec, Any]], *, locale: str = "en", reader: Reader = "customer"
+) -> str:
+    """Write 'your priority (high), your age (3) and your plan (basic)'."""
     parts = [
-        template(locale, "because_value").format(
+        template(locale, "because_value", reader).format(
             description=describe(feature), value=format_value(value, feature, locale=locale)
         )
         for feature, value in values
@@ -183,7 +207,7 @@ def routing_text(
     runner_up: str,
     locale: str = "en",
 ) -> str:
-    """Write 'Routed to tier 2 rather than tier 1 mainly because the priority is high.'."""
+    """Write 'Routed to tier 2 rather than tier 1, mainly because of your priority (high).'."""
     if not values:
         return template(locale, "routed_no_reasons").format(chosen=chosen, runner_up=runner_up)
     return template(locale, "routed").format(
@@ -192,10 +216,16 @@ def routing_text(
 
 
 def routed_reason_text(
-    feature: FeatureSpec, value: Any, *, chosen: str, runner_up: str, locale: str = "en"
+    feature: FeatureSpec,
+    value: Any,
+    *,
+    chosen: str,
+    runner_up: str,
+    locale: str = "en",
+    reader: Reader = "customer",
 ) -> str:
     """Write the sentence of one feature that favoured the chosen class over the runner-up."""
-    return template(locale, "routed_reason").format(
+    return template(locale, "routed_reason", reader).format(
         description=describe(feature),
         value=format_value(value, feature, locale=locale),
         chosen=chosen,
@@ -204,17 +234,83 @@ def routed_reason_text(
 
 
 def recommendation_text(values: Sequence[tuple[FeatureSpec, Any]], *, locale: str = "en") -> str:
-    """Write 'Recommended because the category is books and the rating is 4.5.'."""
+    """Write 'Recommended mainly because of your category (books) and your rating (4.5).'."""
     if not values:
         return template(locale, "recommended_no_reasons")
     return template(locale, "recommended").format(reasons=because_text(values, locale=locale))
 
 
-def recommended_reason_text(feature: FeatureSpec, value: Any, *, locale: str = "en") -> str:
+def recommended_reason_text(
+    feature: FeatureSpec, value: Any, *, locale: str = "en", reader: Reader = "customer"
+) -> str:
     """Write the sentence of one feature that raised an item's score."""
-    return template(locale, "recommended_reason").format(
+    return template(locale, "recommended_reason", reader).format(
         description=describe(feature), value=format_value(value, feature, locale=locale)
     )
+
+
+def no_change_text(spec: SystemSpec, *, locale: str = "en", reader: Reader = "customer") -> str:
+    """Write that no change within the allowed ranges would have changed the decision."""
+    actionable = [describe(f) for f in spec.features if f.actionable]
+    if not actionable:
+        return template(locale, "nothing_actionable", reader)
+    return template(locale, "no_counterfactual", reader).format(features=", ".join(actionable))
+
+
+def retold(
+    explanation: Mapping[str, Any], *, spec: SystemSpec, reader: Reader = "reviewer"
+) -> dict[str, Any]:
+    """Return a stored explanation with its reasons and options rewritten for ``reader``.
+
+    The explanation's ``reasons`` keep their feature, value and contribution; only their
+    ``text`` (and each counterfactual's) is written again, in the explanation's locale, the way
+    the gateway wrote it for the customer. A typical value is not stored with a reason, so the
+    rewritten sentences name none. A reason about a feature the spec no longer declares keeps
+    its text.
+    """
+    locale = str(explanation.get("locale") or "en")
+    decision = spec.decision
+    names = {feature.name for feature in spec.features}
+
+    def sentence(reason: Mapping[str, Any]) -> str:
+        feature, value = spec.feature(str(reason["feature"])), reason.get("value")
+        chosen, runner_up = explanation.get("chosen"), explanation.get("runner_up")
+        if isinstance(decision, MulticlassDecision) and chosen and runner_up:
+            return routed_reason_text(
+                feature,
+                value,
+                chosen=decision.label(str(chosen)),
+                runner_up=decision.label(str(runner_up)),
+                locale=locale,
+                reader=reader,
+            )
+        if isinstance(decision, RankingDecision):
+            return recommended_reason_text(feature, value, locale=locale, reader=reader)
+        return reason_text(feature, value, spec=spec, locale=locale, reader=reader)
+
+    reasons = [
+        {**reason, "text": sentence(reason)} if reason.get("feature") in names else dict(reason)
+        for reason in explanation.get("reasons") or []
+    ]
+    options = []
+    for option in explanation.get("counterfactuals") or []:
+        changes = option.get("changes") or {}
+        if changes and set(changes) <= names:
+            pairs = {name: (change["from"], change["to"]) for name, change in changes.items()}
+            option = {
+                **option,
+                "text": counterfactual_text(pairs, spec=spec, locale=locale, reader=reader),
+            }
+        options.append(dict(option))
+    statement = explanation.get("counterfactual_text")
+    if statement:
+        statement = no_change_text(spec, locale=locale, reader=reader)
+    return {
+        **explanation,
+        "reasons": reasons,
+        "counterfactuals": options,
+        "counterfactual_text": statement,
+    }
 
 
 def _same(left: Any, right: Any) -> bool:
