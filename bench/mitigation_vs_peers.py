@@ -1,18 +1,22 @@
 """Mitigation speed and memory: ethica against fairlearn and AIF360, side by side in one run.
 
 Each case runs in a fresh Python process (this script re-invoked with ``--worker``): it builds its
-data as numpy arrays, notes its resident memory, runs, and reports wall time, CPU time and the
-peak resident memory above that baseline. The machine may be shared: CPU time is the steadier
-figure. The thresholds cases also check that ethica's rules equal fairlearn's.
+data as numpy arrays, notes its resident memory, runs, and reports wall time, CPU time, the peak
+resident memory above that baseline and the process's whole peak. The machine may be shared: CPU
+time is the steadier figure. The thresholds cases also check that ethica's rules equal
+fairlearn's. The last case reads a Parquet file of ``--parquet-rows`` rows (written once, in
+chunks, under ``--parquet-dir``) through DuckDB: nothing but the file is in memory.
 
-    .venv/bin/python bench/mitigation_vs_peers.py                 # 10^6 thresholds, 10^7 reweighing
-    .venv/bin/python bench/mitigation_vs_peers.py --threshold-rows 1e5 --reweigh-rows 1e6
+    .venv/bin/python bench/mitigation_vs_peers.py   # 10^6 thresholds, 10^7 reweighing, 10^8 Parquet
+    .venv/bin/python bench/mitigation_vs_peers.py --threshold-rows 1e5 --reweigh-rows 1e6 \
+        --parquet-rows 1e6
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -41,10 +45,9 @@ def decisions(rows: int, seed: int = 0) -> dict[str, npt.NDArray[Any]]:
 
 
 def ours_thresholds(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
-    from ethica.fairness import count_table
-    from ethica.mitigation import group_thresholds
+    from ethica.mitigation import count_arrays, group_thresholds
 
-    table = count_table(
+    table = count_arrays(
         sensitive_features=data["group"],
         label=data["y"],
         prediction=data["pred"],
@@ -52,6 +55,43 @@ def ours_thresholds(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
     )
     policy = group_thresholds(table, criterion=CRITERION)
     return {name: list(rule.__dict__.values())[1:6] for name, rule in policy.rules.items()}
+
+
+def ours_parquet(path: str) -> dict[str, Any]:
+    from ethica.fairness import count_table
+    from ethica.mitigation import group_thresholds
+
+    table = count_table(
+        path,
+        sensitive_features=["group"],
+        label="y",
+        prediction="pred",
+        score="score",
+        engine="duckdb",
+    )
+    policy = group_thresholds(table, criterion=CRITERION)
+    return {name: list(rule.__dict__.values())[1:6] for name, rule in policy.rules.items()}
+
+
+def parquet_file(rows: int, folder: Path, chunk: int = 1_000_000) -> Path:
+    """Write ``rows`` decisions to a Parquet file chunk by chunk (once; reused after)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = folder / f"decisions_{rows}.parquet"
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    schema = pa.schema(
+        [("group", pa.string()), ("y", pa.int8()), ("score", pa.float64()), ("pred", pa.int8())]
+    )
+    with pq.ParquetWriter(partial, schema) as writer:
+        for index, start in enumerate(range(0, rows, chunk)):
+            part = decisions(min(chunk, rows - start), seed=index)
+            writer.write_table(pa.table(part, schema=schema))
+    partial.rename(path)
+    return path
 
 
 def fairlearn_thresholds(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
@@ -69,10 +109,9 @@ def fairlearn_thresholds(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
 
 
 def ours_reweigh(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
-    from ethica.fairness import count_table
-    from ethica.mitigation import reweighing
+    from ethica.mitigation import count_arrays, reweighing
 
-    table = count_table(sensitive_features=data["group"], label=data["y"], prediction=data["pred"])
+    table = count_arrays(sensitive_features=data["group"], label=data["y"], prediction=data["pred"])
     weighed = reweighing(table)
     columns = [weighed.sensitive_features[0], "label", "weight"]
     return {f"{g}/{y}": w for g, y, w in weighed.weights[columns].itertuples(index=False)}
@@ -111,27 +150,36 @@ def _rss_kib() -> int:
     return pages * resource.getpagesize() // 1024
 
 
-def worker(case: str, rows: int) -> None:
+def worker(case: str, rows: int, parquet: str | None) -> None:
     """Run one case in this process and print its measures as JSON."""
-    data = decisions(rows)
+    data = decisions(rows) if parquet is None else None
     if case.startswith("ours"):
-        import ethica.fairness._audit  # noqa: F401  (imports are not the case's cost)
+        import ethica.engines._duckdb  # noqa: F401  (imports are not the case's cost)
+        import ethica.fairness._audit  # noqa: F401
+        import ethica.mitigation._count_arrays  # noqa: F401
         import ethica.mitigation._reweighing  # noqa: F401
         import ethica.mitigation._thresholds  # noqa: F401
     baseline = _rss_kib()
     wall, cpu = time.perf_counter(), time.process_time()
-    result = CASES[case](data)
+    result = ours_parquet(parquet) if parquet is not None else CASES[case](data or {})
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     json.dump(
-        {"wall": wall, "cpu": cpu, "peak_mib": max(peak - baseline, 0) / 1024, "result": result},
+        {
+            "wall": wall,
+            "cpu": cpu,
+            "peak_mib": max(peak - baseline, 0) / 1024,
+            "whole_peak_mib": peak / 1024,
+            "result": result,
+        },
         sys.stdout,
     )
 
 
-def run(case: str, rows: int) -> dict[str, Any]:
+def run(case: str, rows: int, parquet: Path | None = None) -> dict[str, Any]:
+    where = [] if parquet is None else ["--parquet", str(parquet)]
     done = subprocess.run(
-        [sys.executable, __file__, "--worker", case, "--rows", str(rows)],
+        [sys.executable, __file__, "--worker", case, "--rows", str(rows), *where],
         capture_output=True,
         text=True,
         check=True,
@@ -144,20 +192,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threshold-rows", type=float, default=1e6)
     parser.add_argument("--reweigh-rows", type=float, default=1e7)
+    parser.add_argument("--parquet-rows", type=float, default=1e8)
+    parser.add_argument("--parquet-dir", type=Path, default=Path("/tmp/mitigate_bench"))
     parser.add_argument("--worker")
     parser.add_argument("--rows", type=int)
+    parser.add_argument("--parquet")
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.rows)
+        worker(args.worker, args.rows, args.parquet)
         return
     pairs = [
         ("ours thresholds", "fairlearn ThresholdOptimizer", int(args.threshold_rows)),
         ("ours reweighing", "AIF360 Reweighing", int(args.reweigh_rows)),
     ]
     lines = [
-        "| case | rows | wall s | CPU s | peak MiB above data | CPU speed-up | memory ratio "
-        "| same result |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| case | rows | wall s | CPU s | peak MiB above data | whole peak MiB | CPU speed-up "
+        "| memory ratio | same result |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for ours, peer, rows in pairs:
         mine, theirs = run(ours, rows), run(peer, rows)
@@ -174,10 +225,21 @@ def main() -> None:
                 else 1.0
             )
             lines.append(
-                f"| {name} | {rows:,} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['peak_mib']:.0f} | "
-                f"{speed:.0f}x | {memory:.3f} | {same if name == ours else ''} |"
+                f"| {name} | {rows:,} | {m['wall']:.3f} | {m['cpu']:.3f} | {m['peak_mib']:.0f} "
+                f"| {m['whole_peak_mib']:.0f} | {speed:.0f}x | {memory:.3f} "
+                f"| {same if name == ours else ''} |"
             )
+    big = int(args.parquet_rows)
+    if big:
+        path = parquet_file(big, args.parquet_dir)
+        m = run("ours thresholds from Parquet (DuckDB)", big, path)
+        lines.append(
+            f"| ours thresholds from Parquet (DuckDB) | {big:,} | {m['wall']:.1f} "
+            f"| {m['cpu']:.1f} | {m['peak_mib']:.0f} | {m['whole_peak_mib']:.0f} | | | |"
+        )
     print("\n".join(lines))
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\nLoad average (1, 5, 15 min) after the run: {load} on {os.cpu_count()} cores.")
     print("\nWall and CPU time of one run on a shared machine; CPU time is the steadier figure.")
 
 

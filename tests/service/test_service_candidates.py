@@ -267,3 +267,60 @@ def test_bad_candidates_are_refused_with_what_to_fix(service: Callable[..., Serv
     assert reviewer.status_code == 403
     none = _compare(running, "no-such-candidate")
     assert none.status_code == 404
+
+
+def test_a_withdrawn_candidate_decides_no_more_and_its_withdrawal_is_a_ledger_entry(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    running.register("credit", decision=DECISION)
+    candidate = _add(running, {"name": "thresholds", "method": "thresholds", "rules": RULES}).json()
+    _decide_all(running, _applicants(30, seed=5))
+    reason = {"reason": "the gap it closes is within the intervals; not worth the randomness"}
+
+    assert _act(running, candidate["id"], "withdrawal", reason, "reviewer").status_code == 403
+    blank = _act(running, candidate["id"], "withdrawal", {"reason": "  "}, "officer")
+    assert blank.status_code == 422 and "reason" in blank.json()["error"]["message"]
+    assert _entries(running, "withdrawal") == []
+    withdrawn = _act(running, candidate["id"], "withdrawal", reason, "officer")
+    assert withdrawn.status_code == 201, withdrawn.text
+    assert (withdrawn.json()["act"], withdrawn.json()["status"]) == ("withdrawal", "withdrawn")
+
+    # It decides beside no later decision, and can be neither withdrawn again nor promoted.
+    later = _decide_all(running, _applicants(10, seed=6))
+    with state_of(running.app).sessions() as session:
+        decided = set(
+            session.scalars(
+                select(ShadowDecision.decision_id).where(
+                    ShadowDecision.candidate_id == candidate["id"]
+                )
+            )
+        )
+    assert len(decided) == 30 and not decided & {d["id"] for d in later}
+    assert _act(running, candidate["id"], "withdrawal", reason, "officer").status_code == 409
+    shown = _compare(running, candidate["id"]).json()
+    evidence = {"evidence_sha256": shown["evidence_sha256"], "as_of": shown["as_of"]}
+    again = _act(running, candidate["id"], "promotion", {**reason, **evidence}, "officer")
+    assert again.status_code == 409, again.text
+    assert "only a candidate in shadow" in again.json()["error"]["message"]
+    listed = running.client.get(
+        "/v1/systems/credit/candidates", headers=running.headers["officer"]
+    ).json()
+    assert [c["status"] for c in listed["items"]] == ["withdrawn"]
+
+    moves = _entries(running, "candidate", "withdrawal")
+    assert [m["kind"] for m in moves] == ["candidate", "withdrawal"]
+    assert moves[1]["reason"] == reason["reason"] and moves[1]["by"] == withdrawn.json()["by"]
+    assert (moves[1]["status_before"], moves[1]["status"]) == ("shadow", "withdrawn")
+    with state_of(running.app).sessions() as session:
+        entry = session.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.chain == "credit", LedgerEntry.kind == "withdrawal"
+            )
+        ).one()
+        assert (entry.sequence, entry.hash) == (
+            withdrawn.json()["ledger"]["sequence"],
+            withdrawn.json()["ledger"]["hash"],
+        )
+    verified = running.client.get("/v1/ledger/verification", headers=running.headers["officer"])
+    assert verified.json()["ok"] is True, verified.text

@@ -148,6 +148,11 @@ def _requests(
                 f"/v1/systems/{SYSTEM}/candidates/none/rollback", json={"reason": "w"}, headers=h
             )
         ),
+        ("POST", "/v1/systems/{system_id}/candidates/{candidate_id}/withdrawal"): lambda h: (
+            client.post(
+                f"/v1/systems/{SYSTEM}/candidates/none/withdrawal", json={"reason": "w"}, headers=h
+            )
+        ),
         ("POST", "/v1/me/decisions/{decision_id}/concerns"): lambda h: client.post(
             f"/v1/me/decisions/{decision_id}/concerns", json={"text": "Why?"}, headers=h
         ),
@@ -385,6 +390,7 @@ def test_openapi_operations_have_explicit_unique_stable_ids(
         "compare_candidate",
         "promote_candidate",
         "roll_back_candidate",
+        "withdraw_candidate",
     }
     for route in _api_routes(running):
         assert route.operation_id, f"{route.path} has no explicit operation_id"

@@ -126,3 +126,29 @@ def test_the_page_shows_the_trade_off_on_recorded_outcomes_with_a_cost_matrix(
         assert (
             wrong.status_code == 200 and "No trade-off to show: a cost matrix reads" in wrong.text
         )
+
+
+def test_an_officer_withdraws_a_candidate_from_shadow_with_a_reason(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    running.register("credit", decision=DECISION)
+    candidate = _add(running, {"name": "thresholds", "method": "thresholds", "rules": RULES}).json()
+    _decide_all(running, _applicants(5, seed=8))
+    officer = token_of(running.headers["officer"])
+    with viewing_as(running.client, officer) as client:
+        page = client.get(PAGE)
+        assert "Withdraw" in page.text and f'id="why-withdraw-{candidate["id"]}"' in page.text
+        form = {"csrf": csrf_of(page.text), "to": "withdrawal", "why": " "}
+        refused = client.post(f"{PAGE}/{candidate['id']}", data=form)
+        assert refused.status_code == 422 and "a withdrawal needs a reason" in refused.text
+        form["why"] = "superseded by a reweighed model"
+        done = client.post(f"{PAGE}/{candidate['id']}", data=form)
+        assert done.status_code == 200, done.text
+        assert "Withdrawn from shadow on" in done.text
+        assert f'id="why-withdraw-{candidate["id"]}"' not in done.text
+        assert "Promote to serve" not in done.text
+    moves = _entries(running, "withdrawal")
+    assert [(m["reason"], m["status"]) for m in moves] == [
+        ("superseded by a reweighed model", "withdrawn")
+    ]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ethica._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from ethica.mitigation._count_arrays import count_arrays
     from ethica.mitigation._methods import (
         DISPARATE_TREATMENT,
         METHODS,
@@ -38,6 +39,7 @@ _WHERE = {
     "reductions": "_reductions",
     "ReweighingWeights": "_reweighing",
     "reweighing": "_reweighing",
+    "count_arrays": "_count_arrays",
     "ShadowComparison": "_shadow",
     "compare_decisions": "_shadow",
     "CostMatrix": "_sweep",
@@ -64,6 +66,7 @@ __all__ = [
     "reductions",
     "reweighing",
     "rules_from_dicts",
+    "count_arrays",
     "spec_guard_rail",
     "spec_jurisdictions",
     "trade_off",

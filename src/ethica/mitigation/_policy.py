@@ -16,7 +16,7 @@ import pandas as pd
 
 from ethica.errors import InputError
 from ethica.fairness import CountTable
-from ethica.mitigation._score_curves import FloatArray, group_names, score_curves
+from ethica.mitigation._score_curves import FloatArray, ScoreCurve, group_names, score_curves
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,9 @@ class ThresholdPolicy:
         *,
         rate: float,
         objective_value: float,
+        curves: Sequence[ScoreCurve] | None = None,
     ) -> ThresholdPolicy:
-        """Assemble a policy and compute its expected rates on ``table``."""
+        """Assemble a policy and compute its expected rates on ``table`` (its ``curves``)."""
         return cls(
             criterion=criterion,
             objective=objective,
@@ -99,7 +100,7 @@ class ThresholdPolicy:
             rules=dict(rules),
             rate=rate,
             objective_value=objective_value,
-            expected=expected_rates(table, rules),
+            expected=expected_rates(table, rules, curves),
         )
 
     def probability(self, scores: npt.ArrayLike, groups: Sequence[str]) -> FloatArray:
@@ -137,13 +138,20 @@ class ThresholdPolicy:
         }
 
 
-def expected_rates(table: CountTable, rules: Mapping[str, GroupRule]) -> pd.DataFrame:
-    """Rates per group before (recorded decisions) and after the rules, in expectation."""
+def expected_rates(
+    table: CountTable,
+    rules: Mapping[str, GroupRule],
+    curves: Sequence[ScoreCurve] | None = None,
+) -> pd.DataFrame:
+    """Rates per group before (recorded decisions) and after the rules, in expectation.
+
+    ``curves``: the table's :func:`score_curves`, when the caller has them already.
+    """
     rows = []
     totals = np.zeros(4)
     before_totals = np.zeros(4)
     before = _recorded(table)
-    for curve in score_curves(table):
+    for curve in score_curves(table) if curves is None else curves:
         chance = rules[curve.group].probability(curve.scores)
         tp = float(np.dot(chance, curve.positives))
         fp = float(np.dot(chance, curve.negatives))

@@ -121,6 +121,7 @@ def group_thresholds(
         rules,
         rate=float(grid[best]),
         objective_value=float(overall[best]),
+        curves=curves,
     )
 
 
@@ -156,7 +157,13 @@ def _equalized_odds(
         ignore = 0.0 if y == x_best else (y - y_best) / (y - x_best)
         rules[group] = _rule(group, g, best, ignore=ignore, constant=x_best)
     return ThresholdPolicy.build(
-        table, "equalized_odds", objective, rules, rate=x_best, objective_value=float(values[best])
+        table,
+        "equalized_odds",
+        objective,
+        rules,
+        rate=x_best,
+        objective_value=float(values[best]),
+        curves=curves,
     )
 
 

@@ -83,16 +83,15 @@ def upper_hull(points: OperatingPoints) -> OperatingPoints:
     """Andrew's monotone chain over points sorted by (x, y), as fairlearn (same ties kept)."""
     xs, ys = points.x.tolist(), points.y.tolist()
     kept: list[int] = []
-    for index in range(len(xs)):
+    pop, push = kept.pop, kept.append
+    for index, (x, y) in enumerate(zip(xs, ys, strict=True)):
         while len(kept) >= 2:
             first, last = kept[-2], kept[-1]
-            turn_left = (ys[last] - ys[first]) * (xs[index] - xs[first]) > (
-                ys[index] - ys[first]
-            ) * (xs[last] - xs[first])
-            if turn_left:
-                break
-            kept.pop()
-        kept.append(index)
+            x0, y0 = xs[first], ys[first]
+            if (ys[last] - y0) * (x - x0) > (y - y0) * (xs[last] - x0):
+                break  # a left turn: the last point stays on the hull
+            pop()
+        push(index)
     chosen = np.asarray(kept, dtype=np.int64)
     return OperatingPoints(points.x[chosen], points.y[chosen], points.thresholds[chosen])
 

@@ -1,4 +1,4 @@
-"""Routes of candidate mitigations: register in shadow, compare, promote, roll back."""
+"""Routes of candidate mitigations: register in shadow, compare, promote, roll back, withdraw."""
 
 from __future__ import annotations
 
@@ -128,6 +128,26 @@ async def roll_back_candidate(
     return await roll_back(request, system_id, candidate_id, body, by=actor(officer))
 
 
+@router.post(
+    "/{system_id}/candidates/{candidate_id}/withdrawal",
+    operation_id="withdraw_candidate",
+    response_model=PromotionRead,
+    status_code=201,
+)
+async def withdraw_candidate(
+    system_id: str,
+    candidate_id: str,
+    body: PromotionCreate,
+    request: Request,
+    officer: Annotated[Principal, requires("candidates:promote")],
+) -> PromotionRead:
+    """Withdraw a candidate from shadow without serving it: it decides no more (a ledger entry).
+
+    409 unless the candidate is in shadow.
+    """
+    return await withdraw(request, system_id, candidate_id, body, by=actor(officer))
+
+
 async def promote(
     request: Request, system_id: str, candidate_id: str, body: PromotionCreate, *, by: str
 ) -> PromotionRead:
@@ -160,11 +180,29 @@ async def roll_back(
     request: Request, system_id: str, candidate_id: str, body: PromotionCreate, *, by: str
 ) -> PromotionRead:
     """Roll a served candidate back on the writer (shared with the dashboard)."""
+    return await _stop(request, system_id, candidate_id, body, by, service.rollback)
+
+
+async def withdraw(
+    request: Request, system_id: str, candidate_id: str, body: PromotionCreate, *, by: str
+) -> PromotionRead:
+    """Withdraw a candidate in shadow on the writer (shared with the dashboard)."""
+    return await _stop(request, system_id, candidate_id, body, by, service.withdraw)
+
+
+async def _stop(
+    request: Request,
+    system_id: str,
+    candidate_id: str,
+    body: PromotionCreate,
+    by: str,
+    move: Callable[..., PromotionRead],
+) -> PromotionRead:
+    """Stop a candidate deciding (a rollback or a withdrawal): no evidence to check, a reason."""
 
     def job(batch: Batch) -> PromotionRead:
-        return service.rollback(
-            batch, system_id=system_id, candidate_id=candidate_id, reason=body.reason, by=by
-        )
+        reason = body.reason
+        return move(batch, system_id=system_id, candidate_id=candidate_id, reason=reason, by=by)
 
     return await _then_reload(request, system_id, job)
 

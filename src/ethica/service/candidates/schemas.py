@@ -11,6 +11,8 @@ from ethica.service.decisions.schemas import LedgerRef
 from ethica.service.text import RequestSchema
 
 Criterion = Literal["demographic_parity", "equal_opportunity", "equalized_odds"]
+Act = Literal["promotion", "rollback", "withdrawal"]
+"""What an officer does with a candidate: serve it, stop serving it, or stop it in shadow."""
 
 
 class CandidateCreate(RequestSchema):
@@ -68,7 +70,9 @@ class ComparisonRead(BaseModel):
 
 
 class PromotionCreate(RequestSchema):
-    """An officer's decision to serve a candidate (or roll it back), and the evidence seen."""
+    """An officer's decision to serve a candidate (or roll it back, or withdraw it from shadow),
+    and the evidence seen.
+    """
 
     reason: str = Field(min_length=1, max_length=2000)
     evidence_sha256: str | None = Field(
@@ -80,11 +84,11 @@ class PromotionCreate(RequestSchema):
 
 
 class PromotionRead(BaseModel):
-    """A promotion or rollback, and where the ledger holds it."""
+    """A promotion, rollback or withdrawal, and where the ledger holds it."""
 
     candidate_id: str
     system_id: str
-    act: Literal["promotion", "rollback"]
+    act: Act
     status: str
     reason: str
     by: str

@@ -1,7 +1,8 @@
-"""Use cases of candidate mitigations: register one in shadow, compare it, promote, roll back.
+"""Use cases of candidate mitigations: register one in shadow, compare it, promote, roll back,
+or withdraw it from shadow.
 
-Registering, promoting and rolling back each append an entry to the system's ledger chain in
-the same commit as the change (writer jobs). A promotion cites the digest of the comparison
+Registering, promoting, rolling back and withdrawing each append an entry to the system's ledger
+chain in the same commit as the change (writer jobs). A promotion cites the digest of the comparison
 the officer reviewed, as of a moment: the comparison is recomputed for that moment and must
 match, so the entry names exactly the evidence that was seen.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select, text
@@ -20,6 +21,7 @@ from ethica.errors import InputError
 from ethica.governance import BinaryDecision, SystemSpec, parse_spec
 from ethica.mitigation import ShadowComparison, compare_decisions, rules_from_dicts
 from ethica.service.candidates.schemas import (
+    Act,
     CandidateCreate,
     CandidateRead,
     ComparisonRead,
@@ -37,7 +39,7 @@ from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.writer import Batch
 from ethica.service.systems.service import get_model, get_system
 
-SHADOW, SERVED, ROLLED_BACK = "shadow", "served", "rolled_back"
+SHADOW, SERVED, ROLLED_BACK, WITHDRAWN = "shadow", "served", "rolled_back", "withdrawn"
 MIN_SHADOW_DECISIONS = 30
 """Shadow decisions a candidate needs before it can be promoted: fewer tell too little."""
 
@@ -271,6 +273,14 @@ def rollback(
     return _move(batch, system, candidate, "rollback", ROLLED_BACK, reason, by, None)
 
 
+def withdraw(
+    batch: Batch, *, system_id: str, candidate_id: str, reason: str, by: str
+) -> PromotionRead:
+    """Stop a candidate in shadow without serving it: it decides no more; a writer job."""
+    system, candidate, reason = _acted_on(batch, system_id, candidate_id, reason, "withdrawal")
+    return _move(batch, system, candidate, "withdrawal", WITHDRAWN, reason, by, None)
+
+
 def shadow_counts(session: Session, *, system_id: str) -> dict[str, int]:
     """Shadow decisions recorded per candidate of the system."""
     from ethica.service.candidates.tables import ShadowDecision
@@ -317,7 +327,7 @@ def _move(
     batch: Batch,
     system: Any,
     candidate: Candidate,
-    act: Literal["promotion", "rollback"],
+    act: Act,
     status: str,
     reason: str,
     by: str,
@@ -386,7 +396,11 @@ def _binary_spec(session: Session, system_id: str) -> SystemSpec:
 
 
 #: The status a candidate must have for each act, and how the refusal names it.
-_BEFORE = {"promotion": (SHADOW, "a candidate in shadow"), "rollback": (SERVED, "a served one")}
+_BEFORE = {
+    "promotion": (SHADOW, "a candidate in shadow"),
+    "rollback": (SERVED, "a served one"),
+    "withdrawal": (SHADOW, "a candidate in shadow"),
+}
 
 
 def _acted_on(

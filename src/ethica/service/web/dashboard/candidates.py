@@ -1,4 +1,5 @@
-"""The dashboard's page of a system's candidate mitigations: shadow comparison, promote, roll back.
+"""The dashboard's page of a system's candidate mitigations: shadow comparison, promote, roll
+back, withdraw.
 
 Each candidate in shadow shows its comparison with the served decisions as of the moment the
 page was drawn; the promotion form cites that moment and the comparison's digest, so the ledger
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import EthicaError, InputError
 from ethica.service.candidates import service
-from ethica.service.candidates.api import promote, roll_back
+from ethica.service.candidates.api import promote, roll_back, withdraw
 from ethica.service.candidates.schemas import CandidateRead, Criterion, PromotionCreate
 from ethica.service.db import utcnow
 from ethica.service.decisions.live_audit import live_count_table
@@ -102,21 +103,21 @@ async def act(
     candidate_id: str,
     request: Request,
     viewer: Promoter,
-    to: Annotated[Literal["promotion", "rollback"], Form()],
+    to: Annotated[Literal["promotion", "rollback", "withdrawal"], Form()],
     why: Annotated[str, Form(max_length=2000)] = "",
     evidence_sha256: Annotated[str | None, Form()] = None,
     as_of: Annotated[datetime | None, Form()] = None,
 ) -> Response:
-    """Promote a candidate (citing the comparison shown) or roll it back: a ledger entry each."""
+    """Promote a candidate (citing the comparison shown), roll it back or withdraw it from shadow:
+    a ledger entry each.
+    """
     by = f"{viewer.principal.kind}:{viewer.principal.id}"
     try:
         if not why.strip():
             raise InputError(f"say why: a {to} needs a reason")
         body = PromotionCreate(reason=why, evidence_sha256=evidence_sha256, as_of=as_of)
-        if to == "promotion":
-            await promote(request, system_id, candidate_id, body, by=by)
-        else:
-            await roll_back(request, system_id, candidate_id, body, by=by)
+        acts = {"promotion": promote, "rollback": roll_back, "withdrawal": withdraw}
+        await acts[to](request, system_id, candidate_id, body, by=by)
     except (EthicaError, ValidationError) as error:
         status = 409 if isinstance(error, ConflictError) else 422
         with state_of(request.app).sessions() as session:

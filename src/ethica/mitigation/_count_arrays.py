@@ -1,0 +1,179 @@
+"""The binary count table of arrays in memory (what thresholds and reweighing need), by chunks.
+
+Each chunk's keys (groups, label, decision, score) become small integer codes, their mixed-radix
+number one cell index, and ``np.bincount`` counts the cells; the chunks' non-empty cells are then
+counted once more the same way. No data frame of the rows is built and no more than one chunk's
+codes are held, so at 10^6 rows this costs a small fraction of building the rows' data frame.
+The result equals :func:`ethica.fairness.count_table` on the same arrays (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ethica.errors import InputError
+from ethica.fairness import CountTable, ScoreBins
+from ethica.fairness._count_table import normalize_groups
+from ethica.fairness._roles import _feature_arrays
+
+Values = npt.NDArray[Any]
+_DENSE = 1 << 12  # integer keys spanning fewer values are coded by offset, without hashing
+CHUNK_ROWS = 1 << 16
+"""Rows counted at a time: their codes (a few arrays of this length) are all that is held."""
+
+
+def count_arrays(
+    *,
+    sensitive_features: Any,
+    label: npt.ArrayLike,
+    prediction: npt.ArrayLike,
+    score: npt.ArrayLike | None = None,
+    score_bins: int = 1000,
+    chunk_rows: int = CHUNK_ROWS,
+) -> CountTable:
+    """Count 0/1 labels and decisions (and scores) per group, as ``count_table`` would.
+
+    Parameters
+    ----------
+    sensitive_features
+        An array, a mapping of names to arrays, a Series or a DataFrame (as ``count_table``).
+    label, prediction
+        The true outcome and the decision, each 0/1 (or boolean); 1 is favourable.
+    score
+        The model's score of each row (finite numbers), or None.
+    score_bins
+        At most this many distinct scores are kept exactly; more are binned in this many
+        equal-width bins between the lowest and the highest score.
+    chunk_rows
+        Rows counted at a time.
+    """
+    features = _feature_arrays(sensitive_features)
+    columns = [*(np.asarray(v) for v in features.values())]
+    labels, decisions = _binary(label, "label"), _binary(prediction, "prediction")
+    scores = None if score is None else np.asarray(score, dtype=np.float64)
+    lengths = {len(c) for c in (*columns, labels, decisions)}
+    if len(lengths) != 1 or (scores is not None and len(scores) not in lengths):
+        raise InputError("the arrays differ in length; every array needs one value per row")
+    if not len(labels):
+        raise InputError("there are no rows to count")
+    if chunk_rows < 1 or score_bins < 1:
+        raise InputError("chunk_rows and score_bins must be at least 1")
+    bins = None if scores is None else ScoreBins("exact")
+    keys, n, sums = _count(columns, labels, decisions, scores, None, chunk_rows, score_bins)
+    if n is None:
+        assert scores is not None
+        low, high = float(np.min(scores)), float(np.max(scores))
+        bins = ScoreBins("equal_width", low, high, score_bins)
+        keys, n, sums = _count(columns, labels, decisions, scores, bins, chunk_rows, None)
+    assert n is not None
+    names = list(features)
+    cells: dict[str, Values] = {name: keys[i] for i, name in enumerate(names)}
+    cells["label"] = keys[len(names)].astype(np.int8)
+    cells["prediction"] = keys[len(names) + 1].astype(np.int8)
+    if scores is not None:
+        cells["score_bin"] = keys[-1].astype(np.float64)
+    cells["n"] = n.astype(np.int64)
+    if sums is not None:
+        cells["score_sum"] = sums
+    return CountTable(
+        kind="binary",
+        sensitive_features=tuple(names),
+        cells=normalize_groups(pd.DataFrame(cells), names),
+        keys=("label", "prediction", *(() if scores is None else ("score_bin",))),
+        classes=(0, 1),
+        bins=bins,
+    )
+
+
+def _count(
+    columns: list[Values],
+    labels: Values,
+    decisions: Values,
+    scores: Values | None,
+    bins: ScoreBins | None,
+    chunk_rows: int,
+    limit: int | None,
+) -> tuple[list[Values], Values | None, Values | None]:
+    """Count (and sum scores) per non-empty cell; ``None`` counts once scores pass ``limit``."""
+    parts: list[tuple[list[Values], Values, Values | None]] = []
+    distinct: list[Values] = []
+    for start in range(0, len(labels), chunk_rows):
+        end = start + chunk_rows
+        keys = [*(c[start:end] for c in columns), labels[start:end], decisions[start:end]]
+        chunk = None if scores is None else scores[start:end]
+        if chunk is not None:
+            if not np.isfinite(chunk).all():
+                raise InputError("the scores must be finite numbers; fill or drop the missing ones")
+            keys.append(chunk if bins is None else _bin(chunk, bins))
+        values, n, sums = _cells(keys, None, chunk)
+        if limit is not None and chunk is not None:
+            distinct.append(np.unique(values[-1]))
+            if len(distinct[-1]) > limit:
+                return [], None, None
+        parts.append((values, n, sums))
+    if distinct and len(np.unique(np.concatenate(distinct))) > limit:  # type: ignore[operator]
+        return [], None, None
+    merged = [np.concatenate([p[0][i] for p in parts]) for i in range(len(parts[0][0]))]
+    counts = np.concatenate([p[1] for p in parts])
+    sums = None if scores is None else np.concatenate([p[2] for p in parts])
+    return _cells(merged, counts, sums)
+
+
+def _cells(
+    keys: Sequence[Values], counts: Values | None, scores: Values | None
+) -> tuple[list[Values], Values, Values | None]:
+    """Each non-empty cell's key values, its count and score sum (rows, or cells weighed)."""
+    codes, uniques = zip(*(_factorize(k) for k in keys), strict=True)
+    sizes = [len(u) for u in uniques]
+    cell = np.zeros(len(keys[0]), dtype=np.int64)
+    for code, size in zip(codes, sizes, strict=True):
+        cell *= size
+        cell += code
+    total = int(np.prod(sizes, dtype=np.float64))
+    n = np.bincount(cell, weights=counts, minlength=total)
+    present = np.flatnonzero(n)
+    sums = None if scores is None else np.bincount(cell, weights=scores, minlength=total)[present]
+    positions = np.unravel_index(present, sizes)
+    values = [u[p] for u, p in zip(uniques, positions, strict=True)]
+    return values, n[present], sums
+
+
+def _factorize(values: Values) -> tuple[Values, Values]:
+    """Codes and distinct values: integers in a short range by offset, others by hashing.
+
+    Short fixed-width text (one or two characters) is read as the integer it spells.
+    """
+    if values.dtype.kind in "US" and values.dtype.itemsize in (4, 8):
+        as_int = values.view(np.uint32 if values.dtype.itemsize == 4 else np.uint64)
+        codes, uniques = _factorize(as_int)
+        return codes, uniques.astype(as_int.dtype).view(values.dtype)
+    if values.dtype.kind in "iu" and values.size:
+        low, high = int(values.min()), int(values.max())
+        if high - low < _DENSE:
+            offset = values.astype(np.int64) - low if low else values
+            return offset, np.arange(low, high + 1).astype(values.dtype)
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return codes, np.asarray(uniques)
+
+
+def _bin(scores: Values, bins: ScoreBins) -> Values:
+    """Equal-width bin of each score, as the engines bin (the highest score in the last bin)."""
+    index = np.floor((scores - bins.low) / (bins.high - bins.low) * bins.bins)
+    return np.clip(index, 0.0, bins.bins - 1.0)
+
+
+def _binary(values: npt.ArrayLike, role: str) -> Values:
+    array = np.asarray(values)
+    if array.dtype == bool:
+        return array.view(np.uint8)
+    if array.dtype.kind not in "iuf" or array.ndim != 1:
+        raise InputError(f"{role} must be one-dimensional 0/1 values; got {array.dtype}")
+    whole = array.dtype.kind in "iu" or bool(np.all(array == np.round(array)))
+    if array.size and (array.min() < 0 or array.max() > 1 or not whole):
+        raise InputError(f"{role} must be 0/1 (1 favourable); count other values with count_table")
+    return array.astype(np.int64, copy=False) if array.dtype.kind == "f" else array

@@ -1,0 +1,108 @@
+"""count_arrays counts arrays in memory chunk by chunk into the table count_table builds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn_peer import fairlearn_rules, fairlearn_thresholds
+from test_thresholds_vs_fairlearn import generated
+
+from ethica.errors import InputError
+from ethica.fairness import CountTable, count_table
+from ethica.mitigation import count_arrays, group_thresholds, reweighing
+
+
+def _same(ours: CountTable, theirs: CountTable) -> None:
+    assert (ours.kind, ours.keys, ours.classes, ours.bins) == (
+        theirs.kind,
+        theirs.keys,
+        theirs.classes,
+        theirs.bins,
+    )
+    assert ours.sensitive_features == theirs.sensitive_features
+    by = [*theirs.sensitive_features, *theirs.keys]
+    mine = ours.cells.sort_values(by).reset_index(drop=True)
+    expected = theirs.cells.sort_values(by).reset_index(drop=True)
+    assert list(mine.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(mine, expected, check_dtype=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize("chunk_rows", [1_000, 7_777, 1 << 16])
+@pytest.mark.parametrize("decimals", [3, None])
+def test_the_table_equals_count_tables_whatever_the_chunks(
+    chunk_rows: int, decimals: int | None
+) -> None:
+    frame = generated(30_000, decimals=decimals)
+    arrays: dict[str, Any] = {
+        "sensitive_features": frame["group"].to_numpy(dtype="U1"),
+        "label": frame["y"].to_numpy(),
+        "prediction": frame["pred"].to_numpy(),
+        "score": frame["score"].to_numpy(),
+    }
+    ours = count_arrays(**arrays, chunk_rows=chunk_rows)
+    _same(ours, count_table(**arrays))
+    # Continuous scores pass the 1000 exact values: both bin them in the same 1000 bins.
+    assert ours.bins is not None
+    assert ours.bins.method == ("exact" if decimals else "equal_width")
+
+
+def test_several_features_text_of_any_length_booleans_and_no_scores() -> None:
+    rng = np.random.default_rng(3)
+    rows = 5_000
+    features = {
+        "region": rng.choice(["north", "south-east", "west"], rows).astype(object),
+        "age": rng.choice([25, 40, 65], rows),
+    }
+    label, decided = rng.random(rows) < 0.4, (rng.random(rows) < 0.5).astype(float)
+    ours = count_arrays(
+        sensitive_features=features, label=label, prediction=decided, chunk_rows=999
+    )
+    theirs = count_table(sensitive_features=features, label=label, prediction=decided)
+    _same(ours, theirs)
+    weights = reweighing(ours).weights
+    pd.testing.assert_frame_equal(weights, reweighing(theirs).weights, check_dtype=False)
+
+
+def test_thresholds_from_it_equal_fairlearns() -> None:
+    frame = generated(20_000)
+    table = count_arrays(
+        sensitive_features=frame["group"].to_numpy(dtype="U1"),
+        label=frame["y"].to_numpy(),
+        prediction=frame["pred"].to_numpy(),
+        score=frame["score"].to_numpy(),
+        chunk_rows=4_096,
+    )
+    ours = group_thresholds(table, criterion="equalized_odds")
+    theirs = fairlearn_thresholds(
+        frame, criterion="equalized_odds", group="group", label="y", score="score"
+    )
+    for group, rule in fairlearn_rules(theirs).items():
+        mine = ours.rules[group]
+        got = (mine.p0, mine.threshold0, mine.p1, mine.threshold1, mine.p_ignore)
+        assert got == pytest.approx(rule, abs=1e-12)
+
+
+def test_bad_arrays_are_refused_with_what_to_fix() -> None:
+    good: dict[str, Any] = {
+        "sensitive_features": np.array(["a", "b", "a"]),
+        "label": np.array([0, 1, 1]),
+        "prediction": np.array([1, 1, 0]),
+        "score": np.array([0.2, 0.9, 0.4]),
+    }
+    assert count_arrays(**good).rows == 3
+    cases = [
+        ({"label": np.array([0, 2, 1])}, "label must be 0/1"),
+        ({"prediction": np.array([0.5, 1.0, 0.0])}, "prediction must be 0/1"),
+        ({"label": np.array(["yes", "no", "yes"])}, "label must be one-dimensional 0/1"),
+        ({"score": np.array([0.2, np.nan, 0.4])}, "scores must be finite"),
+        ({"score": np.array([0.2, 0.4])}, "differ in length"),
+        ({"sensitive_features": np.array(["a", "b"])}, "differ in length"),
+    ]
+    for change, said in cases:
+        with pytest.raises(InputError, match=said):
+            count_arrays(**{**good, **change})
+    with pytest.raises(InputError, match="at least 1"):
+        count_arrays(**good, chunk_rows=0)
