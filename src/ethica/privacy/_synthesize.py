@@ -66,6 +66,7 @@ def synthesize(
     cuts: dict[str, list[float]] | None = None,
     bins: int = 5,
     categorical: list[str] | None = None,
+    categories: dict[str, list[str]] | None = None,
     rows: int | None = None,
     max_epsilon: float = DEFAULT_MAX_EPSILON,
 ) -> Synthesis:
@@ -87,6 +88,9 @@ def synthesize(
         ``public_assumptions``; pass edges from the spec or training summary to avoid that.
     categorical
         Columns kept as categories although they hold numbers (0/1 decisions, labels, codes).
+    categories
+        Public category sets of text columns (as a spec declares them): these are not read
+        from the data, with any ``delta``; a value outside its set is released as null.
     rows
         Rows of the synthetic table (default: about as many as ``frame``).
     max_epsilon
@@ -104,7 +108,11 @@ def synthesize(
     missing = sorted(set(categorical or ()) - set(frame.columns))
     if missing:
         raise InputError(f"no column named {', '.join(map(repr, missing))} in the decision log")
-    frame = frame.astype(dict.fromkeys(categorical or (), "string"))
+    declared = {c: sorted(map(str, v)) for c, v in (categories or {}).items()}
+    unknown = sorted(set(declared) - set(frame.columns))
+    if unknown:
+        raise InputError(f"categories name no column of the decision log: {unknown}")
+    frame = frame.astype(dict.fromkeys([*(categorical or ()), *declared], "string"))
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
     assumptions: list[str] = []
     all_cuts = dict(cuts or {})
@@ -117,14 +125,15 @@ def synthesize(
             {c: "string" for c in frame.columns if c not in numeric}
         )
     )
-    keys: dict[str, list[Any]] | None = None
+    keys: dict[str, list[Any]] | None = declared or None
     if delta == 0:
-        keys = {
+        read = {
             c: sorted(prepared[c].drop_nulls().unique().to_list())
             for c in frame.columns
-            if c not in numeric
+            if c not in numeric and c not in declared
         }
-        if keys:
+        keys = {**declared, **read}
+        if read:
             assumptions.append("category sets of text columns were read from the data as public")
     loss = dp.loss_of(epsilon=epsilon, delta=delta) if delta > 0 else dp.loss_of(epsilon=epsilon)
     # Adult-sized logs fit well below this; it bounds the row count, a public fact.

@@ -186,9 +186,9 @@ class PrivacySettings(BaseModel):
     transparency_budget: float = Field(
         default=4.0,
         gt=0,
-        description="The total ε each system's transparency reports may spend over its life: "
-        "the ε of every release adds up (each spend a ledger entry), and a release past the "
-        "budget is refused. At most max_epsilon.",
+        description="The total ε each system's releases (transparency reports, synthetic "
+        "decision logs) may spend over its life: the ε of every release adds up (each spend a "
+        "ledger entry), and a release past the budget is refused. At most max_epsilon.",
     )
 
     @model_validator(mode="after")
