@@ -53,7 +53,7 @@ def test_a_reviewer_overrides_a_declined_credit_case_and_a_second_reviewer_appro
         other.get_by_label("Comment (optional)").fill("Checked the payslips.")
         other.get_by_role("button", name="Approve the override").click()
         assert "The decision is final" in other.get_by_role("status").first.inner_text()
-        assert "Final outcome approved" in " ".join(other.locator("main").inner_text().split())
+        assert "Final outcome Approved" in " ".join(other.locator("main").inner_text().split())
         screenshot(other, "case-after")
     finally:
         second.close()

@@ -54,7 +54,11 @@ def test_an_officer_reads_a_fairness_snapshot_and_suspends_a_system(
         page.wait_for_url("**/dashboard")
         assert page.get_by_role("heading", level=1).inner_text() == "Officer dashboard"
         row = page.get_by_role("row").filter(has_text="Credit limit")
-        assert "active" in row.inner_text() and "approved: 40" in row.inner_text()
+        line = " ".join(row.inner_text().split())
+        assert "active" in line and "40 approved" in line and "40 declined" in line
+        # Keys read as words: the purpose by its taxonomy name, the kind, the tier.
+        assert "Approves or declines" in line and "Finance" in line and "Limited risk" in line
+        assert "binary" not in line and "credit ·" not in line
         page.get_by_role("link", name="Verify the ledger now").click()  # htmx, in place
         page.get_by_text("The ledger verifies").wait_for()
         assert page.url.endswith("/dashboard")
@@ -63,6 +67,9 @@ def test_an_officer_reads_a_fairness_snapshot_and_suspends_a_system(
         page.get_by_role("link", name="Credit limit").click()
         page.wait_for_url("**/dashboard/systems/credit")
         assert page.get_by_role("heading", level=1).inner_text().startswith("Credit limit")
+        facts = " ".join(page.locator("dl.facts").first.inner_text().split())
+        assert "Purpose Finance" in facts and "Decision Approves or declines" in facts
+        assert "System id credit (for the API and the command line)" in facts
         female = page.get_by_role("row").filter(has_text="Female").first
         assert "30.0%" in female.inner_text()
         assert page.locator("figure svg[role=img]").count() >= 1
@@ -120,7 +127,7 @@ def test_an_officer_adds_a_seeded_case_and_a_reviewer_finds_it_in_the_queue(
     page.wait_for_url("**/dashboard")
     page.goto(f"{live_service.url}/dashboard/systems/credit")
     assert page.locator("#seeded-tally").inner_text().strip() == "No seeded cases yet."
-    page.get_by_label("income").fill("12")
+    page.get_by_label("Income").fill("12")
     page.get_by_label("Known correct outcome").select_option("approved")
     screenshot(page, "seeded-form")
     page.get_by_role("button", name="Add the seeded case").click()

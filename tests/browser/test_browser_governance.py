@@ -53,7 +53,7 @@ def test_an_officer_walks_the_governance_pages_of_the_demo_bank(
 
     page.goto(f"{live_service.url}/dashboard/governance/credit-limit")
     summary = page.locator("#classification strong").first.inner_text()
-    assert summary == "credit-limit is high-risk (AI Act Art. 6(2), Annex III point 5(b))."
+    assert summary == "Credit limit increase is high-risk (AI Act Art. 6(2), Annex III point 5(b))."
     page.get_by_label("Obligation", exact=True).select_option("ai-act-9")
     page.get_by_label("Your name").fill("Rita Risk")
     page.get_by_label("Your role").fill("head of risk")

@@ -92,7 +92,7 @@ _WORDED = {
         {
             **CREDIT["features"][1],
             "description": "housing situation",
-            "labels": {"own": "a home you own", "rent": "renting"},
+            "labels": {"own": "owner", "rent": "tenant"},
             "proxy_for": ["age_band"],
         },
     ],
@@ -112,12 +112,12 @@ def test_item7_explanations_speak_to_the_customer_with_names_and_units(
     enter_portal(sized, url, "cust-7")
     sized.goto(f"{url}/portal/decisions/{made['id']}")
     reasons = " ".join(sized.locator("ol.reasons").inner_text().split())
-    assert "Your monthly income is 12.5 EUR" in reasons
+    assert "Your monthly income: 12.5 EUR." in reasons
     assert "income" not in reasons.replace("monthly income", "")  # no raw feature names
     page = text_of(sized)
     assert "The main reasons" in page and "Your " in reasons
     assert "housing situation" in page and "_" not in reasons
-    for raw in ("12.5 ", "0.", "rent;", "housing is rent"):
+    for raw in ("12.5 ", "0.", "rent;", "housing is rent", "is tenant", "toward declined"):
         assert raw not in reasons.replace("12.5 EUR", "")
     sized.get_by_text("how much each piece of data counted").click()
     table = sized.get_by_role("table", name="Contribution of each input")
@@ -127,7 +127,9 @@ def test_item7_explanations_speak_to_the_customer_with_names_and_units(
     with staff_page(browser, url, "reviewer@bank.example", sized) as reviewer:
         reviewer.goto(f"{url}/console/cases/{made['id']}")
         case = text_of(reviewer)
-        assert "monthly income 12.5 EUR" in case and "housing situation renting" in case
+        assert "monthly income 12.5 EUR" in case and "housing situation tenant" in case
+        told = " ".join(reviewer.locator("ol.reasons").inner_text().split())
+        assert "The customer's monthly income: 12.5 EUR." in told and "Your " not in told
         assert "debt_to_income" not in case and "12.5000" not in case
         reviewer.get_by_text("How much each input counted").click()
         contributions = reviewer.get_by_role("table", name="Contribution of each input")

@@ -121,7 +121,8 @@ def test_an_officer_follows_an_alert_from_the_dashboard_to_its_decisions_and_res
     )
     row = page.locator(f"#alert-{women}")
     text = row.inner_text()
-    assert "critical" in text and "sex = Female" in text and "open" in text
+    assert "critical" in text and "Female (sex)" in text and "open" in text
+    assert "Selection-rate gap by sex" in text  # the rule in words; its id in small print
     assert "selection-gap-sex-critical" in text and today.date().isoformat() in text
 
     # Accuracy: estimated every week, realised for the two weeks whose outcomes are known.
@@ -153,7 +154,7 @@ def test_an_officer_follows_an_alert_from_the_dashboard_to_its_decisions_and_res
     page.wait_for_url(f"**/monitoring/alerts/{women}/decisions")
     assert page.get_by_role("heading", level=1).inner_text() == f"Decisions behind alert {women}"
     scope = page.locator("#alert-scope").inner_text()
-    assert "sex = Female" in scope and f"from {last_week}" in scope
+    assert "Selection-rate gap by sex, Female (sex)" in scope and f"from {last_week}" in scope
     listed = page.locator("#alert-decisions tbody tr")
     assert listed.count() == 7 * PER_DAY // 2
     for width in WIDTHS:

@@ -156,8 +156,36 @@ def test_the_reviewer_reads_the_queue_and_a_case_by_the_systems_name(
     case = text_of(sized)
     assert "System Credit limit (high risk, high priority)" in case
     assert "Reason held Adverse outcome of a high-risk system" in case
-    assert "The model's recommendation Outcome declined" in case
-    assert all(reason in case for reason in reasons)
+    assert "The model's recommendation Outcome Declined" in case
+    # The reviewer reads about the customer (third person), never the customer's "Your ...".
+    told = " ".join(sized.locator("ol.reasons").inner_text().split())
+    assert reasons and all(reason.startswith("Your ") for reason in reasons)
+    assert "The customer's monthly income: 12.5." in told and "Your " not in told
     assert "monthly income 12.5" in case and "housing rent" in case
     assert "Claim the case to work on it" in case
     shot(sized, "case")
+
+
+def test_the_api_docs_buttons_stay_on_a_phones_screen(
+    live_service: LiveService, browser: Any
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{live_service.url}/docs")
+        page.locator(".opblock-summary", has_text="Apply System").first.click()
+        page.get_by_role("button", name="Try it out").first.click()
+        page.get_by_role("button", name="Execute").first.click()
+        page.get_by_role("button", name="Clear").first.wait_for()
+        outside = page.evaluate(
+            """() => [...document.querySelectorAll('button, .btn')]
+                .filter(b => { const r = b.getBoundingClientRect();
+                               return r.width > 0 && (r.right > innerWidth + 1 || r.left < -1); })
+                .map(b => b.innerText.trim())"""
+        )
+        assert outside == []
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390
+    finally:
+        context.close()

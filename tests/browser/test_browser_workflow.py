@@ -89,7 +89,7 @@ def test_item2_a_suspended_systems_fallback_reads_pending_to_customer_and_review
         case = text_of(reviewer)
         assert "No model decided this case" in case
         assert "Pending — a person will decide" in case
-        assert "The system's fallback declined" in case
+        assert "The system's fallback Declined" in case
         assert "The model's recommendation" not in case
         shot(reviewer, "reviewer-pending")
 

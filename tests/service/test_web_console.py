@@ -113,7 +113,7 @@ def test_a_reviewer_overrides_and_only_a_second_reviewer_can_approve(
     assert before.status_code == 200
     text = _text(before.text)
     # The input reads as people write numbers (grouped, two decimals at most), not 4321.987.
-    assert "declined" in text and "4,321.99" in text and "Claim this case" in text
+    assert "Declined" in text and "4,321.99" in text and "Claim this case" in text
     assert "Override the outcome" not in text  # not before claiming
 
     claimed = _act(running, first, f"{case}/claim")
@@ -149,12 +149,12 @@ def test_a_reviewer_overrides_and_only_a_second_reviewer_can_approve(
 
     queue = _text(_page(running, second, "/console").text)
     assert "Awaiting second approval" in queue
-    assert "Override to approved proposed by Reviewer" in queue
+    assert "Override to Approved proposed by Reviewer" in queue
     assert _act(running, second, f"{case}/claim").status_code == 303
     approved = _act(running, second, f"{case}/approval", comment="Agreed.")
     assert approved.status_code == 303, approved.text
     after = _text(_page(running, second, approved.headers["location"]).text)
-    assert "You approved the override" in after and "Final outcome approved" in after
+    assert "You approved the override" in after and "Final outcome Approved" in after
     assert "Override proposed" in after and "Override approved" in after
     assert "Payslips show a higher income." in after
 
@@ -205,7 +205,7 @@ def test_blind_first_shows_the_model_only_after_the_reviewers_judgement(
     judged = _act(running, reviewer, f"{case}/judgement", outcome="approved")
     assert judged.status_code == 303, judged.text
     seen = _text(_page(running, reviewer, judged.headers["location"]).text)
-    assert "0.100" in seen and "approved (differs from the model)" in seen
+    assert "0.100" in seen and "Approved (differs from the model)" in seen
     again = _act(running, reviewer, f"{case}/judgement", outcome="declined")
     assert again.status_code == 409 and "already recorded your judgement" in again.text
 
@@ -220,14 +220,14 @@ def test_blind_first_shows_the_model_only_after_the_reviewers_judgement(
     )
     assert proposed.status_code == 303, proposed.text
     second = _reviewer(running, "second@bank.example", "Sam Second")
-    assert "Override to approved" not in _page(running, second, "/console").text
+    assert "Override to Approved" not in _page(running, second, "/console").text
     assert _act(running, second, f"{case}/claim").status_code == 303
     hidden = _text(_page(running, second, case).text)
     assert "the proposal is shown after that" in hidden and "New outcome" not in hidden
     assert "Approve the override" not in hidden and "0.100" not in hidden
     assert _act(running, second, f"{case}/judgement", outcome="approved").status_code == 303
     shown = _text(_page(running, second, case).text)
-    assert "New outcome approved (the model said declined)" in shown
+    assert "New outcome Approved (the model said Declined)" in shown
     assert _act(running, second, f"{case}/approval").status_code == 303
 
 

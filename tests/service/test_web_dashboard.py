@@ -87,13 +87,16 @@ def test_the_landing_page_shows_systems_volumes_reviews_concerns_and_requests(
     outcomes = Counter(d["outcome"] for d in made)
     assert f">{len(made)}</td>" in credit
     for outcome, count in outcomes.items():
-        assert f"{outcome}: {count}" in credit
-    assert "limited" in credit and "badge ok" in credit and "active" in credit
+        assert f"{count} {outcome}" in credit
+    assert "Limited risk" in credit and "badge ok" in credit and "active" in credit
+    assert "Finance" in credit and "Approves or declines" in credit  # keys in words
+    assert ">finance<" not in credit and "binary" not in credit
     tickets = _row(page.text, "Ticket routing")
-    assert "minimal" in tickets and ">0</td>" in tickets
+    assert "Minimal risk" in tickets and ">0</td>" in tickets
     assert "I earn more than you think" in page.text
     assert "1 open concern " in page.text
-    assert "objection for M-3" in page.text and "overdue" in page.text
+    assert "Objection to automated decisions for customer" in page.text and "M-3" in page.text
+    assert "overdue" in page.text
     assert "Open cases</dt><dd>0</dd>" in page.text
     assert 'hx-get="/dashboard/ledger"' in page.text
 
@@ -311,7 +314,7 @@ def test_an_officer_adds_a_seeded_case_that_reviewers_cannot_tell_from_a_real_on
     with viewing_as(running.client, _officer(running)) as client:
         page = client.get("/dashboard/systems/credit").text
         # The form follows the spec: a number input, the declared categories, the outcomes.
-        assert re.search(r'<label[^>]* for="(seed-\d+)">income</label>\s*<input[^>]* id="\1" '
+        assert re.search(r'<label[^>]* for="(seed-\d+)">Income</label>\s*<input[^>]* id="\1" '
                          r'name="feature.income" type="number"', page)  # fmt: skip
         housing = re.search(r'name="feature.housing" required>(.*?)</select>', page, re.S)
         assert housing is not None

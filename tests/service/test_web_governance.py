@@ -43,7 +43,8 @@ def test_the_inventory_and_a_systems_page_show_tier_provisions_and_obligations(
     assert "AI Act Art. 6(2), Annex III point 5(b)" in inventory.text
     assert "Not classified: its spec declares no AI Act facts" in inventory.text
     assert page.status_code == 200, page.text
-    assert "credit is high-risk (AI Act Art. 6(2), Annex III point 5(b))." in page.text
+    assert "Credit limit is high-risk (AI Act Art. 6(2), Annex III point 5(b))." in page.text
+    assert "credit is high-risk" not in page.text  # the name, not the id
     assert "Ledger entry credit #0" in page.text
     row = re.search(r'<tr id="obligation-ai-act-12">.*?</tr>', page.text, re.S)
     assert row is not None and "met by evidence" in row.group(0)

@@ -394,15 +394,18 @@ class SystemSpec(_Model):
     def outcome_words(self, outcome: str) -> str:
         """Return an outcome as people read it, from the labels the spec declares.
 
-        ``"Approved"``, ``"Routed to standard support"``, ``"Recommended: a savings account,
-        a credit card"`` or ``"1200 EUR"``.
+        ``"Approved"``, ``"Routed to standard support"``, ``"Recommended a savings account
+        and a credit card"`` or ``"1200 EUR"``.
         """
         decision = self.decision
         if isinstance(decision, MulticlassDecision):
             return f"Routed to {decision.label(outcome)}"
         if isinstance(decision, RankingDecision):
             items = [decision.label(item) for item in outcome.split(",") if item]
-            return "Recommended: " + ", ".join(items) if items else "Nothing recommended"
+            if not items:
+                return "Nothing recommended"
+            listed = ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else items[0]
+            return f"Recommended {listed}"
         if isinstance(decision, ScoreDecision):
             return f"{outcome} {decision.unit}".strip()
         return outcome.replace("_", " ").capitalize()

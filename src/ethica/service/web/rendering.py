@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from ethica._templates import environment
+from ethica.service.web.dashboard.words import group_words, humanised, rule_words
 from ethica.service.web.session import CSRF_FIELD, Viewer
 
 STATIC = Path(__file__).parent / "static"
@@ -24,6 +25,12 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+
+# Keys put into words on every page: a monitoring rule, a group with its attribute, an id.
+environment.filters["rule_words"] = lambda alert: rule_words(alert.metric, alert.subject)
+environment.filters["group_words"] = lambda alert: group_words(alert.subject, alert.group)
+environment.filters["humanised"] = humanised
 
 
 def render(

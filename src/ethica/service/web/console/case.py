@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ethica.errors import InputError
+from ethica.explain import retold
 from ethica.governance import SystemSpec, parse_spec
 from ethica.ledger import KeyRing
 from ethica.service.db import utcnow
@@ -34,6 +35,7 @@ from ethica.service.users.service import display_names
 from ethica.service.web.console.evidence import heavy_proxies, input_rows
 from ethica.service.web.console.words import (
     deadline_clock,
+    outcome_label,
     outcomes_of,
     reason_codes,
     reason_label,
@@ -246,13 +248,16 @@ async def _refused(
 
 
 def _evidence(spec: SystemSpec, case: ReviewCaseRead | None) -> dict[str, Any]:
-    """The inputs in words, and (once the model's view is shown) contributions and proxies."""
+    """The inputs in words, and (once the model's view is shown) contributions and proxies.
+
+    The reasons are told about the customer (third person), not to them as the portal does.
+    """
     if case is None:
         return {"input_rows": [], "explained": None, "proxy_warnings": []}
     shown = None if case.blind else case.explanation
     return {
         "input_rows": input_rows(spec, case.inputs),
-        "explained": explanation_of(spec, shown),
+        "explained": explanation_of(spec, shown and retold(shown, spec=spec)),
         "proxy_warnings": heavy_proxies(spec, shown),
     }
 
@@ -307,6 +312,7 @@ def _case_response(
         "decided_before": case is not None and me in case.earlier_reviewers,
         "clock": None if case is None else deadline_clock(case, now=utcnow()),
         "outcomes": outcomes_of(spec),
+        "said": lambda outcome: outcome_label(spec, str(outcome)),
         **_evidence(spec, case),
         "reason_codes": reason_codes(),
         "reason_label": reason_label,

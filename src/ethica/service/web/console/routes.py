@@ -7,7 +7,8 @@ Every page reads through the review backend's own functions (:mod:`ethica.servic
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -20,7 +21,13 @@ from ethica.service.state import state_of
 from ethica.service.systems.service import list_systems
 from ethica.service.users.service import display_names
 from ethica.service.web.console.queue_filter import REASONS, STATUSES, QueueFilter, pattern
-from ethica.service.web.console.words import deadline_clock, duration, seconds_words
+from ethica.service.web.console.words import (
+    deadline_clock,
+    duration,
+    outcome_label,
+    seconds_words,
+)
+from ethica.service.web.dashboard.words import spec_or_none
 from ethica.service.web.rendering import is_htmx, render
 from ethica.service.web.session import Viewer, page_requires
 
@@ -77,6 +84,7 @@ def queue_page(
         "names": display_names(session, user_ids=people),
         "systems": [(s.id, s.name) for s in systems],
         "system_names": {s.id: s.name for s in systems},
+        "said": _outcome_words({s.id: s.spec for s in systems}),
         "system": system,
         "wanted": wanted,
         "reasons": REASONS,
@@ -106,3 +114,14 @@ def stats_page(
         "max_seconds": seconds_words(page.warning_max_median_seconds),
     }
     return render(request, "console/stats.html", context, viewer=viewer)
+
+
+def _outcome_words(specs: dict[str, dict[str, Any]]) -> Callable[[str, str], str]:
+    """``said(system_id, outcome)``: an outcome by the words its system's spec gives it."""
+    parsed = {system_id: spec_or_none(spec) for system_id, spec in specs.items()}
+
+    def said(system_id: str, outcome: str) -> str:
+        spec = parsed.get(system_id)
+        return outcome if spec is None else outcome_label(spec, outcome)
+
+    return said

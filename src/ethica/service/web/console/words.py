@@ -7,7 +7,12 @@ from datetime import datetime, timedelta
 from typing import get_args
 
 from ethica._templates import time_taken
-from ethica.governance import BinaryDecision, MulticlassDecision, SystemSpec
+from ethica.governance import (
+    BinaryDecision,
+    MulticlassDecision,
+    RankingDecision,
+    SystemSpec,
+)
 from ethica.service.reviews.schemas import ReasonCode, ReviewCase
 
 #: What each override reason code means, as the reviewer picks it.
@@ -52,6 +57,16 @@ def outcomes_of(spec: SystemSpec) -> list[str] | None:
     if isinstance(spec.decision, MulticlassDecision):
         return list(spec.decision.classes)
     return None
+
+
+def outcome_label(spec: SystemSpec, outcome: str) -> str:
+    """An outcome as a reviewer reads it: ``Declined``, ``Standard support``, the items' names."""
+    decision = spec.decision
+    if isinstance(decision, MulticlassDecision | RankingDecision):
+        words = ", ".join(decision.label(part) for part in outcome.split(",") if part)
+    else:
+        words = spec.outcome_words(outcome)
+    return words[:1].upper() + words[1:]
 
 
 def duration(span: timedelta) -> str:

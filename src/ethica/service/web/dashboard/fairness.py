@@ -8,6 +8,7 @@ ranking, shown in the top places) — with their intervals, its findings in word
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from ethica.governance import RankingDecision, parse_spec
 from ethica.service.decisions.live_audit import audit_live_decisions_noted
 from ethica.service.settings import Settings
 from ethica.service.systems.tables import System
+from ethica.service.web.dashboard.words import humanised
 
 #: The periods an officer can look back over, in days.
 PERIODS = (7, 30, 90)
@@ -144,14 +146,35 @@ def snapshot(result: Audit, *, id_prefix: str) -> FairnessSnapshot:
             id_prefix=f"{id_prefix}-{name}",
         )[:2]
     ]
+    # Attributes named like ids (age_band) read as words on the page: the audit keeps the names.
+    names = {n for name in result.metrics for n in name.split(" × ") if "_" in n}
     return FairnessSnapshot(
         decisions=int(result.table.rows),
         confidence=settings.confidence,
         materiality=settings.materiality,
-        tables=tables,
-        findings=[finding.text for finding in result.findings],
-        figures=figures,
+        tables=[replace(t, grouping=_readable(t.grouping, names)) for t in tables],
+        findings=[_readable(finding.text, names) for finding in result.findings],
+        figures=[
+            replace(
+                f,
+                title=_readable(f.title, names),
+                caption=_readable(f.caption, names),
+                svg=_TEXT.sub(lambda m: _readable(m.group(0), names), f.svg),
+            )
+            for f in figures
+        ],
     )
+
+
+#: The text between an SVG's tags (ids and references in its attributes keep the names).
+_TEXT = re.compile(r">[^<]+<")
+
+
+def _readable(text: str, names: set[str]) -> str:
+    """``text`` with each attribute name that reads as an id (``age_band``) in words."""
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(name, humanised(name))
+    return text
 
 
 def _words(metric: str) -> str:

@@ -25,6 +25,8 @@ from ethica.service.subjects.schemas import RightsRequestRead
 from ethica.service.systems import service as systems
 from ethica.service.systems.tables import System
 from ethica.service.users.tables import User
+from ethica.service.web.dashboard.words import kind_words, outcome_count, spec_or_none, tier_words
+from ethica.service.web.portal.views import purpose_words
 from ethica.service.web.session import Viewer
 
 #: How far back the decision volumes look, in days.
@@ -45,10 +47,34 @@ class Volume:
 
 @dataclass(frozen=True)
 class SystemLine:
-    """One row of the inventory."""
+    """One row of the inventory, with its keys put into words."""
 
     system: System
     volume: Volume
+
+    @property
+    def purpose(self) -> str:
+        """The system's data use by its name in the taxonomy."""
+        return purpose_words(self.system.purpose)
+
+    @property
+    def kind(self) -> str:
+        """What the system decides, in words."""
+        return kind_words(self.system.kind)
+
+    @property
+    def tier(self) -> str:
+        """The risk tier in words."""
+        return tier_words(self.system.risk_tier)
+
+    @property
+    def outcomes(self) -> list[str]:
+        """The decisions by outcome, most frequent first, each a count in words."""
+        spec = spec_or_none(self.system.spec)
+        return [
+            outcome_count(spec, outcome, count)
+            for outcome, count in self.volume.by_outcome.most_common()
+        ]
 
 
 @dataclass(frozen=True)
@@ -109,15 +135,15 @@ def decision_volumes(
     """Per system: decisions since ``since`` by outcome, sent to a person, still awaiting one.
 
     A ranking's outcome is its whole ordered list; the systems in ``rankings`` are counted by
-    the item ranked first, so that a few lines say what was recommended most (a decision left
-    to a person is ``pending``).
+    the item ranked first (its id), so that a few lines say what was recommended most (a
+    decision left to a person is ``pending``).
     """
     volumes: dict[str, Volume] = {}
     for system_id, outcome, review_status, count in decision_counts(session, since=since):
         volume = volumes.setdefault(system_id, Volume())
         volume.total += count
         ranked = system_id in rankings and outcome != PENDING
-        volume.by_outcome[f"first: {outcome.split(',')[0]}" if ranked else outcome] += count
+        volume.by_outcome[outcome.split(",")[0] if ranked else outcome] += count
         if review_status != "automatic":
             volume.sent_to_person += count
         if review_status in cases.OPEN_STATUSES:

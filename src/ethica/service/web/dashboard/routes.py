@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
-from ethica.governance import parse_spec
+from ethica.governance import RankingDecision, parse_spec
 from ethica.service.concerns import service as concerns
 from ethica.service.concerns.schemas import ConcernRead
 from ethica.service.db import utcnow
@@ -34,6 +34,8 @@ from ethica.service.systems.service import get_system
 from ethica.service.web.dashboard.fairness import PERIODS, live_snapshot, ranking_items
 from ethica.service.web.dashboard.overview import overview, staff_names
 from ethica.service.web.dashboard.seeded import seeded_form, seeded_request
+from ethica.service.web.dashboard.words import REQUEST_WORDS, kind_words, tier_words
+from ethica.service.web.portal.views import purpose_words
 from ethica.service.web.rendering import is_htmx, render
 from ethica.service.web.session import Viewer, page_requires
 
@@ -55,7 +57,12 @@ def _actor(viewer: Viewer) -> str:
 def dashboard(request: Request, session: SessionDep, viewer: Officer) -> Response:
     """The landing page: inventory, volumes, reviews, concerns, rights requests, ledger."""
     gathered = overview(session, settings=_settings(request), viewer=viewer, now=utcnow())
-    return render(request, "dashboard/index.html", {"overview": gathered}, viewer=viewer)
+    context = {
+        "overview": gathered,
+        "system_names": {line.system.id: line.system.name for line in gathered.systems},
+        "request_words": REQUEST_WORDS,
+    }
+    return render(request, "dashboard/index.html", context, viewer=viewer)
 
 
 @router.get("/ledger")
@@ -130,6 +137,14 @@ async def add_seeded_case(
     )
 
 
+def _item_words(spec: dict[str, Any], items: list[str]) -> dict[str, str]:
+    """A ranking's items by the names its spec gives them."""
+    decision = parse_spec(spec).decision
+    if not isinstance(decision, RankingDecision):
+        return {}
+    return {i: decision.label(i) for i in items}
+
+
 def _system_response(
     request: Request,
     session: Session,
@@ -163,9 +178,13 @@ def _system_response(
     change = suspension.last_change(session, system_id=system_id)
     context = {
         "system": system,
+        "purpose": purpose_words(system.purpose),
+        "kind": kind_words(system.kind),
+        "tier": tier_words(system.risk_tier),
         "days": days,
         "periods": PERIODS,
         "items": items,
+        "item_words": _item_words(system.spec, items),
         "item": item,
         "snapshot": snapshot,
         "problem": problem,

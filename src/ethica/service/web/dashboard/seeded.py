@@ -8,10 +8,11 @@ into the same :class:`~ethica.service.reviews.schemas.SeededCaseCreate` the API 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ethica.errors import InputError
+from ethica.explain._text import describe
 from ethica.governance import BinaryDecision, FeatureSpec, MulticlassDecision, SystemSpec
 from ethica.service.reviews.schemas import SeededCaseCreate
 
@@ -19,6 +20,7 @@ from ethica.service.reviews.schemas import SeededCaseCreate
 FEATURE_PREFIX = "feature."
 KNOWN_OUTCOME = "known_outcome"
 _YES_NO = ("true", "false")
+_YES_NO_WORDS = {"true": "yes", "false": "no"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class SeededField:
     label: str
     kind: str  # "number", "select" or "text"
     choices: tuple[str, ...] = ()
+    #: How each choice reads (the spec's labels); a choice without one reads as itself.
+    words: Mapping[str, str] = field(default_factory=dict)
     step: str = "any"
     minimum: float | None = None
     maximum: float | None = None
@@ -54,6 +58,7 @@ def seeded_form(spec: SystemSpec, entered: Mapping[str, str] | None = None) -> S
         label="Known correct outcome",
         kind="select" if outcomes else "text",
         choices=outcomes,
+        words={o: _outcome_words(spec, o) for o in outcomes},
         value=known,
     )
     return SeededForm(features=fields, outcome=outcome)
@@ -83,24 +88,41 @@ def seeded_request(spec: SystemSpec, form: Mapping[str, str]) -> SeededCaseCreat
     return SeededCaseCreate(system_id=spec.id, features=features, known_outcome=known)
 
 
+def _outcome_words(spec: SystemSpec, outcome: str) -> str:
+    decision = spec.decision
+    words = decision.label(outcome) if isinstance(decision, MulticlassDecision) else outcome
+    return words[:1].upper() + words[1:]
+
+
 def _field(feature: FeatureSpec, value: str) -> SeededField:
-    label = _label(feature)
+    label = _heading(feature)
     name = FEATURE_PREFIX + feature.name
     if feature.type in ("number", "integer"):
         step = "1" if feature.type == "integer" else "any"
         low, high = feature.minimum, feature.maximum
         return SeededField(name, label, "number", step=step, minimum=low, maximum=high, value=value)
     if feature.type == "category":
-        return SeededField(
-            name, label, "select", choices=tuple(feature.categories or ()), value=value
-        )
+        choices = tuple(feature.categories or ())
+        words = {c: feature.labels.get(c) or c.replace("_", " ") for c in choices}
+        return SeededField(name, label, "select", choices=choices, words=words, value=value)
     if feature.type == "boolean":
-        return SeededField(name, label, "select", choices=_YES_NO, value=value)
+        return SeededField(name, label, "select", choices=_YES_NO, words=_YES_NO_WORDS, value=value)
     return SeededField(name, label, "text", value=value)
 
 
 def _label(feature: FeatureSpec) -> str:
-    return f"{feature.name} ({feature.description})" if feature.description else feature.name
+    """The feature in words, as a sentence names it (``yearly income``)."""
+    return describe(feature)
+
+
+def _heading(feature: FeatureSpec) -> str:
+    """The field's label: the feature in words, with the unit its value is entered in."""
+    words = describe(feature)
+    unit = feature.unit
+    if unit == "percent":
+        unit = "a share: 0.25 for 25%"
+    words = words[:1].upper() + words[1:]
+    return f"{words} ({unit})" if unit else words
 
 
 def _value(feature: FeatureSpec, raw: str) -> Any:

@@ -56,6 +56,7 @@ def _page(
     total = state_of(request.app).settings.privacy.transparency_budget
     context: dict[str, Any] = {
         "budgets": _budgets(session, specs, total),
+        "system_names": {spec.id: spec.name for spec in specs},
         "total": total,
         "entered": entered
         or {
