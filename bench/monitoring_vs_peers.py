@@ -8,13 +8,14 @@ Evidently runs in its own venv (``--evidently-python``, default .venv-peers/evid
 ``make peer-venvs``); both read the same Parquet files, and the table shows whether the drift
 values agree. The machine may be shared: CPU time (process_time, which excludes waiting) is
 printed beside wall time, with the load average. PostgreSQL aggregates in its own processes,
-so its rows' CPU column is only ours (sending the query, reading the counts): read its wall time.
+so its rows' CPU column is only ours (sending the query, reading the counts); the note gives the
+server's CPU, from the postmaster's children's time (an upper bound: other clients' backends that
+end meanwhile count too). ``--postgresql`` makes its own database, monitor_bench, and drops it.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
@@ -23,6 +24,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -105,44 +107,70 @@ def _decisions(rows: int, features: int, days: int, seed: int = 1) -> pd.DataFra
     return pd.DataFrame(frame)
 
 
-def _to_postgresql(url: str, log: pd.DataFrame) -> str:
-    """Copy the log into a fresh PostgreSQL table (not timed) and return its name."""
-    import psycopg
-
-    name = "ethica_bench_decisions"
-    types = {"at": "TIMESTAMPTZ", "sex": "TEXT", "age_band": "TEXT", "approved": "SMALLINT"}
-    columns = ", ".join(f'"{c}" {types.get(c, "DOUBLE PRECISION")}' for c in log.columns)
-    text = io.StringIO()
-    log.to_csv(text, index=False, header=False, date_format="%Y-%m-%d %H:%M:%S+00")
-    with psycopg.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {name}")
-        cursor.execute(f"CREATE UNLOGGED TABLE {name} ({columns})")
-        with cursor.copy(f"COPY {name} FROM STDIN WITH (FORMAT csv)") as copy:
-            copy.write(text.getvalue())
-        cursor.execute(f"ANALYZE {name}")
-    return name
+#: The benchmark's own database on the PostgreSQL server (made, then dropped, by each run).
+DATABASE = "monitor_bench"
 
 
-def _drop_postgresql(url: str, name: str) -> None:
+def _to_postgresql(url: str, parquet: Path, folder: Path) -> str:
+    """Make the benchmark's database, COPY the log into it (not timed); return its URL.
+
+    DuckDB writes the Parquet log as CSV (in parallel), which is streamed into ``COPY``.
+    """
+    import duckdb
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f"DROP TABLE IF EXISTS {name}")
+        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+        connection.execute(f"CREATE DATABASE {DATABASE}")
+    own = urlsplit(url)._replace(path=f"/{DATABASE}").geturl()
+    text = folder / "decisions.csv"
+    with duckdb.connect() as connection:
+        connection.execute("SET enable_progress_bar = false")
+        connection.execute(
+            f"COPY (SELECT * FROM read_parquet('{parquet}')) TO '{text}' (HEADER false)"
+        )
+        described = connection.execute(f"DESCRIBE SELECT * FROM read_parquet('{parquet}')")
+        kinds = {str(row[0]): str(row[1]) for row in described.fetchall()}
+    names = {"TIMESTAMP WITH TIME ZONE": "TIMESTAMPTZ", "VARCHAR": "TEXT", "FLOAT": "REAL"}
+    types = {"TINYINT": "SMALLINT", "DOUBLE": "DOUBLE PRECISION", **names}
+    columns = ", ".join(f'"{name}" {types.get(kind, kind)}' for name, kind in kinds.items())
+    with psycopg.connect(own) as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE UNLOGGED TABLE decisions ({columns})")
+        with (
+            cursor.copy("COPY decisions FROM STDIN WITH (FORMAT csv)") as copy,
+            text.open("rb") as rows,
+        ):
+            while chunk := rows.read(1 << 23):
+                copy.write(chunk)
+        cursor.execute("ANALYZE decisions")
+    text.unlink()
+    return own
+
+
+def _drop_postgresql(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
 
 
 def _windows_cases(
     source: Any, plan: WindowPlan, engine: Any, where: str, size: str, days: int
 ) -> list[tuple[str, str, str, float, float, str]]:
     lines = []
+    server = _server_cpu() if where == "PostgreSQL" else None
     wall, cpu, windows = _timed(lambda: build_windows(source, plan, engine=engine))
-    lines.append((f"all windows ({where})", size, "ethica", wall, cpu, ""))
+    lines.append((f"all windows ({where})", size, "ethica", wall, cpu, _server_note(server)))
     last = max(windows)
+    server = _server_cpu() if where == "PostgreSQL" else None
     wall, cpu, _ = _timed(
         lambda: build_windows(
             source, plan, since=last, until=last + timedelta(days=1), engine=engine
         )
     )
-    lines.append((f"one new day's window ({where})", size, "ethica", wall, cpu, ""))
+    lines.append(
+        (f"one new day's window ({where})", size, "ethica", wall, cpu, _server_note(server))
+    )
     wall, cpu, _ = _timed(
         lambda: monitoring_report(
             "bench", windows, sensitive_features=["sex", "age_band"], rules=[]
@@ -150,6 +178,28 @@ def _windows_cases(
     )
     lines.append((f"report over {days} days", "from stored windows", "ethica", wall, cpu, ""))
     return lines
+
+
+def _server_cpu() -> float | None:
+    """CPU seconds of the PostgreSQL server's ended processes (backends, parallel workers).
+
+    Read from the postmaster's cumulative children time (Linux, server on this machine):
+    every backend and worker that has ended adds its CPU there. ``None`` where unreadable.
+    """
+    try:
+        found = subprocess.run(["pgrep", "-o", "-x", "postgres"], capture_output=True, text=True)
+        fields = Path(f"/proc/{int(found.stdout.split()[0])}/stat").read_text().split()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (int(fields[15]) + int(fields[16])) / os.sysconf("SC_CLK_TCK")
+
+
+def _server_note(before: float | None) -> str:
+    after = _server_cpu() if before is not None else None
+    if before is None or after is None:
+        return ""
+    # Other clients' backends that ended meanwhile count too: an upper bound.
+    return f"server CPU <= {after - before:.2f} s"
 
 
 def _timed(job: Any) -> tuple[float, float, Any]:
@@ -177,6 +227,7 @@ def main() -> None:
         default=Path(__file__).resolve().parents[1] / ".venv-peers/evidently/bin/python",
     )
     args = parser.parse_args()
+    started = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines = []
     with tempfile.TemporaryDirectory() as folder:
         if not args.skip_drift:
@@ -194,15 +245,16 @@ def main() -> None:
         )
         size = f"{args.decisions:,} x {args.features} features x {args.days} days"
         lines += _windows_cases(path, plan, "duckdb", "DuckDB, Parquet", size, args.days)
+        del log
         if args.postgresql:
-            table = _to_postgresql(args.postgresql, log)
-            del log
             try:
-                lines += _windows_cases(table, plan, args.postgresql, "PostgreSQL", size, args.days)
+                own = _to_postgresql(args.postgresql, path, Path(folder))
+                lines += _windows_cases("decisions", plan, own, "PostgreSQL", size, args.days)
             finally:
-                _drop_postgresql(args.postgresql, table)
+                _drop_postgresql(args.postgresql)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"load average (1, 5, 15 min) at the end: {load} on {os.cpu_count()} cores")
+    print(f"load average (1, 5, 15 min): {started} at the start, {load} at the end")
+    print(f"on {os.cpu_count()} cores (uptime's figures; the machine is shared)")
     print(f"{'what':38} {'size':42} {'who':10} {'wall s':>8} {'CPU s':>8}  note")
     for what, size, who, wall, cpu, note in lines:
         print(f"{what:38} {size:42} {who:10} {wall:8.2f} {cpu:8.2f}  {note}")

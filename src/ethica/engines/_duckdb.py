@@ -7,6 +7,7 @@ memory stays within the engine's memory limit.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,22 @@ class DuckDBEngine:
             relation = self._source_sql(source)
             self._require(relation, aggregation.columns())
             return self._run(aggregation_sql(aggregation, relation, DUCKDB)).df()
+
+    def batches(self, source: Any, columns: Sequence[str], *, rows: int = 1 << 20) -> Iterator[Any]:
+        """Stream ``columns`` of ``source`` as Arrow record batches of at most ``rows`` rows.
+
+        For counts no ``GROUP BY`` makes cheaply (e.g. many histograms of one scan): DuckDB
+        reads and decodes once, and the caller counts each batch as it comes.
+        """
+        with self._lock:
+            relation = self._source_sql(source)
+            self._require(relation, set(columns))
+            names = ", ".join(DUCKDB.identifier(name) for name in columns)
+            try:
+                reader = self._connection.sql(f"SELECT {names} FROM {relation} AS t")
+                yield from reader.to_arrow_reader(rows)
+            except duckdb.Error as error:
+                raise EngineError(f"DuckDB could not read the rows: {error}") from error
 
     def _describe(self, relation: str) -> list[str]:
         described = self._run(f"DESCRIBE SELECT * FROM {relation}").fetchall()

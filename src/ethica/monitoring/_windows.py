@@ -21,34 +21,15 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ethica.engines import Aggregation, Col, Engine, SqlQuery, binned, get_engine
+from ethica.engines import Engine, SqlQuery, get_engine
 from ethica.errors import InputError
 from ethica.fairness import CountTable, ScoreBins, count_table
 from ethica.monitoring._distribution import Distribution
+from ethica.monitoring._feature_counts import WINDOW, FeatureBins, feature_counts
 
-WINDOW = "__ethica_window"
 #: Seconds in each window length.
 EVERY: dict[str, int] = {"hour": 3600, "day": 86_400}
 Every = Literal["hour", "day"]
-
-
-@dataclass(frozen=True)
-class FeatureBins:
-    """How one feature is counted in every window: equal bins over a fixed range, or labels.
-
-    Bins come from the reference (the model version's training summary) so that windows and
-    reference count the same cells; values outside the range fall into the outer bins.
-    """
-
-    feature_type: Literal["numeric", "categorical"]
-    low: float = 0.0
-    high: float = 1.0
-    bins: int = 20
-
-    def centers(self) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """Return the middle of each bin (the value a binned row stands for)."""
-        width = (self.high - self.low) / self.bins
-        return np.asarray(self.low + (np.arange(self.bins) + 0.5) * width, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -113,9 +94,7 @@ def build_windows(
         known = _only_known(source, plan.label)
         table = _table(known, plan, keys, label=plan.label, engine=chosen)
         with_outcomes = _split(table, plan.sensitive_features)
-    features = {
-        name: _feature_counts(source, name, bins, chosen) for name, bins in plan.features.items()
-    }
+    features = feature_counts(source, plan.features, chosen)
     seconds = EVERY[plan.every]
     windows = {}
     for index in sorted(every_decision):
@@ -207,7 +186,9 @@ def _sql_windowed(
     stamps = _holds_timestamps(engine, f"SELECT {time} FROM {relation} AS log LIMIT 0")
     epoch = time
     if stamps:
-        epoch = f"epoch({time})" if engine.name == "duckdb" else f"EXTRACT(EPOCH FROM {time})"
+        # Seconds as a double in both (PostgreSQL's EXTRACT gives a NUMERIC, several times
+        # slower to divide than the double of date_part).
+        epoch = f"epoch({time})" if engine.name == "duckdb" else f"date_part('epoch', {time})"
     conditions = []
     for op, value, slack in zip((">=", "<"), bounds, (-86_400, 86_400), strict=True):
         if not math.isfinite(value):
@@ -302,30 +283,6 @@ def _split(table: CountTable, sensitive: Sequence[str]) -> dict[int, CountTable]
         own = own.reset_index(drop=True)
         windows[int(str(key))] = replace(table, sensitive_features=tuple(sensitive), cells=own)
     return windows
-
-
-def _feature_counts(
-    source: Any, name: str, bins: FeatureBins, engine: Engine
-) -> dict[int, Distribution]:
-    value = (
-        binned(name, bins.low, bins.high, bins.bins)
-        if bins.feature_type == "numeric"
-        else Col(name)
-    )
-    cells = engine.aggregate(source, Aggregation(keys=((WINDOW, Col(WINDOW)), ("value", value))))
-    out: dict[int, Distribution] = {}
-    for key, part in cells.groupby(WINDOW, sort=True):
-        absent = part["value"].isna().to_numpy()
-        missing = int(part.loc[absent, "n"].sum())
-        present = part.loc[~absent]
-        if bins.feature_type == "numeric":
-            values: Any = bins.centers()[present["value"].to_numpy(dtype=np.int64)]
-        else:
-            values = present["value"].astype(str).to_numpy(dtype=object)
-        out[int(str(key))] = Distribution.from_counts(
-            values, present["n"].to_numpy(dtype=np.int64), bins.feature_type, missing
-        )
-    return out
 
 
 def table_from_dict(stored: Mapping[str, Any]) -> CountTable:
