@@ -95,10 +95,7 @@ def parquet_file(rows: int, folder: Path, chunk: int = 1_000_000) -> Path:
 
 
 def fairlearn_thresholds(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
-    # The test suite's fairlearn runner: the bench and the equality tests fit fairlearn alike.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "mitigation"))
-    import fairlearn_peer  # type: ignore[import-not-found]
-
+    fairlearn_peer = _fairlearn_peer()
     frame = pd.DataFrame(data)
     fitted = fairlearn_peer.fairlearn_thresholds(
         frame, criterion=CRITERION, group="group", label="y", score="score"
@@ -106,6 +103,14 @@ def fairlearn_thresholds(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
     return {
         g: [r[0], r[1], r[2], r[3], r[4]] for g, r in fairlearn_peer.fairlearn_rules(fitted).items()
     }
+
+
+def _fairlearn_peer() -> Any:
+    # The test suite's fairlearn runner: the bench and the equality tests fit fairlearn alike.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "mitigation"))
+    import fairlearn_peer  # type: ignore[import-not-found]
+
+    return fairlearn_peer
 
 
 def ours_reweigh(data: dict[str, npt.NDArray[Any]]) -> dict[str, Any]:
@@ -153,12 +158,22 @@ def _rss_kib() -> int:
 def worker(case: str, rows: int, parquet: str | None) -> None:
     """Run one case in this process and print its measures as JSON."""
     data = decisions(rows) if parquet is None else None
+    # Imports are no case's cost: each side's modules (and pandas' pyarrow) are loaded first.
+    import pyarrow  # noqa: F401
+
     if case.startswith("ours"):
-        import ethica.engines._duckdb  # noqa: F401  (imports are not the case's cost)
+        import ethica.engines._duckdb  # noqa: F401
         import ethica.fairness._audit  # noqa: F401
         import ethica.mitigation._count_arrays  # noqa: F401
         import ethica.mitigation._reweighing  # noqa: F401
         import ethica.mitigation._thresholds  # noqa: F401
+    elif case.startswith("fairlearn"):
+        _fairlearn_peer()
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import aif360.algorithms.preprocessing  # noqa: F401
+            import aif360.datasets  # noqa: F401
     baseline = _rss_kib()
     wall, cpu = time.perf_counter(), time.process_time()
     result = ours_parquet(parquet) if parquet is not None else CASES[case](data or {})

@@ -81,7 +81,7 @@ def fria(record: SystemRecord, *, generated_at: datetime) -> Document:
                f"({spec.owner}) is reached."),
         person("Notification", "Date the market surveillance authority was notified of the "
                "results (Art. 27(3))."),
-    ))  # fmt: skip
+    ), _mitigations(record))  # fmt: skip
     given = {s.role.lower(): s for s in record.signoffs}
     roles = list(FRIA_ROLES) + [r for r in given if r not in FRIA_ROLES]
     signoffs = tuple(
@@ -100,6 +100,20 @@ def fria(record: SystemRecord, *, generated_at: datetime) -> Document:
         ledger=tuple(record.ledger),
         signoffs=signoffs,
         metadata={"spec_digest": classification.spec_digest},
+    )
+
+
+def _mitigations(record: SystemRecord) -> tuple[Table, ...]:
+    """Table the mitigations tried, served, rolled back or withdrawn, each with its entry."""
+    rows = tuple(
+        (c.at.date().isoformat(), c.what, str(c.ref) if c.ref else "–")
+        for c in sorted(record.changes, key=lambda c: c.at)
+        if c.mitigation
+    )
+    return (
+        (Table("Mitigations tried and served", ("Date", "Decision", "Ledger entry"), rows),)
+        if rows
+        else ()
     )
 
 

@@ -63,6 +63,9 @@ class Change(_Model):
     at: AwareDatetime
     what: Annotated[str, Field(min_length=1)]
     ref: LedgerRef | None = None
+    mitigation: bool = Field(
+        False, description="A mitigation put in shadow, served, rolled back or withdrawn."
+    )
 
 
 class Volumes(_Model):

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ethica.errors import InputError
 from ethica.fairness import CountTable
-from ethica.mitigation._score_curves import FloatArray, ScoreCurve, group_names, score_curves
+from ethica.mitigation._score_curves import FloatArray, ScoreCurve, score_curves
 
 
 @dataclass(frozen=True)
@@ -150,30 +150,18 @@ def expected_rates(
     rows = []
     totals = np.zeros(4)
     before_totals = np.zeros(4)
-    before = _recorded(table)
     for curve in score_curves(table) if curves is None else curves:
         chance = rules[curve.group].probability(curve.scores)
         tp = float(np.dot(chance, curve.positives))
         fp = float(np.dot(chance, curve.negatives))
         counts = np.array([tp, fp, curve.positives.sum() - tp, curve.negatives.sum() - fp])
         totals += counts
-        before_totals += before[curve.group]
+        before_totals += curve.recorded
         rows.append(
-            {"group": curve.group, **_rates(before[curve.group], "_before"), **_rates(counts, "")}
+            {"group": curve.group, **_rates(curve.recorded, "_before"), **_rates(counts, "")}
         )
     rows.append({"group": "overall", **_rates(before_totals, "_before"), **_rates(totals, "")})
     return pd.DataFrame(rows)
-
-
-def _recorded(table: CountTable) -> dict[str, FloatArray]:
-    rollup = table.rollup(table.sensitive_features)
-    cells = rollup.cells
-    names = group_names(rollup, table.sensitive_features)
-    cell = 2 * cells["label"].to_numpy(np.int64) + cells["prediction"].to_numpy(np.int64)
-    counts = np.zeros((len(names), 4))
-    np.add.at(counts, (rollup.codes, cell), cells["n"].to_numpy(np.float64))
-    # Order (TP, FP, FN, TN) from cells label*2 + prediction: TN=0, FP=1, FN=2, TP=3.
-    return {name: counts[i, [3, 1, 2, 0]] for i, name in enumerate(names)}
 
 
 def _rates(counts: FloatArray, suffix: str) -> dict[str, float]:

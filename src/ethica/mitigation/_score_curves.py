@@ -21,12 +21,16 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True)
 class ScoreCurve:
-    """One group's score bins in descending order with the positives and negatives in each."""
+    """One group's score bins in descending order with the positives and negatives in each.
+
+    ``recorded``: the group's (TP, FP, FN, TN) under the decisions as recorded.
+    """
 
     group: str
     scores: FloatArray
     positives: FloatArray
     negatives: FloatArray
+    recorded: FloatArray
 
     @property
     def rows(self) -> float:
@@ -60,6 +64,10 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
     pos = count_by_code(np.where(positive, counts, 0), key, size).reshape(len(names), width)
     neg = count_by_code(np.where(positive, 0, counts), key, size).reshape(len(names), width)
     centers = table.bins.centers(bins)
+    # Cells label * 2 + prediction are TN, FP, FN, TP; the curves keep (TP, FP, FN, TN).
+    cell = 2 * cells["label"].to_numpy(np.int64) + cells["prediction"].to_numpy(np.int64)
+    decided = count_by_code(counts, rollup.codes * 4 + cell, len(names) * 4).reshape(-1, 4)
+    decided = decided[:, [3, 1, 2, 0]].astype(np.float64)
     curves = []
     for index, name in enumerate(names):
         present = (pos[index] + neg[index]) > 0
@@ -70,6 +78,7 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
                 scores=centers[order].astype(np.float64),
                 positives=pos[index, order].astype(np.float64),
                 negatives=neg[index, order].astype(np.float64),
+                recorded=decided[index],
             )
         )
     return curves

@@ -34,6 +34,7 @@ from ethica.governance import (
     parse_spec,
 )
 from ethica.ledger import Entry
+from ethica.service.candidates.history import mitigation_changes
 from ethica.service.governance.evidence import gather_evidence
 from ethica.service.ledger.store import row_entry
 from ethica.service.ledger.tables import LedgerEntry
@@ -215,7 +216,7 @@ def system_record(
             ref=LedgerRef.of(entry),
         )
         for entry in classification_history(session, system_id=system_id)
-    ]
+    ] + mitigation_changes(session, system_id=system_id)
     attestations = attestations_of(session, system_id=system_id)
     return SystemRecord(
         spec=spec,
