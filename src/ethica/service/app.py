@@ -120,8 +120,10 @@ def create_worker_app() -> FastAPI:
 
 def _mount(app: FastAPI) -> None:
     """Every router, in one place."""
+    # Decisions first: the router tries routes in order, and the decision path is the hot one
+    # (no other router's paths overlap the decision routes' paths).
     routers = (
-        health, users, systems, governance, decisions, ledger, subjects, consent, reviews,
+        decisions, health, users, systems, governance, ledger, subjects, consent, reviews,
         concerns, notifications, candidates,
     )  # fmt: skip
     for router in routers:

@@ -12,6 +12,7 @@ from ethica.service.answers import ERROR_ANSWERS
 from ethica.service.decisions import service
 from ethica.service.decisions.explanations import Explanations
 from ethica.service.decisions.record import decision_read
+from ethica.service.decisions.route import DecisionRoute
 from ethica.service.decisions.schemas import (
     DecisionCreate,
     DecisionPage,
@@ -29,13 +30,6 @@ from ethica.service.subjects.ids import SubjectQuery
 router = APIRouter(tags=["decisions"], responses=ERROR_ANSWERS)
 
 
-@router.post(
-    "/v1/systems/{system_id}/decisions",
-    operation_id="create_decision",
-    response_model=DecisionRead,
-    status_code=201,
-    dependencies=[requires("decisions:write")],
-)
 async def create_decision(
     system_id: str,
     body: DecisionCreate,
@@ -47,6 +41,18 @@ async def create_decision(
         body = body.model_copy(update={"idempotency_key": idempotency_key})
     # The hot path reads the gateway off the app: no dependency to resolve per decision.
     return await state_of(request.app).gateway.decide_async(system_id, body)
+
+
+router.add_api_route(
+    "/v1/systems/{system_id}/decisions",
+    create_decision,
+    methods=["POST"],
+    operation_id="create_decision",
+    response_model=DecisionRead,
+    status_code=201,
+    dependencies=[requires("decisions:write")],
+    route_class_override=DecisionRoute,  # its common requests skip dependency solving
+)
 
 
 @router.get(
