@@ -127,7 +127,7 @@ def test_item7_explanations_speak_to_the_customer_with_names_and_units(
     with staff_page(browser, url, "reviewer@bank.example", sized) as reviewer:
         reviewer.goto(f"{url}/console/cases/{made['id']}")
         case = text_of(reviewer)
-        assert "monthly income 12.5 EUR" in case and "housing situation tenant" in case
+        assert "Monthly income 12.5 EUR" in case and "Housing situation tenant" in case
         told = " ".join(reviewer.locator("ol.reasons").inner_text().split())
         assert "The customer's monthly income: 12.5 EUR." in told and "Your " not in told
         assert "debt_to_income" not in case and "12.5000" not in case

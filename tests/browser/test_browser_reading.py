@@ -161,7 +161,7 @@ def test_the_reviewer_reads_the_queue_and_a_case_by_the_systems_name(
     told = " ".join(sized.locator("ol.reasons").inner_text().split())
     assert reasons and all(reason.startswith("Your ") for reason in reasons)
     assert "The customer's monthly income: 12.5." in told and "Your " not in told
-    assert "monthly income 12.5" in case and "housing rent" in case
+    assert "Monthly income 12.5" in case and "Housing rent" in case
     assert "Claim the case to work on it" in case
     shot(sized, "case")
 

@@ -65,7 +65,7 @@ def test_a_suspended_systems_fallback_is_pending_until_a_person_decides(
     assert (case["person_decides"], case["scored_by"], case["blind"]) == (True, "fallback", False)
     with viewing_as(running.client, token_of(running.headers["officer"])) as client:
         officer = html.unescape(client.get(f"/dashboard/decisions/{decision['id']}").text)
-    assert "pending — a person will decide (the system's fallback: declined)" in officer
+    assert "Pending — a person will decide (the system's fallback: Declined)" in officer
     assert "The system's declared fallback (no model decided)" in officer
     reviewer = running.headers["reviewer"]
     confirm = step(running, decision["id"], "decision", reviewer, {"action": "confirm"})

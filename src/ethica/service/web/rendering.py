@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from ethica._templates import environment
-from ethica.service.web.dashboard.words import group_words, humanised, rule_words
+from ethica.service.web.dashboard.words import group_words, humanised, rule_words, tier_words
 from ethica.service.web.session import CSRF_FIELD, Viewer
 
 STATIC = Path(__file__).parent / "static"
@@ -31,6 +31,7 @@ _HEADERS = {
 environment.filters["rule_words"] = lambda alert: rule_words(alert.metric, alert.subject)
 environment.filters["group_words"] = lambda alert: group_words(alert.subject, alert.group)
 environment.filters["humanised"] = humanised
+environment.filters["tier_words"] = tier_words
 
 
 def render(

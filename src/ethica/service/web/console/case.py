@@ -32,7 +32,7 @@ from ethica.service.reviews.schemas import ReviewCaseRead, ReviewDecisionCreate
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
 from ethica.service.users.service import display_names
-from ethica.service.web.console.evidence import heavy_proxies, input_rows
+from ethica.service.web.console.evidence import feature_words, heavy_proxies, input_rows
 from ethica.service.web.console.words import (
     deadline_clock,
     outcome_label,
@@ -313,6 +313,7 @@ def _case_response(
         "clock": None if case is None else deadline_clock(case, now=utcnow()),
         "outcomes": outcomes_of(spec),
         "said": lambda outcome: outcome_label(spec, str(outcome)),
+        "feature_words": lambda name: feature_words(spec, str(name)),
         **_evidence(spec, case),
         "reason_codes": reason_codes(),
         "reason_label": reason_label,

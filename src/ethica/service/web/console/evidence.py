@@ -32,6 +32,12 @@ def _feature(spec: SystemSpec, name: str) -> FeatureSpec | None:
     return next((f for f in spec.features if f.name == name), None)
 
 
+def feature_words(spec: SystemSpec, name: str) -> str:
+    """A feature by its description (its name with spaces when the spec does not declare it)."""
+    feature = _feature(spec, name)
+    return name.replace("_", " ") if feature is None else describe(feature)
+
+
 def input_rows(spec: SystemSpec, inputs: dict[str, Any] | None) -> list[InputRow]:
     """The inputs in the spec's order, each by its description and formatted with its unit."""
     if not inputs:

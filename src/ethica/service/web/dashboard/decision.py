@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
+from ethica.governance import SystemSpec, parse_spec
 from ethica.ledger import KeyRing
 from ethica.service.concerns import service as concerns
 from ethica.service.decisions.record import awaits_a_person
@@ -23,7 +24,7 @@ from ethica.service.reviews.history import case_history
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
 from ethica.service.users.service import display_names
-from ethica.service.web.console.words import reason_label, status_label
+from ethica.service.web.console.words import outcome_label, reason_label, status_label
 from ethica.service.web.rendering import render
 from ethica.service.web.session import Viewer, page_requires
 
@@ -62,6 +63,7 @@ def decision_page(
     master_key = state_of(request.app).settings.ledger.master_key_bytes
     keyring = KeyRing(master_key, store=SqlKeyStore(session))  # comments are sealed
     history = case_history(session, decision_id=row.id, keyring=keyring)
+    spec = parse_spec(system.spec)
     about = []
     if viewer.principal.can("concerns:read") and row.subject_id is not None:
         theirs, _ = concerns.list_concerns(
@@ -75,7 +77,7 @@ def decision_page(
             if e.kind == "override" and e.status == "awaiting_second_approval"
             else EVENT_WORDS[e.kind],
             "who": e.actor,
-            "outcome": e.outcome,
+            "outcome": outcome_label(spec, e.outcome) if e.outcome else None,
             "reason": reason_label(e.reason_code),
             "comment": e.comment,
         }
@@ -85,7 +87,7 @@ def decision_page(
         "row": row,
         "system": system,
         "status": status_label(row.review_status),
-        "outcome": _outcome_words(row),
+        "outcome": _outcome_words(row, spec),
         "scored_by": SCORED_BY.get(row.scored_by, row.scored_by),
         "steps": steps,
         "names": display_names(session, user_ids={e.actor for e in history if e.actor}),
@@ -94,10 +96,11 @@ def decision_page(
     return render(request, "dashboard/decision.html", context, viewer=viewer)
 
 
-def _outcome_words(row: Decision) -> str:
+def _outcome_words(row: Decision, spec: SystemSpec) -> str:
     """The outcome as the officer reads it: pending while a person must still decide."""
     if not awaits_a_person(row):
-        return row.outcome
+        return outcome_label(spec, row.outcome)
     if row.scored_by == "fallback":
-        return f"pending — a person will decide (the system's fallback: {row.outcome})"
-    return "pending — a person will decide (no model was used)"
+        fallback = outcome_label(spec, row.outcome)
+        return f"Pending — a person will decide (the system's fallback: {fallback})"
+    return "Pending — a person will decide (no model was used)"
