@@ -85,7 +85,9 @@ def test_an_officer_compares_a_candidate_in_shadow_promotes_it_and_rolls_it_back
         "img", name="Accuracy against the equal opportunity gap of each candidate"
     )
     chart.wait_for()
-    assert page.locator("#trade-off table tbody tr").count() == 4
+    # As decided, each criterion's thresholds, and equal opportunity's at 25, 50 and 75%.
+    assert page.locator("#trade-off table tbody tr").count() == 7
+    assert "thresholds: equal_opportunity at 50%" in page.locator("#trade-off table").inner_text()
     page.get_by_label("Worth of each decision").fill("tp=100,fp=-400")
     page.get_by_role("button", name="Show the trade-off").click()
     page.get_by_role(

@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 
 from ethica.errors import InputError
 from ethica.fairness import audit
-from ethica.mitigation import reductions
+from ethica.mitigation import reduced_model, reductions
 
 
 def applicants(rows: int = 4_000, seed: int = 5) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -50,3 +50,17 @@ def test_unknown_criterion_is_refused() -> None:
     features, label, group = applicants(200)
     with pytest.raises(InputError, match="criterion must be one of"):
         reductions(LogisticRegression(), features, label, sensitive_features=group, criterion="x")
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning:fairlearn")
+def test_only_a_grid_search_yields_one_model_to_store() -> None:
+    features, label, group = applicants(600)
+    searched = reductions(
+        LogisticRegression(), features, label, sensitive_features=group, method="grid_search"
+    )
+    model = reduced_model(searched)
+    assert isinstance(model, LogisticRegression)
+    assert (model.predict(features) == searched.predict(features)).all()
+    mixed = reductions(LogisticRegression(), features, label, sensitive_features=group)
+    with pytest.raises(InputError, match="method='grid_search'"):
+        reduced_model(mixed)

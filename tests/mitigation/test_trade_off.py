@@ -35,7 +35,33 @@ def test_recommendation_follows_the_stated_rule(criterion: str) -> None:
         g, a = points.loc[name, "criterion_gap"], points.loc[name, "accuracy"]
         dominated = np.any((gap <= g) & (accuracy >= a) & ((gap < g) | (accuracy > a)))
         assert bool(is_pareto) == (not dominated)
-    assert points.loc["as decided", "pareto"]  # the most accurate, with the largest gaps
+    # Partial strengths move each group part of the way: the criterion's gap shrinks with them.
+    partial = points[(points["strength"] > 0) & (points["strength"] < 1)]
+    if criterion == "equalized_odds":
+        assert partial.empty
+    else:
+        assert sorted(partial["strength"]) == [0.25, 0.5, 0.75]
+        before = points.loc["as decided", "criterion_gap"]
+        for strength, gap_at in zip(partial["strength"], partial["criterion_gap"], strict=True):
+            assert gap_at == pytest.approx((1 - strength) * before, abs=1e-9)
+        half = f"thresholds: {criterion} at 50%"
+        policy = group_thresholds(table, criterion=criterion, strength=0.5)  # type: ignore[arg-type]
+        assert points.loc[half, "accuracy"] == pytest.approx(policy.objective_value)
+
+
+def test_strength_is_a_share_and_equalized_odds_moves_only_all_the_way() -> None:
+    table = _table()
+    with pytest.raises(InputError, match="strength is a share"):
+        group_thresholds(table, criterion="equalized_odds", strength=0.5)
+    with pytest.raises(InputError, match="strength is a share"):
+        group_thresholds(table, criterion="demographic_parity", strength=1.5)
+    with pytest.raises(InputError, match="strictly between 0 and 1"):
+        trade_off(table, criterion="demographic_parity", strengths=(0.5, 1.0))
+    unmoved = group_thresholds(table, criterion="demographic_parity", strength=0.0).expected
+    rates = unmoved[unmoved["group"] != "overall"]
+    assert rates["selection_rate"].to_numpy() == pytest.approx(
+        rates["selection_rate_before"].to_numpy(), abs=1e-12
+    )
 
 
 def test_when_no_candidate_is_within_materiality_the_smallest_gap_wins() -> None:

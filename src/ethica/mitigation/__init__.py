@@ -20,7 +20,7 @@ if TYPE_CHECKING:
         spec_jurisdictions,
     )
     from ethica.mitigation._policy import GroupRule, ThresholdPolicy, rules_from_dicts
-    from ethica.mitigation._reductions import reductions
+    from ethica.mitigation._reductions import reduced_model, reductions
     from ethica.mitigation._reweighing import ReweighingWeights, reweighing
     from ethica.mitigation._shadow import ShadowComparison, compare_decisions
     from ethica.mitigation._sweep import CostMatrix, TradeOff, trade_off
@@ -36,6 +36,7 @@ _WHERE = {
     "GroupRule": "_policy",
     "rules_from_dicts": "_policy",
     "ThresholdPolicy": "_policy",
+    "reduced_model": "_reductions",
     "reductions": "_reductions",
     "ReweighingWeights": "_reweighing",
     "reweighing": "_reweighing",
@@ -63,6 +64,7 @@ __all__ = [
     "compare_decisions",
     "group_thresholds",
     "guard_rail",
+    "reduced_model",
     "reductions",
     "reweighing",
     "rules_from_dicts",

@@ -22,6 +22,7 @@ from ethica.fairness._count_table import normalize_groups
 from ethica.fairness._roles import _feature_arrays
 
 Values = npt.NDArray[Any]
+_PENDING = 4  # chunks whose cells wait before they are merged: memory stays a few chunks' worth
 _DENSE = 1 << 12  # integer keys spanning fewer values are coded by offset, without hashing
 CHUNK_ROWS = 1 << 16
 """Rows counted at a time: their codes (a few arrays of this length) are all that is held."""
@@ -116,11 +117,20 @@ def _count(
             if len(distinct[-1]) > limit:
                 return [], None, None
         parts.append((values, n, sums))
+        if len(parts) == _PENDING:  # the chunks' cells so far, counted into one part
+            parts = [_merge(parts)]
     if distinct and len(np.unique(np.concatenate(distinct))) > limit:  # type: ignore[operator]
         return [], None, None
+    return _merge(parts)
+
+
+def _merge(
+    parts: list[tuple[list[Values], Values, Values | None]],
+) -> tuple[list[Values], Values, Values | None]:
+    """Count the cells of several parts once more, into one."""
     merged = [np.concatenate([p[0][i] for p in parts]) for i in range(len(parts[0][0]))]
     counts = np.concatenate([p[1] for p in parts])
-    sums = None if scores is None else np.concatenate([p[2] for p in parts])
+    sums = None if parts[0][2] is None else np.concatenate([p[2] for p in parts])
     return _cells(merged, counts, sums)
 
 

@@ -62,6 +62,8 @@ class ThresholdPolicy:
         One :class:`GroupRule` per group name (values joined by " × ").
     rate
         The common value of the equalised rate (the false positive rate for equalized odds).
+    strength
+        How far each group moved from its rate as decided towards ``rate`` (1: all the way).
     objective_value
         The objective the policy reaches on the table, in expectation.
     expected
@@ -76,6 +78,7 @@ class ThresholdPolicy:
     rate: float
     objective_value: float
     expected: pd.DataFrame
+    strength: float = 1.0
 
     #: Group thresholds use a protected attribute at decision time (see guard rails).
     uses_protected_attribute = True
@@ -91,6 +94,7 @@ class ThresholdPolicy:
         rate: float,
         objective_value: float,
         curves: Sequence[ScoreCurve] | None = None,
+        strength: float = 1.0,
     ) -> ThresholdPolicy:
         """Assemble a policy and compute its expected rates on ``table`` (its ``curves``)."""
         return cls(
@@ -101,6 +105,7 @@ class ThresholdPolicy:
             rate=rate,
             objective_value=objective_value,
             expected=expected_rates(table, rules, curves),
+            strength=strength,
         )
 
     def probability(self, scores: npt.ArrayLike, groups: Sequence[str]) -> FloatArray:
@@ -132,6 +137,7 @@ class ThresholdPolicy:
             "objective": self.objective,
             "sensitive_features": list(self.sensitive_features),
             "rate": self.rate,
+            "strength": self.strength,
             "objective_value": self.objective_value,
             "rules": [rule.__dict__ for rule in self.rules.values()],
             "expected": self.expected.to_dict(orient="records"),

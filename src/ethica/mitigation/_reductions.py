@@ -49,3 +49,18 @@ def reductions(
     mitigator = getattr(fairlearn, METHODS[method])(estimator, constraints=constraint, **options)
     mitigator.fit(features, label, sensitive_features=sensitive_features)
     return mitigator
+
+
+def reduced_model(mitigator: Any) -> Any:
+    """Return the one model a fitted GridSearch chose, to store as a model version like any other.
+
+    ExponentiatedGradient's result is a randomised mixture of models, which no model file
+    holds; fit with ``method="grid_search"`` to get one model to store and serve.
+    """
+    chosen = getattr(mitigator, "best_idx_", None)
+    if chosen is None or not hasattr(mitigator, "predictors_"):
+        raise InputError(
+            "only a fitted grid search yields one model to store (ExponentiatedGradient mixes "
+            "several at random): fit with method='grid_search'"
+        )
+    return mitigator.predictors_[chosen]

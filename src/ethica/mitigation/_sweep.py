@@ -1,17 +1,19 @@
 """The trade-off between accuracy (or expected profit) and the gaps between groups.
 
-Candidates: the decisions as made, and each criterion's group thresholds, all evaluated (in
-expectation) on the same count table. Each point carries intervals: Wilson's for accuracy,
-Newcombe's for each gap (between the highest and the lowest group), a normal interval for the
-expected profit per decision under a user-given cost matrix. The recommendation rule is stated
-with the result: among the candidates whose gap on the chosen criterion is at most
-``materiality``, the best on the objective; when none is, the one with the smallest gap.
+Candidates: the decisions as made, each criterion's group thresholds, and the chosen criterion's
+thresholds at partial strengths (each group moved part of the way from its rate as decided to the
+common one), all evaluated (in expectation) on the same count table. Each point carries
+intervals: Wilson's for accuracy, Newcombe's for each gap (between the highest and the lowest
+group), a normal interval for the expected profit per decision under a user-given cost matrix.
+The recommendation rule is stated with the result: among the candidates whose gap on the
+chosen criterion is at most ``materiality``, the best on the objective; when none is, the one
+with the smallest gap.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +104,7 @@ def trade_off(
     materiality: float = 0.05,
     costs: CostMatrix | None = None,
     confidence: float = 0.95,
+    strengths: Sequence[float] = (0.25, 0.5, 0.75),
 ) -> TradeOff:
     """Sweep the candidates and mark the Pareto frontier of the objective vs the criterion's gap.
 
@@ -117,14 +120,25 @@ def trade_off(
         A cost matrix: the objective becomes the expected profit per decision.
     confidence
         Level of every interval.
+    strengths
+        Partial strengths (in (0, 1)) of the chosen criterion's thresholds to sweep too; none
+        for equalized odds, whose two rates move together only all the way.
     """
+    if not all(0.0 < s < 1.0 for s in strengths):
+        raise InputError(f"strengths are shares strictly between 0 and 1; got {list(strengths)}")
     rows = []
     names: tuple[Criterion, ...] = ("demographic_parity", "equal_opportunity", "equalized_odds")
     for index, name in enumerate(names):
         expected = group_thresholds(table, criterion=name).expected
         if index == 0:
-            rows.append(_row(AS_DECIDED, expected, "_before", costs, confidence))
-        rows.append(_row(f"thresholds: {name}", expected, "", costs, confidence))
+            rows.append(_row(AS_DECIDED, expected, "_before", costs, confidence) | {"strength": 0})
+        rows.append(_row(f"thresholds: {name}", expected, "", costs, confidence) | {"strength": 1})
+        if name != criterion or name == "equalized_odds":
+            continue
+        for strength in sorted(strengths):
+            partial = group_thresholds(table, criterion=name, strength=strength).expected
+            said = f"thresholds: {name} at {strength:.0%}"
+            rows.append(_row(said, partial, "", costs, confidence) | {"strength": strength})
     points = pd.DataFrame(rows)
     objective = "accuracy" if costs is None else "profit"
     gap = points[[f"{r}_gap" for r in CRITERION_RATES[criterion]]].max(axis=1)

@@ -71,6 +71,7 @@ def group_thresholds(
     criterion: Criterion = "demographic_parity",
     objective: Objective = "accuracy_score",
     grid_size: int = 1000,
+    strength: float = 1.0,
 ) -> ThresholdPolicy:
     """Choose per-group thresholds that meet ``criterion`` and maximise ``objective``.
 
@@ -85,6 +86,10 @@ def group_thresholds(
         ``"accuracy_score"`` or ``"balanced_accuracy_score"``.
     grid_size
         The common rate is chosen among ``grid_size + 1`` equally spaced values in [0, 1].
+    strength
+        How far each group moves from its rate as decided towards the common rate (1: all the
+        way; 0.5: half way, which halves every gap in that rate), on its best trade-off curve.
+        Below 1 for demographic parity and equal opportunity only.
     """
     if criterion not in THRESHOLD_CRITERIA:
         raise InputError(
@@ -96,6 +101,11 @@ def group_thresholds(
         )
     if grid_size < 1:
         raise InputError(f"grid_size must be at least 1; got {grid_size}")
+    if not 0.0 <= strength <= 1.0 or (strength < 1.0 and criterion == "equalized_odds"):
+        raise InputError(
+            "strength is a share in [0, 1], below 1 for demographic parity and equal "
+            f"opportunity only; got {strength} for {criterion}"
+        )
     curves = score_curves(table)
     for curve in curves:
         if curve.positives.sum() == 0 or curve.negatives.sum() == 0:
@@ -107,22 +117,39 @@ def group_thresholds(
     if criterion == "equalized_odds":
         return _equalized_odds(table, curves, grid, objective)
     rate = THRESHOLD_CRITERIA[criterion].rate
-    on_grids = {
-        c.group: on_grid(upper_hull(operating_points(c, rate, objective)), grid) for c in curves
-    }
+    hulls = {c.group: upper_hull(operating_points(c, rate, objective)) for c in curves}
+    on_grids = {group: on_grid(hull, grid) for group, hull in hulls.items()}
     total = sum(c.rows for c in curves)
     overall = np.sum([(c.rows / total) * on_grids[c.group].y for c in curves], axis=0)
     best = int(np.argmax(overall))
     rules = {group: _rule(group, g, best) for group, g in on_grids.items()}
+    value = float(overall[best])
+    if strength < 1.0:
+        # Each group's own target between its rate as decided and the common one, read on
+        # its hull (index 1 of a two-point grid: on_grid treats the first point apart).
+        value = 0.0
+        for c in curves:
+            start = _decided_rate(c, rate)
+            target = start + strength * (float(grid[best]) - start)
+            at = on_grid(hulls[c.group], np.array([0.0, target]))
+            rules[c.group] = _rule(c.group, at, 1)
+            value += (c.rows / total) * float(at.y[1])
     return ThresholdPolicy.build(
         table,
         criterion,
         objective,
         rules,
         rate=float(grid[best]),
-        objective_value=float(overall[best]),
+        objective_value=value,
         curves=curves,
+        strength=strength,
     )
+
+
+def _decided_rate(curve: ScoreCurve, rate: str) -> float:
+    """Return the group's ``rate`` under the decisions as recorded."""
+    tp, fp, fn, tn = (np.array([v]) for v in curve.recorded)
+    return float(METRICS[rate](Confusion(tp, fp, tn, fn))[0])
 
 
 def _equalized_odds(
