@@ -47,6 +47,6 @@ peer-venvs:
 	test -x $(PEERS)/evidently/bin/python || python3 -m venv $(PEERS)/evidently
 	$(PEERS)/evidently/bin/python -m pip install --quiet 'evidently==0.7.23' 'pandas<3'
 	test -x $(PEERS)/flower/bin/python || python3 -m venv $(PEERS)/flower
-	$(PEERS)/flower/bin/python -m pip install --quiet -e '.[federated]'
+	$(PEERS)/flower/bin/python -m pip install --quiet -e '.[federated,postgresql]'
 	# Flower starts a process per message: compiled bytecode keeps each start short.
 	$(PEERS)/flower/bin/python -m compileall -q -j 0 src $(PEERS)/flower/lib

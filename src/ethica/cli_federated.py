@@ -22,10 +22,16 @@ federated_app = typer.Typer(
 
 @federated_app.command("site")
 def site(
-    data: Annotated[Path, typer.Option(help="This site's decision log (Parquet or CSV).")],
+    data: Annotated[
+        str,
+        typer.Option(help="This site's decision log: a Parquet/CSV file or a postgresql:// URL."),
+    ],
     superlink: Annotated[
         str, typer.Option(help="The coordinator's SuperLink, host:port (loopback).")
     ] = "127.0.0.1:9092",
+    table: Annotated[
+        str | None, typer.Option(help="With a postgresql:// --data: the table or view holding it.")
+    ] = None,
 ) -> None:
     """Run this site until stopped: count the log when the coordinator asks, send it masked.
 
@@ -35,7 +41,7 @@ def site(
     from ethica.federated import run_site
 
     try:
-        code = run_site(data, superlink)
+        code = run_site(data, superlink, table=table)
     except EthicaError as error:
         _fail(str(error))
     raise typer.Exit(code=code)
@@ -44,17 +50,20 @@ def site(
 @federated_app.command("train")
 def train(
     plan: Annotated[Path, typer.Argument(help="The sites.toml, with a [training] table.")],
-    out: Annotated[Path, typer.Option(help="Write the model here (skops: no pickle).")],
+    out: Annotated[
+        Path, typer.Option(help="Write the model here (skops, or XGBoost JSON: no pickle).")
+    ],
     system: Annotated[
         str | None, typer.Option(help="Register the model as a version of this system.")
     ] = None,
     version: Annotated[str | None, typer.Option(help="With --system: the version's name.")] = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Train a logistic regression across the plan's sites (FedAvg), audit its decisions.
+    """Train a model across the plan's sites: FedAvg, or XGBoost bagging ([training] learner).
 
     The sites must be running (``ethica federated site``). Each site trains on its own rows;
-    only coefficients travel. The audit of the model's decisions is a federated audit (SecAgg+).
+    a logistic regression's coefficients travel masked by SecAgg+, and the audit of its
+    decisions is a federated audit (SecAgg+); XGBoost's trees travel as they are.
     """
     if (system is None) != (version is None):
         _fail(
@@ -67,7 +76,7 @@ def train(
         model = federated_train(plan)
     except EthicaError as error:
         _fail(str(error))
-    content = model.to_skops()
+    content = model.content
     out.write_bytes(content)
     console.print(
         f"Trained across {model.sites} sites in {model.rounds} rounds: accuracy "
@@ -84,7 +93,7 @@ def train(
 
     def job(batch: Any) -> None:
         service.add_model_version(
-            batch.session, system_id=system, version=version, format="skops", content=content
+            batch.session, system_id=system, version=version, format=model.format, content=content
         )
 
     _on_writer(database, job)

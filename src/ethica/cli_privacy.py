@@ -65,14 +65,26 @@ def synthesize(
             path, epsilon, delta, cast("Method", method), bins, sensitive, prediction, label
         )
         summary: dict[str, object] = {}
-    elif database is None and path.suffix.lower() in (".csv", ".parquet"):
-        _fail(f"no file at {path}")
+    elif database is None and (path.suffix.lower() in (".csv", ".parquet") or _no_database()):
+        _fail(
+            f"no file at {path}; to synthesize a system's decisions, name the service database "
+            "with --database (or ETHICA__DATABASE__URL)"
+        )
     else:
         result, real, roles, summary = _release_system(
             source, epsilon, delta, cast("Method", method), database
         )
         pos_label = str(summary.pop("positive", pos_label))
     _write(result, real, roles, out, pos_label, summary)
+
+
+def _no_database() -> bool:
+    """Whether no service database is configured or found (so one would only be created)."""
+    from ethica.cli_service import DEMO_DATABASE
+
+    default = Path("ethica.db")
+    configured = os.environ.get("ETHICA__DATABASE__URL")
+    return configured is None and not default.exists() and not DEMO_DATABASE.exists()
 
 
 Roles = tuple[list[str], str | None, str | None]

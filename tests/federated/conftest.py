@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,3 +42,24 @@ def flower(monkeypatch: pytest.MonkeyPatch) -> Path:
         pytest.skip("Flower is missing: run `make peer-venvs` (it makes .venv-peers/flower)")
     monkeypatch.setenv(FLOWER_BIN_VARIABLE, str(folder))
     return folder
+
+
+@pytest.fixture
+def postgresql_url() -> Iterator[str]:
+    """A PostgreSQL database of this test's own (dropped after); skip where none is reachable."""
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+    server = os.environ.get(
+        "ETHICA_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    name = f"privacy_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(server, autocommit=True, connect_timeout=3) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as error:
+        pytest.skip(f"PostgreSQL is unreachable at {server}: {error}")
+    url = f"{server.rpartition('/')[0]}/{name}"
+    try:
+        yield url
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -59,3 +59,14 @@ def assert_same_audit(federated: Audit, central: Audit) -> None:
     ours, theirs = federated.to_dict(), central.to_dict()
     assert ours == theirs
     pd.testing.assert_frame_equal(federated.comparisons, central.comparisons)
+
+
+def write_table(url: str, table: str, frame: pd.DataFrame) -> None:
+    """Write ``frame`` as a new PostgreSQL table (a site's decision log where it lives)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        frame.to_sql(table, engine, index=False)
+    finally:
+        engine.dispose()

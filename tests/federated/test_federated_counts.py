@@ -124,6 +124,9 @@ def test_the_masks_keys_need_a_majority_of_sites() -> None:
         ({"audit": {"sensitive": ["sex"]}}, "prediction must name the column"),
         ({"privacy": {"epsilon": -1}}, "epsilon must be a positive number"),
         ({"colour": "blue"}, r"unknown key\(s\) \['colour'\]"),
+        ({"training": {"learner": "forest"}}, r"learner must be one of \['logistic', 'xgboost'\]"),
+        ({"training": {"clip": 0}}, "clip must be a positive number"),
+        ({"training": {"max_site_rows": 0}}, "max_site_rows must be a whole number"),
     ],
 )
 def test_a_wrong_plan_says_what_to_fix(change: dict[str, object], message: str) -> None:
@@ -202,3 +205,109 @@ def test_a_trained_model_is_stored_as_skops_and_loads_without_pickle() -> None:
     inputs = np.array([[1.0, 0.0], [-1.0, 1.0], [0.0, 0.0]])
     assert stored.predict(inputs).tolist() == [1, 0, 1]
     assert stored.coef_.tolist() == [[1.5, -0.75]]
+
+
+def _scored(logs: list[pd.DataFrame]) -> list[pd.DataFrame]:
+    """Each log with a score that leans towards repayment, the range's ends included."""
+    rng = np.random.default_rng(11)
+    scored = []
+    for log in logs:
+        score = np.clip(0.3 + 0.3 * log["repaid"] + rng.normal(0, 0.2, len(log)), 0.0, 1.0)
+        scored.append(log.assign(score=score))
+    return scored
+
+
+def test_score_bins_and_sums_add_up_to_the_pooled_score_audit(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from ethica.fairness import ScoreBins
+
+    logs = _scored(site_logs())
+    plan = replace(_plan(tmp_path, logs), score="score", score_bins=25)
+    total = sum(site_counts(plan, tmp_path / f"site{i}.parquet") for i in range(3))
+    assert Plan.from_json(plan.to_json()) == plan
+    assert len(total) == 2 * 3 * 2 * 2 * 25 * 5  # a count and four limbs per cell
+    federated = plan.layout.table(total)
+    central = count_table(
+        pd.concat(logs, ignore_index=True),
+        sensitive_features=["sex", "age_band"],
+        label="repaid",
+        prediction="approved",
+        score="score",
+        score_bins=ScoreBins("equal_width", 0.0, 1.0, 25),
+    )
+    columns = ["sex", "age_band", "label", "prediction", "score_bin"]
+    ours = federated.cells.sort_values(columns).reset_index(drop=True)
+    theirs = central.cells.sort_values(columns).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ours[[*columns, "n"]], theirs[[*columns, "n"]])
+    # Sums travel in units of 2**-32 of the range: at most half a unit off per site and cell.
+    assert np.abs(ours["score_sum"] - theirs["score_sum"]).max() <= 3 * 2.0**-33
+    ours_audit = assess(federated, Settings(min_group_size=20)).comparisons
+    theirs_audit = assess(central, Settings(min_group_size=20)).comparisons
+    auc = ours_audit["metric"] == "roc_auc"
+    assert auc.sum() > 0
+    pd.testing.assert_frame_equal(ours_audit[auc], theirs_audit[auc])  # counts only: exact
+    mean = ours_audit["metric"] == "mean_score"
+    np.testing.assert_allclose(
+        ours_audit.loc[mean, "value"], theirs_audit.loc[mean, "value"], rtol=0, atol=1e-9
+    )
+
+
+def test_scores_below_the_declared_range_are_refused(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    logs = _scored(site_logs())
+    logs[1]["score"] -= 2.0
+    plan = replace(_plan(tmp_path, logs), score="score", score_range=(0.0, 1.0))
+    with pytest.raises(InputError, match=r"below the plan's score_range \[0, 1\]"):
+        site_counts(plan, tmp_path / "site1.parquet")
+
+
+@pytest.mark.parametrize(
+    ("audit", "message"),
+    [
+        ({"score_bins": 10}, "need a score column"),
+        ({"score": "score", "score_bins": 1}, "score_bins must be a whole number from 2"),
+        ({"score": "score", "score_range": [1, 0]}, r"score_range must be \[lowest, highest\]"),
+    ],
+)
+def test_a_wrong_score_plan_says_what_to_fix(audit: dict[str, object], message: str) -> None:
+    raw: dict[str, object] = {
+        "sites": 3,
+        "audit": {"sensitive": ["sex"], "prediction": "approved", **audit},
+        "groups": {"sex": ["F", "M"]},
+    }
+    with pytest.raises(InputError, match=message):
+        plan_from_dict(raw)
+
+
+@pytest.mark.postgresql
+def test_a_site_counts_and_reads_its_table_in_postgresql(
+    tmp_path: Path, postgresql_url: str
+) -> None:
+    from dataclasses import replace
+
+    from federated_cases import write_table
+
+    from ethica.federated._site_counts import SiteLog, model_columns
+
+    logs = _scored(site_logs())
+    logs[0]["income"] = np.linspace(-1, 1, len(logs[0]))
+    plan = replace(_plan(tmp_path, logs), score="score")
+    write_table(postgresql_url, "site_log", logs[0])
+    log = SiteLog.of(postgresql_url, "site_log")
+    # The count table is aggregated in PostgreSQL: the same vector as the file's.
+    assert np.array_equal(site_counts(plan, log), site_counts(plan, tmp_path / "site0.parquet"))
+    decided = replace(plan, features=("income",), model=((2.0,), -0.5))
+    assert np.array_equal(
+        site_counts(decided, log), site_counts(decided, tmp_path / "site0.parquet")
+    )
+    rows = log.frame(model_columns(decided))
+    assert list(rows.columns) == ["sex", "age_band", "repaid", "income"]
+    assert len(rows) == len(logs[0])
+    with pytest.raises(InputError, match="pass --table"):
+        SiteLog.of(postgresql_url)
+    with pytest.raises(InputError, match="no such table"):
+        site_counts(plan, SiteLog.of(postgresql_url, "nope"))
+    with pytest.raises(InputError, match="a file has none"):
+        SiteLog.of(tmp_path / "site0.parquet", "site_log")

@@ -33,19 +33,24 @@ ETHICA = str(Path(sys.executable).parent / "ethica")
 
 
 @contextmanager
-def running_sites(folder: Path, plan: Path, count: int) -> Iterator[None]:
-    """``count`` sites running ``ethica federated site`` on folder/site{i}.parquet."""
+def running_sites(
+    folder: Path, plan: Path, count: int, data: dict[int, list[str]] | None = None
+) -> Iterator[None]:
+    """``count`` sites running ``ethica federated site`` on folder/site{i}.parquet.
+
+    ``data``: a site's own ``--data`` (and ``--table``) arguments in place of its file.
+    """
     superlink = read_plan(plan).superlink
     processes = []
     for index in range(count):
+        source = (data or {}).get(index, ["--data", str(folder / f"site{index}.parquet")])
         env = {**os.environ, "FLWR_HOME": str(folder / f"home{index}")}
         env.pop("FLWR_TELEMETRY_ENABLED", None)  # the site turns it off by itself
         command = [
             ETHICA,
             "federated",
             "site",
-            "--data",
-            str(folder / f"site{index}.parquet"),
+            *source,
             "--superlink",
             superlink,
         ]

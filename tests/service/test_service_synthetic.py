@@ -111,10 +111,19 @@ def test_a_synthetic_log_of_a_system_spends_its_budget_and_one_past_it_is_refuse
     assert verified.exit_code == 0, verified.output
 
 
-def test_an_unknown_system_and_a_missing_file_are_named(database_url: str, tmp_path: Path) -> None:
+def test_an_unknown_system_and_a_missing_file_are_named(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "x.parquet"
     missing = runner.invoke(cli, ["synthesize", "nope.csv", "--epsilon", "1", "--out", str(out)])
     assert missing.exit_code == 2 and "no file at nope.csv" in missing.output
+    # Neither a file nor a database to find a system in: no empty ./ethica.db is created.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ETHICA__DATABASE__URL", raising=False)
+    typo = runner.invoke(cli, ["synthesize", "decisions", "--epsilon", "1", "--out", str(out)])
+    assert typo.exit_code == 2
+    assert "name the service database with --database" in " ".join(typo.output.split())
+    assert not (tmp_path / "ethica.db").exists()
     args = ["synthesize", "nope", "--epsilon", "1", "--out", str(out), "--database", database_url]
     unknown = runner.invoke(cli, args)
     assert unknown.exit_code == 2

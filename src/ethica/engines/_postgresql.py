@@ -55,6 +55,12 @@ class PostgreSQLEngine:
         frame["n"] = frame["n"].astype("int64")
         return frame
 
+    def rows(self, source: Any, columns: list[str]) -> pd.DataFrame:
+        """Read ``columns`` of the table ``source`` (for work that needs rows, not counts)."""
+        names = ", ".join(POSTGRESQL.identifier(c) for c in columns)
+        rows, _ = self._fetch(f"SELECT {names} FROM {self._table(source)} AS t")
+        return pd.DataFrame(rows, columns=columns)
+
     def _table(self, source: Any) -> str:
         if isinstance(source, SqlQuery):
             return f"({source.sql})"

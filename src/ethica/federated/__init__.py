@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ethica.federated._secure_sum import SecureSum
     from ethica.federated._site import run_site
     from ethica.federated._site_counts import site_counts
-    from ethica.federated._training import FederatedModel, federated_train
+    from ethica.federated._training import FederatedModel, FederatedTrees, federated_train
 
 _WHERE = {
     "FederatedAudit": "_coordinator",
@@ -32,12 +32,14 @@ _WHERE = {
     "run_site": "_site",
     "site_counts": "_site_counts",
     "FederatedModel": "_training",
+    "FederatedTrees": "_training",
     "federated_train": "_training",
 }
 
 __all__ = [
     "FederatedAudit",
     "FederatedModel",
+    "FederatedTrees",
     "Layout",
     "Plan",
     "SecureSum",

@@ -49,7 +49,11 @@ transcript = ""
 """
 
 #: The Flower apps ethica runs: the module holding each one's server and client app.
-APPS = {"audit": ("_flower_coordinator", "_flower_site"), "training": ("_flower_training",) * 2}
+APPS = {
+    "audit": ("_flower_coordinator", "_flower_site"),
+    "training": ("_flower_training",) * 2,
+    "trees": ("_flower_trees",) * 2,
+}
 
 
 #: The folder of Flower's commands, when Flower lives in a venv of its own (its pins clash).
@@ -142,15 +146,16 @@ def start_superlink(
     return process
 
 
-def supernode_command(data: Path, superlink: str) -> list[str]:
-    """Return the command of one site: a SuperNode whose ClientApp reads ``data``."""
-    if '"' in str(data):
-        raise InputError(f"the data path may not contain a double quote: {data}")
+def supernode_command(data: str, superlink: str, table: str | None = None) -> list[str]:
+    """Return the command of one site: a SuperNode whose ClientApp reads ``data`` (``table``)."""
+    for value in (data, table or ""):
+        if '"' in value or "\\" in value:
+            raise InputError(f"the site's data may not contain a quote or backslash: {value}")
     return [
         flower_command("flower-supernode"),
         "--insecure",
         f"--superlink={superlink}",
-        f'--node-config=data="{data.resolve()}"',
+        f'--node-config=data="{data}" table="{table or ""}"',
         "--host=127.0.0.1",
         f"--port={free_port()}",
     ]

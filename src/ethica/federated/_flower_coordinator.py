@@ -62,7 +62,7 @@ def _coordinate(grid: Grid, context: Context) -> None:
         )
     )
     transcript = str(context.run_config.get("transcript", ""))
-    recorder = _Recorder(grid)
+    recorder = Recorder(grid)
     workflow(cast(Grid, recorder) if transcript else grid, legacy)
     if transcript:
         Path(transcript).write_text("\n".join(recorder.lines) + "\n", encoding="utf-8")
@@ -75,7 +75,7 @@ def _coordinate(grid: Grid, context: Context) -> None:
     Path(str(context.run_config["result"])).write_text(json.dumps(result), encoding="utf-8")
 
 
-class _Recorder:
+class Recorder:
     """The grid, with every reply the coordinator receives written down as it arrived."""
 
     def __init__(self, grid: Grid) -> None:

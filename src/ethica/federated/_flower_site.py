@@ -22,24 +22,26 @@ from ethica.federated._plan import Plan
 
 
 class _Site(NumPyClient):  # type: ignore[misc]  # Flower is in its own venv (untyped here)
-    def __init__(self, plan: Plan, data: str) -> None:
+    def __init__(self, plan: Plan, data: str, table: str) -> None:
         self.plan = plan
         self.data = data
+        self.table = table
 
     def fit(
         self, parameters: NDArrays, config: dict[str, Scalar]
     ) -> tuple[NDArrays, int, dict[str, Scalar]]:
         # Loaded here: the other stages of SecAgg+ start faster without pandas and DuckDB.
-        from ethica.federated._site_counts import site_counts
+        from ethica.federated._site_counts import SiteLog, site_counts
 
-        counts = site_counts(self.plan, self.data)
+        counts = site_counts(self.plan, SiteLog.of(self.data, self.table))
         # Weight 1: SecAgg+ then returns the plain average of the sites' counts.
         return [counts.astype(np.float64)], 1, {}
 
 
 def _site(context: Context) -> Client:
     plan = Plan.from_json(str(context.run_config["plan"]))
-    return _Site(plan, str(context.node_config["data"])).to_client()
+    config = context.node_config
+    return _Site(plan, str(config["data"]), str(config.get("table", ""))).to_client()
 
 
 client_app = ClientApp(client_fn=_site, mods=[secaggplus_mod])

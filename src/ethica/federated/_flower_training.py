@@ -3,6 +3,8 @@
 As in Flower's scikit-learn quickstart: each round, every site starts scikit-learn's
 ``LogisticRegression`` from the global coefficients (``warm_start``), fits a few iterations on
 its own rows, and sends the coefficients; Flower's ``FedAvg`` averages them weighted by rows.
+The updates travel through Flower's SecAgg+ (``secaggplus_mod`` at each site,
+``SecAggPlusWorkflow`` at the coordinator), so the coordinator learns only the weighted average.
 After the last round each site reports its accuracy under the final model.
 """
 
@@ -12,6 +14,7 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import Any, cast
 
 # Set before Flower is imported: Flower reads it when it loads.
 os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
@@ -19,6 +22,7 @@ os.environ.setdefault("FLWR_TELEMETRY_ENABLED", "0")
 import numpy as np
 from flwr.app import Context
 from flwr.client import Client, ClientApp, NumPyClient
+from flwr.client.mod import secaggplus_mod
 from flwr.common import (
     Metrics,
     NDArrays,
@@ -29,62 +33,100 @@ from flwr.common import (
 from flwr.compat.common.recorddict_compat import arrayrecord_to_parameters
 from flwr.server import Grid, LegacyContext, ServerApp, ServerConfig
 from flwr.server.strategy import FedAvg
-from flwr.server.workflow import DefaultWorkflow
+from flwr.server.workflow import DefaultWorkflow, SecAggPlusWorkflow
 from flwr.server.workflow.constant import MAIN_PARAMS_RECORD
 
+from ethica.errors import InputError
+from ethica.federated._flower_coordinator import Recorder
 from ethica.federated._plan import Plan
+from ethica.federated._secure_sum import MODULUS_RANGE, SecureSum
 
 server_app = ServerApp()
+
+
+class RoundMetrics:
+    """What each round's replies say: how many sites trained, and the rows-weighted accuracy."""
+
+    def __init__(self) -> None:
+        self.accuracy: list[float] = []
+        self.contributed: list[int] = []
+
+    def count_sites(self, metrics: list[tuple[int, Metrics]]) -> Metrics:
+        """Record how many sites sent an update this round (a fit's metrics aggregation)."""
+        self.contributed.append(len(metrics))
+        return {}
+
+    def weighted_accuracy(self, metrics: list[tuple[int, Metrics]]) -> Metrics:
+        """Record the sites' accuracy weighted by their rows (an evaluation's aggregation)."""
+        rows = sum(n for n, _ in metrics)
+        self.accuracy.append(sum(n * float(m["accuracy"]) for n, m in metrics) / rows)
+        return {"accuracy": self.accuracy[-1]}
+
+    def every_site(self, plan: Plan) -> dict[str, Any]:
+        """Return the options of a strategy that trains and evaluates at all the plan's sites."""
+        return {
+            "fraction_fit": 1.0,
+            "fraction_evaluate": 1.0,
+            "min_fit_clients": plan.sites,
+            "min_evaluate_clients": plan.sites,
+            "min_available_clients": plan.sites,
+            "fit_metrics_aggregation_fn": self.count_sites,
+            "evaluate_metrics_aggregation_fn": self.weighted_accuracy,
+        }
+
+    def result(self) -> dict[str, Any]:
+        """Return the final accuracy, the sites in every round, and the rounds run."""
+        return {
+            "accuracy": self.accuracy[-1] if self.accuracy else None,
+            "sites": min(self.contributed) if self.contributed else 0,
+            "rounds": len(self.contributed),
+        }
 
 
 @server_app.main()  # type: ignore[untyped-decorator]
 def _coordinate(grid: Grid, context: Context) -> None:
     plan = Plan.from_json(str(context.run_config["plan"]))
-    accuracy: list[float] = []
-    contributed: list[int] = []
-
-    def count_sites(metrics: list[tuple[int, Metrics]]) -> Metrics:
-        contributed.append(len(metrics))
-        return {}
-
-    def weighted_accuracy(metrics: list[tuple[int, Metrics]]) -> Metrics:
-        rows = sum(n for n, _ in metrics)
-        accuracy.append(sum(n * float(m["accuracy"]) for n, m in metrics) / rows)
-        return {"accuracy": accuracy[-1]}
+    rounds = RoundMetrics()
 
     start = [np.zeros(len(plan.features)), np.zeros(1)]
-    strategy = FedAvg(
-        fraction_fit=1.0,
-        fraction_evaluate=1.0,
-        min_fit_clients=plan.sites,
-        min_evaluate_clients=plan.sites,
-        min_available_clients=plan.sites,
-        initial_parameters=ndarrays_to_parameters(start),
-        fit_metrics_aggregation_fn=count_sites,
-        evaluate_metrics_aggregation_fn=weighted_accuracy,
-    )
+    strategy = FedAvg(initial_parameters=ndarrays_to_parameters(start), **rounds.every_site(plan))
     legacy = LegacyContext(
         context=context, config=ServerConfig(num_rounds=plan.rounds), strategy=strategy
     )
-    DefaultWorkflow()(grid, legacy)
+    secure = SecureSum(plan.sites)
+    transcript = str(context.run_config.get("transcript", ""))
+    recorder = Recorder(grid)
+    DefaultWorkflow(
+        fit_workflow=SecAggPlusWorkflow(
+            num_shares=secure.num_shares,
+            reconstruction_threshold=secure.reconstruction_threshold,
+            # Each site's update is weighed by rows / max_site_rows, then quantized over
+            # [-clip, clip] in the finest steps under which the sum cannot wrap the modulus.
+            max_weight=float(plan.max_site_rows),
+            clipping_range=plan.clip,
+            quantization_range=secure.quantization_range,
+            modulus_range=MODULUS_RANGE,
+            timeout=plan.timeout,
+        )
+    )(cast(Grid, recorder) if transcript else grid, legacy)
+    if transcript:
+        Path(transcript).write_text("\n".join(recorder.lines) + "\n", encoding="utf-8")
     coefficients, intercept = parameters_to_ndarrays(
         arrayrecord_to_parameters(legacy.state.array_records[MAIN_PARAMS_RECORD], keep_input=True)
     )
     result = {
         "coefficients": coefficients.tolist(),
         "intercept": float(intercept[0]),
-        "accuracy": accuracy[-1] if accuracy else None,
-        "sites": min(contributed) if contributed else 0,
-        "rounds": len(contributed),
+        **rounds.result(),
     }
     Path(str(context.run_config["result"])).write_text(json.dumps(result), encoding="utf-8")
 
 
 class _Learner(NumPyClient):  # type: ignore[misc]  # Flower is in its own venv (untyped here)
-    def __init__(self, plan: Plan, data: str) -> None:
-        from ethica.federated._site_counts import read_log
+    def __init__(self, plan: Plan, data: str, table: str) -> None:
+        from ethica.federated._site_counts import SiteLog, model_columns
 
-        frame = read_log(data)
+        frame = SiteLog.of(data, table).frame(model_columns(plan))
         self.plan = plan
         self.inputs = frame[list(plan.features)].to_numpy(dtype=np.float64)
         assert plan.label is not None
@@ -104,7 +146,23 @@ class _Learner(NumPyClient):  # type: ignore[misc]  # Flower is in its own venv 
             # A few iterations per round is the point of FedAvg, not a failure to converge.
             warnings.simplefilter("ignore", ConvergenceWarning)
             model.fit(self.inputs, self.labels)
-        return [model.coef_.ravel(), model.intercept_], len(self.labels), {}
+        update = [model.coef_.ravel(), model.intercept_]
+        self._check(update)
+        return update, len(self.labels), {}
+
+    def _check(self, update: NDArrays) -> None:
+        """Refuse to send what SecAgg+ would clip or overflow, rather than skew the average."""
+        rows, largest = len(self.labels), max(float(np.abs(u).max()) for u in update)
+        if rows > self.plan.max_site_rows:
+            raise InputError(
+                f"this site has {rows:,} rows, more than the plan's [training] max_site_rows "
+                f"({self.plan.max_site_rows:,}); raise it in the plan"
+            )
+        if largest > self.plan.clip:
+            raise InputError(
+                f"a coefficient of this site's update is {largest:.4g}, beyond the plan's "
+                f"[training] clip ({self.plan.clip:g}); scale the features or raise clip"
+            )
 
     def evaluate(
         self, parameters: NDArrays, config: dict[str, Scalar]
@@ -122,7 +180,8 @@ class _Learner(NumPyClient):  # type: ignore[misc]  # Flower is in its own venv 
 
 def _learner(context: Context) -> Client:
     plan = Plan.from_json(str(context.run_config["plan"]))
-    return _Learner(plan, str(context.node_config["data"])).to_client()
+    config = context.node_config
+    return _Learner(plan, str(config["data"]), str(config.get("table", ""))).to_client()
 
 
-client_app = ClientApp(client_fn=_learner)
+client_app = ClientApp(client_fn=_learner, mods=[secaggplus_mod])

@@ -7,17 +7,20 @@ import subprocess
 from pathlib import Path
 from types import FrameType
 
-from ethica.errors import InputError
 from ethica.federated._deployment import flower_environment, stop, supernode_command
 from ethica.federated._plan import check_loopback
+from ethica.federated._site_counts import SiteLog
 
 
-def run_site(data: Path, superlink: str) -> int:
-    """Run this site until the SuperNode stops, or the operator stops it (Ctrl+C, SIGTERM)."""
-    if not data.is_file():
-        raise InputError(f"no decision log at {data}; pass a Parquet or CSV file with --data")
+def run_site(data: str | Path, superlink: str, *, table: str | None = None) -> int:
+    """Run this site until the SuperNode stops, or the operator stops it (Ctrl+C, SIGTERM).
+
+    ``data`` is a Parquet or CSV file, or a ``postgresql://`` URL whose ``table`` holds the log.
+    """
+    log = SiteLog.of(data, table)
     check_loopback(superlink, "--superlink")
-    process = subprocess.Popen(supernode_command(data, superlink), env=flower_environment())
+    command = supernode_command(log.location, superlink, log.table)
+    process = subprocess.Popen(command, env=flower_environment())
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return process.wait()

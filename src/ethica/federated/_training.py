@@ -1,11 +1,11 @@
-"""Federated training: a logistic regression averaged by Flower's FedAvg, then audited federated."""
+"""Federated training: FedAvg of a logistic regression (under SecAgg+), or XGBoost bagging."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -53,6 +53,16 @@ class FederatedModel:
         model.n_iter_ = np.array([self.rounds])
         return model
 
+    @property
+    def format(self) -> Literal["skops"]:
+        """The model store's format of :attr:`content`."""
+        return "skops"
+
+    @property
+    def content(self) -> bytes:
+        """The model as the model store keeps it (skops)."""
+        return self.to_skops()
+
     def to_skops(self) -> bytes:
         """Write the model as a skops file: the format ethica's model store loads, no pickle."""
         import skops.io as sio
@@ -61,10 +71,41 @@ class FederatedModel:
         return buffer.getvalue()
 
 
+@dataclass(frozen=True)
+class FederatedTrees:
+    """Gradient-boosted trees grown across sites by XGBoost bagging, and their accuracy.
+
+    Attributes
+    ----------
+    content
+        The model as XGBoost's JSON (the model store's ``xgboost`` format; no pickle).
+    accuracy
+        Accuracy under the final model, each site's weighted by its rows (measured at the sites).
+    rounds, sites
+        Bagging rounds run, and sites that took part in every round.
+    """
+
+    features: tuple[str, ...]
+    content: bytes
+    accuracy: float
+    rounds: int
+    sites: int
+    audit: FederatedAudit | None = None
+
+    @property
+    def format(self) -> Literal["xgboost"]:
+        """The model store's format of :attr:`content`."""
+        return "xgboost"
+
+
 def federated_train(
-    plan: Plan | Path, *, audit: bool = True, logs: Path | None = None
-) -> FederatedModel:
-    """Train the plan's logistic regression across its sites with FedAvg; audit its decisions.
+    plan: Plan | Path,
+    *,
+    audit: bool = True,
+    logs: Path | None = None,
+    transcript: Path | None = None,
+) -> FederatedModel | FederatedTrees:
+    """Train the plan's model across its sites: FedAvg (then audit its decisions), or XGBoost.
 
     Parameters
     ----------
@@ -75,6 +116,9 @@ def federated_train(
         Also run a federated audit of the trained model's decisions at the sites.
     logs
         Keep the SuperLink's and the runs' logs in this folder.
+    transcript
+        Write every message the coordinator received while training here, one JSON object a
+        line: the sites' updates arrive masked by SecAgg+.
     """
     if isinstance(plan, Path):
         plan = read_plan(plan)
@@ -83,12 +127,10 @@ def federated_train(
     if plan.label is None:
         raise InputError("training needs the true outcome: set [audit] label in the plan")
     with SuperLinkSession(plan, logs=logs) as session:
-        answer = session.run("training", plan)
-        if answer["sites"] != plan.sites or answer["rounds"] != plan.rounds:
-            raise EngineError(
-                f"{answer['sites']} of {plan.sites} sites took part in {answer['rounds']} of "
-                f"{plan.rounds} rounds; no model is released. See each site's output"
-            )
+        if plan.learner == "xgboost":
+            return _trees(plan, session.run("trees", plan, transcript=transcript))
+        answer = session.run("training", plan, transcript=transcript)
+        _check_rounds(plan, answer)
         model = FederatedModel(
             features=plan.features,
             coefficients=np.asarray(answer["coefficients"], dtype=np.float64),
@@ -101,3 +143,24 @@ def federated_train(
             return model
         decided = replace(plan, model=(tuple(model.coefficients.tolist()), model.intercept))
         return replace(model, audit=session.audit(decided))
+
+
+def _trees(plan: Plan, answer: dict[str, Any]) -> FederatedTrees:
+    import base64
+
+    _check_rounds(plan, answer)
+    return FederatedTrees(
+        features=plan.features,
+        content=base64.b64decode(answer["model"]),
+        accuracy=float(answer["accuracy"]),
+        rounds=int(answer["rounds"]),
+        sites=int(answer["sites"]),
+    )
+
+
+def _check_rounds(plan: Plan, answer: dict[str, Any]) -> None:
+    if answer["sites"] != plan.sites or answer["rounds"] != plan.rounds:
+        raise EngineError(
+            f"{answer['sites']} of {plan.sites} sites took part in {answer['rounds']} of "
+            f"{plan.rounds} rounds; no model is released. See each site's output"
+        )
