@@ -2,6 +2,8 @@
 
 The same trees as ``Booster.predict``, without its per-call input checks and allocations: the
 gateway scores one row at a time, and the explanations take one row's margin and contributions.
+:func:`predict_rows` does the same for a matrix of rows (a counterfactual search's variants):
+``Booster.predict`` spends about 80 microseconds of Python around LightGBM's own call.
 """
 
 from __future__ import annotations
@@ -83,6 +85,43 @@ def _holding_the_gil(library: ctypes.CDLL) -> ctypes.PyDLL:
     prediction is that short, so it runs holding the GIL.
     """
     return ctypes.PyDLL(library._name)
+
+
+def predict_rows(booster: Any, rows: _FloatArray) -> _FloatArray:
+    """``booster.predict(rows, num_threads=1)``, flattened, from one call of LightGBM's C API.
+
+    The same iterations as ``Booster.predict``: up to the best iteration when early stopping
+    found one, else all. The GIL is released during the call, as ``Booster.predict`` does.
+    """
+    from lightgbm import basic
+
+    library = basic._LIB  # type: ignore[attr-defined]
+    data = np.ascontiguousarray(rows, dtype=np.float64)
+    count, columns = data.shape
+    if columns != booster.num_feature():
+        raise InputError(
+            f"the model expects {booster.num_feature()} features per row; got {columns}"
+        )
+    best = booster.best_iteration
+    result = np.empty(count * booster.num_model_per_iteration(), dtype=np.float64)
+    length = ctypes.c_int64(0)
+    status = library.LGBM_BoosterPredictForMat(
+        booster._handle,
+        ctypes.c_void_p(data.ctypes.data),
+        ctypes.c_int(1),  # C_API_DTYPE_FLOAT64
+        ctypes.c_int32(count),
+        ctypes.c_int32(columns),
+        ctypes.c_int(1),  # row-major
+        ctypes.c_int(PREDICT_NORMAL),
+        ctypes.c_int(0),  # from the first iteration
+        ctypes.c_int(best if best > 0 else -1),
+        b"num_threads=1",
+        ctypes.byref(length),
+        ctypes.c_void_p(result.ctypes.data),
+    )
+    if status != 0:
+        raise InputError(f"LightGBM failed: {library.LGBM_GetLastError().decode()}")
+    return result[: length.value]
 
 
 def fast_scoring(model: Any) -> SingleRow | None:

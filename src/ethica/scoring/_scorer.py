@@ -27,7 +27,7 @@ from ethica.governance import (
     ScoreDecision,
     SystemSpec,
 )
-from ethica.scoring._lightgbm_fast import fast_scoring
+from ethica.scoring._lightgbm_fast import fast_scoring, predict_rows
 
 #: One feature's values in many variants of a row: a sequence, or an array (float64 for numbers).
 Values = Sequence[Any] | np.ndarray[Any, Any]
@@ -134,8 +134,7 @@ class Scorer:
         if self.xgboost_booster is not None:
             prediction = self.xgboost_booster.inplace_predict(matrix, validate_features=False)
         else:
-            booster = getattr(self.model, "booster_", self.model)
-            prediction = booster.predict(matrix, num_threads=1)
+            prediction = predict_rows(getattr(self.model, "booster_", self.model), matrix)
         return np.asarray(prediction, dtype=np.float64)
 
     def _encoder(self) -> Any:
