@@ -1,6 +1,7 @@
 """What one erasure costs as the number of subjects' keys grows, on SQLite and PostgreSQL.
 
-Each erasure re-wraps every surviving key under a new epoch's key-encryption key, then
+Each subject has a pseudonym key and a data key (two ``subject_keys`` rows), as the service
+makes them. Each erasure re-wraps every surviving key under a new epoch's key-encryption key, then
 compacts the database (docs/erasure.md). There is no peer to compare with; the floor row is a
 plain delete of one key row, the cost of an erasure that leaves copies behind. The machine is
 shared: CPU time (this process) is printed beside wall time.
@@ -16,10 +17,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import delete
 
+from ethica.service.ledger.naming import sealing_subject
 from ethica.service.ledger.tables import SubjectKey
 from ethica.service.ledger.writer import Batch
 from ethica.service.settings import Settings
@@ -39,11 +42,15 @@ def _timed(action: Callable[[], object]) -> tuple[float, float]:
 
 
 def _make_keys(state: ServiceState, count: int) -> None:
+    """``count`` subjects, each with a pseudonym key and one data key, as the service makes."""
+    at = datetime(2026, 1, 15, tzinfo=UTC)
+
     def job(batch: Batch) -> None:
         keyring = batch.ledger.keyring
         assert keyring is not None
         for i in range(count):
-            keyring.seal({}, subject=f"s{i}#credit#2026-01", chain="bench", sequence=i, kind="k")
+            name = sealing_subject(keyring, f"s{i}", "credit", at)
+            keyring.seal({}, subject=name, chain="bench", sequence=i, kind="k")
 
     state.writer.run(job)
 
@@ -55,7 +62,11 @@ def _case(url: str, key_file: Path, count: int) -> list[tuple[str, float, float]
         _make_keys(state, count)
         floor = _timed(
             lambda: state.writer.run(
-                lambda b: b.session.execute(delete(SubjectKey).where(SubjectKey.subject == "s1"))
+                lambda b: b.session.execute(
+                    delete(SubjectKey).where(
+                        SubjectKey.subject == b.ledger.keyring.pseudonym_key_name("s1")
+                    )  # type: ignore[union-attr]
+                )
             )
         )
         erasure = _timed(lambda: run_erasure(state.writer, subject_id="s0", requested_by="b"))

@@ -10,7 +10,9 @@ import pandas as pd
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from ethica.ledger import KeyRing
 from ethica.service.app import state_of
+from ethica.service.ledger.store import SqlKeyStore
 from ethica.service.settings import Settings
 
 PASSWORD = "correct horse battery staple"
@@ -90,6 +92,12 @@ class Service:
             content=content,
             headers=self.headers["admin"],
         )
+
+    def key_prefix(self, subject: str) -> str:
+        """How ledger entries and ``subject_keys`` name ``subject``'s keys: ``<pseudonym>#``."""
+        with state_of(self.app).sessions() as session:
+            keyring = KeyRing(self.settings.ledger.master_key_bytes, store=SqlKeyStore(session))
+            return keyring.subject_pseudonym(subject, create=False) + "#"
 
     def decide(self, system_id: str, body: dict[str, Any], **kwargs: Any) -> Any:
         """Send a decision with the admin's session (the raw response)."""

@@ -9,6 +9,7 @@ surviving subject's key is still found and opens.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -88,13 +89,43 @@ def _words(name: str) -> dict[str, str]:
 
 
 def _sealed_entries(running: Service, subject: str) -> list[Entry]:
+    prefix = running.key_prefix(subject)  # entries name the subject by pseudonym
     with state_of(running.app).sessions() as session:
         rows = session.scalars(
             select(LedgerEntry).where(
-                LedgerEntry.subject.like(f"{subject}#%"), LedgerEntry.key_id.is_not(None)
+                LedgerEntry.subject.startswith(prefix, autoescape=True),
+                LedgerEntry.key_id.is_not(None),
             )
         )
         return [row_entry(row) for row in rows]
+
+
+def _no_link_to(running: Service, blobs: list[Blob], subject: str) -> None:
+    """No file or dump names the erased subject's id: not the ledger, not any table.
+
+    Only PostgreSQL keeps the row versions written before the erasure: in ``pg_wal`` until
+    its segments are recycled, and in the ``decisions`` table's and its indexes' freed space
+    (a plain VACUUM, not FULL, so as not to lock the gateway) until it is reused
+    (docs/erasure.md).
+    """
+    named = containing(blobs, subject.encode())
+    left = [name for name in named if not name.startswith("pg_wal/")]
+    relations = _relations(running, left)
+    assert set(relations.values()) <= {"decisions", "ix_decisions_subject_id"}, relations
+
+
+def _relations(running: Service, files: list[str]) -> dict[str, str]:
+    """The table or index each PostgreSQL data file belongs to (the file name otherwise)."""
+    if not files or not all(name.startswith("base/") for name in files):
+        return {name: name for name in files}
+    with state_of(running.app).engine.connect() as connection:
+        nodes = dict(
+            connection.exec_driver_sql(
+                "SELECT CAST(pg_relation_filenode(oid) AS text), relname FROM pg_class "
+                "WHERE pg_relation_filenode(oid) IS NOT NULL"
+            ).all()
+        )
+    return {name: nodes.get(re.split(r"[._]", name.rsplit("/", 1)[-1])[0], name) for name in files}
 
 
 def _scan(running: Service, database_url: str) -> list[Blob]:
@@ -127,6 +158,7 @@ def test_nothing_of_an_erased_subject_opens_from_any_file_log_or_dump(
     assert key_file is not None
     before = _scan(running, database_url)
     assert openers(before, entries, master_key=master, key_file=key_file)  # the scan sees keys
+    assert containing(before, erased.encode())  # and ids (the decision row names them)
     old_file = key_file.path.read_bytes()
 
     for round_ in range(erasures):
@@ -142,6 +174,7 @@ def test_nothing_of_an_erased_subject_opens_from_any_file_log_or_dump(
     assert openers(after, survivors, master_key=master, key_file=key_file)
     for words in erased_words.values():
         assert containing(after, words.encode()) == [], words
+    _no_link_to(running, after, erased)
     # Protected values are sealed under the epoch's key: PostgreSQL may keep the erased
     # subject's ciphertext in pg_wal, but no key the service (or the attacker) holds opens it.
     opened = opened_protected(after, "sex", master_key=master, key_file=key_file)
@@ -200,6 +233,7 @@ def test_an_erased_subjects_explanation_and_protected_values_open_from_no_copy(
 
     for text in said:
         assert containing(after, text.encode()) == [], text
+    _no_link_to(running, after, f"gone-{tag}")
     # An attacker with the master key and the key file as it is now: the erased subject's
     # protected value opens from no file, log or dump; the survivor's still does.
     attacker = KeyFile(key_file.path, master)

@@ -11,8 +11,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from ethica.cli import app as cli
+from ethica.ledger import KeyRing, is_pseudonym
 from ethica.service.app import state_of
-from ethica.service.ledger.shredding import destroy_subject_keys, key_part, sealing_subject
+from ethica.service.ledger.naming import key_part, key_request, sealing_subject
+from ethica.service.ledger.shredding import destroy_subject_keys
 from ethica.service.ledger.tables import SubjectKey
 
 
@@ -52,13 +54,18 @@ def test_the_erase_command_refuses_such_an_id_before_asking(tmp_path: Path) -> N
 
 def test_key_names_are_one_to_one_with_subjects() -> None:
     at = datetime(2026, 12, 3, tzinfo=UTC)
-    assert sealing_subject("cust-b", "credit", at) == "cust-b#credit#2026-12"  # unchanged
+    assert key_request("cust-b", "credit", at) == "cust-b#credit#2026-12"  # the older names
     names = {
-        sealing_subject(subject, system, at)
+        key_request(subject, system, at)
         for subject, system in [("a#b", "c"), ("a", "b#c"), ("a%23b", "c"), ("a", "b")]
     }
     assert len(names) == 4
     assert "#" not in key_part("cust-b#notes#2026-12")
+    assert not key_part("%p" + "0" * 32).startswith("%p")  # no id reads as a pseudonym
+    keyring = KeyRing(bytes(32))
+    named = {sealing_subject(keyring, s, "c", at) for s in ("a#b", "a", "a%23b", "a%p")}
+    assert len(named) == 4 and all(is_pseudonym(n) for n in named)
+    assert sealing_subject(keyring, "a", "c", at) in named  # the same while the key lives
 
 
 def test_erasing_an_id_that_extends_another_leaves_the_other_s_keys(
@@ -71,8 +78,10 @@ def test_erasing_an_id_that_extends_another_leaves_the_other_s_keys(
     writer = state_of(running.app).gateway.writer
     # Past the edge's checks (the Python API, an old row): the names still cannot collide.
     for forged in ("cust-b#credit", "cust-b#", "cust-b#credit#"):
-        assert writer.run(lambda batch, forged=forged: destroy_subject_keys(batch, forged)) == 0
+        destroyed = writer.run(lambda batch, forged=forged: destroy_subject_keys(batch, forged))
+        assert destroyed == (0, False)
+    prefix = running.key_prefix("cust-b")
     with state_of(running.app).sessions() as session:
         names = session.scalars(select(SubjectKey.subject)).all()
-    assert any(name.startswith("cust-b#credit#") for name in names)
-    assert writer.run(lambda batch: destroy_subject_keys(batch, "cust-b")) == 1
+    assert any(name.startswith(f"{prefix}credit#") for name in names)
+    assert writer.run(lambda batch: destroy_subject_keys(batch, "cust-b")) == (1, True)

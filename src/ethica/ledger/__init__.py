@@ -65,7 +65,16 @@ from ethica.ledger._errors import (
 )
 from ethica.ledger._head import SignedHead, sign_head, verify_head
 from ethica.ledger._key_file import KeyFile
-from ethica.ledger._keys import KeyRing, KeyStore, MasterKey, MemoryKeyStore, WrappedKey
+from ethica.ledger._keys import (
+    PSEUDONYM_KEY_PREFIX,
+    PSEUDONYM_PREFIX,
+    KeyRing,
+    KeyStore,
+    MasterKey,
+    MemoryKeyStore,
+    WrappedKey,
+    is_pseudonym,
+)
 from ethica.ledger._merkle import (
     EMPTY_ROOT,
     Frontier,
@@ -93,6 +102,8 @@ from ethica.ledger._witness import FileWitness, Witness
 __all__ = [
     "EMPTY_ROOT",
     "GENESIS_HASH",
+    "PSEUDONYM_KEY_PREFIX",
+    "PSEUDONYM_PREFIX",
     "ROOT_CHAIN",
     "ChainProgress",
     "Checkpoint",
@@ -129,6 +140,7 @@ __all__ = [
     "entry_record",
     "generate_signing_key",
     "inclusion_path",
+    "is_pseudonym",
     "leaf_hash",
     "load_private_key",
     "load_public_key",

@@ -29,7 +29,16 @@ from ethica.ledger._canonical import canonical_json
 from ethica.ledger._entry import Entry, Sealed, associated_data
 from ethica.ledger._errors import ErasedError, MasterKeyError, TamperedError
 
-__all__ = ["KeyRing", "KeyStore", "MasterKey", "MemoryKeyStore", "WrappedKey"]
+__all__ = [
+    "PSEUDONYM_KEY_PREFIX",
+    "PSEUDONYM_PREFIX",
+    "KeyRing",
+    "KeyStore",
+    "MasterKey",
+    "MemoryKeyStore",
+    "WrappedKey",
+    "is_pseudonym",
+]
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -37,6 +46,17 @@ PSEUDONYM_INFO = b"ethica erased subject pseudonyms"
 """HKDF ``info`` that separates the pseudonym key from every other use of the master key."""
 DIGEST_INFO = b"ethica keyed digests"
 """Separates the keys of :meth:`KeyRing.digest` from every other use of their key."""
+SUBJECT_PSEUDONYM_INFO = b"ethica ledger subject pseudonym"
+"""Separates a subject's ledger pseudonym from any other use of their pseudonym key."""
+PSEUDONYM_PREFIX = "%p"
+"""How a ledger pseudonym begins (:meth:`KeyRing.subject_pseudonym`).
+
+The service's key names percent-encode ``%`` in a subject id (``%25``), so no key name of a
+subject id begins with it: a name's first part is a pseudonym exactly when it begins so.
+"""
+PSEUDONYM_KEY_PREFIX = "%k"
+"""How the name of a subject's pseudonym key begins (:meth:`KeyRing.pseudonym_key_name`)."""
+_PSEUDONYM_HEX = 32
 
 
 class MasterKey:
@@ -273,6 +293,31 @@ class KeyRing:
             key = hmac.new(data_key, DIGEST_INFO + key_id.encode(), hashlib.sha256).digest()
         return hmac.new(key, data, hashlib.sha256).hexdigest()
 
+    def pseudonym_key_name(self, subject: str) -> str:
+        """Name the key from which ``subject``'s ledger pseudonym derives (no id in it).
+
+        A keyed digest of the id under the master key, so that the key store, too, never
+        holds the id: the master key's holder finds the key given the id, nobody else does.
+        """
+        return PSEUDONYM_KEY_PREFIX + self.pseudonym(subject).removeprefix("erased:")
+
+    def subject_pseudonym(self, subject: str, *, create: bool = True) -> str:
+        """Return the pseudonym that ledger entries name ``subject`` by.
+
+        An HMAC under the subject's own random *pseudonym key* (kept in the key store under
+        :meth:`pseudonym_key_name`, wrapped like a data key): while the key exists the id
+        always gives the same pseudonym; once :meth:`erase` destroyed it, nobody (the master
+        key's holder included) can tie the pseudonym, or any entry naming it, to the id.
+        With ``create=False`` a subject without the key raises :class:`ErasedError`.
+        """
+        return self.pseudonym_of(self.pseudonym_key_name(subject), create=create)
+
+    def pseudonym_of(self, key_name: str, *, create: bool = False) -> str:
+        """Return the pseudonym that the pseudonym key stored as ``key_name`` gives."""
+        _, secret = self._key_for(key_name, create=create)
+        digest = hmac.new(secret, SUBJECT_PSEUDONYM_INFO, hashlib.sha256).hexdigest()
+        return PSEUDONYM_PREFIX + digest[:_PSEUDONYM_HEX]
+
     def erase(self, subject: str) -> bool:
         """Destroy the subject's data key (crypto-shredding); ``True`` when one existed."""
         return self._store.delete(subject)
@@ -303,6 +348,11 @@ class KeyRing:
             stored.wrapped, context=_wrap_context(subject, stored.key_id)
         )
         return stored.key_id, data_key
+
+
+def is_pseudonym(name: str | None) -> bool:
+    """Whether ``name`` (an entry's subject, or a key name's first part) is a ledger pseudonym."""
+    return name is not None and name.startswith(PSEUDONYM_PREFIX)
 
 
 def _wrap_context(subject: str, key_id: str) -> bytes:

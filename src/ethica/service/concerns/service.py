@@ -18,7 +18,7 @@ from ethica.service.concerns.tables import Concern
 from ethica.service.db import new_id, utcnow
 from ethica.service.decisions.service import get_decision
 from ethica.service.errors import ConflictError, NotFoundError
-from ethica.service.ledger.shredding import sealing_subject
+from ethica.service.ledger.naming import sealing_subject
 from ethica.service.ledger.store import SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.ledger.writer import Batch
@@ -36,7 +36,9 @@ def report(batch: Batch, *, decision_id: str, subject_id: str, text: str) -> Con
     entry = batch.ledger.append(
         "concern",
         chain=decision.ledger_chain,
-        subject=sealing_subject(subject_id, decision.system_id, decision.created_at),
+        subject=sealing_subject(
+            batch.ledger.keyring, subject_id, decision.system_id, decision.created_at
+        ),
         public={
             "concern_id": concern_id,
             "decision_id": decision.id,
@@ -75,7 +77,9 @@ def resolve(batch: Batch, *, concern_id: str, response: str, by: str) -> Concern
     entry = batch.ledger.append(
         "concern_resolution",
         chain=row.ledger_chain,
-        subject=sealing_subject(row.subject_id, row.system_id, decision.created_at),
+        subject=sealing_subject(
+            batch.ledger.keyring, row.subject_id, row.system_id, decision.created_at
+        ),
         public={
             "concern_id": row.id,
             "decision_id": row.decision_id,

@@ -35,6 +35,7 @@ from ethica.service.consent.tables import (
 )
 from ethica.service.db import new_id, utcnow
 from ethica.service.errors import ConflictError
+from ethica.service.ledger.naming import subject_ref
 from ethica.service.ledger.writer import Batch
 from ethica.service.subjects.requests import complete_request, open_request, prove_request
 
@@ -219,7 +220,7 @@ def record_consent(
         entry = batch.ledger.append(
             "consent",
             chain=CONSENT_CHAIN,
-            subject=subject_id,
+            subject=subject_ref(batch.ledger.keyring, subject_id),
             public={
                 "data_use": preference.data_use,
                 "data_category": preference.data_category,
@@ -264,7 +265,7 @@ def record_objection(
     entry = batch.ledger.append(
         "objection",
         chain=CONSENT_CHAIN,
-        subject=subject_id,
+        subject=subject_ref(batch.ledger.keyring, subject_id),
         public={"kind": kind, "active": active, "data_use": data_use_key, "source": source},
     )
     row = ObjectionRecord(

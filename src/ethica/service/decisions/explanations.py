@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, tuple_
@@ -39,7 +40,25 @@ def stored_explanation(
 
 def is_sealed(stored: dict[str, Any] | None) -> bool:
     """Whether a row's explanation is sealed in its ledger entry (not kept in the row)."""
-    return stored == SEALED
+    return isinstance(stored, dict) and stored.get("sealed") == SEALED["sealed"]
+
+
+def erased_marker(on: date) -> dict[str, Any]:
+    """What an erasure leaves in a decision row's explanation: sealed, and erased on ``on``.
+
+    Only the day: readers can say when the customer had it erased, while the row is not
+    tied to one erasure request by its time.
+    """
+    return {**SEALED, "erased_on": on.isoformat()}
+
+
+def erased_on(stored: dict[str, Any] | None) -> date | None:
+    """The day an erasure destroyed the explanation of a row, when it says so."""
+    day = stored.get("erased_on") if isinstance(stored, dict) else None
+    try:
+        return date.fromisoformat(day) if isinstance(day, str) else None
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,7 @@ class Opened:
 
     explanation: dict[str, Any] | None
     status: ExplanationStatus
+    erased_on: date | None = None  # the day of the erasure, when the row recorded it
 
     @classmethod
     def plain(cls, explanation: dict[str, Any] | None) -> Opened:
@@ -109,20 +129,21 @@ class Explanations:
                 tuple_(LedgerEntry.chain, LedgerEntry.sequence).in_(list(places))
             )
         )
+        days = {r.id: erased_on(r.explanation) for r in sealed}
         for stored in entries:
             decision_id = places.pop((stored.chain, stored.sequence))
-            self._opened[decision_id] = self._open(stored)
+            self._opened[decision_id] = self._open(stored, days[decision_id])
         for decision_id in places.values():  # the entry is gone: verification names it
             self._opened[decision_id] = Opened(None, "unreadable")
 
-    def _open(self, stored: LedgerEntry) -> Opened:
+    def _open(self, stored: LedgerEntry, day: date | None) -> Opened:
         try:
             personal = self._keyring.open(row_entry(stored))
         except ErasedError:
-            return Opened(None, "erased")
+            return Opened(None, "erased", day)
         except LedgerError:
             return Opened(None, "unreadable")
         explanation = personal.get("explanation")
         if not isinstance(explanation, dict):
-            return Opened(None, "erased" if not personal else "none")
+            return Opened(None, "erased", day) if not personal else Opened(None, "none")
         return Opened(explanation, "given")

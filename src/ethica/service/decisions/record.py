@@ -23,7 +23,7 @@ from ethica.service.decisions.explanations import Explanations, Opened, stored_e
 from ethica.service.decisions.protected import ProtectedCipher, protected_digest, protected_mac
 from ethica.service.decisions.schemas import DecisionCreate, DecisionRead
 from ethica.service.decisions.tables import Decision, ProtectedValue
-from ethica.service.ledger.shredding import sealing_subject
+from ethica.service.ledger.naming import key_request, resolve_request
 from ethica.service.ledger.writer import Batch
 
 FALLBACK_TEXT = (
@@ -86,12 +86,16 @@ class PreparedDecision:
 
     @cached_property  # asked twice: when the job is queued, and when it runs
     def sealing_keys(self) -> tuple[str, ...]:
-        """The key subject that seals the decision's personal fields (none without a subject)."""
+        """The key that will seal the decision's personal fields (none without a subject).
+
+        Named by subject id for the writer's prefetch, which resolves it to the pseudonymous
+        name (:func:`~ethica.service.ledger.naming.key_request`).
+        """
         subject = self.request.subject_id
         if subject is None:
             return ()
         # The key of this subject, system and month seals the personal fields.
-        return (sealing_subject(subject, self.system_id, self.created_at),)
+        return (key_request(subject, self.system_id, self.created_at),)
 
     def record(self, batch: Batch) -> DecisionRead:
         """Append the ledger entry and queue the decision's rows (runs on the writer thread)."""
@@ -114,10 +118,10 @@ class PreparedDecision:
             personal = {"features": self.minimized.features}
             if sealed_explanation:
                 personal["explanation"] = self.explanation
-        keys = self.sealing_keys
+        keyring = batch.ledger.keyring
+        keys = tuple(resolve_request(keyring, k) for k in self.sealing_keys) if keyring else ()
         protected = self.minimized.protected
         sealed = self.cipher.seal_all(protected)
-        keyring = batch.ledger.keyring
         digest: dict[str, Any] = (
             {"protected_sha256": protected_digest(sealed)}
             if keyring is None

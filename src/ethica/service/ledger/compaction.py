@@ -93,8 +93,14 @@ def _compact_postgresql(engine: Engine) -> dict[str, Any]:
         tables = ", ".join(ERASED_TABLES)
         done["vacuum_full"] = _try(connection, f"VACUUM (FULL) {tables}")
         done["vacuum"] = _try(connection, "VACUUM decisions")
-        # A checkpoint lets PostgreSQL recycle the WAL segments written before it.
+        # A checkpoint lets PostgreSQL recycle the WAL segments written before it; but not
+        # the segment being written, which holds the erasure's own changes and the row
+        # versions just before. Closing it (pg_switch_wal) and checkpointing again moves the
+        # redo point past it, so it too may be recycled (docs/erasure.md: for how long not).
         done["checkpoint"] = _try(connection, "CHECKPOINT")
+        done["wal_switched"] = done["checkpoint"] and _try(connection, "SELECT pg_switch_wal()")
+        if done["wal_switched"]:
+            done["checkpoint_after_switch"] = _try(connection, "CHECKPOINT")
     return done
 
 
@@ -116,7 +122,7 @@ def _wait_for_older_snapshots(connection: Any) -> bool:
 def _try(connection: Any, statement: str) -> bool:
     try:
         connection.exec_driver_sql(statement)
-    except DBAPIError as error:  # e.g. CHECKPOINT without the pg_checkpoint role
+    except DBAPIError as error:  # e.g. CHECKPOINT without pg_checkpoint, pg_switch_wal unGRANTed
         log.warning("after an erasure, %s failed: %s", statement.split(" (")[0], error)
         return False
     return True

@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ethica.service.ledger.naming import names_a_pseudonym, subject_of_part, subject_part
+from ethica.service.ledger.pseudonyms import Pseudonyms
 from ethica.service.ledger.reading import read_rows
-from ethica.service.ledger.shredding import key_part
 
 ROW_KINDS = frozenset(
     {
@@ -69,7 +70,14 @@ class LedgerIndex:
     by_kind: dict[str, list[Recorded]] = field(default_factory=dict)
     at: dict[tuple[str, int], Recorded] = field(default_factory=dict)
     sealing_keys: dict[str, tuple[str, Recorded]] = field(default_factory=dict)
-    erased: set[str] = field(default_factory=set)  # key parts of subjects erased on record
+    # Subjects erased on record, by the master-keyed pseudonym their kept rows carry (what
+    # tells the older key names, ``<subject id>#...``, of an erased subject).
+    erased: set[str] = field(default_factory=set)
+    # Erasures on record that destroyed a pseudonym key: at most this many pseudonyms may
+    # have lost their key (see :mod:`ethica.service.ledger.pseudonyms`).
+    pseudonyms_erased: int = 0
+    named_pseudonyms: dict[str, Recorded] = field(default_factory=dict)  # first entry of each
+    pseudonyms: Pseudonyms | None = None
 
     def of(self, kind: str) -> list[Recorded]:
         """The entries of one kind, in chain and sequence order."""
@@ -85,24 +93,37 @@ class LedgerIndex:
         return cutoffs
 
     def erased_subject(self, subject: str | None) -> bool:
-        """Whether ``subject`` (an id or a key name ``subject#system#month``) was erased."""
-        if subject is None:
+        """Whether ``subject`` (an entry's subject, or a key name) was erased.
+
+        A pseudonym was when its key is gone (:meth:`dead_pseudonyms` bounds how many may
+        be); an id (older entries) when an erasure of that id is on record.
+        """
+        if subject is None or self.pseudonyms is None:
             return False
-        return subject.split("#", 1)[0] in self.erased or key_part(subject) in self.erased
+        if names_a_pseudonym(subject):
+            return not self.pseudonyms.live(subject_part(subject))
+        ids = {subject, subject_of_part(subject_part(subject))}
+        return any(self.pseudonyms.legacy(i) in self.erased for i in ids)
 
 
-def index_ledger(session: Session) -> LedgerIndex:
+def index_ledger(session: Session, *, master_key: bytes) -> LedgerIndex:
     """Read the entries the row checks need, in one scan, and the erasures on record.
 
     An erasure counts only with both its completed request and the ``erasure`` entry that
     names the request: a request row added by hand does not excuse a missing key or row.
     """
-    index = LedgerIndex()
+    pseudonyms = Pseudonyms(session, master_key)
+    index = LedgerIndex(pseudonyms=pseudonyms)
     for chain, sequence, kind, subject, key_id, recorded_at, entry_hash, public in read_rows(
         session, _SCAN
     ):
-        if key_id is not None and subject is not None and subject not in index.sealing_keys:
-            index.sealing_keys[subject] = (key_id, _bare(chain, sequence, kind, subject))
+        if subject is not None:
+            if key_id is not None and subject not in index.sealing_keys:
+                index.sealing_keys[subject] = (key_id, _bare(chain, sequence, kind, subject))
+            if names_a_pseudonym(subject):
+                index.named_pseudonyms.setdefault(
+                    subject_part(subject), _bare(chain, sequence, kind, subject)
+                )
         if kind not in ROW_KINDS:
             continue
         fields = _fields(public)
@@ -111,10 +132,14 @@ def index_ledger(session: Session) -> LedgerIndex:
         recorded = Recorded(chain, sequence, kind, subject, recorded_at, entry_hash, fields)
         index.by_kind.setdefault(kind, []).append(recorded)
         index.at[(chain, sequence)] = recorded
-    erasure_requests = {str(r.public.get("request_id")) for r in index.of("erasure")}
+    erasures = {str(r.public.get("request_id")): r for r in index.of("erasure")}
     for request_id, subject_id, _, _ in read_rows(session, _ERASURES):
-        if str(request_id) in erasure_requests:
-            index.erased.add(key_part(subject_id))
+        entry = erasures.get(str(request_id))
+        if entry is None:
+            continue
+        named = str(subject_id)
+        index.erased.add(named if named.startswith("erased:") else pseudonyms.legacy(named))
+        index.pseudonyms_erased += entry.public.get("pseudonym_destroyed") is True
     return index
 
 

@@ -29,8 +29,9 @@ from ethica.service.decisions.protected import (
     session_cipher,
 )
 from ethica.service.ledger.entries import LedgerIndex, Recorded, moment
+from ethica.service.ledger.naming import key_part, names_a_pseudonym, subject_part
+from ethica.service.ledger.pseudonyms import Pseudonyms
 from ethica.service.ledger.reading import read_rows
-from ethica.service.ledger.shredding import key_part
 from ethica.service.ledger.store import SqlKeyStore
 from ethica.service.subjects.requests import iso_moment, json_digest
 
@@ -142,16 +143,16 @@ SERVED_TABLES = (
 def check_served_rows(session: Session, index: LedgerIndex, *, master_key: bytes) -> list[Problem]:
     """Name every served row that differs from its entry, lacks one, or whose entry lacks it."""
     problems: list[Problem] = []
-    pseudonym = KeyRing(master_key).pseudonym
+    names = index.pseudonyms or Pseudonyms(session, master_key)
     for served in SERVED_TABLES:
-        problems += _check_table(session, index, served, pseudonym)
+        problems += _check_table(session, index, served, names)
     problems += check_protected_values(session, index, master_key=master_key)
     problems += check_subject_keys(session, index)
     return problems
 
 
 def _check_table(
-    session: Session, index: LedgerIndex, served: ServedTable, pseudonym: Callable[[str], str]
+    session: Session, index: LedgerIndex, served: ServedTable, names: Pseudonyms
 ) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[str, int]] = set()
@@ -175,7 +176,7 @@ def _check_table(
         row_values = dict(zip(served.columns, values, strict=True))
         differing = [
             f"{name} {value!r} (ledger: {expected!r})"
-            for name, value, expected in _compared(served, entry, row_values, pseudonym)
+            for name, value, expected in _compared(served, entry, row_values, names)
             if not (erased and (name == served.subject or name in served.erasable))
         ]
         if row_hash != entry.hash:
@@ -208,7 +209,7 @@ def _check_table(
 
 
 def _compared(
-    served: ServedTable, entry: Recorded, row: dict[str, Any], pseudonym: Callable[[str], str]
+    served: ServedTable, entry: Recorded, row: dict[str, Any], names: Pseudonyms
 ) -> list[tuple[str, Any, Any]]:
     """The (column, row value, entry value) triples that differ."""
     differ: list[tuple[str, Any, Any]] = []
@@ -216,7 +217,10 @@ def _compared(
         if name in served.pseudonymous:
             named = value if value is None or str(value).startswith("erased:") else None
             field = served.fields.get(name, name)
-            if field in entry.public and entry.public[field] not in (named, pseudonym(str(value))):
+            if field in entry.public and entry.public[field] not in (
+                named,
+                names.legacy(str(value)),
+            ):
                 differ.append((name, value, "(a pseudonym)"))
             continue
         if name == served.time:
@@ -225,12 +229,8 @@ def _compared(
                 differ.append((name, str(value), entry.recorded_at))
             continue
         if name == served.subject:
-            expected = entry.subject
-            if entry.kind == "appeal" and isinstance(expected, str):
-                expected = expected.split("#", 1)[0]  # sealed with the subject's key
-                value = None if value is None else key_part(str(value))
-            if value != expected:
-                differ.append((name, value, expected))
+            if not _names_subject(entry, value, names):
+                differ.append((name, value, entry.subject))
             continue
         field = served.fields.get(name, name)
         if field not in entry.public:
@@ -240,6 +240,17 @@ def _compared(
         if shown != entry.public[field]:
             differ.append((name, value if derive is None else shown, entry.public[field]))
     return differ
+
+
+def _names_subject(entry: Recorded, subject: Any, names: Pseudonyms) -> bool:
+    """Whether the entry names the row's subject: by its pseudonym, or (older) by its id."""
+    named = entry.subject
+    if named is None or subject is None:
+        return named is None and subject is None
+    part = subject_part(named)  # an appeal's is its key's name: ``<subject>#system#month``
+    if names_a_pseudonym(named):
+        return names.of_subject(str(subject)) == part
+    return part == (key_part(str(subject)) if part != named else str(subject))
 
 
 def _whose(entry: Recorded, decisions: Mapping[Any, str | None]) -> str | None:
@@ -329,26 +340,72 @@ _KEYS = "SELECT subject, key_id FROM subject_keys"
 
 
 def check_subject_keys(session: Session, index: LedgerIndex) -> list[Problem]:
-    """Name each key that sealed entries and is gone (or changed) without an erasure."""
+    """Name each key that sealed entries and is gone (or changed) without an erasure.
+
+    Keys named after a pseudonym whose own key is gone are accounted for together (see
+    :func:`_lost_pseudonyms`): nothing ties them to the erasure that destroyed them.
+    """
     stored = {str(subject): str(key_id) for subject, key_id in read_rows(session, _KEYS)}
     cutoffs = index.retention_cutoffs()
     problems: list[Problem] = []
+    held: dict[str, list[Problem]] = {}  # keys of lost pseudonyms: named if not explained
     for name, (key_id, first) in sorted(index.sealing_keys.items()):
         kept = stored.get(name)
-        if kept == key_id:
+        if kept == key_id or (kept is None and _expired_key(name, cutoffs)):
             continue
-        if kept is None and (index.erased_subject(name) or _expired_key(name, cutoffs)):
+        erased = kept is None and index.erased_subject(name)
+        if erased and not names_a_pseudonym(name):
             continue
         what = "is gone" if kept is None else f"is now key {kept!r}, not {key_id!r}"
-        problems.append(
-            Problem(
-                "deleted" if kept is None else "edited",
-                first.chain,
-                first.sequence,
-                f"subject_keys row {name!r}, the key that sealed {first.where()} and later "
-                f"entries, {what}, and no erasure on record explains it",
-            )
+        problem = Problem(
+            "deleted" if kept is None else "edited",
+            first.chain,
+            first.sequence,
+            f"subject_keys row {name!r}, the key that sealed {first.where()} and later "
+            f"entries, {what}, and no erasure on record explains it",
         )
+        (held.setdefault(subject_part(name), []) if erased else problems).append(problem)
+    return problems + _lost_pseudonyms(index, stored, held)
+
+
+def _lost_pseudonyms(
+    index: LedgerIndex, stored: Mapping[str, str], held: Mapping[str, list[Problem]]
+) -> list[Problem]:
+    """Name pseudonyms whose key is gone beyond what the erasures on record explain.
+
+    An erasure destroys a subject's pseudonym key with every key named after it, and records
+    that it destroyed one (``pseudonym_destroyed``). So keys still named after a pseudonym
+    whose key is gone are a finding, and so are more lost pseudonyms than such erasures:
+    then each lost one is named, with its data keys (``held``).
+    """
+    if index.pseudonyms is None or not index.named_pseudonyms:
+        return []
+    lost = {p: e for p, e in index.named_pseudonyms.items() if not index.pseudonyms.live(p)}
+    kept_under = {subject_part(name) for name in stored if names_a_pseudonym(name)}
+    problems = [
+        Problem(
+            "deleted",
+            first.chain,
+            first.sequence,
+            f"the pseudonym key of {pseudonym} (first named by {first.where()}) is gone, but "
+            "keys named after it are kept: an erasure destroys both",
+        )
+        for pseudonym, first in lost.items()
+        if pseudonym in kept_under
+    ]
+    if len(lost) > index.pseudonyms_erased:
+        for pseudonym, first in lost.items():
+            problems.append(
+                Problem(
+                    "deleted",
+                    first.chain,
+                    first.sequence,
+                    f"the pseudonym key of {pseudonym} (first named by {first.where()}) is "
+                    f"gone: {len(lost)} pseudonyms lost their keys, but only "
+                    f"{index.pseudonyms_erased} erasures on record destroyed one",
+                )
+            )
+            problems += held.get(pseudonym, [])
     return problems
 
 

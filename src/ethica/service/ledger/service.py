@@ -49,7 +49,7 @@ def verify_ledger(
     seal = WriterSeal(settings.ledger.master_key_bytes)
     found = check_unsigned_seals(session, seal, newest, chains or store.chains())
     if chains is None:
-        index = index_ledger(session)
+        index = index_ledger(session, master_key=settings.ledger.master_key_bytes)
         found += check_decision_rows(session, index) + check_served_rows(
             session, index, master_key=settings.ledger.master_key_bytes
         )

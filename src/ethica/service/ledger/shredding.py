@@ -1,7 +1,8 @@
 """Which key seals what, and destroying keys (crypto-shredding) by subject or by age.
 
 A decision's personal fields are sealed with the key of its subject, system and month
-(``subject#system#yyyy-mm``, the subject percent-encoded so that names never collide).
+(``<pseudonym>#system#yyyy-mm``, or ``<subject id>#system#yyyy-mm`` before pseudonyms; see
+:mod:`ethica.service.ledger.naming`).
 Erasure destroys every key of a subject; retention destroys the keys of a system's months
 that have fully expired. The ledger's hashes cover the ciphertexts, so the chains verify
 afterwards while the plaintext is gone for good.
@@ -10,33 +11,34 @@ afterwards while the plaintext is gone for good.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from sqlalchemy import select
 
+from ethica.ledger import ErasedError
+from ethica.service.ledger.naming import key_part
 from ethica.service.ledger.tables import SubjectKey
 from ethica.service.ledger.writer import Batch
 
 
-def sealing_subject(subject: str, system_id: str, at: datetime) -> str:
-    """Name the key that seals a decision's personal fields: per subject, system and month."""
-    return f"{key_part(subject)}#{system_id}#{at:%Y-%m}"
+def destroy_subject_keys(batch: Batch, subject: str) -> tuple[int, bool]:
+    """Destroy every key of ``subject`` (erasure): their data keys and their pseudonym key.
 
-
-def key_part(subject: str) -> str:
-    """The subject as the first part of its key names: without ``#``, so names never collide.
-
-    ``%`` and ``#`` are percent-encoded, so the first ``#`` of a key name always ends the
-    subject: erasing ``a#b`` can never reach the keys of ``a``. Ids without either character
-    (every id the service accepts) are their own key part, as before.
+    Returns how many data keys there were, and whether their pseudonym key was destroyed
+    (then nothing in the ledger can be tied to their id any more). Data keys of both name
+    forms go: ``<pseudonym>#...`` and the older ``<subject id>#...``.
     """
-    return subject.replace("%", "%25").replace("#", "%23")
-
-
-def destroy_subject_keys(batch: Batch, subject: str) -> int:
-    """Destroy every key of ``subject`` (erasure); returns how many there were."""
-    prefix = f"{key_part(subject)}#"
-    return destroy_keys(batch, like=_escape(prefix) + "%", matches=lambda n: n.startswith(prefix))
+    keyring = batch.ledger.keyring
+    if keyring is None:
+        return 0, False
+    destroyed = 0
+    try:
+        pseudonym = keyring.subject_pseudonym(subject, create=False)
+    except ErasedError:
+        pseudonym = None
+    prefixes = [f"{key_part(subject)}#"] + ([] if pseudonym is None else [f"{pseudonym}#"])
+    for prefix in prefixes:
+        destroyed += destroy_keys(batch, like=_escape(prefix) + "%", matches=_starts(prefix))
+    return destroyed, keyring.erase(keyring.pseudonym_key_name(subject))
 
 
 def destroy_expired_keys(batch: Batch, system_id: str, *, before_month: str) -> int:
@@ -64,6 +66,10 @@ def destroy_keys(batch: Batch, *, like: str, matches: Callable[[str], bool]) -> 
     queued = (row["subject"] for row in batch.rows.get(SubjectKey, []))
     names = sorted({name for name in (*stored, *queued) if matches(name)})
     return sum(keyring.erase(name) for name in names)
+
+
+def _starts(prefix: str) -> Callable[[str], bool]:
+    return lambda name: name.startswith(prefix)
 
 
 def _escape(text: str) -> str:

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.ledger import Entry, KeyRing, Ledger, MasterKey, WrappedKey
 from ethica.service.db import ShardLease, claim_shard, utcnow
+from ethica.service.ledger.naming import resolve_request, subject_of_part
 from ethica.service.ledger.seals import WriterSeal
 from ethica.service.ledger.store import (
     SqlEntryStore,
@@ -149,6 +150,14 @@ class _CachedKeyStore:
                 self._cache[row.subject] = self._stored(row.subject, row)
             self._absent.update(s for s in chunk if s not in self._cache)
 
+    def cached(self, subject: str) -> bool:
+        """Whether the key of ``subject`` is known (looked up, or created in this group)."""
+        return subject in self._cache
+
+    def assume_absent(self, subjects: Collection[str]) -> None:
+        """Note keys that cannot exist (named after a pseudonym created in this group)."""
+        self._absent.update(s for s in subjects if s not in self._cache)
+
     def get(self, subject: str) -> WrappedKey | None:
         if subject in self._cache:
             return self._cache[subject]
@@ -234,6 +243,8 @@ class LedgerWriter:
         a savepoint, which saves two statements per job. ``keys`` names the key subjects the
         job will seal personal fields with: the group looks them up in one query instead of
         one query per job (a job may still seal with others; they are looked up one by one).
+        They are named as :func:`~ethica.service.ledger.naming.key_request` names them (by
+        subject id): the group resolves their pseudonyms first.
         """
         future: Future[T] = Future()
         self._queue.put((job, future, savepoint, keys))
@@ -309,7 +320,7 @@ class LedgerWriter:
                 # (a job of a group that is then rolled back and retried stayed committed).
                 session.connection().exec_driver_sql("BEGIN")
             batch, keys = self._batch(session, heads)
-            keys.prefetch([subject for item in group for subject in item[3]])
+            _prefetch(batch, keys, [request for item in group for request in item[3]])
             for job, future, savepoint, _ in group:
                 results.append(self._run_job(batch, job, future, heads, savepoint=savepoint))
             self._flush(batch)
@@ -420,6 +431,28 @@ class LedgerWriter:
                 connection.execute(_insert(table, many), rows)
         if ledger_rows:
             connection.execute(_insert(LedgerEntry, many), ledger_rows)
+
+
+def _prefetch(batch: Batch, keys: _CachedKeyStore, requests: Sequence[str]) -> None:
+    """Look up the keys a group's jobs declared: their subjects' pseudonym keys in one query,
+    then the data keys named after those pseudonyms in one more.
+
+    A subject without a pseudonym key gets one now (inserted with the group): their data
+    keys, named after a pseudonym that did not exist, cannot exist either, so they cost no
+    lookup.
+    """
+    keyring = batch.ledger.keyring
+    keys.prefetch([name for name in requests if "#" not in name])  # a key named as it is
+    requests = [request for request in requests if "#" in request]
+    if not requests or keyring is None:
+        return
+    subjects = {request: subject_of_part(request.split("#", 1)[0]) for request in requests}
+    key_names = {subject: keyring.pseudonym_key_name(subject) for subject in subjects.values()}
+    keys.prefetch(list(key_names.values()))
+    new = {subject for subject, name in key_names.items() if not keys.cached(name)}
+    names = {request: resolve_request(keyring, request) for request in requests}
+    keys.assume_absent([names[r] for r, subject in subjects.items() if subject in new])
+    keys.prefetch(list(names.values()))
 
 
 def collect_queued(

@@ -12,7 +12,7 @@ from sqlalchemy import delete
 from ethica.service.db import new_id, utcnow
 from ethica.service.decisions.service import get_decision
 from ethica.service.errors import ConflictError
-from ethica.service.ledger.shredding import sealing_subject
+from ethica.service.ledger.naming import sealing_subject
 from ethica.service.ledger.writer import Batch
 from ethica.service.reviews.cases import OPEN_STATUSES, PENDING_REVIEW
 from ethica.service.reviews.tables import Appeal, ReviewClaim
@@ -38,7 +38,9 @@ def appeal(batch: Batch, *, decision_id: str, subject_id: str, statement: str) -
     entry = batch.ledger.append(
         "appeal",
         chain=decision.ledger_chain,
-        subject=sealing_subject(subject_id, decision.system_id, decision.created_at),
+        subject=sealing_subject(
+            batch.ledger.keyring, subject_id, decision.system_id, decision.created_at
+        ),
         public={
             "decision_id": decision.id,
             "decision_sequence": decision.ledger_sequence,

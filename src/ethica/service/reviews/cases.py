@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ethica.governance import SystemSpec, parse_spec
 from ethica.ledger import KeyRing, LedgerError
 from ethica.service.db import utcnow
-from ethica.service.decisions.explanations import Explanations, is_sealed
+from ethica.service.decisions.explanations import Explanations, Opened, erased_on, is_sealed
 from ethica.service.decisions.record import NO_MODEL
 from ethica.service.decisions.tables import Decision
 from ethica.service.errors import NotFoundError
@@ -251,10 +251,14 @@ class _Context:
             explanations=explanations,
         )
 
-    def _explanation(self, decision: Decision) -> dict[str, Any] | None:
-        if self.explanations is None:
-            return None if is_sealed(decision.explanation) else decision.explanation
-        return self.explanations.explanation(decision)
+    def _explanation(self, decision: Decision) -> Opened | None:
+        """The explanation and what became of it; None when it was not opened here."""
+        if self.explanations is not None:
+            return self.explanations.of(decision)
+        if not is_sealed(decision.explanation):
+            return Opened.plain(decision.explanation)
+        day = erased_on(decision.explanation)
+        return None if day is None else Opened(None, "erased", day)
 
     def case(self, decision: Decision, *, now: datetime) -> ReviewCase:
         spec = self.specs[decision.system_id]
@@ -289,13 +293,24 @@ class _Context:
                 "model_version": decision.model_version,
                 "scored_by": decision.scored_by,
                 "person_decides": direct,
-                "explanation": None if blind else self._explanation(decision),
+                **_explained(None if blind else self._explanation(decision)),
                 "data": decision.data,
                 "claimed_by": None if claim is None else claim.reviewer_id,
                 "proposed_outcome": None if proposal is None else proposal.outcome,
                 "proposed_by": None if proposal is None else proposal.reviewer_id,
             }
         )
+
+
+def _explained(opened: Opened | None) -> dict[str, Any]:
+    """A case's explanation fields: the explanation, what became of it, and when erased."""
+    if opened is None:
+        return {"explanation": None, "explanation_status": None, "explanation_erased_on": None}
+    return {
+        "explanation": opened.explanation,
+        "explanation_status": opened.status,
+        "explanation_erased_on": opened.erased_on,
+    }
 
 
 def _opened(

@@ -13,17 +13,17 @@ from sqlalchemy.orm import Session
 
 from ethica.ledger import KeyRing, LedgerError
 from ethica.service.decisions.tables import Decision
-from ethica.service.ledger.shredding import sealing_subject
+from ethica.service.ledger.naming import sealing_subject
 from ethica.service.ledger.store import row_entry
 from ethica.service.ledger.tables import LedgerEntry
 from ethica.service.reviews.tables import Review
 
 
-def comment_key(decision: Decision) -> str | None:
+def comment_key(keyring: KeyRing | None, decision: Decision) -> str | None:
     """The key that seals comments on ``decision``; None when it names no subject."""
     if decision.subject_id is None:
         return None
-    return sealing_subject(decision.subject_id, decision.system_id, decision.created_at)
+    return sealing_subject(keyring, decision.subject_id, decision.system_id, decision.created_at)
 
 
 def review_comment(

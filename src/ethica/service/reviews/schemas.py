@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from ethica.service.decisions.schemas import DataUse, LedgerRef
+from ethica.service.decisions.schemas import DataUse, ExplanationStatus, LedgerRef
 from ethica.service.reviews.clocks import Priority
 from ethica.service.text import RequestSchema
 
@@ -54,6 +54,15 @@ class ReviewCase(BaseModel):
         "'decide'); it never counts in agreement with a model."
     )
     explanation: dict[str, Any] | None
+    explanation_status: ExplanationStatus | None = Field(
+        None,
+        description="given; none (no model explained it); erased (the customer had their data "
+        "erased, the explanation with it); unreadable; null when the explanation is withheld "
+        "(blind-first) or was not opened for this listing",
+    )
+    explanation_erased_on: date | None = Field(
+        None, description="The day the customer's data, the explanation with it, was erased."
+    )
     data: DataUse
     claimed_by: str | None
     proposed_outcome: str | None = None

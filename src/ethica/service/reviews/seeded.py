@@ -31,7 +31,7 @@ from ethica.service.db import new_id, utcnow
 from ethica.service.decisions.hooks import as_recorded, default_explainer
 from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
 from ethica.service.decisions.tables import Decision
-from ethica.service.ledger.shredding import sealing_subject
+from ethica.service.ledger.naming import sealing_subject
 from ethica.service.ledger.writer import Batch
 from ethica.service.reviews.cases import PENDING_REVIEW
 from ethica.service.reviews.judgements import valid_outcome
@@ -121,7 +121,9 @@ def record_seeded_case(
         "seeded_case",
         chain=spec.id,
         # Sealed like a real decision's inputs, under a key of the case's own (no customer).
-        subject=sealing_subject(f"seeded-{prepared.decision_id}", spec.id, prepared.created_at),
+        subject=sealing_subject(
+            batch.ledger.keyring, f"seeded-{prepared.decision_id}", spec.id, prepared.created_at
+        ),
         public={
             "decision_id": prepared.decision_id,
             "system_id": spec.id,

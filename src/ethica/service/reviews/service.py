@@ -293,7 +293,7 @@ def _record(batch: Batch, step: _Step) -> Review:
     claim = batch.session.get(ReviewClaim, decision.id)
     seeded = batch.session.get(SeededCase, decision.id) if decision.seeded else None
     matched = None if seeded is None else step.outcome == seeded.known_outcome
-    sealed_by = comment_key(decision) if step.comment is not None else None
+    sealed_by = comment_key(batch.ledger.keyring, decision) if step.comment is not None else None
     entry = batch.ledger.append(
         "review",
         chain=decision.ledger_chain,

@@ -96,6 +96,8 @@ def prove_request(batch: Batch, row: RightsRequest) -> None:
 def request_fields(batch: Batch, row: RightsRequest) -> dict[str, Any]:
     """What a request's entry proves: its fields, its result's digest, its subject's pseudonym."""
     keyring = batch.ledger.keyring
+    named = row.subject_id  # an erasure's own request is renamed before it is proved
+    ref = named if named.startswith("erased:") or keyring is None else keyring.pseudonym(named)
     return {
         "request_id": row.id,
         "kind": row.kind,
@@ -105,7 +107,7 @@ def request_fields(batch: Batch, row: RightsRequest) -> dict[str, Any]:
         "due_at": iso_moment(row.due_at),
         "completed_at": iso_moment(row.completed_at),
         "result_sha256": json_digest(row.result),
-        "subject_ref": None if keyring is None else keyring.pseudonym(row.subject_id),
+        "subject_ref": None if keyring is None else ref,
     }
 
 

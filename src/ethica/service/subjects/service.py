@@ -14,7 +14,7 @@ What stays, table by table, and what the database files keep for how long: ``doc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import String, cast, delete, or_, select, update
@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 from ethica.service.auth import sign_token
 from ethica.service.concerns.tables import Concern
 from ethica.service.consent.tables import ConsentRecord, ObjectionRecord
-from ethica.service.decisions.explanations import SEALED
+from ethica.service.db import utcnow
+from ethica.service.decisions.explanations import erased_marker
 from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.errors import ConflictError
 from ethica.service.ledger.compaction import compact_after_erasure
@@ -87,7 +88,7 @@ def erase_subject(
     request = open_request(
         session, kind="erasure", subject_id=subject_id, requested_by=requested_by, now=now
     )
-    key_destroyed = destroy_subject_keys(batch, subject_id) > 0
+    keys_destroyed, pseudonym_destroyed = destroy_subject_keys(batch, subject_id)
     their_decisions = select(Decision.id).where(Decision.subject_id == subject_id)
     deleted = session.execute(
         delete(ProtectedValue).where(
@@ -116,7 +117,7 @@ def erase_subject(
             Decision.explanation.is_not(None),
             cast(Decision.explanation, String) != "null",
         )
-        .values(explanation=SEALED)
+        .values(explanation=erased_marker(_today(now)))
     )
     unlinked = session.execute(
         update(Decision).where(Decision.subject_id == subject_id).values(subject_id=None)
@@ -127,7 +128,9 @@ def erase_subject(
     # them too. Done last, as a job that fails afterwards could not put them back.
     queued_deleted, queued_unlinked = _queued_rows(batch, subject_id)
     counts = {
-        "key_destroyed": key_destroyed,
+        "key_destroyed": keys_destroyed > 0,
+        # Verify counts these against the pseudonyms whose keys are gone (docs/erasure.md).
+        "pseudonym_destroyed": pseudonym_destroyed,
         "protected_values_deleted": _rowcount(deleted) + queued_deleted,
         "decisions_unlinked": _rowcount(unlinked) + queued_unlinked,
         "concerns_deleted": _rowcount(concerns),
@@ -162,14 +165,15 @@ def _pseudonymise_links(batch: Batch, subject_id: str) -> int:
             update(table).where(table.subject_id == subject_id).values(subject_id=pseudonym)
         )
         renamed += _rowcount(result)
-    # Erasure requests keep the id: the record that the erasure was done, and what lets
-    # `ethica ledger verify` tell the subject's shredded keys and rows from tampering.
-    others = batch.session.execute(
+    # The erasure request too: `ethica ledger verify` tells the subject's shredded keys and
+    # rows from tampering by this pseudonym (ids in older key names) and by the erasure's
+    # entry (pseudonyms), so no row keeps the id.
+    requests = batch.session.execute(
         update(RightsRequest)
-        .where(RightsRequest.subject_id == subject_id, RightsRequest.kind != "erasure")
+        .where(RightsRequest.subject_id == subject_id)
         .values(subject_id=pseudonym)
     )
-    return renamed + _rowcount(others)
+    return renamed + _rowcount(requests)
 
 
 def _queued_rows(batch: Batch, subject_id: str) -> tuple[int, int]:
@@ -190,7 +194,11 @@ def _scrub_queued_rows(batch: Batch, subject_id: str) -> None:
         if row.get("subject_id") == subject_id:
             row["subject_id"] = None
             if row.get("explanation") is not None:  # it quotes the customer's own values
-                row["explanation"] = dict(SEALED)
+                row["explanation"] = erased_marker(_today(None))
+
+
+def _today(now: datetime | None) -> date:
+    return (now or utcnow()).date()
 
 
 def _rowcount(result: Any) -> int:
@@ -214,7 +222,8 @@ def run_erasure(writer: LedgerWriter, *, subject_id: str, requested_by: str) -> 
     bind = writer.sessions.kw.get("bind")
     if bind is not None:
         compact_after_erasure(bind)
-    return request_read(row)
+    # The row names them by pseudonym now; the answer names whom the caller asked about.
+    return request_read(row).model_copy(update={"subject_id": subject_id})
 
 
 def _erase_on(
