@@ -180,6 +180,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
+    load_at_start = " ".join(f"{x:.1f}" for x in os.getloadavg())
     results: list[tuple[str, str, str, float, float]] = []
     wall, cpu = timed([str(BIN / "ethica"), "--help"], args.repeat, args.statistic)
     results.append(("-", "-", "ethica --help", wall, cpu))
@@ -210,7 +211,8 @@ def main() -> None:
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
         f"\n{args.statistic} of {args.repeat} whole-process runs of {BIN / 'ethica'}, "
-        f"interleaved (CPU = user + system of the child); load average at the end {load} "
+        f"interleaved (CPU = user + system of the child); load average at the start "
+        f"{load_at_start}, at the end {load} "
         f"on {os.cpu_count()} cores\n"
     )
     print("| rows | score | case | wall s | CPU s | wall / DuckDB | CPU / DuckDB |")

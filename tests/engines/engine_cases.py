@@ -99,6 +99,15 @@ AGGREGATIONS: dict[str, Aggregation] = {
             ("cap", Apply("cap", (Col("position"),), (5.0,))),
         ),
     ),
+    "exact sums": Aggregation(
+        keys=(("sex", Col("sex")), ("bin", binned("score", 0.0, 1.0, 10))),
+        exact_sums=(
+            ("score", Col("score")),
+            ("missing", Col("score_missing")),
+            ("negative", Apply("shift", (Col("score"),), (7.25,))),
+            ("error", ERROR),
+        ),
+    ),
     "no keys": Aggregation(keys=(), sums=(("score", Col("score")), ("label", Col("label")))),
     "deviations": Aggregation(
         keys=(("sex", Col("sex")), ("flag", Col("flag")), ("bin", binned("score", 0.0, 1.0, 4))),

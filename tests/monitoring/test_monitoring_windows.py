@@ -138,11 +138,14 @@ def test_duckdb_on_parquet_equals_memory(tmp_path: Path) -> None:
     data = _decisions(days=6, per_day=200)
     path = tmp_path / "decisions.parquet"
     data.to_parquet(path)
-    _same(build_windows(data, PLAN, engine="memory"), build_windows(path, PLAN))
+    # DuckDB adds scores as exact integers (the same sum in any thread order), the in-memory
+    # engine adds them in row order: the last bits of a score sum may differ.
+    _same(build_windows(data, PLAN, engine="memory"), build_windows(path, PLAN), exact=False)
     since, until = START + timedelta(days=2), START + timedelta(days=4)
     _same(
         build_windows(data, PLAN, since=since, until=until, engine="memory"),
         build_windows(path, PLAN, since=since, until=until),
+        exact=False,
     )
 
 
@@ -183,11 +186,14 @@ def test_spark_counts_windows_of_a_parquet_log_equal_to_memory(tmp_path: Path, s
     path = tmp_path / "decisions.parquet"
     data.to_parquet(path)
     engine = SparkEngine(spark)
-    _same(build_windows(data, PLAN, engine="memory"), build_windows(path, PLAN, engine=engine))
+    # Spark, like DuckDB, adds scores as exact integers; the in-memory engine in row order.
+    memory = build_windows(data, PLAN, engine="memory")
+    _same(memory, build_windows(path, PLAN, engine=engine), exact=False)
     since, until = START + timedelta(days=1), START + timedelta(days=3)
     _same(
         build_windows(data, PLAN, since=since, until=until, engine="memory"),
         build_windows(spark.read.parquet(str(path)), PLAN, since=since, until=until),
+        exact=False,
     )
 
 
@@ -196,7 +202,7 @@ def test_epoch_seconds_work_as_timestamps(tmp_path: Path) -> None:
     epoch = data.assign(made_at=(data["made_at"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds())
     path = tmp_path / "epoch.parquet"
     epoch.to_parquet(path)
-    _same(build_windows(data, PLAN, engine="memory"), build_windows(path, PLAN))
+    _same(build_windows(data, PLAN, engine="memory"), build_windows(path, PLAN), exact=False)
 
 
 def test_merged_windows_equal_the_count_table_of_the_whole_span() -> None:

@@ -42,11 +42,20 @@ class Apply:
 
 
 Expr: TypeAlias = Col | Apply
+#: Binary digits of each value's fraction that an exact sum keeps (a 64-bit integer holds them).
+FRACTION_BITS = 62
 
 
 @dataclass(frozen=True)
 class Aggregation:
     """Group by ``keys``, count rows as ``n``, sum each of ``sums``, take the range of ``ranges``.
+
+    Each of ``exact_sums`` is a sum that does not depend on the order the rows are added in:
+    parallel engines (DuckDB, Spark) add partial sums in the order their threads finish, and a
+    floating-point sum can then differ in its last bit from one run to the next. Each value's
+    whole part and its fraction (to :data:`FRACTION_BITS` binary digits) are added as integers,
+    exactly, and the two totals are combined into one double; the in-memory engine, which adds
+    in row order, sums the values as they are.
 
     Keys keep missing values (NULL / NaN) as a group of their own; the caller decides what a
     missing key means. Each of ``ranges`` gives two columns, ``<name>_min`` and ``<name>_max``
@@ -58,13 +67,15 @@ class Aggregation:
 
     keys: tuple[tuple[str, Expr], ...]
     sums: tuple[tuple[str, Expr], ...] = field(default=())
+    exact_sums: tuple[tuple[str, Expr], ...] = field(default=())
     ranges: tuple[tuple[str, Expr], ...] = field(default=())
     deviations: tuple[tuple[str, Expr], ...] = field(default=())
 
     def columns(self) -> set[str]:
         """Names of the source columns the aggregation reads."""
         names: set[str] = set()
-        for _, expr in (*self.keys, *self.sums, *self.ranges, *self.deviations):
+        every = (*self.keys, *self.sums, *self.exact_sums, *self.ranges, *self.deviations)
+        for _, expr in every:
             names |= expression_columns(expr)
         return names
 
@@ -72,7 +83,8 @@ class Aggregation:
         """Names of the double-precision output columns: the sums, ranges and deviations."""
         ranged = [f"{name}_{end}" for name, _ in self.ranges for end in ("min", "max")]
         deviations = [name for name, _ in self.deviations]
-        return [*(name for name, _ in self.sums), *ranged, *deviations]
+        summed = [name for name, _ in (*self.sums, *self.exact_sums)]
+        return [*summed, *ranged, *deviations]
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ class MemoryEngine:
         for (name, _), unique, position in zip(aggregation.keys, uniques, positions, strict=True):
             result[name] = unique.take(position).to_numpy(dtype=object)
         result["n"] = counts[present].astype(np.int64)
-        for name, expr in aggregation.sums:
+        # Added in row order, the sums are the same on every run: exact sums need no more here.
+        for name, expr in (*aggregation.sums, *aggregation.exact_sums):
             result[name] = _sum(cell, evaluator.value(expr), cells)[present]
         for name, expr in aggregation.ranges:
             low, high = _range(cell, evaluator.value(expr), cells)

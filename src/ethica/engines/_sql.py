@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ethica.engines._aggregation import Aggregation, Apply, Col, ColumnProfile, Expr
+from ethica.engines._aggregation import (
+    FRACTION_BITS,
+    Aggregation,
+    Apply,
+    Col,
+    ColumnProfile,
+    Expr,
+)
 
 
 @dataclass(frozen=True)
@@ -18,6 +25,8 @@ class Dialect:
     name: str
     quote: str
     double: str
+    #: An exact integer type whose SUM cannot wrap around (Spark's BIGINT sum would).
+    integer: str
 
     def identifier(self, name: str) -> str:
         """Quote an identifier, doubling any quote character inside it."""
@@ -33,9 +42,9 @@ class Dialect:
         return f"CAST({sql} AS {self.double})"
 
 
-DUCKDB = Dialect("duckdb", '"', "DOUBLE")
-POSTGRESQL = Dialect("postgresql", '"', "DOUBLE PRECISION")
-SPARK = Dialect("spark", "`", "DOUBLE")
+DUCKDB = Dialect("duckdb", '"', "DOUBLE", "BIGINT")
+POSTGRESQL = Dialect("postgresql", '"', "DOUBLE PRECISION", "BIGINT")
+SPARK = Dialect("spark", "`", "DOUBLE", "DECIMAL(38,0)")
 
 _IDEAL_RANK = "__ethica_ideal_rank"
 _CELL_MEAN = "__ethica_cell_mean"
@@ -52,6 +61,10 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
         f"SUM({renderer.value(expr)}) AS {dialect.identifier(name)}"
         for name, expr in aggregation.sums
     ]
+    exact_sums = [
+        f"{_exact_sum(renderer.value(expr), dialect)} AS {dialect.identifier(name)}"
+        for name, expr in aggregation.exact_sums
+    ]
     ranges = [
         f"{extreme}({renderer.value(expr)}) AS {dialect.identifier(f'{name}_{extreme.lower()}')}"
         for name, expr in aggregation.ranges
@@ -65,7 +78,7 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
         for name, expr in aggregation.deviations
     ]
     select = ", ".join(
-        [*keys, f"COUNT(*) AS {dialect.identifier('n')}", *sums, *ranges, *deviations]
+        [*keys, f"COUNT(*) AS {dialect.identifier('n')}", *sums, *exact_sums, *ranges, *deviations]
     )
     if windows:
         extra = ", ".join(
@@ -84,7 +97,9 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
         source = f"(SELECT m.*, {extra} FROM {source} AS m)"
     group_by = ", ".join(str(i + 1) for i in range(len(keys)))
     statement = f"SELECT {select} FROM {source} AS t"
-    return f"{statement} GROUP BY {group_by}" if keys else statement
+    # Cells in a fixed order: a parallel group-by returns them in the order its threads
+    # finish, and sums over cells in another order may differ in their last bit.
+    return f"{statement} GROUP BY {group_by} ORDER BY {group_by}" if keys else statement
 
 
 def profile_sql(
@@ -121,6 +136,22 @@ def profile_row(row: tuple[object, ...] | list[object]) -> ColumnProfile:
         low,  # type: ignore[arg-type]
         high,  # type: ignore[arg-type]
         None if distinct is None else int(distinct),  # type: ignore[call-overload]
+    )
+
+
+def _exact_sum(value: str, dialect: Dialect) -> str:
+    """Render a sum that is the same in any order: whole parts and fractions as integers.
+
+    ``x - FLOOR(x)`` is exact in double precision, and scaling by a power of two is too, so
+    every engine computes the same integers; integer sums are exact, and each of the two
+    totals is rounded to a double once.
+    """
+    whole = f"FLOOR({value})"
+    scale = dialect.literal(2.0**FRACTION_BITS)
+    fraction = f"FLOOR(({value} - {whole}) * {scale})"
+    return (
+        f"({dialect.as_double(f'SUM(CAST({whole} AS {dialect.integer}))')} + "
+        f"{dialect.as_double(f'SUM(CAST({fraction} AS {dialect.integer}))')} / {scale})"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,11 @@ LABEL_FREE = ("selection_rate",)
 
 
 def binary_aggregation(roles: Roles, bins: ScoreBins | None) -> Aggregation:
-    """Group by the sensitive features, label, prediction and score bin; sum the score."""
+    """Group by the sensitive features, label, prediction and score bin; sum the score.
+
+    The score's sum is exact (the same on every run of a parallel engine), so that an audit
+    of the same data writes the same JSON every time.
+    """
     keys: list[tuple[str, Any]] = [(f, Col(f)) for f in roles.sensitive]
     if roles.label is not None:
         keys.append(("label", Col(roles.label)))
@@ -52,7 +57,7 @@ def binary_aggregation(roles: Roles, bins: ScoreBins | None) -> Aggregation:
         else:
             keys.append(("score_bin", binned(roles.score, bins.low, bins.high, bins.bins)))
         sums.append(("score_sum", score))
-    return Aggregation(keys=tuple(keys), sums=tuple(sums))
+    return Aggregation(keys=tuple(keys), exact_sums=tuple(sums))
 
 
 def binary_table(
@@ -152,7 +157,7 @@ def binary_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetrics
     has_label = "label" in table.keys
     names = tuple(RATES) if has_label else LABEL_FREE
     values = derived_values(counts, has_label=has_label)
-    curves: dict[str, pd.DataFrame] = {}
+    curves: Mapping[str, pd.DataFrame] = {}
     if "score_bin" in table.keys:
         from ethica.fairness._scores import score_metrics
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ class GroupMetrics:
     values: dict[str, FloatArray]
     rates: dict[str, tuple[FloatArray, FloatArray]] = field(default_factory=dict)
     means: dict[str, tuple[FloatArray, FloatArray]] = field(default_factory=dict)
-    curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+    curves: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     shares: dict[str, str] = field(default_factory=dict)
     supports: dict[str, FloatArray] = field(default_factory=dict)
 

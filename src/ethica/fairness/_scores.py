@@ -6,6 +6,9 @@ AUC from bins counts a positive-negative pair in the same bin as half a success,
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
+from functools import partial
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -18,20 +21,39 @@ CALIBRATION_BINS = 10
 BoolArray = npt.NDArray[np.bool_]
 
 
+class Curves(Mapping[str, pd.DataFrame]):
+    """Per-group tables made on first use: only the HTML report draws them."""
+
+    def __init__(self, makers: dict[str, Callable[[], pd.DataFrame]]) -> None:
+        self._makers = makers
+        self._made: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._made:
+            self._made[name] = self._makers[name]()
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+
 def score_metrics(
     table: CountTable, rollup: Rollup
-) -> tuple[dict[str, FloatArray], dict[str, pd.DataFrame]]:
+) -> tuple[dict[str, FloatArray], Mapping[str, pd.DataFrame]]:
     """Mean score and ROC AUC per group, and a calibration table by score bin."""
     frame, codes = rollup.cells, rollup.codes
     size = len(rollup.groups)
     n = count_by_code(frame["n"].to_numpy(), codes, size)
     values = {"mean_score": ratio(sum_by_code(frame["score_sum"], codes), n)}
-    curves: dict[str, pd.DataFrame] = {}
+    makers: dict[str, Callable[[], pd.DataFrame]] = {}
     if "label" in frame:
         positive = (frame["label"] == 1).to_numpy()
         values["roc_auc"] = _auc(frame, codes, positive, size)
-        curves["calibration"] = _calibration(table, rollup, positive)
-    return values, curves
+        makers["calibration"] = partial(_calibration, table, rollup, positive)
+    return values, Curves(makers)
 
 
 def _auc(frame: pd.DataFrame, codes: Codes, positive: BoolArray, size: int) -> FloatArray:
