@@ -29,7 +29,7 @@ def test_a_reviewer_overrides_a_declined_credit_case_and_a_second_reviewer_appro
 
     page.get_by_role("link", name=decision[:8]).click()
     page.wait_for_url(f"**/console/cases/{decision}")
-    assert "declined" in page.get_by_role("region", name="The model's recommendation").inner_text()
+    assert "Declined" in page.get_by_role("region", name="The model's recommendation").inner_text()
     screenshot(page, "case-before")
 
     page.get_by_role("button", name="Claim this case").click()

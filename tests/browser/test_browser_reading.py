@@ -176,6 +176,7 @@ def test_the_api_docs_buttons_stay_on_a_phones_screen(
         page.goto(f"{live_service.url}/docs")
         page.locator(".opblock-summary", has_text="Apply System").first.click()
         page.get_by_role("button", name="Try it out").first.click()
+        page.get_by_placeholder("system_id").first.fill("demo")
         page.get_by_role("button", name="Execute").first.click()
         page.get_by_role("button", name="Clear").first.wait_for()
         outside = page.evaluate(
