@@ -71,7 +71,9 @@ def _merged(days: Sequence[WindowCounts]) -> WindowCounts:
     total = None
     for table in scores:
         total = table if total is None else total.merge(table)
-    return WindowCounts(merged.start, merged.decisions, merged.outcomes, scores=total)
+    return WindowCounts(
+        merged.start, merged.decisions, merged.outcomes, merged.features, scores=total
+    )
 
 
 def gap_trends(
@@ -130,19 +132,37 @@ def drift_grid(
     *,
     sensitive_features: Sequence[str],
     reference_weeks: int = REFERENCE_WEEKS,
+    features: Mapping[str, Distribution] | None = None,
 ) -> DriftGrid | None:
-    """Test every later week against the first ``reference_weeks``; ``None`` without them."""
+    """Test every later week against the first ``reference_weeks``; ``None`` without them.
+
+    Each input feature in ``features`` (its distribution in the model version's training
+    data) is tested against that reference instead, in every week whose days counted it:
+    normalised Wasserstein for numbers, Jensen-Shannon for categories.
+    """
     starts = sorted(weeks)
     if len(starts) <= reference_weeks:
         return None
     reference = _merged([weeks[s] for s in starts[:reference_weeks]])
     later = starts[reference_weeks:]
     names = [SCORE, DECISION, *sensitive_features]
-    rows: dict[str, list[DriftResult | None]] = {name: [] for name in names}
+    inputs = {n: d for n, d in (features or {}).items() if n not in names}
+    rows: dict[str, list[DriftResult | None]] = {name: [] for name in [*names, *inputs]}
     for start in later:
         for name in names:
             rows[name].append(_drift_of(name, reference, weeks[start]))
+        for name, trained in inputs.items():
+            rows[name].append(_input_drift(name, trained, weeks[start].features.get(name)))
     return DriftGrid((starts[0], starts[reference_weeks]), later, rows)
+
+
+def _input_drift(
+    name: str, reference: Distribution, current: Distribution | None
+) -> DriftResult | None:
+    if current is None or current.total == 0 or reference.total == 0:
+        return None
+    test = "wasserstein" if reference.feature_type == "numeric" else "jensenshannon"
+    return drift(name, reference, current, test=test)
 
 
 def _drift_of(name: str, reference: WindowCounts, current: WindowCounts) -> DriftResult | None:

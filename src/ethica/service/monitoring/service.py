@@ -19,18 +19,24 @@ from sqlalchemy.orm import Session
 
 from ethica.fairness import CountTable, ScoreBins
 from ethica.governance import BinaryDecision, parse_spec
+from ethica.ledger import KeyRing
 from ethica.monitoring._alerts import default_rules
+from ethica.monitoring._distribution import Distribution
 from ethica.monitoring._report import MonitoringReport, monitoring_report
 from ethica.monitoring._windows import WindowCounts, table_from_dict, window_start
 from ethica.service.db import new_id
 from ethica.service.decisions.live_audit import live_count_table
 from ethica.service.decisions.record import PENDING
 from ethica.service.decisions.tables import Decision
+from ethica.service.ledger.store import SqlKeyStore
+from ethica.service.monitoring.features import day_features, feature_reference, from_dict
 from ethica.service.monitoring.tables import MonitoringWindow
 from ethica.service.systems.service import get_system
 
 DAY = timedelta(days=1)
 PARTS = ("decisions", "outcomes")
+#: The part holding each input feature's counts (see :mod:`ethica.service.monitoring.features`).
+FEATURES = "features"
 #: How a binary system's scores are counted per day (fixed, so days merge).
 SCORE_BINS = ScoreBins("equal_width", 0.0, 1.0, 20)
 
@@ -67,6 +73,8 @@ def run_monitor(
             for part in counting.parts:
                 counting.store(day, part, stored.get((day, part)))
             run.built.append(day)
+        elif FEATURES in counting.parts and (day, FEATURES) not in stored:
+            counting.store(day, FEATURES, None)  # a day counted before features were
         day += DAY
     for day in _late_outcome_days(session, system_id, stored):
         if day < last and day not in run.built:
@@ -97,13 +105,21 @@ def load_windows(
     if until is not None:
         query = query.where(MonitoringWindow.start < until)
     by_start: dict[datetime, dict[str, CountTable | None]] = defaultdict(dict)
+    features: dict[datetime, dict[str, Distribution]] = {}
     for window in session.scalars(query.order_by(MonitoringWindow.start)):
         start = window.start.astimezone(UTC)
+        if window.part == FEATURES:
+            features[start] = {} if window.table is None else from_dict(window.table)
+            continue
         stored = None if window.table is None else table_from_dict(window.table)
         by_start[start][window.part] = stored
     return {
         start: WindowCounts(
-            start, tables.get("decisions"), tables.get("outcomes"), scores=tables.get("scores")
+            start,
+            tables.get("decisions"),
+            tables.get("outcomes"),
+            features=features.get(start, {}),
+            scores=tables.get("scores"),
         )
         for start, tables in by_start.items()
     }
@@ -127,17 +143,32 @@ class _Counting:
         binary = isinstance(decision, BinaryDecision)
         self.table_options: dict[str, Any] = {"options": {"window": True}} if binary else {}
         self.parts = (*PARTS, "scores") if binary else PARTS
+        system = get_system(session, system_id=system_id)
+        self.reference = feature_reference(session, system)
+        if self.reference is not None:
+            self.parts = (*self.parts, FEATURES)
+            self.keyring = KeyRing(master_key, store=SqlKeyStore(session))
 
     def store(self, day: datetime, part: str, existing: MonitoringWindow | None) -> None:
-        table = self._count(day, part)
         window = existing or MonitoringWindow(
             id=new_id(), system_id=self.system_id, start=day, part=part
         )
-        window.rows = 0 if table is None else table.rows
-        window.table = None if table is None else {**table.to_dict(), "options": table.options}
+        if part == FEATURES:
+            window.table, window.rows = self._features(day)
+        else:
+            table = self._count(day, part)
+            window.rows = 0 if table is None else table.rows
+            window.table = None if table is None else {**table.to_dict(), "options": table.options}
         window.built_at = self.now
         if existing is None:
             self.session.add(window)
+
+    def _features(self, day: datetime) -> tuple[dict[str, Any] | None, int]:
+        assert self.reference is not None
+        conditions = [*_counted(self.system_id), Decision.created_at >= day]
+        conditions.append(Decision.created_at < day + DAY)
+        rows = list(self.session.scalars(select(Decision).where(*conditions)))
+        return day_features(self.session, self.keyring, rows, self.reference)
 
     def _count(self, day: datetime, part: str) -> CountTable | None:
         with_outcomes = part == "outcomes"

@@ -35,8 +35,9 @@ from ethica.service.decisions.tables import Decision, ProtectedValue
 from ethica.service.deps import SessionDep, run_job
 from ethica.service.ledger.writer import Batch
 from ethica.service.monitoring.alerts import StoredAlert, get_alert, list_alerts, move_alert
+from ethica.service.monitoring.features import feature_reference
 from ethica.service.monitoring.job import SPAN_DAYS
-from ethica.service.monitoring.service import PARTS, load_windows
+from ethica.service.monitoring.service import FEATURES, PARTS, load_windows
 from ethica.service.monitoring.tables import MonitoringWindow
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
@@ -87,7 +88,9 @@ def _history(session: Session, *, system_id: str, spec: dict[str, Any]) -> dict[
     key = (system_id, json.dumps(spec, sort_keys=True), built, int(count))
     if key not in _READ:
         groupings = [p.name for p in parse_spec(spec).protected_attributes]
-        weeks = by_week(load_windows(session, system_id=system_id, parts=(*PARTS, "scores")))
+        parts = (*PARTS, "scores", FEATURES)
+        weeks = by_week(load_windows(session, system_id=system_id, parts=parts))
+        trained = feature_reference(session, get_system(session, system_id=system_id))
         performance = performance_by_week(weeks)
         if len(_READ) >= _READ_KEPT:
             _READ.pop(next(iter(_READ)))
@@ -101,7 +104,11 @@ def _history(session: Session, *, system_id: str, spec: dict[str, Any]) -> dict[
             "decisions": sum(w.rows for w in weeks.values()),
             "performance": performance,
             "accuracy_chart": _accuracy_chart(performance),
-            "grid": drift_grid(weeks, sensitive_features=groupings),
+            "grid": drift_grid(
+                weeks,
+                sensitive_features=groupings,
+                features=None if trained is None else trained.reference,
+            ),
         }
     return _READ[key]
 

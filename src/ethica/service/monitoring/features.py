@@ -1,0 +1,143 @@
+"""Input drift from the service's own decision log: each day's features, counted once.
+
+The decision log keeps no input values: the features a model received are personal data,
+sealed with the customer's key in the decision's ledger entry. A monitoring pass opens the
+entries of one whole day with the ledger's key ring, counts each declared feature in the
+bins of the model version's training summary (numeric: its observed range in 20 equal bins;
+categories and booleans: their labels) and keeps only the counts, as the day's ``features``
+part. What cannot be counted is said, not guessed:
+
+- a decision without a subject stores no features at all (only their names): not counted;
+- an erased customer's entry cannot be opened any more: not counted (a day counted before
+  the erasure keeps its counts, which name nobody);
+- a system whose model version has no training summary has no reference: no features part.
+
+The reference is the training summary's background sample, counted in the same bins.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from ethica.explain import TrainingSummary
+from ethica.governance import parse_spec
+from ethica.ledger import KeyRing, LedgerError
+from ethica.monitoring._distribution import Distribution
+from ethica.monitoring._feature_counts import FeatureBins, bin_codes
+from ethica.service.decisions.tables import Decision
+from ethica.service.ledger.store import row_entry
+from ethica.service.ledger.tables import LedgerEntry
+from ethica.service.systems.tables import ModelVersion, System
+
+#: Bins of a numeric feature over its training range.
+NUMERIC_BINS = 20
+_NUMERIC = ("number", "integer")
+
+
+@dataclass(frozen=True)
+class FeatureReference:
+    """How a system's features are counted, and their distributions in the training data."""
+
+    bins: dict[str, FeatureBins]
+    reference: dict[str, Distribution]
+
+
+def feature_reference(session: Session, system: System) -> FeatureReference | None:
+    """The bins and reference of the system's current model version; None without a summary."""
+    if system.model_version is None:
+        return None
+    stored = session.scalar(
+        select(ModelVersion.training_summary).where(
+            ModelVersion.system_id == system.id, ModelVersion.version == system.model_version
+        )
+    )
+    if not stored:
+        return None
+    summary = TrainingSummary.from_dict(stored)
+    background = summary.background if summary.background is not None else pd.DataFrame()
+    bins: dict[str, FeatureBins] = {}
+    reference: dict[str, Distribution] = {}
+    for feature in parse_spec(system.spec).features:
+        if feature.name not in background or feature.type == "text":
+            continue
+        if feature.type in _NUMERIC:
+            low, high = summary.ranges.get(feature.name, (np.nan, np.nan))
+            if not np.isfinite(low) or not np.isfinite(high) or high <= low:
+                continue
+            bins[feature.name] = FeatureBins("numeric", low, high, NUMERIC_BINS)
+        else:
+            bins[feature.name] = FeatureBins("categorical")
+        reference[feature.name] = counted(background[feature.name].tolist(), bins[feature.name])
+    return FeatureReference(bins, reference) if bins else None
+
+
+def counted(values: list[Any], bins: FeatureBins) -> Distribution:
+    """One feature's values as counts in its bins (None and NaN missing)."""
+    if bins.feature_type == "numeric":
+        codes = bin_codes([np.nan if v is None else v for v in values], bins)
+        counts = np.bincount(codes, minlength=bins.bins + 1)
+        seen = np.flatnonzero(counts[: bins.bins])
+        return Distribution.from_counts(
+            bins.centers()[seen], counts[seen], "numeric", int(counts[bins.bins])
+        )
+    present = [str(v).lower() if isinstance(v, bool) else str(v) for v in values if v is not None]
+    labels, counts = np.unique(np.asarray(present, dtype=object), return_counts=True)
+    return Distribution.from_counts(labels, counts, "categorical", len(values) - len(present))
+
+
+def day_features(
+    session: Session, keyring: KeyRing, rows: list[Decision], reference: FeatureReference
+) -> tuple[dict[str, Any] | None, int]:
+    """The stored ``features`` part of one day's decisions, and how many were readable."""
+    places = [(r.ledger_chain, r.ledger_sequence) for r in rows if r.subject_id is not None]
+    values: dict[str, list[Any]] = defaultdict(list)
+    readable = 0
+    for start in range(0, len(places), 500):
+        entries = session.scalars(
+            select(LedgerEntry).where(
+                tuple_(LedgerEntry.chain, LedgerEntry.sequence).in_(places[start : start + 500])
+            )
+        )
+        for entry in entries:
+            try:
+                personal = keyring.open(row_entry(entry))
+            except LedgerError:  # erased (or unreadable): the customer's values are gone
+                continue
+            features = personal.get("features")
+            if not isinstance(features, dict):
+                continue
+            readable += 1
+            for name in reference.bins:
+                values[name].append(features.get(name))
+    if not readable:
+        return None, 0
+    return {
+        name: as_dict(counted(values[name], bins)) for name, bins in reference.bins.items()
+    }, readable
+
+
+def as_dict(distribution: Distribution) -> dict[str, Any]:
+    """A distribution as JSON data (what a window stores)."""
+    return {
+        "type": distribution.feature_type,
+        "values": [v if isinstance(v, str) else float(v) for v in distribution.values],
+        "counts": [int(c) for c in distribution.counts],
+        "missing": distribution.missing,
+    }
+
+
+def from_dict(stored: dict[str, Any]) -> dict[str, Distribution]:
+    """The distributions of a stored ``features`` part."""
+    return {
+        name: Distribution.from_counts(
+            part["values"], part["counts"], part["type"], int(part["missing"])
+        )
+        for name, part in stored.items()
+    }
