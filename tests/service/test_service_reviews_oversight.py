@@ -150,7 +150,8 @@ def test_a_customer_appeals_their_own_decision_once_with_a_sealed_statement(
 
     (entry,) = _entries(running, "appeal")
     assert STATEMENT not in json.dumps(entry.public) and entry.sealed_ciphertext is not None
-    assert entry.subject is not None and entry.subject.startswith("cust-1#leads#")
+    assert entry.subject is not None  # sealed with the key of cust-1 (by pseudonym), leads
+    assert entry.subject.startswith(f"{running.key_prefix('cust-1')}leads#")
     case = _case(running, made["id"])
     assert case["appealed"] is True and case["review_reason"] == "customer appeal"
     assert case["appeal"]["statement"] == STATEMENT
