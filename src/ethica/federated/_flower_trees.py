@@ -49,7 +49,8 @@ def _coordinate(grid: Grid, context: Context) -> None:
     def round_config(server_round: int) -> dict[str, Scalar]:
         return {"global_round": server_round}
 
-    strategy = FedXgbBagging(
+    strategy = _Bagging(
+        rounds,
         initial_parameters=Parameters(tensor_type="", tensors=[]),
         on_fit_config_fn=round_config,
         on_evaluate_config_fn=round_config,
@@ -65,6 +66,26 @@ def _coordinate(grid: Grid, context: Context) -> None:
         **rounds.result(),
     }
     Path(str(context.run_config["result"])).write_text(json.dumps(result), encoding="utf-8")
+
+
+class _Bagging(FedXgbBagging):  # type: ignore[misc]  # Flower is in its own venv (untyped here)
+    """Flower's FedXgbBagging, counting the sites whose trees each round appends.
+
+    (FedXgbBagging aggregates no fit metrics, so the count is taken from its results.)
+    """
+
+    def __init__(self, rounds: RoundMetrics, **options: Any) -> None:
+        super().__init__(**options)
+        self.rounds = rounds
+
+    def aggregate_fit(
+        self, server_round: int, results: list[Any], failures: list[Any]
+    ) -> tuple[Parameters | None, dict[str, Scalar]]:
+        self.rounds.contributed.append(len(results))
+        aggregated: tuple[Parameters | None, dict[str, Scalar]] = super().aggregate_fit(
+            server_round, results, failures
+        )
+        return aggregated
 
 
 class _TreeLearner(Client):  # type: ignore[misc]  # Flower is in its own venv (untyped here)
