@@ -119,9 +119,13 @@ def test_the_credit_history_is_replayed_reviewed_and_monitored_day_by_day(
     windows = session.scalars(
         select(MonitoringWindow).where(MonitoringWindow.system_id == "credit-limit")
     ).all()
-    assert {w.part for w in windows} == {"decisions", "outcomes", "scores"}
+    assert {w.part for w in windows} == {"decisions", "outcomes", "scores", "features"}
     assert len({w.start for w in windows}) == HISTORY_DAYS
     assert sum(w.rows for w in windows if w.part == "decisions") == len(history)
+    # Every replayed customer's inputs were opened from the ledger and counted, by feature.
+    features = [w for w in windows if w.part == "features"]
+    assert sum(w.rows for w in features) == len(history)
+    assert all("postcode_district" in (w.table or {}) for w in features)
     assert f"{len(history):,} decisions replayed" in " ".join(demo.output.split())
 
 
