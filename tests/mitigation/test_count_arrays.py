@@ -66,6 +66,37 @@ def test_several_features_text_of_any_length_booleans_and_no_scores() -> None:
     pd.testing.assert_frame_equal(weights, reweighing(theirs).weights, check_dtype=False)
 
 
+def _scores(case: str, rows: int, rng: np.random.Generator) -> Any:
+    if case == "few exact":  # 201 values, all kept exactly
+        return np.round(rng.random(rows), 2) * 2 - 0.5
+    if case == "too close":  # two scores closer than a step of the lookup's grid: a collision
+        return np.where(rng.random(rows) < 0.5, 0.25, 0.25 + 1e-9) + (np.arange(rows) == 0)
+    # Exact for the first chunks, then more distinct scores than kept: counted again in bins.
+    late = np.round(rng.random(rows), 2)
+    late[rows // 2 :] = rng.random(rows - rows // 2)
+    return late
+
+
+@pytest.mark.parametrize("case", ["few exact", "too close", "many late"])
+def test_short_text_and_integer_features_count_as_count_table_does(case: str) -> None:
+    rng = np.random.default_rng(7)
+    rows = 9_000
+    arrays: dict[str, Any] = {
+        "sensitive_features": {
+            "region": rng.choice(["N", "S", "W"], rows),  # one character: read as an integer
+            "band": rng.choice([1, 3, 4], rows),
+        },
+        "label": rng.random(rows) < 0.4,
+        "prediction": (rng.random(rows) < 0.5).astype(np.int8),
+        "score": _scores(case, rows, rng),
+    }
+    ours = count_arrays(**arrays, chunk_rows=1_000)
+    theirs = count_table(**arrays)
+    _same(ours, theirs)
+    assert ours.bins is not None
+    assert ours.bins.method == ("equal_width" if case == "many late" else "exact")
+
+
 def test_thresholds_from_it_equal_fairlearns() -> None:
     frame = generated(20_000)
     table = count_arrays(

@@ -1,16 +1,18 @@
 """The binary count table of arrays in memory (what thresholds and reweighing need), by chunks.
 
-Each chunk's keys (groups, label, decision, score) become small integer codes, their mixed-radix
-number one cell index, and ``np.bincount`` counts the cells; the chunks' non-empty cells are then
-counted once more the same way. No data frame of the rows is built and no more than one chunk's
-codes are held, so at 10^6 rows this costs a small fraction of building the rows' data frame.
-The result equals :func:`ethica.fairness.count_table` on the same arrays (tested).
+Where every key is short (one-character text, integers in a short range, 0/1 labels and
+decisions, scores with few distinct values or binned), each row's cell is a number computed
+from its keys by offsets and a lookup, and each chunk is counted by one ``np.bincount`` into a
+dense array of all cells: no hashing, no sorting of the rows. Other keys become each chunk's
+codes (hashed), the chunks' non-empty cells counted once more the same way. Either way no data
+frame of the rows is built and no more than one chunk's codes are held. The result equals
+:func:`ethica.fairness.count_table` on the same arrays (tested).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -22,8 +24,23 @@ from ethica.fairness._count_table import normalize_groups
 from ethica.fairness._roles import _feature_arrays
 
 Values = npt.NDArray[Any]
+
+
+class Rows(NamedTuple):
+    """The arrays to count: the sensitive features', labels, decisions and scores."""
+
+    columns: list[Values]
+    labels: Values
+    decisions: Values
+    scores: Values | None
+
+
+#: Each non-empty cell's key values, its count and score sum, and how the scores were binned.
+Counted = tuple[list[Values], Values, Values | None, ScoreBins | None]
 _PENDING = 4  # chunks whose cells wait before they are merged: memory stays a few chunks' worth
 _DENSE = 1 << 12  # integer keys spanning fewer values are coded by offset, without hashing
+_DENSE_CELLS = 1 << 18  # cells counted in one dense array (each chunk's bincount spans them)
+_SLOTS = 1 << 16  # grid slots in which distinct scores are looked up (see _ExactScores)
 CHUNK_ROWS = 1 << 16
 """Rows counted at a time: their codes (a few arrays of this length) are all that is held."""
 
@@ -64,14 +81,11 @@ def count_arrays(
         raise InputError("there are no rows to count")
     if chunk_rows < 1 or score_bins < 1:
         raise InputError("chunk_rows and score_bins must be at least 1")
-    bins = None if scores is None else ScoreBins("exact")
-    keys, n, sums = _count(columns, labels, decisions, scores, None, chunk_rows, score_bins)
-    if n is None:
-        assert scores is not None
-        low, high = float(np.min(scores)), float(np.max(scores))
-        bins = ScoreBins("equal_width", low, high, score_bins)
-        keys, n, sums = _count(columns, labels, decisions, scores, bins, chunk_rows, None)
-    assert n is not None
+    rows = Rows(columns, labels, decisions, scores)
+    counted = _dense_count(rows, chunk_rows, score_bins)
+    if counted is None:
+        counted = _count_by_chunk_cells(rows, chunk_rows, score_bins)
+    keys, n, sums, bins = counted
     names = list(features)
     cells: dict[str, Values] = {name: keys[i] for i, name in enumerate(names)}
     cells["label"] = keys[len(names)].astype(np.int8)
@@ -89,6 +103,163 @@ def count_arrays(
         classes=(0, 1),
         bins=bins,
     )
+
+
+def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
+    """Count into one dense array of cells, each chunk by a single ``np.bincount``.
+
+    Applies when every sensitive column is short text or integers in a short range (coded by
+    offset, as ``_factorize``) and scores, kept exactly, fall in distinct slots of a fine grid
+    (a lookup replaces hashing or sorting them); ``None`` leaves the rest to ``_count``.
+    """
+    columns, labels, decisions, scores = rows
+    coded = [_offset_codes(c) for c in columns]
+    if any(c is None for c in coded):
+        return None
+    features = [c for c in coded if c is not None]
+    sizes = [len(uniques) for _, _, uniques in features] + [2, 2]
+    if np.prod(sizes, dtype=np.float64) * (1 if scores is None else limit) > _DENSE_CELLS:
+        return None
+    bins: ScoreBins | None = None
+    exact: _ExactScores | None = None
+    if scores is not None:
+        low, high = float(np.min(scores)), float(np.max(scores))
+        if not (np.isfinite(low) and np.isfinite(high)):
+            raise InputError("the scores must be finite numbers; fill or drop the missing ones")
+        exact = _ExactScores(low, high, limit)
+        bins = ScoreBins("exact")
+        sizes.append(limit)
+    counts = np.zeros(int(np.prod(sizes)), dtype=np.int64)
+    sums = None if scores is None else np.zeros(len(counts), dtype=np.float64)
+    start = 0
+    while start < len(labels):
+        end = start + chunk_rows
+        cell = np.zeros(min(end, len(labels)) - start, dtype=np.int64)
+        for (values, low_value, _), size in zip(features, sizes, strict=False):
+            cell *= size
+            np.add(cell, values[start:end], out=cell, casting="unsafe")
+            cell -= low_value
+        cell *= 2
+        np.add(cell, labels[start:end], out=cell, casting="unsafe")
+        cell *= 2
+        np.add(cell, decisions[start:end], out=cell, casting="unsafe")
+        if scores is not None:
+            chunk = scores[start:end]
+            codes = None if exact is None else exact.codes(chunk)
+            if codes is None and exact is not None:
+                if exact.collided and not _more_distinct(scores, limit, chunk_rows):
+                    return None  # few distinct scores, too close to look up: _count keeps them
+                # More distinct scores than kept exactly: count again in equal-width bins.
+                bins = ScoreBins("equal_width", exact.low, exact.high, limit)
+                exact = None
+                counts[:] = 0
+                start = 0
+                continue
+            if codes is None:
+                assert bins is not None
+                codes = _bin(chunk, bins).astype(np.int64)
+            cell *= limit
+            cell += codes
+            if exact is None:
+                assert sums is not None
+                sums += np.bincount(cell, weights=chunk, minlength=len(counts))
+        counts += np.bincount(cell, minlength=len(counts))
+        start = end
+    present = np.flatnonzero(counts)
+    positions = np.unravel_index(present, sizes)
+    keys = [uniques[p] for (_, _, uniques), p in zip(features, positions, strict=False)]
+    keys += [positions[len(features)], positions[len(features) + 1]]
+    n = counts[present]
+    if exact is not None:
+        values = exact.values()[positions[-1]]
+        keys.append(values)
+        return keys, n, n * values, bins
+    if scores is not None:
+        assert sums is not None
+        keys.append(positions[-1])
+        return keys, n, sums[present], bins
+    return keys, n, None, None
+
+
+def _more_distinct(scores: Values, limit: int, chunk_rows: int) -> bool:
+    """Whether more than ``limit`` scores are distinct (holding at most that many, and a chunk)."""
+    seen = np.zeros(0)
+    for start in range(0, len(scores), chunk_rows):
+        seen = np.unique(np.concatenate([seen, scores[start : start + chunk_rows]]))
+        if len(seen) > limit:
+            return True
+    return False
+
+
+def _offset_codes(values: Values) -> tuple[Values, int, Values] | None:
+    """Integers (short text read as integers) spanning few values: (integers, lowest, values)."""
+    if values.dtype.kind in "US" and values.dtype.itemsize in (4, 8):
+        as_int = values.view(np.uint32 if values.dtype.itemsize == 4 else np.uint64)
+        coded = _offset_codes(as_int)
+        if coded is None:
+            return None
+        return coded[0], coded[1], coded[2].view(values.dtype)
+    if values.dtype.kind not in "iu" or not values.size:
+        return None
+    low, high = int(values.min()), int(values.max())
+    if high - low >= _DENSE:
+        return None
+    return values, low, np.arange(low, high + 1).astype(values.dtype)
+
+
+class _ExactScores:
+    """Codes of distinct scores in order of arrival, looked up in a grid of slots.
+
+    Each score's slot is its place on a grid of ``_SLOTS`` equal steps from the lowest score to
+    the highest; a slot holds one distinct score and its code. A score not in its slot is new;
+    two distinct scores in one slot (closer than a step) end the lookup (``collided``).
+    """
+
+    def __init__(self, low: float, high: float, limit: int) -> None:
+        self.low, self.high, self.limit = low, high, limit
+        self.scale = (_SLOTS - 1) / (high - low) if high > low else 0.0
+        self.slot_value = np.full(_SLOTS, np.nan)
+        self.slot_code = np.zeros(_SLOTS, dtype=np.int64)
+        self.seen: list[Values] = []
+        self.distinct = 0
+        self.collided = False
+
+    def codes(self, chunk: Values) -> Values | None:
+        """Each score's code; None once more than ``limit`` are distinct, or on a collision."""
+        slots = ((chunk - self.low) * self.scale).astype(np.intp)
+        new = self.slot_value[slots] != chunk
+        if new.any():
+            values = np.unique(chunk[new])
+            places = ((values - self.low) * self.scale).astype(np.intp)
+            if self.distinct + len(values) > self.limit:
+                return None
+            if len(np.unique(places)) < len(places) or not np.isnan(self.slot_value[places]).all():
+                self.collided = True
+                return None
+            self.slot_value[places] = values
+            self.slot_code[places] = np.arange(self.distinct, self.distinct + len(values))
+            self.seen.append(values)
+            self.distinct += len(values)
+        codes: Values = self.slot_code[slots]
+        return codes
+
+    def values(self) -> Values:
+        """Return the distinct scores, by code."""
+        return np.concatenate(self.seen) if self.seen else np.zeros(0)
+
+
+def _count_by_chunk_cells(rows: Rows, chunk_rows: int, limit: int) -> Counted:
+    """Count each chunk's non-empty cells, then theirs: any keys (hashed when not short)."""
+    columns, labels, decisions, scores = rows
+    bins = None if scores is None else ScoreBins("exact")
+    keys, n, sums = _count(columns, labels, decisions, scores, None, chunk_rows, limit)
+    if n is None:
+        assert scores is not None
+        low, high = float(np.min(scores)), float(np.max(scores))
+        bins = ScoreBins("equal_width", low, high, limit)
+        keys, n, sums = _count(columns, labels, decisions, scores, bins, chunk_rows, None)
+    assert n is not None
+    return keys, n, sums, bins
 
 
 def _count(

@@ -10,11 +10,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from ethica.errors import InputError
 from ethica.fairness import CountTable
 from ethica.fairness._count_table import group_labels
-from ethica.fairness._rollup import Rollup, count_by_code
+from ethica.fairness._rollup import (
+    Codes,
+    combined_key,
+    count_by_code,
+    distinct_keys,
+    factorize_sorted,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -51,13 +58,10 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
             "pass label=, prediction= and score= to count_table"
         )
     assert table.bins is not None
-    features = table.sensitive_features
-    rollup = table.rollup(features)
-    cells = rollup.cells
-    names = group_names(rollup, features)
+    cells, codes, names = _grouped_cells(table)
     bins, distinct = np.unique(cells["score_bin"].to_numpy(np.float64), return_inverse=True)
     width = len(bins)
-    key = rollup.codes * width + distinct
+    key = codes * width + distinct
     counts = cells["n"].to_numpy(np.int64)
     positive = cells["label"].to_numpy() == 1
     size = len(names) * width
@@ -66,7 +70,7 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
     centers = table.bins.centers(bins)
     # Cells label * 2 + prediction are TN, FP, FN, TP; the curves keep (TP, FP, FN, TN).
     cell = 2 * cells["label"].to_numpy(np.int64) + cells["prediction"].to_numpy(np.int64)
-    decided = count_by_code(counts, rollup.codes * 4 + cell, len(names) * 4).reshape(-1, 4)
+    decided = count_by_code(counts, codes * 4 + cell, len(names) * 4).reshape(-1, 4)
     decided = decided[:, [3, 1, 2, 0]].astype(np.float64)
     curves = []
     for index, name in enumerate(names):
@@ -84,6 +88,21 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
     return curves
 
 
-def group_names(rollup: Rollup, features: tuple[str, ...]) -> list[str]:
-    """Name each group of a roll-up to the full intersection ("everyone" without features)."""
-    return group_labels(rollup.groups, features) if features else ["everyone"]
+def _grouped_cells(table: CountTable) -> tuple[pd.DataFrame, Codes, list[str]]:
+    """Return the cells, each one's group (full intersection, sorted) and the groups' names.
+
+    The curves add the cells up per group and bin themselves, so the cells need no roll-up:
+    their group codes suffice ("everyone" without features).
+    """
+    features = table.sensitive_features
+    cells = table.cells
+    if not features:
+        return cells, np.zeros(len(cells), dtype=np.int64), ["everyone"]
+    parts = [factorize_sorted(cells[feature]) for feature in features]
+    if any(part is None for part in parts):
+        rollup = table.rollup(features)
+        return rollup.cells, rollup.codes, group_labels(rollup.groups, features)
+    key = combined_key([part for part in parts if part is not None], len(cells))
+    codes, first = distinct_keys(key, int(key.max()) + 1)
+    groups = cells[list(features)].iloc[first]
+    return cells, codes, group_labels(groups, features)
