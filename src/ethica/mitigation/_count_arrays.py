@@ -39,8 +39,7 @@ class Rows(NamedTuple):
 Counted = tuple[list[Values], Values, Values | None, ScoreBins | None]
 _PENDING = 4  # chunks whose cells wait before they are merged: memory stays a few chunks' worth
 _DENSE = 1 << 12  # integer keys spanning fewer values are coded by offset, without hashing
-_DENSE_CELLS = 1 << 18  # cells counted in one dense array (each chunk's bincount spans them)
-_SLOTS = 1 << 16  # grid slots in which distinct scores are looked up (see _ExactScores)
+_DENSE_CELLS = 1 << 17  # cells counted in one dense array (each chunk's bincount spans them)
 CHUNK_ROWS = 1 << 16
 """Rows counted at a time: their codes (a few arrays of this length) are all that is held."""
 
@@ -109,8 +108,8 @@ def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
     """Count into one dense array of cells, each chunk by a single ``np.bincount``.
 
     Applies when every sensitive column is short text or integers in a short range (coded by
-    offset, as ``_factorize``) and scores, kept exactly, fall in distinct slots of a fine grid
-    (a lookup replaces hashing or sorting them); ``None`` leaves the rest to ``_count``.
+    offset, as ``_factorize``) and scores are binned, or kept exactly in distinct slots of a
+    grid (see :class:`_ExactScores`); ``None`` leaves the rest to ``_count``.
     """
     columns, labels, decisions, scores = rows
     coded = [_offset_codes(c) for c in columns]
@@ -118,7 +117,8 @@ def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
         return None
     features = [c for c in coded if c is not None]
     sizes = [len(uniques) for _, _, uniques in features] + [2, 2]
-    if np.prod(sizes, dtype=np.float64) * (1 if scores is None else limit) > _DENSE_CELLS:
+    room = _DENSE_CELLS // int(np.prod(sizes, dtype=np.float64))
+    if room < (1 if scores is None else limit):
         return None
     bins: ScoreBins | None = None
     exact: _ExactScores | None = None
@@ -126,18 +126,21 @@ def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
         low, high = float(np.min(scores)), float(np.max(scores))
         if not (np.isfinite(low) and np.isfinite(high)):
             raise InputError("the scores must be finite numbers; fill or drop the missing ones")
-        exact = _ExactScores(low, high, limit)
+        exact = _ExactScores(scores[:chunk_rows], low, high, limit, room)
         bins = ScoreBins("exact")
-        sizes.append(limit)
+        sizes.append(exact.slots)
     counts = np.zeros(int(np.prod(sizes)), dtype=np.int64)
-    sums = None if scores is None else np.zeros(len(counts), dtype=np.float64)
+    sums: Values | None = None
     start = 0
     while start < len(labels):
         end = start + chunk_rows
         cell = np.zeros(min(end, len(labels)) - start, dtype=np.int64)
-        for (values, low_value, _), size in zip(features, sizes, strict=False):
-            cell *= size
-            np.add(cell, values[start:end], out=cell, casting="unsafe")
+        for index, ((values, low_value, _), size) in enumerate(zip(features, sizes, strict=False)):
+            if index:
+                cell *= size
+                np.add(cell, values[start:end], out=cell, casting="unsafe")
+            else:
+                cell = values[start:end].astype(np.int64)
             cell -= low_value
         cell *= 2
         np.add(cell, labels[start:end], out=cell, casting="unsafe")
@@ -145,24 +148,27 @@ def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
         np.add(cell, decisions[start:end], out=cell, casting="unsafe")
         if scores is not None:
             chunk = scores[start:end]
-            codes = None if exact is None else exact.codes(chunk)
+            codes = None if exact is None else exact.slots_of(chunk)
             if codes is None and exact is not None:
                 if exact.collided and not _more_distinct(scores, limit, chunk_rows):
                     return None  # few distinct scores, too close to look up: _count keeps them
                 # More distinct scores than kept exactly: count again in equal-width bins.
                 bins = ScoreBins("equal_width", exact.low, exact.high, limit)
                 exact = None
-                counts[:] = 0
+                sizes[-1] = limit
+                counts = np.zeros(int(np.prod(sizes)), dtype=np.int64)
+                sums = np.zeros(len(counts), dtype=np.float64)
                 start = 0
                 continue
             if codes is None:
-                assert bins is not None
+                assert bins is not None and sums is not None
                 codes = _bin(chunk, bins).astype(np.int64)
-            cell *= limit
-            cell += codes
-            if exact is None:
-                assert sums is not None
+                cell *= sizes[-1]
+                cell += codes
                 sums += np.bincount(cell, weights=chunk, minlength=len(counts))
+            else:
+                cell *= sizes[-1]
+                cell += codes
         counts += np.bincount(cell, minlength=len(counts))
         start = end
     present = np.flatnonzero(counts)
@@ -171,7 +177,7 @@ def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
     keys += [positions[len(features)], positions[len(features) + 1]]
     n = counts[present]
     if exact is not None:
-        values = exact.values()[positions[-1]]
+        values = exact.slot_value[positions[-1]]
         keys.append(values)
         return keys, n, n * values, bins
     if scores is not None:
@@ -208,26 +214,29 @@ def _offset_codes(values: Values) -> tuple[Values, int, Values] | None:
 
 
 class _ExactScores:
-    """Codes of distinct scores in order of arrival, looked up in a grid of slots.
+    """Distinct scores looked up in a grid of slots: a score's slot is its cell's last key.
 
-    Each score's slot is its place on a grid of ``_SLOTS`` equal steps from the lowest score to
-    the highest; a slot holds one distinct score and its code. A score not in its slot is new;
-    two distinct scores in one slot (closer than a step) end the lookup (``collided``).
+    The grid has equal steps from the lowest score to the highest, at least two per smallest
+    gap between the first chunk's distinct scores (a power of two, at most ``room``). A slot
+    holds one distinct score: a score not in its slot is new; two distinct scores in one slot
+    (closer than a step) end the lookup (``collided``), as do more than ``limit`` of them.
     """
 
-    def __init__(self, low: float, high: float, limit: int) -> None:
+    def __init__(self, first: Values, low: float, high: float, limit: int, room: int) -> None:
         self.low, self.high, self.limit = low, high, limit
-        self.scale = (_SLOTS - 1) / (high - low) if high > low else 0.0
-        self.slot_value = np.full(_SLOTS, np.nan)
-        self.slot_code = np.zeros(_SLOTS, dtype=np.int64)
-        self.seen: list[Values] = []
+        distinct = np.unique(first)
+        gap = float(np.diff(distinct).min()) if len(distinct) > 1 else 0.0
+        wanted = 2.0 * (high - low) / gap + 2.0 if gap > 0 else 2.0
+        self.slots = int(min(room, 1 << int(np.ceil(np.log2(min(wanted, 2.0**40))))))
+        self.scale = (self.slots - 1) / (high - low) if high > low else 0.0
+        self.slot_value = np.full(self.slots, np.nan)
         self.distinct = 0
         self.collided = False
 
-    def codes(self, chunk: Values) -> Values | None:
-        """Each score's code; None once more than ``limit`` are distinct, or on a collision."""
+    def slots_of(self, chunk: Values) -> Values | None:
+        """Each score's slot; None once more than ``limit`` are distinct, or on a collision."""
         slots = ((chunk - self.low) * self.scale).astype(np.intp)
-        new = self.slot_value[slots] != chunk
+        new = self.slot_value.take(slots) != chunk
         if new.any():
             values = np.unique(chunk[new])
             places = ((values - self.low) * self.scale).astype(np.intp)
@@ -237,15 +246,8 @@ class _ExactScores:
                 self.collided = True
                 return None
             self.slot_value[places] = values
-            self.slot_code[places] = np.arange(self.distinct, self.distinct + len(values))
-            self.seen.append(values)
             self.distinct += len(values)
-        codes: Values = self.slot_code[slots]
-        return codes
-
-    def values(self) -> Values:
-        """Return the distinct scores, by code."""
-        return np.concatenate(self.seen) if self.seen else np.zeros(0)
+        return slots
 
 
 def _count_by_chunk_cells(rows: Rows, chunk_rows: int, limit: int) -> Counted:
