@@ -7,6 +7,7 @@ import gc
 import os
 import re
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -145,6 +146,7 @@ def audit(
     # collector's passes over them find nothing to free, yet cost a tenth of the CPU of an
     # audit of 10^6 rows.
     with _collector_paused():
+        ahead = _query_ahead(source, engine, decision_kind, sensitive, label, prediction, score)
         from ethica.fairness import audit as run_audit
 
         try:
@@ -162,7 +164,7 @@ def audit(
                         score=score,
                         kind=decision_kind,
                         pos_label=pos_label,
-                        engine=engine,
+                        **ahead,
                         **options,
                     )
                 if report is not None:
@@ -175,6 +177,57 @@ def audit(
         _print_audit(result)
         if report is not None:
             console.print(f"\nReport written to [bold]{report}[/bold]")
+
+
+def _query_ahead(
+    source: str | None,
+    engine: str,
+    kind: str,
+    sensitive: str | None,
+    label: str | None,
+    prediction: str | None,
+    score: str | None,
+) -> dict[str, Any]:
+    """Run DuckDB's aggregation of a binary audit while a thread loads pandas and the assessment.
+
+    DuckDB lets go of the GIL while it aggregates on every core, and the imports (half a second
+    of one core) need no result of it. Returns the audit's engine and score bins, which make it
+    take that result: the same query it would have run. With another kind or engine, or wrong
+    arguments (which the audit then reports as usual), the audit runs as it would have.
+    """
+    if source is None or kind != "binary" or engine != "duckdb":
+        return {"engine": engine}
+    from ethica.engines import DuckDBEngine
+    from ethica.fairness._plan import (
+        SCORE_BINS,
+        binary_aggregation,
+        choose_score_bins,
+        named_roles,
+    )
+
+    loading = threading.Thread(target=_load_assessment, name="ethica-imports", daemon=True)
+    loading.start()
+    try:
+        ahead = DuckDBEngine()
+        roles = named_roles(
+            sensitive_features=sensitive, label=label, prediction=prediction, score=score
+        )
+        bins = choose_score_bins(ahead, source, roles.score, SCORE_BINS)
+        ahead.prefetch(source, binary_aggregation(roles, bins))
+    except EthicaError:
+        return {"engine": engine}
+    finally:
+        loading.join()
+    return {"engine": ahead, "score_bins": bins or SCORE_BINS}
+
+
+def _load_assessment() -> None:
+    """Import what an audit needs beyond its query (pandas first)."""
+    try:
+        import ethica.fairness._audit
+        import ethica.fairness._scores  # noqa: F401
+    except Exception:  # noqa: BLE001 - imported again by the audit, which reports the error
+        return
 
 
 def _federated_audit(

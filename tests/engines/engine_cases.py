@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ethica.engines import Aggregation, Apply, Col, binned
 
@@ -189,3 +192,27 @@ def assert_same_audit(actual: Any, expected: Any) -> None:
             atol=1e-12,
             obj=name,
         )
+
+
+#: Rows of the scored file the exact-sum and command-line tests audit.
+SCORED_ROWS = 400_000
+
+
+def write_scored_decisions(path: Path) -> Path:
+    """Scored decisions in many row groups (DuckDB's threads share the work) as Parquet.
+
+    The scores span several magnitudes, so that a sum in another order rounds differently.
+    """
+    rng = np.random.default_rng(7)
+    score = rng.random(SCORED_ROWS)
+    table = pa.table(
+        {
+            "sex": rng.choice(["F", "M"], SCORED_ROWS),
+            "band": rng.choice(["<25", "25-44", "45+"], SCORED_ROWS),
+            "label": rng.integers(0, 2, SCORED_ROWS),
+            "prediction": (score > 0.5).astype(np.int64),
+            "score": score * 10.0 ** rng.integers(-6, 3, SCORED_ROWS),
+        }
+    )
+    pq.write_table(table, path, row_group_size=8192)
+    return path

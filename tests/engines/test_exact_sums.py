@@ -10,35 +10,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from ethica.engines import Aggregation, Col, DuckDBEngine
 from ethica.fairness import audit
-
-ROWS = 400_000
-
-
-@pytest.fixture(scope="module")
-def scored_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Scored decisions in many row groups, so that DuckDB's threads share the work."""
-    rng = np.random.default_rng(7)
-    score = rng.random(ROWS)
-    table = pa.table(
-        {
-            "sex": rng.choice(["F", "M"], ROWS),
-            "band": rng.choice(["<25", "25-44", "45+"], ROWS),
-            "label": rng.integers(0, 2, ROWS),
-            "prediction": (score > 0.5).astype(np.int64),
-            # Several magnitudes, so that a sum in another order rounds differently.
-            "score": score * 10.0 ** rng.integers(-6, 3, ROWS),
-        }
-    )
-    path = tmp_path_factory.mktemp("exact") / "scored.parquet"
-    pq.write_table(table, path, row_group_size=8192)
-    return path
 
 
 def test_the_same_audit_writes_the_same_json(scored_file: Path) -> None:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from ethica.engines._aggregation import Aggregation, ColumnProfile, SqlQuery
 from ethica.engines._sql import DUCKDB, aggregation_sql, profile_row, profile_sql
 from ethica.errors import EngineError, InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _VIEW = "ethica_source"
 _FILE_READERS = {
@@ -61,6 +63,8 @@ class DuckDBEngine:
         if threads is not None:
             self._connection.execute(f"SET threads = {int(threads)}")
         self._lock = threading.Lock()
+        #: A query run ahead by :meth:`prefetch`: the relation, the aggregation, its result.
+        self._prefetched: tuple[str, Aggregation, duckdb.DuckDBPyConnection] | None = None
 
     def columns(self, source: Any) -> list[str]:
         """Column names of ``source``."""
@@ -81,11 +85,29 @@ class DuckDBEngine:
         return profile_row(row[0])
 
     def aggregate(self, source: Any, aggregation: Aggregation) -> pd.DataFrame:
-        """Run ``aggregation`` over ``source`` in DuckDB."""
+        """Run ``aggregation`` over ``source`` in DuckDB (or take the result of its prefetch)."""
+        with self._lock:
+            relation = self._source_sql(source)
+            ahead, self._prefetched = self._prefetched, None
+            if isinstance(source, (str, Path)) and ahead and ahead[:2] == (relation, aggregation):
+                return ahead[2].df()
+            self._require(relation, aggregation.columns())
+            return self._run(aggregation_sql(aggregation, relation, DUCKDB)).df()
+
+    def prefetch(self, source: str | Path, aggregation: Aggregation) -> None:
+        """Run ``aggregation`` over a file or table now, for the next :meth:`aggregate` to take.
+
+        DuckDB lets go of the GIL while it aggregates, so a caller with other work does it
+        meanwhile in another thread (the command line loads pandas and the assessment). The
+        result waits on a connection of its own, while this one answers other questions.
+        """
         with self._lock:
             relation = self._source_sql(source)
             self._require(relation, aggregation.columns())
-            return self._run(aggregation_sql(aggregation, relation, DUCKDB)).df()
+            cursor = self._connection.cursor()
+            cursor.execute("SET enable_progress_bar = false")
+            self._run(aggregation_sql(aggregation, relation, DUCKDB), cursor)
+            self._prefetched = (relation, aggregation, cursor)
 
     def batches(self, source: Any, columns: Sequence[str], *, rows: int = 1 << 20) -> Iterator[Any]:
         """Stream ``columns`` of ``source`` as Arrow record batches of at most ``rows`` rows.
@@ -114,9 +136,11 @@ class DuckDBEngine:
         if missing:
             raise InputError(f"column(s) {missing} not found; the input has {available[:30]}")
 
-    def _run(self, sql: str) -> duckdb.DuckDBPyConnection:
+    def _run(
+        self, sql: str, connection: duckdb.DuckDBPyConnection | None = None
+    ) -> duckdb.DuckDBPyConnection:
         try:
-            return self._connection.execute(sql)
+            return (connection or self._connection).execute(sql)
         except duckdb.CatalogException as error:
             raise InputError(f"DuckDB has no such table: {error}") from error
         except duckdb.ConversionException as error:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ethica.engines._aggregation import Aggregation, ColumnProfile
 from ethica.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @runtime_checkable

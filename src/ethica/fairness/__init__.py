@@ -13,11 +13,12 @@ from ethica._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from ethica.fairness._audit import assess, audit, count_table
-    from ethica.fairness._count_table import CountTable, MissingGroupWarning, ScoreBins
+    from ethica.fairness._count_table import CountTable, MissingGroupWarning
     from ethica.fairness._disparities import CRITERIA, Settings
     from ethica.fairness._findings import Finding
     from ethica.fairness._group_metrics import GroupMetrics
     from ethica.fairness._intervals import katz_ratio, newcombe, wilson
+    from ethica.fairness._plan import ScoreBins
     from ethica.fairness._result import Audit
     from ethica.fairness._significance import adjust
 
@@ -29,7 +30,7 @@ _WHERE = {
     "count_table": "_audit",
     "CountTable": "_count_table",
     "MissingGroupWarning": "_count_table",
-    "ScoreBins": "_count_table",
+    "ScoreBins": "_plan",
     "CRITERIA": "_disparities",
     "Settings": "_disparities",
     "Finding": "_findings",

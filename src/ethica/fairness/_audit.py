@@ -20,6 +20,7 @@ from ethica.fairness._disparities import (
 )
 from ethica.fairness._findings import findings, undefined_reasons
 from ethica.fairness._kinds import decision_kind
+from ethica.fairness._plan import SCORE_BINS
 from ethica.fairness._result import Audit
 from ethica.fairness._roles import ColumnOrArray, Roles, resolve_roles
 from ethica.fairness._significance import Correction
@@ -37,7 +38,7 @@ def count_table(
     list_id: ColumnOrArray = None,
     kind: Kind = "binary",
     pos_label: Any = None,
-    score_bins: int | ScoreBins = 1000,
+    score_bins: int | ScoreBins = SCORE_BINS,
     engine: str | Engine = "auto",
     options: Mapping[str, Any] | None = None,
 ) -> CountTable:
@@ -107,7 +108,7 @@ def audit(
     four_fifths: float = 0.8,
     bootstrap: int = 0,
     seed: int = 0,
-    score_bins: int | ScoreBins = 1000,
+    score_bins: int | ScoreBins = SCORE_BINS,
     options: Mapping[str, Any] | None = None,
 ) -> Audit:
     """Assess disparities between groups of customers in a set of decisions.

@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ethica.engines import Aggregation, Col, Engine, binned
+from ethica.engines import Engine
 from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
 from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
 from ethica.fairness._opening import check_options, require_rows
-from ethica.fairness._roles import Roles
+from ethica.fairness._plan import SCORE_BINS, Roles, binary_aggregation, choose_score_bins
 from ethica.fairness._rollup import Rollup
 
 # Cell order of the last axis of a confusion array: index = 2 * label + prediction.
@@ -37,36 +37,13 @@ RATES: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
 LABEL_FREE = ("selection_rate",)
 
 
-def binary_aggregation(roles: Roles, bins: ScoreBins | None) -> Aggregation:
-    """Group by the sensitive features, label, prediction and score bin; sum the score.
-
-    The score's sum is exact (the same on every run of a parallel engine), so that an audit
-    of the same data writes the same JSON every time.
-    """
-    keys: list[tuple[str, Any]] = [(f, Col(f)) for f in roles.sensitive]
-    if roles.label is not None:
-        keys.append(("label", Col(roles.label)))
-    if roles.prediction is None:
-        raise InputError("a binary audit needs the decisions: pass prediction=")
-    keys.append(("prediction", Col(roles.prediction)))
-    sums: list[tuple[str, Any]] = []
-    if roles.score is not None and bins is not None:
-        score = Col(roles.score)
-        if bins.method == "exact":
-            keys.append(("score_bin", score))
-        else:
-            keys.append(("score_bin", binned(roles.score, bins.low, bins.high, bins.bins)))
-        sums.append(("score_sum", score))
-    return Aggregation(keys=tuple(keys), exact_sums=tuple(sums))
-
-
 def binary_table(
     engine: Engine,
     source: Any,
     roles: Roles,
     *,
     pos_label: Any = None,
-    score_bins: int | ScoreBins = 1000,
+    score_bins: int | ScoreBins = SCORE_BINS,
     options: dict[str, Any] | None = None,
 ) -> CountTable:
     """Aggregate a binary decision table and check that its labels and predictions are binary.
@@ -78,7 +55,7 @@ def binary_table(
     """
     check_options("binary", options, ("window",))
     window = bool((options or {}).get("window"))
-    bins = _score_bins(engine, source, roles.score, score_bins)
+    bins = choose_score_bins(engine, source, roles.score, score_bins)
     cells = engine.aggregate(source, binary_aggregation(roles, bins))
     require_rows(cells)
     keys = ["label", "prediction"] if roles.label is not None else ["prediction"]
@@ -178,28 +155,6 @@ def binary_metrics(table: CountTable, grouping: tuple[str, ...]) -> GroupMetrics
         curves=curves,
         supports=supports,
     )
-
-
-def _score_bins(
-    engine: Engine, source: Any, score: str | None, score_bins: int | ScoreBins
-) -> ScoreBins | None:
-    """Exact scores when at most ``score_bins`` are distinct, else equal-width bins.
-
-    Distinct scores are counted only up to one past the limit: on continuous scores the
-    engine stops within the first rows, and the aggregation pass then needs no per-cell range.
-    """
-    if score is None:
-        return None
-    if isinstance(score_bins, ScoreBins):
-        return score_bins
-    profile = engine.profile(source, score, distinct_limit=score_bins)
-    if profile.non_null == 0:
-        raise InputError(f"score column {score!r} has no values")
-    assert profile.minimum is not None and profile.maximum is not None
-    few = profile.distinct is not None and profile.distinct <= score_bins
-    if profile.minimum == profile.maximum or few:
-        return ScoreBins("exact")
-    return ScoreBins("equal_width", float(profile.minimum), float(profile.maximum), score_bins)
 
 
 def _as_comparable(values: pd.Series) -> pd.Series:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ethica.errors import InputError
+from ethica.fairness._plan import ScoreBins as ScoreBins
 from ethica.fairness._rollup import Factorized, Rollup, factorize_sorted, roll_up, sum_cells
 
 Kind = Literal["binary", "multiclass", "regression", "ranking"]
@@ -29,33 +30,6 @@ GROUP_SEPARATOR = " × "
 
 class MissingGroupWarning(UserWarning):
     """A sensitive feature has missing values; they are audited as a group named "missing"."""
-
-
-@dataclass(frozen=True)
-class ScoreBins:
-    """How scores (or predicted values) were binned: by exact value, or in equal-width bins."""
-
-    method: Literal["exact", "equal_width"]
-    low: float = 0.0
-    high: float = 1.0
-    bins: int = 0
-
-    def centers(self, keys: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """Return a representative value for each bin key."""
-        keys = np.asarray(keys, dtype=np.float64)
-        if self.method == "exact":
-            return keys
-        return self.low + (keys + 0.5) * (self.high - self.low) / self.bins
-
-    def edges(
-        self, keys: np.ndarray[Any, Any]
-    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        """Lower and upper value of each bin key."""
-        keys = np.asarray(keys, dtype=np.float64)
-        if self.method == "exact":
-            return keys, keys
-        width = (self.high - self.low) / self.bins
-        return self.low + keys * width, self.low + (keys + 1) * width
 
 
 @dataclass(frozen=True)

@@ -8,31 +8,16 @@ plus the names of the columns that play each role.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ethica.errors import InputError
+from ethica.fairness._plan import Roles as Roles
+from ethica.fairness._plan import named_roles
 
 ColumnOrArray = str | Sequence[Any] | np.ndarray[Any, Any] | pd.Series | None
-
-
-@dataclass(frozen=True)
-class Roles:
-    """Which column of the source plays which part in the audit."""
-
-    sensitive: tuple[str, ...]
-    label: str | None
-    prediction: str | None
-    score: str | None = None
-    list_id: str | None = None
-
-    def required(self) -> list[str]:
-        """Every column the audit reads."""
-        named = [self.label, self.prediction, self.score, self.list_id]
-        return [*self.sensitive, *(c for c in named if c is not None)]
 
 
 def resolve_roles(
@@ -46,12 +31,12 @@ def resolve_roles(
 ) -> tuple[Any, Roles]:
     """Return the source table and its roles, from column names (with ``data``) or arrays."""
     if data is not None:
-        return data, Roles(
-            sensitive=_feature_names(sensitive_features),
-            label=_name(label, "label"),
-            prediction=_name(prediction, "prediction"),
-            score=_name(score, "score"),
-            list_id=_name(list_id, "list_id"),
+        return data, named_roles(
+            sensitive_features=sensitive_features,
+            label=label,
+            prediction=prediction,
+            score=score,
+            list_id=list_id,
         )
     columns: dict[str, Any] = {}
     for feature, values in _feature_arrays(sensitive_features).items():
@@ -84,30 +69,6 @@ def resolve_roles(
         score=roles["score"],
         list_id=roles["list_id"],
     )
-
-
-def _name(value: ColumnOrArray, role: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise InputError(
-        f"with a data table, {role} must be a column name; got a {type(value).__name__}"
-    )
-
-
-def _feature_names(features: Any) -> tuple[str, ...]:
-    if isinstance(features, str):
-        names = tuple(f.strip() for f in features.split(",") if f.strip())
-    elif isinstance(features, Sequence) and all(isinstance(f, str) for f in features):
-        names = tuple(features)
-    else:
-        raise InputError(
-            "with a data table, sensitive_features must be column names (a list, or 'sex,race')"
-        )
-    if not names:
-        raise InputError("name at least one sensitive feature, e.g. sensitive_features=['sex']")
-    if len(set(names)) != len(names):
-        raise InputError(f"sensitive features are named twice: {list(names)}")
-    return names
 
 
 def _feature_arrays(features: Any) -> dict[str, Any]:
