@@ -196,11 +196,15 @@ def main() -> None:
         for score in (False, True):
             commands = cases(path, size, score, fairlearn=args.fairlearn, against=args.against)
             # Round after round, every case once: a change of load on the shared machine
-            # then falls on every case alike, and the ratios stay comparable.
+            # then falls on every case alike, and the ratios stay comparable. Each round
+            # starts one case later, so that no case is always the first after a pause
+            # (or after the long fairlearn run).
             runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
-            for _ in range(args.repeat):
-                for name, command in commands.items():
-                    runs[name].append(run_once(command))
+            names = list(commands)
+            for turn in range(args.repeat):
+                start = turn % len(names)
+                for name in names[start:] + names[:start]:
+                    runs[name].append(run_once(commands[name]))
             for name in commands:
                 wall, cpu = pick(runs[name], args.statistic)
                 results.append((f"{size:.0e}", "yes" if score else "no", name, wall, cpu))

@@ -11,13 +11,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from ethica._cli_plain import PlainOptionsCommand, PlainOptionsGroup
 from ethica._version import __version__
@@ -36,6 +34,9 @@ from ethica.cli_service import (
     users_app,
 )
 from ethica.errors import EthicaError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 app = typer.Typer(
     name="ethica",
@@ -407,6 +408,8 @@ def _print_audit(result: Any) -> None:
     if not shown.empty and (~shown["grouping"].str.contains("×")).any():
         shown = shown[~shown["grouping"].str.contains("×")]  # intersections: in the report
     if not shown.empty:
+        from rich.table import Table
+
         criteria = Table(title="Fairness criteria (between groups; intersections in the report)")
         for column in ("grouping", "criterion", "difference", "ratio"):
             criteria.add_column(
@@ -431,15 +434,33 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _progress(*, quiet: bool) -> Progress:
+def _progress(*, quiet: bool) -> Progress | _Quiet:
+    """Show a spinner on stderr while the command works; if quiet, nothing (nor load rich's)."""
+    if quiet:
+        return _Quiet()
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=errors,
         transient=True,
-        disable=quiet,
     )
+
+
+class _Quiet:
+    """What :func:`_progress` gives when it shows nothing."""
+
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: float | None = None) -> int:
+        """Show nothing."""
+        return 0
 
 
 #: The library's argument names, as this command's options (for its error messages).

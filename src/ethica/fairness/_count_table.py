@@ -183,7 +183,10 @@ def normalize_groups(cells: pd.DataFrame, features: Sequence[str]) -> pd.DataFra
         # Each distinct value is named once; the cells (up to millions) only take the names.
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         names = np.array([_text(v) for v in uniques] + [MISSING], dtype=object)
-        cells[feature] = names[np.where(codes < 0, len(uniques), codes)]
+        # Taken from a column of the names (text as pandas keeps it, pyarrow in pandas 3), so
+        # that the cells' text is not converted again, cell by cell.
+        named = pd.Series(names).array
+        cells[feature] = named.take(np.where(codes < 0, len(uniques), codes))
     return cells
 
 
