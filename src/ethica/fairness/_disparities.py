@@ -75,6 +75,28 @@ def compare_groups(
 ) -> pd.DataFrame:
     """One row per group and metric: value with interval, gap to the comparison, test."""
     labels = group_labels(metrics.groups, metrics.grouping)
+    rows = _metric_rows(metrics, overall, settings, labels)
+    missing = np.full(len(labels), np.nan)
+    columns: dict[str, list[Any]] = {}
+    for metric in metrics.values:
+        for name in _COLUMNS:
+            columns.setdefault(name, []).append(rows[metric].get(name, missing))
+    frame = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
+    frame.insert(0, "grouping", " × ".join(metrics.grouping))
+    # Without any proportion (a regression audit) the column is all NaN, so float until cast.
+    frame["test"] = frame["test"].astype(object).fillna("none").astype(str)
+    return frame
+
+
+def _metric_rows(
+    metrics: GroupMetrics,
+    overall: GroupMetrics,
+    settings: Settings,
+    labels: list[str],
+    *,
+    tests: bool = True,
+) -> dict[str, dict[str, Any]]:
+    """Per metric, the columns of :func:`compare_groups` (the p-values only if ``tests``)."""
     reference = _reference_index(metrics, settings.reference)
     size = len(labels)
     compared_to = "overall" if reference is None else labels[reference]
@@ -101,21 +123,13 @@ def compare_groups(
             "asserted": asserted,
         }
         if metric in metrics.rates:
-            row.update(_rate_statistics(metrics, overall, metric, reference, settings))
+            row.update(_rate_statistics(metrics, overall, metric, reference, settings, tests))
         elif metric in metrics.means:
-            row.update(_mean_statistics(metrics, overall, metric, reference, settings))
+            row.update(_mean_statistics(metrics, overall, metric, reference, settings, tests))
         rows[metric] = row
     for share, per_item in metrics.shares.items():
         rows[share] = _share_statistics(metrics, overall, share, rows[per_item], settings)
-    columns: dict[str, list[Any]] = {}
-    for metric in metrics.values:
-        for name in _COLUMNS:
-            columns.setdefault(name, []).append(rows[metric].get(name, np.full(size, np.nan)))
-    frame = pd.DataFrame({name: np.concatenate(parts) for name, parts in columns.items()})
-    frame.insert(0, "grouping", " × ".join(metrics.grouping))
-    # Without any proportion (a regression audit) the column is all NaN, so float until cast.
-    frame["test"] = frame["test"].astype(object).fillna("none").astype(str)
-    return frame
+    return rows
 
 
 #: What a share is compared with when groups are compared with the whole population.
@@ -199,14 +213,21 @@ def corrected_intervals(
     gives them; ``corrected_confidence`` holds the level.
     """
     level = corrected_level(rows, settings)
-    again = pd.concat(
-        [compare_groups(m, overall, replace(settings, confidence=level)) for m in metrics],
-        ignore_index=True,
-    )
+    at_level = replace(settings, confidence=level)
+    # The intervals of compare_groups' rows at that level, in its order (no tests, no table).
+    again = [
+        _metric_rows(m, overall, at_level, group_labels(m.groups, m.grouping), tests=False)
+        for m in metrics
+    ]
     rows = rows.copy()
     rows["corrected_confidence"] = level
     for name in ("difference_low", "difference_high", "ratio_low", "ratio_high"):
-        rows[f"corrected_{name}"] = again[name].to_numpy()
+        parts = [
+            np.asarray(by_metric[metric].get(name, np.full(len(m.groups), np.nan)), np.float64)
+            for m, by_metric in zip(metrics, again, strict=True)
+            for metric in m.values
+        ]
+        rows[f"corrected_{name}"] = np.concatenate(parts) if parts else np.array([])
     # Newcombe's interval is not the exact inverse of its test (chi-square or Fisher): near the
     # boundary the two can disagree, and the row says so. (Katz's log interval of the ratio
     # is further from the test at such levels; the difference is the gap the findings state.)
@@ -325,6 +346,7 @@ def _rate_statistics(
     metric: str,
     reference: int | None,
     settings: Settings,
+    tests: bool = True,
 ) -> dict[str, Any]:
     num, den = metrics.rates[metric]
     c = settings.confidence
@@ -350,7 +372,8 @@ def _rate_statistics(
         x2, n2 = np.full_like(num, num[reference]), np.full_like(den, den[reference])
         out["difference_low"], out["difference_high"] = newcombe(num, den, x2, n2, c)
         out["ratio_low"], out["ratio_high"] = katz_ratio(num, den, x2, n2, c)
-    out["p_value"], out["test"] = two_by_two(num, den, x2, n2)
+    if tests:
+        out["p_value"], out["test"] = two_by_two(num, den, x2, n2)
     return out
 
 
@@ -360,6 +383,7 @@ def _mean_statistics(
     metric: str,
     reference: int | None,
     settings: Settings,
+    tests: bool = True,
 ) -> dict[str, Any]:
     """Interval and z test of a mean against the rest of the population or the reference.
 
@@ -390,7 +414,8 @@ def _mean_statistics(
         d_low, d_high = normal_interval(mean - other, variance + other_variance, c)
         out["difference_low"], out["difference_high"] = d_low, d_high
         out["ratio_low"], out["ratio_high"] = mean_ratio(mean, variance, other, other_variance, c)
-    out["p_value"], out["test"] = difference_of_means(mean, variance, other, other_variance)
+    if tests:
+        out["p_value"], out["test"] = difference_of_means(mean, variance, other, other_variance)
     return out
 
 
