@@ -36,11 +36,12 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, insert, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.ledger import Entry, KeyRing, Ledger, MasterKey, WrappedKey
 from ethica.service.db import ShardLease, claim_shard, utcnow
+from ethica.service.decisions.tables import ProtectedValue
 from ethica.service.ledger.naming import resolve_request, subject_of_part
 from ethica.service.ledger.seals import WriterSeal
 from ethica.service.ledger.store import (
@@ -50,7 +51,7 @@ from ethica.service.ledger.store import (
     key_row,
     stored_key,
 )
-from ethica.service.ledger.tables import LedgerEntry, SubjectKey
+from ethica.service.ledger.tables import KeyEpoch, LedgerEntry, SubjectKey
 
 log = logging.getLogger("ethica.service.ledger")
 T = TypeVar("T")
@@ -325,11 +326,14 @@ class LedgerWriter:
                 results.append(self._run_job(batch, job, future, heads, savepoint=savepoint))
             self._flush(batch)
             session.commit()
-        except IntegrityError:
+        except BaseException as error:
             session.rollback()
             session.close()
             self._heads.clear()
             self._keys.clear()
+            if not _conflicting(error):
+                self._failed(group, error)
+                return
             if not retried:
                 # Most often another writer (a second process, the command line's monitor)
                 # appended to one of our chains, so the heads we kept are stale: run the group
@@ -343,22 +347,6 @@ class LedgerWriter:
                 return
             future = group[0][1]
             future.set_exception(_conflict())
-            return
-        except BaseException as error:  # the database failed: nobody's work was committed
-            session.rollback()
-            session.close()
-            self._heads.clear()
-            self._keys.clear()
-            if len(group) > 1 and isinstance(error, Exception):
-                # One job's data may be what the database refused: only that job should fail.
-                log.warning("ledger group failed (%s); committing its jobs one by one", error)
-                for item in group:
-                    self._commit([item])
-                return
-            log.exception("ledger group failed")
-            for _, future, _, _ in group:
-                if not future.done():
-                    future.set_exception(error)
             return
         self._heads = heads
         if self._after_commit is not None:
@@ -374,6 +362,19 @@ class LedgerWriter:
                 future.set_exception(failure)
             else:
                 future.set_result(value)
+
+    def _failed(self, group: list[_Item], error: BaseException) -> None:
+        """The database failed the group: nobody's work was committed."""
+        if len(group) > 1 and isinstance(error, Exception):
+            # One job's data may be what the database refused: only that job should fail.
+            log.warning("ledger group failed (%s); committing its jobs one by one", error)
+            for item in group:
+                self._commit([item])
+            return
+        log.exception("ledger group failed")
+        for _, future, _, _ in group:
+            if not future.done():
+                future.set_exception(error)
 
     def _batch(
         self, session: Session, heads: dict[str, Entry | None]
@@ -425,10 +426,15 @@ class LedgerWriter:
         batch.session.flush()
         connection = batch.session.connection()
         ledger_rows = batch.rows.pop(LedgerEntry)
+        protected = batch.rows.pop(ProtectedValue, None)
         many = connection.dialect.insert_executemany_returning
         for table, rows in batch.rows.items():
             if rows:
                 connection.execute(_insert(table, many), rows)
+        if protected:
+            # After the decisions' rows: on SQLite this transaction holds the write lock now.
+            _check_epochs(batch.session, protected)
+            connection.execute(_insert(ProtectedValue, many), protected)
         if ledger_rows:
             connection.execute(_insert(LedgerEntry, many), ledger_rows)
 
@@ -453,6 +459,50 @@ def _prefetch(batch: Batch, keys: _CachedKeyStore, requests: Sequence[str]) -> N
     names = {request: resolve_request(keyring, request) for request in requests}
     keys.assume_absent([names[r] for r, subject in subjects.items() if subject in new])
     keys.prefetch(list(names.values()))
+
+
+def _conflicting(error: BaseException) -> bool:
+    """Whether another writer's commit failed the group, so that running it again may pass.
+
+    A unique or foreign key another writer took first (its heads and keys are stale), an epoch
+    an erasure retired, or SQLite's busy answer: ``database is locked`` is also what a
+    transaction gets that read before another process committed and then tries to write
+    (``SQLITE_BUSY_SNAPSHOT``, which waiting cannot cure).
+    """
+    if isinstance(error, IntegrityError | RetiredEpochError):
+        return True
+    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+
+
+class RetiredEpochError(Exception):
+    """A value of the group was sealed under an epoch an erasure retired meanwhile."""
+
+
+def _check_epochs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Make sure every epoch the group's protected values were sealed under is still listed.
+
+    The values were sealed when their job ran, under the epoch the key file then named. An
+    erasure in another process (``ethica subjects erase``, another worker) may since have
+    re-sealed every stored value under a new epoch and deleted the old one's row: a value
+    inserted now under the old epoch would be opened by nobody once its key is destroyed.
+    Checked inside the group's transaction: on SQLite after its first write (the database's
+    write lock is held, so no erasure commits before this group does); on PostgreSQL with a
+    ``FOR KEY SHARE`` lock on the epochs' rows, so that an erasure's delete of one waits for
+    this commit and its re-sealing (the next statement) then sees these rows. A retired epoch
+    raises :class:`RetiredEpochError`: the group runs again, sealing under the current epoch.
+    """
+    epochs = {str(row["value"]).rpartition(":")[0] for row in rows} - {""}
+    if not epochs:  # sealed under the master key alone (no key file): no epoch to retire
+        return
+    listed = set(
+        session.scalars(
+            select(KeyEpoch.id)
+            .where(KeyEpoch.id.in_(sorted(epochs)))
+            .with_for_update(read=True, key_share=True)
+        )
+    )
+    if epochs - listed:
+        raise RetiredEpochError(f"key epochs {sorted(epochs - listed)} were retired meanwhile")
 
 
 def collect_queued(
