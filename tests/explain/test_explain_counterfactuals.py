@@ -198,6 +198,9 @@ def test_adverse_action_notice_lists_reasons_options_and_rights_escaped() -> Non
         explanation, system="Credit <limit>", outcome="declined", format="html"
     )
     assert "Credit &lt;limit&gt;" in page and "<limit>" not in page
+    # A page's headings carry no colon (the text form's "Your rights:" leads into its list).
+    assert "<h3>Your rights</h3>" in page and ":</h3>" not in page
+    assert "\nYour rights:\n" in text
     assert (
         page.count("<li>") == len(explanation["reasons"]) + len(explanation["counterfactuals"]) + 3
     )

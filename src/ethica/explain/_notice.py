@@ -87,6 +87,9 @@ def adverse_action_notice(
         for heading, items in sections:
             if items:
                 listed = "".join(f"<li>{html.escape(item)}</li>" for item in items)
-                parts.append(f"<h3>{html.escape(heading)}</h3><ul>{listed}</ul>")
+                # A heading carries no colon: the text form's "Your rights:" introduces a
+                # list on the next line; on a page the heading itself does that.
+                title_of_list = html.escape(heading.rstrip(": "))
+                parts.append(f"<h3>{title_of_list}</h3><ul>{listed}</ul>")
         return '<section class="adverse-action-notice">' + "".join(parts) + "</section>"
     raise InputError(f"unknown notice format {format!r}: use 'text' or 'html'")

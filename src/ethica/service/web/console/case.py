@@ -39,7 +39,9 @@ from ethica.service.web.console.words import (
     outcomes_of,
     reason_codes,
     reason_label,
+    score_words,
     status_label,
+    step_reason,
 )
 from ethica.service.web.portal.views import explanation_of
 from ethica.service.web.rendering import render
@@ -317,6 +319,8 @@ def _case_response(
         **_evidence(spec, case),
         "reason_codes": reason_codes(),
         "reason_label": reason_label,
+        "step_reason": step_reason,
+        "score": score_words(spec, case.score if case is not None else None),
         "status_label": status_label,
         "error": error,
         "notice": notice,

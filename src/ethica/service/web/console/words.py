@@ -69,6 +69,27 @@ def outcome_label(spec: SystemSpec, outcome: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def score_words(spec: SystemSpec, score: float | None) -> str:
+    """A model's score with what it is measured against: ``0.071 (approved from 0.5 up)``."""
+    if score is None:
+        return "—"
+    decision = spec.decision
+    if isinstance(decision, BinaryDecision):
+        words = spec.outcome_words(decision.positive)
+        positive = words[:1].lower() + words[1:]  # mid-sentence
+        return f"{score:.3f} (on a scale of 0 to 1; {positive} from {decision.threshold:g} up)"
+    return f"{score:.3f}"
+
+
+def step_reason(kind: str, code: str | None) -> str:
+    """The reason column of a review step: a rejection's reason is its own words, not a code.
+
+    A rejected proposal keeps the proposer's reason code on its record; shown on the rejection's
+    row it would read as the rejection's reason.
+    """
+    return "—" if kind == "reject" else reason_label(code)
+
+
 def duration(span: timedelta) -> str:
     """A span of time as a reviewer reads it: ``45 min``, ``5 h``, ``3 days``."""
     minutes = int(abs(span).total_seconds() // 60)

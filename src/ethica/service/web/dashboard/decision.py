@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from ethica.governance import SystemSpec, parse_spec
 from ethica.ledger import KeyRing
 from ethica.service.concerns import service as concerns
+from ethica.service.decisions.explanations import erased_on
 from ethica.service.decisions.record import awaits_a_person
 from ethica.service.decisions.service import get_decision
 from ethica.service.decisions.tables import Decision
@@ -24,7 +25,7 @@ from ethica.service.reviews.history import case_history
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
 from ethica.service.users.service import display_names
-from ethica.service.web.console.words import outcome_label, reason_label, status_label
+from ethica.service.web.console.words import outcome_label, status_label, step_reason
 from ethica.service.web.rendering import render
 from ethica.service.web.session import Viewer, page_requires
 
@@ -46,8 +47,11 @@ SCORED_BY = {
     "model": "The AI system's model",
     "caller": "A score the business computed",
     "fallback": "The system's declared fallback (no model decided)",
-    "none": "Nobody yet: no model was used",
 }
+#: The review statuses in which a person has given the decision its final outcome.
+DECIDED = ("confirmed", "overridden", "decided")
+#: The review statuses in which a person has yet to act.
+UNDER_REVIEW = ("pending_review", "awaiting_second_approval")
 
 
 @router.get("/decisions/{decision_id}")
@@ -78,7 +82,7 @@ def decision_page(
             else EVENT_WORDS[e.kind],
             "who": e.actor,
             "outcome": outcome_label(spec, e.outcome) if e.outcome else None,
-            "reason": reason_label(e.reason_code),
+            "reason": step_reason(e.kind, e.reason_code),
             "comment": e.comment,
         }
         for e in history
@@ -88,12 +92,39 @@ def decision_page(
         "system": system,
         "status": status_label(row.review_status),
         "outcome": _outcome_words(row, spec),
-        "scored_by": SCORED_BY.get(row.scored_by, row.scored_by),
+        "decided_by": _decided_by(row),
+        "customer": _customer(row),
         "steps": steps,
         "names": display_names(session, user_ids={e.actor for e in history if e.actor}),
         "concerns": about,
     }
     return render(request, "dashboard/decision.html", context, viewer=viewer)
+
+
+def _decided_by(row: Decision) -> str:
+    """Who gave the decision its outcome: the model, a fallback or nobody yet, then a person."""
+    person = status_label(row.review_status).lower() if row.review_status in DECIDED else None
+    if row.scored_by == "none":
+        return "A person (no model was used)" if person else "Nobody yet: a person will decide"
+    first = SCORED_BY.get(row.scored_by, row.scored_by)
+    if person:
+        return f"{first}, then a person: {person}"
+    return f"{first}; a person is reviewing it" if awaits_review(row) else first
+
+
+def awaits_review(row: Decision) -> bool:
+    """Whether a person has yet to act on the decision."""
+    return row.review_status in UNDER_REVIEW
+
+
+def _customer(row: Decision) -> str:
+    """The customer's reference, or why there is none."""
+    if row.subject_id is not None:
+        return row.subject_id
+    day = erased_on(row.explanation)
+    if day is not None:
+        return f"Erased at the customer's request on {day:%-d %B %Y}"
+    return "None recorded"
 
 
 def _outcome_words(row: Decision, spec: SystemSpec) -> str:

@@ -175,6 +175,18 @@ def disclosure_of(row: Decision) -> str:
     return "An AI system recommended this decision; a person is reviewing it."
 
 
+def no_reasons_words(row: Decision) -> str:
+    """Why the page shows no model reasons: no model decided, so there are none to give."""
+    if row.review_status == "decided":
+        return "A person decided this without an AI model, so there are no model reasons to show."
+    if awaits_a_person(row):
+        return (
+            "No AI model decided this, so there are no model reasons to show. A person will "
+            "decide, and you will see their decision here."
+        )
+    return "No reasons were recorded for this decision."
+
+
 def has_notice(row: Decision, explanation: dict[str, Any] | None) -> bool:
     """Whether the decision has a formal notice: a final decision with the model's reasons."""
     return (
