@@ -13,7 +13,7 @@ from explain_cases import credit_spec, customer, lightgbm_booster
 from ethica.explain import attribute
 from ethica.explain._lightgbm_native import LightGBMContributions, fast_contributions
 from ethica.explain._lightgbm_trees import lightgbm_forest
-from ethica.explain._treeshap import TreeShap, gauss_legendre
+from ethica.explain._treeshap import SHARED_ROWS, TreeShap, _rows, _rows_shared, gauss_legendre
 from ethica.scoring import Scorer
 
 lightgbm = pytest.importorskip("lightgbm")
@@ -90,6 +90,29 @@ def test_compiled_treeshap_equals_lightgbm_pred_contrib(name: str) -> None:
     margins = np.asarray(booster.predict(rows, raw_score=True)).reshape(len(rows), -1)
     sums = got.reshape(len(rows), margins.shape[1], FEATURES + 1).sum(axis=2)
     np.testing.assert_allclose(sums, margins, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["binary", "multiclass", "deep trees"])
+def test_a_batch_gets_exactly_the_contributions_of_its_rows_one_by_one(name: str) -> None:
+    """Leaf by leaf, rows that share a pattern share its shares: the same numbers, bit for bit."""
+    booster = _models()[name]
+    forest = lightgbm_forest(booster)
+    assert forest is not None
+    ours = TreeShap(forest)
+    rows = _awkward_rows()
+    batch = np.vstack([rows, rows[:40]])  # repeated rows: every pattern of theirs seen twice
+    one_by_one = np.vstack([ours.contributions(row) for row in batch])
+    assert (ours.contributions_many(batch) == one_by_one).all()
+    for size in (SHARED_ROWS, 9, 33):
+        assert (ours.contributions_many(batch[:size]) == one_by_one[:size]).all()
+    # Each kernel on its own, without the split between threads.
+    args = (ours._splits, ours._paths, ours._quadrature, forest.max_slots)
+    row_by_row, leaf_by_leaf = np.zeros_like(one_by_one), np.zeros_like(one_by_one)
+    _rows(batch, *args, row_by_row)
+    _rows_shared(batch, *args, leaf_by_leaf)
+    assert (leaf_by_leaf == row_by_row).all() and leaf_by_leaf.any()
+    expected = np.asarray(booster.predict(batch, pred_contrib=True, num_threads=1))
+    np.testing.assert_allclose(ours.contributions_many(batch), expected, rtol=0, atol=1e-10)
 
 
 def test_the_deep_model_exercises_long_paths_and_the_split_rules() -> None:

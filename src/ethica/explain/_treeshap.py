@@ -75,6 +75,36 @@ def _goes_left(row: _FloatArray, splits: _Splits, left: _BoolArray) -> None:
 
 
 @numba.njit(cache=True, nogil=True)
+def _leaf_shares(
+    count: int, value: float, quadrature: _Quadrature, scratch: _FloatArray, shares: _FloatArray
+) -> None:
+    """Set ``shares[j]``, a leaf's TreeSHAP share for each of its ``count`` slots.
+
+    ``scratch[0]`` holds each slot's zero fraction ``z_j`` and ``scratch[1]`` its ``h_j - z_j``;
+    rows 2 and 3 are work space (``max_slots + 1`` long).
+    """
+    gauss_nodes, gauss_weights = quadrature
+    zero = scratch[0]
+    slope = scratch[1]  # h_j - z_j
+    integral = scratch[2]
+    prefix = scratch[3]  # Π of the factors before j at one quadrature node
+    for j in range(count):
+        integral[j] = 0.0
+    points = (count + 1) // 2
+    for g in range(points):
+        t = gauss_nodes[points - 1, g]
+        prefix[0] = 1.0
+        for j in range(count):
+            prefix[j + 1] = prefix[j] * (zero[j] + slope[j] * t)
+        suffix = gauss_weights[points - 1, g]  # times Π of the factors after j
+        for j in range(count - 1, -1, -1):
+            integral[j] += prefix[j] * suffix
+            suffix *= zero[j] + slope[j] * t
+    for j in range(count):
+        shares[j] = value * slope[j] * integral[j]
+
+
+@numba.njit(cache=True, nogil=True)
 def _accumulate(
     left: _BoolArray, paths: _Paths, quadrature: _Quadrature, max_slots: int, out: _FloatArray
 ) -> None:
@@ -88,11 +118,8 @@ def _accumulate(
         leaf_slot_end,
         leaf_value,
     ) = paths
-    gauss_nodes, gauss_weights = quadrature
-    zero = np.empty(max_slots)
-    slope = np.empty(max_slots)  # h_j - z_j
-    integral = np.empty(max_slots)
-    prefix = np.empty(max_slots + 1)  # Π of the factors before j at one quadrature node
+    scratch = np.empty((4, max_slots + 1))
+    shares = np.empty(max_slots)
     slot = 0
     step = 0
     for leaf in range(leaf_value.shape[0]):
@@ -103,22 +130,11 @@ def _accumulate(
                 if left[path_node[step]] != path_left[step]:
                     passes = False
                 step += 1
-            zero[j] = slot_zero_fraction[slot + j]
-            slope[j] = (1.0 if passes else 0.0) - zero[j]
-            integral[j] = 0.0
-        points = (count + 1) // 2
-        for g in range(points):
-            t = gauss_nodes[points - 1, g]
-            prefix[0] = 1.0
-            for j in range(count):
-                prefix[j + 1] = prefix[j] * (zero[j] + slope[j] * t)
-            suffix = gauss_weights[points - 1, g]  # times Π of the factors after j
-            for j in range(count - 1, -1, -1):
-                integral[j] += prefix[j] * suffix
-                suffix *= zero[j] + slope[j] * t
-        value = leaf_value[leaf]
+            scratch[0, j] = slot_zero_fraction[slot + j]
+            scratch[1, j] = (1.0 if passes else 0.0) - scratch[0, j]
+        _leaf_shares(count, leaf_value[leaf], quadrature, scratch, shares)
         for j in range(count):
-            out[slot_output[slot + j]] += value * slope[j] * integral[j]
+            out[slot_output[slot + j]] += shares[j]
         slot += count
 
 
@@ -153,6 +169,83 @@ def _rows(
     for r in range(rows.shape[0]):
         _goes_left(rows[r], splits, left)
         _accumulate(left, paths, quadrature, max_slots, out[r])
+
+
+#: The most slots a leaf may have for :func:`_rows_shared` (its pattern is one int64).
+PATTERN_SLOTS = 62
+#: Batches of at least this many rows go leaf by leaf (:func:`_rows_shared`); smaller ones row
+#: by row. On the gateway bench's model (200 trees of 31 leaves), CPU per row against
+#: :func:`_rows`: about even at 4 rows, -17 % at 8, -33 % at 32, -45 % at 128.
+SHARED_ROWS = 4
+
+
+@numba.njit(cache=True, nogil=True)
+def _rows_shared(
+    rows: _FloatArray,
+    splits: _Splits,
+    paths: _Paths,
+    quadrature: _Quadrature,
+    max_slots: int,
+    out: _FloatArray,
+) -> None:
+    """:func:`_rows` for a batch whose rows share work: leaf by leaf, not row by row.
+
+    A leaf's shares depend on the row only through which of the leaf's features the row
+    passes (its pattern, one bit per slot; at most :data:`PATTERN_SLOTS` slots). The rows of a
+    batch often share a pattern (13 distinct patterns among 32 rows per leaf on average on
+    the gateway bench's model), so each distinct pattern's quadrature runs once per leaf and
+    its shares are added to every row that has it. Each row's ``out`` receives the same
+    numbers in the same order as from :func:`_rows`: the results are identical.
+    """
+    path_node, path_left, slot_path_end, zero_fraction = paths[0], paths[1], paths[2], paths[3]
+    slot_output, leaf_slot_end, leaf_value = paths[4], paths[5], paths[6]
+    count_rows = rows.shape[0]
+    nodes = splits[0].shape[0]
+    left = np.empty(nodes, dtype=np.bool_)
+    lefts = np.empty((nodes, count_rows), dtype=np.bool_)  # by split, then row: rows adjacent
+    for r in range(count_rows):
+        _goes_left(rows[r], splits, left)
+        for node in range(nodes):
+            lefts[node, r] = left[node]
+    pattern = np.empty(count_rows, dtype=np.int64)
+    which = np.empty(count_rows, dtype=np.int64)  # each row's pattern among the distinct ones
+    distinct = np.empty(count_rows, dtype=np.int64)
+    shares = np.empty((count_rows, max_slots))
+    scratch = np.empty((4, max_slots + 1))
+    slot = 0
+    step = 0
+    for leaf in range(leaf_value.shape[0]):
+        count = leaf_slot_end[leaf] - slot
+        pattern[:] = 0
+        for j in range(count):
+            end = slot_path_end[slot + j]
+            for r in range(count_rows):
+                passes = True
+                for s in range(step, end):
+                    if lefts[path_node[s], r] != path_left[s]:
+                        passes = False
+                        break
+                if passes:
+                    pattern[r] |= np.int64(1) << j
+            step = end
+        found = 0
+        for r in range(count_rows):
+            u = 0
+            while u < found and distinct[u] != pattern[r]:
+                u += 1
+            if u == found:
+                distinct[u] = pattern[r]
+                for j in range(count):
+                    scratch[0, j] = zero_fraction[slot + j]
+                    scratch[1, j] = (1.0 if (pattern[r] >> j) & 1 else 0.0) - scratch[0, j]
+                _leaf_shares(count, leaf_value[leaf], quadrature, scratch, shares[u])
+                found += 1
+            which[r] = u
+        for r in range(count_rows):
+            u = which[r]
+            for j in range(count):
+                out[r, slot_output[slot + j]] += shares[u, j]
+        slot += count
 
 
 class TreeShap:
@@ -218,7 +311,10 @@ class TreeShap:
         return out
 
     def _kernel(self, values: _FloatArray, out: _FloatArray) -> None:
-        _rows(values, self._splits, self._paths, self._quadrature, self._forest.max_slots, out)
+        max_slots = self._forest.max_slots
+        shared = values.shape[0] >= SHARED_ROWS and max_slots <= PATTERN_SLOTS
+        kernel = _rows_shared if shared else _rows
+        kernel(values, self._splits, self._paths, self._quadrature, max_slots, out)
 
 
 #: Batches of at least this many rows are shared with helper threads. Smaller ones are not
