@@ -126,6 +126,8 @@ def test_bad_arrays_are_refused_with_what_to_fix() -> None:
     assert count_arrays(**good).rows == 3
     cases = [
         ({"label": np.array([0, 2, 1])}, "label must be 0/1"),
+        ({"label": np.array([0, -1, 1])}, "label must be 0/1"),
+        ({"prediction": np.array([1, 3, 0], dtype=np.uint8)}, "prediction must be 0/1"),
         ({"prediction": np.array([0.5, 1.0, 0.0])}, "prediction must be 0/1"),
         ({"label": np.array(["yes", "no", "yes"])}, "label must be one-dimensional 0/1"),
         ({"score": np.array([0.2, np.nan, 0.4])}, "scores must be finite"),

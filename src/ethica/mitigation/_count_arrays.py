@@ -232,22 +232,31 @@ class _ExactScores:
         self.slot_value = np.full(self.slots, np.nan)
         self.distinct = 0
         self.collided = False
+        self.usable = self._learn(distinct)
 
     def slots_of(self, chunk: Values) -> Values | None:
         """Each score's slot; None once more than ``limit`` are distinct, or on a collision."""
+        if not self.usable:
+            return None
         slots = ((chunk - self.low) * self.scale).astype(np.intp)
         new = self.slot_value.take(slots) != chunk
         if new.any():
-            values = np.unique(chunk[new])
-            places = ((values - self.low) * self.scale).astype(np.intp)
-            if self.distinct + len(values) > self.limit:
+            self.usable = self._learn(np.unique(chunk[new]))
+            if not self.usable:
                 return None
-            if len(np.unique(places)) < len(places) or not np.isnan(self.slot_value[places]).all():
-                self.collided = True
-                return None
-            self.slot_value[places] = values
-            self.distinct += len(values)
         return slots
+
+    def _learn(self, values: Values) -> bool:
+        """Put new distinct scores in their slots; False when too many, or two share a slot."""
+        places = ((values - self.low) * self.scale).astype(np.intp)
+        if self.distinct + len(values) > self.limit:
+            return False
+        if len(np.unique(places)) < len(places) or not np.isnan(self.slot_value[places]).all():
+            self.collided = True
+            return False
+        self.slot_value[places] = values
+        self.distinct += len(values)
+        return True
 
 
 def _count_by_chunk_cells(rows: Rows, chunk_rows: int, limit: int) -> Counted:
@@ -356,7 +365,12 @@ def _binary(values: npt.ArrayLike, role: str) -> Values:
         return array.view(np.uint8)
     if array.dtype.kind not in "iuf" or array.ndim != 1:
         raise InputError(f"{role} must be one-dimensional 0/1 values; got {array.dtype}")
-    whole = array.dtype.kind in "iu" or bool(np.all(array == np.round(array)))
-    if array.size and (array.min() < 0 or array.max() > 1 or not whole):
+    if array.dtype.kind in "iu":
+        # One pass: a value other than 0 or 1 (a negative one too) sets a bit above the lowest.
+        binary = not array.size or int(np.bitwise_or.reduce(array)) & ~1 == 0
+    else:
+        whole = bool(np.all(array == np.round(array)))
+        binary = not array.size or (whole and array.min() >= 0 and array.max() <= 1)
+    if not binary:
         raise InputError(f"{role} must be 0/1 (1 favourable); count other values with count_table")
     return array.astype(np.int64, copy=False) if array.dtype.kind == "f" else array
