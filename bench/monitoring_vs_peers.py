@@ -3,7 +3,8 @@
 Run: ``.venv/bin/python bench/monitoring_vs_peers.py`` (the issue's sizes: drift on 10^6 rows x
 50 columns; windows of 10^6 decisions x 20 features x 90 days) or with ``--rows``, ``--columns``,
 ``--decisions 10000000`` (the issue's 10^7), ``--postgresql URL`` (default
-``ETHICA_TEST_POSTGRESQL_URL``; ``--postgresql ''`` skips it), ``--skip-drift``.
+``ETHICA_TEST_POSTGRESQL_URL``; ``--postgresql ''`` skips it), ``--only drift|duckdb|postgresql``
+(repeatable: run just those cases; each windows case also times one new day and the report).
 Evidently runs in its own venv (``--evidently-python``, default .venv-peers/evidently, made by
 ``make peer-venvs``); both read the same Parquet files, and the table shows whether the drift
 values agree. The machine may be shared: CPU time (process_time, which excludes waiting) is
@@ -106,6 +107,9 @@ def _decisions(rows: int, features: int, days: int, seed: int = 1) -> pd.DataFra
         frame[f"f{i}"] = rng.normal(size=rows).astype(np.float32)
     return pd.DataFrame(frame)
 
+
+#: What the benchmark can time, each on its own with ``--only``.
+CASES = ("drift", "duckdb", "postgresql")
 
 #: The benchmark's own database on the PostgreSQL server (made, then dropped, by each run).
 DATABASE = "monitor_bench"
@@ -215,7 +219,13 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=1_000_000)
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--skip-drift", action="store_true")
+    parser.add_argument("--skip-drift", action="store_true", help="the same as leaving out drift")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=CASES,
+        help="run just this case (repeatable); by default all of them",
+    )
     parser.add_argument(
         "--postgresql",
         default=os.environ.get("ETHICA_TEST_POSTGRESQL_URL", ""),
@@ -227,11 +237,16 @@ def main() -> None:
         default=Path(__file__).resolve().parents[1] / ".venv-peers/evidently/bin/python",
     )
     args = parser.parse_args()
+    cases = set(args.only or CASES) - ({"drift"} if args.skip_drift else set())
+    if not args.postgresql:
+        cases.discard("postgresql")
     started = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines = []
     with tempfile.TemporaryDirectory() as folder:
-        if not args.skip_drift:
+        if "drift" in cases:
             lines += _drift_cases(args, Path(folder))
+        if cases <= {"drift"}:
+            return _print(started, lines)
         log = _decisions(args.decisions, args.features, args.days)
         path = Path(folder) / "decisions.parquet"
         log.to_parquet(path)
@@ -244,14 +259,19 @@ def main() -> None:
             features={f"f{i}": FeatureBins("numeric", -4.0, 4.0, 20) for i in range(args.features)},
         )
         size = f"{args.decisions:,} x {args.features} features x {args.days} days"
-        lines += _windows_cases(path, plan, "duckdb", "DuckDB, Parquet", size, args.days)
         del log
-        if args.postgresql:
+        if "duckdb" in cases:
+            lines += _windows_cases(path, plan, "duckdb", "DuckDB, Parquet", size, args.days)
+        if "postgresql" in cases:
             try:
                 own = _to_postgresql(args.postgresql, path, Path(folder))
                 lines += _windows_cases("decisions", plan, own, "PostgreSQL", size, args.days)
             finally:
                 _drop_postgresql(args.postgresql)
+    _print(started, lines)
+
+
+def _print(started: str, lines: list[tuple[str, str, str, float, float, str]]) -> None:
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"load average (1, 5, 15 min): {started} at the start, {load} at the end")
     print(f"on {os.cpu_count()} cores (uptime's figures; the machine is shared)")
