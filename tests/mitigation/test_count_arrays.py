@@ -97,6 +97,23 @@ def test_short_text_and_integer_features_count_as_count_table_does(case: str) ->
     assert ours.bins.method == ("equal_width" if case == "many late" else "exact")
 
 
+def test_one_score_negative_groups_and_the_largest_integers() -> None:
+    rng = np.random.default_rng(8)
+    rows = 3_000
+    arrays: dict[str, Any] = {
+        "sensitive_features": rng.choice([-5, -2, 0], rows),
+        "label": rng.random(rows) < 0.5,
+        "prediction": rng.random(rows) < 0.5,
+        "score": np.full(rows, 0.3),
+    }
+    _same(count_arrays(**arrays, chunk_rows=500), count_table(**arrays))
+    # Integers past the signed 64-bit range are counted (hashed), not offset.
+    huge = np.array([2**63 + 1, 2**63 + 5] * 5, dtype=np.uint64)
+    table = count_arrays(sensitive_features=huge, label=np.tile([0, 1], 5), prediction=np.ones(10))
+    assert sorted(table.cells["sensitive_feature_0"]) == [str(2**63 + 1), str(2**63 + 5)]
+    assert table.cells["n"].tolist() == [5, 5]
+
+
 def test_thresholds_from_it_equal_fairlearns() -> None:
     frame = generated(20_000)
     table = count_arrays(

@@ -208,7 +208,7 @@ def _offset_codes(values: Values) -> tuple[Values, int, Values] | None:
     if values.dtype.kind not in "iu" or not values.size:
         return None
     low, high = int(values.min()), int(values.max())
-    if high - low >= _DENSE:
+    if high - low >= _DENSE or high >= 2**63:
         return None
     return values, low, np.arange(low, high + 1).astype(values.dtype)
 
@@ -346,7 +346,7 @@ def _factorize(values: Values) -> tuple[Values, Values]:
         return codes, uniques.astype(as_int.dtype).view(values.dtype)
     if values.dtype.kind in "iu" and values.size:
         low, high = int(values.min()), int(values.max())
-        if high - low < _DENSE:
+        if high - low < _DENSE and high < 2**63:
             offset = values.astype(np.int64) - low if low else values
             return offset, np.arange(low, high + 1).astype(values.dtype)
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
