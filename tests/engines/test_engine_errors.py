@@ -75,3 +75,26 @@ def test_summing_text_is_an_input_error(engine: Any) -> None:
     aggregation = Aggregation(keys=(), sums=(("text", Col("text")),))
     with pytest.raises(InputError, match="numeric"):
         engine.aggregate(FRAME, aggregation)
+
+
+def test_the_largest_unsigned_integers_group_as_themselves() -> None:
+    # uint64 keys past the signed 64-bit range are grouped (factorized), not offset into int64.
+    frame = pd.DataFrame(
+        {
+            "group": pd.array([2**63 + 1, 2**63 + 5, 2**63 + 1], dtype="uint64"),
+            "label": [1, 0, 1],
+            "prediction": [1, 1, 0],
+        }
+    )
+    report = audit(
+        frame,
+        label="label",
+        prediction="prediction",
+        sensitive_features=["group"],
+        min_group_size=1,
+    )
+    counts = report.by_group()["count"]
+    assert {str(group): int(n) for group, n in counts.items()} == {
+        str(2**63 + 1): 2,
+        str(2**63 + 5): 1,
+    }

@@ -163,7 +163,8 @@ def _factorize(values: pd.Series[Any]) -> tuple[CodeArray, pd.Index[Any]]:
         return array.view(np.uint8), pd.Index([False, True])
     if array.dtype.kind in "iu" and array.size:
         low, high = int(array.min()), int(array.max())
-        if high - low < _DENSE_CELL_LIMIT:
+        # Past the signed 64-bit range (uint64) the labels are factorized, not offset into int64.
+        if high - low < _DENSE_CELL_LIMIT and high < 2**63:
             codes = array if low == 0 else array - np.asarray(low, dtype=array.dtype)
             return codes, pd.Index(np.arange(low, high + 1, dtype=np.int64))
     code, unique = pd.factorize(values, use_na_sentinel=False)
