@@ -107,6 +107,15 @@ def enter_portal(page: Any, url: str, subject: str) -> None:
     page.wait_for_url("**/portal")
 
 
+def as_customer(url: str, subject: str, path: str, body: Any) -> httpx.Response:
+    """POST ``body`` to ``path`` as the customer ``subject``, through a link an officer made."""
+    with staff_api(url) as api:
+        link = api.post(f"/v1/subjects/{subject}/links", json={}).json()["token"]
+    return httpx.post(
+        f"{url}{path}", json=body, headers={"Authorization": f"Bearer {link}"}, timeout=60
+    )
+
+
 def review_step(url: str, email: str, decision: str, what: str, body: Any = None) -> Any:
     """A reviewer's step on a case through the API (claim, decision, approval, ...)."""
     with staff_api(url, email) as api:

@@ -7,6 +7,7 @@ The audit report (the HTML file ``ethica audit --report`` writes) passes the sam
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from conftest import ARTIFACTS, serving
 pytestmark = pytest.mark.slow
 
 CUSTOMERS = 1500
+#: The height of one part of a page's photograph, well inside JPEG's limit of 65,535 px.
+PART = 30_000
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,7 @@ class Tour:
             page.wait_for_load_state("networkidle")
             folder = ARTIFACTS / "pages" / self.face
             folder.mkdir(parents=True, exist_ok=True)
-            # JPEG: a system page is metres long on a phone, and a PNG of it runs to 10 MB.
-            shot = folder / f"{name}-{width}.jpg"
-            page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=70)
+            self.photograph(folder, f"{name}-{width}")
             for what in sideways(page, boxes_may_scroll=self.boxes_may_scroll):
                 self.problems.append(f"{name} at {width} px: {what}")
             for violation in blocking(axe_violations(page)):
@@ -81,6 +82,20 @@ class Tour:
         for address_seen in foreign_references(page, self.origin):
             self.problems.append(f"{name}: refers to {address_seen}")
         self.visited.append(name)
+
+    def photograph(self, folder: Path, name: str) -> None:
+        """A full-page JPEG; a page taller than JPEG allows (65,535 px) in numbered parts."""
+        # JPEG: a system page is metres long on a phone, and a PNG of it runs to 10 MB.
+        page = self.page
+        height = int(page.evaluate("document.documentElement.scrollHeight"))
+        width = int(page.viewport_size["width"])
+        parts = range(0, height, PART) if height > PART else [None]
+        for number, top in enumerate(parts, start=1):
+            shot = folder / (f"{name}.jpg" if top is None else f"{name}-part{number}.jpg")
+            tall = PART if top is None else min(PART, height - top)
+            clip = None if top is None else {"x": 0, "y": top, "width": width, "height": tall}
+            page.screenshot(path=str(shot), full_page=True, clip=clip, type="jpeg", quality=70)
+            assert shot.stat().st_size > 0, f"{shot} is empty"
 
     def link(self, selector: str) -> str:
         href = self.page.locator(selector).first.get_attribute("href")
@@ -130,8 +145,17 @@ def test_every_officer_page(browser: Any, demo_bank: DemoBank) -> None:
     tour = Tour(browser, demo_bank.url, "dashboard")
     _sign_in(tour, "admin@bank.example", "demo-admin-pass")
     tour.visit("dashboard", f"{demo_bank.url}/dashboard")
+    reviewers = " ".join(tour.page.locator("main").inner_text().split())
+    assert re.search(r"agreed with the model in \d+% of \d{1,3}(,\d{3})+ cases", reviewers)
     for system in ("credit-limit", "support-routing", "product-recommendations"):
         tour.visit(f"system-{system}", f"{demo_bank.url}/dashboard/systems/{system}")
+        if system == "credit-limit":  # audited by sex, age band and origin, and crossed
+            page = tour.page
+            assert page.locator("#findings li").count() == 10
+            more = page.locator("#more-findings summary").inner_text()
+            assert re.fullmatch(r"The other \d+ findings", more), more
+            note = " ".join(page.locator("main").inner_text().split())
+            assert "Origin was not given for " in note and "is missing on" not in note
     tour.visit("concerns", f"{demo_bank.url}/dashboard/concerns")
     tour.visit("concerns-resolved", f"{demo_bank.url}/dashboard/concerns?status=resolved")
     tour.visit("ledger", f"{demo_bank.url}/dashboard/ledger")

@@ -50,7 +50,9 @@ def test_the_formal_notice_follows_the_decision_through_every_state(
     review_step(url, "reviewer@bank.example", decision, "decision", {"action": "confirm"})
     confirmed = _notice(sized, url, decision)
     assert "Decision: declined. A person reviewed this decision and confirmed it." in confirmed
-    assert "The principal reasons for this decision:" in confirmed
+    headings = sized.locator("main h3").all_inner_texts()
+    assert "The principal reasons for this decision" in headings and "Your rights" in headings
+    assert not [h for h in headings if h.rstrip().endswith(":")], headings
     assert reasons and all(reason in confirmed for reason in reasons)
     assert "made with an automated system" not in confirmed
     shot(sized, "notice-confirmed")
@@ -150,6 +152,18 @@ def test_the_reviewer_reads_the_queue_and_a_case_by_the_systems_name(
         "All systems",
         "Credit limit",
     ]
+    # The search box is whole (USWDS draws a search box without its right border) and stands
+    # level with the menus beside it; a deadline's badge keeps to one line.
+    search = sized.get_by_label("Case, customer or decision id")
+    assert search.evaluate("e => getComputedStyle(e).borderRightWidth") == "1px"
+    bottoms = {
+        round(box["y"] + box["height"])
+        for box in (f.bounding_box() for f in (search, sized.get_by_label("System")))
+        if box
+    }
+    assert len(bottoms) == 1 or sized.viewport_size["width"] < 600, bottoms
+    badge = sized.locator("tbody td .badge").first
+    assert badge.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
     shot(sized, "queue")
 
     sized.get_by_role("link", name=decision[:8]).click()

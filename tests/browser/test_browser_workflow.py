@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from scenes import (
+    as_customer,
     decide,
     enter_portal,
     held_decline,
@@ -222,14 +222,7 @@ def test_item9_an_override_needs_words_and_an_officer_follows_a_concern_to_its_d
     sized.get_by_role("button", name="Override the outcome").click()
     assert "an override needs a comment" in sized.get_by_role("alert").inner_text()
 
-    with staff_api(url) as api:
-        link = api.post("/v1/subjects/cust-7/links", json={}).json()["token"]
-    raised = httpx.post(
-        f"{url}/v1/me/decisions/{decision}/concerns",
-        json={"text": "Why?"},
-        headers={"Authorization": f"Bearer {link}"},
-        timeout=60,
-    )
+    raised = as_customer(url, "cust-7", f"/v1/me/decisions/{decision}/concerns", {"text": "Why?"})
     assert raised.status_code == 201, raised.text
     sized.context.clear_cookies()
     sign_in(sized, url, "officer@bank.example")

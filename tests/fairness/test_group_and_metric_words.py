@@ -36,3 +36,20 @@ def test_a_cut_off_metric_reads_with_its_cut_off_not_brackets(metric: str, words
 )
 def test_a_time_per_case_never_reads_0_s(seconds: float | None, words: str) -> None:
     assert time_taken(seconds) == words
+
+
+def test_a_missing_group_note_reads_in_words_on_a_page() -> None:
+    import warnings
+
+    from ethica.fairness import MissingGroupWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn(MissingGroupWarning("country_of_origin", 1099), stacklevel=1)
+        warnings.warn("something else", UserWarning, stacklevel=1)
+    assert MissingGroupWarning.notes(caught) == [
+        "Country of origin was not given for 1,099 decisions: they are audited as their own "
+        "group, “missing”."
+    ]
+    # The library's own warning keeps naming the column as the data has it.
+    assert "'country_of_origin' is missing on 1099 rows" in str(caught[0].message)

@@ -31,6 +31,28 @@ GROUP_SEPARATOR = " × "
 class MissingGroupWarning(UserWarning):
     """A sensitive feature has missing values; they are audited as a group named "missing"."""
 
+    def __init__(self, feature: str, rows: int) -> None:
+        super().__init__(
+            f"sensitive feature {feature!r} is missing on {rows} rows; they are audited as "
+            f"their own group {MISSING!r}"
+        )
+        self.feature = feature
+        self.rows = rows
+
+    @classmethod
+    def notes(cls, caught: Sequence[warnings.WarningMessage]) -> list[str]:
+        """Say each missing group among the ``caught`` warnings as a page does."""
+        return [w.message.in_words() for w in caught if isinstance(w.message, cls)]
+
+    def in_words(self) -> str:
+        """Say the warning as a page does: ``Origin was not given for 99 decisions: …``."""
+        name = self.feature.replace("_", " ")
+        return (
+            f"{name[:1].upper()}{name[1:]} was not given for {self.rows:,} "
+            f"decision{'s' if self.rows != 1 else ''}: they are audited as their own group, "
+            f"“{MISSING}”."
+        )
+
 
 @dataclass(frozen=True)
 class CountTable:
@@ -174,12 +196,7 @@ def normalize_groups(cells: pd.DataFrame, features: Sequence[str]) -> pd.DataFra
         missing = values.isna().to_numpy()
         if missing.any():
             rows = int(cells.loc[missing, "n"].sum())
-            warnings.warn(
-                f"sensitive feature {feature!r} is missing on {rows} rows; they are audited as "
-                f"their own group {MISSING!r}",
-                MissingGroupWarning,
-                stacklevel=4,
-            )
+            warnings.warn(MissingGroupWarning(str(feature), rows), stacklevel=4)
         # Each distinct value is named once; the cells (up to millions) only take the names.
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         names = np.array([_text(v) for v in uniques] + [MISSING], dtype=object)

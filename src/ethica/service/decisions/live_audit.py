@@ -129,7 +129,7 @@ def audit_live_decisions_noted(session: Session, **kwargs: Any) -> tuple[Audit, 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", MissingGroupWarning)
         result = audit_live_decisions(session, **kwargs)
-    return result, [str(w.message) for w in caught if issubclass(w.category, MissingGroupWarning)]
+    return result, MissingGroupWarning.notes(caught)
 
 
 def live_count_table(

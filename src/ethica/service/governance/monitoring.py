@@ -63,7 +63,7 @@ def monitoring_evidence(
             result = audit(merged, sensitive_features=list(merged.sensitive_features))
         except InputError:
             return None  # counts the audit cannot compare (every decision alike) show nothing
-    notes = [str(w.message) for w in caught if issubclass(w.category, MissingGroupWarning)]
+    notes = MissingGroupWarning.notes(caught)
     record = AuditEvidence.from_audit(
         result, scope="monitoring", dataset=dataset, observed_at=end, refs=refs
     )
