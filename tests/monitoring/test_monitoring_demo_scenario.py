@@ -130,3 +130,23 @@ def test_the_estimates_interval_covers_the_realised_accuracy_as_stated() -> None
             & (realised["accuracy"] <= estimate["accuracy_high"])
         )
     assert np.mean(covered) >= 0.85, np.mean(covered)  # 95% intervals, 40 of them
+
+
+@pytest.mark.slow
+def test_a_pass_raises_the_alerts_its_report_shows(windows: dict) -> None:  # type: ignore[type-arg]
+    """A monitoring pass reads only the last span's alerts: the same as the full report's."""
+    from ethica.monitoring._alerts import default_rules
+    from ethica.monitoring._report import monitoring_report, span_alerts
+
+    rules = default_rules("high", ["sex", "age_band"])
+    starts = sorted(windows)
+    raised = []
+    for end in (DISPARITY_DAY, DISPARITY_DAY + 7, len(starts)):
+        seen = {s: windows[s] for s in starts[:end]}
+        report = monitoring_report(
+            "credit", seen, sensitive_features=["sex", "age_band"], rules=rules
+        )
+        alerts = span_alerts(seen, sensitive_features=["sex", "age_band"], rules=rules)
+        assert alerts == report.alerts
+        raised += alerts
+    assert raised  # the planted disparity fires a rule: the comparison is not of empty lists

@@ -117,6 +117,26 @@ def monitoring_report(
         trends.append(
             GroupTrend(str(grouping), str(group), points_of(series), first_change(series))
         )
+    alerts = span_alerts(
+        windows, sensitive_features=sensitive_features, rules=rules, span_days=span_days
+    )
+    return MonitoringReport(system, len(windows), decisions, trends, alerts)
+
+
+def span_alerts(
+    windows: Mapping[datetime, WindowCounts],
+    *,
+    sensitive_features: Sequence[str],
+    rules: Sequence[AlertRule],
+    span_days: int = 7,
+) -> list[Alert]:
+    """Return the alerts the rules raise on the last ``span_days`` windows (merged, as one).
+
+    What :func:`monitoring_report` says of alerts, without the daily trends: a monitoring
+    pass needs only these.
+    """
+    if not windows:
+        return []
     latest = fairness_over_time(
         {s: windows[s] for s in sorted(windows)[-span_days:]},
         sensitive_features=sensitive_features,
@@ -135,7 +155,7 @@ def monitoring_report(
         )
         for row in last.to_dict(orient="records")
     ]
-    return MonitoringReport(system, len(windows), decisions, trends, evaluate(rules, observations))
+    return evaluate(rules, observations)
 
 
 def points_of(series: pd.DataFrame) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ethica.explain import TrainingSummary
@@ -31,9 +31,8 @@ from ethica.governance import parse_spec
 from ethica.ledger import KeyRing, LedgerError
 from ethica.monitoring._distribution import Distribution
 from ethica.monitoring._feature_counts import FeatureBins, bin_codes
-from ethica.service.decisions.tables import Decision
 from ethica.service.ledger.store import row_entry
-from ethica.service.ledger.tables import LedgerEntry
+from ethica.service.ledger.tables import LedgerEntry, SubjectKey
 from ethica.service.systems.tables import ModelVersion, System
 
 #: Bins of a numeric feature over its training range.
@@ -93,18 +92,33 @@ def counted(values: list[Any], bins: FeatureBins) -> Distribution:
 
 
 def day_features(
-    session: Session, keyring: KeyRing, rows: list[Decision], reference: FeatureReference
+    session: Session, keyring: KeyRing, places: list[tuple[str, int]], reference: FeatureReference
 ) -> tuple[dict[str, Any] | None, int]:
-    """The stored ``features`` part of one day's decisions, and how many were readable."""
-    places = [(r.ledger_chain, r.ledger_sequence) for r in rows if r.subject_id is not None]
+    """The stored ``features`` part of one day's decisions, and how many were readable.
+
+    ``places`` are the ledger places (chain, sequence) of the day's decisions with a subject.
+    Each batch of entries is read in one query and their subjects' keys in one more (the key
+    ring then finds them in the session), not one query per entry.
+    """
     values: dict[str, list[Any]] = defaultdict(list)
     readable = 0
-    for start in range(0, len(places), 500):
-        entries = session.scalars(
-            select(LedgerEntry).where(
-                tuple_(LedgerEntry.chain, LedgerEntry.sequence).in_(places[start : start + 500])
+    by_chain: dict[str, list[int]] = defaultdict(list)
+    for chain, sequence in places:
+        by_chain[chain].append(sequence)
+    # One chain at a time: SQLite finds ``chain = ? AND sequence IN (...)`` by its index, a
+    # list of (chain, sequence) pairs only by reading the whole ledger.
+    batches = [(c, s[i : i + 500]) for c, s in by_chain.items() for i in range(0, len(s), 500)]
+    for chain, sequences in batches:
+        entries = list(
+            session.scalars(
+                select(LedgerEntry).where(
+                    LedgerEntry.chain == chain, LedgerEntry.sequence.in_(sequences)
+                )
             )
         )
+        subjects = {entry.subject for entry in entries if entry.subject is not None}
+        # Held while the entries are opened: the session's identity map keeps weak references.
+        keys = session.scalars(select(SubjectKey).where(SubjectKey.subject.in_(subjects))).all()
         for entry in entries:
             try:
                 personal = keyring.open(row_entry(entry))
@@ -116,6 +130,7 @@ def day_features(
             readable += 1
             for name in reference.bins:
                 values[name].append(features.get(name))
+        del keys
     if not readable:
         return None, 0
     return {

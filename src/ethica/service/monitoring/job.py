@@ -19,7 +19,7 @@ from ethica.monitoring._alerts import default_rules
 from ethica.monitoring._windows import window_start
 from ethica.service.ledger.writer import Batch
 from ethica.service.monitoring.alerts import list_alerts, raise_alerts
-from ethica.service.monitoring.service import MonitorRun, run_monitor, system_report
+from ethica.service.monitoring.service import MonitorRun, run_monitor, system_alerts
 from ethica.service.scheduled import JobWriter, start_every
 from ethica.service.systems.service import get_system, list_systems
 
@@ -57,7 +57,7 @@ def monitor_system(
         now=now,
     )
     end = window_start(until)
-    report = system_report(
+    alerts = system_alerts(
         batch.session,
         system_id=system_id,
         since=end - timedelta(days=SPAN_DAYS),
@@ -68,7 +68,7 @@ def monitor_system(
         for a in list_alerts(batch.session, system_id=system_id)
         if a.state != "resolved"
     }
-    fresh = [a for a in report.alerts if (a.rule, a.subject, a.group) not in standing]
+    fresh = [a for a in alerts if (a.rule, a.subject, a.group) not in standing]
     system = get_system(batch.session, system_id=system_id)
     groupings = [p.name for p in parse_spec(system.spec).protected_attributes]
     raised = raise_alerts(

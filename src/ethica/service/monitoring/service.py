@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from ethica.fairness import CountTable, ScoreBins
 from ethica.governance import BinaryDecision, parse_spec
 from ethica.ledger import KeyRing
-from ethica.monitoring._alerts import default_rules
+from ethica.monitoring._alerts import Alert, default_rules
 from ethica.monitoring._distribution import Distribution
-from ethica.monitoring._report import MonitoringReport, monitoring_report
+from ethica.monitoring._report import MonitoringReport, monitoring_report, span_alerts
 from ethica.monitoring._windows import WindowCounts, table_from_dict, window_start
 from ethica.service.db import new_id
 from ethica.service.decisions.live_audit import live_count_table
@@ -32,6 +32,7 @@ from ethica.service.ledger.store import SqlKeyStore
 from ethica.service.monitoring.features import day_features, feature_reference, from_dict
 from ethica.service.monitoring.tables import MonitoringWindow
 from ethica.service.systems.service import get_system
+from ethica.service.systems.tables import System
 
 DAY = timedelta(days=1)
 PARTS = ("decisions", "outcomes")
@@ -166,9 +167,10 @@ class _Counting:
     def _features(self, day: datetime) -> tuple[dict[str, Any] | None, int]:
         assert self.reference is not None
         conditions = [*_counted(self.system_id), Decision.created_at >= day]
-        conditions.append(Decision.created_at < day + DAY)
-        rows = list(self.session.scalars(select(Decision).where(*conditions)))
-        return day_features(self.session, self.keyring, rows, self.reference)
+        conditions += [Decision.created_at < day + DAY, Decision.subject_id.is_not(None)]
+        query = select(Decision.ledger_chain, Decision.ledger_sequence).where(*conditions)
+        places = [(chain, sequence) for chain, sequence in self.session.execute(query)]
+        return day_features(self.session, self.keyring, places, self.reference)
 
     def _count(self, day: datetime, part: str) -> CountTable | None:
         with_outcomes = part == "outcomes"
@@ -239,15 +241,31 @@ def system_report(
     session: Session, *, system_id: str, since: datetime | None, until: datetime | None = None
 ) -> MonitoringReport:
     """The monitoring report of a system from its stored windows, with its default rules."""
-    system = get_system(session, system_id=system_id)
-    spec = parse_spec(system.spec)
-    features = [p.name for p in spec.protected_attributes]
-    windows = load_windows(
-        session, system_id=system_id, since=since, until=until, parts=("decisions",)
-    )
+    system, features, windows = _report_inputs(session, system_id, since, until)
     return monitoring_report(
         system_id,
         windows,
         sensitive_features=features,
         rules=default_rules(system.risk_tier, features),
     )
+
+
+def system_alerts(
+    session: Session, *, system_id: str, since: datetime | None, until: datetime | None = None
+) -> list[Alert]:
+    """The alerts of :func:`system_report`, without its daily trends (a pass needs these only)."""
+    system, features, windows = _report_inputs(session, system_id, since, until)
+    return span_alerts(
+        windows, sensitive_features=features, rules=default_rules(system.risk_tier, features)
+    )
+
+
+def _report_inputs(
+    session: Session, system_id: str, since: datetime | None, until: datetime | None
+) -> tuple[System, list[str], dict[datetime, WindowCounts]]:
+    system = get_system(session, system_id=system_id)
+    features = [p.name for p in parse_spec(system.spec).protected_attributes]
+    windows = load_windows(
+        session, system_id=system_id, since=since, until=until, parts=("decisions",)
+    )
+    return system, features, windows
