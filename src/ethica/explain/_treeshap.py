@@ -318,10 +318,12 @@ class TreeShap:
 
 
 #: Batches of at least this many rows are shared with helper threads. Smaller ones are not
-#: worth the hand-over: the helper's part waits for the GIL to report back, and a part of the
-#: batch shares fewer patterns (:func:`_rows_shared`) than the whole. Batches of 32 decisions
-#: (the gateway under load) cost 4 % less CPU per decision whole than in two parts.
-SPLIT_ROWS = 64
+#: worth the hand-over: the helper's part waits for the GIL to report back. Two parts of a
+#: batch share fewer patterns than the whole (:func:`_rows_shared`), about 4 % more CPU per
+#: decision at 32 rows; over HTTP the split still wins (``ethica serve`` on SQLite, 3 pairs
+#: with the split from 8 rows and from 64: 499/354/294 against 477/292/172 decisions/s), as
+#: the decision thread is the bottleneck and the helper takes half the kernel off it.
+SPLIT_ROWS = 8
 _HELPER_COUNT = (os.cpu_count() or 1) - 1  # one per other core
 _HELPERS: list[ThreadPoolExecutor] = []
 _HELPERS_LOCK = threading.Lock()
