@@ -26,7 +26,7 @@ from ethica.demo._bank_models import feature_frame
 from ethica.demo._bank_people import APPEALS, CONFIRMED, OVERRIDDEN, SEEDED, SEEDED_CONFIRMED
 from ethica.errors import InputError
 from ethica.fairness import MissingGroupWarning
-from ethica.governance import load_spec
+from ethica.governance import RankingDecision, load_spec
 from ethica.service.consent.tables import ConsentRecord, ObjectionRecord
 from ethica.service.db import make_engine, session_factory
 from ethica.service.decisions.explanations import SEALED, Explanations
@@ -392,8 +392,10 @@ def test_a_newcomer_opens_the_three_faces_on_the_demo_database(demo: Demo) -> No
         for name in ("Credit limit", "Support", "Product recommendations"):
             assert name in dashboard.text
         # A ranking is counted by the item it put first, not by each distinct list.
-        firsts = set(re.findall(r"first: ([\w-]+)", dashboard.text))
-        assert firsts and firsts <= set(PRODUCTS)
+        ranking = bank_specs()["product-recommendations"].decision
+        assert isinstance(ranking, RankingDecision)
+        firsts = set(re.findall(r"[\d,]+ with ([\w ]+?) first", dashboard.text))
+        assert firsts and firsts <= {ranking.label(item) for item in PRODUCTS}
         assert ",".join(PRODUCTS[:2]) not in dashboard.text
         for system_id in bank_specs():
             page = client.get(f"/dashboard/systems/{system_id}")
