@@ -125,7 +125,11 @@ def _scene(url: str) -> dict[str, State]:
         "decided-by-model": State(
             str(automatic["id"]),
             "cust-automatic",
-            says={"notice": ["This decision was made with an automated system."]},
+            says={
+                "notice": ["This decision was made with an automated system."],
+                "console": ["was never held for review: its outcome stood without a person"],
+            },
+            never={"console": ["awaits review", "'"]},
         ),
         "confirmed": State(
             ids["confirmed"],
@@ -151,7 +155,10 @@ def _scene(url: str) -> dict[str, State]:
         "override-rejected": State(
             ids["override-rejected"],
             "cust-override-rejected",
-            says={"console": ["Override rejected: back in the queue", "The payslip is unsigned."]},
+            says={
+                "console": ["Override rejected: back in the queue", "The payslip is unsigned."],
+                "dashboard": ["Override proposed, for a second reviewer to approve or reject"],
+            },
             never={"portal": ["propos", "reject"]},
         ),
         "appeal-pending": State(
@@ -176,7 +183,7 @@ def _scene(url: str) -> dict[str, State]:
                 "portal": ["A person decided this without an AI model"],
                 "dashboard": ["Decided by A person (no model was used)"],
             },
-            never={"dashboard": ["Nobody yet"]},
+            never={"dashboard": ["Nobody yet"], "portal": ["A person reviewed this decision"]},
         ),
         "suspended-fallback": State(
             str(fallback["id"]),

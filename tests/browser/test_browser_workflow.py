@@ -234,3 +234,33 @@ def test_item9_an_override_needs_words_and_an_officer_follows_a_concern_to_its_d
     assert f"Decision {decision[:8]} of Credit limit" in page
     assert "Why?" in page and "Awaiting review" in page
     shot(sized, "officer-decision")
+
+
+#: The queue's own refresh, as its 30 s poll sends it: the same request, target and swap.
+_REFRESH = """() => new Promise(done => {
+  document.body.addEventListener("htmx:afterSettle", () => done(true), {once: true});
+  const queue = document.getElementById("queue");
+  htmx.ajax("GET", queue.getAttribute("hx-get"), {target: "#queue", swap: "outerHTML"});
+})"""
+
+
+def test_item9_the_queue_refresh_keeps_the_keyboard_where_it_was(
+    live_service: LiveService, sized: Any, shot: Any
+) -> None:
+    url = live_service.url
+    with staff_api(url) as api:
+        register_credit(api, oversight={"review_adverse": True})
+        first, second = (decide(api, f"cust-{n}", income=11.0)["id"] for n in (7, 8))
+    sign_in(sized, url, "reviewer@bank.example")
+    sized.wait_for_url("**/console")
+    link = sized.get_by_role("link", name=second[:8])
+    link.focus()
+    before = sized.locator("#queue").element_handle()
+    assert sized.evaluate(_REFRESH)
+    # The list was replaced (a new element), and the focus is on the same case's link in it.
+    assert sized.evaluate("old => !document.body.contains(old)", before)
+    assert sized.evaluate("() => document.activeElement.id") == f"case-{second}"
+    assert first[:8] in text_of(sized)
+    sized.keyboard.press("Enter")
+    sized.wait_for_url(f"**/console/cases/{second}")
+    shot(sized, "case-reached-by-keyboard")

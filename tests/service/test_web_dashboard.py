@@ -231,6 +231,14 @@ def test_the_ledger_check_says_ok_then_names_the_first_broken_entry(
         fragment = client.get("/dashboard/ledger", headers={"HX-Request": "true"})
         assert fragment.status_code == 200
         assert "<html" not in fragment.text and "The ledger verifies" in fragment.text
+        said = re.search(
+            r"The ledger verifies: ([\d,]+) entr(?:y|ies) in (\d+) (chains?), (\d+) signed "
+            r"(checkpoints?)\.",
+            fragment.text,
+        )
+        assert said, fragment.text
+        assert (said[2] == "1") == (said[3] == "chain")  # one chain, two chains
+        assert (said[4] == "1") == (said[5] == "checkpoint")
         decision = made[5]
         with unit_of_work(state_of(running.app).sessions) as session:
             entry = session.get(

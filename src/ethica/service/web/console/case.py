@@ -278,6 +278,7 @@ def _case_response(
     key = state_of(request.app).settings.ledger.master_key_bytes
     keyring = KeyRing(key, store=SqlKeyStore(session))
     history = case_history(session, decision_id=decision_id, keyring=keyring)
+    decision = get_decision(session, decision_id=decision_id)  # or: no such decision
     try:
         case: ReviewCaseRead | None = cases.review_case(
             session,
@@ -287,9 +288,11 @@ def _case_response(
         )
     except NotFoundError:
         if not history:  # never held for review: not a case
-            raise
+            raise NotFoundError(
+                f"Decision {decision_id[:8]} was never held for review: its outcome stood "
+                "without a person, so there is no case to review."
+            ) from None
         case = None
-    decision = get_decision(session, decision_id=decision_id)
     system = get_system(session, system_id=decision.system_id)
     spec = parse_spec(system.spec)
     people = {e.actor for e in history if e.actor}

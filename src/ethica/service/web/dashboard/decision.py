@@ -41,7 +41,7 @@ EVENT_WORDS = {
     "reject": "Override rejected by a second reviewer: back in the queue",
     "decide": "Decided by a person",
 }
-PROPOSED = "Override proposed (awaiting a second reviewer)"
+PROPOSED = "Override proposed, for a second reviewer to approve or reject"
 #: Who or what gave a decision its first outcome, in words.
 SCORED_BY = {
     "model": "The AI system's model",
