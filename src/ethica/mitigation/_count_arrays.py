@@ -40,6 +40,7 @@ Counted = tuple[list[Values], Values, Values | None, ScoreBins | None]
 _PENDING = 4  # chunks whose cells wait before they are merged: memory stays a few chunks' worth
 _DENSE = 1 << 12  # integer keys spanning fewer values are coded by offset, without hashing
 _DENSE_CELLS = 1 << 17  # cells counted in one dense array (each chunk's bincount spans them)
+NOT_BINARY = "{role} must be 0/1 (1 favourable); count other values with count_table"
 CHUNK_ROWS = 1 << 16
 """Rows counted at a time: their codes (a few arrays of this length) are all that is held."""
 
@@ -81,7 +82,11 @@ def count_arrays(
     if chunk_rows < 1 or score_bins < 1:
         raise InputError("chunk_rows and score_bins must be at least 1")
     rows = Rows(columns, labels, decisions, scores)
-    counted = _dense_count(rows, chunk_rows, score_bins)
+    counted = _compiled(rows, score_bins)
+    if counted is None:
+        _check_binary(labels, "label")
+        _check_binary(decisions, "prediction")
+        counted = _dense_count(rows, chunk_rows, score_bins)
     if counted is None:
         counted = _count_by_chunk_cells(rows, chunk_rows, score_bins)
     keys, n, sums, bins = counted
@@ -102,6 +107,25 @@ def count_arrays(
         classes=(0, 1),
         bins=bins,
     )
+
+
+def _compiled(rows: Rows, limit: int) -> Counted | None:
+    """Count one short-range key and exact scores compiled (numba, where installed), or None."""
+    column = rows.columns[0] if len(rows.columns) == 1 else None
+    if column is None or rows.scores is None:
+        return None
+    try:
+        from ethica.mitigation._compiled import compiled_count
+    except ImportError:  # numba is not installed: the numpy count
+        return None
+    text = column.dtype.kind in "US" and column.dtype.itemsize in (4, 8)
+    keys = column.view(np.uint32 if column.dtype.itemsize == 4 else np.uint64) if text else column
+    counted = compiled_count(keys, rows.labels, rows.decisions, rows.scores, limit)
+    if counted is None:
+        return None
+    values, labels, decisions, scores, n = counted
+    values = values.view(column.dtype) if text else values
+    return [values, labels, decisions, scores], n, n * scores, ScoreBins("exact")
 
 
 def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
@@ -365,12 +389,15 @@ def _binary(values: npt.ArrayLike, role: str) -> Values:
         return array.view(np.uint8)
     if array.dtype.kind not in "iuf" or array.ndim != 1:
         raise InputError(f"{role} must be one-dimensional 0/1 values; got {array.dtype}")
-    if array.dtype.kind in "iu":
-        # One pass: a value other than 0 or 1 (a negative one too) sets a bit above the lowest.
-        binary = not array.size or int(np.bitwise_or.reduce(array)) & ~1 == 0
-    else:
+    if array.dtype.kind == "f":
         whole = bool(np.all(array == np.round(array)))
-        binary = not array.size or (whole and array.min() >= 0 and array.max() <= 1)
-    if not binary:
-        raise InputError(f"{role} must be 0/1 (1 favourable); count other values with count_table")
-    return array.astype(np.int64, copy=False) if array.dtype.kind == "f" else array
+        if array.size and not (whole and array.min() >= 0 and array.max() <= 1):
+            raise InputError(NOT_BINARY.format(role=role))
+        return array.astype(np.int64)
+    return array  # integers: checked by the count that reads them (_check_binary or compiled)
+
+
+def _check_binary(array: Values, role: str) -> None:
+    """Refuse integers other than 0/1: any such value (negative too) sets a bit above the lowest."""
+    if array.size and int(np.bitwise_or.reduce(array)) & ~1:
+        raise InputError(NOT_BINARY.format(role=role))

@@ -80,8 +80,22 @@ def operating_points(curve: ScoreCurve, x_metric: str, y_metric: str) -> Operati
 
 
 def upper_hull(points: OperatingPoints) -> OperatingPoints:
-    """Andrew's monotone chain over points sorted by (x, y), as fairlearn (same ties kept)."""
-    xs, ys = points.x.tolist(), points.y.tolist()
+    """Andrew's monotone chain over points sorted by (x, y), as fairlearn (same ties kept).
+
+    Compiled where numba is installed (the same chain: the same points kept, tested).
+    """
+    try:
+        from ethica.mitigation._compiled import upper_hull_indices
+    except ImportError:  # numba is not installed: the chain in Python
+        chosen = hull_indices(points.x, points.y)
+    else:
+        chosen = upper_hull_indices(points.x, points.y)
+    return OperatingPoints(points.x[chosen], points.y[chosen], points.thresholds[chosen])
+
+
+def hull_indices(x: FloatArray, y: FloatArray) -> IntArray:
+    """Run the monotone chain in Python: return the indices of the points kept."""
+    xs, ys = x.tolist(), y.tolist()
     kept: list[int] = []
     pop, push = kept.pop, kept.append
     for index, (x, y) in enumerate(zip(xs, ys, strict=True)):
@@ -92,8 +106,7 @@ def upper_hull(points: OperatingPoints) -> OperatingPoints:
                 break  # a left turn: the last point stays on the hull
             pop()
         push(index)
-    chosen = np.asarray(kept, dtype=np.int64)
-    return OperatingPoints(points.x[chosen], points.y[chosen], points.thresholds[chosen])
+    return np.asarray(kept, dtype=np.int64)
 
 
 def on_grid(hull: OperatingPoints, grid: FloatArray) -> GridCurve:
