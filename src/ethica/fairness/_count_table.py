@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
@@ -162,8 +162,8 @@ class CountTable:
         }
 
 
-def group_labels(frame: pd.DataFrame, grouping: Sequence[str]) -> list[str]:
-    """Name each group for display: its values joined by " × "."""
+def group_labels(frame: pd.DataFrame | Mapping[str, Any], grouping: Sequence[str]) -> list[str]:
+    """Name each group for display: its values joined by " × " (columns with ``tolist``)."""
     if not grouping:
         return [""] * len(frame)
     columns = [[str(v) for v in frame[feature].tolist()] for feature in grouping]
@@ -191,20 +191,36 @@ def _value_order(value: str) -> tuple[int, float, str]:
 def normalize_groups(cells: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
     """Sensitive values as text, with a missing value as the group "missing" (and a warning)."""
     cells = cells.copy()
+    counts = cells["n"].to_numpy()
     for feature in features:
-        values = cells[feature]
-        missing = values.isna().to_numpy()
-        if missing.any():
-            rows = int(cells.loc[missing, "n"].sum())
-            warnings.warn(MissingGroupWarning(str(feature), rows), stacklevel=4)
         # Each distinct value is named once; the cells (up to millions) only take the names.
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        names = np.array([_text(v) for v in uniques] + [MISSING], dtype=object)
-        # Taken from a column of the names (text as pandas keeps it, pyarrow in pandas 3), so
-        # that the cells' text is not converted again, cell by cell.
-        named = pd.Series(names).array
-        cells[feature] = named.take(np.where(codes < 0, len(uniques), codes))
+        codes, uniques = pd.factorize(cells[feature], use_na_sentinel=True)
+        cells[feature] = group_names(codes, np.asarray(uniques), feature, counts, stacklevel=5)
     return cells
+
+
+def group_names(
+    codes: np.ndarray[Any, Any],
+    uniques: np.ndarray[Any, Any],
+    feature: str,
+    counts: np.ndarray[Any, Any],
+    *,
+    stacklevel: int,
+) -> Any:
+    """Name each cell's value (``uniques[code]``) as text; a missing one is the group "missing".
+
+    A missing value (NaN, None, code -1) warns, saying how many rows (``counts``) it holds.
+    """
+    absent = np.append(np.asarray(pd.isna(uniques), dtype=bool), True)  # code -1: missing
+    missing = absent[codes]
+    if missing.any():
+        rows = int(counts[missing].sum())
+        warnings.warn(MissingGroupWarning(str(feature), rows), stacklevel=stacklevel)
+    names = [MISSING if gone else _text(v) for v, gone in zip(uniques, absent, strict=False)]
+    # Taken from a column of the names (text as pandas keeps it, pyarrow in pandas 3), so
+    # that the cells' text is not converted again, cell by cell.
+    named = pd.Series(np.array([*names, MISSING], dtype=object)).array
+    return named.take(np.where(codes < 0, len(uniques), codes))
 
 
 def _text(value: Any) -> str:

@@ -30,6 +30,22 @@ _MOST_CELLS = 1 << 22
 
 
 @numba.njit(cache=True, nogil=True)
+def _ranges(keys: Values, scores: Values) -> tuple[int, int, float, float, bool]:
+    """Lowest and highest key and score in one pass each; whether every score is finite."""
+    lowest_key = highest_key = np.int64(keys[0])
+    for row in range(len(keys)):
+        key = np.int64(keys[row])
+        lowest_key, highest_key = min(lowest_key, key), max(highest_key, key)
+    low = high = scores[0]
+    zero = 0.0  # stays 0 unless a score is NaN or infinite (then NaN)
+    for row in range(len(scores)):
+        value = scores[row]
+        low, high = min(low, value), max(high, value)
+        zero += value * 0.0
+    return int(lowest_key), int(highest_key), float(low), float(high), zero == 0.0
+
+
+@numba.njit(cache=True, nogil=True)
 def _fill_slots(scores: Values, low: float, scale: float, slot_value: Values) -> int:
     """Put each score in its slot; return how many times a slot held another score."""
     clashes = 0
@@ -80,13 +96,14 @@ def compiled_count(
     """
     if keys.dtype.kind not in "iu" or not len(keys):
         return None
-    low, high = float(np.min(scores)), float(np.max(scores))
-    if not (np.isfinite(low) and np.isfinite(high)):
+    if keys.dtype == np.uint64 and int(keys.max()) >= 2**63:
+        return None  # past the signed 64-bit range: the numpy count hashes them
+    lowest_key, highest_key, low, high, finite = _ranges(keys, scores)
+    if not finite:
         raise InputError("the scores must be finite numbers; fill or drop the missing ones")
-    lowest_key, highest_key = int(keys.min()), int(keys.max())
     slots = 1 << int(np.ceil(np.log2(4 * limit)))
     width = (highest_key - lowest_key + 1) * 4
-    if highest_key >= 2**63 or width * slots > _MOST_CELLS:
+    if width * slots > _MOST_CELLS:
         return None
     scale = (slots - 1) / (high - low) if high > low else 0.0
     if not np.isfinite(scale) or (high - low) * scale >= slots:

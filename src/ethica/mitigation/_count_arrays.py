@@ -20,7 +20,7 @@ import pandas as pd
 
 from ethica.errors import InputError
 from ethica.fairness import CountTable, ScoreBins
-from ethica.fairness._count_table import normalize_groups
+from ethica.fairness._count_table import group_names
 from ethica.fairness._roles import _feature_arrays
 
 Values = npt.NDArray[Any]
@@ -91,7 +91,10 @@ def count_arrays(
         counted = _count_by_chunk_cells(rows, chunk_rows, score_bins)
     keys, n, sums, bins = counted
     names = list(features)
-    cells: dict[str, Values] = {name: keys[i] for i, name in enumerate(names)}
+    cells: dict[str, Any] = {}
+    for index, name in enumerate(names):
+        codes, uniques = _factorize(keys[index])
+        cells[name] = group_names(codes, uniques, name, n, stacklevel=3)
     cells["label"] = keys[len(names)].astype(np.int8)
     cells["prediction"] = keys[len(names) + 1].astype(np.int8)
     if scores is not None:
@@ -102,7 +105,7 @@ def count_arrays(
     return CountTable(
         kind="binary",
         sensitive_features=tuple(names),
-        cells=normalize_groups(pd.DataFrame(cells), names),
+        cells=pd.DataFrame(cells),
         keys=("label", "prediction", *(() if scores is None else ("score_bin",))),
         classes=(0, 1),
         bins=bins,

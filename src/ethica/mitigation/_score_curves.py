@@ -59,7 +59,10 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
         )
     assert table.bins is not None
     cells, codes, names = _grouped_cells(table)
-    bins, distinct = np.unique(cells["score_bin"].to_numpy(np.float64), return_inverse=True)
+    # Hashed, then the few distinct bins sorted: as np.unique, a sort of the cells' bins cheaper.
+    distinct, bins = pd.factorize(
+        cells["score_bin"].to_numpy(np.float64), sort=True, use_na_sentinel=False
+    )
     width = len(bins)
     key = codes * width + distinct
     counts = cells["n"].to_numpy(np.int64)
@@ -104,5 +107,6 @@ def _grouped_cells(table: CountTable) -> tuple[pd.DataFrame, Codes, list[str]]:
         return rollup.cells, rollup.codes, group_labels(rollup.groups, features)
     key = combined_key([part for part in parts if part is not None], len(cells))
     codes, first = distinct_keys(key, int(key.max()) + 1)
-    groups = cells[list(features)].iloc[first]
+    # Each group's values from its first cell (a few values: no data frame of them).
+    groups = {feature: cells[feature].array.take(first) for feature in features}
     return cells, codes, group_labels(groups, features)
