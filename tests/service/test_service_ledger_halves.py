@@ -128,8 +128,10 @@ def _reports(
     store: object, heads: list[SignedHead], key: Ed25519PrivateKey, reading: ParallelReading
 ) -> tuple[VerificationReport, VerificationReport]:
     public_key = key.public_key()
-    one = verify_store(store, heads=heads, public_key=public_key)  # type: ignore[arg-type]
+    # The halves first: the one pass after them reads on the same connection, which the
+    # forked process must have left alone.
     halves = verify_store(store, heads=heads, public_key=public_key, parallel=reading)  # type: ignore[arg-type]
+    one = verify_store(store, heads=heads, public_key=public_key)  # type: ignore[arg-type]
     return one, halves
 
 
