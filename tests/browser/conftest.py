@@ -12,9 +12,11 @@ import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +105,40 @@ def live_service(tmp_path: Path) -> Iterator[LiveService]:
                 users.create_user(session, email=email, name=name, role=role, password=PASSWORD)
     with serving(app) as url:
         yield LiveService(url, app)
+
+
+#: Customers of the demo bank the browser tests serve (``make demo`` has more).
+DEMO_CUSTOMERS = 1500
+
+
+@dataclass(frozen=True)
+class DemoBank:
+    """The demo bank served on a local port: its address, database and replayed history."""
+
+    url: str
+    portal_token: str
+    database: Path
+    #: The first day of the credit-limit system's replayed 120 days (midnight UTC).
+    history_start: datetime
+
+
+@pytest.fixture(scope="session")
+def demo_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoBank]:
+    """The demo bank as ``make demo`` builds it (fewer customers), served on a local port.
+
+    Built once per session (a couple of CPU minutes): the tests that share it only read it, or
+    move an alert of their own.
+    """
+    from ethica.demo import generate_customers
+    from ethica.demo._bank import build_bank, demo_settings
+
+    database = tmp_path_factory.mktemp("bank") / "ethica.db"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the demo's audit warns of groups too small to assess
+        bank = build_bank(database, generate_customers(DEMO_CUSTOMERS, seed=0), seed=0)
+    assert bank.history is not None
+    with serving(create_app(demo_settings(database))) as url:
+        yield DemoBank(url, bank.portal_token, database, bank.history.first_day)
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,6 @@ The audit report (the HTML file ``ethica audit --report`` writes) passes the sam
 from __future__ import annotations
 
 import re
-import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,34 +15,12 @@ import pytest
 from page_checks import WIDTHS, axe_violations, blocking, foreign_references, sideways
 from scenes import write_audit_report
 
-from conftest import ARTIFACTS, serving
+from conftest import ARTIFACTS, DemoBank
 
 pytestmark = pytest.mark.slow
 
-CUSTOMERS = 1500
 #: The height of one part of a page's photograph, well inside JPEG's limit of 65,535 px.
 PART = 30_000
-
-
-@dataclass(frozen=True)
-class DemoBank:
-    url: str
-    portal_token: str
-
-
-@pytest.fixture(scope="module")
-def demo_bank(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoBank]:
-    """The demo bank (``make demo``, smaller), served on a local port."""
-    from ethica.demo import generate_customers
-    from ethica.demo._bank import build_bank, demo_settings
-    from ethica.service.app import create_app
-
-    database = tmp_path_factory.mktemp("bank") / "ethica.db"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the demo's audit warns of groups too small to assess
-        bank = build_bank(database, generate_customers(CUSTOMERS, seed=0), seed=0)
-    with serving(create_app(demo_settings(database))) as url:
-        yield DemoBank(url, bank.portal_token)
 
 
 class Tour:

@@ -26,7 +26,7 @@ BINS = {
 PLAN = WindowPlan(time="at", sensitive_features=("sex",), prediction="approved", features=BINS)
 
 
-def _log(rows: int = 6_000, days: int = 5, seed: int = 7) -> pd.DataFrame:
+def _log(rows: int = 6_000, days: int = 5, seed: int = 7, start: datetime = START) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     a = rng.normal(0, 0.8, rows)
     awkward = [-1.0, 1.0, -0.75, 0.25, np.inf, -np.inf, np.nan, 5.0, -5.0, 0.0]
@@ -36,7 +36,7 @@ def _log(rows: int = 6_000, days: int = 5, seed: int = 7) -> pd.DataFrame:
     c[rng.uniform(size=rows) < 0.1] = np.nan  # NULL in SQL
     return pd.DataFrame(
         {
-            "at": pd.to_datetime(START)
+            "at": pd.to_datetime(start)
             + pd.to_timedelta(np.sort(rng.integers(0, days * 86_400, rows)), unit="s"),
             "sex": rng.choice(["f", "m"], rows),
             "approved": rng.integers(0, 2, rows),
@@ -92,4 +92,17 @@ def test_postgresql_counts_every_feature_in_one_statement_equal_to_memory(
     log = _log()
     memory = build_windows(log, PLAN, engine="memory")
     in_database = build_windows(postgresql_table(log), PLAN, engine=postgresql_url)
+    _same_features(memory, in_database)
+
+
+@pytest.mark.postgresql
+def test_postgresql_counts_the_windows_of_every_part_even_before_1970(
+    postgresql_url: str, postgresql_table: Callable[[pd.DataFrame], str]
+) -> None:
+    # The connections share the windows by their index modulo the parts: days before 1970
+    # have negative indexes, odd and even, and each must still be counted exactly once.
+    log = _log(rows=2_000, start=datetime(1969, 12, 29, tzinfo=UTC))
+    memory = build_windows(log, PLAN, engine="memory")
+    in_database = build_windows(postgresql_table(log), PLAN, engine=postgresql_url)
+    assert min(memory) < datetime(1969, 12, 31, tzinfo=UTC) and len(memory) == 5
     _same_features(memory, in_database)

@@ -9,13 +9,17 @@ the outer bins; NULL and NaN are missing), so every engine gives the same counts
   ``GROUP BY`` per feature decodes the file and its time column once per feature.
 - **PostgreSQL** counts every numeric feature in one statement (one scan, ``GROUPING SETS`` of
   the window with each feature's integer bin code); nothing but the counts leaves the server.
+  The server hashes grouping sets in one process, so :data:`PARTS` connections each run that
+  statement over their share of the windows (window index modulo ``PARTS``), side by side.
 - Categorical features, and the other engines, take one aggregation per feature.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -29,6 +33,8 @@ from ethica.monitoring._distribution import Distribution
 WINDOW = "__ethica_window"
 #: Rows per Arrow batch streamed from DuckDB (memory stays bounded whatever the log's size).
 BATCH_ROWS = 1 << 20
+#: Connections that count PostgreSQL's features at once, each a share of the windows.
+PARTS = 2
 
 
 @dataclass(frozen=True)
@@ -121,38 +127,50 @@ def _streamed(
 def _grouping_sets(
     url: str, source: SqlQuery, numeric: Mapping[str, FeatureBins]
 ) -> dict[str, dict[int, Distribution]]:
-    import psycopg  # the PostgreSQL extra; its engine was found, so it is there
-
     names = list(numeric)
     codes = ", ".join(f"{_code_sql(name, numeric[name])} AS c{i}" for i, name in enumerate(names))
     window = POSTGRESQL.identifier(WINDOW)
     sets = ", ".join(f"(w, c{i})" for i in range(len(names)))
-    sql = (
+    # PostgreSQL hashes grouping sets in one process (its parallel workers only read and code
+    # the rows): each of PARTS connections counts its share of the windows instead.
+    statements = [
         f"SELECT w, {', '.join(f'c{i}' for i in range(len(names)))}, COUNT(*) "
-        f"FROM (SELECT {window} AS w, {codes} FROM ({source.sql}) AS s) AS coded "
+        f"FROM (SELECT {window} AS w, {codes} FROM ({source.sql}) AS s "
+        f"WHERE ABS({window} % {PARTS}) = {part}) AS coded "  # before 1970 too
         f"GROUP BY GROUPING SETS ({sets})"
-    )
+        for part in range(PARTS)
+    ]
+    with ThreadPoolExecutor(PARTS) as pool:
+        answers = list(pool.map(partial(_counted_rows, url), statements))
     cells: dict[str, dict[int, Any]] = {name: {} for name in names}
+    for rows in answers:
+        for row in rows:
+            w, *row_codes, n = row
+            position = next(i for i, code in enumerate(row_codes) if code is not None)
+            name = names[position]
+            own = cells[name].setdefault(int(w), np.zeros(numeric[name].bins + 1, dtype=np.int64))
+            own[int(row_codes[position])] += int(n)
+    return {name: _distributions(cells[name], numeric[name]) for name in names}
+
+
+def _counted_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
+    import psycopg  # the PostgreSQL extra; its engine was found, so it is there
+
     try:
         with psycopg.connect(url) as connection:
             # The planner guesses millions of groups for each (window, code) pair, where there
             # are at most windows x (bins + 1): granted the memory for its guess, it hashes
             # every grouping set in one pass instead of sorting the rows once per feature.
             connection.execute("SET LOCAL work_mem = '64GB'")
-            rows = connection.execute(sql).fetchall()
+            # One process per part: the parts are the parallelism.
+            connection.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            return connection.execute(sql).fetchall()
     except psycopg.errors.UndefinedColumn as error:
         raise InputError(f"PostgreSQL has no such column: {error}".strip()) from error
     except (psycopg.errors.DataError, psycopg.errors.UndefinedFunction) as error:
         raise InputError(f"a numeric feature must hold numbers: {error}".strip()) from error
     except psycopg.Error as error:
         raise EngineError(f"PostgreSQL could not count the features: {error}") from error
-    for row in rows:
-        w, *row_codes, n = row
-        position = next(i for i, code in enumerate(row_codes) if code is not None)
-        name = names[position]
-        own = cells[name].setdefault(int(w), np.zeros(numeric[name].bins + 1, dtype=np.int64))
-        own[int(row_codes[position])] += int(n)
-    return {name: _distributions(cells[name], numeric[name]) for name in names}
 
 
 def _code_sql(name: str, bins: FeatureBins) -> str:
