@@ -25,14 +25,25 @@ _RUN_AXE = """async () => {
   }));
 }"""
 
-#: Elements whose right edge passes the viewport, and scroll boxes wider than themselves.
+#: Elements whose right edge passes the viewport, and scroll boxes wider than themselves; what a
+#: closed ``<details>`` folds away is skipped (open every fold to check it: :func:`open_folds`).
 _OVERFLOW = """(boxesMayScroll) => {
   const width = document.documentElement.clientWidth;
   const clips = el => ["auto", "scroll", "hidden"].includes(getComputedStyle(el).overflowX);
+  // What a closed <details> folds away is not on the screen (its summary is).
+  const folded = el => {
+    for (let fold = el.closest("details:not([open])"); fold;
+         fold = fold.parentElement && fold.parentElement.closest("details:not([open])")) {
+      const summary = fold.querySelector(":scope > summary");
+      if (!summary || !summary.contains(el)) return true;
+    }
+    return false;
+  };
   const out = [];
   for (const el of document.querySelectorAll("body *")) {
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) continue;
+    if (folded(el)) continue;
     if (el.closest(".usa-nav, .usa-overlay, .usa-skipnav, .visually-hidden")) continue;
     let inside = false;
     for (let up = el.parentElement; up && up !== document.body; up = up.parentElement)
@@ -92,6 +103,15 @@ def sideways(page: Any, *, boxes_may_scroll: bool = False) -> list[str]:
     """What makes the page (or, unless ``boxes_may_scroll``, a box in it) scroll sideways."""
     found: list[str] = page.evaluate(_OVERFLOW, boxes_may_scroll)
     return found
+
+
+def open_folds(page: Any) -> int:
+    """Open every ``<details>`` on the page, as a reader unfolding each would; returns how many."""
+    opened: int = page.evaluate(
+        "() => { const all = document.querySelectorAll('details');"
+        " all.forEach(d => d.open = true); return all.length; }"
+    )
+    return opened
 
 
 def foreign_references(page: Any, origin: str) -> list[str]:

@@ -15,7 +15,8 @@ import pytest
 
 from conftest import PASSWORD
 
-#: A high-risk credit system: income (actionable, higher is better) and housing.
+#: A high-risk credit system: income (actionable, higher is better) and housing. Income is in
+#: thousands of euros, as its unit says: 12.5 reads "12.5 thousand EUR", never a bare number.
 CREDIT: dict[str, Any] = {
     "name": "Credit limit",
     "purpose": "finance",
@@ -26,7 +27,8 @@ CREDIT: dict[str, Any] = {
             "name": "income",
             "type": "number",
             "data_category": "user.financial",
-            "description": "monthly income",
+            "description": "yearly income",
+            "unit": "thousand EUR",
             "actionable": True,
             "direction": "increasing",
         },

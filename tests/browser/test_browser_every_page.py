@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from page_checks import WIDTHS, axe_violations, blocking, foreign_references, sideways
+from page_checks import (
+    WIDTHS,
+    axe_violations,
+    blocking,
+    foreign_references,
+    open_folds,
+    sideways,
+)
 from scenes import write_audit_report
 
 from conftest import ARTIFACTS, DemoBank
@@ -144,6 +151,46 @@ def test_every_officer_page(browser: Any, demo_bank: DemoBank) -> None:
     tour.finish()
 
 
+#: A folded table's summary: what, by which crossed grouping, how many groups.
+FOLD = re.compile(r".+ by \S[^×]* × .+ \((\d+) groups\)")
+
+
+#: Each table of one attribute (caption without "×"): its caption, and whether it is on screen.
+_SINGLE_TABLES = """() => [...document.querySelectorAll("table.usa-table")]
+  .filter(t => t.caption && !t.caption.textContent.includes("×"))
+  .map(t => [t.caption.textContent.trim(), !t.closest("details") && t.checkVisibility()])"""
+
+
+def test_every_officer_system_page_folds_crossed_groups(browser: Any, demo_bank: DemoBank) -> None:
+    """A crossed grouping's table is folded, closed, and fits a phone's screen once opened."""
+    tour = Tour(browser, demo_bank.url, "dashboard")
+    _sign_in(tour, "admin@bank.example", "demo-admin-pass")
+    page = tour.page
+    for width in (390, 1280):
+        page.set_viewport_size({"width": width, "height": 900})
+        for system in ("credit-limit", "support-routing", "product-recommendations"):
+            page.goto(f"{demo_bank.url}/dashboard/systems/{system}")
+            where = f"{system} at {width} px"
+            folds = page.locator("details.crossed-groups")
+            summaries = folds.locator("summary").all_inner_texts()
+            assert summaries, where  # every demo system is audited by crossed groupings
+            for summary, fold in zip(summaries, folds.all(), strict=True):
+                counted = FOLD.fullmatch(summary)
+                assert counted, f"{where}: {summary!r}"
+                assert fold.locator("tbody tr").count() == int(counted.group(1)), summary
+                assert fold.get_attribute("open") is None, f"{where}: {summary!r} is open"
+            # The tables of one attribute stay open, outside any fold.
+            singles = page.evaluate(_SINGLE_TABLES)
+            assert singles and all(shown for _, shown in singles), f"{where}: {singles}"
+            assert open_folds(page) >= len(summaries)
+            assert sideways(page) == [], f"{where}, every fold open"
+            if width == 390:
+                for violation in blocking(axe_violations(page)):
+                    tour.problems.append(f"{where}, folds open: axe {violation}")
+                tour.photograph(ARTIFACTS / "pages" / "dashboard", f"folds-open-{system}-{width}")
+    tour.finish()
+
+
 def test_every_page_without_signing_in(browser: Any, demo_bank: DemoBank) -> None:
     tour = Tour(browser, demo_bank.url, "public")
     tour.visit("sign-in", f"{demo_bank.url}/login")
@@ -173,7 +220,7 @@ def test_the_audit_report(browser: Any, tmp_path: Path) -> None:
     page = tour.page
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        page.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
+        open_folds(page)
         assert sideways(page) == [], f"audit report at {width} px, every table open"
     page.set_viewport_size({"width": 390, "height": 900})
     card = page.locator("table.metrics tbody tr").first

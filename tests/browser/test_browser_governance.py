@@ -124,3 +124,42 @@ def test_the_axe_check_finds_a_serious_violation_when_there_is_one(page: Any) ->
     page.set_content('<html lang="en"><body><main><img src="x.png"></main></body></html>')
     found = serious_violations(page)
     assert any(line.startswith("image-alt (critical)") for line in found), found
+
+
+#: Each demo system's grounds, fact by fact, as the Facts column says them.
+FACTS_IN_WORDS = {
+    "credit-limit": [
+        "Used for creditworthiness or credit score of natural persons",
+        "Its outputs concern customers",
+        "The organisation is its provider and deployer",
+    ],
+    "support-routing": [
+        "It interacts directly with people",
+        "The organisation is its provider and deployer",
+    ],
+    "product-recommendations": [
+        "Used for recommending products or content",
+        "It does not interact directly with people",
+        "The organisation is its provider and deployer",
+    ],
+}
+
+
+def test_the_grounds_say_their_facts_in_words(live_service: LiveService, sized: Any) -> None:
+    _register_the_bank(live_service)
+    sign_in(sized, live_service.url, "officer@bank.example")
+    sized.wait_for_url("**/dashboard")
+    for system_id, expected in FACTS_IN_WORDS.items():
+        sized.goto(f"{live_service.url}/dashboard/governance/{system_id}")
+        grounds = sized.get_by_role("table", name="Each ground, the provisions it cites")
+        said = [
+            line.strip()
+            for cell in grounds.locator("tbody td:last-child").all_inner_texts()
+            for line in cell.splitlines()
+            if line.strip()
+        ]
+        for words in expected:
+            assert words in said, (system_id, said)
+        raw = [line for line in said if " = " in line or "_" in line]
+        assert raw == [], (system_id, raw)
+        assert serious_violations(sized) == [], system_id

@@ -88,7 +88,7 @@ def test_item6_every_consent_choice_reads_in_words_and_can_be_changed_back(
 #: Item 7's scene: income in EUR, housing with words for its categories and declared a proxy.
 _WORDED = {
     "features": [
-        {**CREDIT["features"][0], "unit": "EUR"},
+        {**CREDIT["features"][0], "description": "monthly income", "unit": "EUR"},
         {
             **CREDIT["features"][1],
             "description": "housing situation",

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from scenes import decide, register_credit, staff_api
+from scenes import (
+    as_customer,
+    decide,
+    enter_portal,
+    override_to_approved,
+    register_credit,
+    review_step,
+    staff_api,
+    text_of,
+)
 
 from conftest import LiveService
 
@@ -62,3 +72,57 @@ def test_a_customer_reads_why_they_were_declined_and_asks_for_human_review(
     page.wait_for_url("**/portal/privacy?changed=objection")
     assert page.get_by_text("You object").first.is_visible()
     screenshot(page, "privacy")
+
+
+def test_a_decision_answered_on_appeal_says_so_and_offers_no_second_appeal(
+    live_service: LiveService, sized: Any, shot: Any
+) -> None:
+    url = live_service.url
+    with staff_api(url) as api:
+        register_credit(api)
+        kept = decide(api, "cust-7", income=12.5)["id"]
+        changed = decide(api, "cust-9", income=12.5)["id"]
+    # cust-7 appeals on the page and a reviewer keeps the decline; cust-9's decline is changed
+    # on appeal, and a second reviewer approves the change (four eyes on a high-risk system).
+    enter_portal(sized, url, "cust-7")
+    sized.goto(f"{url}/portal/decisions/{kept}")
+    sized.get_by_label("Ask for a person to review this decision: your view").fill(
+        "My income went up last month."
+    )
+    sized.get_by_role("button", name="Request human review").click()
+    sized.wait_for_url(f"**/portal/decisions/{kept}?sent=appeal")
+    review_step(url, "reviewer@bank.example", kept, "decision", {"action": "confirm"})
+    appealed = as_customer(
+        url, "cust-9", f"/v1/me/decisions/{changed}/appeal", {"statement": "A new payslip."}
+    )
+    assert appealed.status_code == 201, appealed.text
+    review_step(url, "reviewer@bank.example", changed, "decision", override_to_approved())
+    review_step(url, "second@bank.example", changed, "approval", {"comment": "Agreed."})
+
+    sized.goto(f"{url}/portal/decisions/{kept}")
+    page = text_of(sized)
+    answer = " ".join(sized.locator("#appeal-answer").inner_text().split())
+    assert re.fullmatch(
+        r"A person decided your appeal on \d\d \w{3} \d{4}, \d\d:\d\d UTC: declined\. The "
+        r"reviewer looked at your case again, with your view, and kept the decision\. This was "
+        r"the review by a person that you asked for, so this decision cannot be appealed "
+        r"again\. If you still disagree, report a concern below; you will see our answer on "
+        r"this page\.",
+        answer,
+    ), answer
+    assert "A person has decided your appeal" in page
+    for offer in ("Ask for a person to review", "You can ask for a person", "Request human review"):
+        assert offer not in page, offer
+    assert sized.get_by_role("button", name="Request human review").count() == 0
+    sized.get_by_role("link", name="report a concern").click()
+    assert sized.get_by_label("Report a concern about this decision").is_visible()
+    shot(sized, "decided-on-appeal-kept")
+
+    enter_portal(sized, url, "cust-9")
+    sized.goto(f"{url}/portal/decisions/{changed}")
+    answer = " ".join(sized.locator("#appeal-answer").inner_text().split())
+    assert answer.startswith("A person decided your appeal on ") and ": approved. " in answer
+    assert "The reviewer changed the decision you appealed." in answer
+    assert "cannot be appealed again" in answer
+    assert "Ask for a person to review" not in text_of(sized)
+    shot(sized, "decided-on-appeal-changed")

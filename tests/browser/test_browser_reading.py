@@ -174,8 +174,11 @@ def test_the_reviewer_reads_the_queue_and_a_case_by_the_systems_name(
     # The reviewer reads about the customer (third person), never the customer's "Your ...".
     told = " ".join(sized.locator("ol.reasons").inner_text().split())
     assert reasons and all(reason.startswith("Your ") for reason in reasons)
-    assert "The customer's monthly income: 12.5." in told and "Your " not in told
-    assert "Monthly income 12.5" in case and "Housing rent" in case
+    # The spec's unit follows every value: never a bare "12.5".
+    said = [" ".join(reason.split()) for reason in reasons]
+    assert any(r.startswith("Your yearly income: 12.5 thousand EUR.") for r in said), said
+    assert "The customer's yearly income: 12.5 thousand EUR." in told and "Your " not in told
+    assert "Yearly income 12.5 thousand EUR" in case and "Housing rent" in case
     assert "Claim the case to work on it" in case
     shot(sized, "case")
 

@@ -158,13 +158,26 @@ def test_a_customer_appeals_their_own_decision_once_with_a_sealed_statement(
     assert case["appeal"]["outcome_appealed"] == "approved"
     assert case["held_since"] == case["appeal"]["appealed_at"]
 
-    # The reviewer confirms; the customer may appeal the reviewed decision again.
+    # The reviewer confirms: the customer had the review by a person they asked for, and the
+    # same decision is not appealed twice (they can still report a concern).
     reviewer = running.headers["reviewer"]
     decided = _post(running, f"/v1/reviews/{made['id']}/decision", reviewer, {"action": "confirm"})
     assert decided.status_code == 201, decided.text
-    assert _post(running, path, owner, {"statement": "Still wrong."}).status_code == 201
+    twice = _post(running, path, owner, {"statement": "Still wrong."})
+    assert twice.status_code == 409 and "already reviewed by a person on your appeal" in twice.text
+    assert len(_entries(running, "appeal")) == 1  # nothing half-written
     _ledger_ok(running)
 
+
+def test_an_erased_customers_appeal_statement_cannot_be_opened(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    running.register("leads", risk_tier="limited")
+    made = _decide(running, "leads", 0.9, subject="cust-1")
+    path = f"/v1/me/decisions/{made['id']}/appeal"
+    owner = _customer(running, "cust-1")
+    assert _post(running, path, owner, {"statement": STATEMENT}).status_code == 201
     erased = running.client.post("/v1/subjects/cust-1/erasure", headers=running.headers["officer"])
     assert erased.status_code == 201, erased.text
     after = _case(running, made["id"])

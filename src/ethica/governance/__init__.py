@@ -40,6 +40,7 @@ from ethica.governance._evidence import (
     PathTest,
     parse_evidence,
 )
+from ethica.governance._fact_words import fact_words
 from ethica.governance._facts import AIActFacts, AnnexIProduct, ExceptionClaim, Organisation
 from ethica.governance._fria import FRIA_ROLES, fria
 from ethica.governance._incidents import HARMS, Incident, incident_log, open_incident
@@ -166,6 +167,7 @@ __all__ = [
     "cite_text",
     "classification_change",
     "classify",
+    "fact_words",
     "explanation_required",
     "fria",
     "incident_log",

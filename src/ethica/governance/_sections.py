@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from ethica.governance._classification import Classification
 from ethica.governance._documents import Item, Section, Table
 from ethica.governance._evidence import AuditEvidence, LedgerRef
+from ethica.governance._fact_words import fact_words
 from ethica.governance._law import cite_text
 from ethica.governance._record import SystemRecord
 from ethica.governance._register import Register
@@ -55,7 +56,8 @@ def classification_section(classification: Classification) -> Section:
     if classification.mismatch:
         items.append(Item("Declared tier", classification.mismatch, "spec risk_tier"))
     rows = tuple(
-        (cite_text(g.citations), g.statement, "; ".join(g.facts)) for g in classification.grounds
+        (cite_text(g.citations), g.statement, "; ".join(map(fact_words, g.facts)))
+        for g in classification.grounds
     )
     table = Table("Grounds of the classification", ("Provisions", "Ground", "Facts"), rows)
     return Section("classification", "AI Act classification", "", tuple(items), (table,))

@@ -7,7 +7,7 @@ shred it with them. The ``appeals`` table keeps only the fact, the time and the 
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from ethica.service.db import new_id, utcnow
 from ethica.service.decisions.service import get_decision
@@ -25,7 +25,8 @@ def appeal(batch: Batch, *, decision_id: str, subject_id: str, statement: str) -
     """Send a customer's own decision back to review with their statement (a writer job).
 
     Raises NotFoundError unless the decision is about ``subject_id``; ConflictError while the
-    decision is already awaiting review.
+    decision is already awaiting review, and once a person has decided an appeal of it: the
+    review by a person the customer asked for (GDPR Art. 22(3)) has been given.
     """
     session = batch.session
     decision = get_decision(session, decision_id=decision_id, subject_id=subject_id)
@@ -33,6 +34,11 @@ def appeal(batch: Batch, *, decision_id: str, subject_id: str, statement: str) -
         raise ConflictError(
             f"decision {decision_id!r} is already with a reviewer (status "
             f"{decision.review_status!r}); you will be told the outcome"
+        )
+    if session.scalar(select(Appeal.id).where(Appeal.decision_id == decision.id).limit(1)):
+        raise ConflictError(
+            f"decision {decision_id!r} was already reviewed by a person on your appeal, so it "
+            "cannot be appealed again; if you still disagree, report a concern about it"
         )
     now = utcnow()
     entry = batch.ledger.append(

@@ -9,6 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from ethica._templates import environment
+from ethica.governance import fact_words
 from ethica.service.web.dashboard.words import group_words, humanised, rule_words, tier_words
 from ethica.service.web.session import CSRF_FIELD, Viewer
 
@@ -32,6 +33,7 @@ environment.filters["rule_words"] = lambda alert: rule_words(alert.metric, alert
 environment.filters["group_words"] = lambda alert: group_words(alert.subject, alert.group)
 environment.filters["humanised"] = humanised
 environment.filters["tier_words"] = tier_words
+environment.filters["fact_words"] = fact_words
 
 
 def render(

@@ -64,6 +64,11 @@ class GapTable:
     words: str
     groups: list[GroupGap]
 
+    @property
+    def crossed(self) -> bool:
+        """Whether the grouping crosses attributes (``sex × age band``): a group per combination."""
+        return " × " in self.grouping
+
 
 @dataclass(frozen=True)
 class FairnessSnapshot:

@@ -31,6 +31,7 @@ from ethica.service.systems.service import get_system
 from ethica.service.systems.tables import System
 from ethica.service.web.portal import privacy as portal_privacy
 from ethica.service.web.portal.views import (
+    appeal_answer,
     data_of,
     disclosure_of,
     explanation_of,
@@ -134,6 +135,8 @@ def my_decision(
         session, master_key=_master_key(request), subject_id=viewer.subject, limit=200
     )
     opened = Explanations.of_session(session, _master_key(request)).of(row)
+    events = case_history(session, decision_id=row.id)
+    answered = appeal_answer(row, events)
     context = {
         "decision": summary_of(row, system),
         "row": row,
@@ -143,10 +146,11 @@ def my_decision(
         "explanation_status": opened.status,
         "no_reasons": no_reasons_words(row),
         "data": data_of(spec, row.data or {}),
-        "history": history_of(case_history(session, decision_id=row.id)),
+        "history": history_of(events),
         "has_notice": has_notice(row, opened.explanation),
         "changed_by_person": row.review_status in ("overridden", "decided"),
-        "can_appeal": row.review_status not in OPEN_STATUSES,
+        "can_appeal": row.review_status not in OPEN_STATUSES and answered is None,
+        "appeal_answer": answered,
         "concerns": [c for c in theirs if c.decision_id == row.id],
         "sent": None if sent is None else _SENT[sent],
         "statement_max": STATEMENT_MAX_CHARS,

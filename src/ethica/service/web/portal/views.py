@@ -258,6 +258,41 @@ def history_of(events: list[CaseEvent]) -> list[tuple[datetime, str]]:
     return lines
 
 
+#: Review steps that settle a case (a proposal awaiting a second approval does not).
+_SETTLING_STEPS = {"confirm", "override", "approve", "decide"}
+
+
+@dataclass(frozen=True)
+class AppealAnswer:
+    """A person's decision on the customer's appeal: when, and whether they changed it."""
+
+    at: datetime
+    changed: bool
+
+
+def appeal_answer(row: Decision, events: list[CaseEvent]) -> AppealAnswer | None:
+    """The answer to the customer's appeal, once a person gave it; None before (or without one).
+
+    A decision answered on appeal is not appealed again: the review by a person the customer
+    asked for has been given (:func:`ethica.service.reviews.appeals.appeal` refuses it too).
+    """
+    if row.review_status not in FINAL_REVIEW_STATUSES:
+        return None
+    appeals = [e for e in events if e.kind == "appeal"]
+    if not appeals:
+        return None
+    settled = [
+        e
+        for e in events
+        if e.kind in _SETTLING_STEPS
+        and e.at >= appeals[-1].at
+        and (e.kind, e.status) not in _INTERNAL_STEPS
+    ]
+    if not settled:
+        return None
+    return AppealAnswer(at=settled[-1].at, changed=row.outcome != appeals[-1].outcome)
+
+
 #: What each notification tells the customer, in a sentence ({system}, {outcome}).
 NOTIFICATION_WORDS = {
     "review_started": "A person started reviewing your decision about {system}.",
