@@ -135,12 +135,12 @@ class DuckDBEngine:
         other columns keep DuckDB's conversion (nullable integers, decimals as floats).
         """
         import pandas as pd
-        import pyarrow as pa
 
         with warnings.catch_warnings():
             # "makes an extra copy of the rows": of the cells of a count table, not the data's.
             warnings.filterwarnings("ignore", "Arrow output", UserWarning)
-            to_arrow = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table
+            # to_arrow_table since DuckDB 1.4; fetch_arrow_table before.
+            to_arrow = getattr(result, "to_arrow_table", None) or result.fetch_arrow_table  # type: ignore[attr-defined]
             table = to_arrow()
         names = table.column_names
         # A column with no text at all (no rows, or every value NULL) is an object column in
@@ -148,7 +148,7 @@ class DuckDBEngine:
         text = [
             i
             for i, f in enumerate(table.schema)
-            if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+            if str(f.type) in ("string", "large_string")
             and table.column(i).null_count < table.num_rows
         ]
         others = table.select([i for i in range(len(names)) if i not in text])
