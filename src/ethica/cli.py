@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import atexit
-import gc
 import os
-import re
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -19,6 +14,7 @@ from rich.markup import escape
 
 from ethica._cli_plain import PlainOptionsCommand, PlainOptionsGroup
 from ethica._version import __version__
+from ethica.cli_audit import as_options, collector_paused, live_audit, query_ahead
 from ethica.cli_candidates import candidates_app
 from ethica.cli_federated import federated_app
 from ethica.cli_governance import governance_app
@@ -146,8 +142,8 @@ def audit(
     # The audit's objects (pandas' modules first) live until the command ends: the cyclic
     # collector's passes over them find nothing to free, yet cost a tenth of the CPU of an
     # audit of 10^6 rows.
-    with _collector_paused():
-        ahead = _query_ahead(source, engine, decision_kind, sensitive, label, prediction, score)
+    with collector_paused():
+        ahead = query_ahead(source, engine, decision_kind, sensitive, label, prediction, score)
         from ethica.fairness import audit as run_audit
 
         try:
@@ -155,7 +151,7 @@ def audit(
                 where = f"system {system}" if system else f"{source} on {engine.split('://')[0]}"
                 progress.add_task(f"Auditing {where}", total=None)
                 if system is not None:
-                    result = _live_audit(system, since, outcomes, database, sensitive, options)
+                    result = live_audit(system, since, outcomes, database, sensitive, options)
                 else:
                     result = run_audit(
                         source,
@@ -178,57 +174,6 @@ def audit(
         _print_audit(result)
         if report is not None:
             console.print(f"\nReport written to [bold]{report}[/bold]")
-
-
-def _query_ahead(
-    source: str | None,
-    engine: str,
-    kind: str,
-    sensitive: str | None,
-    label: str | None,
-    prediction: str | None,
-    score: str | None,
-) -> dict[str, Any]:
-    """Run DuckDB's aggregation of a binary audit while a thread loads pandas and the assessment.
-
-    DuckDB lets go of the GIL while it aggregates on every core, and the imports (half a second
-    of one core) need no result of it. Returns the audit's engine and score bins, which make it
-    take that result: the same query it would have run. With another kind or engine, or wrong
-    arguments (which the audit then reports as usual), the audit runs as it would have.
-    """
-    if source is None or kind != "binary" or engine != "duckdb":
-        return {"engine": engine}
-    from ethica.engines import DuckDBEngine
-    from ethica.fairness._plan import (
-        SCORE_BINS,
-        binary_aggregation,
-        choose_score_bins,
-        named_roles,
-    )
-
-    loading = threading.Thread(target=_load_assessment, name="ethica-imports", daemon=True)
-    loading.start()
-    try:
-        ahead = DuckDBEngine()
-        roles = named_roles(
-            sensitive_features=sensitive, label=label, prediction=prediction, score=score
-        )
-        bins = choose_score_bins(ahead, source, roles.score, SCORE_BINS)
-        ahead.prefetch(source, binary_aggregation(roles, bins))
-    except EthicaError:
-        return {"engine": engine}
-    finally:
-        loading.join()
-    return {"engine": ahead, "score_bins": bins or SCORE_BINS}
-
-
-def _load_assessment() -> None:
-    """Import what an audit needs beyond its query (pandas first)."""
-    try:
-        import ethica.fairness._audit
-        import ethica.fairness._scores  # noqa: F401
-    except Exception:  # noqa: BLE001 - imported again by the audit, which reports the error
-        return
 
 
 def _federated_audit(
@@ -254,36 +199,6 @@ def _federated_audit(
     _print_audit(result.audit)
     if report is not None:
         console.print(f"\nReport written to [bold]{report}[/bold]")
-
-
-def _live_audit(
-    system: str,
-    since: str | None,
-    outcomes: bool,
-    database: str | None,
-    sensitive: str | None,
-    options: dict[str, Any],
-) -> Any:
-    from datetime import UTC, datetime
-
-    from ethica.cli_service import _sessions, database_shown
-    from ethica.service.decisions.live_audit import audit_live_decisions, parse_since
-
-    window = parse_since(since, now=datetime.now(UTC)) if since else None
-    features = [f.strip() for f in sensitive.split(",")] if sensitive else None
-    with _sessions(database) as (settings, sessions), sessions() as session:
-        shown = database_shown(settings.database.url)
-        errors.print(f"Auditing the decisions in {shown}", highlight=False)
-        return audit_live_decisions(
-            session,
-            database_url=settings.database.url,
-            master_key=settings.ledger.master_key_bytes,
-            system_id=system,
-            since=window,
-            sensitive_features=features,
-            with_outcomes=outcomes,
-            **options,
-        )
 
 
 @app.command()
@@ -422,18 +337,6 @@ def _print_audit(result: Any) -> None:
         console.print(criteria)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector (reference counting still frees memory)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
 def _progress(*, quiet: bool) -> Progress | _Quiet:
     """Show a spinner on stderr while the command works; if quiet, nothing (nor load rich's)."""
     if quiet:
@@ -461,20 +364,6 @@ class _Quiet:
     def add_task(self, description: str, total: float | None = None) -> int:
         """Show nothing."""
         return 0
-
-
-#: The library's argument names, as this command's options (for its error messages).
-OPTIONS = {
-    "pos_label": "--pos-label",
-    "sensitive_features": "--sensitive",
-    "min_group_size": "--min-group-size",
-}
-
-
-def as_options(message: str) -> str:
-    """Say ``--pos-label '>50K'`` where the library says ``pos_label='>50K'``."""
-    names = r"\b(" + "|".join(OPTIONS) + r")= ?"
-    return re.sub(names, lambda m: f"{OPTIONS[m.group(1)]} ", message)
 
 
 def _pairs(text: str | None) -> dict[str, str] | None:
