@@ -112,6 +112,33 @@ def test_a_confirmed_decline_keeps_its_reasons_and_says_a_person_confirmed_it(
     assert made["explanation"]["reasons"][0]["text"] in notice.text
 
 
+def test_after_a_decided_appeal_the_notice_no_longer_offers_a_review_by_a_person(
+    bank: Service,
+) -> None:
+    made = _declined(bank)
+    first, second = bank.headers["reviewer"], reviewer(bank, "second")
+    assert step(bank, made["id"], "decision", first, {"action": "confirm"}).status_code == 201
+    before = _notice(bank, "cust-1", made["id"]).text
+    assert "You may ask for a person to review this decision." in before
+    appealed = bank.client.post(
+        f"/v1/me/decisions/{made['id']}/appeal",
+        json={"statement": "My income rose last month."},
+        headers=customer(bank, "cust-1"),
+    )
+    assert appealed.status_code == 201, appealed.text
+    assert _notice(bank, "cust-1", made["id"]).status_code == 409  # with a person again
+    assert step(bank, made["id"], "decision", second, {"action": "confirm"}).status_code == 201
+
+    after = _notice(bank, "cust-1", made["id"]).text
+    assert "A person reviewed this decision and confirmed it." in after
+    assert "You may ask for a person to review this decision." not in after
+    assert (
+        "A person has already reviewed this decision on your appeal. If you still disagree, "
+        "you may report a concern about it." in after
+    )
+    assert "You may contest the decision and give your point of view." in after
+
+
 def test_propose_reject_with_a_reason_back_in_the_queue_then_propose_again(
     bank: Service,
 ) -> None:

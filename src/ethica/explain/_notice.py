@@ -27,6 +27,7 @@ def adverse_action_notice(
     outcome: str,
     format: Literal["text", "html"] = "text",
     decided_by: Literal["system", "person_confirmed", "person_changed"] = "system",
+    appeal_decided: bool = False,
 ) -> str:
     """Render a notice for the customer from an :class:`Explainer` explanation.
 
@@ -47,6 +48,10 @@ def adverse_action_notice(
         who decided otherwise (``"person_changed"``: the system's reasons and what would have
         changed its recommendation are left out, since they explain an outcome that no longer
         holds).
+    appeal_decided
+        A person has already decided the customer's appeal of this decision: the notice says
+        so instead of offering a review by a person again (a decided appeal is not appealed
+        again; the customer may still report a concern).
 
     Returns
     -------
@@ -63,7 +68,8 @@ def adverse_action_notice(
     options = [str(o["text"]) for o in explanation.get("counterfactuals", [])]
     if not options and explanation.get("counterfactual_text"):
         options = [str(explanation["counterfactual_text"])]
-    rights = [words["right_human"], words["right_contest"], words["right_data"]]
+    human = words["right_human_given" if appeal_decided else "right_human"]
+    rights = [human, words["right_contest"], words["right_data"]]
     sections: list[tuple[str, list[str]]] = [(words["rights"], rights)]
     if decided_by != "person_changed":
         sections[:0] = [

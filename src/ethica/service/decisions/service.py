@@ -116,6 +116,7 @@ def decision_notice(
     decision that is not final could contradict the final one).
     """
     from ethica.explain import adverse_action_notice
+    from ethica.service.reviews.tables import Appeal
     from ethica.service.systems.service import get_system
 
     row = get_decision(session, decision_id=decision_id, subject_id=subject_id)
@@ -138,6 +139,11 @@ def decision_notice(
         outcome=words[:1].lower() + words[1:],
         format=format,
         decided_by=_DECIDED_BY.get(row.review_status, "system"),
+        # Final, with an appeal on record: a person has decided it (appeals are not repeated).
+        appeal_decided=session.scalar(
+            select(Appeal.id).where(Appeal.decision_id == row.id).limit(1)
+        )
+        is not None,
     )
 
 

@@ -319,7 +319,10 @@ class LedgerWriter:
                 # Python's sqlite3 opens a transaction only before a write: a job's SAVEPOINT
                 # would start one of its own, and its RELEASE commit it, outside the group's
                 # (a job of a group that is then rolled back and retried stayed committed).
-                session.connection().exec_driver_sql("BEGIN")
+                # A retry takes the write lock first (IMMEDIATE), waiting out the busy timeout:
+                # one that read first would fail at once again when another process (an
+                # erasure's compaction) committed since its read (SQLITE_BUSY_SNAPSHOT).
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE" if retried else "BEGIN")
             batch, keys = self._batch(session, heads)
             _prefetch(batch, keys, [request for item in group for request in item[3]])
             for job, future, savepoint, _ in group:
