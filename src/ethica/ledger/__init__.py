@@ -90,7 +90,6 @@ from ethica.ledger._proofs import ConsistencyProof, InclusionProof
 from ethica.ledger._store import EntryStore, MemoryEntryStore, RecordStore
 from ethica.ledger._verify import (
     ChainProgress,
-    ParallelReading,
     Problem,
     ProblemKind,
     VerificationReport,
@@ -125,7 +124,6 @@ __all__ = [
     "MemoryEntryStore",
     "MemoryKeyStore",
     "MerkleTree",
-    "ParallelReading",
     "Problem",
     "ProblemKind",
     "RecordStore",
