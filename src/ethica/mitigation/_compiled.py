@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from ethica.errors import InputError
-from ethica.mitigation._count_arrays import NOT_BINARY
+from ethica.mitigation._binary import NOT_BINARY
 
 Values = np.ndarray[Any, Any]
 #: At most this many cells (groups x 4 x slots): the counts stay a few MiB.

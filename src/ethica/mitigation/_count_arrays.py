@@ -22,6 +22,7 @@ from ethica.errors import InputError
 from ethica.fairness import CountTable, ScoreBins
 from ethica.fairness._count_table import group_names
 from ethica.fairness._roles import _feature_arrays
+from ethica.mitigation._binary import NOT_BINARY
 
 Values = npt.NDArray[Any]
 
@@ -40,7 +41,6 @@ Counted = tuple[list[Values], Values, Values | None, ScoreBins | None]
 _PENDING = 4  # chunks whose cells wait before they are merged: memory stays a few chunks' worth
 _DENSE = 1 << 12  # integer keys spanning fewer values are coded by offset, without hashing
 _DENSE_CELLS = 1 << 17  # cells counted in one dense array (each chunk's bincount spans them)
-NOT_BINARY = "{role} must be 0/1 (1 favourable); count other values with count_table"
 CHUNK_ROWS = 1 << 16
 """Rows counted at a time: their codes (a few arrays of this length) are all that is held."""
 
