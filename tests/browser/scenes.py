@@ -109,6 +109,15 @@ def enter_portal(page: Any, url: str, subject: str) -> None:
     page.wait_for_url("**/portal")
 
 
+def appeal_on_portal(page: Any, url: str, decision: str, statement: str) -> None:
+    """The customer, signed in on ``page``, asks on the decision's portal page for a person to
+    review it, giving ``statement`` as their view; returns once the portal has recorded it."""
+    page.goto(f"{url}/portal/decisions/{decision}")
+    page.get_by_label("Ask for a person to review this decision: your view").fill(statement)
+    page.get_by_role("button", name="Request human review").click()
+    page.wait_for_url(f"**/portal/decisions/{decision}?sent=appeal")
+
+
 def as_customer(url: str, subject: str, path: str, body: Any) -> httpx.Response:
     """POST ``body`` to ``path`` as the customer ``subject``, through a link an officer made."""
     with staff_api(url) as api:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenes import decide, register_credit, staff_api
+from scenes import appeal_on_portal, decide, register_credit, staff_api
 
 from conftest import LiveService, sign_in
 
@@ -44,10 +44,9 @@ def test_appeal_override_four_eyes_new_outcome_and_kill_switch(
         assert "Declined" in customer.get_by_role("heading", level=1).inner_text()
         reasons = customer.locator("ol.reasons").inner_text()
         assert all(r["text"] in reasons for r in made["explanation"]["reasons"])
-        customer.get_by_label("Ask for a person to review this decision: your view").fill(
-            "My income doubled last month; I can send payslips."
+        appeal_on_portal(
+            customer, url, decision, "My income doubled last month; I can send payslips."
         )
-        customer.get_by_role("button", name="Request human review").click()
         assert "Your request is recorded" in customer.get_by_role("status").inner_text()
         screenshot(customer, "1-customer-asked-for-review")
 

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from scenes import (
+    appeal_on_portal,
     as_customer,
     decide,
     enter_portal,
@@ -53,11 +54,9 @@ def test_a_customer_reads_why_they_were_declined_and_asks_for_human_review(
     assert page.get_by_role("table", name="Contribution of each input").is_visible()
     screenshot(page, "decision")
 
-    page.get_by_label("Ask for a person to review this decision: your view").fill(
-        "My income went up last month; I can send payslips."
+    appeal_on_portal(
+        page, live_service.url, decision, "My income went up last month; I can send payslips."
     )
-    page.get_by_role("button", name="Request human review").click()
-    page.wait_for_url(f"**/portal/decisions/{decision}?sent=appeal")
     assert "Your request is recorded" in page.get_by_role("status").inner_text()
     assert page.get_by_text("You asked for a person to review the decision.").is_visible()
     assert page.get_by_role("button", name="Request human review").count() == 0
@@ -85,12 +84,7 @@ def test_a_decision_answered_on_appeal_says_so_and_offers_no_second_appeal(
     # cust-7 appeals on the page and a reviewer keeps the decline; cust-9's decline is changed
     # on appeal, and a second reviewer approves the change (four eyes on a high-risk system).
     enter_portal(sized, url, "cust-7")
-    sized.goto(f"{url}/portal/decisions/{kept}")
-    sized.get_by_label("Ask for a person to review this decision: your view").fill(
-        "My income went up last month."
-    )
-    sized.get_by_role("button", name="Request human review").click()
-    sized.wait_for_url(f"**/portal/decisions/{kept}?sent=appeal")
+    appeal_on_portal(sized, url, kept, "My income went up last month.")
     review_step(url, "reviewer@bank.example", kept, "decision", {"action": "confirm"})
     appealed = as_customer(
         url, "cust-9", f"/v1/me/decisions/{changed}/appeal", {"statement": "A new payslip."}

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenes import decide, enter_portal, held_decline, review_step, staff_api, text_of
+from scenes import (
+    appeal_on_portal,
+    decide,
+    enter_portal,
+    held_decline,
+    review_step,
+    staff_api,
+    text_of,
+)
 
 from conftest import LiveService, sign_in
 
@@ -63,12 +71,7 @@ def test_the_formal_notice_follows_the_decision_through_every_state(
     assert "made with an automated system" not in confirmed
     shot(sized, "notice-confirmed")
 
-    sized.goto(f"{url}/portal/decisions/{decision}")
-    sized.get_by_label("Ask for a person to review this decision: your view").fill(
-        "My income rose last month."
-    )
-    sized.get_by_role("button", name="Request human review").click()
-    sized.wait_for_url(f"**/portal/decisions/{decision}?sent=appeal")
+    appeal_on_portal(sized, url, decision, "My income rose last month.")
     assert sized.get_by_role("link", name="Read the formal notice").count() == 0
     appealed = _notice(sized, url, decision)
     assert "there is no notice yet" in appealed and "Decision:" not in appealed

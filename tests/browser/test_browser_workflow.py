@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from scenes import (
+    appeal_on_portal,
     as_customer,
     decide,
     enter_portal,
@@ -126,12 +127,7 @@ def test_item4_an_appeal_goes_first_and_its_first_reviewer_is_refused(
         others = [decide(api, f"cust-{n}", income=10.0 + n)["id"] for n in range(20, 24)]
     review_step(url, "reviewer@bank.example", decision, "decision", {"action": "confirm"})
     enter_portal(sized, url, "cust-7")
-    sized.goto(f"{url}/portal/decisions/{decision}")
-    sized.get_by_label("Ask for a person to review this decision: your view").fill(
-        "My income rose last month."
-    )
-    sized.get_by_role("button", name="Request human review").click()
-    sized.wait_for_url(f"**/portal/decisions/{decision}?sent=appeal")
+    appeal_on_portal(sized, url, decision, "My income rose last month.")
     sized.context.clear_cookies()
 
     sign_in(sized, url, "reviewer@bank.example")
