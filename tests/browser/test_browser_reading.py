@@ -36,6 +36,25 @@ def _words(text: str) -> str:
     return " ".join(text.split())
 
 
+def _rights(page: Any) -> list[str]:
+    """The rights the notice on ``page`` lists (its last list)."""
+    listed = page.locator(".adverse-action-notice ul").last.locator("li").all_inner_texts()
+    return [_words(right) for right in listed]
+
+
+#: What the notice lists of the customer's rights before an appeal, and once it is decided.
+ASK_FOR_A_PERSON = (
+    "You may ask for a person to review this decision and give your point of view, on this "
+    "decision's page in the customer portal."
+)
+SEE_THE_DATA = "You may see the information used about you and have it corrected."
+APPEAL_DECIDED = (
+    "A person has already reviewed this decision on your appeal. If you still disagree, you may "
+    "report a concern about it on this decision's page in the customer portal; you will see our "
+    "answer there."
+)
+
+
 def test_the_formal_notice_follows_the_decision_through_every_state(
     live_service: LiveService, sized: Any, shot: Any
 ) -> None:
@@ -49,7 +68,7 @@ def test_the_formal_notice_follows_the_decision_through_every_state(
     automated = _notice(sized, url, approved["id"])
     assert "Notice of decision: Credit limit" in automated
     assert "Decision: approved. This decision was made with an automated system." in automated
-    assert "You may ask for a person to review this decision." in automated
+    assert _rights(sized) == [ASK_FOR_A_PERSON, SEE_THE_DATA]
     shot(sized, "notice-automated")
 
     pending = _notice(sized, url, decision)
@@ -69,18 +88,35 @@ def test_the_formal_notice_follows_the_decision_through_every_state(
     # as a plain one: compare words.
     assert reasons and all(_words(reason) in _words(confirmed) for reason in reasons)
     assert "made with an automated system" not in confirmed
+    assert _rights(sized) == [ASK_FOR_A_PERSON, SEE_THE_DATA]
     shot(sized, "notice-confirmed")
 
+    # The decision's page, where the notice sends the customer, offers what it said.
+    sized.goto(f"{url}/portal/decisions/{decision}")
+    assert "You can ask for a person to review it, give your view, and see what data was used." in (
+        text_of(sized)
+    )
     appeal_on_portal(sized, url, decision, "My income rose last month.")
     assert sized.get_by_role("link", name="Read the formal notice").count() == 0
+    assert "A person is reviewing this decision. You will see the result here." in text_of(sized)
     appealed = _notice(sized, url, decision)
-    assert "there is no notice yet" in appealed and "Decision:" not in appealed
+    assert "Credit limit: there is no notice yet" in appealed and "Decision:" not in appealed
+    assert (
+        "The formal notice of the decision, with its reasons and your rights, is given once a "
+        "person has decided. You will find it here, and on the decision's page." in appealed
+    )
     shot(sized, "notice-under-appeal")
 
     review_step(url, "second@bank.example", decision, "decision", {"action": "confirm"})
     answered = _notice(sized, url, decision)
     assert "Decision: declined. A person reviewed this decision and confirmed it." in answered
+    assert _rights(sized) == [APPEAL_DECIDED, SEE_THE_DATA]
+    assert "ask for a person" not in answered and "point of view" not in answered
     shot(sized, "notice-after-appeal")
+    sized.goto(f"{url}/portal/decisions/{decision}")
+    concern = "If you still disagree, report a concern below; you will see our answer on this page."
+    assert concern in text_of(sized)
+    assert sized.get_by_label("Report a concern about this decision").is_visible()
 
     with staff_api(url) as api:
         suspended = api.post("/v1/systems/credit/suspension", json={"reason": "drift alert"})

@@ -202,5 +202,5 @@ def test_adverse_action_notice_lists_reasons_options_and_rights_escaped() -> Non
     assert "<h3>Your rights</h3>" in page and ":</h3>" not in page
     assert "\nYour rights:\n" in text
     assert (
-        page.count("<li>") == len(explanation["reasons"]) + len(explanation["counterfactuals"]) + 3
+        page.count("<li>") == len(explanation["reasons"]) + len(explanation["counterfactuals"]) + 2
     )

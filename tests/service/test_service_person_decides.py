@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from review_testing import customer, mine, override, step
+from review_testing import reviewer as new_reviewer
 from service_testing import Service, credit_spec
 from web_testing import token_of, viewing_as
 
@@ -152,3 +153,45 @@ def test_the_transparency_report_counts_every_review_where_a_person_decided() ->
 
     counted = MEASURES["reviews"].categories(parse_spec({"id": "credit", **credit_spec()}))
     assert set(counted) == PERSON_DECIDED_STATUSES
+
+
+def test_a_decision_without_a_notice_says_where_to_turn_before_and_after_its_appeal(
+    service: Callable[..., Service],
+) -> None:
+    running = service()
+    running.register("credit", risk_tier="limited")
+    objected = running.client.post(
+        "/v1/me/objections",
+        json={"kind": "automated_decision"},
+        headers=customer(running, "cust-1"),
+    )
+    assert objected.status_code in (200, 201), objected.text
+    made = running.decide("credit", APPLICANT).json()
+    first, second = running.headers["reviewer"], new_reviewer(running, "second")
+    decide = {"action": "decide", "outcome": "declined", "comment": "Income too low."}
+    assert step(running, made["id"], "decision", first, decide).status_code == 201
+
+    def notice_page() -> str:
+        with viewing_as(running.client, token_of(customer(running, "cust-1"))) as client:
+            page = client.get(f"/portal/decisions/{made['id']}/notice")
+        assert page.status_code == 200, page.text
+        return " ".join(html.unescape(page.text).split())
+
+    said = "The decision's page says who decided and what data was used"
+    before = notice_page()
+    assert "Credit limit: no formal notice" in before
+    assert f"{said}; you can still ask for a person to review it there." in before
+    appealed = running.client.post(
+        f"/v1/me/decisions/{made['id']}/appeal",
+        json={"statement": "My income rose last month."},
+        headers=customer(running, "cust-1"),
+    )
+    assert appealed.status_code == 201, appealed.text
+    again = {**decide, "comment": "Still too low."}
+    assert step(running, made["id"], "decision", second, again).status_code == 201
+    after = notice_page()
+    assert (
+        f"{said}; a person has already decided your appeal, and if you still disagree, you can "
+        "report a concern there." in after
+    )
+    assert "ask for a person" not in after

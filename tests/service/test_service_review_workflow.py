@@ -59,6 +59,21 @@ def _review_entries(running: Service, decision_id: str) -> list[dict[str, Any]]:
     return [e for e in found if e["decision_id"] == decision_id]
 
 
+#: The rights of a notice before any appeal (an appeal is asking for a person, with one's view).
+ASK_FOR_A_PERSON = (
+    "You may ask for a person to review this decision and give your point of view, on this "
+    "decision's page in the customer portal."
+)
+SEE_THE_DATA = "You may see the information used about you and have it corrected."
+
+
+def _rights(notice: str) -> list[str]:
+    """The rights a text notice lists, its last list."""
+    heading, *items = notice.rstrip("\n").rpartition("\n\n")[2].split("\n")
+    assert heading == "Your rights:", heading
+    return [item.removeprefix("  - ") for item in items]
+
+
 def _notice(running: Service, subject: str, decision_id: str) -> Any:
     return running.client.get(
         f"/v1/me/decisions/{decision_id}/notice", headers=customer(running, subject)
@@ -97,7 +112,7 @@ def test_propose_then_approve_the_notice_says_a_person_decided_without_decline_r
     assert "made with an automated system" not in text
     assert not any(reason in text for reason in reasons)
     assert "would have" not in text and "principal reasons" not in text
-    assert "You may ask for a person to review this decision." in text  # the rights stay
+    assert _rights(text) == [ASK_FOR_A_PERSON, SEE_THE_DATA]  # the rights stay
 
 
 def test_a_confirmed_decline_keeps_its_reasons_and_says_a_person_confirmed_it(
@@ -119,24 +134,27 @@ def test_after_a_decided_appeal_the_notice_no_longer_offers_a_review_by_a_person
     first, second = bank.headers["reviewer"], reviewer(bank, "second")
     assert step(bank, made["id"], "decision", first, {"action": "confirm"}).status_code == 201
     before = _notice(bank, "cust-1", made["id"]).text
-    assert "You may ask for a person to review this decision." in before
+    assert _rights(before) == [ASK_FOR_A_PERSON, SEE_THE_DATA]
     appealed = bank.client.post(
         f"/v1/me/decisions/{made['id']}/appeal",
         json={"statement": "My income rose last month."},
         headers=customer(bank, "cust-1"),
     )
     assert appealed.status_code == 201, appealed.text
-    assert _notice(bank, "cust-1", made["id"]).status_code == 409  # with a person again
+    during = _notice(bank, "cust-1", made["id"])
+    assert during.status_code == 409  # with a person again: no notice that could contradict theirs
+    assert "its notice is given once a person has decided" in during.text
     assert step(bank, made["id"], "decision", second, {"action": "confirm"}).status_code == 201
 
     after = _notice(bank, "cust-1", made["id"]).text
     assert "A person reviewed this decision and confirmed it." in after
-    assert "You may ask for a person to review this decision." not in after
-    assert (
-        "A person has already reviewed this decision on your appeal. If you still disagree, "
-        "you may report a concern about it." in after
-    )
-    assert "You may contest the decision and give your point of view." in after
+    assert _rights(after) == [
+        "A person has already reviewed this decision on your appeal. If you still disagree, you "
+        "may report a concern about it on this decision's page in the customer portal; you will "
+        "see our answer there.",
+        SEE_THE_DATA,
+    ]
+    assert "ask for a person" not in after and "point of view" not in after
 
 
 def test_propose_reject_with_a_reason_back_in_the_queue_then_propose_again(

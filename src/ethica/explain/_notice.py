@@ -50,8 +50,8 @@ def adverse_action_notice(
         holds).
     appeal_decided
         A person has already decided the customer's appeal of this decision: the notice says
-        so instead of offering a review by a person again (a decided appeal is not appealed
-        again; the customer may still report a concern).
+        so, and where to report a concern, instead of offering a review by a person again (a
+        decided appeal is not appealed again).
 
     Returns
     -------
@@ -68,8 +68,10 @@ def adverse_action_notice(
     options = [str(o["text"]) for o in explanation.get("counterfactuals", [])]
     if not options and explanation.get("counterfactual_text"):
         options = [str(explanation["counterfactual_text"])]
+    # Asking for a person and giving one's view are one step (the appeal): one sentence says
+    # both, and once a person has decided the appeal, it says where a concern goes instead.
     human = words["right_human_given" if appeal_decided else "right_human"]
-    rights = [human, words["right_contest"], words["right_data"]]
+    rights = [human, words["right_data"]]
     sections: list[tuple[str, list[str]]] = [(words["rights"], rights)]
     if decided_by != "person_changed":
         sections[:0] = [

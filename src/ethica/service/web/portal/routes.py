@@ -185,6 +185,9 @@ def my_notice(decision_id: str, request: Request, session: SessionDep, viewer: R
         "notice": notice,
         "decision": summary_of(row, system),
         "disclosure": disclosure_of(row),
+        # Without a notice, the page says where to turn: appeal, or (once decided) a concern.
+        "appeal_decided": notice is None
+        and appeal_answer(row, case_history(session, decision_id=row.id)) is not None,
     }
     return render(request, "portal/notice.html", context, viewer=viewer)
 
