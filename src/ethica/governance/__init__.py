@@ -79,11 +79,9 @@ from ethica.governance._spec import (
     ProtectedAttributeSpec,
     RankingDecision,
     ScoreDecision,
-    SpecError,
     SystemSpec,
-    load_spec,
-    parse_spec,
 )
+from ethica.governance._spec_parsing import SpecError, load_spec, parse_spec
 from ethica.governance._transparency import (
     MEASURES,
     ReleasedCount,

@@ -23,7 +23,8 @@ from ethica.governance._evidence import (
     Evidence,
     LedgerRef,
 )
-from ethica.governance._spec import SystemSpec, load_spec, parse_spec
+from ethica.governance._spec import SystemSpec
+from ethica.governance._spec_parsing import load_spec, parse_spec
 
 __all__ = [
     "Change",
