@@ -20,9 +20,6 @@ if TYPE_CHECKING:
 console = Console()
 errors = Console(stderr=True)
 
-#: Where the operator configures the largest epsilon a release may spend.
-MAX_EPSILON_VARIABLE = "ETHICA__PRIVACY__MAX_EPSILON"
-
 
 def synthesize(
     source: Annotated[
@@ -101,15 +98,17 @@ def _release_file(
     prediction: str | None,
     label: str | None,
 ) -> tuple[Synthesis, pd.DataFrame, Roles]:
-    from ethica.privacy._synthesize import DEFAULT_MAX_EPSILON, check_budget
-    from ethica.privacy._synthesize import synthesize as release
-
-    ceiling_text = os.environ.get(MAX_EPSILON_VARIABLE, str(DEFAULT_MAX_EPSILON))
-    try:
-        ceiling = float(ceiling_text)
-    except ValueError:
-        _fail(f"{MAX_EPSILON_VARIABLE} must be a number; got {ceiling_text!r}")
     import pandas as pd
+    from pydantic import ValidationError
+
+    from ethica.privacy._synthesize import check_budget
+    from ethica.privacy._synthesize import synthesize as release
+    from ethica.service.settings import privacy_settings, settings_problem
+
+    try:
+        ceiling = privacy_settings().max_epsilon
+    except ValidationError as error:
+        _fail(settings_problem(error))
 
     try:
         check_budget(epsilon, delta, ceiling)  # refused before the data is read

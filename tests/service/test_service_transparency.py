@@ -22,7 +22,7 @@ from ethica.service.decisions.protected import session_cipher
 from ethica.service.governance.service import system_spec
 from ethica.service.governance.transparency import SPEND, budget_of, period_events, release_report
 from ethica.service.ledger.tables import LedgerEntry
-from ethica.service.settings import Settings, settings_problem
+from ethica.service.settings import Settings, privacy_settings, settings_problem
 
 SCORES = {"F": 0.1, "M": 0.9}  # every F declined, every M approved
 
@@ -173,6 +173,38 @@ def test_a_budget_above_the_ceiling_is_refused_naming_both_variables(
     monkeypatch.setenv("ETHICA__PRIVACY__TRANSPARENCY_BUDGET", "0")
     with pytest.raises(ValidationError, match="greater than 0"):
         Settings()
+
+
+def test_a_low_ceiling_is_a_stricter_policy_that_an_unset_budget_follows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ETHICA__PRIVACY__MAX_EPSILON", "2")  # below the default budget of 4
+    privacy = Settings().privacy
+    assert (privacy.max_epsilon, privacy.transparency_budget) == (2, 2)
+    assert privacy_settings() == privacy  # a file's synthetic release reads the same
+    monkeypatch.setenv("ETHICA__PRIVACY__TRANSPARENCY_BUDGET", "1.5")
+    assert Settings().privacy.transparency_budget == 1.5
+    monkeypatch.setenv("ETHICA__PRIVACY__TRANSPARENCY_BUDGET", "3")  # set above it: refused
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert (
+        "the transparency budget ε = 3 (ETHICA__PRIVACY__TRANSPARENCY_BUDGET) is above the "
+        "ceiling ε = 2 (ETHICA__PRIVACY__MAX_EPSILON)" in settings_problem(refused.value)
+    )
+    monkeypatch.delenv("ETHICA__PRIVACY__TRANSPARENCY_BUDGET")
+    for ceiling, problem in [
+        ("0", "greater than 0"),
+        ("-1", "greater than 0"),
+        ("inf", "finite number"),
+        ("nan", "finite number"),
+        ("ten", "valid number"),
+    ]:
+        monkeypatch.setenv("ETHICA__PRIVACY__MAX_EPSILON", ceiling)
+        for read in (Settings, privacy_settings):
+            with pytest.raises(ValidationError) as refused:
+                read()
+            said = settings_problem(refused.value)
+            assert said.startswith("ETHICA__PRIVACY__MAX_EPSILON: ") and problem in said, said
 
 
 def test_every_review_category_the_report_counts_comes_from_a_review_action() -> None:

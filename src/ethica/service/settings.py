@@ -173,43 +173,58 @@ class NotificationSettings(BaseModel):
         return self
 
 
+#: Each system's total ε over its life, unless configured (or the ceiling is lower).
+DEFAULT_TRANSPARENCY_BUDGET = 4.0
+
+
 class PrivacySettings(BaseModel):
     """Differential privacy: the ceiling on privacy loss, and each system's transparency budget."""
 
     max_epsilon: float = Field(
         default=DEFAULT_MAX_EPSILON,
         gt=0,
+        allow_inf_nan=False,  # an infinite ceiling is none
         description="The most privacy loss (ε) a release may spend (a synthetic log, a system's "
-        "transparency reports in total): above it people are protected too little. Raise it "
-        "only after a documented review.",
+        "transparency reports in total): above it people are protected too little. Lower it "
+        "freely (a stricter policy); raise it only after a documented review.",
     )
     transparency_budget: float = Field(
-        default=4.0,
+        default=DEFAULT_TRANSPARENCY_BUDGET,
         gt=0,
         description="The total ε each system's releases (transparency reports, synthetic "
         "decision logs) may spend over its life: the ε of every release adds up (each spend a "
-        "ledger entry), and a release past the budget is refused. At most max_epsilon.",
+        "ledger entry), and a release past the budget is refused. At most max_epsilon; unset, "
+        f"{DEFAULT_TRANSPARENCY_BUDGET:g}, or max_epsilon when that is lower.",
     )
 
     @model_validator(mode="after")
     def _budget_within_ceiling(self) -> PrivacySettings:
-        if self.transparency_budget > self.max_epsilon:
-            raise ValueError(
-                f"the transparency budget ε = {self.transparency_budget:g} "
-                f"(ETHICA__PRIVACY__TRANSPARENCY_BUDGET) is above the ceiling ε = "
-                f"{self.max_epsilon:g} (ETHICA__PRIVACY__MAX_EPSILON): reports within it would "
-                "protect people too little. Lower the budget, or raise the ceiling after a "
-                "documented review."
-            )
-        return self
+        if self.transparency_budget <= self.max_epsilon:
+            return self
+        if "transparency_budget" not in self.model_fields_set:
+            # A ceiling below the default budget is a stricter policy, not a mistake: the
+            # budget nobody set follows it down.
+            self.transparency_budget = self.max_epsilon
+            return self
+        raise ValueError(
+            f"the transparency budget ε = {self.transparency_budget:g} "
+            f"(ETHICA__PRIVACY__TRANSPARENCY_BUDGET) is above the ceiling ε = "
+            f"{self.max_epsilon:g} (ETHICA__PRIVACY__MAX_EPSILON): reports within it would "
+            "protect people too little. Lower the budget, or raise the ceiling after a "
+            "documented review."
+        )
+
+
+#: Where every setting is read: ``ETHICA__SECTION__FIELD`` environment variables.
+_FROM_ENVIRONMENT = SettingsConfigDict(
+    env_prefix="ETHICA__", env_nested_delimiter="__", extra="ignore"
+)
 
 
 class Settings(BaseSettings):
     """Every setting of the service."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ETHICA__", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = _FROM_ENVIRONMENT
 
     app: AppSettings = Field(default_factory=AppSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -233,6 +248,23 @@ class Settings(BaseSettings):
                 "or built-in secrets): " + "; ".join(problems)
             )
         return self
+
+
+class _PrivacyOnly(BaseSettings):
+    """The privacy section of :class:`Settings`, read from the same variables by itself."""
+
+    model_config = _FROM_ENVIRONMENT
+
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+
+
+def privacy_settings() -> PrivacySettings:
+    """The privacy section of the environment's settings, without the rest.
+
+    A synthetic release of a file needs the ceiling on ε, not the service's database or
+    secrets, so these are neither read nor checked.
+    """
+    return _PrivacyOnly().privacy
 
 
 def _ledger_keys(settings: Settings) -> dict[str, str]:
