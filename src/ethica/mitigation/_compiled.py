@@ -3,11 +3,12 @@
 The count of :func:`~ethica.mitigation.count_arrays` in two compiled passes applies where there
 is one sensitive column of integers in a short range (or one- or two-character text, read as
 integers) and the scores take at most ``limit`` distinct values.
-The first pass puts each score in its slot of a grid of equal steps between the lowest and the
-highest score and notes any slot that meets two distinct scores; the second adds each row to
-its cell: (slot, group, label, decision), all computed by offsets, without a lookup or a branch
-per row. A slot met by two scores, more distinct scores than ``limit`` or a key out of range
-leave the arrays to the numpy count (``None``), which gives the very same table (tested).
+The first pass finds the ranges of the keys and of the scores; the second puts each score in
+its slot of a grid of equal steps between the lowest and the highest score and adds the row to
+its cell: (slot, group, label, decision), all computed by offsets, with one branch per row that
+is taken once per distinct score (its first row notes it in its slot). A slot met by two
+scores, more distinct scores than ``limit`` or a key out of range leave the arrays to the numpy
+count (``None``), which gives the very same table (tested).
 The upper hull of a group's operating points is the monotone chain of
 :func:`~ethica.mitigation._tradeoff_curves.upper_hull`, step for step (the same products, the
 same comparisons: the same points kept, tested). numba is in the ``models`` and ``demo``
@@ -35,27 +36,21 @@ def _ranges(keys: Values, scores: Values) -> tuple[int, int, float, float, bool]
     lowest_key = highest_key = np.int64(keys[0])
     for row in range(len(keys)):
         key = np.int64(keys[row])
-        lowest_key, highest_key = min(lowest_key, key), max(highest_key, key)
+        if key < lowest_key:
+            lowest_key = key
+        if key > highest_key:
+            highest_key = key
     low = high = scores[0]
-    zero = 0.0  # stays 0 unless a score is NaN or infinite (then NaN)
+    finite = True
     for row in range(len(scores)):
         value = scores[row]
-        low, high = min(low, value), max(high, value)
-        zero += value * 0.0
-    return int(lowest_key), int(highest_key), float(low), float(high), zero == 0.0
-
-
-@numba.njit(cache=True, nogil=True)
-def _fill_slots(scores: Values, low: float, scale: float, slot_value: Values) -> int:
-    """Put each score in its slot; return how many times a slot held another score."""
-    clashes = 0
-    for row in range(len(scores)):
-        value = scores[row]
-        slot = np.int64((value - low) * scale)
-        held = slot_value[slot]
-        clashes += (held != value) & (held == held)  # held is not NaN: the slot was taken
-        slot_value[slot] = value
-    return clashes
+        if value < low:
+            low = value
+        if value > high:
+            high = value
+        # A boolean chain, not a float sum: the pass runs at the speed of reading the scores.
+        finite &= value - value == 0.0  # NaN and infinities give NaN
+    return int(lowest_key), int(highest_key), float(low), float(high), finite
 
 
 @numba.njit(cache=True, nogil=True)
@@ -68,21 +63,37 @@ def _count_cells(
     low: float,
     scale: float,
     width: int,
+    slot_value: Values,
+    limit: int,
     counts: Values,
-) -> tuple[int, int]:
-    """Add each row to counts[slot, key - lowest_key, label, decision]; OR of labels, decisions."""
+) -> tuple[int, int, int]:
+    """Add each row to counts[slot, key - lowest_key, label, decision]; note each slot's score.
+
+    Returns the OR of the labels, of the decisions, and the distinct scores met, or -1 as soon
+    as a slot meets a second score or more than ``limit`` scores are distinct.
+    """
     label_bits = np.int64(0)
     decision_bits = np.int64(0)
+    distinct = 0
     for row in range(len(keys)):
+        value = scores[row]
+        # Unsigned indices: in range by construction, and no check for a negative one per row.
+        slot = np.uint64(np.int64((value - low) * scale))
+        held = slot_value[slot]
+        if held != value:  # the first row of this score (a branch taken once per score)
+            if held == held or distinct == limit:  # the slot holds another score, or too many
+                return 0, 0, -1
+            slot_value[slot] = value
+            distinct += 1
         label = np.int64(labels[row])
         decision = np.int64(decisions[row])
         label_bits |= label
         decision_bits |= decision
-        slot = np.int64((scores[row] - low) * scale)
         group = np.int64(keys[row]) - lowest_key
         # A label or decision other than 0/1 is refused after the pass: & 1 keeps it in bounds.
-        counts[slot * width + group * 4 + (label & 1) * 2 + (decision & 1)] += 1
-    return int(label_bits), int(decision_bits)
+        cell = np.int64(slot) * width + group * 4 + (label & 1) * 2 + (decision & 1)
+        counts[np.uint64(cell)] += 1
+    return int(label_bits), int(decision_bits), distinct
 
 
 def compiled_count(
@@ -109,25 +120,25 @@ def compiled_count(
     if not np.isfinite(scale) or (high - low) * scale >= slots:
         return None
     slot_value = np.full(slots, np.nan)
-    if _fill_slots(scores, low, scale, slot_value):
-        return None  # two distinct scores closer than a step: the numpy count keeps them
-    filled = np.flatnonzero(slot_value == slot_value)
-    if len(filled) > limit:
-        return None  # more distinct scores than kept exactly: the numpy count bins them
-    counts = np.zeros(slots * width, dtype=np.int64)
-    label_bits, decision_bits = _count_cells(
-        keys, lowest_key, labels, decisions, scores, low, scale, width, counts
+    # 32-bit counts where no cell can pass them: half the memory the increments touch.
+    counts = np.zeros(slots * width, dtype=np.int32 if len(keys) < 2**31 else np.int64)
+    label_bits, decision_bits, distinct = _count_cells(
+        keys, lowest_key, labels, decisions, scores, low, scale, width, slot_value, limit, counts
     )
+    if distinct < 0:
+        return None  # two scores closer than a step, or more than kept exactly: the numpy count
     for bits, role in ((label_bits, "label"), (decision_bits, "prediction")):
         if bits & ~1:
             raise InputError(NOT_BINARY.format(role=role))
+    filled = np.flatnonzero(slot_value == slot_value)
     # Slots ascend with the score: (key, label, decision) first, then the score, in order.
     by_cell = counts.reshape(slots, width)[filled].T
     present = np.flatnonzero(by_cell)
     cell, score = np.divmod(present, len(filled))
     group, label, decision = cell // 4, (cell // 2) % 2, cell % 2
     key_values = (group + lowest_key).astype(keys.dtype)
-    return key_values, label, decision, slot_value[filled][score], by_cell.ravel()[present]
+    n = by_cell.ravel()[present].astype(np.int64)
+    return key_values, label, decision, slot_value[filled][score], n
 
 
 @numba.njit(cache=True, nogil=True)

@@ -153,38 +153,48 @@ def expected_rates(
 
     ``curves``: the table's :func:`score_curves`, when the caller has them already.
     """
-    rows = []
-    totals = np.zeros(4)
-    before_totals = np.zeros(4)
-    for curve in score_curves(table) if curves is None else curves:
+    curves = score_curves(table) if curves is None else curves
+    # One row per group, then overall; columns TP, FP, FN, TN.
+    before = np.zeros((len(curves) + 1, 4))
+    after = np.zeros((len(curves) + 1, 4))
+    for index, curve in enumerate(curves):
         chance = rules[curve.group].probability(curve.scores)
         tp = float(np.dot(chance, curve.positives))
         fp = float(np.dot(chance, curve.negatives))
-        counts = np.array([tp, fp, curve.positives.sum() - tp, curve.negatives.sum() - fp])
-        totals += counts
-        before_totals += curve.recorded
-        rows.append(
-            {"group": curve.group, **_rates(curve.recorded, "_before"), **_rates(counts, "")}
-        )
-    rows.append({"group": "overall", **_rates(before_totals, "_before"), **_rates(totals, "")})
-    return pd.DataFrame(rows)
+        after[index] = tp, fp, curve.positives.sum() - tp, curve.negatives.sum() - fp
+        before[index] = curve.recorded
+        # The overall counts add up group after group, as the groups are listed.
+        after[-1] += after[index]
+        before[-1] += before[index]
+    before_rates, after_rates = _rates(before), _rates(after)
+    del before_rates["n"]
+    return pd.DataFrame(
+        {
+            "group": [curve.group for curve in curves] + ["overall"],
+            **{f"{name}_before": values for name, values in before_rates.items()},
+            "rows": after_rates.pop("n"),
+            **after_rates,
+        }
+    )
 
 
-def _rates(counts: FloatArray, suffix: str) -> dict[str, float]:
-    tp, fp, fn, tn = (float(v) for v in counts)
+def _rates(counts: FloatArray) -> dict[str, FloatArray]:
+    """Rates and counts of each row of (TP, FP, FN, TN); a rate with no rows to divide is NaN."""
+    tp, fp, fn, tn = counts.T
     n = tp + fp + fn + tn
     out = {
-        "selection_rate": (tp + fp) / n if n else float("nan"),
-        "true_positive_rate": tp / (tp + fn) if tp + fn else float("nan"),
-        "false_positive_rate": fp / (fp + tn) if fp + tn else float("nan"),
-        "accuracy": (tp + tn) / n if n else float("nan"),
+        "selection_rate": _ratio(tp + fp, n),
+        "true_positive_rate": _ratio(tp, tp + fn),
+        "false_positive_rate": _ratio(fp, fp + tn),
+        "accuracy": _ratio(tp + tn, n),
     }
     # The expected counts too: intervals and expected profit rest on them.
-    out |= {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
-    named = {f"{k}{suffix}": v for k, v in out.items()}
-    if not suffix:
-        named = {"rows": n, **named}
-    return named
+    return {**out, "tp": tp, "fp": fp, "fn": fn, "tn": tn, "n": n}
+
+
+def _ratio(part: FloatArray, whole: FloatArray) -> FloatArray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(whole != 0, part / whole, np.nan)
 
 
 def rules_from_dicts(rules: Sequence[Mapping[str, Any]]) -> dict[str, GroupRule]:
