@@ -3,12 +3,12 @@
 The count of :func:`~ethica.mitigation.count_arrays` in two compiled passes applies where there
 is one sensitive column of integers in a short range (or one- or two-character text, read as
 integers) and the scores take at most ``limit`` distinct values.
-The first pass finds the ranges of the keys and of the scores; the second puts each score in
-its slot of a grid of equal steps between the lowest and the highest score and adds the row to
-its cell: (slot, group, label, decision), all computed by offsets, with one branch per row that
-is taken once per distinct score (its first row notes it in its slot). A slot met by two
-scores, more distinct scores than ``limit`` or a key out of range leave the arrays to the numpy
-count (``None``), which gives the very same table (tested).
+The first pass finds the ranges of the keys and of the scores (their bits, read as integers);
+the second puts each score in its slot of a grid of equal steps between the lowest and the
+highest score and adds the row to its cell: (slot, group, label, decision), all computed by
+offsets, with one branch per row that is taken once per distinct score (its first row notes it
+in its slot). A slot met by two scores, more distinct scores than ``limit`` or a key out of
+range leave the arrays to the numpy count (``None``), which gives the very same table (tested).
 The upper hull of a group's operating points is the monotone chain of
 :func:`~ethica.mitigation._tradeoff_curves.upper_hull`, step for step (the same products, the
 same comparisons: the same points kept, tested). numba is in the ``models`` and ``demo``
@@ -28,29 +28,40 @@ from ethica.mitigation._binary import NOT_BINARY
 Values = np.ndarray[Any, Any]
 #: At most this many cells (groups x 4 x slots): the counts stay a few MiB.
 _MOST_CELLS = 1 << 22
+_NOT_SIGN = np.int64(0x7FFF_FFFF_FFFF_FFFF)  # every bit of a float but its sign
 
 
 @numba.njit(cache=True, nogil=True)
-def _ranges(keys: Values, scores: Values) -> tuple[int, int, float, float, bool]:
-    """Lowest and highest key and score in one pass each; whether every score is finite."""
+def _ranges(keys: Values, bits: Values) -> tuple[int, int, int, int]:
+    """Lowest and highest key, and score (as ``_ordered`` bits), in one pass each.
+
+    Integers only, without a branch: each loop runs at the speed of reading its array.
+    """
     lowest_key = highest_key = np.int64(keys[0])
     for row in range(len(keys)):
         key = np.int64(keys[row])
-        if key < lowest_key:
-            lowest_key = key
-        if key > highest_key:
-            highest_key = key
-    low = high = scores[0]
-    finite = True
-    for row in range(len(scores)):
-        value = scores[row]
-        if value < low:
-            low = value
-        if value > high:
-            high = value
-        # A boolean chain, not a float sum: the pass runs at the speed of reading the scores.
-        finite &= value - value == 0.0  # NaN and infinities give NaN
-    return int(lowest_key), int(highest_key), float(low), float(high), finite
+        lowest_key, highest_key = min(lowest_key, key), max(highest_key, key)
+    low = high = _ordered(bits[0])
+    for row in range(len(bits)):
+        value = _ordered(bits[row])
+        low, high = min(low, value), max(high, value)
+    return int(lowest_key), int(highest_key), int(low), int(high)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _ordered(bits: np.int64) -> np.int64:
+    """Read a float's bits as an integer that sorts as the float does (NaN past infinity).
+
+    The negative floats' bits but the sign are flipped; applied twice, the bits come back.
+    """
+    return bits ^ ((bits >> 63) & _NOT_SIGN)
+
+
+def _score_range(low: int, high: int) -> tuple[float, float]:
+    """Return the lowest and highest score from their ``_ordered`` bits."""
+    ordered = np.array([low, high], dtype=np.int64)
+    scores = (ordered ^ ((ordered >> 63) & _NOT_SIGN)).view(np.float64)
+    return float(scores[0]), float(scores[1])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -109,8 +120,9 @@ def compiled_count(
         return None
     if keys.dtype == np.uint64 and int(keys.max()) >= 2**63:
         return None  # past the signed 64-bit range: the numpy count hashes them
-    lowest_key, highest_key, low, high, finite = _ranges(keys, scores)
-    if not finite:
+    lowest_key, highest_key, low_bits, high_bits = _ranges(keys, scores.view(np.int64))
+    low, high = _score_range(low_bits, high_bits)
+    if not (np.isfinite(low) and np.isfinite(high)):  # a NaN is the lowest or the highest
         raise InputError("the scores must be finite numbers; fill or drop the missing ones")
     slots = 1 << int(np.ceil(np.log2(4 * limit)))
     width = (highest_key - lowest_key + 1) * 4
