@@ -107,7 +107,7 @@ def count_arrays(
     table = CountTable(
         kind="binary",
         sensitive_features=tuple(names),
-        cells=pd.DataFrame(cells),
+        cells=pd.DataFrame(cells, copy=False),  # arrays made here: no copy of them needed
         keys=("label", "prediction", *(() if scores is None else ("score_bin",))),
         classes=(0, 1),
         bins=bins,

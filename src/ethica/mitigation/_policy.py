@@ -7,7 +7,8 @@ so they are the numbers an audit of the post-processed decisions would report in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -66,9 +67,8 @@ class ThresholdPolicy:
         How far each group moved from its rate as decided towards ``rate`` (1: all the way).
     objective_value
         The objective the policy reaches on the table, in expectation.
-    expected
-        Per group (and ``"overall"``): rows, selection rate, true and false positive rates and
-        accuracy, before (``*_before``, from the recorded decisions) and after, in expectation.
+    curves
+        The table's score curves the rules were chosen on (what :attr:`expected` reads).
     """
 
     criterion: str
@@ -77,8 +77,8 @@ class ThresholdPolicy:
     rules: Mapping[str, GroupRule]
     rate: float
     objective_value: float
-    expected: pd.DataFrame
     strength: float = 1.0
+    curves: Sequence[ScoreCurve] = field(default=(), repr=False, compare=False)
 
     #: Group thresholds use a protected attribute at decision time (see guard rails).
     uses_protected_attribute = True
@@ -96,7 +96,7 @@ class ThresholdPolicy:
         curves: Sequence[ScoreCurve] | None = None,
         strength: float = 1.0,
     ) -> ThresholdPolicy:
-        """Assemble a policy and compute its expected rates on ``table`` (its ``curves``)."""
+        """Assemble a policy of ``table`` (its ``curves``, when the caller has them already)."""
         return cls(
             criterion=criterion,
             objective=objective,
@@ -104,9 +104,19 @@ class ThresholdPolicy:
             rules=dict(rules),
             rate=rate,
             objective_value=objective_value,
-            expected=expected_rates(table, rules, curves),
             strength=strength,
+            curves=tuple(score_curves(table) if curves is None else curves),
         )
+
+    @cached_property
+    def expected(self) -> pd.DataFrame:
+        """Rates per group (and ``"overall"``) before and after the rules, in expectation.
+
+        Rows, selection rate, true and false positive rates and accuracy, before (``*_before``,
+        from the recorded decisions) and after. Computed when first read: choosing the
+        thresholds does not need them.
+        """
+        return expected_rates(self.rules, self.curves)
 
     def probability(self, scores: npt.ArrayLike, groups: Sequence[str]) -> FloatArray:
         """Probability of a favourable decision for each (score, group name) pair."""
@@ -144,16 +154,11 @@ class ThresholdPolicy:
         }
 
 
-def expected_rates(
-    table: CountTable,
-    rules: Mapping[str, GroupRule],
-    curves: Sequence[ScoreCurve] | None = None,
-) -> pd.DataFrame:
+def expected_rates(rules: Mapping[str, GroupRule], curves: Sequence[ScoreCurve]) -> pd.DataFrame:
     """Rates per group before (recorded decisions) and after the rules, in expectation.
 
-    ``curves``: the table's :func:`score_curves`, when the caller has them already.
+    ``curves``: the :func:`score_curves` of the table the rules apply to.
     """
-    curves = score_curves(table) if curves is None else curves
     # One row per group, then overall; columns TP, FP, FN, TN.
     before = np.zeros((len(curves) + 1, 4))
     after = np.zeros((len(curves) + 1, 4))
