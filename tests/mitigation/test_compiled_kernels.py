@@ -58,6 +58,11 @@ def _cases() -> dict[str, dict[str, Any]]:
             "sensitive_features": frame["group"].to_numpy("U1"),
             "score": generated(rows, decimals=None)["score"].to_numpy(),
         },
+        "negative scores, zero of either sign": {
+            **base,
+            "sensitive_features": frame["group"].to_numpy("U1"),
+            "score": np.where(base["score"] < 0.2, -0.0, base["score"] - 0.6),
+        },
         "scores too close for the grid": {
             **base,
             "sensitive_features": frame["group"].to_numpy("U1"),
@@ -87,6 +92,7 @@ def test_the_compiled_count_applies_where_meant_and_leaves_the_rest() -> None:
         ("one-character text", True),
         ("negative integers, booleans", True),
         ("one score", True),
+        ("negative scores, zero of either sign", True),
         ("continuous scores", False),  # more distinct scores than kept exactly
         ("scores too close for the grid", False),  # two scores in one slot
     ]:
@@ -107,6 +113,9 @@ def test_the_compiled_count_refuses_what_the_numpy_count_refuses(
         ({"label": np.r_[2, good["label"][1:]]}, "label must be 0/1"),
         ({"prediction": np.r_[good["prediction"][:-1], -1]}, "prediction must be 0/1"),
         ({"score": np.r_[np.nan, good["score"][1:]]}, "scores must be finite"),
+        ({"score": np.r_[good["score"][:-9], -np.nan, good["score"][-8:]]}, "must be finite"),
+        ({"score": np.r_[good["score"][:-1], np.inf]}, "scores must be finite"),
+        ({"score": np.r_[-np.inf, good["score"][1:]]}, "scores must be finite"),
     ]:
         arrays = {**good, **change}
         with pytest.raises(InputError, match=said):

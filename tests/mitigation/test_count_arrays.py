@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,8 @@ from fairlearn_peer import fairlearn_rules, fairlearn_thresholds
 from test_thresholds_vs_fairlearn import generated
 
 from ethica.errors import InputError
-from ethica.fairness import CountTable, count_table
+from ethica.fairness import CountTable, MissingGroupWarning, count_table
+from ethica.fairness._rollup import factorize_sorted
 from ethica.mitigation import count_arrays, group_thresholds, reweighing
 
 
@@ -28,6 +30,17 @@ def _same(ours: CountTable, theirs: CountTable) -> None:
     expected = theirs.cells.sort_values(by).reset_index(drop=True)
     assert list(mine.columns) == list(expected.columns)
     pd.testing.assert_frame_equal(mine, expected, check_dtype=False, rtol=1e-12)
+    _codes_kept(ours)
+
+
+def _codes_kept(table: CountTable) -> None:
+    """The group codes count_arrays keeps are those the table's names give."""
+    for feature in table.sensitive_features:
+        kept, read = table.factorized(feature), factorize_sorted(table.cells[feature])
+        assert kept is not None and read is not None
+        assert kept.size == read.size
+        np.testing.assert_array_equal(kept.codes, read.codes)
+        assert list(kept.values) == list(read.values)
 
 
 @pytest.mark.parametrize("chunk_rows", [1_000, 7_777, 1 << 16])
@@ -112,6 +125,25 @@ def test_one_score_negative_groups_and_the_largest_integers() -> None:
     table = count_arrays(sensitive_features=huge, label=np.tile([0, 1], 5), prediction=np.ones(10))
     assert sorted(table.cells["sensitive_feature_0"]) == [str(2**63 + 1), str(2**63 + 5)]
     assert table.cells["n"].tolist() == [5, 5]
+    _codes_kept(table)
+
+
+def test_group_codes_follow_the_names_not_the_values() -> None:
+    rng = np.random.default_rng(9)
+    rows = 4_000
+    label, decided = rng.random(rows) < 0.5, rng.random(rows) < 0.5
+    score = np.round(rng.random(rows), 2)
+    for values in [
+        rng.choice(["ab", "ba", "b", "a"], rows),  # read as integers, they sort otherwise
+        rng.choice([9, 10, 100, -3], rows),  # "10" sorts before "9"
+        rng.choice(np.array([1, 1.0, "x", None, np.nan], dtype=object), rows),  # shared names
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingGroupWarning)  # None and NaN: "missing"
+            table = count_arrays(
+                sensitive_features={"g": values}, label=label, prediction=decided, score=score
+            )
+        _codes_kept(table)
 
 
 def test_thresholds_from_it_equal_fairlearns() -> None:

@@ -116,14 +116,21 @@ class CountTable:
 
     def rollup(self, grouping: Sequence[str]) -> Rollup:
         """Cells summed to ``grouping`` (as :meth:`grouped`), with each summed cell's group."""
-        return roll_up(self.cells, grouping, self.keys, self.sums, self._factorized)
+        return roll_up(self.cells, grouping, self.keys, self.sums, self.factorized)
 
-    def _factorized(self, column: str) -> Factorized | None:
-        # Each column is factorized once per table, however many groupings sum its cells.
+    def factorized(self, column: str) -> Factorized | None:
+        """Return the column as codes of its sorted distinct values (None if a value is missing).
+
+        Each column is factorized once per table, however many groupings sum its cells.
+        """
         known = self._codes
         if column not in known:
             known[column] = factorize_sorted(self.cells[column])
         return known[column]
+
+    def keep_codes(self, column: str, codes: Factorized) -> None:
+        """Keep a column's codes (as :meth:`factorized` gives them) known to who built the cells."""
+        self._codes[column] = codes
 
     @cached_property
     def _codes(self) -> dict[str, Factorized | None]:
@@ -211,16 +218,51 @@ def group_names(
 
     A missing value (NaN, None, code -1) warns, saying how many rows (``counts``) it holds.
     """
+    return named_groups(codes, uniques, feature, counts, stacklevel=stacklevel + 1).column
+
+
+@dataclass(frozen=True)
+class NamedGroups:
+    """Each cell's group name, as its position among the distinct values' names."""
+
+    names: np.ndarray[Any, Any]
+    positions: np.ndarray[Any, Any]
+
+    @property
+    def column(self) -> Any:
+        """The cells' names as a column of text."""
+        # Taken from a column of the names (text as pandas keeps it, pyarrow in pandas 3), so
+        # that the cells' text is not converted again, cell by cell.
+        return pd.Series(self.names).array.take(self.positions)
+
+    def sorted_codes(self) -> Factorized:
+        """Return the codes ``CountTable.factorized`` gives the column, without reading its text."""
+        present = np.bincount(self.positions, minlength=len(self.names)) > 0
+        # Two values may share a name (1 and 1.0, None and NaN): ranked by name, they merge.
+        distinct, inverse = np.unique(self.names[present], return_inverse=True)
+        rank = np.zeros(len(self.names), dtype=np.int64)
+        rank[present] = inverse.reshape(-1)
+        return Factorized(rank[self.positions], len(distinct), distinct)
+
+
+def named_groups(
+    codes: np.ndarray[Any, Any],
+    uniques: np.ndarray[Any, Any],
+    feature: str,
+    counts: np.ndarray[Any, Any],
+    *,
+    stacklevel: int,
+) -> NamedGroups:
+    """:func:`group_names`, with each cell's name as a position among the names."""
     absent = np.append(np.asarray(pd.isna(uniques), dtype=bool), True)  # code -1: missing
     missing = absent[codes]
     if missing.any():
         rows = int(counts[missing].sum())
         warnings.warn(MissingGroupWarning(str(feature), rows), stacklevel=stacklevel)
     names = [MISSING if gone else _text(v) for v, gone in zip(uniques, absent, strict=False)]
-    # Taken from a column of the names (text as pandas keeps it, pyarrow in pandas 3), so
-    # that the cells' text is not converted again, cell by cell.
-    named = pd.Series(np.array([*names, MISSING], dtype=object)).array
-    return named.take(np.where(codes < 0, len(uniques), codes))
+    return NamedGroups(
+        np.array([*names, MISSING], dtype=object), np.where(codes < 0, len(uniques), codes)
+    )
 
 
 def _text(value: Any) -> str:

@@ -28,10 +28,14 @@ _WIDEST_KEY = 2**62
 
 @dataclass(frozen=True)
 class Factorized:
-    """A column as codes: each row's position among the column's sorted distinct values."""
+    """A column as codes: each row's position among the column's sorted distinct values.
+
+    ``values``: those distinct values, in order (``size`` of them).
+    """
 
     codes: Codes
     size: int
+    values: Any
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def factorize_sorted(values: pd.Series) -> Factorized | None:
         return None
     if len(codes) and int(codes.min()) < 0:
         return None
-    return Factorized(np.asarray(codes, dtype=np.int64), len(uniques))
+    return Factorized(np.asarray(codes, dtype=np.int64), len(uniques), uniques)
 
 
 def combined_key(parts: Sequence[Factorized], rows: int) -> Codes:

@@ -3,11 +3,12 @@
 The count of :func:`~ethica.mitigation.count_arrays` in two compiled passes applies where there
 is one sensitive column of integers in a short range (or one- or two-character text, read as
 integers) and the scores take at most ``limit`` distinct values.
-The first pass puts each score in its slot of a grid of equal steps between the lowest and the
-highest score and notes any slot that meets two distinct scores; the second adds each row to
-its cell: (slot, group, label, decision), all computed by offsets, without a lookup or a branch
-per row. A slot met by two scores, more distinct scores than ``limit`` or a key out of range
-leave the arrays to the numpy count (``None``), which gives the very same table (tested).
+The first pass finds the ranges of the keys and of the scores (their bits, read as integers);
+the second puts each score in its slot of a grid of equal steps between the lowest and the
+highest score and adds the row to its cell: (slot, group, label, decision), all computed by
+offsets, with one branch per row that is taken once per distinct score (its first row notes it
+in its slot). A slot met by two scores, more distinct scores than ``limit`` or a key out of
+range leave the arrays to the numpy count (``None``), which gives the very same table (tested).
 The upper hull of a group's operating points is the monotone chain of
 :func:`~ethica.mitigation._tradeoff_curves.upper_hull`, step for step (the same products, the
 same comparisons: the same points kept, tested). numba is in the ``models`` and ``demo``
@@ -27,35 +28,40 @@ from ethica.mitigation._binary import NOT_BINARY
 Values = np.ndarray[Any, Any]
 #: At most this many cells (groups x 4 x slots): the counts stay a few MiB.
 _MOST_CELLS = 1 << 22
+_NOT_SIGN = np.int64(0x7FFF_FFFF_FFFF_FFFF)  # every bit of a float but its sign
 
 
 @numba.njit(cache=True, nogil=True)
-def _ranges(keys: Values, scores: Values) -> tuple[int, int, float, float, bool]:
-    """Lowest and highest key and score in one pass each; whether every score is finite."""
+def _ranges(keys: Values, bits: Values) -> tuple[int, int, int, int]:
+    """Lowest and highest key, and score (as ``_ordered`` bits), in one pass each.
+
+    Integers only, without a branch: each loop runs at the speed of reading its array.
+    """
     lowest_key = highest_key = np.int64(keys[0])
     for row in range(len(keys)):
         key = np.int64(keys[row])
         lowest_key, highest_key = min(lowest_key, key), max(highest_key, key)
-    low = high = scores[0]
-    zero = 0.0  # stays 0 unless a score is NaN or infinite (then NaN)
-    for row in range(len(scores)):
-        value = scores[row]
+    low = high = _ordered(bits[0])
+    for row in range(len(bits)):
+        value = _ordered(bits[row])
         low, high = min(low, value), max(high, value)
-        zero += value * 0.0
-    return int(lowest_key), int(highest_key), float(low), float(high), zero == 0.0
+    return int(lowest_key), int(highest_key), int(low), int(high)
 
 
-@numba.njit(cache=True, nogil=True)
-def _fill_slots(scores: Values, low: float, scale: float, slot_value: Values) -> int:
-    """Put each score in its slot; return how many times a slot held another score."""
-    clashes = 0
-    for row in range(len(scores)):
-        value = scores[row]
-        slot = np.int64((value - low) * scale)
-        held = slot_value[slot]
-        clashes += (held != value) & (held == held)  # held is not NaN: the slot was taken
-        slot_value[slot] = value
-    return clashes
+@numba.njit(cache=True, nogil=True, inline="always")
+def _ordered(bits: np.int64) -> np.int64:
+    """Read a float's bits as an integer that sorts as the float does (NaN past infinity).
+
+    The negative floats' bits but the sign are flipped; applied twice, the bits come back.
+    """
+    return bits ^ ((bits >> 63) & _NOT_SIGN)
+
+
+def _score_range(low: int, high: int) -> tuple[float, float]:
+    """Return the lowest and highest score from their ``_ordered`` bits."""
+    ordered = np.array([low, high], dtype=np.int64)
+    scores = (ordered ^ ((ordered >> 63) & _NOT_SIGN)).view(np.float64)
+    return float(scores[0]), float(scores[1])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -68,21 +74,37 @@ def _count_cells(
     low: float,
     scale: float,
     width: int,
+    slot_value: Values,
+    limit: int,
     counts: Values,
-) -> tuple[int, int]:
-    """Add each row to counts[slot, key - lowest_key, label, decision]; OR of labels, decisions."""
+) -> tuple[int, int, int]:
+    """Add each row to counts[slot, key - lowest_key, label, decision]; note each slot's score.
+
+    Returns the OR of the labels, of the decisions, and the distinct scores met, or -1 as soon
+    as a slot meets a second score or more than ``limit`` scores are distinct.
+    """
     label_bits = np.int64(0)
     decision_bits = np.int64(0)
+    distinct = 0
     for row in range(len(keys)):
+        value = scores[row]
+        # Unsigned indices: in range by construction, and no check for a negative one per row.
+        slot = np.uint64(np.int64((value - low) * scale))
+        held = slot_value[slot]
+        if held != value:  # the first row of this score (a branch taken once per score)
+            if held == held or distinct == limit:  # the slot holds another score, or too many
+                return 0, 0, -1
+            slot_value[slot] = value
+            distinct += 1
         label = np.int64(labels[row])
         decision = np.int64(decisions[row])
         label_bits |= label
         decision_bits |= decision
-        slot = np.int64((scores[row] - low) * scale)
         group = np.int64(keys[row]) - lowest_key
         # A label or decision other than 0/1 is refused after the pass: & 1 keeps it in bounds.
-        counts[slot * width + group * 4 + (label & 1) * 2 + (decision & 1)] += 1
-    return int(label_bits), int(decision_bits)
+        cell = np.int64(slot) * width + group * 4 + (label & 1) * 2 + (decision & 1)
+        counts[np.uint64(cell)] += 1
+    return int(label_bits), int(decision_bits), distinct
 
 
 def compiled_count(
@@ -98,8 +120,9 @@ def compiled_count(
         return None
     if keys.dtype == np.uint64 and int(keys.max()) >= 2**63:
         return None  # past the signed 64-bit range: the numpy count hashes them
-    lowest_key, highest_key, low, high, finite = _ranges(keys, scores)
-    if not finite:
+    lowest_key, highest_key, low_bits, high_bits = _ranges(keys, scores.view(np.int64))
+    low, high = _score_range(low_bits, high_bits)
+    if not (np.isfinite(low) and np.isfinite(high)):  # a NaN is the lowest or the highest
         raise InputError("the scores must be finite numbers; fill or drop the missing ones")
     slots = 1 << int(np.ceil(np.log2(4 * limit)))
     width = (highest_key - lowest_key + 1) * 4
@@ -109,25 +132,25 @@ def compiled_count(
     if not np.isfinite(scale) or (high - low) * scale >= slots:
         return None
     slot_value = np.full(slots, np.nan)
-    if _fill_slots(scores, low, scale, slot_value):
-        return None  # two distinct scores closer than a step: the numpy count keeps them
-    filled = np.flatnonzero(slot_value == slot_value)
-    if len(filled) > limit:
-        return None  # more distinct scores than kept exactly: the numpy count bins them
-    counts = np.zeros(slots * width, dtype=np.int64)
-    label_bits, decision_bits = _count_cells(
-        keys, lowest_key, labels, decisions, scores, low, scale, width, counts
+    # 32-bit counts where no cell can pass them: half the memory the increments touch.
+    counts = np.zeros(slots * width, dtype=np.int32 if len(keys) < 2**31 else np.int64)
+    label_bits, decision_bits, distinct = _count_cells(
+        keys, lowest_key, labels, decisions, scores, low, scale, width, slot_value, limit, counts
     )
+    if distinct < 0:
+        return None  # two scores closer than a step, or more than kept exactly: the numpy count
     for bits, role in ((label_bits, "label"), (decision_bits, "prediction")):
         if bits & ~1:
             raise InputError(NOT_BINARY.format(role=role))
+    filled = np.flatnonzero(slot_value == slot_value)
     # Slots ascend with the score: (key, label, decision) first, then the score, in order.
     by_cell = counts.reshape(slots, width)[filled].T
     present = np.flatnonzero(by_cell)
     cell, score = np.divmod(present, len(filled))
     group, label, decision = cell // 4, (cell // 2) % 2, cell % 2
     key_values = (group + lowest_key).astype(keys.dtype)
-    return key_values, label, decision, slot_value[filled][score], by_cell.ravel()[present]
+    n = by_cell.ravel()[present].astype(np.int64)
+    return key_values, label, decision, slot_value[filled][score], n
 
 
 @numba.njit(cache=True, nogil=True)

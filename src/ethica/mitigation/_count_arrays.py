@@ -20,7 +20,7 @@ import pandas as pd
 
 from ethica.errors import InputError
 from ethica.fairness import CountTable, ScoreBins
-from ethica.fairness._count_table import group_names
+from ethica.fairness._count_table import NamedGroups, named_groups
 from ethica.fairness._roles import _feature_arrays
 from ethica.mitigation._binary import NOT_BINARY
 
@@ -92,9 +92,11 @@ def count_arrays(
     keys, n, sums, bins = counted
     names = list(features)
     cells: dict[str, Any] = {}
+    groups: dict[str, NamedGroups] = {}
     for index, name in enumerate(names):
         codes, uniques = _factorize(keys[index])
-        cells[name] = group_names(codes, uniques, name, n, stacklevel=3)
+        groups[name] = named_groups(codes, uniques, name, n, stacklevel=3)
+        cells[name] = groups[name].column
     cells["label"] = keys[len(names)].astype(np.int8)
     cells["prediction"] = keys[len(names) + 1].astype(np.int8)
     if scores is not None:
@@ -102,14 +104,18 @@ def count_arrays(
     cells["n"] = n.astype(np.int64)
     if sums is not None:
         cells["score_sum"] = sums
-    return CountTable(
+    table = CountTable(
         kind="binary",
         sensitive_features=tuple(names),
-        cells=pd.DataFrame(cells),
+        cells=pd.DataFrame(cells, copy=False),  # arrays made here: no copy of them needed
         keys=("label", "prediction", *(() if scores is None else ("score_bin",))),
         classes=(0, 1),
         bins=bins,
     )
+    for name, named in groups.items():
+        # The groups' codes are known here: the curves and roll-ups need not read the names.
+        table.keep_codes(name, named.sorted_codes())
+    return table
 
 
 def _compiled(rows: Rows, limit: int) -> Counted | None:

@@ -7,7 +7,8 @@ so they are the numbers an audit of the post-processed decisions would report in
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -66,9 +67,8 @@ class ThresholdPolicy:
         How far each group moved from its rate as decided towards ``rate`` (1: all the way).
     objective_value
         The objective the policy reaches on the table, in expectation.
-    expected
-        Per group (and ``"overall"``): rows, selection rate, true and false positive rates and
-        accuracy, before (``*_before``, from the recorded decisions) and after, in expectation.
+    curves
+        The table's score curves the rules were chosen on (what :attr:`expected` reads).
     """
 
     criterion: str
@@ -77,8 +77,8 @@ class ThresholdPolicy:
     rules: Mapping[str, GroupRule]
     rate: float
     objective_value: float
-    expected: pd.DataFrame
     strength: float = 1.0
+    curves: Sequence[ScoreCurve] = field(default=(), repr=False, compare=False)
 
     #: Group thresholds use a protected attribute at decision time (see guard rails).
     uses_protected_attribute = True
@@ -96,7 +96,7 @@ class ThresholdPolicy:
         curves: Sequence[ScoreCurve] | None = None,
         strength: float = 1.0,
     ) -> ThresholdPolicy:
-        """Assemble a policy and compute its expected rates on ``table`` (its ``curves``)."""
+        """Assemble a policy of ``table`` (its ``curves``, when the caller has them already)."""
         return cls(
             criterion=criterion,
             objective=objective,
@@ -104,9 +104,19 @@ class ThresholdPolicy:
             rules=dict(rules),
             rate=rate,
             objective_value=objective_value,
-            expected=expected_rates(table, rules, curves),
             strength=strength,
+            curves=tuple(score_curves(table) if curves is None else curves),
         )
+
+    @cached_property
+    def expected(self) -> pd.DataFrame:
+        """Rates per group (and ``"overall"``) before and after the rules, in expectation.
+
+        Rows, selection rate, true and false positive rates and accuracy, before (``*_before``,
+        from the recorded decisions) and after. Computed when first read: choosing the
+        thresholds does not need them.
+        """
+        return expected_rates(self.rules, self.curves)
 
     def probability(self, scores: npt.ArrayLike, groups: Sequence[str]) -> FloatArray:
         """Probability of a favourable decision for each (score, group name) pair."""
@@ -144,47 +154,52 @@ class ThresholdPolicy:
         }
 
 
-def expected_rates(
-    table: CountTable,
-    rules: Mapping[str, GroupRule],
-    curves: Sequence[ScoreCurve] | None = None,
-) -> pd.DataFrame:
+def expected_rates(rules: Mapping[str, GroupRule], curves: Sequence[ScoreCurve]) -> pd.DataFrame:
     """Rates per group before (recorded decisions) and after the rules, in expectation.
 
-    ``curves``: the table's :func:`score_curves`, when the caller has them already.
+    ``curves``: the :func:`score_curves` of the table the rules apply to.
     """
-    rows = []
-    totals = np.zeros(4)
-    before_totals = np.zeros(4)
-    for curve in score_curves(table) if curves is None else curves:
+    # One row per group, then overall; columns TP, FP, FN, TN.
+    before = np.zeros((len(curves) + 1, 4))
+    after = np.zeros((len(curves) + 1, 4))
+    for index, curve in enumerate(curves):
         chance = rules[curve.group].probability(curve.scores)
         tp = float(np.dot(chance, curve.positives))
         fp = float(np.dot(chance, curve.negatives))
-        counts = np.array([tp, fp, curve.positives.sum() - tp, curve.negatives.sum() - fp])
-        totals += counts
-        before_totals += curve.recorded
-        rows.append(
-            {"group": curve.group, **_rates(curve.recorded, "_before"), **_rates(counts, "")}
-        )
-    rows.append({"group": "overall", **_rates(before_totals, "_before"), **_rates(totals, "")})
-    return pd.DataFrame(rows)
+        after[index] = tp, fp, curve.positives.sum() - tp, curve.negatives.sum() - fp
+        before[index] = curve.recorded
+        # The overall counts add up group after group, as the groups are listed.
+        after[-1] += after[index]
+        before[-1] += before[index]
+    before_rates, after_rates = _rates(before), _rates(after)
+    del before_rates["n"]
+    return pd.DataFrame(
+        {
+            "group": [curve.group for curve in curves] + ["overall"],
+            **{f"{name}_before": values for name, values in before_rates.items()},
+            "rows": after_rates.pop("n"),
+            **after_rates,
+        }
+    )
 
 
-def _rates(counts: FloatArray, suffix: str) -> dict[str, float]:
-    tp, fp, fn, tn = (float(v) for v in counts)
+def _rates(counts: FloatArray) -> dict[str, FloatArray]:
+    """Rates and counts of each row of (TP, FP, FN, TN); a rate with no rows to divide is NaN."""
+    tp, fp, fn, tn = counts.T
     n = tp + fp + fn + tn
     out = {
-        "selection_rate": (tp + fp) / n if n else float("nan"),
-        "true_positive_rate": tp / (tp + fn) if tp + fn else float("nan"),
-        "false_positive_rate": fp / (fp + tn) if fp + tn else float("nan"),
-        "accuracy": (tp + tn) / n if n else float("nan"),
+        "selection_rate": _ratio(tp + fp, n),
+        "true_positive_rate": _ratio(tp, tp + fn),
+        "false_positive_rate": _ratio(fp, fp + tn),
+        "accuracy": _ratio(tp + tn, n),
     }
     # The expected counts too: intervals and expected profit rest on them.
-    out |= {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
-    named = {f"{k}{suffix}": v for k, v in out.items()}
-    if not suffix:
-        named = {"rows": n, **named}
-    return named
+    return {**out, "tp": tp, "fp": fp, "fn": fn, "tn": tn, "n": n}
+
+
+def _ratio(part: FloatArray, whole: FloatArray) -> FloatArray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(whole != 0, part / whole, np.nan)
 
 
 def rules_from_dicts(rules: Sequence[Mapping[str, Any]]) -> dict[str, GroupRule]:

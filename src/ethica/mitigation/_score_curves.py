@@ -18,9 +18,7 @@ from ethica.fairness._count_table import group_labels
 from ethica.fairness._rollup import (
     Codes,
     combined_key,
-    count_by_code,
     distinct_keys,
-    factorize_sorted,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -63,28 +61,33 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
     distinct, bins = pd.factorize(
         cells["score_bin"].to_numpy(np.float64), sort=True, use_na_sentinel=False
     )
-    width = len(bins)
-    key = codes * width + distinct
-    counts = cells["n"].to_numpy(np.int64)
-    positive = cells["label"].to_numpy() == 1
-    size = len(names) * width
-    pos = count_by_code(np.where(positive, counts, 0), key, size).reshape(len(names), width)
-    neg = count_by_code(np.where(positive, 0, counts), key, size).reshape(len(names), width)
-    centers = table.bins.centers(bins)
+    groups, width = len(names), len(bins)
+    counts = cells["n"].to_numpy(np.float64)
+    labels = (cells["label"].to_numpy() == 1).astype(np.int64)
+    # Per group, bin and label: the negatives and the positives side by side (sums of whole
+    # numbers in floats: exact below 2**53 rows).
+    key = (codes * width + distinct) * 2 + labels
+    by_label = np.bincount(key, weights=counts, minlength=groups * width * 2).astype(
+        np.float64, copy=False
+    )
+    by_label = by_label.reshape(groups, width, 2)
+    centers = table.bins.centers(bins).astype(np.float64)
     # Cells label * 2 + prediction are TN, FP, FN, TP; the curves keep (TP, FP, FN, TN).
-    cell = 2 * cells["label"].to_numpy(np.int64) + cells["prediction"].to_numpy(np.int64)
-    decided = count_by_code(counts, codes * 4 + cell, len(names) * 4).reshape(-1, 4)
-    decided = decided[:, [3, 1, 2, 0]].astype(np.float64)
+    cell = 2 * labels + cells["prediction"].to_numpy(np.int64)
+    decided = np.bincount(codes * 4 + cell, weights=counts, minlength=groups * 4).astype(
+        np.float64, copy=False
+    )
+    decided = decided.reshape(-1, 4)[:, [3, 1, 2, 0]]
     curves = []
     for index, name in enumerate(names):
-        present = (pos[index] + neg[index]) > 0
-        order = np.flatnonzero(present)[::-1]
+        negatives, positives = by_label[index, :, 0], by_label[index, :, 1]
+        order = np.flatnonzero(negatives + positives)[::-1]
         curves.append(
             ScoreCurve(
                 group=name,
-                scores=centers[order].astype(np.float64),
-                positives=pos[index, order].astype(np.float64),
-                negatives=neg[index, order].astype(np.float64),
+                scores=centers[order],
+                positives=positives[order],
+                negatives=negatives[order],
                 recorded=decided[index],
             )
         )
@@ -101,10 +104,13 @@ def _grouped_cells(table: CountTable) -> tuple[pd.DataFrame, Codes, list[str]]:
     cells = table.cells
     if not features:
         return cells, np.zeros(len(cells), dtype=np.int64), ["everyone"]
-    parts = [factorize_sorted(cells[feature]) for feature in features]
+    parts = [table.factorized(feature) for feature in features]
     if any(part is None for part in parts):
         rollup = table.rollup(features)
         return rollup.cells, rollup.codes, group_labels(rollup.groups, features)
+    if len(parts) == 1 and parts[0] is not None:
+        # One feature: its codes are the groups, its sorted values their names.
+        return cells, parts[0].codes, group_labels({features[0]: parts[0].values}, features)
     key = combined_key([part for part in parts if part is not None], len(cells))
     codes, first = distinct_keys(key, int(key.max()) + 1)
     # Each group's values from its first cell (a few values: no data frame of them).

@@ -69,14 +69,22 @@ class GridCurve:
 
 def operating_points(curve: ScoreCurve, x_metric: str, y_metric: str) -> OperatingPoints:
     """Every threshold from "nobody" (+inf) through each bin boundary to "everyone" (-inf)."""
-    tp = np.r_[0.0, np.cumsum(curve.positives)]
-    fp = np.r_[0.0, np.cumsum(curve.negatives)]
+    tp, fp = _running_total(curve.positives), _running_total(curve.negatives)
     confusion = Confusion(tp, fp, fp[-1] - fp, tp[-1] - tp)
     x, y = METRICS[x_metric](confusion), METRICS[y_metric](confusion)
-    below = np.r_[curve.scores[1:], -np.inf]
-    thresholds = np.r_[np.inf, (curve.scores + below) / 2]
+    thresholds = np.empty(len(curve.scores) + 1)
+    thresholds[0], thresholds[-1] = np.inf, -np.inf
+    # Midway between adjacent bins (scores descend); below the lowest, everyone.
+    thresholds[1:-1] = (curve.scores[:-1] + curve.scores[1:]) / 2
     order = np.lexsort((y, x))
     return OperatingPoints(x[order], y[order], thresholds[order])
+
+
+def _running_total(values: FloatArray) -> FloatArray:
+    """0, then the running total of ``values``."""
+    total = np.zeros(len(values) + 1)
+    np.cumsum(values, out=total[1:])
+    return total
 
 
 def upper_hull(points: OperatingPoints) -> OperatingPoints:
