@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 
+import numpy as np
 import pandas as pd
 import pytest
 from engine_cases import AGGREGATIONS, assert_same_table, decisions
 
-from ethica.engines import Aggregation, Col, MemoryEngine, get_engine
+from ethica.engines import Aggregation, Col, MemoryEngine, _postgresql, get_engine
 from ethica.engines._postgresql import PostgreSQLEngine
 from ethica.errors import EngineError, InputError
 
@@ -68,3 +70,54 @@ def test_summing_text_is_an_input_error(postgresql_url: str, decisions_table: st
     aggregation = Aggregation(keys=(), sums=(("sex", Col("sex")),))
     with pytest.raises(InputError, match="numeric"):
         PostgreSQLEngine(postgresql_url).aggregate(decisions_table, aggregation)
+
+
+@pytest.fixture
+def numbers_table(postgresql_url: str) -> Iterator[str]:
+    """REAL, INTEGER and NUMERIC columns with NULL, NaN and infinities, in a table of its own."""
+    import psycopg
+
+    name = f"ethica_test_numbers_{uuid.uuid4().hex[:12]}"
+    rows = [
+        (i, None if i % 7 == 0 else i / 3, None if i % 5 == 0 else i - 50, f"{i}.25")
+        for i in range(100)
+    ]
+    rows += [(100, float("nan"), 1, "NaN"), (101, float("inf"), 2, "-1e300")]
+    with psycopg.connect(postgresql_url) as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {name} (i INTEGER, r REAL, n INTEGER, d NUMERIC)")
+        cursor.executemany(f"INSERT INTO {name} VALUES (%s, %s, %s, %s)", rows)
+    yield name
+    with psycopg.connect(postgresql_url, autocommit=True) as connection:
+        connection.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def test_batches_read_numbers_as_doubles_with_nan_for_null(
+    postgresql_url: str, numbers_table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = PostgreSQLEngine(postgresql_url)
+    # A few rows at a time: rows are cut across the COPY's messages and the batches.
+    monkeypatch.setattr(_postgresql, "COPY_BATCH_BYTES", 100)
+    batches = list(engine.batches(numbers_table, ["i", "r", "n", "d"], rows=1000))
+    assert len(batches) > 5 and all(b.num_rows <= 3 for b in batches)
+    read = {name: np.concatenate([b.column(name).to_numpy() for b in batches]) for name in "irnd"}
+    order = np.argsort(read["i"])
+    i = np.arange(102, dtype=np.float64)
+    np.testing.assert_array_equal(read["i"][order], i)
+    real = np.where(i % 7 == 0, np.nan, (i / 3).astype(np.float32).astype(np.float64))
+    real[100:] = [np.nan, np.inf]
+    np.testing.assert_array_equal(read["r"][order], real)
+    assert read["r"].dtype == np.float64
+    whole = np.where(i % 5 == 0, np.nan, i - 50)
+    whole[100:] = [1, 2]
+    np.testing.assert_array_equal(read["n"][order], whole)
+    decimal = i + 0.25
+    decimal[100:] = [np.nan, -1e300]
+    np.testing.assert_array_equal(read["d"][order], decimal)
+
+
+def test_batches_of_text_are_an_input_error(postgresql_url: str, decisions_table: str) -> None:
+    engine = PostgreSQLEngine(postgresql_url)
+    with pytest.raises(InputError, match="numbers"):
+        list(engine.batches(decisions_table, ["region"]))
+    with pytest.raises(InputError, match="no such column"):
+        list(engine.batches(decisions_table, ["nowhere"]))

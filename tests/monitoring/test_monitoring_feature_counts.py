@@ -1,4 +1,4 @@
-"""Every numeric feature counted in one pass (DuckDB streamed, PostgreSQL grouping sets) equals
+"""Every numeric feature counted in one pass (DuckDB streamed, PostgreSQL's binary COPY) equals
 the in-memory engine's counts, bit for bit, on awkward values: bin edges, outside the range,
 infinities, NaN and NULL."""
 
@@ -86,7 +86,7 @@ def test_a_numeric_feature_of_text_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgresql
-def test_postgresql_counts_every_feature_in_one_statement_equal_to_memory(
+def test_postgresql_counts_every_feature_from_one_copy_equal_to_memory(
     postgresql_url: str, postgresql_table: Callable[[pd.DataFrame], str]
 ) -> None:
     log = _log()
@@ -106,3 +106,12 @@ def test_postgresql_counts_the_windows_of_every_part_even_before_1970(
     in_database = build_windows(postgresql_table(log), PLAN, engine=postgresql_url)
     assert min(memory) < datetime(1969, 12, 31, tzinfo=UTC) and len(memory) == 5
     _same_features(memory, in_database)
+
+
+@pytest.mark.postgresql
+def test_a_numeric_feature_of_text_is_a_clear_error_in_postgresql(
+    postgresql_url: str, postgresql_table: Callable[[pd.DataFrame], str]
+) -> None:
+    log = _log(rows=200).assign(a=lambda f: f["kind"])
+    with pytest.raises(InputError, match="number"):
+        build_windows(postgresql_table(log), PLAN, engine=postgresql_url)

@@ -157,6 +157,20 @@ class DriftResult:
     current_rows: int
 
 
+def input_drift(
+    name: str, reference: Distribution, current: Distribution | None
+) -> DriftResult | None:
+    """Test an input feature against its training distribution; ``None`` with nothing to test.
+
+    Against training data (thousands of rows), the distance tests of Evidently's default
+    rule: normalised Wasserstein for numbers, Jensen-Shannon for categories.
+    """
+    if current is None or current.total == 0 or reference.total == 0:
+        return None
+    test = "wasserstein" if reference.feature_type == "numeric" else "jensenshannon"
+    return drift(name, reference, current, test=test)
+
+
 def tested_as(reference: Distribution, current: Distribution) -> FeatureType:
     """The type Evidently tests a feature as: few-valued numeric features count as categories."""
     if reference.feature_type == "numeric":

@@ -7,10 +7,11 @@ the outer bins; NULL and NaN are missing), so every engine gives the same counts
 - **DuckDB** reads the log once and streams the window and the numeric features as Arrow
   batches, each counted with ``numpy.bincount``: one scan for every feature, where a
   ``GROUP BY`` per feature decodes the file and its time column once per feature.
-- **PostgreSQL** counts every numeric feature in one statement (one scan, ``GROUPING SETS`` of
-  the window with each feature's integer bin code); nothing but the counts leaves the server.
-  The server hashes grouping sets in one process, so :data:`PARTS` connections each run that
-  statement over their share of the windows (window index modulo ``PARTS``), side by side.
+- **PostgreSQL** sends the window and the numeric features in one binary ``COPY`` (the server
+  only reads and sends), counted as DuckDB's batches are: hashing a (window, bin) group per
+  feature and row in SQL costs the server several times what sending the value does. The
+  server sends from one process per statement, so :data:`PARTS` connections each send their
+  share of the windows (window index modulo ``PARTS``), side by side.
 - Categorical features, and the other engines, take one aggregation per feature.
 """
 
@@ -26,7 +27,7 @@ import numpy as np
 
 from ethica.engines import Aggregation, Col, Engine, SqlQuery, binned
 from ethica.engines._sql import POSTGRESQL
-from ethica.errors import EngineError, InputError
+from ethica.errors import InputError
 from ethica.monitoring._distribution import Distribution
 
 #: The window index column of the windowed source (see :mod:`ethica.monitoring._windows`).
@@ -65,7 +66,18 @@ def feature_counts(
     if numeric and engine.name == "duckdb":
         counted = _streamed(engine, source, numeric)
     elif numeric and engine.name == "postgresql" and isinstance(source, SqlQuery):
-        counted = _grouping_sets(getattr(engine, "url"), source, numeric)  # noqa: B009
+        window = POSTGRESQL.identifier(WINDOW)
+        parts = [
+            # Before 1970 too (a negative index), and without the rows of no time.
+            SqlQuery(f"SELECT * FROM ({source.sql}) AS s WHERE ABS({window} % {PARTS}) = {part}")
+            for part in range(PARTS)
+        ]
+        with ThreadPoolExecutor(PARTS) as pool:
+            shares = list(pool.map(partial(_streamed, engine, numeric=numeric), parts))
+        # Each window is in one share only.
+        counted = {
+            name: {k: d for share in shares for k, d in share[name].items()} for name in numeric
+        }
     for name, bins in features.items():
         if name not in counted:
             counted[name] = _one_feature(source, name, bins, engine)
@@ -100,9 +112,11 @@ def _distributions(cells: Mapping[int, Any], bins: FeatureBins) -> dict[int, Dis
 def _streamed(
     engine: Engine, source: Any, numeric: Mapping[str, FeatureBins]
 ) -> dict[str, dict[int, Distribution]]:
+    """Count each batch the engine streams with numpy (DuckDB's Arrow, PostgreSQL's COPY)."""
     names = list(numeric)
     cells: dict[str, dict[int, Any]] = {name: {} for name in names}
-    batches = getattr(engine, "batches")  # noqa: B009 - DuckDBEngine's, not in the Protocol
+    # DuckDB's and PostgreSQL's engines have it; it is not in the Engine Protocol.
+    batches = getattr(engine, "batches")  # noqa: B009
     for batch in batches(source, [WINDOW, *names], rows=BATCH_ROWS):
         if batch.num_rows == 0:
             continue
@@ -122,67 +136,6 @@ def _streamed(
                 key = first + int(row)
                 own[key] = counts[row] + own[key] if key in own else counts[row]
     return {name: _distributions(cells[name], numeric[name]) for name in names}
-
-
-def _grouping_sets(
-    url: str, source: SqlQuery, numeric: Mapping[str, FeatureBins]
-) -> dict[str, dict[int, Distribution]]:
-    names = list(numeric)
-    codes = ", ".join(f"{_code_sql(name, numeric[name])} AS c{i}" for i, name in enumerate(names))
-    window = POSTGRESQL.identifier(WINDOW)
-    sets = ", ".join(f"(w, c{i})" for i in range(len(names)))
-    # PostgreSQL hashes grouping sets in one process (its parallel workers only read and code
-    # the rows): each of PARTS connections counts its share of the windows instead.
-    statements = [
-        f"SELECT w, {', '.join(f'c{i}' for i in range(len(names)))}, COUNT(*) "
-        f"FROM (SELECT {window} AS w, {codes} FROM ({source.sql}) AS s "
-        f"WHERE ABS({window} % {PARTS}) = {part}) AS coded "  # before 1970 too
-        f"GROUP BY GROUPING SETS ({sets})"
-        for part in range(PARTS)
-    ]
-    with ThreadPoolExecutor(PARTS) as pool:
-        answers = list(pool.map(partial(_counted_rows, url), statements))
-    cells: dict[str, dict[int, Any]] = {name: {} for name in names}
-    for rows in answers:
-        for row in rows:
-            w, *row_codes, n = row
-            position = next(i for i, code in enumerate(row_codes) if code is not None)
-            name = names[position]
-            own = cells[name].setdefault(int(w), np.zeros(numeric[name].bins + 1, dtype=np.int64))
-            own[int(row_codes[position])] += int(n)
-    return {name: _distributions(cells[name], numeric[name]) for name in names}
-
-
-def _counted_rows(url: str, sql: str) -> list[tuple[Any, ...]]:
-    import psycopg  # the PostgreSQL extra; its engine was found, so it is there
-
-    try:
-        with psycopg.connect(url) as connection:
-            # The planner guesses millions of groups for each (window, code) pair, where there
-            # are at most windows x (bins + 1): granted the memory for its guess, it hashes
-            # every grouping set in one pass instead of sorting the rows once per feature.
-            connection.execute("SET LOCAL work_mem = '64GB'")
-            # One process per part: the parts are the parallelism.
-            connection.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            return connection.execute(sql).fetchall()
-    except psycopg.errors.UndefinedColumn as error:
-        raise InputError(f"PostgreSQL has no such column: {error}".strip()) from error
-    except (psycopg.errors.DataError, psycopg.errors.UndefinedFunction) as error:
-        raise InputError(f"a numeric feature must hold numbers: {error}".strip()) from error
-    except psycopg.Error as error:
-        raise EngineError(f"PostgreSQL could not count the features: {error}") from error
-
-
-def _code_sql(name: str, bins: FeatureBins) -> str:
-    """PostgreSQL's integer bin code of one value, with the in-memory engine's arithmetic."""
-    x = f"CAST({POSTGRESQL.identifier(name)} AS DOUBLE PRECISION)"
-    low, high, count = (POSTGRESQL.literal(v) for v in (bins.low, bins.high, bins.bins))
-    raw = f"FLOOR(({x} - {low}) / ({high} - {low}) * {count})"
-    # NULL and NaN first: GREATEST skips a NULL and ranks NaN above every number.
-    return (
-        f"CAST(CASE WHEN {x} IS NULL OR {x} = 'NaN' THEN {int(bins.bins)} "
-        f"ELSE LEAST(GREATEST({raw}, 0), {int(bins.bins) - 1}) END AS INTEGER)"
-    )
 
 
 def _one_feature(

@@ -16,8 +16,13 @@ from typing import Any
 import pandas as pd
 
 from ethica.monitoring._alerts import Alert, AlertRule, Observation, evaluate
+from ethica.monitoring._distribution import Distribution
+from ethica.monitoring._drift import input_drift
 from ethica.monitoring._over_time import fairness_over_time, first_change, gap_series
-from ethica.monitoring._windows import WindowCounts
+from ethica.monitoring._windows import WindowCounts, merge_windows
+
+#: The metric of a drift observation: 1 where the feature's drift test says it drifted, else 0.
+DRIFTED = "drifted"
 
 METRIC = "selection_rate"
 
@@ -99,10 +104,12 @@ def monitoring_report(
     sensitive_features: Sequence[str],
     rules: Sequence[AlertRule],
     span_days: int = 7,
+    reference: Mapping[str, Distribution] | None = None,
 ) -> MonitoringReport:
     """Gaps per day for each protected attribute, their change points, and alerts that fire.
 
-    Rules are evaluated on the last ``span_days`` (merged, as one audit).
+    Rules are evaluated on the last ``span_days`` (merged, as one audit); ``reference`` holds
+    each input feature's training distribution, against which drift rules test the span.
     """
     decisions = sum(w.rows for w in windows.values())
     if not windows:
@@ -118,7 +125,11 @@ def monitoring_report(
             GroupTrend(str(grouping), str(group), points_of(series), first_change(series))
         )
     alerts = span_alerts(
-        windows, sensitive_features=sensitive_features, rules=rules, span_days=span_days
+        windows,
+        sensitive_features=sensitive_features,
+        rules=rules,
+        span_days=span_days,
+        reference=reference,
     )
     return MonitoringReport(system, len(windows), decisions, trends, alerts)
 
@@ -129,16 +140,19 @@ def span_alerts(
     sensitive_features: Sequence[str],
     rules: Sequence[AlertRule],
     span_days: int = 7,
+    reference: Mapping[str, Distribution] | None = None,
 ) -> list[Alert]:
     """Return the alerts the rules raise on the last ``span_days`` windows (merged, as one).
 
     What :func:`monitoring_report` says of alerts, without the daily trends: a monitoring
-    pass needs only these.
+    pass needs only these. Gaps are observed per group; each feature of ``reference`` (its
+    training distribution) is tested for drift over the span (see :func:`drift_observations`).
     """
     if not windows:
         return []
+    span = {s: windows[s] for s in sorted(windows)[-span_days:]}
     latest = fairness_over_time(
-        {s: windows[s] for s in sorted(windows)[-span_days:]},
+        span,
         sensitive_features=sensitive_features,
         span_days=span_days,
         last_only=True,
@@ -155,7 +169,32 @@ def span_alerts(
         )
         for row in last.to_dict(orient="records")
     ]
+    observations += drift_observations(merge_windows(list(span.values())).features, reference or {})
     return evaluate(rules, observations)
+
+
+def drift_observations(
+    current: Mapping[str, Distribution], reference: Mapping[str, Distribution]
+) -> list[Observation]:
+    """Each input feature's drift over a span: 1 where its test says it drifted, else 0.
+
+    The subject is the feature, the group the test that decided (its statistic), the count
+    the decisions whose value was counted; a feature counted in no window is not observed.
+    """
+    observations = []
+    for name, trained in reference.items():
+        result = input_drift(name, trained, current.get(name))
+        if result is not None:
+            observations.append(
+                Observation(
+                    subject=name,
+                    metric=DRIFTED,
+                    value=float(result.drifted),
+                    count=result.current_rows,
+                    group=result.test,
+                )
+            )
+    return observations
 
 
 def points_of(series: pd.DataFrame) -> list[dict[str, Any]]:

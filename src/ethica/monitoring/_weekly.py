@@ -18,7 +18,7 @@ import numpy as np
 
 from ethica.fairness import CountTable
 from ethica.monitoring._distribution import Distribution
-from ethica.monitoring._drift import DriftResult, drift
+from ethica.monitoring._drift import DriftResult, drift, input_drift
 from ethica.monitoring._estimated import estimated_performance, realised_performance
 from ethica.monitoring._over_time import fairness_over_time, first_change, gap_series
 from ethica.monitoring._report import METRIC, GroupTrend, points_of
@@ -152,17 +152,8 @@ def drift_grid(
         for name in names:
             rows[name].append(_drift_of(name, reference, weeks[start]))
         for name, trained in inputs.items():
-            rows[name].append(_input_drift(name, trained, weeks[start].features.get(name)))
+            rows[name].append(input_drift(name, trained, weeks[start].features.get(name)))
     return DriftGrid((starts[0], starts[reference_weeks]), later, rows)
-
-
-def _input_drift(
-    name: str, reference: Distribution, current: Distribution | None
-) -> DriftResult | None:
-    if current is None or current.total == 0 or reference.total == 0:
-        return None
-    test = "wasserstein" if reference.feature_type == "numeric" else "jensenshannon"
-    return drift(name, reference, current, test=test)
 
 
 def _drift_of(name: str, reference: WindowCounts, current: WindowCounts) -> DriftResult | None:
