@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from functools import cache, lru_cache
 from typing import Any, Literal
 
@@ -43,17 +44,69 @@ _DECIMALS = "#,##0.##"
 _WHOLE = "#,##0"
 
 
+#: Plain numbers below this size are written without Babel (:func:`_plain_written`).
+_PLAIN_LIMIT = 1e15
+
+
 @cache
 def _number_format(locale: str, pattern: str) -> tuple[NumberPattern, babel.Locale]:
     # Parsed once: Babel's format_decimal parses the pattern again on every call.
     return parse_pattern(pattern), babel.Locale.parse(locale)
 
 
+@cache
+def _plain_symbols(locale: str, pattern: str) -> tuple[str, str] | None:
+    """Return the group and decimal symbols when :func:`_plain_written` writes ``pattern``.
+
+    That is a plain grouped pattern (``#,##0``, ``#,##0.##``): groups of three, no prefix or
+    suffix but the minus sign, no scale, exponent or significant digits, no minimum of
+    fraction digits. Other patterns (``None``) are left to Babel.
+    """
+    parsed, conventions = _number_format(locale, pattern)
+    plain = (
+        parsed.prefix == ("", "-")
+        and parsed.suffix == ("", "")
+        and parsed.grouping == (3, 3)
+        and parsed.int_prec[0] <= 1
+        and parsed.frac_prec[0] == 0
+        and parsed.scale == 0
+        and not parsed.exp_prec
+        and "@" not in parsed.pattern
+        and parsed.number_pattern != ""
+    )
+    if not plain:
+        return None
+    symbols = conventions.number_symbols["latn"]
+    return str(symbols["group"]), str(symbols["decimal"])
+
+
 @lru_cache(maxsize=4096)
 def _formatted(number: float, locale: str, pattern: str) -> str:
     # Typical (reference) values recur in every explanation of a system: format them once.
+    symbols = _plain_symbols(locale, pattern)
+    if symbols is not None and abs(number) < _PLAIN_LIMIT:
+        return _plain_written(number, symbols, _number_format(locale, pattern)[0].frac_prec[1])
     parsed, conventions = _number_format(locale, pattern)
     return str(parsed.apply(number, conventions))
+
+
+def _plain_written(number: float, symbols: tuple[str, str], digits: int) -> str:
+    """Write ``number`` as Babel's ``NumberPattern.apply`` does for a plain grouped pattern.
+
+    The same steps on the same ``Decimal`` (of ``str(number)``, rounded in the thread's decimal
+    context, half to even by default), without Babel's lookups of the locale's symbols on every
+    call: explanations write several numbers per decision. The sign is the value's before
+    rounding, as in Babel (``-0.001`` reads ``-0``).
+    """
+    group, point = symbols
+    value = Decimal(str(number))
+    rounded = abs(value).normalize().quantize(Decimal(1).scaleb(-digits))
+    whole, _, fraction = f"{rounded:f}".partition(".")
+    written = f"{int(whole):,}".replace(",", group)
+    fraction = fraction.rstrip("0")
+    if fraction:
+        written += point + fraction
+    return "-" + written if value.is_signed() else written
 
 
 def template(locale: str, key: str, reader: Reader = "customer") -> str:
