@@ -8,7 +8,8 @@ from typing import Literal
 
 import pandas as pd
 
-from ethica.fairness._disparities import POPULATION_SHARE, Settings
+from ethica.fairness._disparities import Settings
+from ethica.fairness._gap_statistics import POPULATION_SHARE
 from ethica.fairness._glossary import (
     BOOT_METHOD_WORDS,
     BORDERLINE,
