@@ -90,6 +90,7 @@ from ethica.ledger._proofs import ConsistencyProof, InclusionProof
 from ethica.ledger._store import EntryStore, MemoryEntryStore, RecordStore
 from ethica.ledger._verify import (
     ChainProgress,
+    ParallelReading,
     Problem,
     ProblemKind,
     VerificationReport,
@@ -124,6 +125,7 @@ __all__ = [
     "MemoryEntryStore",
     "MemoryKeyStore",
     "MerkleTree",
+    "ParallelReading",
     "Problem",
     "ProblemKind",
     "RecordStore",

@@ -13,7 +13,12 @@ from ethica.service.ledger.heads import public_key, witness_path
 from ethica.service.ledger.rows import check_decision_rows
 from ethica.service.ledger.seals import WriterSeal, check_unsigned_seals
 from ethica.service.ledger.served import check_served_rows
-from ethica.service.ledger.store import SqlEntryStore, latest_checkpoints, stored_heads
+from ethica.service.ledger.store import (
+    SqlEntryStore,
+    forked_reading,
+    latest_checkpoints,
+    stored_heads,
+)
 from ethica.service.settings import Settings
 
 
@@ -23,6 +28,7 @@ def verify_ledger(
     settings: Settings,
     chains: list[str] | None = None,
     witness: Path | None = None,
+    parallel: bool = False,
 ) -> VerificationReport:
     """Check every chain (or the given ones) against every signed head and checkpoint.
 
@@ -30,6 +36,9 @@ def verify_ledger(
     service's own): a chain that falls short of, or differs from, a head either kept is named,
     and so is a head the witness kept that the database lacks. Verifying every chain also
     compares every decision row with its entries (:func:`check_decision_rows`).
+
+    ``parallel`` verifies each long chain in two halves on two processes (a fork: for a
+    command, not a server with threads of its own).
     """
     path = witness or witness_path(settings.database.url, settings.ledger.witness_path)
     witnessed = FileWitness(path).heads() if path is not None and path.exists() else None
@@ -42,6 +51,7 @@ def verify_ledger(
         heads=heads,
         witnessed=witnessed,
         public_key=public_key(settings),
+        parallel=forked_reading(session.get_bind().engine) if parallel else None,
     )
     newest: dict[str, int] = {}
     for head in heads:

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Engine, delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from ethica.ledger import (
     Entry,
     KeyFile,
     MasterKeyError,
+    ParallelReading,
     SequenceConflictError,
     SignedHead,
     StoredEntry,
@@ -125,6 +126,17 @@ class SqlEntryStore:
     def count(self) -> int:
         """Entries in every chain."""
         return int(self.session.scalar(select(func.count()).select_from(LedgerEntry)) or 0)
+
+
+def forked_reading(engine: Engine) -> ParallelReading:
+    """Read the second half of a long chain in a forked process, on a connection of its own."""
+
+    def records(chain: str, start: int) -> Iterator[StoredEntry]:
+        engine.dispose(close=False)  # the pooled connections stay the parent's
+        with Session(engine) as session:
+            yield from SqlEntryStore(session).records(chain, start=start)
+
+    return ParallelReading(records)
 
 
 KEY_FILE = "ethica.key_file"
