@@ -11,10 +11,10 @@ it in memory, in SQLite and in PostgreSQL (the service's ``ledger_entries`` tabl
 - the floor: SHA-256 of the same content bytes plus the Merkle leaf and node hashes alone;
 - an inclusion proof check (signature + audit path), averaged over many proofs.
 
-The machine may be shared: CPU seconds (this process and the forked one that verifies a
-chain's second half, ``getrusage``) are printed next to wall seconds, and rates are per CPU
-second. PostgreSQL's own CPU is not counted. "two halves" is ``verify_store(parallel=...)``:
-its wall time, not its CPU, is what the second core saves.
+The machine may be shared: CPU seconds (this process and the one started to verify a chain's
+second half, ``getrusage``) are printed next to wall seconds, and rates are per CPU second.
+PostgreSQL's own CPU is not counted. "two halves" is ``verify_store(parallel=...)`` (SQL stores
+only): its wall time, not its CPU, is what the second core saves.
 
     .venv/bin/python bench/ledger_verify.py                       # 10^6 entries, all stores
     .venv/bin/python bench/ledger_verify.py --entries 1e5 --stores memory,sqlite
@@ -47,7 +47,6 @@ from ethica.ledger import (
     Frontier,
     MemoryEntryStore,
     MerkleTree,
-    ParallelReading,
     SignedHead,
     StoredEntry,
     VerificationReport,
@@ -60,7 +59,8 @@ from ethica.ledger import (
     verify_store,
 )
 from ethica.ledger._verify_chain import _content
-from ethica.service.ledger.store import SqlEntryStore, forked_reading
+from ethica.service.ledger.second_half import spawned_reading
+from ethica.service.ledger.store import SqlEntryStore
 from ethica.service.ledger.tables import LedgerEntry
 
 CHAIN = "credit-limit"
@@ -210,20 +210,20 @@ def measure(
     report, cpu, wall = timed(lambda: verify_store(store, heads=heads, public_key=public_key))
     assert report.ok and report.progress[CHAIN].head.size == count, str(report)
     row("full: records + every head", name, report.entries_checked, cpu, wall)
-    reading = (
-        ParallelReading(lambda chain, start: store.records(chain, start=start))
-        if name == "memory"
-        else forked_reading(store.engine)
-    )
-    own, children = time.process_time(), _children_cpu()
-    halves, cpu, wall = timed(
-        lambda: verify_store(store, heads=heads, public_key=public_key, parallel=reading)
-    )
-    own, children = time.process_time() - own, _children_cpu() - children
-    assert halves == report, "two halves must report what one pass does"
-    row("full, two halves on two processes", name, report.entries_checked, cpu, wall)
-    # On two free cores the wall time is the busier process's CPU time.
-    row("  the busier of the two processes", name, report.entries_checked, max(own, children), wall)
+    if name != "memory":  # the second half is read by a process started for it
+        with Session(store.engine) as session:
+            reading = spawned_reading(session)
+        assert reading is not None
+        own, children = time.process_time(), _children_cpu()
+        halves, cpu, wall = timed(
+            lambda: verify_store(store, heads=heads, public_key=public_key, parallel=reading)
+        )
+        own, children = time.process_time() - own, _children_cpu() - children
+        assert halves == report, "two halves must report what one pass does"
+        row("full, two halves on two processes", name, report.entries_checked, cpu, wall)
+        # On two free cores the wall time is the busier process's CPU time.
+        busier = max(own, children)
+        row("  the busier of the two processes", name, report.entries_checked, busier, wall)
     progress: dict[str, ChainProgress] = report.progress
     if name == "memory":
         store.stored(CHAIN).extend(extra)

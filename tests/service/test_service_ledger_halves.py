@@ -1,12 +1,15 @@
 """A long chain verified in two halves on two processes reports exactly what one pass does.
 
 The halves join only when both are whole; every tampering is then found by the one pass that
-follows, so the report names it as always. Checked in memory and on SQLite and PostgreSQL,
-where the second half is read by a forked process on a connection of its own.
+follows, so the report names it as always. Checked in memory (the second half in a thread) and
+on SQLite and PostgreSQL, where the second half is read by a started process (never a fork) on
+a connection of its own.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session
 from ethica.ledger import (
     GENESIS_HASH,
     Frontier,
+    HalfTask,
     MemoryEntryStore,
     ParallelReading,
     SignedHead,
@@ -33,7 +37,8 @@ from ethica.ledger import (
 )
 from ethica.ledger import _verify as verification
 from ethica.service.db import make_engine
-from ethica.service.ledger.store import SqlEntryStore, forked_reading
+from ethica.service.ledger.second_half import spawned_reading
+from ethica.service.ledger.store import SqlEntryStore
 from ethica.service.ledger.tables import LedgerEntry
 
 CHAIN = "credit"
@@ -152,7 +157,21 @@ def one_passes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def _memory(records: list[StoredEntry]) -> tuple[MemoryEntryStore, ParallelReading]:
     store = MemoryEntryStore()
     store.stored(CHAIN).extend(records)
-    return store, ParallelReading(lambda c, start: store.records(c, start=start), min_entries=1000)
+
+    def begin(task: HalfTask) -> Callable[[], bytes | None]:
+        answers: list[bytes] = []
+        reader = threading.Thread(
+            target=lambda: answers.append(task.answer(store.records(task.chain, start=task.start)))
+        )
+        reader.start()
+
+        def wait() -> bytes | None:
+            reader.join()
+            return answers[0] if answers else None
+
+        return wait
+
+    return store, ParallelReading(begin, min_entries=1000)
 
 
 def test_a_whole_chain_verifies_in_halves_with_the_same_report(
@@ -190,7 +209,7 @@ def test_every_tampering_is_named_as_one_pass_names_it(
     assert one_passes == [CHAIN, CHAIN]  # the halves did not vouch: one pass named it
 
 
-# --- SQLite and PostgreSQL: the second half read by a forked process ---------------------
+# --- SQLite and PostgreSQL: the second half read by a started process -------------------
 
 
 @pytest.fixture
@@ -220,9 +239,96 @@ def test_sql_halves_report_what_one_pass_does(
 ) -> None:
     records, heads = chain if tampering is None else SQL_TAMPERING[tampering](*chain)
     _load(engine, records)
-    reading = replace(forked_reading(engine), min_entries=1000)
     with Session(engine) as session:
-        one, halves = _reports(SqlEntryStore(session), heads, key, reading)
+        reading = spawned_reading(session)
+        assert reading is not None
+        one, halves = _reports(
+            SqlEntryStore(session), heads, key, replace(reading, min_entries=1000)
+        )
     assert one.ok is (tampering is None), str(one)
     assert halves == one
     assert one_passes == ([CHAIN] if tampering is None else [CHAIN, CHAIN])
+
+
+_forks: list[int] = []
+os.register_at_fork(before=lambda: _forks.append(os.getpid()))
+
+
+def test_sql_halves_fork_nothing_while_other_threads_run(
+    engine: Engine, chain: Chain, key: Ed25519PrivateKey, one_passes: list[str]
+) -> None:
+    """A process with threads (a server, a test worker) is never forked: a started one reads.
+
+    A fork would copy this lock held by another thread, and the copy would stay held.
+    """
+    records, heads = chain
+    _load(engine, records)
+    held, stop = threading.Lock(), threading.Event()
+
+    def busy() -> None:
+        with held:
+            while not stop.wait(0.001):
+                pass
+
+    worker = threading.Thread(target=busy)
+    worker.start()
+    forks_before = len(_forks)
+    try:
+        with Session(engine) as session:
+            reading = spawned_reading(session)
+            assert reading is not None
+            one, halves = _reports(
+                SqlEntryStore(session), heads, key, replace(reading, min_entries=1000)
+            )
+        assert held.locked() and worker.is_alive()
+    finally:
+        stop.set()
+        worker.join()
+    assert len(_forks) == forks_before
+    assert one.ok, str(one)
+    assert halves == one
+    assert one_passes == [CHAIN]  # the halves vouched: the chain took no one pass
+
+
+@pytest.mark.parametrize("failure", ["another chain", "no database"])
+def test_a_second_half_that_fails_falls_back_to_one_pass(
+    failure: str,
+    engine: Engine,
+    chain: Chain,
+    key: Ed25519PrivateKey,
+    one_passes: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ethica.service.ledger import second_half
+
+    records, heads = chain
+    _load(engine, records)
+    if failure == "no database":  # the started process fails to connect, and exits with 1
+        monkeypatch.setattr(
+            second_half, "connection_parameters", lambda _: {"sqlite": "/nonexistent/x.db"}
+        )
+    with Session(engine) as session:
+        reading = spawned_reading(session)
+        assert reading is not None
+
+        def begin(task: HalfTask) -> Callable[[], bytes | None]:
+            if failure == "another chain":
+                task = replace(task, chain="another")
+            return reading.begin(task)
+
+        one, halves = _reports(
+            SqlEntryStore(session), heads, key, ParallelReading(begin, min_entries=1000)
+        )
+    assert one.ok, str(one)
+    assert halves == one
+    assert one_passes == [CHAIN, CHAIN]
+
+
+def test_the_started_process_sees_no_secret_of_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ethica.service.ledger import second_half
+
+    monkeypatch.setenv("ETHICA__APP__SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("ETHICA__LEDGER__MASTER_KEY", "m" * 44)
+    passed = second_half._environment()  # noqa: SLF001 (what the started process is given)
+    assert not [name for name in passed if name.startswith("ETHICA")]
+    assert "PATH" in passed and "PYTHONPATH" in passed

@@ -90,6 +90,7 @@ from ethica.ledger._proofs import ConsistencyProof, InclusionProof
 from ethica.ledger._store import EntryStore, MemoryEntryStore, RecordStore
 from ethica.ledger._verify import (
     ChainProgress,
+    HalfTask,
     ParallelReading,
     Problem,
     ProblemKind,
@@ -114,6 +115,7 @@ __all__ = [
     "ErasedError",
     "FileWitness",
     "Frontier",
+    "HalfTask",
     "InclusionProof",
     "KeyFile",
     "KeyRing",

@@ -31,11 +31,12 @@ from ethica.ledger._verify_claims import (
     compare_with_witness,
     head_key,
 )
-from ethica.ledger._verify_halves import ParallelReading, check_chain_in_halves
+from ethica.ledger._verify_halves import HalfTask, ParallelReading, check_chain_in_halves
 from ethica.ledger._verify_report import ChainProgress, Problem, ProblemKind, VerificationReport
 
 __all__ = [
     "ChainProgress",
+    "HalfTask",
     "ParallelReading",
     "Problem",
     "ProblemKind",
@@ -132,8 +133,8 @@ def verify_store(
         anchors about earlier entries are taken as verified then.
     parallel : ParallelReading, optional
         Verify each long chain that is not resumed in two halves on two processes, the
-        second read by ``parallel.records`` in a forked process: the same report, in about
-        half the time on two free cores.
+        second read and hashed in the process ``parallel.begin`` starts: the same report,
+        in about half the time on two free cores.
     checkpoint, public_key, heads, witnessed
         As for :func:`verify`.
     """

@@ -2,22 +2,23 @@
 
 A chain's tree is built from blocks of ``2**BLOCK_LEVELS`` leaves (:func:`scan`), so a half
 that starts on a block boundary can be hashed without the entries before it: this process
-scans the first half while a forked one reads the second through its own database connection
-and scans it. The halves join when the second's first entry links to the first's last; every
-signed head is then checked against the joined tree, exactly as one pass would.
+scans the first half while another process, started for it, reads the second half through
+its own database connection and scans it. The halves join when the second's first entry
+links to the first's last; every signed head is then checked against the joined tree, exactly
+as one pass would.
 
 Only a chain found whole takes this way. When either half finds anything wrong (an entry, a
-link, a head's root, a head beyond the end), or the forked process fails, the chain is
+link, a head's root, a head beyond the end), or the other process fails, the chain is
 verified again in one pass, which names what is wrong as always.
 """
 
 from __future__ import annotations
 
 import itertools
-import multiprocessing
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from typing import Any
 
 from ethica.ledger._entry import GENESIS_HASH, StoredEntry
 from ethica.ledger._head import SignedHead
@@ -31,25 +32,84 @@ from ethica.ledger._verify_chain import (
     scan,
 )
 
-__all__ = ["ParallelReading"]
+__all__ = ["HalfTask", "ParallelReading"]
+
+
+@dataclass(frozen=True)
+class HalfTask:
+    """The second half of a chain, to be read and scanned by another process.
+
+    Attributes
+    ----------
+    chain : str
+        The chain.
+    start : int
+        The first sequence of the half (a block boundary).
+    sizes : list of int
+        The sizes of the signed heads: the half keeps its tree's right edge at each.
+    cutoff : SignedHead
+        The newest head: entries it does not cover must have been recorded after it.
+    """
+
+    chain: str
+    start: int
+    sizes: list[int]
+    cutoff: SignedHead
+
+    def answer(self, records: Iterator[StoredEntry]) -> bytes:
+        """Hash and link the half's records (read from ``start`` on): the answer to send back.
+
+        The answer is compact JSON: the half's block roots and its tree's edge at each head's
+        size, or ``null`` when the half found a problem (the chain then takes one pass).
+        """
+        found = scan(
+            self.chain,
+            records,
+            start=self.start,
+            previous=None,
+            sizes=self.sizes,
+            cutoff=self.cutoff,
+        )
+        return b"null" if found.problem is not None else _encode(found)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the task as JSON data, to send to the process that does it."""
+        return {
+            "chain": self.chain,
+            "start": self.start,
+            "sizes": self.sizes,
+            "cutoff": self.cutoff.to_dict(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HalfTask:
+        """Read a task sent by :meth:`to_json`."""
+        return cls(
+            str(data["chain"]),
+            int(data["start"]),
+            [int(size) for size in data["sizes"]],
+            SignedHead.from_dict(data["cutoff"]),
+        )
 
 
 @dataclass(frozen=True)
 class ParallelReading:
-    """How :func:`verify_store` reads the second half of a long chain in a forked process.
+    """How :func:`verify_store` has the second half of a long chain read by another process.
 
     Attributes
     ----------
-    records : callable
-        ``records(chain, start)``: the chain's stored records from sequence ``start`` on. It
-        runs in the forked process, so it opens a database connection of its own (a SQL
-        engine's pool must not be shared across a fork).
+    begin : callable
+        ``begin(task)`` starts reading the :class:`HalfTask`'s records elsewhere, over a
+        database connection of its own, and returns a function that waits for what
+        :meth:`HalfTask.answer` returned there (None when the other process failed). The
+        other process must be started, not forked: the fork of a process with threads holds
+        whatever locks those threads held, forever.
     min_entries : int
-        Chains whose newest signed head covers fewer entries are verified in one pass: a
-        fork and a second connection cost more than they save on a short chain.
+        Chains whose newest signed head covers fewer entries are verified in one pass:
+        starting a process costs more than it saves on a short chain.
     """
 
-    records: Callable[[str, int], Iterator[StoredEntry]]
+    begin: Callable[[HalfTask], Callable[[], bytes | None]]
     min_entries: int = 100_000
 
 
@@ -62,23 +122,15 @@ def check_chain_in_halves(
     """Verify the chain in two halves on two processes; None when it must take one pass.
 
     ``records`` reads the chain from sequence 0 in this process. None means the chain is too
-    short to split, forking is unavailable, or a half found a problem or failed.
+    short to split, or a half found a problem or failed.
     """
     covered = max((h.size for h in heads), default=0)
     middle = (covered // 2) >> BLOCK_LEVELS << BLOCK_LEVELS
-    if covered < reading.min_entries or not middle or not _can_fork():
+    if covered < reading.min_entries or not middle:
         return None
     latest = max(heads, key=lambda h: h.signed_at)
     sizes = [h.size for h in heads]
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_scan_second_half,
-        args=(sender, reading.records, chain, middle, sizes, latest),
-        daemon=True,
-    )
-    child.start()
-    sender.close()
+    wait = reading.begin(HalfTask(chain, middle, sizes, latest))
     try:
         first = scan(
             chain,
@@ -88,16 +140,9 @@ def check_chain_in_halves(
             sizes=sizes,
             cutoff=latest,
         )
-        try:
-            second: Scan | None = receiver.recv()
-        except EOFError:  # the forked process died without an answer
-            second = None
-    except BaseException:
-        child.terminate()
-        raise
-    finally:
-        child.join()
-        receiver.close()
+    finally:  # the other process is never left behind, even when this one fails
+        answer = wait()
+    second = None if answer is None else _decode(answer)
     if first.problem is not None or first.end != middle or second is None:
         return None
     if second.problem is not None or second.first_link != first.last_hash:
@@ -110,25 +155,40 @@ def check_chain_in_halves(
     return None if result.extra else result
 
 
-def _scan_second_half(
-    sender: Connection,
-    read: Callable[[str, int], Iterator[StoredEntry]],
-    chain: str,
-    start: int,
-    sizes: list[int],
-    cutoff: SignedHead,
-) -> None:
-    """Scan the chain from ``start`` in the forked process and send what it found (or None)."""
-    found: Scan | None = None
-    try:
-        records = read(chain, start)
-        found = scan(chain, records, start=start, previous=None, sizes=sizes, cutoff=cutoff)
-    except Exception:  # noqa: BLE001 (the parent verifies in one pass and reports the failure)
-        found = None
-    finally:
-        sender.send(found)
-        sender.close()
+def _encode(found: Scan) -> bytes:
+    return json.dumps(
+        {
+            "start": found.start,
+            "end": found.end,
+            "first_link": found.first_link,
+            "last_hash": found.last_hash,
+            "blocks": b"".join(found.blocks).hex(),
+            "tail": [h.hex() for h in found.tail],
+            "at_sizes": [
+                [size, [h.hex() for h in tail], last]
+                for size, (tail, last) in found.at_sizes.items()
+            ],
+            "anchors": found.anchors,
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
-def _can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+def _decode(answer: bytes) -> Scan | None:
+    fields = json.loads(answer)
+    if fields is None:
+        return None
+    blocks = bytes.fromhex(fields["blocks"])
+    return Scan(
+        int(fields["start"]),
+        int(fields["end"]),
+        str(fields["first_link"]),
+        str(fields["last_hash"]),
+        [blocks[i : i + 32] for i in range(0, len(blocks), 32)],
+        [bytes.fromhex(h) for h in fields["tail"]],
+        {
+            int(size): (tuple(bytes.fromhex(h) for h in tail), str(last))
+            for size, tail, last in fields["at_sizes"]
+        },
+        [(int(sequence), dict(anchor)) for sequence, anchor in fields["anchors"]],
+    )

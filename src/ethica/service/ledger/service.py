@@ -12,13 +12,9 @@ from ethica.service.ledger.entries import index_ledger
 from ethica.service.ledger.heads import public_key, witness_path
 from ethica.service.ledger.rows import check_decision_rows
 from ethica.service.ledger.seals import WriterSeal, check_unsigned_seals
+from ethica.service.ledger.second_half import spawned_reading
 from ethica.service.ledger.served import check_served_rows
-from ethica.service.ledger.store import (
-    SqlEntryStore,
-    forked_reading,
-    latest_checkpoints,
-    stored_heads,
-)
+from ethica.service.ledger.store import SqlEntryStore, latest_checkpoints, stored_heads
 from ethica.service.settings import Settings
 
 
@@ -37,8 +33,8 @@ def verify_ledger(
     and so is a head the witness kept that the database lacks. Verifying every chain also
     compares every decision row with its entries (:func:`check_decision_rows`).
 
-    ``parallel`` verifies each long chain in two halves on two processes (a fork: for a
-    command, not a server with threads of its own).
+    ``parallel`` verifies each long chain in two halves on two processes (the second one
+    started for it, :mod:`ethica.service.ledger.second_half`).
     """
     path = witness or witness_path(settings.database.url, settings.ledger.witness_path)
     witnessed = FileWitness(path).heads() if path is not None and path.exists() else None
@@ -51,7 +47,7 @@ def verify_ledger(
         heads=heads,
         witnessed=witnessed,
         public_key=public_key(settings),
-        parallel=forked_reading(session.get_bind().engine) if parallel else None,
+        parallel=spawned_reading(session) if parallel else None,
     )
     newest: dict[str, int] = {}
     for head in heads:

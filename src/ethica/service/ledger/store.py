@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,21 +16,15 @@ from ethica.ledger import (
     Entry,
     KeyFile,
     MasterKeyError,
-    ParallelReading,
     SequenceConflictError,
     SignedHead,
     StoredEntry,
     WrappedKey,
 )
 from ethica.service.ledger.reading import read_rows
+from ethica.service.ledger.second_half import RECORDS_QUERY
 from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, LedgerHead, SubjectKey
 
-# The stored text of entries, as the ledger library hashes it (its StoredEntry order).
-_RECORDS = (
-    "SELECT sequence, recorded_at, kind, subject, public, sealed_nonce, sealed_ciphertext, "
-    "key_id, previous_hash, hash FROM ledger_entries "
-    "WHERE chain = :chain AND sequence >= :start ORDER BY sequence"
-)
 # One probe of the primary key per chain: SELECT DISTINCT would read every entry.
 _CHAINS = text(
     "WITH RECURSIVE c(chain) AS (SELECT MIN(chain) FROM ledger_entries UNION ALL "
@@ -117,7 +111,7 @@ class SqlEntryStore:
 
     def records(self, chain: str, *, start: int = 0) -> Iterator[StoredEntry]:
         """The chain's stored records from sequence ``start`` on, read in large batches."""
-        return read_rows(self.session, _RECORDS, {"chain": chain, "start": start})
+        return read_rows(self.session, RECORDS_QUERY, {"chain": chain, "start": start})
 
     def chains(self) -> list[str]:
         """Every non-empty chain, sorted."""
@@ -126,17 +120,6 @@ class SqlEntryStore:
     def count(self) -> int:
         """Entries in every chain."""
         return int(self.session.scalar(select(func.count()).select_from(LedgerEntry)) or 0)
-
-
-def forked_reading(engine: Engine) -> ParallelReading:
-    """Read the second half of a long chain in a forked process, on a connection of its own."""
-
-    def records(chain: str, start: int) -> Iterator[StoredEntry]:
-        engine.dispose(close=False)  # the pooled connections stay the parent's
-        with Session(engine) as session:
-            yield from SqlEntryStore(session).records(chain, start=start)
-
-    return ParallelReading(records)
 
 
 KEY_FILE = "ethica.key_file"
