@@ -31,13 +31,23 @@ def verify(
         Path | None,
         typer.Option(help="A witness file of signed heads (default: the service's own)."),
     ] = None,
+    one_process: Annotated[
+        bool,
+        typer.Option(
+            "--one-process",
+            help="Verify long chains in this process only (by default each chain of 10^5 "
+            "entries or more is verified in two halves on two processes).",
+        ),
+    ] = False,
 ) -> None:
     """Check every hash chain against every signed head; name each broken entry and head."""
     from ethica.service.ledger.service import verify_ledger
 
     with _sessions(database) as (settings, sessions), sessions() as session:
         errors.print(f"Database: {database_shown(settings.database.url)}", highlight=False)
-        report = verify_ledger(session, settings=settings, chains=chain, witness=witness)
+        report = verify_ledger(
+            session, settings=settings, chains=chain, witness=witness, parallel=not one_process
+        )
     if report.ok:
         console.print(f"[green]✓[/green] {report}")
         return

@@ -90,6 +90,8 @@ from ethica.ledger._proofs import ConsistencyProof, InclusionProof
 from ethica.ledger._store import EntryStore, MemoryEntryStore, RecordStore
 from ethica.ledger._verify import (
     ChainProgress,
+    HalfTask,
+    ParallelReading,
     Problem,
     ProblemKind,
     VerificationReport,
@@ -113,6 +115,7 @@ __all__ = [
     "ErasedError",
     "FileWitness",
     "Frontier",
+    "HalfTask",
     "InclusionProof",
     "KeyFile",
     "KeyRing",
@@ -124,6 +127,7 @@ __all__ = [
     "MemoryEntryStore",
     "MemoryKeyStore",
     "MerkleTree",
+    "ParallelReading",
     "Problem",
     "ProblemKind",
     "RecordStore",

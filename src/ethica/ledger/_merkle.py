@@ -105,6 +105,20 @@ class Frontier:
             stack[-1] = _sha256(_NODE + stack[-1] + right).digest()
             size >>= 1
 
+    def append_root(self, root: bytes) -> None:
+        """Add the root of a whole subtree as one unit, for a frontier of equal subtrees.
+
+        A frontier fed only this way counts units, not leaves: verification keeps one of
+        blocks of ``2**k`` leaves, whose roots it hashes apart.
+        """
+        stack = self._stack
+        stack.append(root)
+        self.size = size = self.size + 1
+        while not size & 1:
+            right = stack.pop()
+            stack[-1] = _sha256(_NODE + stack[-1] + right).digest()
+            size >>= 1
+
     def extend(self, leaves: Iterable[bytes]) -> None:
         """Add leaves in order."""
         for data in leaves:

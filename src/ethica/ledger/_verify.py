@@ -31,10 +31,13 @@ from ethica.ledger._verify_claims import (
     compare_with_witness,
     head_key,
 )
+from ethica.ledger._verify_halves import HalfTask, ParallelReading, check_chain_in_halves
 from ethica.ledger._verify_report import ChainProgress, Problem, ProblemKind, VerificationReport
 
 __all__ = [
     "ChainProgress",
+    "HalfTask",
+    "ParallelReading",
     "Problem",
     "ProblemKind",
     "VerificationReport",
@@ -114,6 +117,7 @@ def verify_store(
     heads: Iterable[SignedHead] = (),
     witnessed: Iterable[SignedHead] | None = None,
     since: Mapping[str, ChainProgress] | None = None,
+    parallel: ParallelReading | None = None,
 ) -> VerificationReport:
     """Verify the chains of a store (all by default) as :func:`verify` does, reading records.
 
@@ -127,6 +131,10 @@ def verify_store(
         Resume each chain from its newest verified signed head (a report's ``progress``):
         only the entries after it are read, hashed and checked, and heads, checkpoints and
         anchors about earlier entries are taken as verified then.
+    parallel : ParallelReading, optional
+        Verify each long chain that is not resumed in two halves on two processes, the
+        second read and hashed in the process ``parallel.begin`` starts: the same report,
+        in about half the time on two free cores.
     checkpoint, public_key, heads, witnessed
         As for :func:`verify`.
     """
@@ -152,6 +160,7 @@ def verify_store(
         witnessed=witness_list,
         public_key=public_key,
         since=dict(since or {}),
+        parallel=parallel,
     ).run(
         names,
         records,
@@ -172,6 +181,7 @@ class _Verification:
         witnessed: list[SignedHead] | None,
         public_key: Ed25519PublicKey | None,
         since: dict[str, ChainProgress] | None = None,
+        parallel: ParallelReading | None = None,
     ) -> None:
         if (checkpoints or heads or witnessed or since) and public_key is None:
             raise InputError(
@@ -183,6 +193,7 @@ class _Verification:
         self.witnessed = witnessed
         self.public_key = public_key
         self.since = since or {}
+        self.parallel = parallel
         self.problems: list[Problem] = []
         self.invalid: set[tuple[str, int, str, bytes]] = set()
 
@@ -211,7 +222,12 @@ class _Verification:
             if progress is not None and progress.head.chain != chain:
                 raise InputError(f"the progress given for chain {chain!r} is of another chain")
             start = progress.head.size - 1 if progress is not None and progress.head.size else 0
-            results[chain] = check_chain(chain, records(chain, start), chain_heads, progress)
+            found = None
+            if self.parallel is not None and progress is None:
+                found = check_chain_in_halves(chain, records(chain, 0), chain_heads, self.parallel)
+            if found is None:
+                found = check_chain(chain, records(chain, start), chain_heads, progress)
+            results[chain] = found
         located = sorted(
             (
                 (input_index(r.chain, r.problem_position), r.problem)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
@@ -17,7 +18,7 @@ from ethica.ledger._entry import (
     StoredEntry,
 )
 from ethica.ledger._head import SignedHead
-from ethica.ledger._merkle import EMPTY_ROOT, Frontier
+from ethica.ledger._merkle import EMPTY_ROOT, Frontier, node_hash
 from ethica.ledger._verify_report import ChainProgress, Problem
 
 
@@ -43,37 +44,75 @@ class ChainResult:
 _FORMAT = encode_basestring(LEDGER_FORMAT)
 
 
-def check_chain(
+BLOCK_LEVELS = 10
+"""Leaves of a block are ``2**BLOCK_LEVELS``: the hot loop hashes a block's tree by itself, and
+blocks join into the chain's tree afterwards, so aligned ranges of blocks can be hashed apart."""
+_BLOCK_MASK = (1 << BLOCK_LEVELS) - 1
+_IN_BLOCK = range(BLOCK_LEVELS)
+
+
+@dataclass
+class Scan:
+    """What one pass over consecutive records of a chain found, up to the first problem."""
+
+    start: int  # the tree size (sequence) the pass started at
+    end: int  # the tree size it reached: every record before ``end`` was verified
+    first_link: str  # the previous_hash the pass started from (read, when it was not given)
+    last_hash: str
+    blocks: list[bytes]  # roots of the blocks completed from ``start`` on, in order
+    tail: list[bytes]  # roots of the subtrees of the unfinished block, largest first
+    at_sizes: dict[int, tuple[tuple[bytes, ...], str]]  # size: (``tail`` then, hash at size-1)
+    anchors: list[tuple[int, dict[str, Any]]]
+    problem: Problem | None = None
+
+    def then(self, later: Scan) -> Scan:
+        """Join this pass with the one that continued it (which starts on a block boundary)."""
+        return Scan(
+            self.start,
+            later.end,
+            self.first_link,
+            later.last_hash,
+            self.blocks + later.blocks,
+            later.tail,
+            later.at_sizes | self.at_sizes,
+            self.anchors + later.anchors,
+            later.problem,
+        )
+
+
+def scan(
     chain: str,
     records: Iterator[StoredEntry],
-    heads: list[SignedHead],
-    progress: ChainProgress | None,
-) -> ChainResult:
-    """Hash and link the chain's records, and check each signed head's root on the way."""
-    result = ChainResult(chain, verified=0, checked=0)
-    frontier, expected, previous = Frontier(), 0, GENESIS_HASH
-    latest = max(heads, key=lambda h: h.signed_at, default=None)
-    cutoff_size = latest.size if latest is not None else -1
-    cutoff_time = rfc3339(latest.signed_at) if latest is not None else ""
-    if progress is not None and progress.head.size > 0:
-        resumed = _resume(chain, records, progress, result)
-        if resumed is None:
-            return result
-        frontier, expected, previous = resumed
-        result.resumed_from = expected
-        heads = [h for h in heads if h.size > expected]
-    pending = list(heads)
-    _check_sizes_in_time(chain, heads, result)
-    rewritten = False
-    if pending and pending[0].size == 0:
-        rewritten = _check_root(chain, frontier, pending, result, previous)
+    *,
+    start: int,
+    previous: str | None,
+    sizes: list[int],
+    cutoff: SignedHead | None,
+    tail: Sequence[bytes] = (),
+) -> Scan:
+    """Hash and link records from sequence ``start`` on, keeping the tree at each of ``sizes``.
 
+    ``previous`` is the hash the first record must link to; None reads it from that record
+    (a range checked apart, whose link the caller checks). ``tail`` holds the roots of the
+    subtrees of ``start``'s unfinished block. Entries at or after ``cutoff``'s size must be
+    recorded after it was signed. Stops at the first entry that breaks the chain.
+    """
+    if previous is None:
+        first = next(records, None)
+        if first is None:
+            return Scan(start, start, "", "", [], list(tail), {}, [])
+        previous = first[8]
+        records = itertools.chain((first,), records)
+    result = Scan(start, start, previous, previous, [], list(tail), {}, [])
+    result.at_sizes[start] = (tuple(tail), previous)
+    cutoff_size = cutoff.size if cutoff is not None else -1
+    cutoff_time = rfc3339(cutoff.signed_at) if cutoff is not None else ""
+    wanted = iter([s for s in sorted(set(sizes)) if s > start] + [-1])
+    next_size = next(wanted)
     prefix = '{"chain":' + encode_basestring(chain) + ',"format":' + _FORMAT + ',"key_id":'
     sha256 = hashlib.sha256
-    stack = frontier._stack  # noqa: SLF001 (the hot loop extends the frontier in place)
-    size = frontier.size
-    next_size = pending[0].size if pending else -1
-    first = expected
+    stack, blocks, at_sizes = result.tail, result.blocks, result.at_sizes
+    expected = size = start
     for record in records:
         (sequence, recorded_at, kind, subject, public, nonce, ciphertext, key_id, link, stored) = (
             record
@@ -113,55 +152,136 @@ def check_chain(
                     "recorded",
                 )
                 break
-        if sequence >= cutoff_size and recorded_at < cutoff_time and latest is not None:
+        if sequence >= cutoff_size and recorded_at < cutoff_time and cutoff is not None:
             result.problem = Problem(
                 "forged",
                 chain,
                 sequence,
-                f"it was recorded at {recorded_at}, before {latest.describe()}, which does not "
+                f"it was recorded at {recorded_at}, before {cutoff.describe()}, which does not "
                 "cover it: it was appended after the fact",
             )
             break
         stack.append(sha256(b"\x00" + digest).digest())
         size += 1
-        carry = size
-        while not carry & 1:
-            right = stack.pop()
-            stack[-1] = sha256(b"\x01" + stack[-1] + right).digest()
-            carry >>= 1
+        if size & _BLOCK_MASK:
+            carry = size
+            while not carry & 1:
+                right = stack.pop()
+                stack[-1] = sha256(b"\x01" + stack[-1] + right).digest()
+                carry >>= 1
+        else:  # the block is complete: its root joins the chain's tree later
+            for _ in _IN_BLOCK:
+                right = stack.pop()
+                stack[-1] = sha256(b"\x01" + stack[-1] + right).digest()
+            blocks.append(stack.pop())
         if kind == "anchor":
             result.anchors.append((sequence, json.loads(public)))
         previous = stored
         expected += 1
         if size == next_size:
-            frontier.size = size
-            if not rewritten:
-                rewritten = _check_root(chain, frontier, pending, result, previous)
-            next_size = pending[0].size if pending else -1
-    frontier.size = size
+            at_sizes[size] = (tuple(stack), stored)
+            next_size = next(wanted)
+    result.end, result.last_hash = size, previous
+    return result
+
+
+def check_chain(
+    chain: str,
+    records: Iterator[StoredEntry],
+    heads: list[SignedHead],
+    progress: ChainProgress | None,
+) -> ChainResult:
+    """Hash and link the chain's records, and check each signed head's root on the way."""
+    result = ChainResult(chain, verified=0, checked=0)
+    latest = max(heads, key=lambda h: h.signed_at, default=None)
+    frontier, previous = Frontier(), GENESIS_HASH
+    if progress is not None and progress.head.size > 0:
+        resumed = _resume(chain, records, progress, result)
+        if resumed is None:
+            return result
+        frontier, expected, previous = resumed
+        result.resumed_from = expected
+        heads = [h for h in heads if h.size > expected]
+    check_sizes_in_time(chain, heads, result)
+    # The resumed tree's subtrees below a block's size are the unfinished block's.
+    small = (frontier.size & _BLOCK_MASK).bit_count()
+    roots = frontier.hashes()
+    passed = scan(
+        chain,
+        records,
+        start=frontier.size,
+        previous=previous,
+        sizes=[h.size for h in heads],
+        cutoff=latest,
+        tail=roots[len(roots) - small :],
+    )
+    blocks = Frontier.restore(frontier.size >> BLOCK_LEVELS, roots[: len(roots) - small])
+    return finish(chain, result, passed, heads, blocks, latest)
+
+
+def finish(
+    chain: str,
+    result: ChainResult,
+    passed: Scan,
+    heads: list[SignedHead],
+    blocks: Frontier,
+    latest: SignedHead | None,
+) -> ChainResult:
+    """Check each head the scan reached against the tree, then count and name what is left.
+
+    ``blocks`` is the tree of the blocks before the scan's start, one leaf per block.
+    """
+    result.problem = passed.problem
+    result.anchors = passed.anchors
+    pending = sorted(heads, key=lambda h: (h.size, h.signed_at))
+    done = blocks.size
+    rewritten = False
+    while pending and pending[0].size <= passed.end:
+        head = pending[0]
+        while done < head.size >> BLOCK_LEVELS:
+            blocks.append_root(passed.blocks[done - (passed.start >> BLOCK_LEVELS)])
+            done += 1
+        tail, last_hash = passed.at_sizes[head.size]
+        subtrees = [*blocks.hashes(), *tail]
+        root = subtrees[-1] if subtrees else EMPTY_ROOT
+        for subtree in reversed(subtrees[:-1]):
+            root = node_hash(subtree, root)
+        if head.root != root.hex():
+            matched = result.progress.head.size if result.progress is not None else 0
+            result.extra.append(
+                Problem(
+                    "rewritten",
+                    chain,
+                    matched,
+                    f"the first {head.size} entries do not have the root of {head.describe()}: "
+                    f"an entry from sequence {matched} to {head.size - 1} was rewritten, "
+                    "or the chain was cut back and regrown",
+                )
+            )
+            rewritten = True
+            break
+        pending.pop(0)
+        result.progress = ChainProgress(
+            head=head, last_hash=last_hash, frontier=tuple(h.hex() for h in subtrees)
+        )
     # Every record before a problem was verified, so its position is how many were.
-    position = expected - first
+    position = passed.end - passed.start
     result.checked += position
     result.problem_position = position
-    result.verified = expected - result.resumed_from
-    if result.problem is None and not rewritten:
-        for head in pending:
-            if head.size > size:
-                ends = (
-                    "the chain has no entries"
-                    if size == 0
-                    else f"the chain ends at sequence {size - 1}"
-                )
-                result.extra.append(
-                    Problem(
-                        "truncated",
-                        chain,
-                        size,
-                        f"{ends}, but {head.describe()} covers {head.size}: entries were "
-                        "removed from its end",
-                    )
-                )
-                break
+    result.verified = passed.end - result.resumed_from
+    size = passed.end
+    if result.problem is None and not rewritten and pending:
+        head = pending[0]
+        ends = "the chain has no entries" if size == 0 else f"the chain ends at sequence {size - 1}"
+        result.extra.append(
+            Problem(
+                "truncated",
+                chain,
+                size,
+                f"{ends}, but {head.describe()} covers {head.size}: entries were "
+                "removed from its end",
+            )
+        )
     if latest is not None:
         result.unsigned = max(size - latest.size, 0)
     return result
@@ -203,39 +323,7 @@ def _resume(
     return frontier, head.size, progress.last_hash
 
 
-def _check_root(
-    chain: str,
-    frontier: Frontier,
-    pending: list[SignedHead],
-    result: ChainResult,
-    last_hash: str,
-) -> bool:
-    """Compare the tree so far with every pending head of its size; True when one differs."""
-    root = frontier.root().hex() if frontier.size else EMPTY_ROOT.hex()
-    matched_before = result.progress.head.size if result.progress is not None else 0
-    while pending and pending[0].size == frontier.size:
-        head = pending.pop(0)
-        if head.root != root:
-            result.extra.append(
-                Problem(
-                    "rewritten",
-                    chain,
-                    matched_before,
-                    f"the first {head.size} entries do not have the root of {head.describe()}: "
-                    f"an entry from sequence {matched_before} to {head.size - 1} was rewritten, "
-                    "or the chain was cut back and regrown",
-                )
-            )
-            return True
-        result.progress = ChainProgress(
-            head=head,
-            last_hash=last_hash,
-            frontier=tuple(h.hex() for h in frontier.hashes()),
-        )
-    return False
-
-
-def _check_sizes_in_time(chain: str, heads: list[SignedHead], result: ChainResult) -> None:
+def check_sizes_in_time(chain: str, heads: list[SignedHead], result: ChainResult) -> None:
     """Report a head that covers fewer entries than one signed before it."""
     largest: SignedHead | None = None
     for head in sorted(heads, key=lambda h: h.signed_at):

@@ -12,6 +12,7 @@ from ethica.service.ledger.entries import index_ledger
 from ethica.service.ledger.heads import public_key, witness_path
 from ethica.service.ledger.rows import check_decision_rows
 from ethica.service.ledger.seals import WriterSeal, check_unsigned_seals
+from ethica.service.ledger.second_half import spawned_reading
 from ethica.service.ledger.served import check_served_rows
 from ethica.service.ledger.store import SqlEntryStore, latest_checkpoints, stored_heads
 from ethica.service.settings import Settings
@@ -23,6 +24,7 @@ def verify_ledger(
     settings: Settings,
     chains: list[str] | None = None,
     witness: Path | None = None,
+    parallel: bool = False,
 ) -> VerificationReport:
     """Check every chain (or the given ones) against every signed head and checkpoint.
 
@@ -30,6 +32,9 @@ def verify_ledger(
     service's own): a chain that falls short of, or differs from, a head either kept is named,
     and so is a head the witness kept that the database lacks. Verifying every chain also
     compares every decision row with its entries (:func:`check_decision_rows`).
+
+    ``parallel`` verifies each long chain in two halves on two processes (the second one
+    started for it, :mod:`ethica.service.ledger.second_half`).
     """
     path = witness or witness_path(settings.database.url, settings.ledger.witness_path)
     witnessed = FileWitness(path).heads() if path is not None and path.exists() else None
@@ -42,6 +47,7 @@ def verify_ledger(
         heads=heads,
         witnessed=witnessed,
         public_key=public_key(settings),
+        parallel=spawned_reading(session) if parallel else None,
     )
     newest: dict[str, int] = {}
     for head in heads:

@@ -22,14 +22,9 @@ from ethica.ledger import (
     WrappedKey,
 )
 from ethica.service.ledger.reading import read_rows
+from ethica.service.ledger.second_half import RECORDS_QUERY
 from ethica.service.ledger.tables import LedgerCheckpoint, LedgerEntry, LedgerHead, SubjectKey
 
-# The stored text of entries, as the ledger library hashes it (its StoredEntry order).
-_RECORDS = (
-    "SELECT sequence, recorded_at, kind, subject, public, sealed_nonce, sealed_ciphertext, "
-    "key_id, previous_hash, hash FROM ledger_entries "
-    "WHERE chain = :chain AND sequence >= :start ORDER BY sequence"
-)
 # One probe of the primary key per chain: SELECT DISTINCT would read every entry.
 _CHAINS = text(
     "WITH RECURSIVE c(chain) AS (SELECT MIN(chain) FROM ledger_entries UNION ALL "
@@ -116,7 +111,7 @@ class SqlEntryStore:
 
     def records(self, chain: str, *, start: int = 0) -> Iterator[StoredEntry]:
         """The chain's stored records from sequence ``start`` on, read in large batches."""
-        return read_rows(self.session, _RECORDS, {"chain": chain, "start": start})
+        return read_rows(self.session, RECORDS_QUERY, {"chain": chain, "start": start})
 
     def chains(self) -> list[str]:
         """Every non-empty chain, sorted."""

@@ -29,29 +29,24 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, insert, inspect, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session, sessionmaker
 
 from ethica.ledger import Entry, KeyRing, Ledger, MasterKey, WrappedKey
-from ethica.service.db import ShardLease, claim_shard, utcnow
+from ethica.service.db import ShardLease, claim_shard
 from ethica.service.decisions.tables import ProtectedValue
+from ethica.service.ledger.conflicts import check_epochs, conflict_error, retry_may_pass
+from ethica.service.ledger.group_stores import CachedKeyStore, GroupEntryStore
 from ethica.service.ledger.naming import resolve_request, subject_of_part
 from ethica.service.ledger.seals import WriterSeal
-from ethica.service.ledger.store import (
-    SqlEntryStore,
-    SqlKeyStore,
-    entry_row,
-    key_row,
-    stored_key,
-)
-from ethica.service.ledger.tables import KeyEpoch, LedgerEntry, SubjectKey
+from ethica.service.ledger.store import SqlKeyStore
+from ethica.service.ledger.tables import LedgerEntry, SubjectKey
 
 log = logging.getLogger("ethica.service.ledger")
 T = TypeVar("T")
@@ -78,133 +73,6 @@ class Batch:
 Job = Callable[[Batch], T]
 # A job, its caller's future, whether to savepoint, the key subjects it will seal with.
 _Item = tuple[Job[Any], Future[Any], bool, Sequence[str]]
-_KEY_LOOKUP_CHUNK = 500  # subjects per IN (...) query, well under every database's limit
-# Statements built once: building one (and its cache key) costs more than running it.
-_KEYS_OF = select(
-    SubjectKey.subject, SubjectKey.key_id, SubjectKey.wrapped, SubjectKey.kek_epoch
-).where(SubjectKey.subject.in_(bindparam("subjects", expanding=True)))
-
-
-class _BatchEntryStore:
-    """Entries of a group: heads served from memory, rows inserted with the group."""
-
-    def __init__(
-        self,
-        session: Session,
-        heads: dict[str, Entry | None],
-        batch_rows: list[dict[str, Any]],
-        seal: WriterSeal,
-    ) -> None:
-        self._sql = SqlEntryStore(session)
-        self._heads = heads
-        self._rows = batch_rows
-        self._seal = seal
-
-    def append(self, entry: Entry) -> None:
-        row = entry_row(entry)
-        row["seal"] = self._seal.seal(entry.hash)  # this writer wrote it (see seals.py)
-        self._rows.append(row)
-        self._heads[entry.chain] = entry
-
-    def entries(self, chain: str) -> Iterator[Entry]:
-        return self._sql.entries(chain)
-
-    def head(self, chain: str) -> Entry | None:
-        if chain not in self._heads:
-            self._heads[chain] = self._sql.head(chain)
-        return self._heads[chain]
-
-    def chains(self) -> list[str]:
-        return self._sql.chains()
-
-
-class _CachedKeyStore:
-    """Wrapped keys cached by subject; erasures go through :meth:`delete` or drop the cache.
-
-    New keys are cached at once and their rows inserted when the group commits (``rows``);
-    ``added`` lists the subjects whose keys this group created, so a failed job can forget them.
-    """
-
-    def __init__(
-        self,
-        inner: SqlKeyStore,
-        cache: dict[str, WrappedKey],
-        rows: list[dict[str, Any]],
-        added: list[str],
-    ) -> None:
-        self._inner = inner
-        self._cache = cache
-        self._rows = rows
-        self.added = added
-        self._absent: set[str] = set()  # looked up in this group's transaction and not found
-
-    def prefetch(self, subjects: Collection[str]) -> None:
-        """Look up the keys of ``subjects`` (those not cached) in one query per chunk."""
-        missing = sorted({s for s in subjects if s not in self._cache and s not in self._absent})
-        if not missing:
-            return
-        connection = self._inner.session.connection()
-        for start in range(0, len(missing), _KEY_LOOKUP_CHUNK):
-            chunk = missing[start : start + _KEY_LOOKUP_CHUNK]
-            found = connection.execute(_KEYS_OF, {"subjects": chunk})
-            for row in found:
-                self._cache[row.subject] = self._stored(row.subject, row)
-            self._absent.update(s for s in chunk if s not in self._cache)
-
-    def cached(self, subject: str) -> bool:
-        """Whether the key of ``subject`` is known (looked up, or created in this group)."""
-        return subject in self._cache
-
-    def assume_absent(self, subjects: Collection[str]) -> None:
-        """Note keys that cannot exist (named after a pseudonym created in this group)."""
-        self._absent.update(s for s in subjects if s not in self._cache)
-
-    def get(self, subject: str) -> WrappedKey | None:
-        if subject in self._cache:
-            return self._cache[subject]
-        if subject in self._absent:  # KeyRing asks twice before creating a key
-            return None
-        # A Core query on the group's connection: an ORM lookup costs several times more.
-        found = (
-            self._inner.session.connection()
-            .execute(
-                select(SubjectKey.key_id, SubjectKey.wrapped, SubjectKey.kek_epoch).where(
-                    SubjectKey.subject == subject
-                )
-            )
-            .first()
-        )
-        if found is None:
-            self._absent.add(subject)
-            return None
-        key = self._stored(subject, found)
-        self._cache[subject] = key
-        return key
-
-    def put(self, subject: str, key: WrappedKey) -> None:
-        # get() missed both the cache and the table, so the subject has no key yet; another
-        # writer storing one first makes the group's insert conflict, and the job is retried.
-        self._cache[subject] = key
-        self._absent.discard(subject)
-        self.added.append(subject)
-        self._rows.append({**key_row(self._inner.key_file, subject, key), "created_at": utcnow()})
-
-    def _stored(self, subject: str, row: Any) -> WrappedKey:
-        return stored_key(
-            self._inner.key_file,
-            subject=subject,
-            key_id=row.key_id,
-            wrapped=row.wrapped,
-            epoch=row.kek_epoch,
-        )
-
-    def delete(self, subject: str) -> bool:
-        self._cache.pop(subject, None)
-        self._absent.discard(subject)
-        pending = [r for r in self._rows if r["subject"] == subject]
-        for row in pending:  # created in this group and not inserted yet
-            self._rows.remove(row)
-        return self._inner.delete(subject) or bool(pending)
 
 
 class LedgerWriter:
@@ -334,7 +202,7 @@ class LedgerWriter:
             session.close()
             self._heads.clear()
             self._keys.clear()
-            if not _conflicting(error):
+            if not retry_may_pass(error):
                 self._failed(group, error)
                 return
             if not retried:
@@ -349,7 +217,7 @@ class LedgerWriter:
                     self._commit([item], retried=True)
                 return
             future = group[0][1]
-            future.set_exception(_conflict())
+            future.set_exception(conflict_error())
             return
         self._heads = heads
         if self._after_commit is not None:
@@ -381,13 +249,13 @@ class LedgerWriter:
 
     def _batch(
         self, session: Session, heads: dict[str, Entry | None]
-    ) -> tuple[Batch, _CachedKeyStore]:
+    ) -> tuple[Batch, CachedKeyStore]:
         rows: list[dict[str, Any]] = []
         key_rows: list[dict[str, Any]] = []
         self._added = []
-        store = _CachedKeyStore(SqlKeyStore(session), self._keys, key_rows, self._added)
+        store = CachedKeyStore(SqlKeyStore(session), self._keys, key_rows, self._added)
         keyring = KeyRing(self._master, store=store)
-        entries = _BatchEntryStore(session, heads, rows, self._seal)
+        entries = GroupEntryStore(session, heads, rows, self._seal)
         ledger = Ledger(store=entries, keyring=keyring)
         batch = Batch(session, ledger, shard=self._shard())
         batch.rows[SubjectKey] = key_rows  # before the entries sealed with them
@@ -436,13 +304,13 @@ class LedgerWriter:
                 connection.execute(_insert(table, many), rows)
         if protected:
             # After the decisions' rows: on SQLite this transaction holds the write lock now.
-            _check_epochs(batch.session, protected)
+            check_epochs(batch.session, protected)
             connection.execute(_insert(ProtectedValue, many), protected)
         if ledger_rows:
             connection.execute(_insert(LedgerEntry, many), ledger_rows)
 
 
-def _prefetch(batch: Batch, keys: _CachedKeyStore, requests: Sequence[str]) -> None:
+def _prefetch(batch: Batch, keys: CachedKeyStore, requests: Sequence[str]) -> None:
     """Look up the keys a group's jobs declared: their subjects' pseudonym keys in one query,
     then the data keys named after those pseudonyms in one more.
 
@@ -462,50 +330,6 @@ def _prefetch(batch: Batch, keys: _CachedKeyStore, requests: Sequence[str]) -> N
     names = {request: resolve_request(keyring, request) for request in requests}
     keys.assume_absent([names[r] for r, subject in subjects.items() if subject in new])
     keys.prefetch(list(names.values()))
-
-
-def _conflicting(error: BaseException) -> bool:
-    """Whether another writer's commit failed the group, so that running it again may pass.
-
-    A unique or foreign key another writer took first (its heads and keys are stale), an epoch
-    an erasure retired, or SQLite's busy answer: ``database is locked`` is also what a
-    transaction gets that read before another process committed and then tries to write
-    (``SQLITE_BUSY_SNAPSHOT``, which waiting cannot cure).
-    """
-    if isinstance(error, IntegrityError | RetiredEpochError):
-        return True
-    return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
-
-
-class RetiredEpochError(Exception):
-    """A value of the group was sealed under an epoch an erasure retired meanwhile."""
-
-
-def _check_epochs(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Make sure every epoch the group's protected values were sealed under is still listed.
-
-    The values were sealed when their job ran, under the epoch the key file then named. An
-    erasure in another process (``ethica subjects erase``, another worker) may since have
-    re-sealed every stored value under a new epoch and deleted the old one's row: a value
-    inserted now under the old epoch would be opened by nobody once its key is destroyed.
-    Checked inside the group's transaction: on SQLite after its first write (the database's
-    write lock is held, so no erasure commits before this group does); on PostgreSQL with a
-    ``FOR KEY SHARE`` lock on the epochs' rows, so that an erasure's delete of one waits for
-    this commit and its re-sealing (the next statement) then sees these rows. A retired epoch
-    raises :class:`RetiredEpochError`: the group runs again, sealing under the current epoch.
-    """
-    epochs = {str(row["value"]).rpartition(":")[0] for row in rows} - {""}
-    if not epochs:  # sealed under the master key alone (no key file): no epoch to retire
-        return
-    listed = set(
-        session.scalars(
-            select(KeyEpoch.id)
-            .where(KeyEpoch.id.in_(sorted(epochs)))
-            .with_for_update(read=True, key_share=True)
-        )
-    )
-    if epochs - listed:
-        raise RetiredEpochError(f"key epochs {sorted(epochs - listed)} were retired meanwhile")
 
 
 def collect_queued(
@@ -544,9 +368,3 @@ def _insert(table: Any, multirow: bool) -> Any:
     """
     statement = insert(table)
     return statement.returning(*inspect(table).primary_key) if multirow else statement
-
-
-def _conflict() -> Exception:
-    from ethica.service.errors import ConflictError
-
-    return ConflictError("the write conflicted with another writer; retry the request")
