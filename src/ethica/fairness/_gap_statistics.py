@@ -43,13 +43,8 @@ def rate_statistics(
         total_num, total_den = (population(a) for a in overall.rates[metric])
         x2, n2 = total_num - num, total_den - den  # the rest of the population
         share = 1.0 - ratio(den, total_den)
-        d_low, d_high = newcombe(num, den, x2, n2, c)
-        r_low, r_high = katz_ratio(num, den, x2, n2, c)
-        # g/overall = r / (w r + 1 - w) with r = g/rest: increasing in r, so bounds map over.
-        weight = 1.0 - share
-        out["difference_low"], out["difference_high"] = share * d_low, share * d_high
-        out["ratio_low"] = r_low / (weight * r_low + share)
-        out["ratio_high"] = r_high / (weight * r_high + share)
+        differences = newcombe(num, den, x2, n2, c)
+        gaps_to_overall(out, 1.0 - share, share, differences, katz_ratio(num, den, x2, n2, c))
     else:
         x2, n2 = np.full_like(num, num[reference]), np.full_like(den, den[reference])
         out["difference_low"], out["difference_high"] = newcombe(num, den, x2, n2, c)
@@ -57,6 +52,25 @@ def rate_statistics(
     if not gaps_only:
         out["p_value"], out["test"] = two_by_two(num, den, x2, n2)
     return out
+
+
+def gaps_to_overall(
+    out: dict[str, Any],
+    weight: Any,
+    rest: Any,
+    differences: tuple[Any, Any],
+    ratios: tuple[Any, Any],
+) -> None:
+    """Turn intervals of each group's gap to the rest of the population into gaps to the overall.
+
+    ``weight`` is the group's share of the population and ``rest`` is ``1 - weight``. The
+    difference to the overall value is ``rest`` times the difference to the rest. The ratio
+    g/overall is ``r / (w r + 1 - w)`` with r = g/rest: increasing in r, so its bounds map over.
+    """
+    (d_low, d_high), (r_low, r_high) = differences, ratios
+    out["difference_low"], out["difference_high"] = rest * d_low, rest * d_high
+    out["ratio_low"] = r_low / (weight * r_low + rest)
+    out["ratio_high"] = r_high / (weight * r_high + rest)
 
 
 def mean_statistics(
@@ -86,12 +100,9 @@ def mean_statistics(
         other, other_variance = mean_moments(all_total - total, all_squares - squares, rows - sizes)
         weight = ratio(sizes, np.full_like(sizes, rows))
         rest = 1.0 - weight
-        d_low, d_high = normal_interval(mean - other, variance + other_variance, c)
-        r_low, r_high = mean_ratio(mean, variance, other, other_variance, c)
-        out["difference_low"], out["difference_high"] = rest * d_low, rest * d_high
-        # g/overall = r / (w r + 1 - w) with r = g/rest: increasing in r, so bounds map over.
-        out["ratio_low"] = r_low / (weight * r_low + rest)
-        out["ratio_high"] = r_high / (weight * r_high + rest)
+        differences = normal_interval(mean - other, variance + other_variance, c)
+        ratios = mean_ratio(mean, variance, other, other_variance, c)
+        gaps_to_overall(out, weight, rest, differences, ratios)
     else:
         other = np.full_like(mean, mean[reference])
         other_variance = np.full_like(variance, variance[reference])
