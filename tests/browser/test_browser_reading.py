@@ -47,7 +47,10 @@ ASK_FOR_A_PERSON = (
     "You may ask for a person to review this decision and give your point of view, on this "
     "decision's page in the customer portal."
 )
-SEE_THE_DATA = "You may see the information used about you and have it corrected."
+SEE_THE_DATA = (
+    "You may see the information used about you on this decision's page in the customer portal, "
+    "and, if any of it is wrong, ask there for it to be corrected by reporting a concern."
+)
 APPEAL_DECIDED = (
     "A person has already reviewed this decision on your appeal. If you still disagree, you may "
     "report a concern about it on this decision's page in the customer portal; you will see our "

@@ -16,27 +16,35 @@ RIGHTS = {
         [
             "You may ask for a person to review this decision and give your point of view, on "
             "this decision's page in the customer portal.",
-            "You may see the information used about you and have it corrected.",
+            "You may see the information used about you on this decision's page in the customer "
+            "portal, and, if any of it is wrong, ask there for it to be corrected by reporting a "
+            "concern.",
         ],
         [
             "A person has already reviewed this decision on your appeal. If you still disagree, "
             "you may report a concern about it on this decision's page in the customer portal; "
             "you will see our answer there.",
-            "You may see the information used about you and have it corrected.",
+            "You may see the information used about you on this decision's page in the customer "
+            "portal, and, if any of it is wrong, ask there for it to be corrected by reporting a "
+            "concern.",
         ],
     ),
     "de": (
         [
             "Sie können auf der Seite dieser Entscheidung im Kundenportal verlangen, dass ein "
             "Mensch sie überprüft, und Ihren Standpunkt darlegen.",
-            "Sie können die über Sie verwendeten Angaben einsehen und berichtigen lassen.",
+            "Sie können die über Sie verwendeten Angaben auf der Seite dieser Entscheidung im "
+            "Kundenportal einsehen und, falls etwas davon falsch ist, dort die Berichtigung "
+            "verlangen, indem Sie ein Anliegen melden.",
         ],
         [
             "Ein Mensch hat diese Entscheidung auf Ihren Widerspruch hin bereits überprüft. Wenn "
             "Sie weiterhin nicht einverstanden sind, können Sie uns auf der Seite dieser "
             "Entscheidung im Kundenportal ein Anliegen dazu melden; dort sehen Sie auch unsere "
             "Antwort.",
-            "Sie können die über Sie verwendeten Angaben einsehen und berichtigen lassen.",
+            "Sie können die über Sie verwendeten Angaben auf der Seite dieser Entscheidung im "
+            "Kundenportal einsehen und, falls etwas davon falsch ist, dort die Berichtigung "
+            "verlangen, indem Sie ein Anliegen melden.",
         ],
     ),
 }
@@ -76,3 +84,32 @@ def test_the_rights_say_where_to_turn_before_and_after_a_decided_appeal(
         )
         listed = page.rpartition("<ul>")[2].removesuffix("</ul></section>")
         assert listed == "".join(f"<li>{html.escape(right)}</li>" for right in rights)
+
+
+#: What a favourable decision's notice says in place of reasons against the customer.
+IN_YOUR_FAVOUR = {
+    "en": "This decision is in your favour, so this notice lists no reasons against you.",
+    "de": "Diese Entscheidung fällt zu Ihren Gunsten aus; deshalb nennt diese Mitteilung keine "
+    "Gründe gegen Sie.",
+}
+
+
+@pytest.mark.parametrize("locale", sorted(IN_YOUR_FAVOUR))
+def test_an_approval_says_why_it_lists_no_reasons_instead_of_heading_an_empty_list(
+    locale: str,
+) -> None:
+    explanation = {"locale": locale, "reasons": []}
+    text = adverse_action_notice(
+        explanation, system="Credit limit", outcome="approved", favourable=True
+    )
+    title, blank, decision, who, *rest = text.split("\n")
+    assert who.endswith(" " + IN_YOUR_FAVOUR[locale])
+    headings = [line for line in rest if line and not line.startswith("  - ")]
+    assert headings == ["Your rights:" if locale == "en" else "Ihre Rechte:"]
+    page = adverse_action_notice(
+        explanation, system="Credit limit", outcome="approved", format="html", favourable=True
+    )
+    assert html.escape(IN_YOUR_FAVOUR[locale]) in page and page.count("<h3>") == 1
+    # An adverse decision without a ranked reason still heads its (one-sentence) list.
+    declined = adverse_action_notice(explanation, system="Credit limit", outcome="declined")
+    assert IN_YOUR_FAVOUR[locale] not in declined and declined.count("\n\n") == 3

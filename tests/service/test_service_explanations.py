@@ -166,6 +166,22 @@ def test_the_adverse_action_notice_gives_the_reasons_to_the_customer_only(
     assert other.status_code == 404
 
 
+def test_an_approvals_notice_says_it_is_in_the_customers_favour_not_reasons_against(
+    service: Callable[..., Service], lightgbm_model: Any
+) -> None:
+    running = _started(service, lightgbm_model)
+    body = {"subject_id": "cust-8", "features": {"income": 90.0, "housing": "own"}}
+    decision = running.decide("credit", body).json()
+    assert decision["outcome"] == "approved" and decision["explanation"]["reasons"] == []
+    notice = running.client.get(
+        f"/v1/decisions/{decision['id']}/notice", headers=running.headers["officer"]
+    ).text
+    assert "This decision is in your favour, so this notice lists no reasons against you." in (
+        notice
+    )
+    assert "principal reasons" not in notice and "weighed against you" not in notice
+
+
 def test_an_adverse_decision_that_cannot_be_explained_is_held_for_a_person(
     service: Callable[..., Service],
 ) -> None:

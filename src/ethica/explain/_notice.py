@@ -28,6 +28,7 @@ def adverse_action_notice(
     format: Literal["text", "html"] = "text",
     decided_by: Literal["system", "person_confirmed", "person_changed"] = "system",
     appeal_decided: bool = False,
+    favourable: bool = False,
 ) -> str:
     """Render a notice for the customer from an :class:`Explainer` explanation.
 
@@ -52,6 +53,10 @@ def adverse_action_notice(
         A person has already decided the customer's appeal of this decision: the notice says
         so, and where to report a concern, instead of offering a review by a person again (a
         decided appeal is not appealed again).
+    favourable
+        The outcome is in the customer's favour (an approval). Reasons are the information that
+        weighed *against* the customer, so a favourable decision usually has none: the notice
+        then says why none are listed, instead of heading an empty list "the principal reasons".
 
     Returns
     -------
@@ -71,16 +76,18 @@ def adverse_action_notice(
     # Asking for a person and giving one's view are one step (the appeal): one sentence says
     # both, and once a person has decided the appeal, it says where a concern goes instead.
     human = words["right_human_given" if appeal_decided else "right_human"]
+    who = words[_WHO_DECIDED[decided_by]]
     rights = [human, words["right_data"]]
     sections: list[tuple[str, list[str]]] = [(words["rights"], rights)]
-    if decided_by != "person_changed":
+    if favourable and not reasons:
+        who = f"{who} {words['favourable']}"
+    elif decided_by != "person_changed":
         sections[:0] = [
             (words["reasons"], reasons or [words["no_reasons"]]),
             (words["options"], options),
         ]
     title = words["title"].format(system=system)
     decision = words["decision"].format(outcome=outcome)
-    who = words[_WHO_DECIDED[decided_by]]
     if format == "text":
         lines = [title, "", decision, who]
         for heading, items in sections:

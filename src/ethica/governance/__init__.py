@@ -53,6 +53,7 @@ from ethica.governance._oversight import (
     Routing,
     TrainingData,
     explanation_required,
+    outcome_is_adverse,
     route,
     unlike_training,
 )
@@ -167,6 +168,7 @@ __all__ = [
     "classify",
     "fact_words",
     "explanation_required",
+    "outcome_is_adverse",
     "fria",
     "incident_log",
     "load_record",

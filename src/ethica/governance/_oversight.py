@@ -37,9 +37,16 @@ def explanation_required(spec: SystemSpec, *, outcome: str) -> bool:
     (EU AI Act Art. 86, GDPR Art. 22(3)), so one that cannot be explained is held for a person
     (:data:`UNEXPLAINED`), never served without reasons.
     """
+    return spec.risk_tier == "high" and outcome_is_adverse(spec, outcome=outcome)
+
+
+def outcome_is_adverse(spec: SystemSpec, *, outcome: str) -> bool:
+    """Whether ``outcome`` is adverse to the customer, as the system's decision declares.
+
+    A binary decision's adverse side, a routing's adverse classes; an amount (a score
+    decision) declares none, so none of its outcomes counts as adverse.
+    """
     decision = spec.decision
-    if spec.risk_tier != "high":
-        return False
     if isinstance(decision, BinaryDecision):
         return outcome == decision.adverse_outcome
     if isinstance(decision, MulticlassDecision):

@@ -15,10 +15,10 @@ AI_DISCLOSURE = (
     "to review it, contest it, and ask what data was used."
 )
 RIGHTS = [
-    "Ask for human review of this decision.",
-    "Contest the decision and give your point of view.",
+    "Ask for a person to review this decision and give your point of view (one step: an appeal).",
     "Get an explanation of the main reasons for the decision.",
-    "Access the data used about you, and object to automated decision-making.",
+    "See the information used about you, and ask for it to be corrected if any of it is wrong.",
+    "Object to automated decision-making about you.",
 ]
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ethica.governance import parse_spec
+from ethica.governance import outcome_is_adverse, parse_spec
 from ethica.service.db import utcnow
 from ethica.service.decisions.explanations import Explanations
 from ethica.service.decisions.record import FINAL_REVIEW_STATUSES
@@ -132,7 +132,8 @@ def decision_notice(
             "has decided"
         )
     system = get_system(session, system_id=row.system_id)
-    words = parse_spec(system.spec).outcome_words(row.outcome)
+    spec = parse_spec(system.spec)
+    words = spec.outcome_words(row.outcome)
     return adverse_action_notice(
         explanation,
         system=system.name,
@@ -144,6 +145,7 @@ def decision_notice(
             select(Appeal.id).where(Appeal.decision_id == row.id).limit(1)
         )
         is not None,
+        favourable=not outcome_is_adverse(spec, outcome=row.outcome),
     )
 
 
