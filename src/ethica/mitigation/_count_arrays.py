@@ -22,6 +22,7 @@ from ethica.errors import InputError
 from ethica.fairness import CountTable, ScoreBins
 from ethica.fairness._count_table import NamedGroups, named_groups
 from ethica.fairness._roles import _feature_arrays
+from ethica.fairness._rollup import Factorized
 from ethica.mitigation._binary import NOT_BINARY
 
 Values = npt.NDArray[Any]
@@ -36,8 +37,20 @@ class Rows(NamedTuple):
     scores: Values | None
 
 
-#: Each non-empty cell's key values, its count and score sum, and how the scores were binned.
-Counted = tuple[list[Values], Values, Values | None, ScoreBins | None]
+class Counted(NamedTuple):
+    """Each non-empty cell's key values, its count and score sum, and how scores were binned.
+
+    ``score_codes``: each cell's score as the rank among the distinct scores, where the count
+    knows it already (the compiled count); the curves then need not sort the scores again.
+    """
+
+    keys: list[Values]
+    n: Values
+    sums: Values | None
+    bins: ScoreBins | None
+    score_codes: Factorized | None = None
+
+
 _PENDING = 4  # chunks whose cells wait before they are merged: memory stays a few chunks' worth
 _DENSE = 1 << 12  # integer keys spanning fewer values are coded by offset, without hashing
 _DENSE_CELLS = 1 << 17  # cells counted in one dense array (each chunk's bincount spans them)
@@ -89,7 +102,7 @@ def count_arrays(
         counted = _dense_count(rows, chunk_rows, score_bins)
     if counted is None:
         counted = _count_by_chunk_cells(rows, chunk_rows, score_bins)
-    keys, n, sums, bins = counted
+    keys, n, sums, bins, score_codes = counted
     names = list(features)
     cells: dict[str, Any] = {}
     groups: dict[str, NamedGroups] = {}
@@ -97,11 +110,12 @@ def count_arrays(
         codes, uniques = _factorize(keys[index])
         groups[name] = named_groups(codes, uniques, name, n, stacklevel=3)
         cells[name] = groups[name].column
-    cells["label"] = keys[len(names)].astype(np.int8)
-    cells["prediction"] = keys[len(names) + 1].astype(np.int8)
+    # The counts' own arrays, none the caller's: taken as they are where their type is right.
+    cells["label"] = keys[len(names)].astype(np.int8, copy=False)
+    cells["prediction"] = keys[len(names) + 1].astype(np.int8, copy=False)
     if scores is not None:
-        cells["score_bin"] = keys[-1].astype(np.float64)
-    cells["n"] = n.astype(np.int64)
+        cells["score_bin"] = keys[-1].astype(np.float64, copy=False)
+    cells["n"] = n.astype(np.int64, copy=False)
     if sums is not None:
         cells["score_sum"] = sums
     table = CountTable(
@@ -115,6 +129,8 @@ def count_arrays(
     for name, named in groups.items():
         # The groups' codes are known here: the curves and roll-ups need not read the names.
         table.keep_codes(name, named.sorted_codes())
+    if score_codes is not None:
+        table.keep_codes("score_bin", score_codes)
     return table
 
 
@@ -132,9 +148,16 @@ def _compiled(rows: Rows, limit: int) -> Counted | None:
     counted = compiled_count(keys, rows.labels, rows.decisions, rows.scores, limit)
     if counted is None:
         return None
-    values, labels, decisions, scores, n = counted
+    values, labels, decisions, codes, distinct, n = counted
     values = values.view(column.dtype) if text else values
-    return [values, labels, decisions, scores], n, n * scores, ScoreBins("exact")
+    scores = distinct[codes]
+    return Counted(
+        [values, labels, decisions, scores],
+        n,
+        n * scores,
+        ScoreBins("exact"),
+        Factorized(codes, len(distinct), distinct),
+    )
 
 
 def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
@@ -212,12 +235,12 @@ def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
     if exact is not None:
         values = exact.slot_value[positions[-1]]
         keys.append(values)
-        return keys, n, n * values, bins
+        return Counted(keys, n, n * values, bins)
     if scores is not None:
         assert sums is not None
         keys.append(positions[-1])
-        return keys, n, sums[present], bins
-    return keys, n, None, None
+        return Counted(keys, n, sums[present], bins)
+    return Counted(keys, n, None, None)
 
 
 def _more_distinct(scores: Values, limit: int, chunk_rows: int) -> bool:
@@ -303,7 +326,7 @@ def _count_by_chunk_cells(rows: Rows, chunk_rows: int, limit: int) -> Counted:
         bins = ScoreBins("equal_width", low, high, limit)
         keys, n, sums = _count(columns, labels, decisions, scores, bins, chunk_rows, None)
     assert n is not None
-    return keys, n, sums, bins
+    return Counted(keys, n, sums, bins)
 
 
 def _count(

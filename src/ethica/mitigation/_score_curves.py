@@ -57,30 +57,24 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
         )
     assert table.bins is not None
     cells, codes, names = _grouped_cells(table)
-    # Hashed, then the few distinct bins sorted: as np.unique, a sort of the cells' bins cheaper.
-    distinct, bins = pd.factorize(
-        cells["score_bin"].to_numpy(np.float64), sort=True, use_na_sentinel=False
-    )
+    distinct, bins = _score_codes(table, cells)
     groups, width = len(names), len(bins)
     counts = cells["n"].to_numpy(np.float64)
-    labels = (cells["label"].to_numpy() == 1).astype(np.int64)
-    # Per group, bin and label: the negatives and the positives side by side (sums of whole
-    # numbers in floats: exact below 2**53 rows).
-    key = (codes * width + distinct) * 2 + labels
-    by_label = np.bincount(key, weights=counts, minlength=groups * width * 2).astype(
-        np.float64, copy=False
-    )
-    by_label = by_label.reshape(groups, width, 2)
+    # Cells label * 2 + prediction are TN, FP, FN, TP, as the decisions were recorded.
+    cell = 2 * (cells["label"].to_numpy() == 1) + cells["prediction"].to_numpy(np.int64)
+    # Per group, bin and cell: one count over the cells, read along both ways below (sums of
+    # whole numbers in floats: exact below 2**53 rows, in whatever order they are added).
+    by_cell = np.bincount(
+        (codes * width + distinct) * 4 + cell, weights=counts, minlength=groups * width * 4
+    ).reshape(groups, width, 4)
+    negatives_by_bin = by_cell[:, :, 0] + by_cell[:, :, 1]
+    positives_by_bin = by_cell[:, :, 2] + by_cell[:, :, 3]
     centers = table.bins.centers(bins).astype(np.float64)
-    # Cells label * 2 + prediction are TN, FP, FN, TP; the curves keep (TP, FP, FN, TN).
-    cell = 2 * labels + cells["prediction"].to_numpy(np.int64)
-    decided = np.bincount(codes * 4 + cell, weights=counts, minlength=groups * 4).astype(
-        np.float64, copy=False
-    )
-    decided = decided.reshape(-1, 4)[:, [3, 1, 2, 0]]
+    # The curves keep (TP, FP, FN, TN).
+    decided = by_cell.sum(axis=1)[:, [3, 1, 2, 0]]
     curves = []
     for index, name in enumerate(names):
-        negatives, positives = by_label[index, :, 0], by_label[index, :, 1]
+        negatives, positives = negatives_by_bin[index], positives_by_bin[index]
         order = np.flatnonzero(negatives + positives)[::-1]
         curves.append(
             ScoreCurve(
@@ -92,6 +86,21 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
             )
         )
     return curves
+
+
+def _score_codes(table: CountTable, cells: pd.DataFrame) -> tuple[Codes, FloatArray]:
+    """Each cell's score bin as its rank among the distinct bins, and those bins in order.
+
+    The table's own codes of its bins (kept by who counted the cells) where the cells are
+    the table's; else the bins hashed, then the few distinct ones sorted (as ``np.unique``).
+    """
+    known = table.factorized("score_bin") if cells is table.cells else None
+    if known is not None:
+        return known.codes, np.asarray(known.values, dtype=np.float64)
+    distinct, bins = pd.factorize(
+        cells["score_bin"].to_numpy(np.float64), sort=True, use_na_sentinel=False
+    )
+    return distinct, bins
 
 
 def _grouped_cells(table: CountTable) -> tuple[pd.DataFrame, Codes, list[str]]:
