@@ -104,24 +104,32 @@ def count_arrays(
         counted = _count_by_chunk_cells(rows, chunk_rows, score_bins)
     keys, n, sums, bins, score_codes = counted
     names = list(features)
-    cells: dict[str, Any] = {}
+    # Each group's name now (a missing one warns here), the column of names when first read.
     groups: dict[str, NamedGroups] = {}
     for index, name in enumerate(names):
         codes, uniques = _factorize(keys[index])
         groups[name] = named_groups(codes, uniques, name, n, stacklevel=3)
-        cells[name] = groups[name].column
     # The counts' own arrays, none the caller's: taken as they are where their type is right.
-    cells["label"] = keys[len(names)].astype(np.int8, copy=False)
-    cells["prediction"] = keys[len(names) + 1].astype(np.int8, copy=False)
+    arrays: dict[str, Any] = {
+        "label": keys[len(names)].astype(np.int8, copy=False),
+        "prediction": keys[len(names) + 1].astype(np.int8, copy=False),
+    }
     if scores is not None:
-        cells["score_bin"] = keys[-1].astype(np.float64, copy=False)
-    cells["n"] = n.astype(np.int64, copy=False)
+        arrays["score_bin"] = keys[-1].astype(np.float64, copy=False)
+    arrays["n"] = n.astype(np.int64, copy=False)
     if sums is not None:
-        cells["score_sum"] = sums
-    table = CountTable(
+        arrays["score_sum"] = sums
+
+    def cells() -> pd.DataFrame:
+        columns = {name: named.column for name, named in groups.items()}
+        return pd.DataFrame({**columns, **arrays}, copy=False)  # arrays made here: no copy
+
+    # Thresholds read the groups' codes and a few arrays: the data frame waits to be read.
+    table = CountTable.deferred(
+        cells,
+        arrays,
         kind="binary",
         sensitive_features=tuple(names),
-        cells=pd.DataFrame(cells, copy=False),  # arrays made here: no copy of them needed
         keys=("label", "prediction", *(() if scores is None else ("score_bin",))),
         classes=(0, 1),
         bins=bins,
