@@ -179,12 +179,15 @@ def test_its_cells_are_built_when_first_read_and_equal_its_arrays() -> None:
     table = count_arrays(**arrays)
     policy = group_thresholds(table, criterion="equalized_odds")
     assert "cells" not in vars(table)  # the thresholds read the arrays, no data frame
+    columns = ("label", "prediction", "score_bin", "n", "score_sum")
+    read = {column: table.column(column) for column in columns}
+    assert table.column("n", np.float64).dtype == np.float64
     # Pickled and copied with its cells; the cells, once built, hold the very arrays.
     again = pickle.loads(pickle.dumps(table))
     assert copy.copy(table).cells.equals(again.cells)
-    for column in ("label", "prediction", "score_bin", "n", "score_sum"):
-        np.testing.assert_array_equal(table.column(column), table.cells[column].to_numpy())
-    assert table.column("n", np.float64).dtype == np.float64
+    for column, values in read.items():
+        np.testing.assert_array_equal(values, table.cells[column].to_numpy())
+        np.testing.assert_array_equal(table.column(column), again.column(column))
     _same(table, count_table(**arrays))
     _same(again, table)
     assert group_thresholds(again, criterion="equalized_odds").rules == policy.rules

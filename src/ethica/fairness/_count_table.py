@@ -158,14 +158,15 @@ class CountTable:
                 raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
             cells = deferred[0]()
             object.__setattr__(self, "cells", cells)
+            # From now on the columns are read from the cells, whatever is done to them.
+            object.__setattr__(self, "_deferred", None)
             return cells
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle and copy a deferred table with its cells built (a builder does not pickle)."""
-        state = dict(self.__dict__)
-        if state.pop("_deferred", None) is not None:
-            state["cells"] = self.cells
-        return state
+        if self.__dict__.get("_deferred") is not None:
+            self.cells  # noqa: B018 - reading them builds them
+        return {k: v for k, v in self.__dict__.items() if k != "_deferred"}
 
     def column(self, name: str, dtype: Any = None) -> np.ndarray[Any, Any]:
         """Return a column of the cells as an array (a deferred table's without building them)."""
