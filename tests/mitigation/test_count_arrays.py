@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,8 +37,8 @@ def _same(ours: CountTable, theirs: CountTable) -> None:
 
 
 def _codes_kept(table: CountTable) -> None:
-    """The group codes count_arrays keeps are those the table's names give."""
-    for feature in table.sensitive_features:
+    """The group and score codes count_arrays keeps are those the table's cells give."""
+    for feature in (*table.sensitive_features, *(k for k in table.keys if k == "score_bin")):
         kept, read = table.factorized(feature), factorize_sorted(table.cells[feature])
         assert kept is not None and read is not None
         assert kept.size == read.size
@@ -163,6 +166,32 @@ def test_thresholds_from_it_equal_fairlearns() -> None:
         mine = ours.rules[group]
         got = (mine.p0, mine.threshold0, mine.p1, mine.threshold1, mine.p_ignore)
         assert got == pytest.approx(rule, abs=1e-12)
+
+
+def test_its_cells_are_built_when_first_read_and_equal_its_arrays() -> None:
+    frame = generated(20_000)
+    arrays: dict[str, Any] = {
+        "sensitive_features": frame["group"].to_numpy(dtype="U1"),
+        "label": frame["y"].to_numpy(),
+        "prediction": frame["pred"].to_numpy(),
+        "score": frame["score"].to_numpy(),
+    }
+    table = count_arrays(**arrays)
+    policy = group_thresholds(table, criterion="equalized_odds")
+    assert "cells" not in vars(table)  # the thresholds read the arrays, no data frame
+    columns = ("label", "prediction", "score_bin", "n", "score_sum")
+    read = {column: table.column(column) for column in columns}
+    assert table.column("n", np.float64).dtype == np.float64
+    # Pickled and copied with its cells; the cells, once built, hold the very arrays.
+    again = pickle.loads(pickle.dumps(table))
+    assert copy.copy(table).cells.equals(again.cells)
+    for column, values in read.items():
+        np.testing.assert_array_equal(values, table.cells[column].to_numpy())
+        np.testing.assert_array_equal(table.column(column), again.column(column))
+    _same(table, count_table(**arrays))
+    _same(again, table)
+    assert group_thresholds(again, criterion="equalized_odds").rules == policy.rules
+    assert replace(table, classes=(0, 1)).cells.equals(table.cells)
 
 
 def test_bad_arrays_are_refused_with_what_to_fix() -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import itertools
 import re
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING as NO_DEFAULT
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -127,6 +128,52 @@ class CountTable:
         if column not in known:
             known[column] = factorize_sorted(self.cells[column])
         return known[column]
+
+    @classmethod
+    def deferred(
+        cls, cells: Callable[[], pd.DataFrame], arrays: Mapping[str, Any], **values: Any
+    ) -> CountTable:
+        """Build a table whose ``cells`` become a data frame when first read.
+
+        For who counts arrays (``count_arrays``): ``cells`` builds the frame; ``arrays`` are
+        some of its columns as numpy arrays, which :meth:`column` gives without building it
+        (choosing thresholds reads no other). ``values``: the other fields.
+        """
+        table = cls.__new__(cls)
+        for known in fields(cls):
+            if known.name != "cells":
+                value = values.get(known.name, known.default)
+                if value is NO_DEFAULT:
+                    value = known.default_factory()  # type: ignore[misc]
+                object.__setattr__(table, known.name, value)
+        object.__setattr__(table, "_deferred", (cells, dict(arrays)))
+        return table
+
+    if not TYPE_CHECKING:  # to the type checker ``cells`` is a field like any other
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached for an attribute not set: the cells of a deferred table, once.
+            deferred = self.__dict__.get("_deferred")
+            if name != "cells" or deferred is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            cells = deferred[0]()
+            object.__setattr__(self, "cells", cells)
+            # From now on the columns are read from the cells, whatever is done to them.
+            object.__setattr__(self, "_deferred", None)
+            return cells
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle and copy a deferred table with its cells built (a builder does not pickle)."""
+        if self.__dict__.get("_deferred") is not None:
+            self.cells  # noqa: B018 - reading them builds them
+        return {k: v for k, v in self.__dict__.items() if k != "_deferred"}
+
+    def column(self, name: str, dtype: Any = None) -> np.ndarray[Any, Any]:
+        """Return a column of the cells as an array (a deferred table's without building them)."""
+        deferred = self.__dict__.get("_deferred")
+        if deferred is not None and name in deferred[1]:
+            return np.asarray(deferred[1][name], dtype=dtype)
+        return self.cells[name].to_numpy(dtype)
 
     def keep_codes(self, column: str, codes: Factorized) -> None:
         """Keep a column's codes (as :meth:`factorized` gives them) known to who built the cells."""

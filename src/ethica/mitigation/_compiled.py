@@ -73,47 +73,48 @@ def _count_cells(
     scores: Values,
     low: float,
     scale: float,
-    width: int,
+    shift: int,
     slot_value: Values,
     limit: int,
     counts: Values,
-) -> tuple[int, int, int]:
-    """Add each row to counts[slot, key - lowest_key, label, decision]; note each slot's score.
+) -> tuple[int, int]:
+    """Add each row to counts[slot << shift + (key - lowest_key) * 4 + label * 2 + decision].
 
-    Returns the OR of the labels, of the decisions, and the distinct scores met, or -1 as soon
-    as a slot meets a second score or more than ``limit`` scores are distinct.
+    Notes each slot's score. Returns the OR of every label and decision, and the distinct
+    scores met, or -1 as soon as a slot meets a second score or more than ``limit`` are
+    distinct. Few values live across the loop (a shift, not a width; one OR for both roles;
+    the lowest key folded into an offset), so that none waits on the stack.
     """
-    label_bits = np.int64(0)
-    decision_bits = np.int64(0)
+    either_bits = np.int64(0)
     distinct = 0
+    offset = -np.int64(lowest_key) * 4
     for row in range(len(keys)):
         value = scores[row]
+        slot = np.int64((value - low) * scale)
         # Unsigned indices: in range by construction, and no check for a negative one per row.
-        slot = np.uint64(np.int64((value - low) * scale))
-        held = slot_value[slot]
+        held = slot_value[np.uint64(slot)]
         if held != value:  # the first row of this score (a branch taken once per score)
             if held == held or distinct == limit:  # the slot holds another score, or too many
-                return 0, 0, -1
-            slot_value[slot] = value
+                return 0, -1
+            slot_value[np.uint64(slot)] = value
             distinct += 1
         label = np.int64(labels[row])
         decision = np.int64(decisions[row])
-        label_bits |= label
-        decision_bits |= decision
-        group = np.int64(keys[row]) - lowest_key
+        either_bits |= label | decision
         # A label or decision other than 0/1 is refused after the pass: & 1 keeps it in bounds.
-        cell = np.int64(slot) * width + group * 4 + (label & 1) * 2 + (decision & 1)
+        cell = (slot << shift) + np.int64(keys[row]) * 4 + offset + (label & 1) * 2 + (decision & 1)
         counts[np.uint64(cell)] += 1
-    return int(label_bits), int(decision_bits), distinct
+    return int(either_bits), distinct
 
 
 def compiled_count(
     keys: Values, labels: Values, decisions: Values, scores: Values, limit: int
-) -> tuple[Values, Values, Values, Values, Values] | None:
+) -> tuple[Values, Values, Values, Values, Values, Values] | None:
     """Count the rows of one short-range integer key; None where the numpy count must.
 
     ``keys``: integers (text already read as integers). Returns, for each non-empty cell in
-    the order (key, label, decision, score), its key, label, decision, exact score and count.
+    the order (key, label, decision, score), its key, label and decision (int8), its score's
+    rank among the distinct scores, and its count; and the distinct scores, ascending.
     Labels or decisions other than 0/1 and scores that are not finite raise ``InputError``.
     """
     if keys.dtype.kind not in "iu" or not len(keys):
@@ -126,31 +127,34 @@ def compiled_count(
         raise InputError("the scores must be finite numbers; fill or drop the missing ones")
     slots = 1 << int(np.ceil(np.log2(4 * limit)))
     width = (highest_key - lowest_key + 1) * 4
-    if width * slots > _MOST_CELLS:
+    shift = max(int(width - 1).bit_length(), 2)  # each slot's cells: a power of two of them
+    if slots << shift > _MOST_CELLS:
         return None
     scale = (slots - 1) / (high - low) if high > low else 0.0
     if not np.isfinite(scale) or (high - low) * scale >= slots:
         return None
     slot_value = np.full(slots, np.nan)
     # 32-bit counts where no cell can pass them: half the memory the increments touch.
-    counts = np.zeros(slots * width, dtype=np.int32 if len(keys) < 2**31 else np.int64)
-    label_bits, decision_bits, distinct = _count_cells(
-        keys, lowest_key, labels, decisions, scores, low, scale, width, slot_value, limit, counts
+    counts = np.zeros(slots << shift, dtype=np.int32 if len(keys) < 2**31 else np.int64)
+    either_bits, distinct = _count_cells(
+        keys, lowest_key, labels, decisions, scores, low, scale, shift, slot_value, limit, counts
     )
     if distinct < 0:
         return None  # two scores closer than a step, or more than kept exactly: the numpy count
-    for bits, role in ((label_bits, "label"), (decision_bits, "prediction")):
-        if bits & ~1:
-            raise InputError(NOT_BINARY.format(role=role))
+    if either_bits & ~1:  # which of the two: read again (a refusal, not the common case)
+        for values, role in ((labels, "label"), (decisions, "prediction")):
+            if int(np.bitwise_or.reduce(values)) & ~1:
+                raise InputError(NOT_BINARY.format(role=role))
     filled = np.flatnonzero(slot_value == slot_value)
     # Slots ascend with the score: (key, label, decision) first, then the score, in order.
-    by_cell = counts.reshape(slots, width)[filled].T
+    by_cell = counts.reshape(slots, 1 << shift)[filled, :width].T
     present = np.flatnonzero(by_cell)
     cell, score = np.divmod(present, len(filled))
-    group, label, decision = cell // 4, (cell // 2) % 2, cell % 2
+    group, label, decision = cell >> 2, (cell >> 1) & 1, cell & 1
     key_values = (group + lowest_key).astype(keys.dtype)
     n = by_cell.ravel()[present].astype(np.int64)
-    return key_values, label, decision, slot_value[filled][score], n
+    as_int8 = label.astype(np.int8), decision.astype(np.int8)
+    return key_values, *as_int8, score, slot_value[filled], n
 
 
 @numba.njit(cache=True, nogil=True)

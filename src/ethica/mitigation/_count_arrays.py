@@ -22,6 +22,7 @@ from ethica.errors import InputError
 from ethica.fairness import CountTable, ScoreBins
 from ethica.fairness._count_table import NamedGroups, named_groups
 from ethica.fairness._roles import _feature_arrays
+from ethica.fairness._rollup import Factorized
 from ethica.mitigation._binary import NOT_BINARY
 
 Values = npt.NDArray[Any]
@@ -36,8 +37,20 @@ class Rows(NamedTuple):
     scores: Values | None
 
 
-#: Each non-empty cell's key values, its count and score sum, and how the scores were binned.
-Counted = tuple[list[Values], Values, Values | None, ScoreBins | None]
+class Counted(NamedTuple):
+    """Each non-empty cell's key values, its count and score sum, and how scores were binned.
+
+    ``score_codes``: each cell's score as the rank among the distinct scores, where the count
+    knows it already (the compiled count); the curves then need not sort the scores again.
+    """
+
+    keys: list[Values]
+    n: Values
+    sums: Values | None
+    bins: ScoreBins | None
+    score_codes: Factorized | None = None
+
+
 _PENDING = 4  # chunks whose cells wait before they are merged: memory stays a few chunks' worth
 _DENSE = 1 << 12  # integer keys spanning fewer values are coded by offset, without hashing
 _DENSE_CELLS = 1 << 17  # cells counted in one dense array (each chunk's bincount spans them)
@@ -89,25 +102,34 @@ def count_arrays(
         counted = _dense_count(rows, chunk_rows, score_bins)
     if counted is None:
         counted = _count_by_chunk_cells(rows, chunk_rows, score_bins)
-    keys, n, sums, bins = counted
+    keys, n, sums, bins, score_codes = counted
     names = list(features)
-    cells: dict[str, Any] = {}
+    # Each group's name now (a missing one warns here), the column of names when first read.
     groups: dict[str, NamedGroups] = {}
     for index, name in enumerate(names):
         codes, uniques = _factorize(keys[index])
         groups[name] = named_groups(codes, uniques, name, n, stacklevel=3)
-        cells[name] = groups[name].column
-    cells["label"] = keys[len(names)].astype(np.int8)
-    cells["prediction"] = keys[len(names) + 1].astype(np.int8)
+    # The counts' own arrays, none the caller's: taken as they are where their type is right.
+    arrays: dict[str, Any] = {
+        "label": keys[len(names)].astype(np.int8, copy=False),
+        "prediction": keys[len(names) + 1].astype(np.int8, copy=False),
+    }
     if scores is not None:
-        cells["score_bin"] = keys[-1].astype(np.float64)
-    cells["n"] = n.astype(np.int64)
+        arrays["score_bin"] = keys[-1].astype(np.float64, copy=False)
+    arrays["n"] = n.astype(np.int64, copy=False)
     if sums is not None:
-        cells["score_sum"] = sums
-    table = CountTable(
+        arrays["score_sum"] = sums
+
+    def cells() -> pd.DataFrame:
+        columns = {name: named.column for name, named in groups.items()}
+        return pd.DataFrame({**columns, **arrays}, copy=False)  # arrays made here: no copy
+
+    # Thresholds read the groups' codes and a few arrays: the data frame waits to be read.
+    table = CountTable.deferred(
+        cells,
+        arrays,
         kind="binary",
         sensitive_features=tuple(names),
-        cells=pd.DataFrame(cells, copy=False),  # arrays made here: no copy of them needed
         keys=("label", "prediction", *(() if scores is None else ("score_bin",))),
         classes=(0, 1),
         bins=bins,
@@ -115,6 +137,8 @@ def count_arrays(
     for name, named in groups.items():
         # The groups' codes are known here: the curves and roll-ups need not read the names.
         table.keep_codes(name, named.sorted_codes())
+    if score_codes is not None:
+        table.keep_codes("score_bin", score_codes)
     return table
 
 
@@ -132,9 +156,16 @@ def _compiled(rows: Rows, limit: int) -> Counted | None:
     counted = compiled_count(keys, rows.labels, rows.decisions, rows.scores, limit)
     if counted is None:
         return None
-    values, labels, decisions, scores, n = counted
+    values, labels, decisions, codes, distinct, n = counted
     values = values.view(column.dtype) if text else values
-    return [values, labels, decisions, scores], n, n * scores, ScoreBins("exact")
+    scores = distinct[codes]
+    return Counted(
+        [values, labels, decisions, scores],
+        n,
+        n * scores,
+        ScoreBins("exact"),
+        Factorized(codes, len(distinct), distinct),
+    )
 
 
 def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
@@ -212,12 +243,12 @@ def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
     if exact is not None:
         values = exact.slot_value[positions[-1]]
         keys.append(values)
-        return keys, n, n * values, bins
+        return Counted(keys, n, n * values, bins)
     if scores is not None:
         assert sums is not None
         keys.append(positions[-1])
-        return keys, n, sums[present], bins
-    return keys, n, None, None
+        return Counted(keys, n, sums[present], bins)
+    return Counted(keys, n, None, None)
 
 
 def _more_distinct(scores: Values, limit: int, chunk_rows: int) -> bool:
@@ -303,7 +334,7 @@ def _count_by_chunk_cells(rows: Rows, chunk_rows: int, limit: int) -> Counted:
         bins = ScoreBins("equal_width", low, high, limit)
         keys, n, sums = _count(columns, labels, decisions, scores, bins, chunk_rows, None)
     assert n is not None
-    return keys, n, sums, bins
+    return Counted(keys, n, sums, bins)
 
 
 def _count(

@@ -6,7 +6,9 @@ decision), so the curves cost one roll-up of the table, whatever the size of the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +24,8 @@ from ethica.fairness._rollup import (
 )
 
 FloatArray = npt.NDArray[np.float64]
+#: A column of the cells as an array: ``column(name)`` or ``column(name, dtype)``.
+Column = Callable[..., npt.NDArray[Any]]
 
 
 @dataclass(frozen=True)
@@ -56,31 +60,26 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
             "pass label=, prediction= and score= to count_table"
         )
     assert table.bins is not None
-    cells, codes, names = _grouped_cells(table)
-    # Hashed, then the few distinct bins sorted: as np.unique, a sort of the cells' bins cheaper.
-    distinct, bins = pd.factorize(
-        cells["score_bin"].to_numpy(np.float64), sort=True, use_na_sentinel=False
-    )
+    column, codes, names = _grouped_cells(table)
+    # The table's own cells (not a roll-up of them): the bins' codes it keeps apply.
+    distinct, bins = _score_codes(table, column, own=column == table.column)
     groups, width = len(names), len(bins)
-    counts = cells["n"].to_numpy(np.float64)
-    labels = (cells["label"].to_numpy() == 1).astype(np.int64)
-    # Per group, bin and label: the negatives and the positives side by side (sums of whole
-    # numbers in floats: exact below 2**53 rows).
-    key = (codes * width + distinct) * 2 + labels
-    by_label = np.bincount(key, weights=counts, minlength=groups * width * 2).astype(
-        np.float64, copy=False
-    )
-    by_label = by_label.reshape(groups, width, 2)
+    counts = column("n", np.float64)
+    # Cells label * 2 + prediction are TN, FP, FN, TP, as the decisions were recorded.
+    cell = 2 * (column("label") == 1) + column("prediction", np.int64)
+    # Per group, bin and cell: one count over the cells, read along both ways below (sums of
+    # whole numbers in floats: exact below 2**53 rows, in whatever order they are added).
+    by_cell = np.bincount(
+        (codes * width + distinct) * 4 + cell, weights=counts, minlength=groups * width * 4
+    ).reshape(groups, width, 4)
+    negatives_by_bin = by_cell[:, :, 0] + by_cell[:, :, 1]
+    positives_by_bin = by_cell[:, :, 2] + by_cell[:, :, 3]
     centers = table.bins.centers(bins).astype(np.float64)
-    # Cells label * 2 + prediction are TN, FP, FN, TP; the curves keep (TP, FP, FN, TN).
-    cell = 2 * labels + cells["prediction"].to_numpy(np.int64)
-    decided = np.bincount(codes * 4 + cell, weights=counts, minlength=groups * 4).astype(
-        np.float64, copy=False
-    )
-    decided = decided.reshape(-1, 4)[:, [3, 1, 2, 0]]
+    # The curves keep (TP, FP, FN, TN).
+    decided = by_cell.sum(axis=1)[:, [3, 1, 2, 0]]
     curves = []
     for index, name in enumerate(names):
-        negatives, positives = by_label[index, :, 0], by_label[index, :, 1]
+        negatives, positives = negatives_by_bin[index], positives_by_bin[index]
         order = np.flatnonzero(negatives + positives)[::-1]
         curves.append(
             ScoreCurve(
@@ -94,25 +93,48 @@ def score_curves(table: CountTable) -> list[ScoreCurve]:
     return curves
 
 
-def _grouped_cells(table: CountTable) -> tuple[pd.DataFrame, Codes, list[str]]:
-    """Return the cells, each one's group (full intersection, sorted) and the groups' names.
+def _score_codes(table: CountTable, column: Column, *, own: bool) -> tuple[Codes, FloatArray]:
+    """Each cell's score bin as its rank among the distinct bins, and those bins in order.
+
+    The table's own codes of its bins (kept by who counted the cells) where the cells are
+    the table's; else the bins hashed, then the few distinct ones sorted (as ``np.unique``).
+    """
+    known = table.factorized("score_bin") if own else None
+    if known is not None:
+        return known.codes, np.asarray(known.values, dtype=np.float64)
+    distinct, bins = pd.factorize(column("score_bin", np.float64), sort=True, use_na_sentinel=False)
+    return distinct, bins
+
+
+def _grouped_cells(table: CountTable) -> tuple[Column, Codes, list[str]]:
+    """Return the cells' columns, each cell's group (full intersection, sorted) and the names.
 
     The curves add the cells up per group and bin themselves, so the cells need no roll-up:
-    their group codes suffice ("everyone" without features).
+    their group codes suffice ("everyone" without features). The table's own cells are read
+    as it gives them (:meth:`CountTable.column`: a count of arrays keeps them as such).
     """
     features = table.sensitive_features
-    cells = table.cells
     if not features:
-        return cells, np.zeros(len(cells), dtype=np.int64), ["everyone"]
+        return table.column, np.zeros(len(table.column("n")), dtype=np.int64), ["everyone"]
     parts = [table.factorized(feature) for feature in features]
     if any(part is None for part in parts):
         rollup = table.rollup(features)
-        return rollup.cells, rollup.codes, group_labels(rollup.groups, features)
+        return _frame_columns(rollup.cells), rollup.codes, group_labels(rollup.groups, features)
     if len(parts) == 1 and parts[0] is not None:
         # One feature: its codes are the groups, its sorted values their names.
-        return cells, parts[0].codes, group_labels({features[0]: parts[0].values}, features)
+        return (
+            table.column,
+            parts[0].codes,
+            group_labels({features[0]: parts[0].values}, features),
+        )
+    cells = table.cells
     key = combined_key([part for part in parts if part is not None], len(cells))
     codes, first = distinct_keys(key, int(key.max()) + 1)
     # Each group's values from its first cell (a few values: no data frame of them).
     groups = {feature: cells[feature].array.take(first) for feature in features}
-    return cells, codes, group_labels(groups, features)
+    return table.column, codes, group_labels(groups, features)
+
+
+def _frame_columns(cells: pd.DataFrame) -> Column:
+    """Read a data frame's columns as arrays."""
+    return lambda name, dtype=None: cells[name].to_numpy(dtype)
