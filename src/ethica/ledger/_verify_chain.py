@@ -112,13 +112,13 @@ def scan(
     prefix = '{"chain":' + encode_basestring(chain) + ',"format":' + _FORMAT + ',"key_id":'
     sha256 = hashlib.sha256
     stack, blocks, at_sizes = result.tail, result.blocks, result.at_sizes
-    expected = size = start
+    size = start  # the tree's size, and so the sequence the next record must have
     for record in records:
         (sequence, recorded_at, kind, subject, public, nonce, ciphertext, key_id, link, stored) = (
             record
         )
-        if sequence != expected or link != previous:
-            result.problem = _break(chain, record, expected, previous, records)
+        if sequence != size or link != previous:
+            result.problem = _break(chain, record, size, previous, records)
             break
         # ``link`` equals the previous verified hash (hex) already; the other strings are
         # quoted as stored unless they hold a quote or backslash, so the bytes still split
@@ -127,6 +127,13 @@ def scan(
         joined = f"{recorded_at}{kind}{subject}{key_id}{nonce}{ciphertext}"
         if '"' in joined or "\\" in joined or (nonce is None) is not (ciphertext is None):
             content = _content(chain, record)
+        elif key_id is not None and subject is not None and ciphertext is not None:
+            content = (  # a decision's entry: every field given, in one string
+                f'{prefix}"{key_id}","kind":"{kind}","previous_hash":"{link}",'
+                f'"public":{public},"recorded_at":"{recorded_at}","sealed":'
+                f'{{"ciphertext":"{ciphertext}","nonce":"{nonce}"}},'
+                f'"sequence":{sequence},"subject":"{subject}"}}'
+            ).encode("utf-8", "surrogatepass")
         else:
             quoted_key = "null" if key_id is None else f'"{key_id}"'
             quoted_subject = "null" if subject is None else f'"{subject}"'
@@ -163,7 +170,9 @@ def scan(
             break
         stack.append(sha256(b"\x00" + digest).digest())
         size += 1
-        if size & _BLOCK_MASK:
+        if size & 1:  # an odd size completes no subtree
+            pass
+        elif size & _BLOCK_MASK:
             carry = size
             while not carry & 1:
                 right = stack.pop()
@@ -177,7 +186,6 @@ def scan(
         if kind == "anchor":
             result.anchors.append((sequence, json.loads(public)))
         previous = stored
-        expected += 1
         if size == next_size:
             at_sizes[size] = (tuple(stack), stored)
             next_size = next(wanted)

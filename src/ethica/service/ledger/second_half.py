@@ -13,9 +13,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -42,21 +44,19 @@ _PASSED_ON = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
 def spawned_reading(session: Session) -> ParallelReading | None:
     """Read a long chain's second half in a started process, from the session's database.
 
-    None when the database cannot be opened a second time (SQLite in memory, another driver).
+    The first process starts now: it imports what it needs and connects while this one reads
+    the heads and checks their signatures, and waits for its task (a process never given one
+    ends when the reading is collected). None when the database cannot be opened a second
+    time (SQLite in memory, another driver).
     """
     database = connection_parameters(session)
     if database is None:
         return None
+    ready = [_start(database)]
 
     def begin(task: HalfTask) -> Callable[[], bytes | None]:
-        request = json.dumps({"database": database, "task": task.to_json()}).encode()
-        child = subprocess.Popen(
-            [sys.executable, "-m", __name__],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=_environment(),
-        )
+        child = ready.pop() if ready else _start(database)
+        request = json.dumps(task.to_json()).encode() + b"\n"
         # A long request would fill the pipe before the process reads it: this process must
         # not wait for that, it has the first half to read.
         sender = threading.Thread(target=_send, args=(child, request), daemon=True)
@@ -71,7 +71,37 @@ def spawned_reading(session: Session) -> ParallelReading | None:
 
         return wait
 
+    weakref.finalize(begin, _end_unused, ready)
     return ParallelReading(begin)
+
+
+def _start(database: dict[str, Any]) -> subprocess.Popen[bytes]:
+    """Start a process that connects to ``database``, then waits for a task on its stdin."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", __name__],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_environment(),
+    )
+    assert child.stdin is not None
+    try:  # one short line: the pipe holds it
+        child.stdin.write(json.dumps(database).encode() + b"\n")
+        child.stdin.flush()
+    except BrokenPipeError:  # it ended already; waiting for it tells the failure
+        pass
+    return child
+
+
+def _end_unused(ready: list[subprocess.Popen[bytes]]) -> None:
+    """End a started process that was never given a task: no task, it reads no database."""
+    for child in ready:
+        for pipe in (child.stdin, child.stdout):
+            if pipe is not None:
+                pipe.close()
+        child.kill()
+        child.wait()
+    ready.clear()
 
 
 def connection_parameters(session: Session) -> dict[str, Any] | None:
@@ -89,19 +119,23 @@ def connection_parameters(session: Session) -> dict[str, Any] | None:
     return None
 
 
-def records(database: dict[str, Any], task: HalfTask) -> Iterator[StoredEntry]:
-    """The task's records, read over a connection of this process's own."""
-    values = {"chain": task.chain, "start": task.start}
+def connect(database: dict[str, Any]) -> Any:
+    """Open ``database`` (the parameters :func:`connection_parameters` gave) from this process."""
     if "sqlite" in database:
-        import sqlite3
-
-        connection: Any = sqlite3.connect(database["sqlite"], timeout=30)
+        connection = sqlite3.connect(database["sqlite"], timeout=30)
         connection.execute(f"PRAGMA mmap_size={_SQLITE_MAP_BYTES}")
+        return connection
+    import psycopg
+
+    return psycopg.connect(**database["postgresql"])
+
+
+def records(connection: Any, task: HalfTask) -> Iterator[StoredEntry]:
+    """The task's records, read over ``connection`` (one of :func:`connect`)."""
+    values = {"chain": task.chain, "start": task.start}
+    if isinstance(connection, sqlite3.Connection):
         cursor = connection.execute(RECORDS_QUERY, values)
     else:
-        import psycopg
-
-        connection = psycopg.connect(**database["postgresql"])
         cursor = connection.cursor(name="ethica_second_half")
         cursor.itersize = _BATCH_ROWS
         query = RECORDS_QUERY.replace(":chain", "%(chain)s").replace(":start", "%(start)s")
@@ -125,10 +159,17 @@ def _environment() -> dict[str, str]:
 
 
 def main() -> None:
-    """Answer one request: read the half, hash it, write the answer."""
-    request = json.loads(sys.stdin.buffer.read())
-    task = HalfTask.from_json(request["task"])
-    sys.stdout.buffer.write(task.answer(records(request["database"], task)))
+    """Connect, then answer one task: read the half, hash it, write the answer.
+
+    The first line on stdin names the database, the second is the task; a process whose stdin
+    ends before the task ends quietly.
+    """
+    connection = connect(json.loads(sys.stdin.buffer.readline()))
+    line = sys.stdin.buffer.readline()
+    if not line:
+        return
+    task = HalfTask.from_json(json.loads(line))
+    sys.stdout.buffer.write(task.answer(records(connection, task)))
 
 
 if __name__ == "__main__":

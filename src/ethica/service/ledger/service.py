@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ethica.ledger import FileWitness, VerificationReport, verify_store
+from ethica.ledger import FileWitness, ParallelReading, VerificationReport, verify_store
 from ethica.service.ledger.entries import index_ledger
 from ethica.service.ledger.heads import public_key, witness_path
 from ethica.service.ledger.rows import check_decision_rows
@@ -36,10 +36,13 @@ def verify_ledger(
     ``parallel`` verifies each long chain in two halves on two processes (the second one
     started for it, :mod:`ethica.service.ledger.second_half`).
     """
+    heads = stored_heads(session)
+    # Started first, the second half's process gets ready while the rest is read and checked.
+    long_chain = any(h.size >= ParallelReading.min_entries for h in heads)
+    reading = spawned_reading(session) if parallel and long_chain else None
     path = witness or witness_path(settings.database.url, settings.ledger.witness_path)
     witnessed = FileWitness(path).heads() if path is not None and path.exists() else None
     store = SqlEntryStore(session)
-    heads = stored_heads(session)
     report = verify_store(
         store,
         chains=chains,
@@ -47,7 +50,7 @@ def verify_ledger(
         heads=heads,
         witnessed=witnessed,
         public_key=public_key(settings),
-        parallel=spawned_reading(session) if parallel else None,
+        parallel=reading,
     )
     newest: dict[str, int] = {}
     for head in heads:
