@@ -17,7 +17,7 @@ from page_checks import axe_violations, blocking, foreign_references
 from scenes import CREDIT, decide, enter_portal, register_credit, staff_api, text_of
 
 from conftest import LiveService, staff_page
-from ethica.demo._bank import CONSENT_NOTICES
+from ethica.demo._bank_consent import CONSENT_NOTICES
 
 POSTCODE = "user.contact.address.postal_code"
 

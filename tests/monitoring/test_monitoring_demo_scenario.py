@@ -156,7 +156,7 @@ def test_a_pass_raises_the_alerts_its_report_shows(windows: dict) -> None:  # ty
 def test_the_default_input_drift_rule_fires_for_the_postcode_shift_from_week_nine(
     windows: dict,  # type: ignore[type-arg]
 ) -> None:
-    """The rule reads each feature's drift from its reference over the last 7 days."""
+    """The rule reads each feature's drift from its reference over the last 14 days."""
     from ethica.monitoring._alerts import default_rules
     from ethica.monitoring._report import monitoring_report, span_alerts
 

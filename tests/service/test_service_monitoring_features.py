@@ -20,16 +20,36 @@ from sqlalchemy import update
 from ethica.explain import TrainingSummary
 from ethica.governance import parse_spec
 from ethica.monitoring._feature_counts import FeatureBins
+from ethica.monitoring._training import counted
 from ethica.monitoring._weekly import by_week, drift_grid
 from ethica.scoring import dump_model
 from ethica.service.app import state_of
 from ethica.service.decisions.tables import Decision
-from ethica.service.monitoring.features import counted, feature_reference
+from ethica.service.monitoring.features import feature_reference
 from ethica.service.monitoring.service import load_windows, run_monitor
 from ethica.service.systems.service import get_system
 
 DAY0 = datetime(2026, 9, 7, tzinfo=UTC)
 DAYS, PER_DAY = 8, 12
+
+
+def test_a_summary_recorded_before_it_kept_counts_gives_its_sample_marked_as_such(
+    service: Callable[..., Service], lightgbm_model: Any
+) -> None:
+    """Drawn on the heat map, but no drift alert rests on it (see ``_report_inputs``)."""
+    running, summary = _started(service, lightgbm_model)
+    older = {k: v for k, v in summary.to_dict().items() if k != "feature_counts"}
+    stored = running.client.put(
+        "/v1/systems/credit/models/1/training-summary",
+        json=older,
+        headers=running.headers["admin"],
+    )
+    assert stored.status_code == 200, stored.text
+    with state_of(running.app).sessions() as session:
+        reference = feature_reference(session, get_system(session, system_id="credit"))
+    assert reference is not None and reference.sampled
+    assert summary.background is not None
+    assert reference.reference["income"].total == len(summary.background) == 200
 
 
 def _started(service: Callable[..., Service], lightgbm_model: Any) -> tuple[Service, Any]:
@@ -92,6 +112,15 @@ def test_monitor_counts_sealed_features_per_day_and_the_grid_finds_the_shift(
     assert reference is not None
     low, high = summary.ranges["income"]
     assert reference.bins["income"] == FeatureBins("numeric", low, high, 20)
+    # The reference is every training row (400), counted once in the bins, not the summary's
+    # 200-row sample of them.
+    frame, _ = credit_frame()
+    assert not reference.sampled
+    for name in ("income", "housing"):
+        expected = counted(frame[name].tolist(), reference.bins[name])
+        assert reference.reference[name].total == len(frame) == 400
+        np.testing.assert_array_equal(reference.reference[name].values, expected.values)
+        np.testing.assert_array_equal(reference.reference[name].counts, expected.counts)
     for day in range(DAYS):
         stored = windows[DAY0 + timedelta(days=day)].features
         expected = counted([f["income"] for f in sent[day]], reference.bins["income"])

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from service_testing import Service
 from web_testing import csrf_of, customer_token, viewing_as
 
-from ethica.demo._bank import CONSENT_NOTICES
+from ethica.demo._bank_consent import CONSENT_NOTICES
 
 
 def _words(html: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from ethica.demo._bank_consent import record_consent_choices
 from ethica.demo._bank_history import HISTORY_DAYS, History, replay_history
 from ethica.demo._bank_models import TrainedSystem, feature_frame, train_system
 from ethica.demo._bank_people import (
@@ -43,15 +44,9 @@ from ethica.demo._systems import (
 )
 from ethica.demo._tickets import generate_tickets
 from ethica.errors import InputError
-from ethica.privacy import NoticeKind
 
 #: Customers whose decisions the demo runs through the gateway (three each).
 DECIDED_CUSTOMERS = 1000
-#: Shares of the demo customers who, before their decisions, ...
-OBJECT_TO_AUTOMATION = 0.03  # ... object to automated decisions (GDPR Art. 22)
-OBJECT_TO_PROFILING = 0.02  # ... object to profiling (Art. 21)
-WITHDRAW_POSTCODE = 0.05  # ... opt out of their postcode being used for credit decisions
-WITHDRAW_PERSONALIZATION = 0.05  # ... opt out of personalization
 #: Share of final decisions whose true outcome is recorded (the rest is not known yet).
 OUTCOME_SHARE = 0.5
 _PROTECTED = ("sex", "age_band", "origin")
@@ -201,7 +196,7 @@ def build_bank(
             demo.history = replay_history(
                 state, now=utcnow(), reviewer_id=staff[reviewer], days=history_days, seed=seed
             )
-        demo.consent_changes = _consent(state, people, rng)
+        demo.consent_changes = record_consent_choices(state, people, rng)
         rows = _rows(customers, seed=seed).iloc[-decided:].reset_index(drop=True)
         history = _rows(customers, seed=seed).iloc[:-decided]
         demo.candidate = _shadow_candidate(
@@ -293,73 +288,6 @@ def _create_staff(state: Any) -> dict[str, str]:
             for login in STAFF
         ]
         return {user.email: user.id for user in users}
-
-
-#: The demo bank's consent notices: (data use, kind, what the customer reads).
-CONSENT_NOTICES: tuple[tuple[str, NoticeKind, str], ...] = (
-    (
-        "personalize",
-        "opt_out",
-        "We use what we know about your accounts to suggest the products most useful to you. "
-        "You can say no: you then see the same suggestions as every customer.",
-    ),
-    (
-        "marketing",
-        "opt_in",
-        "With your agreement, we tell you about offers that match your situation, in the app "
-        "and by post. Without it, we send you no offers.",
-    ),
-)
-
-
-def _consent(state: Any, people: pd.DataFrame, rng: random.Random) -> dict[str, int]:
-    """Record withdrawals and objections of some customers, before any decision about them."""
-    from ethica.service.consent.service import put_notice, record_consent, record_objection
-
-    ids = list(people["customer_id"])
-    rng.shuffle(ids)
-    shares = {
-        "objected to automated decisions": OBJECT_TO_AUTOMATION,
-        "objected to profiling": OBJECT_TO_PROFILING,
-        "withdrew their postcode from credit decisions": WITHDRAW_POSTCODE,
-        "opted out of personalization": WITHDRAW_PERSONALIZATION,
-    }
-    groups: dict[str, list[str]] = {}
-    start = 0
-    for what, share in shares.items():
-        count = max(1, round(share * len(ids)))
-        groups[what] = ids[start : start + count]
-        start += count
-
-    def job(batch: Any) -> None:
-        # The uses of data a customer can say yes or no to, each with its wording in the portal.
-        for key, kind, text in CONSENT_NOTICES:
-            put_notice(batch, data_use_key=key, kind=kind, text=text)
-        for subject in groups["objected to automated decisions"]:
-            record_objection(batch, subject_id=subject, kind="automated_decision", source="portal")
-        for subject in groups["objected to profiling"]:
-            record_objection(batch, subject_id=subject, kind="profiling", source="portal")
-        for subject in groups["withdrew their postcode from credit decisions"]:
-            record_consent(
-                batch,
-                subject_id=subject,
-                data_use_key="finance",
-                status="withdrawn",
-                data_category_key="user.contact.address.postal_code",
-                source="portal",
-            )
-        for subject in groups["opted out of personalization"]:
-            record_consent(
-                batch,
-                subject_id=subject,
-                data_use_key="personalize",
-                status="withdrawn",
-                source="portal",
-            )
-
-    state.gateway.writer.run(job)
-    state.gateway.consent.forget()
-    return {what: len(subjects) for what, subjects in groups.items()}
 
 
 def _decide(state: Any, rows: pd.DataFrame) -> list[Any]:

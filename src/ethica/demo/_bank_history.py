@@ -7,6 +7,8 @@ after each week, as the service's schedule would have. Two changes are planted:
 
 - **Week 9 (day 56): input drift.** A branch opens in districts NB17-NB24: from then on a
   share of the applicants live there, and the model's postcode effect lowers their scores.
+  The input-drift rule reads two weeks against the training data: the pass after week 9 (half
+  its span moved) raises the alert for the postcode district, and no pass before it raises one.
 - **Week 12 (day 77): a disparity that opens for one intersection.** A buy-now-pay-later plan
   popular with women under 45 starts to count as debt: their debt-to-income ratio rises while
   whether they repay does not change, so the model declines more of them.
@@ -35,8 +37,9 @@ from ethica.demo._customers import SEGREGATED_DISTRICTS, generate_customers
 from ethica.demo._systems import CREDIT_LIMIT, bank_specs
 
 HISTORY_DAYS = 120
-#: Credit-limit requests per replayed day.
-PER_DAY = 40
+#: Credit-limit requests per replayed day: the input-drift rule's two weeks then hold over a
+#: thousand decisions, enough for its distances to rise above chance (see DRIFT_MIN_COUNT).
+PER_DAY = 80
 DRIFT_DAY = 56  # the first day of week 9
 DISPARITY_DAY = 77  # the first day of week 12
 OUTCOME_LAG_DAYS = 60

@@ -87,7 +87,7 @@ def feature_ranges(
 
 @dataclass(frozen=True)
 class TrainingSummary:
-    """What explanations of one system need from its training data.
+    """What explanations and monitoring of one system need from its training data.
 
     Attributes
     ----------
@@ -100,12 +100,17 @@ class TrainingSummary:
         A sample of training rows for linear and model-agnostic attributions.
     templates
         Sentences of the system's own, per feature, overriding the generated ones.
+    feature_counts
+        Each declared feature's counts over every training row, in the bins its monitoring
+        counts windows in (see :func:`ethica.monitoring._training.training_counts`): the
+        reference input drift is tested against.
     """
 
     reference: Mapping[str, Any] = field(default_factory=dict)
     ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     background: pd.DataFrame | None = None
     templates: Mapping[str, str] = field(default_factory=dict)
+    feature_counts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_training(
@@ -118,15 +123,26 @@ class TrainingSummary:
         templates: Mapping[str, str] | None = None,
         seed: int = 0,
     ) -> TrainingSummary:
-        """Summarize a training frame and its outcomes for explanations."""
+        """Summarize a training frame and its outcomes for explanations and monitoring."""
+        # Monitoring loads scipy and the engines; explanations alone never need them.
+        from ethica.monitoring._distribution import FeatureType
+        from ethica.monitoring._training import training_counts
+
         background = training_frame
         if len(background) > BACKGROUND_ROWS:
             background = background.sample(n=BACKGROUND_ROWS, random_state=seed)
+        ranges = feature_ranges(training_frame, spec=spec)
+        kinds: dict[str, FeatureType] = {
+            f.name: "numeric" if f.type in ("number", "integer") else "categorical"
+            for f in spec.features
+            if f.type != "text"
+        }
         return cls(
             reference=reference_values(training_frame, outcomes, favourable=favourable, spec=spec),
-            ranges=feature_ranges(training_frame, spec=spec),
+            ranges=ranges,
             background=background.reset_index(drop=True),
             templates=dict(templates or {}),
+            feature_counts=training_counts(training_frame, features=kinds, ranges=ranges),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,6 +155,7 @@ class TrainingSummary:
             "ranges": {k: [float(lo), float(hi)] for k, (lo, hi) in self.ranges.items()},
             "background": background,
             "templates": dict(self.templates),
+            **({"feature_counts": dict(self.feature_counts)} if self.feature_counts else {}),
         }
 
     @classmethod
@@ -156,6 +173,7 @@ class TrainingSummary:
                 },
                 background=frame,
                 templates=dict(data.get("templates") or {}),
+                feature_counts=dict(data.get("feature_counts") or {}),
             )
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise InputError(f"not a training summary: {error!r}") from None

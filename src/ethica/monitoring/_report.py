@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from ethica.monitoring._alerts import Alert, AlertRule, Observation, evaluate
+from ethica.monitoring._alerts import Alert, AlertRule, Observation, evaluate, most_severe_first
 from ethica.monitoring._distribution import Distribution
-from ethica.monitoring._drift import input_drift
+from ethica.monitoring._drift import TESTS, input_drift
 from ethica.monitoring._over_time import fairness_over_time, first_change, gap_series
 from ethica.monitoring._windows import WindowCounts, merge_windows
 
@@ -72,6 +72,11 @@ class MonitoringReport:
                     "value": a.value,
                     "threshold": a.threshold,
                     "state": a.state,
+                    **(
+                        {"score": a.score, "score_threshold": a.score_threshold}
+                        if a.score is not None
+                        else {}
+                    ),
                 }
                 for a in self.alerts
             ],
@@ -146,7 +151,8 @@ def span_alerts(
 
     What :func:`monitoring_report` says of alerts, without the daily trends: a monitoring
     pass needs only these. Gaps are observed per group; each feature of ``reference`` (its
-    training distribution) is tested for drift over the span (see :func:`drift_observations`).
+    training distribution) is tested for drift over the last ``span_days`` of each drift rule
+    (see :func:`drift_observations`).
     """
     if not windows:
         return []
@@ -169,8 +175,15 @@ def span_alerts(
         )
         for row in last.to_dict(orient="records")
     ]
-    observations += drift_observations(merge_windows(list(span.values())).features, reference or {})
-    return evaluate(rules, observations)
+    alerts = evaluate([r for r in rules if r.watch != "drift"], observations)
+    # A drift rule reads its own span: a distance needs more rows than a gap to rise above noise.
+    drifts = [r for r in rules if r.watch == "drift"]
+    for days in sorted({r.span_days for r in drifts}):
+        read = merge_windows([windows[s] for s in sorted(windows)[-days:]]).features
+        alerts += evaluate(
+            [r for r in drifts if r.span_days == days], drift_observations(read, reference or {})
+        )
+    return most_severe_first(alerts)
 
 
 def drift_observations(
@@ -192,6 +205,8 @@ def drift_observations(
                     value=float(result.drifted),
                     count=result.current_rows,
                     group=result.test,
+                    score=result.score,
+                    score_threshold=result.threshold,
                 )
             )
     return observations
@@ -218,11 +233,36 @@ def _alert_list(alerts: Sequence[Alert]) -> str:
         return "<p>No rule fires on the last span.</p>"
     items = "".join(
         f"<li><strong>{html.escape(a.severity)}</strong>: {html.escape(a.rule)}, "
-        f"{html.escape(a.subject)} = {html.escape(a.group)}, {html.escape(a.metric)} gap "
-        f"{a.value:+.3f} (threshold {a.threshold:.2f})</li>"
+        f"{html.escape(alert_figure(a))}</li>"
         for a in alerts
     )
     return f"<ul>{items}</ul>"
+
+
+def alert_figure(alert: Alert) -> str:
+    """Say what an alert measured, in a line: a group's gap, or a feature's drift by its test."""
+    if alert.metric == DRIFTED:
+        figure = drift_figure(alert.group, alert.score, alert.score_threshold)
+        return f"{alert.subject} drifted: {figure}"
+    return (
+        f"{alert.subject} = {alert.group}, {alert.metric} gap "
+        f"{alert.value:+.3f}, threshold {alert.threshold:.2f}"
+    )
+
+
+def drift_figure(test: str, score: float | None, threshold: float | None) -> str:
+    """Say a drift test's figure against the training data, and when it means drift.
+
+    ``Jensen-Shannon distance 0.245 from the training data (drift from 0.10)``; for a p-value,
+    ``... against the training data (drift below 0.05)``.
+    """
+    known = TESTS.get(test)
+    title = test if known is None else known.title
+    if score is None or threshold is None:
+        return f"{title}: drifted from the training data"
+    if known is not None and known.score == "p_value":
+        return f"{title} {score:.3g} against the training data (drift below {threshold:.2f})"
+    return f"{title} {score:.3f} from the training data (drift from {threshold:.2f})"
 
 
 def trend_figure(

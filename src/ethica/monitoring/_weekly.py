@@ -133,12 +133,14 @@ def drift_grid(
     sensitive_features: Sequence[str],
     reference_weeks: int = REFERENCE_WEEKS,
     features: Mapping[str, Distribution] | None = None,
+    feature_weeks: int = 1,
 ) -> DriftGrid | None:
     """Test every later week against the first ``reference_weeks``; ``None`` without them.
 
     Each input feature in ``features`` (its distribution in the model version's training
     data) is tested against that reference instead, in every week whose days counted it:
-    normalised Wasserstein for numbers, Jensen-Shannon for categories.
+    normalised Wasserstein for numbers, Jensen-Shannon for categories. Its cell reads the
+    week and the ``feature_weeks - 1`` before it, as the input-drift rule reads its span.
     """
     starts = sorted(weeks)
     if len(starts) <= reference_weeks:
@@ -148,11 +150,15 @@ def drift_grid(
     names = [SCORE, DECISION, *sensitive_features]
     inputs = {n: d for n, d in (features or {}).items() if n not in names}
     rows: dict[str, list[DriftResult | None]] = {name: [] for name in [*names, *inputs]}
-    for start in later:
+    for index, start in enumerate(starts[reference_weeks:], start=reference_weeks):
         for name in names:
             rows[name].append(_drift_of(name, reference, weeks[start]))
+        read = weeks[start].features
+        if inputs and feature_weeks > 1:
+            span = starts[max(0, index - feature_weeks + 1) : index + 1]
+            read = merge_windows([weeks[s] for s in span]).features
         for name, trained in inputs.items():
-            rows[name].append(input_drift(name, trained, weeks[start].features.get(name)))
+            rows[name].append(input_drift(name, trained, read.get(name)))
     return DriftGrid((starts[0], starts[reference_weeks]), later, rows)
 
 

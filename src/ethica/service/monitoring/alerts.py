@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
 from ethica.monitoring._alerts import TRANSITIONS, Alert, AlertRule, State
+from ethica.monitoring._report import alert_figure
 from ethica.service.errors import ConflictError, NotFoundError
 from ethica.service.ledger.store import row_entry
 from ethica.service.ledger.tables import LedgerEntry
@@ -45,6 +46,9 @@ class StoredAlert:
     state: State
     history: list[dict[str, str]]
     window_end: str = ""
+    #: A drift alert's test score and the threshold it was judged by (see ``Observation``).
+    score: float | None = None
+    score_threshold: float | None = None
 
 
 def raise_alerts(
@@ -73,6 +77,11 @@ def raise_alerts(
                 "value": alert.value,
                 "threshold": alert.threshold,
                 "window_end": window_end,
+                **(
+                    {"score": alert.score, "score_threshold": alert.score_threshold}
+                    if alert.score is not None
+                    else {}
+                ),
             },
         )
         sequences.append(entry.sequence)
@@ -80,8 +89,7 @@ def raise_alerts(
             batch.session,
             system_id=system_id,
             alert_sequence=entry.sequence,
-            summary=f"{alert.severity}: {alert.rule} ({alert.subject} = {alert.group}, "
-            f"{alert.metric} gap {alert.value:+.3f}, threshold {alert.threshold:.2f}) "
+            summary=f"{alert.severity}: {alert.rule} ({alert_figure(alert)}) "
             f"in the days before {window_end[:10]}",
         )
         rule = by_name.get(alert.rule)
@@ -90,8 +98,7 @@ def raise_alerts(
             suspend(
                 batch,
                 system_id=system_id,
-                reason=f"monitoring alert {entry.sequence}: {alert.rule} "
-                f"({alert.subject} = {alert.group}, {alert.metric} {alert.value:+.3f})",
+                reason=f"monitoring alert {entry.sequence}: {alert.rule} ({alert_figure(alert)})",
                 by="monitor",
             )
     return sequences
@@ -148,6 +155,8 @@ def list_alerts(session: Session, *, system_id: str) -> list[StoredAlert]:
                 state="open",
                 history=[],
                 window_end=str(fields.get("window_end", "")),
+                score=_number(fields.get("score")),
+                score_threshold=_number(fields.get("score_threshold")),
             )
             continue
         alert = alerts.get(int(fields["alert"]))
@@ -169,3 +178,7 @@ def _state(text: str) -> State:
     if text == "acknowledged":
         return "acknowledged"
     return "resolved" if text == "resolved" else "open"
+
+
+def _number(value: object) -> float | None:
+    return None if value is None else float(str(value))

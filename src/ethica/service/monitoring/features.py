@@ -12,13 +12,13 @@ part. What cannot be counted is said, not guessed:
   the erasure keeps its counts, which name nobody);
 - a system whose model version has no training summary has no reference: no features part.
 
-The reference is the training summary's background sample, counted in the same bins.
+The reference is what the training summary counted of every training row, in the same bins
+(see :mod:`ethica.monitoring._training`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,26 +30,27 @@ from ethica.explain import TrainingSummary
 from ethica.governance import parse_spec
 from ethica.ledger import KeyRing, LedgerError
 from ethica.monitoring._distribution import Distribution
-from ethica.monitoring._feature_counts import FeatureBins, bin_codes
+from ethica.monitoring._feature_counts import FeatureBins
+from ethica.monitoring._training import (
+    FeatureReference,
+    as_dict,
+    counted,
+    numeric_bins,
+    reference_of,
+)
 from ethica.service.ledger.store import row_entry
 from ethica.service.ledger.tables import LedgerEntry, SubjectKey
 from ethica.service.systems.tables import ModelVersion, System
 
-#: Bins of a numeric feature over its training range.
-NUMERIC_BINS = 20
 _NUMERIC = ("number", "integer")
 
 
-@dataclass(frozen=True)
-class FeatureReference:
-    """How a system's features are counted, and their distributions in the training data."""
-
-    bins: dict[str, FeatureBins]
-    reference: dict[str, Distribution]
-
-
 def feature_reference(session: Session, system: System) -> FeatureReference | None:
-    """The bins and reference of the system's current model version; None without a summary."""
+    """The bins and reference of the system's current model version; None without a summary.
+
+    The counts the summary recorded of every training row; a summary recorded before it kept
+    them gives its background sample instead, marked as ``sampled``.
+    """
     if system.model_version is None:
         return None
     stored = session.scalar(
@@ -60,35 +61,24 @@ def feature_reference(session: Session, system: System) -> FeatureReference | No
     if not stored:
         return None
     summary = TrainingSummary.from_dict(stored)
+    declared = [f for f in parse_spec(system.spec).features if f.type != "text"]
+    if summary.feature_counts:
+        return reference_of(summary.feature_counts, [f.name for f in declared])
     background = summary.background if summary.background is not None else pd.DataFrame()
     bins: dict[str, FeatureBins] = {}
     reference: dict[str, Distribution] = {}
-    for feature in parse_spec(system.spec).features:
-        if feature.name not in background or feature.type == "text":
+    for feature in declared:
+        if feature.name not in background:
             continue
         if feature.type in _NUMERIC:
-            low, high = summary.ranges.get(feature.name, (np.nan, np.nan))
-            if not np.isfinite(low) or not np.isfinite(high) or high <= low:
+            fixed = numeric_bins(*summary.ranges.get(feature.name, (np.nan, np.nan)))
+            if fixed is None:
                 continue
-            bins[feature.name] = FeatureBins("numeric", low, high, NUMERIC_BINS)
+            bins[feature.name] = fixed
         else:
             bins[feature.name] = FeatureBins("categorical")
         reference[feature.name] = counted(background[feature.name].tolist(), bins[feature.name])
-    return FeatureReference(bins, reference) if bins else None
-
-
-def counted(values: list[Any], bins: FeatureBins) -> Distribution:
-    """One feature's values as counts in its bins (None and NaN missing)."""
-    if bins.feature_type == "numeric":
-        codes = bin_codes([np.nan if v is None else v for v in values], bins)
-        counts = np.bincount(codes, minlength=bins.bins + 1)
-        seen = np.flatnonzero(counts[: bins.bins])
-        return Distribution.from_counts(
-            bins.centers()[seen], counts[seen], "numeric", int(counts[bins.bins])
-        )
-    present = [str(v).lower() if isinstance(v, bool) else str(v) for v in values if v is not None]
-    labels, counts = np.unique(np.asarray(present, dtype=object), return_counts=True)
-    return Distribution.from_counts(labels, counts, "categorical", len(values) - len(present))
+    return FeatureReference(bins, reference, sampled=True) if bins else None
 
 
 def day_features(
@@ -136,23 +126,3 @@ def day_features(
     return {
         name: as_dict(counted(values[name], bins)) for name, bins in reference.bins.items()
     }, readable
-
-
-def as_dict(distribution: Distribution) -> dict[str, Any]:
-    """A distribution as JSON data (what a window stores)."""
-    return {
-        "type": distribution.feature_type,
-        "values": [v if isinstance(v, str) else float(v) for v in distribution.values],
-        "counts": [int(c) for c in distribution.counts],
-        "missing": distribution.missing,
-    }
-
-
-def from_dict(stored: dict[str, Any]) -> dict[str, Distribution]:
-    """The distributions of a stored ``features`` part."""
-    return {
-        name: Distribution.from_counts(
-            part["values"], part["counts"], part["type"], int(part["missing"])
-        )
-        for name, part in stored.items()
-    }

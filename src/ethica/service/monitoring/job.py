@@ -57,11 +57,13 @@ def monitor_system(
         now=now,
     )
     end = window_start(until)
+    system = get_system(batch.session, system_id=system_id)
+    groupings = [p.name for p in parse_spec(system.spec).protected_attributes]
+    rules = default_rules(system.risk_tier, groupings)
+    # The longest span a rule reads (input drift reads more days than a gap).
+    days = max(SPAN_DAYS, *(rule.span_days for rule in rules))
     alerts = system_alerts(
-        batch.session,
-        system_id=system_id,
-        since=end - timedelta(days=SPAN_DAYS),
-        until=end,
+        batch.session, system_id=system_id, since=end - timedelta(days=days), until=end
     )
     standing = {
         (a.rule, a.subject, a.group)
@@ -69,14 +71,8 @@ def monitor_system(
         if a.state != "resolved"
     }
     fresh = [a for a in alerts if (a.rule, a.subject, a.group) not in standing]
-    system = get_system(batch.session, system_id=system_id)
-    groupings = [p.name for p in parse_spec(system.spec).protected_attributes]
     raised = raise_alerts(
-        batch,
-        system_id=system_id,
-        alerts=fresh,
-        rules=default_rules(system.risk_tier, groupings),
-        window_end=end.isoformat(),
+        batch, system_id=system_id, alerts=fresh, rules=rules, window_end=end.isoformat()
     )
     return MonitorPass(run, raised, end.isoformat())
 

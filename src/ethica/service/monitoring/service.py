@@ -23,13 +23,14 @@ from ethica.ledger import KeyRing
 from ethica.monitoring._alerts import Alert, default_rules
 from ethica.monitoring._distribution import Distribution
 from ethica.monitoring._report import MonitoringReport, monitoring_report, span_alerts
+from ethica.monitoring._training import distributions_of
 from ethica.monitoring._windows import WindowCounts, table_from_dict, window_start
 from ethica.service.db import new_id
 from ethica.service.decisions.live_audit import live_count_table
 from ethica.service.decisions.record import PENDING
 from ethica.service.decisions.tables import Decision
 from ethica.service.ledger.store import SqlKeyStore
-from ethica.service.monitoring.features import day_features, feature_reference, from_dict
+from ethica.service.monitoring.features import day_features, feature_reference
 from ethica.service.monitoring.tables import MonitoringWindow
 from ethica.service.systems.service import get_system
 from ethica.service.systems.tables import System
@@ -110,7 +111,7 @@ def load_windows(
     for window in session.scalars(query.order_by(MonitoringWindow.start)):
         start = window.start.astimezone(UTC)
         if window.part == FEATURES:
-            features[start] = {} if window.table is None else from_dict(window.table)
+            features[start] = {} if window.table is None else distributions_of(window.table)
             continue
         stored = None if window.table is None else table_from_dict(window.table)
         by_start[start][window.part] = stored
@@ -241,12 +242,13 @@ def system_report(
     session: Session, *, system_id: str, since: datetime | None, until: datetime | None = None
 ) -> MonitoringReport:
     """The monitoring report of a system from its stored windows, with its default rules."""
-    system, features, windows = _report_inputs(session, system_id, since, until)
+    system, features, windows, reference = _report_inputs(session, system_id, since, until)
     return monitoring_report(
         system_id,
         windows,
         sensitive_features=features,
         rules=default_rules(system.risk_tier, features),
+        reference=reference,
     )
 
 
@@ -254,18 +256,27 @@ def system_alerts(
     session: Session, *, system_id: str, since: datetime | None, until: datetime | None = None
 ) -> list[Alert]:
     """The alerts of :func:`system_report`, without its daily trends (a pass needs these only)."""
-    system, features, windows = _report_inputs(session, system_id, since, until)
+    system, features, windows, reference = _report_inputs(session, system_id, since, until)
     return span_alerts(
-        windows, sensitive_features=features, rules=default_rules(system.risk_tier, features)
+        windows,
+        sensitive_features=features,
+        rules=default_rules(system.risk_tier, features),
+        reference=reference,
     )
 
 
 def _report_inputs(
     session: Session, system_id: str, since: datetime | None, until: datetime | None
-) -> tuple[System, list[str], dict[datetime, WindowCounts]]:
+) -> tuple[System, list[str], dict[datetime, WindowCounts], dict[str, Distribution]]:
+    """The system, its groupings, its stored windows and the reference drift is tested against.
+
+    Input drift is tested against the counts of every training row only: a summary that kept
+    only its background sample (a few hundred rows) would call its own sampling noise drift.
+    """
     system = get_system(session, system_id=system_id)
     features = [p.name for p in parse_spec(system.spec).protected_attributes]
-    windows = load_windows(
-        session, system_id=system_id, since=since, until=until, parts=("decisions",)
-    )
-    return system, features, windows
+    trained = feature_reference(session, system)
+    reference = {} if trained is None or trained.sampled else trained.reference
+    parts = ("decisions", FEATURES) if reference else ("decisions",)
+    windows = load_windows(session, system_id=system_id, since=since, until=until, parts=parts)
+    return system, features, windows, reference

@@ -289,11 +289,14 @@ def _needs_four_eyes(spec: SystemSpec, decision: Decision) -> bool:
 def _record(batch: Batch, step: _Step) -> Review:
     """Append the step to the decision's chain, update the decision, keep the review row."""
     decision = step.decision
-    now = utcnow()
     claim = batch.session.get(ReviewClaim, decision.id)
     seeded = batch.session.get(SeededCase, decision.id) if decision.seeded else None
     matched = None if seeded is None else step.outcome == seeded.known_outcome
     sealed_by = comment_key(batch.ledger.keyring, decision) if step.comment is not None else None
+    # What the reviewer saw is read first (the batch's explanations may take a while to open):
+    # the row's time is read just before its entry's, within the ledger check's slack of it.
+    seen = seen_by_reviewer(decision, Explanations.of_batch(batch).explanation(decision))
+    now = utcnow()
     entry = batch.ledger.append(
         "review",
         chain=decision.ledger_chain,
@@ -314,7 +317,7 @@ def _record(batch: Batch, step: _Step) -> Review:
             if step.comment is None or sealed_by is not None
             else hashlib.sha256(step.comment.encode()).hexdigest(),
             "comment_sealed": sealed_by is not None,
-            "seen": seen_by_reviewer(decision, Explanations.of_batch(batch).explanation(decision)),
+            "seen": seen,
             "blind_judgement": None if step.judgement is None else step.judgement.outcome,
             # A seeded case's steps measure the reviewer; they never decide about a customer.
             "matched_known": matched,

@@ -10,7 +10,13 @@ from fastapi.responses import HTMLResponse
 
 from ethica._templates import environment
 from ethica.governance import fact_words
-from ethica.service.web.dashboard.words import group_words, humanised, rule_words, tier_words
+from ethica.monitoring._report import drift_figure
+from ethica.service.web.dashboard.words import (
+    group_words,
+    humanised,
+    rule_words,
+    tier_words,
+)
 from ethica.service.web.session import CSRF_FIELD, Viewer
 
 STATIC = Path(__file__).parent / "static"
@@ -30,7 +36,12 @@ _HEADERS = {
 
 # Keys put into words on every page: a monitoring rule, a group with its attribute, an id.
 environment.filters["rule_words"] = lambda alert: rule_words(alert.metric, alert.subject)
-environment.filters["group_words"] = lambda alert: group_words(alert.subject, alert.group)
+environment.filters["group_words"] = lambda alert: group_words(
+    alert.subject, alert.group, alert.metric
+)
+environment.filters["drift_words"] = lambda alert: drift_figure(
+    alert.group, alert.score, alert.score_threshold
+)
 environment.filters["humanised"] = humanised
 environment.filters["tier_words"] = tier_words
 environment.filters["fact_words"] = fact_words

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
 from ethica.governance import parse_spec
+from ethica.monitoring._alerts import DRIFT_SPAN_DAYS, default_rules
 from ethica.monitoring._drift import DriftResult
-from ethica.monitoring._report import trend_figure
+from ethica.monitoring._report import DRIFTED, trend_figure
 from ethica.monitoring._weekly import (
     WeekPerformance,
     by_week,
@@ -41,6 +42,7 @@ from ethica.service.monitoring.service import FEATURES, PARTS, load_windows
 from ethica.service.monitoring.tables import MonitoringWindow
 from ethica.service.state import state_of
 from ethica.service.systems.service import get_system
+from ethica.service.systems.tables import System
 from ethica.service.web.rendering import render
 from ethica.service.web.session import Viewer, page_requires
 
@@ -104,10 +106,12 @@ def _history(session: Session, *, system_id: str, spec: dict[str, Any]) -> dict[
             "decisions": sum(w.rows for w in weeks.values()),
             "performance": performance,
             "accuracy_chart": _accuracy_chart(performance),
+            "trained_sampled": trained is not None and trained.sampled,
             "grid": drift_grid(
                 weeks,
                 sensitive_features=groupings,
                 features=None if trained is None else trained.reference,
+                feature_weeks=DRIFT_SPAN_DAYS // 7,
             ),
         }
     return _READ[key]
@@ -165,7 +169,7 @@ def alert_decisions(
     system = get_system(session, system_id=system_id)
     alert = get_alert(session, system_id=system_id, sequence=sequence)
     end = datetime.fromisoformat(alert.window_end)
-    start = end - timedelta(days=SPAN_DAYS)
+    start = end - timedelta(days=_span_of(system, alert))
     cipher = session_cipher(session, state_of(request.app).settings.ledger.master_key_bytes)
     query = select(Decision).where(
         Decision.system_id == system_id,
@@ -174,8 +178,10 @@ def alert_decisions(
         Decision.created_at >= start,
         Decision.created_at < end,
     )
-    # A grouping of one protected attribute: its sealed value is what the database holds.
-    if " × " not in alert.subject:
+    # A grouping of one protected attribute: its sealed value is what the database holds. A
+    # feature's drift is of every decision of the span.
+    by_group = " × " not in alert.subject and alert.metric != DRIFTED
+    if by_group:
         query = query.where(
             Decision.id.in_(
                 select(ProtectedValue.decision_id).where(
@@ -193,9 +199,16 @@ def alert_decisions(
         "end": end,
         "decisions": shown[:LISTED],
         "more": len(shown) > LISTED,
-        "by_group": " × " not in alert.subject,
+        "by_group": by_group,
     }
     return render(request, "dashboard/monitoring_decisions.html", context, viewer=viewer)
+
+
+def _span_of(system: System, alert: StoredAlert) -> int:
+    """The days the alert's rule read before its window's end (input drift reads more)."""
+    groupings = [p.name for p in parse_spec(system.spec).protected_attributes]
+    spans = {r.name: r.span_days for r in default_rules(system.risk_tier, groupings)}
+    return spans.get(alert.rule, SPAN_DAYS)
 
 
 @router.post("/{system_id}/monitoring/alerts/{sequence}")

@@ -16,6 +16,7 @@ from ethica.governance import (
     SystemSpec,
     parse_spec,
 )
+from ethica.monitoring._report import DRIFTED
 from ethica.service.decisions.record import PENDING
 
 #: What each kind of decision does, as an officer reads it.
@@ -83,16 +84,21 @@ def spec_or_none(data: dict[str, Any]) -> SystemSpec | None:
 
 def rule_words(metric: str, subject: str) -> str:
     """What a monitoring rule watches, in words: ``Selection-rate gap by age band``."""
-    if metric == "drifted":
-        return "Drift of the inputs"
+    if metric == DRIFTED:
+        return f"Drift of {humanised(subject)}" if subject != "all" else "Drift of the inputs"
     what = humanised(metric).capitalize()
     if metric == "selection_rate":
         what = "Selection-rate gap"
     return f"{what} by {humanised(subject)}" if subject and subject != "all" else what
 
 
-def group_words(subject: str, group: str) -> str:
-    """A group and the attribute it belongs to: ``Female (sex)``, ``18-24 (age band)``."""
+def group_words(subject: str, group: str, metric: str = "") -> str:
+    """A group and the attribute it belongs to: ``Female (sex)``, ``18-24 (age band)``.
+
+    A feature's drift is of every decision of the span (its group names the test).
+    """
+    if metric == DRIFTED:
+        return "All decisions"
     if not subject or subject == "all":
         return group
     return f"{group} ({humanised(subject)})"
