@@ -10,8 +10,17 @@ import pandas as pd
 import pytest
 from engine_cases import AGGREGATIONS, assert_same_table, decisions
 
-from ethica.engines import Aggregation, Col, MemoryEngine, _postgresql, get_engine
+from ethica.engines import (
+    Aggregation,
+    Col,
+    MemoryEngine,
+    SqlQuery,
+    _postgresql,
+    binned,
+    get_engine,
+)
 from ethica.engines._postgresql import PostgreSQLEngine
+from ethica.engines._sql import POSTGRESQL, aggregation_sql
 from ethica.errors import EngineError, InputError
 
 pytestmark = pytest.mark.postgresql
@@ -121,3 +130,49 @@ def test_batches_of_text_are_an_input_error(postgresql_url: str, decisions_table
         list(engine.batches(decisions_table, ["region"]))
     with pytest.raises(InputError, match="no such column"):
         list(engine.batches(decisions_table, ["nowhere"]))
+
+
+@pytest.fixture
+def timed_table(postgresql_url: str) -> Iterator[str]:
+    """2 * 10^5 decisions, one every 13 seconds, in a table of its own (with statistics)."""
+    import psycopg
+
+    name = f"ethica_test_timed_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgresql_url) as connection:
+        connection.execute(
+            f"CREATE TABLE {name} AS SELECT TIMESTAMPTZ '2026-01-01' + g * INTERVAL '13 s' AS at, "
+            "g % 2 AS approved, (g % 1000) / 1000.0 AS score FROM generate_series(1, 200000) AS g"
+        )
+        connection.execute(f"ANALYZE {name}")
+    yield name
+    with psycopg.connect(postgresql_url, autocommit=True) as connection:
+        connection.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def test_cells_of_a_computed_key_are_hashed_then_sorted(
+    postgresql_url: str, timed_table: str
+) -> None:
+    # PostgreSQL expects a cell per row of a key computed from a timestamp (a window): left
+    # to itself, it sorts every row into ordered cells. The engine has it hash the rows and
+    # sort the cells only, which gives the very same cells in the same order.
+    import psycopg
+
+    window = f"CAST(FLOOR(date_part('epoch', at) / 86400) AS BIGINT) AS w FROM {timed_table}"
+    source = SqlQuery(f"SELECT *, {window}")
+    aggregation = Aggregation(
+        keys=(("w", Col("w")), ("prediction", Col("approved")), ("bin", binned("score", 0, 1, 10))),
+        exact_sums=(("score_sum", Col("score")),),
+    )
+    hashed = aggregation_sql(aggregation, f"({source.sql})", POSTGRESQL)
+    group_by = ", ".join(str(i + 1) for i in range(len(aggregation.keys)))
+    plain = hashed.split("WITH cells AS MATERIALIZED (", 1)[1].rsplit(") SELECT", 1)[0]
+    with psycopg.connect(postgresql_url) as connection:
+        sorted_rows = connection.execute(f"{plain} ORDER BY {group_by}").fetchall()
+        connection.execute(_postgresql.HASHED_CELLS)
+        plan = "\n".join(row[0] for row in connection.execute(f"EXPLAIN {hashed}").fetchall())
+    assert "HashAggregate" in plan and "GroupAggregate" not in plan
+    # Nor does sorting's penalty make a statement this small worth compiling (JIT).
+    assert "JIT" not in plan
+    cells = PostgreSQLEngine(postgresql_url).aggregate(source, aggregation)
+    assert len(cells) == len(sorted_rows) > 100
+    assert [tuple(row) for row in cells.itertuples(index=False)] == sorted_rows

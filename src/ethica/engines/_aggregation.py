@@ -74,10 +74,13 @@ class Aggregation:
     def columns(self) -> set[str]:
         """Names of the source columns the aggregation reads."""
         names: set[str] = set()
-        every = (*self.keys, *self.sums, *self.exact_sums, *self.ranges, *self.deviations)
-        for _, expr in every:
+        for _, expr in self.expressions():
             names |= expression_columns(expr)
         return names
+
+    def expressions(self) -> tuple[tuple[str, Expr], ...]:
+        """Every named expression: the keys, sums, exact sums, ranges and deviations."""
+        return (*self.keys, *self.sums, *self.exact_sums, *self.ranges, *self.deviations)
 
     def value_columns(self) -> list[str]:
         """Names of the double-precision output columns: the sums, ranges and deviations."""

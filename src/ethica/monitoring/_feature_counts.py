@@ -9,18 +9,16 @@ the outer bins; NULL and NaN are missing), so every engine gives the same counts
   ``GROUP BY`` per feature decodes the file and its time column once per feature.
 - **PostgreSQL** sends the window and the numeric features in one binary ``COPY`` (the server
   only reads and sends), counted as DuckDB's batches are: hashing a (window, bin) group per
-  feature and row in SQL costs the server several times what sending the value does. The
-  server sends from one process per statement, so :data:`PARTS` connections each send their
-  share of the windows (window index modulo ``PARTS``), side by side.
+  feature and row in SQL costs the server several times what sending the value does. One
+  ``COPY`` reads the log once; :func:`~ethica.monitoring._windows.build_windows` runs it beside
+  the count tables' query, so the server still works in two processes.
 - Categorical features, and the other engines, take one aggregation per feature.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -34,8 +32,6 @@ from ethica.monitoring._distribution import Distribution
 WINDOW = "__ethica_window"
 #: Rows per Arrow batch streamed from DuckDB (memory stays bounded whatever the log's size).
 BATCH_ROWS = 1 << 20
-#: Connections that count PostgreSQL's features at once, each a share of the windows.
-PARTS = 2
 
 
 @dataclass(frozen=True)
@@ -67,17 +63,9 @@ def feature_counts(
         counted = _streamed(engine, source, numeric)
     elif numeric and engine.name == "postgresql" and isinstance(source, SqlQuery):
         window = POSTGRESQL.identifier(WINDOW)
-        parts = [
-            # Before 1970 too (a negative index), and without the rows of no time.
-            SqlQuery(f"SELECT * FROM ({source.sql}) AS s WHERE ABS({window} % {PARTS}) = {part}")
-            for part in range(PARTS)
-        ]
-        with ThreadPoolExecutor(PARTS) as pool:
-            shares = list(pool.map(partial(_streamed, engine, numeric=numeric), parts))
-        # Each window is in one share only.
-        counted = {
-            name: {k: d for share in shares for k, d in share[name].items()} for name in numeric
-        }
+        # The rows of no time are in no window.
+        timed = SqlQuery(f"SELECT * FROM ({source.sql}) AS s WHERE {window} IS NOT NULL")
+        counted = _streamed(engine, timed, numeric)
     for name, bins in features.items():
         if name not in counted:
             counted[name] = _one_feature(source, name, bins, engine)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,15 +87,27 @@ def build_windows(
     """
     source, chosen = _windowed_source(data, plan, since=since, until=until, engine=engine)
     keys = (WINDOW, *plan.sensitive_features)
-    every_decision = _split(
-        _table(source, plan, keys, label=None, engine=chosen), plan.sensitive_features
-    )
-    with_outcomes: dict[int, CountTable] = {}
-    if plan.label is not None:
-        known = _only_known(source, plan.label)
-        table = _table(known, plan, keys, label=plan.label, engine=chosen)
-        with_outcomes = _split(table, plan.sensitive_features)
-    features = feature_counts(source, plan.features, chosen)
+    with ThreadPoolExecutor(1) as beside:
+        # PostgreSQL counts the features in a server process of its own (a connection) while
+        # another groups the decisions; the other engines use every core on each in turn.
+        on_the_side = (
+            beside.submit(feature_counts, source, plan.features, chosen)
+            if chosen.name == "postgresql"
+            else None
+        )
+        every_decision = _split(
+            _table(source, plan, keys, label=None, engine=chosen), plan.sensitive_features
+        )
+        with_outcomes: dict[int, CountTable] = {}
+        if plan.label is not None:
+            known = _only_known(source, plan.label)
+            table = _table(known, plan, keys, label=plan.label, engine=chosen)
+            with_outcomes = _split(table, plan.sensitive_features)
+        features = (
+            on_the_side.result()
+            if on_the_side is not None
+            else feature_counts(source, plan.features, chosen)
+        )
     seconds = EVERY[plan.every]
     windows = {}
     for index in sorted(every_decision):
