@@ -13,7 +13,7 @@ from ethica.errors import InputError
 from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
 from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
 from ethica.fairness._opening import check_options, require_rows
-from ethica.fairness._plan import SCORE_BINS, Roles, binary_aggregation, choose_score_bins
+from ethica.fairness._plan import SCORE_BINS, Roles, binary_aggregation, plan_scores
 from ethica.fairness._rollup import Rollup
 
 # Cell order of the last axis of a confusion array: index = 2 * label + prediction.
@@ -55,8 +55,9 @@ def binary_table(
     """
     check_options("binary", options, ("window",))
     window = bool((options or {}).get("window"))
-    bins = choose_score_bins(engine, source, roles.score, score_bins)
-    cells = engine.aggregate(source, binary_aggregation(roles, bins))
+    scores = plan_scores(engine, source, roles.score, score_bins)
+    bins = scores.bins
+    cells = engine.aggregate(source, binary_aggregation(roles, bins, unit=scores.unit))
     require_rows(cells)
     keys = ["label", "prediction"] if roles.label is not None else ["prediction"]
     values = {key: _present_values(cells, key, roles) for key in keys}
