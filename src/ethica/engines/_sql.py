@@ -48,12 +48,14 @@ SPARK = Dialect("spark", "`", "DOUBLE", "DECIMAL(38,0)")
 
 _IDEAL_RANK = "__ethica_ideal_rank"
 _CELL_MEAN = "__ethica_cell_mean"
+_BIN = "__ethica_bin"
 
 
 def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> str:
     """Render the one ``SELECT ... GROUP BY`` that computes ``aggregation`` over ``source``."""
     windows: dict[Apply, str] = {}
-    renderer = _Renderer(dialect, windows)
+    bins: dict[str, str] = {}
+    renderer = _Renderer(dialect, windows, bins)
     keys = [
         f"{renderer.key(expr)} AS {dialect.identifier(name)}" for name, expr in aggregation.keys
     ]
@@ -81,6 +83,11 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
     select = ", ".join(
         [*keys, f"COUNT(*) AS {dialect.identifier('n')}", *sums, *exact_sums, *ranges, *deviations]
     )
+    if bins:
+        # Each bin's index once per row, in a subquery: clipped by a CASE, it is read three
+        # times, and DuckDB would compute it three times (a tenth of a scored audit's query).
+        extra = ", ".join(f"{sql} AS {dialect.identifier(alias)}" for sql, alias in bins.items())
+        source = f"(SELECT b.*, {extra} FROM {source} AS b)"
     if windows:
         extra = ", ".join(
             f"{sql} AS {dialect.identifier(alias)}" for alias, sql in _window_sql(windows, dialect)
@@ -190,9 +197,13 @@ def _window_sql(windows: dict[Apply, str], dialect: Dialect) -> list[tuple[str, 
 
 
 class _Renderer:
-    def __init__(self, dialect: Dialect, windows: dict[Apply, str]) -> None:
+    def __init__(
+        self, dialect: Dialect, windows: dict[Apply, str], bins: dict[str, str] | None = None
+    ) -> None:
         self._d = dialect
         self._windows = windows
+        #: A bin's unclipped index (SQL) -> the column of a subquery that computes it once.
+        self._bins = bins
 
     def key(self, expr: Expr) -> str:
         if isinstance(expr, Col):
@@ -222,6 +233,9 @@ class _Renderer:
             case "bin":
                 low, high, bins = lit
                 raw = d.as_double(f"FLOOR(({args[0]} - {low}) / ({high} - {low}) * {bins})")
+                if self._bins is not None:
+                    alias = self._bins.setdefault(raw, f"{_BIN}_{len(self._bins)}")
+                    raw = d.identifier(alias)
                 return _clip(raw, d.literal(0.0), d.literal(expr.params[2] - 1.0))
             case "cap":
                 return _clip(args[0], None, lit[0])
