@@ -40,12 +40,7 @@ def query_ahead(
     if source is None or kind != "binary" or engine != "duckdb":
         return {"engine": engine}
     from ethica.engines import DuckDBEngine
-    from ethica.fairness._plan import (
-        SCORE_BINS,
-        binary_aggregation,
-        choose_score_bins,
-        named_roles,
-    )
+    from ethica.fairness._plan import SCORE_BINS, binary_aggregation, named_roles, plan_scores
 
     loading = threading.Thread(target=_load_assessment, name="ethica-imports", daemon=True)
     loading.start()
@@ -54,8 +49,11 @@ def query_ahead(
         roles = named_roles(
             sensitive_features=sensitive, label=label, prediction=prediction, score=score
         )
-        bins = choose_score_bins(ahead, source, roles.score, SCORE_BINS)
-        ahead.prefetch(source, binary_aggregation(roles, bins))
+        scores = plan_scores(ahead, source, roles.score, SCORE_BINS)
+        bins = scores.bins
+        # The audit, given these bins, asks for the sum of the scores without their range:
+        # the same aggregation (see Aggregation.unit_sums), so it takes this result.
+        ahead.prefetch(source, binary_aggregation(roles, bins, unit=scores.unit))
     except EthicaError:
         return {"engine": engine}
     finally:

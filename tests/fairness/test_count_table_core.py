@@ -8,6 +8,7 @@ import pytest
 
 from ethica.errors import InputError
 from ethica.fairness import MissingGroupWarning, ScoreBins, audit, count_table
+from ethica.fairness._rollup import factorize_sorted
 
 
 def decisions(n: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -151,3 +152,32 @@ def test_reference_group_comparisons_use_the_reference_rate() -> None:
     assert not rows.loc["M", "asserted"]
     with pytest.raises(InputError, match="does not occur"):
         audit(frame, label="y", prediction="p", sensitive_features=["sex"], reference={"sex": "X"})
+
+
+@pytest.mark.parametrize("engine", ["memory", "duckdb"])
+def test_a_binary_table_knows_its_groups_codes_as_its_text_sorts(engine: str) -> None:
+    rng = np.random.default_rng(3)
+    rows = 400
+    frame = pd.DataFrame(
+        {
+            "sex": rng.choice(np.array(["M", "F", None], dtype=object), rows),
+            "band": rng.choice([70, 8, 25], rows),
+            "label": rng.integers(0, 2, rows),
+            "prediction": rng.integers(0, 2, rows),
+        }
+    )
+    with pytest.warns(MissingGroupWarning):
+        table = count_table(
+            frame,
+            sensitive_features="sex,band",
+            label="label",
+            prediction="prediction",
+            engine=engine,
+        )
+    for feature in ("sex", "band"):
+        kept = table.factorized(feature)
+        from_text = factorize_sorted(table.cells[feature])
+        assert kept is not None and from_text is not None
+        assert kept.size == from_text.size
+        assert kept.codes.tolist() == from_text.codes.tolist()
+        assert list(kept.values) == list(from_text.values)

@@ -63,6 +63,12 @@ class Aggregation:
     ``deviations`` gives the sum of squared deviations of its expression from the cell's own
     mean (M2, missing values skipped), taken after the mean (two passes, as ``numpy.var``): a
     variance from sums of squares loses its digits when the spread is small next to the mean.
+
+    ``unit_sums`` names exact sums whose values all lie in ``[0, 1)`` (a profile of the column
+    said so): their whole parts are all 0 and each fraction is the value itself, so a SQL
+    engine adds the fractions alone, one integer sum instead of two. The totals are the same
+    numbers, so two aggregations that differ only there are equal (a result run ahead answers
+    either).
     """
 
     keys: tuple[tuple[str, Expr], ...]
@@ -70,6 +76,7 @@ class Aggregation:
     exact_sums: tuple[tuple[str, Expr], ...] = field(default=())
     ranges: tuple[tuple[str, Expr], ...] = field(default=())
     deviations: tuple[tuple[str, Expr], ...] = field(default=())
+    unit_sums: frozenset[str] = field(default=frozenset(), compare=False)
 
     def columns(self) -> set[str]:
         """Names of the source columns the aggregation reads."""

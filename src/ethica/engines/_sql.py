@@ -50,12 +50,14 @@ SPARK = Dialect("spark", "`", "DOUBLE", "DECIMAL(38,0)")
 
 _IDEAL_RANK = "__ethica_ideal_rank"
 _CELL_MEAN = "__ethica_cell_mean"
+_BIN = "__ethica_bin"
 
 
 def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> str:
     """Render the one ``SELECT ... GROUP BY`` that computes ``aggregation`` over ``source``."""
     windows: dict[Apply, str] = {}
-    renderer = _Renderer(dialect, windows)
+    bins: dict[str, str] = {}
+    renderer = _Renderer(dialect, windows, bins)
     keys = [
         f"{renderer.key(expr)} AS {dialect.identifier(name)}" for name, expr in aggregation.keys
     ]
@@ -64,7 +66,8 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
         for name, expr in aggregation.sums
     ]
     exact_sums = [
-        f"{_exact_sum(renderer.value(expr), dialect)} AS {dialect.identifier(name)}"
+        f"{_exact_sum(renderer.value(expr), dialect, unit=name in aggregation.unit_sums)} "
+        f"AS {dialect.identifier(name)}"
         for name, expr in aggregation.exact_sums
     ]
     ranges = [
@@ -82,6 +85,11 @@ def aggregation_sql(aggregation: Aggregation, source: str, dialect: Dialect) -> 
     select = ", ".join(
         [*keys, f"COUNT(*) AS {dialect.identifier('n')}", *sums, *exact_sums, *ranges, *deviations]
     )
+    if bins:
+        # Each bin's index once per row, in a subquery: clipped by a CASE, it is read three
+        # times, and DuckDB would compute it three times (a tenth of a scored audit's query).
+        extra = ", ".join(f"{sql} AS {dialect.identifier(alias)}" for sql, alias in bins.items())
+        source = f"(SELECT b.*, {extra} FROM {source} AS b)"
     if windows:
         extra = ", ".join(
             f"{sql} AS {dialect.identifier(alias)}" for alias, sql in _window_sql(windows, dialect)
@@ -174,15 +182,21 @@ def profile_row(row: tuple[object, ...] | list[object]) -> ColumnProfile:
     )
 
 
-def _exact_sum(value: str, dialect: Dialect) -> str:
+def _exact_sum(value: str, dialect: Dialect, *, unit: bool = False) -> str:
     """Render a sum that is the same in any order: whole parts and fractions as integers.
 
     ``x - FLOOR(x)`` is exact in double precision, and scaling by a power of two is too, so
     every engine computes the same integers; integer sums are exact, and each of the two
-    totals is rounded to a double once.
+    totals is rounded to a double once. With every value in ``[0, 1)`` (``unit``) the whole
+    parts add up to 0 and each fraction is the value itself: the fractions' total alone is
+    the same double (``0.0 + y`` is ``y``), for one integer sum fewer (a tenth of DuckDB's
+    CPU on a scored audit of 10^7 rows).
     """
-    whole = f"FLOOR({value})"
     scale = dialect.literal(2.0**FRACTION_BITS)
+    if unit:
+        fraction = f"FLOOR({value} * {scale})"
+        return f"({dialect.as_double(f'SUM(CAST({fraction} AS {dialect.integer}))')} / {scale})"
+    whole = f"FLOOR({value})"
     fraction = f"FLOOR(({value} - {whole}) * {scale})"
     return (
         f"({dialect.as_double(f'SUM(CAST({whole} AS {dialect.integer}))')} + "
@@ -218,9 +232,13 @@ def _window_sql(windows: dict[Apply, str], dialect: Dialect) -> list[tuple[str, 
 
 
 class _Renderer:
-    def __init__(self, dialect: Dialect, windows: dict[Apply, str]) -> None:
+    def __init__(
+        self, dialect: Dialect, windows: dict[Apply, str], bins: dict[str, str] | None = None
+    ) -> None:
         self._d = dialect
         self._windows = windows
+        #: A bin's unclipped index (SQL) -> the column of a subquery that computes it once.
+        self._bins = bins
 
     def key(self, expr: Expr) -> str:
         if isinstance(expr, Col):
@@ -250,6 +268,9 @@ class _Renderer:
             case "bin":
                 low, high, bins = lit
                 raw = d.as_double(f"FLOOR(({args[0]} - {low}) / ({high} - {low}) * {bins})")
+                if self._bins is not None:
+                    alias = self._bins.setdefault(raw, f"{_BIN}_{len(self._bins)}")
+                    raw = d.identifier(alias)
                 return _clip(raw, d.literal(0.0), d.literal(expr.params[2] - 1.0))
             case "cap":
                 return _clip(args[0], None, lit[0])

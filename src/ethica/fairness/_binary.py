@@ -10,10 +10,10 @@ import pandas as pd
 
 from ethica.engines import Engine
 from ethica.errors import InputError
-from ethica.fairness._count_table import CountTable, ScoreBins, normalize_groups
+from ethica.fairness._count_table import CountTable, ScoreBins, named_cells
 from ethica.fairness._group_metrics import FloatArray, GroupMetrics, ratio
 from ethica.fairness._opening import check_options, require_rows
-from ethica.fairness._plan import SCORE_BINS, Roles, binary_aggregation, choose_score_bins
+from ethica.fairness._plan import SCORE_BINS, Roles, binary_aggregation, plan_scores
 from ethica.fairness._rollup import Rollup
 
 # Cell order of the last axis of a confusion array: index = 2 * label + prediction.
@@ -55,8 +55,9 @@ def binary_table(
     """
     check_options("binary", options, ("window",))
     window = bool((options or {}).get("window"))
-    bins = choose_score_bins(engine, source, roles.score, score_bins)
-    cells = engine.aggregate(source, binary_aggregation(roles, bins))
+    scores = plan_scores(engine, source, roles.score, score_bins)
+    bins = scores.bins
+    cells = engine.aggregate(source, binary_aggregation(roles, bins, unit=scores.unit))
     require_rows(cells)
     keys = ["label", "prediction"] if roles.label is not None else ["prediction"]
     values = {key: _present_values(cells, key, roles) for key in keys}
@@ -75,10 +76,10 @@ def binary_table(
             )
         cells["score_bin"] = cells["score_bin"].astype(np.float64)
         keys.append("score_bin")
-    cells = normalize_groups(cells, roles.sensitive)
+    cells, codes = named_cells(cells, roles.sensitive)
     negatives = [v for v in values[keys[0]] if v != positive]
     negative = negatives[0] if negatives else (0 if positive == 1 else None)
-    return CountTable(
+    table = CountTable(
         kind="binary",
         sensitive_features=roles.sensitive,
         cells=cells,
@@ -86,6 +87,9 @@ def binary_table(
         classes=(negative, positive),
         bins=bins,
     )
+    for feature, factorized in codes.items():
+        table.keep_codes(feature, factorized)
+    return table
 
 
 def confusion(rollup: Rollup) -> tuple[pd.DataFrame, FloatArray]:

@@ -244,13 +244,26 @@ def _value_order(value: str) -> tuple[int, float, str]:
 
 def normalize_groups(cells: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
     """Sensitive values as text, with a missing value as the group "missing" (and a warning)."""
+    return named_cells(cells, features, stacklevel=6)[0]
+
+
+def named_cells(
+    cells: pd.DataFrame, features: Sequence[str], *, stacklevel: int = 5
+) -> tuple[pd.DataFrame, dict[str, Factorized]]:
+    """:func:`normalize_groups`, with each feature's codes as ``CountTable.factorized`` gives them.
+
+    A table handed these (``keep_codes``) does not factorize its cells' text again.
+    """
     cells = cells.copy()
     counts = cells["n"].to_numpy()
+    codes_of: dict[str, Factorized] = {}
     for feature in features:
         # Each distinct value is named once; the cells (up to millions) only take the names.
         codes, uniques = pd.factorize(cells[feature], use_na_sentinel=True)
-        cells[feature] = group_names(codes, np.asarray(uniques), feature, counts, stacklevel=5)
-    return cells
+        named = named_groups(codes, np.asarray(uniques), feature, counts, stacklevel=stacklevel)
+        cells[feature] = named.column
+        codes_of[feature] = named.sorted_codes()
+    return cells, codes_of
 
 
 def group_names(

@@ -111,33 +111,53 @@ class ScoreBins:
         return self.low + keys * width, self.low + (keys + 1) * width
 
 
+@dataclass(frozen=True)
+class ScorePlan:
+    """How an audit's scores are binned, and whether a profile found them all in ``[0, 1)``."""
+
+    bins: ScoreBins | None
+    unit: bool = False
+
+
 def choose_score_bins(
     engine: Engine, source: Any, score: str | None, score_bins: int | ScoreBins
 ) -> ScoreBins | None:
-    """Exact scores when at most ``score_bins`` are distinct, else equal-width bins.
+    """Exact scores when at most ``score_bins`` are distinct, else equal-width bins."""
+    return plan_scores(engine, source, score, score_bins).bins
+
+
+def plan_scores(
+    engine: Engine, source: Any, score: str | None, score_bins: int | ScoreBins
+) -> ScorePlan:
+    """Choose the score bins (as :func:`choose_score_bins`); tell if every score is in [0, 1).
 
     Distinct scores are counted only up to one past the limit: on continuous scores the
     engine stops within the first rows, and the aggregation pass then needs no per-cell range.
+    Bins given as a :class:`ScoreBins` are kept, unprofiled (no range is known then).
     """
     if score is None:
-        return None
+        return ScorePlan(None)
     if isinstance(score_bins, ScoreBins):
-        return score_bins
+        return ScorePlan(score_bins)
     profile = engine.profile(source, score, distinct_limit=score_bins)
     if profile.non_null == 0:
         raise InputError(f"score column {score!r} has no values")
     assert profile.minimum is not None and profile.maximum is not None
+    # NaN is the greatest value for DuckDB and PostgreSQL; it fails ``< 1`` here.
+    unit = float(profile.minimum) >= 0.0 and float(profile.maximum) < 1.0
     few = profile.distinct is not None and profile.distinct <= score_bins
     if profile.minimum == profile.maximum or few:
-        return ScoreBins("exact")
-    return ScoreBins("equal_width", float(profile.minimum), float(profile.maximum), score_bins)
+        return ScorePlan(ScoreBins("exact"), unit)
+    low, high = float(profile.minimum), float(profile.maximum)
+    return ScorePlan(ScoreBins("equal_width", low, high, score_bins), unit)
 
 
-def binary_aggregation(roles: Roles, bins: ScoreBins | None) -> Aggregation:
+def binary_aggregation(roles: Roles, bins: ScoreBins | None, *, unit: bool = False) -> Aggregation:
     """Group by the sensitive features, label, prediction and score bin; sum the score.
 
     The score's sum is exact (the same on every run of a parallel engine), so that an audit
-    of the same data writes the same JSON every time.
+    of the same data writes the same JSON every time; ``unit``: every score lies in ``[0, 1)``,
+    which makes that sum cheaper on SQL engines (the same number).
     """
     keys: list[tuple[str, Any]] = [(f, Col(f)) for f in roles.sensitive]
     if roles.label is not None:
@@ -153,4 +173,5 @@ def binary_aggregation(roles: Roles, bins: ScoreBins | None) -> Aggregation:
         else:
             keys.append(("score_bin", binned(roles.score, bins.low, bins.high, bins.bins)))
         sums.append(("score_sum", score))
-    return Aggregation(keys=tuple(keys), exact_sums=tuple(sums))
+    unit_sums = frozenset(name for name, _ in sums) if unit else frozenset()
+    return Aggregation(keys=tuple(keys), exact_sums=tuple(sums), unit_sums=unit_sums)
