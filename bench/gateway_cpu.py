@@ -11,6 +11,13 @@ decision, which other load on a shared machine disturbs far less than throughput
   the answer's JSON), ``--concurrency`` requests in flight on one event loop;
 - **HTTP layer**: the difference.
 
+``--phases`` adds a table of the gateway's CPU per decision by phase (consent, minimization,
+scoring, attributions, counterfactuals, sentences, the ledger entry, the rows' insert, the
+commit, ...): each phase's function is wrapped to add up its decision thread's CPU time
+(``time.thread_time``), less that of the phases it calls. The wrappers cost about a
+microsecond per call; the TreeSHAP helper thread's share of the attributions is not counted
+there (it is in the process totals above).
+
 Each source tree given with ``--src`` (default: this checkout's ``src``) runs in its own
 process, alternating ``--repeat`` times; the table shows the medians, so two versions can be
 compared side by side under the same load:
@@ -18,12 +25,15 @@ compared side by side under the same load:
     .venv/bin/python bench/gateway_cpu.py
     .venv/bin/python bench/gateway_cpu.py --src /tmp/before/src --src src --repeat 3
     .venv/bin/python bench/gateway_cpu.py --postgresql
+    .venv/bin/python bench/gateway_cpu.py --src /tmp/before/src --src src --repeat 3 --phases
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import importlib
 import json
 import os
 import resource
@@ -31,11 +41,71 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The phases of --phases: (module, function or Class.method, label). A name a source tree does
+# not have is left out of its column; "(rest)" is the function's own time beyond its phases.
+PHASES = [
+    ("ethica.service.decisions.gateway", "Gateway._decide_group", "batch (rest: consent, ...)"),
+    ("ethica.service.decisions.idempotency", "IdempotencyKeys.to_decide", "idempotency keys"),
+    ("ethica.service.decisions.gateway", "Gateway._prepare", "prepare (rest)"),
+    ("ethica.service.decisions.gateway", "minimize", "minimize"),
+    ("ethica.service.decisions.gateway", "Gateway._score", "score"),
+    ("ethica.service.decisions.gateway", "route", "oversight routing"),
+    ("ethica.service.decisions.gateway", "Gateway._explain_many", "explain (rest)"),
+    ("ethica.explain._explainer", "attribute_many", "explain: attributions"),
+    ("ethica.explain._explainer", "Explainer._explained", "explain: reasons (rest)"),
+    ("ethica.explain._explainer", "reason_text", "explain: reason sentences"),
+    ("ethica.explain._explainer", "counterfactuals", "explain: counterfactuals"),
+    ("ethica.explain._explainer", "counterfactual_text", "explain: counterfactual sentences"),
+    ("ethica.service.ledger.writer", "LedgerWriter._commit", "write (rest)"),
+    ("ethica.service.ledger.writer", "_prefetch", "write: key prefetch"),
+    ("ethica.service.decisions.record", "PreparedDecision.record", "record (rest)"),
+    ("ethica.service.decisions.record", "protected_mac", "record: protected values' MAC"),
+    ("ethica.ledger", "Ledger.append", "record: ledger entry"),
+    ("ethica.service.ledger.writer", "LedgerWriter._flush", "write: rows inserted"),
+    ("sqlalchemy.orm", "Session.commit", "write: commit"),
+]
+
+
+class PhaseClock:
+    """Adds up the CPU time of each wrapped function on its thread, less its wrapped callees."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self._open = threading.local()
+
+    def wrap_all(self) -> None:
+        """Wrap every phase of :data:`PHASES` that this source tree has."""
+        for module_name, path, label in PHASES:
+            owner: Any = importlib.import_module(module_name)
+            *outer, name = path.split(".")
+            for part in outer:
+                owner = getattr(owner, part, None)
+            if owner is not None and callable(getattr(owner, name, None)):
+                setattr(owner, name, self._wrapped(getattr(owner, name), label))
+
+    def _wrapped(self, function: Any, label: str) -> Any:
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            stack = self._open.__dict__.setdefault("stack", [])
+            stack.append(0.0)  # the time of the wrapped phases it calls
+            started = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent = time.thread_time() - started
+                self.seconds[label] += spent - stack.pop()
+                if stack:
+                    stack[-1] += spent
+
+        return timed
 
 
 def _cpu_seconds() -> float:
@@ -43,9 +113,13 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(url: str, *, decisions: int, concurrency: int) -> dict[str, float]:
+def measure(url: str, *, decisions: int, concurrency: int, phases: bool) -> dict[str, float]:
     """CPU ms per decision, gateway alone and through the app (runs in the measured process)."""
     import gateway_load as bench
+
+    clock = PhaseClock()
+    if phases:
+        clock.wrap_all()
 
     key = bench.prepare_database(url, bench.train_model())
     os.environ["ETHICA__DATABASE__URL"] = url
@@ -121,16 +195,24 @@ def measure(url: str, *, decisions: int, concurrency: int) -> dict[str, float]:
             return (_cpu_seconds() - start) / decisions * 1000
 
     through_gateway(300, 0)  # warm: the model loads, the explainer compiles
+    clock.seconds.clear()
     start = _cpu_seconds()
     through_gateway(decisions, 300)
     gateway_ms = (_cpu_seconds() - start) / decisions * 1000
+    by_phase = {f"phase:{k}": v / decisions * 1000 for k, v in clock.seconds.items()}
     app_ms = asyncio.run(app_run())
-    return {"gateway_ms": gateway_ms, "app_ms": app_ms, "http_ms": app_ms - gateway_ms}
+    return {"gateway_ms": gateway_ms, "app_ms": app_ms, "http_ms": app_ms - gateway_ms, **by_phase}
 
 
 def run_one(src: str, database: str, args: argparse.Namespace) -> dict[str, float]:
     """Measure one source tree in a fresh process on a fresh database."""
-    config = {"src": src, "database": database, "n": args.decisions, "c": args.concurrency}
+    config = {
+        "src": src,
+        "database": database,
+        "n": args.decisions,
+        "c": args.concurrency,
+        "phases": args.phases,
+    }
     out = subprocess.run(
         [sys.executable, __file__, "--measure", json.dumps(config)],
         env={**os.environ, "PYTHONPATH": os.pathsep.join([src, str(ROOT / "bench")])},
@@ -155,12 +237,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--postgresql", action="store_true", help="PostgreSQL, not SQLite")
+    parser.add_argument("--phases", action="store_true", help="add the gateway's CPU by phase")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         config = json.loads(args.measure)
         sys.path.insert(0, config["src"])
-        result = measure(config["database"], decisions=config["n"], concurrency=config["c"])
+        result = measure(
+            config["database"],
+            decisions=config["n"],
+            concurrency=config["c"],
+            phases=config.get("phases", False),
+        )
         print(json.dumps(result))
         return
     sys.path.insert(0, str(ROOT / "bench"))
@@ -177,12 +265,15 @@ def main() -> None:
                         runs[src].append(run_one(src, url, args))
                 else:
                     runs[src].append(run_one(src, f"sqlite:///{tmp}/gateway.db", args))
-            print(f"  {src}: {runs[src][-1]}", file=sys.stderr)
+            totals = {k: round(v, 3) for k, v in runs[src][-1].items() if ":" not in k}
+            print(f"  {src}: {totals}", file=sys.stderr)
     database = "PostgreSQL" if args.postgresql else "SQLite"
     head = f"{'source tree':<44}{'gateway ms':>12}{'app ms':>10}{'HTTP layer ms':>15}"
     lines = [head, "-" * len(head)]
     for src, results in runs.items():
-        medians = {k: statistics.median(r[k] for r in results) for k in results[0]}
+        medians = {
+            k: statistics.median(r[k] for r in results) for k in ("gateway_ms", "app_ms", "http_ms")
+        }
         lines.append(
             f"{src[-44:]:<44}{medians['gateway_ms']:>12.2f}{medians['app_ms']:>10.2f}"
             f"{medians['http_ms']:>15.2f}"
@@ -192,7 +283,29 @@ def main() -> None:
         f"{database}, {args.decisions} decisions per part, {args.concurrency} in flight; "
         f"{os.cpu_count()} cores; load average before / after: {load_before} / {_load()}."
     )
+    if args.phases:
+        lines += ["", *_phase_table(runs, args.repeat)]
     print("\n".join(lines))
+
+
+def _phase_table(runs: dict[str, list[dict[str, float]]], repeat: int) -> list[str]:
+    """The gateway's CPU per decision by phase, one column per source tree (medians)."""
+    labels = [label for _, _, label in PHASES]
+    head = f"{'phase (decision thread, CPU us per decision)':<46}" + "".join(
+        f"{Path(src).parent.name[-14:]:>16}" for src in runs
+    )
+    lines = [head, "-" * len(head)]
+    for label in [*labels, "sum of the phases"]:
+        cells = []
+        for results in runs.values():
+            if label == "sum of the phases":
+                values = [sum(v for k, v in r.items() if k.startswith("phase:")) for r in results]
+            else:
+                values = [r[f"phase:{label}"] for r in results if f"phase:{label}" in r]
+            cells.append(f"{statistics.median(values) * 1000:>16.0f}" if values else f"{'-':>16}")
+        lines.append(f"{label:<46}" + "".join(cells))
+    lines.append(f"median of {repeat}; a phase's own time, less the phases it calls.")
+    return lines
 
 
 if __name__ == "__main__":

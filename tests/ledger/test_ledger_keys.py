@@ -191,3 +191,49 @@ def test_memory_stores_follow_the_protocols(store: MemoryKeyStore) -> None:
     store.put("s", second)  # the first writer wins
     assert store.get("s") == first
     assert store.delete("s") and store.get("s") is None
+
+
+class _CountingStore(MemoryKeyStore):
+    """Counts the lookups of wrapped keys (each lookup is followed by an unwrap)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+
+    def get(self, subject: str) -> WrappedKey | None:
+        self.lookups += 1
+        return super().get(subject)
+
+
+def test_a_remembering_block_unwraps_each_key_once_and_forgets_it_after() -> None:
+    store = _CountingStore()
+    keyring = KeyRing(MasterKey.generate(), store=store)
+    ledger = Ledger(keyring=keyring)
+    ledger.append("decision", chain=CHAIN, subject="alice", personal={"income": 1})
+    keyring.subject_pseudonym("alice")  # both keys exist: a new one costs lookups of its own
+    store.lookups = 0
+    with keyring.remembering():
+        pseudonym = keyring.subject_pseudonym("alice")
+        first = ledger.append("decision", chain=CHAIN, subject="alice", personal={"income": 2})
+        digest = keyring.digest(b"values", subject="alice")
+        assert keyring.subject_pseudonym("alice") == pseudonym
+        assert store.lookups == 2  # the pseudonym key and alice's data key, once each
+    assert keyring.digest(b"values", subject="alice") == digest  # the same key, looked up again
+    assert store.lookups == 3
+    assert keyring.open(first) == {"income": 2}
+    store.delete("alice")  # erased behind the ring's back, after the block: nothing kept
+    with pytest.raises(ErasedError):
+        keyring.open(first)
+
+
+def test_an_erasure_inside_a_remembering_block_is_not_undone_by_it() -> None:
+    keyring = KeyRing(MasterKey.generate())
+    ledger = Ledger(keyring=keyring)
+    with keyring.remembering():
+        before = ledger.append("decision", chain=CHAIN, subject="bob", personal={"income": 1})
+        assert keyring.erase("bob")
+        after = ledger.append("decision", chain=CHAIN, subject="bob", personal={"income": 2})
+    assert after.key_id != before.key_id  # a new key, not the erased one remembered
+    with pytest.raises(ErasedError):
+        keyring.open(before)
+    assert keyring.open(after) == {"income": 2}

@@ -14,7 +14,8 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -185,6 +186,8 @@ class KeyRing:
         self._store: KeyStore = MemoryKeyStore() if store is None else store
         # Two writers sealing for a new subject at once must not both create a key.
         self._create_lock = threading.Lock()
+        # Keys unwrapped inside :meth:`remembering`, per thread (None outside it).
+        self._remembered = threading.local()
 
     def __repr__(self) -> str:
         return f"KeyRing(store={type(self._store).__name__})"
@@ -320,9 +323,40 @@ class KeyRing:
 
     def erase(self, subject: str) -> bool:
         """Destroy the subject's data key (crypto-shredding); ``True`` when one existed."""
+        memo: dict[str, tuple[str, bytes]] | None = getattr(self._remembered, "keys", None)
+        if memo is not None:
+            memo.pop(subject, None)
         return self._store.delete(subject)
 
+    @contextmanager
+    def remembering(self) -> Iterator[None]:
+        """Unwrap each key at most once inside the block (on this thread), then forget them.
+
+        For one request's work: a decision names its subject's pseudonym, seals its personal
+        fields and digests its protected values, each with a key the ring would otherwise
+        unwrap again. Never wider than one request: a key kept unwrapped across requests
+        would outlive an erasure made between them.
+        """
+        outer = getattr(self._remembered, "keys", None)
+        if outer is not None:  # already inside a block: it forgets them when it ends
+            yield
+            return
+        self._remembered.keys = {}
+        try:
+            yield
+        finally:
+            self._remembered.keys = None
+
     def _key_for(self, subject: str, *, create: bool) -> tuple[str, bytes]:
+        memo: dict[str, tuple[str, bytes]] | None = getattr(self._remembered, "keys", None)
+        if memo is not None and subject in memo:
+            return memo[subject]
+        found = self._unwrapped(subject, create=create)
+        if memo is not None:
+            memo[subject] = found
+        return found
+
+    def _unwrapped(self, subject: str, *, create: bool) -> tuple[str, bytes]:
         if not isinstance(subject, str) or not subject:
             raise InputError("a subject id must be a non-empty string")
         stored = self._store.get(subject)

@@ -100,8 +100,11 @@ class ProtectedCipher:
         return self.seal(name, self.open(name, sealed), epoch=epoch)
 
     def seal_all(self, values: dict[str, str]) -> dict[str, str]:
-        """Seal every value of a name-to-value mapping."""
-        return {name: self.seal(name, value) for name, value in values.items()}
+        """Seal every value of a name-to-value mapping (all in the current epoch)."""
+        if not values:
+            return {}
+        epoch = self.current_epoch()  # read once: each read checks the key file
+        return {name: self.seal(name, value, epoch=epoch) for name, value in values.items()}
 
     def _siv(self, epoch: str | None) -> AESSIV:
         if epoch is None:

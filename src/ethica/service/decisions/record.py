@@ -99,6 +99,15 @@ class PreparedDecision:
 
     def record(self, batch: Batch) -> DecisionRead:
         """Append the ledger entry and queue the decision's rows (runs on the writer thread)."""
+        keyring = batch.ledger.keyring
+        if keyring is None:
+            return self._record(batch)
+        # Its pseudonym, the sealing and the protected values' digest each need a key of the
+        # subject: unwrapped once for this decision (and never kept for the next one).
+        with keyring.remembering():
+            return self._record(batch)
+
+    def _record(self, batch: Batch) -> DecisionRead:
         data: dict[str, Any] = {
             "used": self.minimized.used,
             "withheld": [
@@ -119,7 +128,12 @@ class PreparedDecision:
             if sealed_explanation:
                 personal["explanation"] = self.explanation
         keyring = batch.ledger.keyring
-        keys = tuple(resolve_request(keyring, k) for k in self.sealing_keys) if keyring else ()
+        # As the group's prefetch resolved them (an erasure in the group forgets them).
+        keys = (
+            tuple(batch.resolved.get(k) or resolve_request(keyring, k) for k in self.sealing_keys)
+            if keyring
+            else ()
+        )
         protected = self.minimized.protected
         sealed = self.cipher.seal_all(protected)
         digest: dict[str, Any] = (

@@ -30,6 +30,7 @@ def destroy_subject_keys(batch: Batch, subject: str) -> tuple[int, bool]:
     keyring = batch.ledger.keyring
     if keyring is None:
         return 0, False
+    batch.resolved.clear()  # names resolved before may stand for keys destroyed now
     destroyed = 0
     try:
         pseudonym = keyring.subject_pseudonym(subject, create=False)
@@ -60,6 +61,7 @@ def destroy_keys(batch: Batch, *, like: str, matches: Callable[[str], bool]) -> 
     keyring = batch.ledger.keyring
     if keyring is None:
         return 0
+    batch.resolved.clear()  # names resolved before may stand for keys destroyed now
     stored = batch.session.scalars(
         select(SubjectKey.subject).where(SubjectKey.subject.like(like, escape="\\"))
     )

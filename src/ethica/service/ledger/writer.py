@@ -60,6 +60,9 @@ class Batch:
     ledger: Ledger
     rows: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
     shard: int = 0
+    #: The key names the group's prefetch resolved, by the request that named them
+    #: (:func:`~ethica.service.ledger.naming.key_request`): a job need not resolve them again.
+    resolved: dict[str, str] = field(default_factory=dict)
 
     def partition(self, chain: str) -> str:
         """This writer's partition of ``chain``: ``chain`` itself on shard 0, else ``chain/<n>``."""
@@ -330,6 +333,7 @@ def _prefetch(batch: Batch, keys: CachedKeyStore, requests: Sequence[str]) -> No
     names = {request: resolve_request(keyring, request) for request in requests}
     keys.assume_absent([names[r] for r, subject in subjects.items() if subject in new])
     keys.prefetch(list(names.values()))
+    batch.resolved.update(names)
 
 
 def collect_queued(
