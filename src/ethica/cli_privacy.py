@@ -186,6 +186,7 @@ def _write(
     features, prediction, label = roles
     result.data.to_parquet(out, index=False)
     report = None
+    no_report = None
     if features and prediction:
         try:
             report = utility_report(
@@ -198,7 +199,9 @@ def _write(
                 label=label,
             )
         except EthicaError as error:
-            _fail(f"the synthetic log is written to {out}, but its utility report failed: {error}")
+            # The release is made and its budget spent: it stands, and the summary says why its
+            # utility could not be assessed (e.g. a noisy release whose outcomes are all one).
+            no_report = f"its utility could not be assessed: {error}"
     summary = {
         "out": str(out),
         "rows": len(result.data),
@@ -208,6 +211,9 @@ def _write(
         "public_assumptions": result.public_assumptions,
         **summary,
     }
+    if no_report is not None:
+        summary["utility_report"] = None
+        summary["utility_not_assessed"] = no_report
     if report is not None:
         summary["max_marginal_error"] = {str(w): report.max_error(w) for w in (1, 2, 3)}
         report_path = out.with_suffix(".utility.json")

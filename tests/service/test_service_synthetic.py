@@ -88,8 +88,13 @@ def test_a_synthetic_log_of_a_system_spends_its_budget_and_one_past_it_is_refuse
     synthetic = pd.read_parquet(first)
     assert list(synthetic.columns) == ["income", "housing", "sex", "outcome", "true_outcome"]
     assert set(synthetic["sex"].dropna()) <= {"F", "M"}
-    report = json.loads(first.with_suffix(".utility.json").read_text())
-    assert {row["group"] for row in report["fairness"]} == {"F", "M"}
+    if summary["utility_report"] is None:
+        # A noisy release can make every outcome one value: it stands, and says so.
+        assert "utility could not be assessed" in summary["utility_not_assessed"]
+        assert synthetic["outcome"].nunique() == 1
+    else:
+        report = json.loads(first.with_suffix(".utility.json").read_text())
+        assert {row["group"] for row in report["fairness"]} == {"F", "M"}
     assert _spends(running) == 1
     with state_of(running.app).sessions() as session:
         account = budget_of(session, system_id="credit", epsilon=1.5)
