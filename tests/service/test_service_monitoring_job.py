@@ -7,11 +7,12 @@ On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 from service_testing import Service
 from sqlalchemy import update
 from typer.testing import CliRunner
@@ -21,6 +22,7 @@ from ethica.service.app import state_of
 from ethica.service.decisions.tables import Decision
 from ethica.service.ledger.service import verify_ledger
 from ethica.service.ledger.writer import LedgerWriter
+from ethica.service.monitoring import job
 from ethica.service.monitoring.alerts import list_alerts, move_alert
 from ethica.service.systems.tables import System
 
@@ -137,22 +139,42 @@ def test_a_system_without_a_gap_raises_nothing(
 
 
 def test_the_service_monitors_on_its_schedule(
-    service: Callable[..., Service],
+    service: Callable[..., Service], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Wait on the passes the schedule reports, not on the clock: a slow machine only makes
+    # the test slower. The bound is a safety net for a schedule that never runs.
+    passes = _Passes()
+    monkeypatch.setattr(job, "_log", passes.report)
     running = _running(service, gateway={"monitoring_interval_hours": 0.2 / 3600})
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     _decide_with_a_gap(running, today - timedelta(days=6), per_day=20)
-    deadline = time.monotonic() + 20
-    while True:
-        with state_of(running.app).sessions() as session:
-            alerts = list_alerts(session, system_id="credit")
-        if alerts:
-            break
-        assert time.monotonic() < deadline, "the scheduled monitoring raised no alert"
-        time.sleep(0.1)
-    time.sleep(0.5)  # a few more runs: none raises an alert twice
+    first = passes.wait_for(lambda done: any(p.raised for p in done))
+    assert first is not None, "the scheduled monitoring raised no alert"
+    # A few more passes after the one that raised: none raises an alert twice.
+    assert passes.wait_for(lambda done: len(done) >= first + 3) is not None
     with state_of(running.app).sessions() as session:
         alerts = list_alerts(session, system_id="credit")
         keys = [(a.rule, a.group) for a in alerts]
         assert len(keys) == len(set(keys)) and ("selection-gap-sex", "f") in keys
         assert verify_ledger(session, settings=running.settings).ok
+
+
+class _Passes:
+    """The passes the monitoring schedule reports, in order, for a test to wait on."""
+
+    SAFETY_SECONDS = 300.0
+
+    def __init__(self) -> None:
+        self.done: list[job.MonitorPass] = []
+        self._changed = threading.Condition()
+
+    def report(self, passes: list[job.MonitorPass]) -> None:
+        with self._changed:
+            self.done.extend(p for p in passes if p.run.system_id == "credit")
+            self._changed.notify_all()
+
+    def wait_for(self, condition: Callable[[list[job.MonitorPass]], bool]) -> int | None:
+        """How many passes were reported once ``condition`` held; ``None`` if it never did."""
+        with self._changed:
+            held = self._changed.wait_for(lambda: condition(self.done), self.SAFETY_SECONDS)
+            return len(self.done) if held else None
