@@ -21,6 +21,7 @@ from ethica.fairness._glossary import (
     metric_words,
     plain_name,
 )
+from ethica.fairness._number_words import percent, points
 
 __all__ = ["METRIC_WORDS", "SHARE_WORDS", "Finding", "findings", "metric_family"]
 
@@ -127,7 +128,7 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
     level = round(settings.confidence * 100)
     interval = ""
     if not math.isnan(float(row.get("value_low", math.nan))):  # type: ignore[arg-type]
-        interval = f" ({level}% CI {_pct(row['value_low'])}–{_pct(row['value_high'])})"
+        interval = f" ({level}% CI {percent(row['value_low'])}–{percent(row['value_high'])})"
     direction = "lower" if difference < 0 else "higher"
     if family in SHARE_WORDS:
         # A share of a total is 1 overall: it is compared with the group's share of those ranked.
@@ -138,21 +139,21 @@ def _finding(row: dict[str, object], settings: Settings) -> Finding:
             else f"at the rate of {row['compared_to']}"
         )
         text = (
-            f"{row['group']} ({row['grouping']}): {_pct(value)} {held}{interval} against "
-            f"{_pct(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
+            f"{row['group']} ({row['grouping']}): {percent(value)} {held}{interval} against "
+            f"{percent(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
         )
     else:
         text = (
-            f"{row['group']} ({row['grouping']}): {words} {_pct(value)}{interval} against "
-            f"{_pct(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
+            f"{row['group']} ({row['grouping']}): {words} {percent(value)}{interval} against "
+            f"{percent(target)} {compared}, {abs(difference) * 100:.1f} points {direction}"
         )
     boot_low = float(row.get("boot_difference_low", math.nan))  # type: ignore[arg-type]
     if not math.isnan(boot_low):
         method = str(row.get("boot_difference_method", "percentile"))
         named = f", {BOOT_METHOD_WORDS[method]}" if method in BOOT_METHOD_WORDS else ""
         text += (
-            f" (bootstrap {level}% interval of the gap {_points(boot_low)} to "
-            f"{_points(row['boot_difference_high'])}{named})"
+            f" (bootstrap {level}% interval of the gap {points(boot_low)} to "
+            f"{points(row['boot_difference_high'])}{named})"
         )
     ratio = float(row["ratio"])  # type: ignore[arg-type]
     if family == "selection_rate" and not bool(row["four_fifths_pass"]):
@@ -183,22 +184,14 @@ def _corrected_interval(row: dict[str, object], settings: Settings) -> str:
     level = confidence_words(float(row["corrected_confidence"]))  # type: ignore[arg-type]
     alike = "" if settings.correction == "none" else ", corrected alike"
     return (
-        f"; {level} interval of the gap {_points(low)} to "
-        f"{_points(row['corrected_difference_high'])}{alike}"
+        f"; {level} interval of the gap {points(low)} to "
+        f"{points(row['corrected_difference_high'])}{alike}"
     )
 
 
 def metric_family(metric: str) -> str:
     """Strip the class from a metric's name: ``selection_rate[gold]`` -> ``selection_rate``."""
     return str(metric).split("[", 1)[0]
-
-
-def _pct(value: object) -> str:
-    return f"{float(value) * 100:.1f}%"  # type: ignore[arg-type]
-
-
-def _points(value: object) -> str:
-    return f"{float(value) * 100:+.1f} pt"  # type: ignore[arg-type]
 
 
 def _p(p: float) -> str:
