@@ -113,3 +113,70 @@ def test_an_approval_says_why_it_lists_no_reasons_instead_of_heading_an_empty_li
     # An adverse decision without a ranked reason still heads its (one-sentence) list.
     declined = adverse_action_notice(explanation, system="Credit limit", outcome="declined")
     assert IN_YOUR_FAVOUR[locale] not in declined and declined.count("\n\n") == 3
+
+
+@pytest.mark.parametrize("locale", sorted(IN_YOUR_FAVOUR))
+def test_an_approval_lists_no_reason_against_the_customer_even_when_one_weighed(
+    locale: str,
+) -> None:
+    against = "Your housing: rent. This weighed against you."
+    explanation = {
+        "locale": locale,
+        "reasons": [{"text": against}],
+        "counterfactuals": [{"text": "An income of 20 thousand EUR."}],
+    }
+    approved = adverse_action_notice(
+        explanation, system="Credit limit", outcome="approved", favourable=True
+    )
+    _, _, _, who, *rest = approved.split("\n")
+    assert who.endswith(" " + IN_YOUR_FAVOUR[locale])
+    assert [line for line in rest if line and not line.startswith("  - ")] == [
+        "Your rights:" if locale == "en" else "Ihre Rechte:"
+    ]
+    assert against not in approved and "20 thousand" not in approved
+    # The same explanation for a decline lists the reason and what would have changed it.
+    declined = adverse_action_notice(explanation, system="Credit limit", outcome="declined")
+    assert against in declined and "20 thousand" in declined
+    assert IN_YOUR_FAVOUR[locale] not in declined
+    # A person who changed a decline into an approval: their sentence says why no reasons.
+    changed = adverse_action_notice(
+        explanation,
+        system="Credit limit",
+        outcome="approved",
+        favourable=True,
+        decided_by="person_changed",
+    )
+    assert against not in changed and IN_YOUR_FAVOUR[locale] not in changed
+
+
+#: What the notice of an approval says of the customer's decided appeal, in place of "if you
+#: still disagree" (which would contradict an approval they won on appeal).
+APPEAL_DECIDED_IN_YOUR_FAVOUR = {
+    "en": "A person has already reviewed this decision on your appeal. If anything about it still "
+    "seems wrong to you, you may report a concern about it on this decision's page in the "
+    "customer portal; you will see our answer there.",
+    "de": "Ein Mensch hat diese Entscheidung auf Ihren Widerspruch hin bereits überprüft. Wenn "
+    "Ihnen daran noch etwas falsch erscheint, können Sie uns auf der Seite dieser Entscheidung im "
+    "Kundenportal ein Anliegen dazu melden; dort sehen Sie auch unsere Antwort.",
+}
+
+
+@pytest.mark.parametrize("locale", sorted(APPEAL_DECIDED_IN_YOUR_FAVOUR))
+def test_an_approval_after_an_appeal_does_not_assume_the_customer_still_disagrees(
+    locale: str,
+) -> None:
+    explanation = {"locale": locale, "reasons": []}
+    approved = adverse_action_notice(
+        explanation,
+        system="Credit limit",
+        outcome="approved",
+        favourable=True,
+        appeal_decided=True,
+        decided_by="person_changed",
+    )
+    assert APPEAL_DECIDED_IN_YOUR_FAVOUR[locale] in approved
+    declined = adverse_action_notice(
+        explanation, system="Credit limit", outcome="declined", appeal_decided=True
+    )
+    assert APPEAL_DECIDED_IN_YOUR_FAVOUR[locale] not in declined
+    assert ("still disagree" if locale == "en" else "weiterhin nicht einverstanden") in declined

@@ -55,8 +55,9 @@ def adverse_action_notice(
         decided appeal is not appealed again).
     favourable
         The outcome is in the customer's favour (an approval). Reasons are the information that
-        weighed *against* the customer, so a favourable decision usually has none: the notice
-        then says why none are listed, instead of heading an empty list "the principal reasons".
+        weighed *against* the customer; they did not decide an approval, so its notice lists
+        none (nor what would have changed it) and says why, even when some information weighed
+        against them.
 
     Returns
     -------
@@ -75,12 +76,19 @@ def adverse_action_notice(
         options = [str(explanation["counterfactual_text"])]
     # Asking for a person and giving one's view are one step (the appeal): one sentence says
     # both, and once a person has decided the appeal, it says where a concern goes instead.
-    human = words["right_human_given" if appeal_decided else "right_human"]
+    # After an appeal, "if you still disagree" would contradict an approval the customer won.
+    if appeal_decided:
+        human = words["right_human_given_favourable" if favourable else "right_human_given"]
+    else:
+        human = words["right_human"]
     who = words[_WHO_DECIDED[decided_by]]
     rights = [human, words["right_data"]]
     sections: list[tuple[str, list[str]]] = [(words["rights"], rights)]
-    if favourable and not reasons:
-        who = f"{who} {words['favourable']}"
+    if favourable:
+        # What weighed against the customer did not decide an approval: listed under "the
+        # principal reasons for this decision", it would read as why they were approved.
+        if decided_by != "person_changed":
+            who = f"{who} {words['favourable']}"
     elif decided_by != "person_changed":
         sections[:0] = [
             (words["reasons"], reasons or [words["no_reasons"]]),

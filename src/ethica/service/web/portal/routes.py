@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from ethica.errors import InputError
+from ethica.governance import outcome_is_adverse
 from ethica.service.concerns import service as concerns
 from ethica.service.decisions import service as decisions
 from ethica.service.decisions.explanations import Explanations
@@ -149,6 +150,9 @@ def my_decision(
         "history": history_of(events),
         "has_notice": has_notice(row, opened.explanation),
         "changed_by_person": row.review_status in ("overridden", "decided"),
+        # What weighed against the customer did not decide an approval: not shown as its reasons.
+        "favourable": not outcome_is_adverse(spec, outcome=row.outcome),
+        "under_review": row.review_status in OPEN_STATUSES,
         "can_appeal": row.review_status not in OPEN_STATUSES and answered is None,
         "appeal_answer": answered,
         "concerns": [c for c in theirs if c.decision_id == row.id],
