@@ -54,8 +54,8 @@ def held_subjects(session: Session) -> list[str]:
             for column in SUBJECT_COLUMNS
         )
     )
-    rows = session.execute(select(held.subquery().c.subject_id)).all()
-    return [str(row[0]) for row in rows]
+    rows = session.connection().execute(select(held.subquery().c.subject_id))
+    return [str(subject) for (subject,) in rows]
 
 
 def restored_erasures(session: Session, journal: ErasureJournal, master_key: bytes) -> list[str]:
