@@ -198,9 +198,14 @@ def test_a_restored_backup_is_refused_until_its_erasures_are_replayed(
 
 
 def test_a_subject_who_returns_after_an_erasure_is_not_erased_again(
-    service: Callable[..., Service], database_url: str, tmp_path: Path
+    service: Callable[..., Service],
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    running = service(ledger={"key_file": str(tmp_path / "ethica.keys.json")})
+    key_file = str(tmp_path / "ethica.keys.json")
+    monkeypatch.setenv("ETHICA__LEDGER__KEY_FILE", key_file)  # the CLI's, the same file
+    running = service(ledger={"key_file": key_file})
     running.register("credit")
     _decide(running, GONE)
     erased = running.client.post(f"/v1/subjects/{GONE}/erasure", headers=running.headers["officer"])
@@ -208,10 +213,11 @@ def test_a_subject_who_returns_after_an_erasure_is_not_erased_again(
     back = _decide(running, GONE)  # a returning customer, after the erasure in this database
     state = state_of(running.app)
     master = running.settings.ledger.master_key_bytes
+    journal = journal_path(running.settings)
+    assert journal is not None and len(ErasureJournal(journal, master).records()) == 1
     refuse_restored_erasures(state.sessions, master_key=master)  # starts: nothing restored
     replay = runner.invoke(cli, ["subjects", "replay-erasures", "--database", database_url])
-    if database_url.startswith("sqlite"):  # the CLI finds the key file beside the database
-        assert replay.exit_code == 0 and "re-applied 0" in replay.output, replay.output
+    assert replay.exit_code == 0 and "re-applied 0" in replay.output, replay.output
     assert _opens(running.settings, back)
 
 

@@ -222,11 +222,13 @@ def run_erasure(writer: LedgerWriter, *, subject_id: str, requested_by: str) -> 
     check_subject(subject_id)  # before a new epoch is started for nothing
     epoch = start_epoch(writer.sessions)
     row = _erase_on(writer, subject_id=subject_id, requested_by=requested_by, epoch=epoch)
-    _journal(writer, row)
-    retire_epochs(writer.sessions)
-    bind = writer.sessions.kw.get("bind")
-    if bind is not None:
-        compact_after_erasure(bind)
+    try:  # journalled first: the sooner it is outside the database, the smaller the gap
+        _journal(writer, row)
+    finally:  # the old key is destroyed even if the journal cannot be written
+        retire_epochs(writer.sessions)
+        bind = writer.sessions.kw.get("bind")
+        if bind is not None:
+            compact_after_erasure(bind)
     # The row names them by pseudonym now; the answer names whom the caller asked about.
     return request_read(row).model_copy(update={"subject_id": subject_id})
 
