@@ -130,14 +130,23 @@ def serve(
     """Run the service (migrating the database first)."""
     import uvicorn
 
+    from ethica.errors import EthicaError
     from ethica.service.app import create_app
+    from ethica.service.subjects.replay import refuse_restored_erasures
 
     if workers == 1:
-        app = create_app(_settings(database))
+        try:
+            app = create_app(_settings(database))
+        except EthicaError as error:  # e.g. erased subjects restored from a backup
+            _fail(str(error))
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
         return
-    with _sessions(database) as (settings, _):
-        pass  # migrated once, before the workers start: they would race to migrate
+    # Migrated once, before the workers start: they would race to migrate.
+    with _sessions(database) as (settings, sessions):
+        try:
+            refuse_restored_erasures(sessions, master_key=settings.ledger.master_key_bytes)
+        except EthicaError as error:  # e.g. erased subjects restored from a backup
+            _fail(str(error))
     # The workers are new processes that read their settings from the environment.
     os.environ["ETHICA__DATABASE__URL"] = settings.database.url
     uvicorn.run(
@@ -420,4 +429,22 @@ def erase_subject(
         f"[green]✓[/green] erased {subject}: key destroyed {result.get('key_destroyed')}, "
         f"{result.get('decisions_unlinked')} decisions unlinked, "
         f"{result.get('protected_values_deleted')} protected values deleted"
+    )
+
+
+@subjects_app.command("replay-erasures")
+def replay_erasures(database: DatabaseOption = None) -> None:
+    """After restoring a backup: erase again every subject the erasure journal says was erased.
+
+    Run it before `ethica serve`, which refuses to start until it has. Names nobody.
+    """
+    from ethica.service.subjects import replay
+
+    master_key = _settings(database).ledger.master_key_bytes
+    reapplied, listed = _with_writer(
+        database, lambda writer: replay.replay_erasures(writer, master_key=master_key)
+    )
+    console.print(
+        f"[green]✓[/green] re-applied {reapplied} erasure(s); the journal lists {listed} "
+        "erased subject(s), the others are not in this database or were erased in it"
     )

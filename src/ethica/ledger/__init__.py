@@ -56,6 +56,7 @@ from ethica.ledger._entry import (
     entry_record,
     record_entry,
 )
+from ethica.ledger._erasure_journal import ErasureJournal, ErasureRecord
 from ethica.ledger._errors import (
     ErasedError,
     LedgerError,
@@ -113,6 +114,8 @@ __all__ = [
     "Entry",
     "EntryStore",
     "ErasedError",
+    "ErasureJournal",
+    "ErasureRecord",
     "FileWitness",
     "Frontier",
     "HalfTask",

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from ethica._gil import random_bytes
 from ethica.ledger._canonical import canonical_json
 from ethica.ledger._errors import MasterKeyError
+from ethica.ledger._files import sync_directory
 from ethica.ledger._keys import KEY_BYTES, NONCE_BYTES, MasterKey
 
 __all__ = ["KeyFile"]
@@ -236,7 +237,7 @@ class KeyFile:
                 new.flush()
                 os.fsync(new.fileno())
             os.replace(temporary, self.path)
-            _sync_directory(self.path.parent)
+            sync_directory(self.path.parent)
             if old is not None:  # the unlinked old file: overwrite what it held
                 size = os.fstat(old.fileno()).st_size
                 old.seek(0)
@@ -256,14 +257,6 @@ def _stamp(path: Path) -> _Stamp | None:
     except FileNotFoundError:
         return None
     return (status.st_ino, status.st_mtime_ns, status.st_size)
-
-
-def _sync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _context(subject: str, key_id: str, epoch: str) -> bytes:

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ethica.errors import InputError
+from ethica.ledger._files import append_synced
 from ethica.ledger._head import SignedHead, verify_head
 
 __all__ = ["FileWitness", "Witness"]
@@ -57,20 +58,7 @@ class FileWitness:
                 "public key; the witness keeps only heads signed by the ledger's key"
             )
         line = json.dumps(head.to_dict(), sort_keys=True, separators=(",", ":")) + "\n"
-        created = not self.path.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(descriptor, line.encode("utf-8"))
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        if created:  # the new name must survive a crash too
-            folder = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
+        append_synced(self.path, line.encode("utf-8"), mode=0o644)  # heads are public
 
     def heads(self) -> list[SignedHead]:
         """Read every head kept; a line that is not a head is named (the file was edited)."""

@@ -35,6 +35,7 @@ from ethica.service.settings import Settings, get_settings
 from ethica.service.state import ServiceState, build_state, state_of
 from ethica.service.strict_transport import StrictTransport
 from ethica.service.subjects.api import router as subjects
+from ethica.service.subjects.replay import RestoredErasureError, refuse_restored_erasures
 from ethica.service.systems.api import router as systems
 from ethica.service.text import CleanText
 from ethica.service.users.api import router as users
@@ -62,6 +63,11 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     """Build the service: connect the database, bring it up to date, mount every router."""
     settings = settings or get_settings()
     state = build_state(settings, migrate=migrate, background_checkpoints=True)
+    try:  # a database restored from before an erasure serves nobody until it is replayed
+        refuse_restored_erasures(state.sessions, master_key=settings.ledger.master_key_bytes)
+    except RestoredErasureError:
+        state.close()
+        raise
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

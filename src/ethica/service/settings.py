@@ -98,6 +98,16 @@ class LedgerSettings(BaseModel):
         "only and copies in pg_wal, dead tuples and backups stay openable with it.",
     )
 
+    erasure_journal: str | None = Field(
+        default=None,
+        description="File where every completed erasure is recorded outside the database (its "
+        "erased: pseudonym, time and ledger entry; no id), so that after restoring an older "
+        "backup `ethica subjects replay-erasures` erases those subjects again and `ethica "
+        "serve` refuses to start until it has; keep it where a restore does not roll it back. "
+        "By default beside the key file. Without one (PostgreSQL without a key file), a "
+        "restored backup brings erased subjects back unnoticed.",
+    )
+
     @property
     def master_key_bytes(self) -> bytes:
         """The 32 bytes of the master key (the setting is their base64)."""

@@ -17,6 +17,7 @@ from ethica.service.db import make_engine, session_factory, upgrade
 from ethica.service.decisions.gateway import Gateway
 from ethica.service.ledger.epochs import attach_key_file
 from ethica.service.ledger.heads import HeadSigner, head_signer, signing_writer
+from ethica.service.ledger.journal import attach_erasure_journal
 from ethica.service.ledger.writer import LedgerWriter
 from ethica.service.settings import Settings
 from ethica.service.wal import WalCheckpoints
@@ -65,6 +66,7 @@ def build_state(
     wal = WalCheckpoints.start_for(engine) if background_checkpoints else None
     sessions = session_factory(engine)
     attach_key_file(settings, sessions)
+    attach_erasure_journal(settings, sessions)
     heads = head_signer(settings)
     writer = signing_writer(sessions, settings, heads)
     gateway = Gateway(

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from ethica.ledger import ErasureRecord
 from ethica.service.auth import sign_token
 from ethica.service.concerns.tables import Concern
 from ethica.service.consent.tables import ConsentRecord, ObjectionRecord
@@ -34,6 +35,7 @@ from ethica.service.ledger.epochs import (
     rewrap_keys,
     start_epoch,
 )
+from ethica.service.ledger.journal import journal_of
 from ethica.service.ledger.shredding import destroy_subject_keys
 from ethica.service.ledger.writer import Batch, LedgerWriter
 from ethica.service.notifications.service import erase_notifications
@@ -44,6 +46,7 @@ from ethica.service.subjects.requests import (
     REQUEST_CHAIN,
     check_subject,
     complete_request,
+    iso_moment,
     open_request,
     prove_request,
     record_access,
@@ -212,18 +215,34 @@ ERASURE_ATTEMPTS = 3
 def run_erasure(writer: LedgerWriter, *, subject_id: str, requested_by: str) -> RightsRequestRead:
     """Erase a subject on the ledger writer, leaving no copy of their key that can be opened.
 
-    A new key epoch is started first; after the erasure committed, the old epoch's key is
-    destroyed and the database compacted (retried if another process extended the chain).
+    A new key epoch is started first; after the erasure committed, it is recorded in the
+    erasure journal, the old epoch's key is destroyed and the database compacted (retried if
+    another process extended the chain).
     """
     check_subject(subject_id)  # before a new epoch is started for nothing
     epoch = start_epoch(writer.sessions)
     row = _erase_on(writer, subject_id=subject_id, requested_by=requested_by, epoch=epoch)
-    retire_epochs(writer.sessions)
-    bind = writer.sessions.kw.get("bind")
-    if bind is not None:
-        compact_after_erasure(bind)
+    try:  # journalled first: the sooner it is outside the database, the smaller the gap
+        _journal(writer, row)
+    finally:  # the old key is destroyed even if the journal cannot be written
+        retire_epochs(writer.sessions)
+        bind = writer.sessions.kw.get("bind")
+        if bind is not None:
+            compact_after_erasure(bind)
     # The row names them by pseudonym now; the answer names whom the caller asked about.
     return request_read(row).model_copy(update={"subject_id": subject_id})
+
+
+def _journal(writer: LedgerWriter, row: RightsRequest) -> None:
+    """Record the committed erasure in the journal outside the database (docs/erasure.md)."""
+    journal = journal_of(writer.sessions)
+    ledger = (row.result or {}).get("ledger")
+    if journal is None or not row.subject_id.startswith("erased:") or not ledger:
+        return
+    at = iso_moment(row.completed_at) or ""
+    journal.record(
+        ErasureRecord(row.subject_id, at, ledger["chain"], ledger["sequence"], ledger["hash"])
+    )
 
 
 def _erase_on(
