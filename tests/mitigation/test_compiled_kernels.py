@@ -64,6 +64,13 @@ def _cases() -> dict[str, dict[str, Any]]:
             "sensitive_features": frame["group"].to_numpy("U1"),
             "score": np.where(base["score"] < 0.2, -0.0, base["score"] - 0.6),
         },
+        "keys past the first rows' range": {
+            **base,
+            # The first rows' keys are 0 and 1; later ones from -2 to 5.
+            "sensitive_features": np.where(
+                np.arange(rows) < 5_000, rng.choice([0, 1], rows), rng.choice(range(-2, 6), rows)
+            ),
+        },
         "scores past the first rows' grid": {
             **base,
             "sensitive_features": frame["group"].to_numpy("U1"),
@@ -115,6 +122,7 @@ def test_the_compiled_count_applies_where_meant_and_leaves_the_rest() -> None:
         ("negative integers, booleans", True),
         ("one score", True),
         ("negative scores, zero of either sign", True),
+        ("keys past the first rows' range", True),
         ("scores past the first rows' grid", True),
         ("scores in one slot of the first rows' grid only", True),
         ("continuous scores", False),  # more distinct scores than kept exactly

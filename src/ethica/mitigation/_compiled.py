@@ -35,7 +35,10 @@ _MOST_CELLS = 1 << 22
 
 @numba.njit(cache=True, nogil=True)
 def _key_range(keys: Values) -> tuple[int, int]:
-    """Lowest and highest key in one pass, without a branch: at the speed of reading them."""
+    """Lowest and highest key in one pass, without a branch: at the speed of reading them.
+
+    Read only where a later key falls out of the first rows' range.
+    """
     lowest_key = highest_key = np.int64(keys[0])
     for row in range(len(keys)):
         key = np.int64(keys[row])
@@ -47,6 +50,7 @@ def _key_range(keys: Values) -> tuple[int, int]:
 def _count_cells(
     keys: Values,
     lowest_key: int,
+    key_count: int,
     labels: Values,
     decisions: Values,
     scores: Values,
@@ -62,21 +66,21 @@ def _count_cells(
 
     Notes each slot's score. Returns the OR of every label and decision, the distinct scores
     met (``distinct`` before), and the rows counted: fewer than all where a score falls out of
-    the grid (NaN too) or in a slot holding another; distinct is -1 once more than ``limit``.
-    Few values live across the loop (a shift, not a width; one OR for both roles; the lowest
-    key folded into an offset), so that none waits on the stack. The rows are the arrays'
-    from 0 (the caller slices them): a loop from a given row would check each index for a
-    negative one, a third slower.
+    the grid (NaN too), a key out of its range, or a score in a slot holding another; distinct
+    is -1 once more than ``limit``. Few values live across the loop (a shift, not a width; one
+    OR for both roles), so that none waits on the stack. The rows are the arrays' from 0 (the
+    caller slices them): a loop from a given row checks each index for a negative one, and
+    measured a third slower.
     """
     either_bits = np.int64(0)
-    offset = -np.int64(lowest_key) * 4
     slots = np.uint64(len(slot_value))
     for row in range(len(keys)):
         value = scores[row]
         slot = np.int64((value - low) * scale)
-        if np.uint64(slot) >= slots:  # out of the grid, or not a number
+        key = np.int64(keys[row]) - lowest_key
+        # Unsigned: a negative slot or key is out of range too (and no check per index after).
+        if (np.uint64(slot) >= slots) | (np.uint64(key) >= np.uint64(key_count)):
             return int(either_bits), distinct, row
-        # Unsigned indices: in range by now, and no check for a negative one per row.
         held = slot_value[np.uint64(slot)]
         if held != value:  # the first row of this score (a branch taken once per score)
             if held == held:  # the slot holds another score
@@ -89,25 +93,38 @@ def _count_cells(
         decision = np.int64(decisions[row])
         either_bits |= label | decision
         # A label or decision other than 0/1 is refused after the pass: & 1 keeps it in bounds.
-        cell = (slot << shift) + np.int64(keys[row]) * 4 + offset + (label & 1) * 2 + (decision & 1)
+        cell = (slot << shift) + key * 4 + (label & 1) * 2 + (decision & 1)
         counts[np.uint64(cell)] += 1
     return int(either_bits), distinct, len(keys)
 
 
 class _Grid:
-    """Slots of equal steps from ``low``: each holds one distinct score, and its cells' counts."""
+    """Slots of equal steps from ``low``, each for one distinct score; each slot's cells.
 
-    def __init__(self, low: float, high: float, slots: int, cells: int, rows: int) -> None:
-        self.low, self.slots = low, slots
-        self.scale = (slots - 1) / (high - low) if high > low else 0.0
-        self.fits = bool(np.isfinite(self.scale)) and (high - low) * self.scale < slots
+    A slot's cells are (key, label, decision) from ``lowest_key``, a power of two of them.
+    """
+
+    def __init__(
+        self, scores: tuple[float, float], keys: tuple[int, int], slots: int, rows: int
+    ) -> None:
+        (self.low, high), (self.lowest_key, highest_key) = scores, keys
+        self.slots, self.key_count = slots, highest_key - self.lowest_key + 1
+        self.width = self.key_count * 4
+        self.shift = max((self.width - 1).bit_length(), 2)
+        self.scale = (slots - 1) / (high - self.low) if high > self.low else 0.0
+        self.fits = (
+            slots << self.shift <= _MOST_CELLS
+            and bool(np.isfinite(self.scale))
+            and (high - self.low) * self.scale < slots
+        )
         self.slot_value = np.full(slots, np.nan)
         # 32-bit counts where no cell can pass them: half the memory the increments touch.
-        self.counts = np.zeros(slots * cells, dtype=np.int32 if rows < 2**31 else np.int64)
+        cells = (slots << self.shift) if self.fits else 0
+        self.counts = np.zeros(cells, dtype=np.int32 if rows < 2**31 else np.int64)
 
-    def slots_of(self, scores: Values) -> Values:
-        """Each score's slot, as the count computes it (truncated towards zero)."""
-        return ((scores - self.low) * self.scale).astype(np.int64)
+    def by_slot(self) -> Values:
+        """Return the counts as one row of cells per slot."""
+        return self.counts.reshape(self.slots, 1 << self.shift)
 
     def filled(self) -> Values:
         """Return the slots holding a score, ascending (as their scores)."""
@@ -117,18 +134,16 @@ class _Grid:
         """Move the scores met and their counts to ``other``; False where two share a slot."""
         filled = self.filled()
         values = self.slot_value[filled]
-        slots = other.slots_of(values)
+        slots = ((values - other.low) * other.scale).astype(np.int64)  # as the count computes
         if len(np.unique(slots)) < len(slots):
             return False
         other.slot_value[slots] = values
-        cells = len(self.counts) // self.slots
-        other.counts.reshape(other.slots, cells)[slots] = self.counts.reshape(self.slots, cells)[
-            filled
-        ]
+        start = (self.lowest_key - other.lowest_key) * 4
+        other.by_slot()[slots, start : start + self.width] = self.by_slot()[filled, : self.width]
         return True
 
 
-_FIRST_ROWS = 1 << 12  # the rows whose scores the first grid spans (as much again either side)
+_FIRST_ROWS = 1 << 12  # the rows whose keys and scores the first grid spans
 
 
 def compiled_count(
@@ -145,28 +160,26 @@ def compiled_count(
         return None
     if keys.dtype == np.uint64 and int(keys.max()) >= 2**63:
         return None  # past the signed 64-bit range: the numpy count hashes them
-    lowest_key, highest_key = _key_range(keys)
     slots = 1 << (4 * limit - 1).bit_length()
-    width = (highest_key - lowest_key + 1) * 4
-    shift = max(int(width - 1).bit_length(), 2)  # each slot's cells: a power of two of them
-    if slots << shift > _MOST_CELLS:
-        return None
-    first = scores[:_FIRST_ROWS]
+    # The first rows' keys, and their scores with as much again on either side.
+    first_keys, first = keys[:_FIRST_ROWS], scores[:_FIRST_ROWS]
     low, high = _finite_range(float(first.min()), float(first.max()))
     margin = high - low if high > low else max(abs(low), 1.0)
-    grid = _Grid(low - margin, high + margin, slots, 1 << shift, len(keys))
+    key_range = int(first_keys.min()), int(first_keys.max())
+    grid = _Grid((low - margin, high + margin), key_range, slots, len(keys))
     either_bits, distinct, start, spans_all = 0, 0, 0, False
     while True:
         if grid.fits:
             either, distinct, counted = _count_cells(
                 keys[start:],
-                lowest_key,
+                grid.lowest_key,
+                grid.key_count,
                 labels[start:],
                 decisions[start:],
                 scores[start:],
                 grid.low,
                 grid.scale,
-                shift,
+                grid.shift,
                 grid.slot_value,
                 limit,
                 distinct,
@@ -180,9 +193,14 @@ def compiled_count(
                 break
         if spans_all:
             return None  # two scores closer than a step of the grid of all rows
-        # A score out of the grid, or two in one slot: the grid of all rows' scores from here.
-        low, high = _finite_range(float(scores.min()), float(scores.max()))
-        whole = _Grid(low, high, slots, 1 << shift, len(keys))
+        # A key or score out of the grid, or two scores in one slot: the grid of all rows'
+        # keys and scores (one pass each), the rows counted so far moved to it.
+        whole = _Grid(
+            _finite_range(float(scores.min()), float(scores.max())),
+            _key_range(keys),
+            slots,
+            len(keys),
+        )
         if not whole.fits or not grid.moved_to(whole):
             return None
         grid, spans_all = whole, True
@@ -192,11 +210,11 @@ def compiled_count(
                 raise InputError(NOT_BINARY.format(role=role))
     filled = grid.filled()
     # Slots ascend with the score: (key, label, decision) first, then the score, in order.
-    by_cell = grid.counts.reshape(slots, 1 << shift)[filled, :width].T
+    by_cell = grid.by_slot()[filled, : grid.width].T
     present = np.flatnonzero(by_cell)
     cell, score = np.divmod(present, len(filled))
     group, label, decision = cell >> 2, (cell >> 1) & 1, cell & 1
-    key_values = (group + lowest_key).astype(keys.dtype)
+    key_values = (group + grid.lowest_key).astype(keys.dtype)
     n = by_cell.ravel()[present].astype(np.int64)
     as_int8 = label.astype(np.int8), decision.astype(np.int8)
     return key_values, *as_int8, score, grid.slot_value[filled], n
