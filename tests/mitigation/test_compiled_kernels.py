@@ -40,6 +40,7 @@ def _cases() -> dict[str, dict[str, Any]]:
         "prediction": frame["pred"].to_numpy(),
         "score": frame["score"].to_numpy(),
     }
+    continuous = generated(rows, decimals=None)["score"].to_numpy()
     return {
         "one-character text": {**base, "sensitive_features": frame["group"].to_numpy("U1")},
         "negative integers, booleans": {
@@ -56,12 +57,40 @@ def _cases() -> dict[str, dict[str, Any]]:
         "continuous scores": {
             **base,
             "sensitive_features": frame["group"].to_numpy("U1"),
-            "score": generated(rows, decimals=None)["score"].to_numpy(),
+            "score": continuous,
         },
         "negative scores, zero of either sign": {
             **base,
             "sensitive_features": frame["group"].to_numpy("U1"),
             "score": np.where(base["score"] < 0.2, -0.0, base["score"] - 0.6),
+        },
+        "keys past the first rows' range": {
+            **base,
+            # The first rows' keys are 0 and 1; later ones from -2 to 5.
+            "sensitive_features": np.where(
+                np.arange(rows) < 5_000, rng.choice([0, 1], rows), rng.choice(range(-2, 6), rows)
+            ),
+        },
+        "scores past the first rows' grid": {
+            **base,
+            "sensitive_features": frame["group"].to_numpy("U1"),
+            # The first rows' scores within [0.45, 0.55]; later ones from -3 to 4.
+            "score": np.where(
+                np.arange(rows) < 5_000,
+                np.clip(np.round(base["score"], 2), 0.45, 0.55),
+                np.round(base["score"], 2) * 7 - 3,
+            ),
+        },
+        "scores in one slot of the first rows' grid only": {
+            **base,
+            "sensitive_features": frame["group"].to_numpy("U1"),
+            # The first rows' scores are 0 and 1: their grid spans [-1, 2], in steps wider than
+            # the later scores' gaps (0.0005); the grid of all rows' scores, [0, 1], narrower.
+            "score": np.where(
+                np.arange(rows) < 5_000,
+                np.where(base["score"] < 0.5, 0.0, 1.0),
+                np.round(np.clip(continuous, 0.3, 0.7) * 2000) / 2000,
+            ),
         },
         "scores too close for the grid": {
             **base,
@@ -93,6 +122,9 @@ def test_the_compiled_count_applies_where_meant_and_leaves_the_rest() -> None:
         ("negative integers, booleans", True),
         ("one score", True),
         ("negative scores, zero of either sign", True),
+        ("keys past the first rows' range", True),
+        ("scores past the first rows' grid", True),
+        ("scores in one slot of the first rows' grid only", True),
         ("continuous scores", False),  # more distinct scores than kept exactly
         ("scores too close for the grid", False),  # two scores in one slot
     ]:

@@ -6,13 +6,15 @@ from its keys by offsets and a lookup, and each chunk is counted by one ``np.bin
 dense array of all cells: no hashing, no sorting of the rows. Other keys become each chunk's
 codes (hashed), the chunks' non-empty cells counted once more the same way. Either way no data
 frame of the rows is built and no more than one chunk's codes are held. The result equals
-:func:`ethica.fairness.count_table` on the same arrays (tested).
+:func:`ethica.fairness.count_table` on the same arrays (tested). One short key and few exact
+scores are counted compiled (numba, :mod:`~ethica.mitigation._compiled`) where installed; the
+dense count is in :mod:`~ethica.mitigation._dense_count`, the count of any keys in
+:mod:`~ethica.mitigation._chunk_cells`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,36 +26,10 @@ from ethica.fairness._count_table import NamedGroups, named_groups
 from ethica.fairness._roles import _feature_arrays
 from ethica.fairness._rollup import Factorized
 from ethica.mitigation._binary import NOT_BINARY
+from ethica.mitigation._cell_codes import Counted, Rows, Values, factorize
+from ethica.mitigation._chunk_cells import count_by_chunk_cells
+from ethica.mitigation._dense_count import dense_count
 
-Values = npt.NDArray[Any]
-
-
-class Rows(NamedTuple):
-    """The arrays to count: the sensitive features', labels, decisions and scores."""
-
-    columns: list[Values]
-    labels: Values
-    decisions: Values
-    scores: Values | None
-
-
-class Counted(NamedTuple):
-    """Each non-empty cell's key values, its count and score sum, and how scores were binned.
-
-    ``score_codes``: each cell's score as the rank among the distinct scores, where the count
-    knows it already (the compiled count); the curves then need not sort the scores again.
-    """
-
-    keys: list[Values]
-    n: Values
-    sums: Values | None
-    bins: ScoreBins | None
-    score_codes: Factorized | None = None
-
-
-_PENDING = 4  # chunks whose cells wait before they are merged: memory stays a few chunks' worth
-_DENSE = 1 << 12  # integer keys spanning fewer values are coded by offset, without hashing
-_DENSE_CELLS = 1 << 17  # cells counted in one dense array (each chunk's bincount spans them)
 CHUNK_ROWS = 1 << 16
 """Rows counted at a time: their codes (a few arrays of this length) are all that is held."""
 
@@ -99,15 +75,15 @@ def count_arrays(
     if counted is None:
         _check_binary(labels, "label")
         _check_binary(decisions, "prediction")
-        counted = _dense_count(rows, chunk_rows, score_bins)
+        counted = dense_count(rows, chunk_rows, score_bins)
     if counted is None:
-        counted = _count_by_chunk_cells(rows, chunk_rows, score_bins)
+        counted = count_by_chunk_cells(rows, chunk_rows, score_bins)
     keys, n, sums, bins, score_codes = counted
     names = list(features)
     # Each group's name now (a missing one warns here), the column of names when first read.
     groups: dict[str, NamedGroups] = {}
     for index, name in enumerate(names):
-        codes, uniques = _factorize(keys[index])
+        codes, uniques = factorize(keys[index])
         groups[name] = named_groups(codes, uniques, name, n, stacklevel=3)
     # The counts' own arrays, none the caller's: taken as they are where their type is right.
     arrays: dict[str, Any] = {
@@ -166,261 +142,6 @@ def _compiled(rows: Rows, limit: int) -> Counted | None:
         ScoreBins("exact"),
         Factorized(codes, len(distinct), distinct),
     )
-
-
-def _dense_count(rows: Rows, chunk_rows: int, limit: int) -> Counted | None:
-    """Count into one dense array of cells, each chunk by a single ``np.bincount``.
-
-    Applies when every sensitive column is short text or integers in a short range (coded by
-    offset, as ``_factorize``) and scores are binned, or kept exactly in distinct slots of a
-    grid (see :class:`_ExactScores`); ``None`` leaves the rest to ``_count``.
-    """
-    columns, labels, decisions, scores = rows
-    coded = [_offset_codes(c) for c in columns]
-    if any(c is None for c in coded):
-        return None
-    features = [c for c in coded if c is not None]
-    sizes = [len(uniques) for _, _, uniques in features] + [2, 2]
-    room = _DENSE_CELLS // int(np.prod(sizes, dtype=np.float64))
-    if room < (1 if scores is None else limit):
-        return None
-    bins: ScoreBins | None = None
-    exact: _ExactScores | None = None
-    if scores is not None:
-        low, high = float(np.min(scores)), float(np.max(scores))
-        if not (np.isfinite(low) and np.isfinite(high)):
-            raise InputError("the scores must be finite numbers; fill or drop the missing ones")
-        exact = _ExactScores(scores[:chunk_rows], low, high, limit, room)
-        bins = ScoreBins("exact")
-        sizes.append(exact.slots)
-    counts = np.zeros(int(np.prod(sizes)), dtype=np.int64)
-    sums: Values | None = None
-    start = 0
-    while start < len(labels):
-        end = start + chunk_rows
-        cell = np.zeros(min(end, len(labels)) - start, dtype=np.int64)
-        for index, ((values, low_value, _), size) in enumerate(zip(features, sizes, strict=False)):
-            if index:
-                cell *= size
-                np.add(cell, values[start:end], out=cell, casting="unsafe")
-            else:
-                cell = values[start:end].astype(np.int64)
-            cell -= low_value
-        cell *= 2
-        np.add(cell, labels[start:end], out=cell, casting="unsafe")
-        cell *= 2
-        np.add(cell, decisions[start:end], out=cell, casting="unsafe")
-        if scores is not None:
-            chunk = scores[start:end]
-            codes = None if exact is None else exact.slots_of(chunk)
-            if codes is None and exact is not None:
-                if exact.collided and not _more_distinct(scores, limit, chunk_rows):
-                    return None  # few distinct scores, too close to look up: _count keeps them
-                # More distinct scores than kept exactly: count again in equal-width bins.
-                bins = ScoreBins("equal_width", exact.low, exact.high, limit)
-                exact = None
-                sizes[-1] = limit
-                counts = np.zeros(int(np.prod(sizes)), dtype=np.int64)
-                sums = np.zeros(len(counts), dtype=np.float64)
-                start = 0
-                continue
-            if codes is None:
-                assert bins is not None and sums is not None
-                codes = _bin(chunk, bins).astype(np.int64)
-                cell *= sizes[-1]
-                cell += codes
-                sums += np.bincount(cell, weights=chunk, minlength=len(counts))
-            else:
-                cell *= sizes[-1]
-                cell += codes
-        counts += np.bincount(cell, minlength=len(counts))
-        start = end
-    present = np.flatnonzero(counts)
-    positions = np.unravel_index(present, sizes)
-    keys = [uniques[p] for (_, _, uniques), p in zip(features, positions, strict=False)]
-    keys += [positions[len(features)], positions[len(features) + 1]]
-    n = counts[present]
-    if exact is not None:
-        values = exact.slot_value[positions[-1]]
-        keys.append(values)
-        return Counted(keys, n, n * values, bins)
-    if scores is not None:
-        assert sums is not None
-        keys.append(positions[-1])
-        return Counted(keys, n, sums[present], bins)
-    return Counted(keys, n, None, None)
-
-
-def _more_distinct(scores: Values, limit: int, chunk_rows: int) -> bool:
-    """Whether more than ``limit`` scores are distinct (holding at most that many, and a chunk)."""
-    seen = np.zeros(0)
-    for start in range(0, len(scores), chunk_rows):
-        seen = np.unique(np.concatenate([seen, scores[start : start + chunk_rows]]))
-        if len(seen) > limit:
-            return True
-    return False
-
-
-def _offset_codes(values: Values) -> tuple[Values, int, Values] | None:
-    """Integers (short text read as integers) spanning few values: (integers, lowest, values)."""
-    if values.dtype.kind in "US" and values.dtype.itemsize in (4, 8):
-        as_int = values.view(np.uint32 if values.dtype.itemsize == 4 else np.uint64)
-        coded = _offset_codes(as_int)
-        if coded is None:
-            return None
-        return coded[0], coded[1], coded[2].view(values.dtype)
-    if values.dtype.kind not in "iu" or not values.size:
-        return None
-    low, high = int(values.min()), int(values.max())
-    if high - low >= _DENSE or high >= 2**63:
-        return None
-    return values, low, np.arange(low, high + 1).astype(values.dtype)
-
-
-class _ExactScores:
-    """Distinct scores looked up in a grid of slots: a score's slot is its cell's last key.
-
-    The grid has equal steps from the lowest score to the highest, at least two per smallest
-    gap between the first chunk's distinct scores (a power of two, at most ``room``). A slot
-    holds one distinct score: a score not in its slot is new; two distinct scores in one slot
-    (closer than a step) end the lookup (``collided``), as do more than ``limit`` of them.
-    """
-
-    def __init__(self, first: Values, low: float, high: float, limit: int, room: int) -> None:
-        self.low, self.high, self.limit = low, high, limit
-        distinct = np.unique(first)
-        gap = float(np.diff(distinct).min()) if len(distinct) > 1 else 0.0
-        wanted = 2.0 * (high - low) / gap + 2.0 if gap > 0 else 2.0
-        self.slots = int(min(room, 1 << int(np.ceil(np.log2(min(wanted, 2.0**40))))))
-        self.scale = (self.slots - 1) / (high - low) if high > low else 0.0
-        self.slot_value = np.full(self.slots, np.nan)
-        self.distinct = 0
-        self.collided = False
-        self.usable = self._learn(distinct)
-
-    def slots_of(self, chunk: Values) -> Values | None:
-        """Each score's slot; None once more than ``limit`` are distinct, or on a collision."""
-        if not self.usable:
-            return None
-        slots = ((chunk - self.low) * self.scale).astype(np.intp)
-        new = self.slot_value.take(slots) != chunk
-        if new.any():
-            self.usable = self._learn(np.unique(chunk[new]))
-            if not self.usable:
-                return None
-        return slots
-
-    def _learn(self, values: Values) -> bool:
-        """Put new distinct scores in their slots; False when too many, or two share a slot."""
-        places = ((values - self.low) * self.scale).astype(np.intp)
-        if self.distinct + len(values) > self.limit:
-            return False
-        if len(np.unique(places)) < len(places) or not np.isnan(self.slot_value[places]).all():
-            self.collided = True
-            return False
-        self.slot_value[places] = values
-        self.distinct += len(values)
-        return True
-
-
-def _count_by_chunk_cells(rows: Rows, chunk_rows: int, limit: int) -> Counted:
-    """Count each chunk's non-empty cells, then theirs: any keys (hashed when not short)."""
-    columns, labels, decisions, scores = rows
-    bins = None if scores is None else ScoreBins("exact")
-    keys, n, sums = _count(columns, labels, decisions, scores, None, chunk_rows, limit)
-    if n is None:
-        assert scores is not None
-        low, high = float(np.min(scores)), float(np.max(scores))
-        bins = ScoreBins("equal_width", low, high, limit)
-        keys, n, sums = _count(columns, labels, decisions, scores, bins, chunk_rows, None)
-    assert n is not None
-    return Counted(keys, n, sums, bins)
-
-
-def _count(
-    columns: list[Values],
-    labels: Values,
-    decisions: Values,
-    scores: Values | None,
-    bins: ScoreBins | None,
-    chunk_rows: int,
-    limit: int | None,
-) -> tuple[list[Values], Values | None, Values | None]:
-    """Count (and sum scores) per non-empty cell; ``None`` counts once scores pass ``limit``."""
-    parts: list[tuple[list[Values], Values, Values | None]] = []
-    distinct: list[Values] = []
-    for start in range(0, len(labels), chunk_rows):
-        end = start + chunk_rows
-        keys = [*(c[start:end] for c in columns), labels[start:end], decisions[start:end]]
-        chunk = None if scores is None else scores[start:end]
-        if chunk is not None:
-            if not np.isfinite(chunk).all():
-                raise InputError("the scores must be finite numbers; fill or drop the missing ones")
-            keys.append(chunk if bins is None else _bin(chunk, bins))
-        values, n, sums = _cells(keys, None, chunk)
-        if limit is not None and chunk is not None:
-            distinct.append(np.unique(values[-1]))
-            if len(distinct[-1]) > limit:
-                return [], None, None
-        parts.append((values, n, sums))
-        if len(parts) == _PENDING:  # the chunks' cells so far, counted into one part
-            parts = [_merge(parts)]
-    if distinct and len(np.unique(np.concatenate(distinct))) > limit:  # type: ignore[operator]
-        return [], None, None
-    return _merge(parts)
-
-
-def _merge(
-    parts: list[tuple[list[Values], Values, Values | None]],
-) -> tuple[list[Values], Values, Values | None]:
-    """Count the cells of several parts once more, into one."""
-    merged = [np.concatenate([p[0][i] for p in parts]) for i in range(len(parts[0][0]))]
-    counts = np.concatenate([p[1] for p in parts])
-    sums = None if parts[0][2] is None else np.concatenate([p[2] for p in parts])
-    return _cells(merged, counts, sums)
-
-
-def _cells(
-    keys: Sequence[Values], counts: Values | None, scores: Values | None
-) -> tuple[list[Values], Values, Values | None]:
-    """Each non-empty cell's key values, its count and score sum (rows, or cells weighed)."""
-    codes, uniques = zip(*(_factorize(k) for k in keys), strict=True)
-    sizes = [len(u) for u in uniques]
-    cell = np.zeros(len(keys[0]), dtype=np.int64)
-    for code, size in zip(codes, sizes, strict=True):
-        cell *= size
-        cell += code
-    total = int(np.prod(sizes, dtype=np.float64))
-    n = np.bincount(cell, weights=counts, minlength=total)
-    present = np.flatnonzero(n)
-    sums = None if scores is None else np.bincount(cell, weights=scores, minlength=total)[present]
-    positions = np.unravel_index(present, sizes)
-    values = [u[p] for u, p in zip(uniques, positions, strict=True)]
-    return values, n[present], sums
-
-
-def _factorize(values: Values) -> tuple[Values, Values]:
-    """Codes and distinct values: integers in a short range by offset, others by hashing.
-
-    Short fixed-width text (one or two characters) is read as the integer it spells.
-    """
-    if values.dtype.kind in "US" and values.dtype.itemsize in (4, 8):
-        as_int = values.view(np.uint32 if values.dtype.itemsize == 4 else np.uint64)
-        codes, uniques = _factorize(as_int)
-        return codes, uniques.astype(as_int.dtype).view(values.dtype)
-    if values.dtype.kind in "iu" and values.size:
-        low, high = int(values.min()), int(values.max())
-        if high - low < _DENSE and high < 2**63:
-            offset = values.astype(np.int64) - low if low else values
-            return offset, np.arange(low, high + 1).astype(values.dtype)
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    return codes, np.asarray(uniques)
-
-
-def _bin(scores: Values, bins: ScoreBins) -> Values:
-    """Equal-width bin of each score, as the engines bin (the highest score in the last bin)."""
-    index = np.floor((scores - bins.low) / (bins.high - bins.low) * bins.bins)
-    return np.clip(index, 0.0, bins.bins - 1.0)
 
 
 def _binary(values: npt.ArrayLike, role: str) -> Values:

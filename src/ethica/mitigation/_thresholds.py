@@ -21,9 +21,8 @@ from ethica.mitigation._tradeoff_curves import (
     METRICS,
     Confusion,
     GridCurve,
+    hulls_on_grid,
     on_grid,
-    operating_points,
-    upper_hull,
 )
 
 Criterion = Literal["demographic_parity", "equal_opportunity", "equalized_odds"]
@@ -117,21 +116,21 @@ def group_thresholds(
     if criterion == "equalized_odds":
         return _equalized_odds(table, curves, grid, objective)
     rate = THRESHOLD_CRITERIA[criterion].rate
-    hulls = {c.group: upper_hull(operating_points(c, rate, objective)) for c in curves}
-    on_grids = {group: on_grid(hull, grid) for group, hull in hulls.items()}
+    hulls, on_grids = hulls_on_grid(curves, rate, objective, grid)
     total = sum(c.rows for c in curves)
-    overall = np.sum([(c.rows / total) * on_grids[c.group].y for c in curves], axis=0)
+    shares = np.array([c.rows / total for c in curves])
+    overall = np.sum(shares[:, np.newaxis] * on_grids.y, axis=0)
     best = int(np.argmax(overall))
-    rules = {group: _rule(group, g, best) for group, g in on_grids.items()}
+    rules = {c.group: _rule(c.group, on_grids, best, row=row) for row, c in enumerate(curves)}
     value = float(overall[best])
     if strength < 1.0:
         # Each group's own target between its rate as decided and the common one, read on
         # its hull (index 1 of a two-point grid: on_grid treats the first point apart).
         value = 0.0
-        for c in curves:
+        for c, hull in zip(curves, hulls, strict=True):
             start = _decided_rate(c, rate)
             target = start + strength * (float(grid[best]) - start)
-            at = on_grid(hulls[c.group], np.array([0.0, target]))
+            at = on_grid(hull, np.array([0.0, target]))
             rules[c.group] = _rule(c.group, at, 1)
             value += (c.rows / total) * float(at.y[1])
     return ThresholdPolicy.build(
@@ -158,13 +157,8 @@ def _equalized_odds(
     grid: FloatArray,
     objective: str,
 ) -> ThresholdPolicy:
-    on_grids = {
-        c.group: on_grid(
-            upper_hull(operating_points(c, "false_positive_rate", "true_positive_rate")), grid
-        )
-        for c in curves
-    }
-    lowest = np.amin(np.stack([g.y for g in on_grids.values()]), axis=0)
+    _, on_grids = hulls_on_grid(curves, "false_positive_rate", "true_positive_rate", grid)
+    lowest = np.amin(on_grids.y, axis=0)
     positives = sum(float(c.positives.sum()) for c in curves)
     negatives = sum(float(c.negatives.sum()) for c in curves)
     confusion = Confusion(
@@ -177,12 +171,12 @@ def _equalized_odds(
     best = int(np.argmax(values))
     x_best, y_best = float(grid[best]), float(lowest[best])
     rules = {}
-    for group, g in on_grids.items():
-        y = float(g.y[best])
+    for row, c in enumerate(curves):
+        y = float(on_grids.y[row, best])
         # Where the group's hull lies above the common point, a coin replaces the decision by
         # a draw with P(select) = x_best (a point on the diagonal) to come down to it.
         ignore = 0.0 if y == x_best else (y - y_best) / (y - x_best)
-        rules[group] = _rule(group, g, best, ignore=ignore, constant=x_best)
+        rules[c.group] = _rule(c.group, on_grids, best, row=row, ignore=ignore, constant=x_best)
     return ThresholdPolicy.build(
         table,
         "equalized_odds",
@@ -195,14 +189,22 @@ def _equalized_odds(
 
 
 def _rule(
-    group: str, curve: GridCurve, index: int, *, ignore: float = 0.0, constant: float = 0.0
+    group: str,
+    curve: GridCurve,
+    index: int,
+    *,
+    row: int | None = None,
+    ignore: float = 0.0,
+    constant: float = 0.0,
 ) -> GroupRule:
+    """Read the group's rule at grid point ``index`` (of its ``row``: one row per group)."""
+    at = index if row is None else (row, index)
     return GroupRule(
         group=group,
-        p0=float(curve.p0[index]),
-        threshold0=float(curve.threshold0[index]),
-        p1=float(curve.p1[index]),
-        threshold1=float(curve.threshold1[index]),
+        p0=float(curve.p0[at]),
+        threshold0=float(curve.threshold0[at]),
+        p1=float(curve.p1[at]),
+        threshold1=float(curve.threshold1[at]),
         p_ignore=float(ignore),
         constant=float(constant),
     )
