@@ -231,6 +231,8 @@ def measure(
         # On two free cores the wall time is the busier process's CPU time.
         busier = max(own, children)
         row("  the busier of the two processes", name, report.entries_checked, busier, wall)
+        row("  this one: heads, first half", name, report.entries_checked, own, wall)
+        row("  the started one: second half", name, report.entries_checked, children, wall)
     progress: dict[str, ChainProgress] = report.progress
     if name == "memory":
         store.stored(CHAIN).extend(extra)

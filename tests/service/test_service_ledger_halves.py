@@ -197,6 +197,32 @@ def test_a_short_chain_takes_one_pass(
     assert one_passes == [CHAIN, CHAIN]
 
 
+@pytest.mark.parametrize(("share", "start"), [(0.52, 1024), (0.2, 2048), (0.9, 0)])
+def test_the_other_process_reads_its_share_from_a_block_boundary(
+    share: float, start: int, chain: Chain, key: Ed25519PrivateKey, one_passes: list[str]
+) -> None:
+    records, heads = chain
+    store, reading = _memory(records)
+    starts: list[int] = []
+
+    def begin(task: HalfTask) -> Callable[[], bytes | None]:
+        starts.append(task.start)
+        return reading.begin(task)
+
+    one, halves = _reports(store, heads, key, replace(reading, begin=begin, second_share=share))
+    # 3,000 covered: the first part is what the share leaves, rounded down to 1,024s; none
+    # left (a share of 0.9) is one pass, as a short chain.
+    assert starts == ([start] if start else [])
+    assert halves == one
+    assert one_passes == ([CHAIN] if start else [CHAIN, CHAIN])
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0, -0.5, 1.5])
+def test_a_share_outside_zero_to_one_is_refused(share: float) -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        ParallelReading(lambda task: lambda: None, second_share=share)
+
+
 @pytest.mark.parametrize("tampering", sorted(TAMPERING))
 def test_every_tampering_is_named_as_one_pass_names_it(
     tampering: str, chain: Chain, key: Ed25519PrivateKey, one_passes: list[str]
