@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
@@ -32,7 +33,7 @@ from ethica.ledger import (
     entry_hash,
     verify,
 )
-from ethica.ledger._canonical import normalize, rfc3339
+from ethica.ledger._canonical import encode_built, encode_plain, normalize, rfc3339
 
 
 def reference_normalize(value: Any, *, path: str = "$") -> Any:
@@ -256,3 +257,59 @@ def test_public_fields_changed_in_place_after_appending_fail_verification() -> N
     # The store keeps the text that was hashed (as a SQL table does), not the caller's object.
     assert ledger.verify().ok
     assert next(ledger.entries("c")).public["outcome"] == "approved"
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.dictionaries(st.text(max_size=8), values, max_size=5))
+def test_data_built_by_its_caller_encodes_to_the_reference_bytes(value: dict[str, Any]) -> None:
+    # Exact plain types take the encoder alone; anything else (datetimes, mapping proxies)
+    # falls back to normalizing: either way the bytes are the reference's.
+    data, encoded = encode_built(value)
+    assert encoded == reference_canonical_json(value)
+    assert encode_plain(data) == encoded
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=st.dictionaries(st.text(max_size=6), values, min_size=1, max_size=4),
+    bad=refused,
+    where=st.integers(0, 3),
+)
+def test_built_data_is_refused_like_the_reference(value: Any, bad: Any, where: int) -> None:
+    keys = sorted(value)
+    value[keys[where % len(keys)]] = [1, {"inner": bad}]
+    with pytest.raises(InputError) as expected:
+        reference_normalize(value, path="public")
+    with pytest.raises(InputError) as got:
+        encode_built(value, path="public")
+    assert str(got.value) == str(expected.value)
+
+
+def test_built_entries_hash_and_seal_as_normalized_ones() -> None:
+    moment = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
+    public = {
+        "decision_id": "d-1",
+        "score": 0.41823456789012345,
+        "data": {"used": ["x0", "x1"], "withheld": [], "dropped": []},
+        "review": {"status": "automatic", "reason": None},
+        "explanation": "sealed",
+    }
+    personal = {
+        "features": {"x0": 1e-07, "x1": 123456789012345678.0, "housing": "own"},
+        "explanation": {"contributions": {"x0": -0.1, "x1": 2.5e16}, "text": "Ihr Einkommen"},
+    }
+    ring = KeyRing(MasterKey(b"k" * 32))
+    entries = []
+    for built in (False, True):
+        ledger = Ledger(keyring=ring, clock=lambda: moment)
+        entries.append(
+            ledger.append(
+                "decision", chain="c", subject="s", public=public, personal=personal, built=built
+            )
+        )
+    plain, built_entry = entries
+    assert built_entry.public_json == plain.public_json == reference_canonical_json(public)
+    assert built_entry.public == plain.public
+    assert ring.open(built_entry) == ring.open(plain) == reference_normalize(personal)
+    # The sealed bytes differ (a fresh nonce each); everything else the hash covers does not.
+    assert entry_hash(replace(built_entry, sealed=plain.sealed)) == plain.hash

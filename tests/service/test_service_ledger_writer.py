@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,7 +14,7 @@ from ethica.ledger import KeyRing, Ledger
 from ethica.service.db import make_engine, session_factory, upgrade
 from ethica.service.ledger.store import SqlEntryStore, SqlKeyStore, row_entry
 from ethica.service.ledger.tables import LedgerEntry, SubjectKey
-from ethica.service.ledger.writer import Batch, LedgerWriter
+from ethica.service.ledger.writer import Batch, LedgerWriter, collect_arriving
 
 MASTER = os.urandom(32)
 
@@ -140,3 +141,33 @@ def test_a_writer_continues_a_chain_another_writer_appended_to(
     with sessions() as session:
         report = Ledger(store=SqlEntryStore(session)).verify()
     assert report.ok, report
+
+
+def test_collecting_arrivals_takes_what_came_and_stops_when_a_pause_brings_nothing() -> None:
+    source: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    for item in range(5):
+        source.put(item)
+    group = [-1]
+    assert collect_arriving(source, group, limit=10, pause=0.0001, most=60.0) is False
+    assert group == [-1, 0, 1, 2, 3, 4]
+    assert source.empty()
+
+
+def test_collecting_arrivals_keeps_to_the_limit_and_sees_the_stop_marker() -> None:
+    source: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    for item in range(5):
+        source.put(item)
+    group: list[int | None] = []
+    assert collect_arriving(source, group, limit=3, pause=0.0001, most=60.0) is False
+    assert group == [0, 1, 2]
+    source.put(None)
+    assert collect_arriving(source, group, limit=10, pause=0.0001, most=60.0) is True
+    assert group == [0, 1, 2, 3, 4]
+
+
+def test_collecting_arrivals_without_time_to_wait_takes_nothing() -> None:
+    source: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    source.put(1)
+    group: list[int | None] = []
+    assert collect_arriving(source, group, limit=10, pause=0.0001, most=0.0) is False
+    assert group == []

@@ -31,7 +31,7 @@ from typing import Any
 
 from ethica.errors import InputError
 
-__all__ = ["canonical_json", "encode_plain", "normalize", "rfc3339"]
+__all__ = ["canonical_json", "encode_built", "encode_plain", "normalize", "rfc3339"]
 
 _ENCODER = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -90,6 +90,23 @@ def encode_plain(value: Any) -> bytes:
         return "".join(_C_ENCODER(value, 0)).encode("utf-8")
     except UnicodeEncodeError as error:
         raise InputError(f"a string is not valid Unicode (lone surrogate?): {error}") from None
+
+
+def encode_built(value: dict[str, Any], *, path: str = "$") -> tuple[dict[str, Any], bytes]:
+    """Return a copy of ``value`` as plain data and its canonical JSON, without walking it first.
+
+    For data its caller built from exact plain types (``dict`` with string keys, ``list``,
+    ``str``, ``int``, ``float``, ``bool``, ``None``): the bytes are then those of
+    :func:`canonical_json`, for the cost of encoding alone. A value the encoder refuses (a
+    datetime, a non-finite float, a set, ...) sends the whole value down :func:`normalize`'s
+    path, to be converted or refused (with its path) as there. Keys are not checked: a
+    non-string key would be written as a string where :func:`canonical_json` refuses it.
+    """
+    try:
+        return dict(value), encode_plain(value)
+    except (TypeError, ValueError):
+        data = normalize(value, path=path)
+        return data, encode_plain(data)
 
 
 class _Refused(Exception):

@@ -130,6 +130,20 @@ class GatewaySettings(BaseModel):
         ge=0,
         description="How long the writer waits to fill a group before committing.",
     )
+    arrival_wait_share: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="While decisions keep arriving, how long the decision thread may wait for "
+        "more before deciding a batch, as a share of the time its recent batches took (0: never "
+        "waits). Larger batches share their commit and their per-batch work.",
+    )
+    arrival_pause_ms: float = Field(
+        default=1.0,
+        gt=0,
+        description="The decision thread's pause between looks for more arrivals: a pause that "
+        "brings none ends the wait.",
+    )
     retention_interval_hours: float = Field(
         default=24.0,
         ge=0,

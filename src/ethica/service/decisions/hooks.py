@@ -57,7 +57,9 @@ class Explainer(Protocol):
     """Explains scored decisions of one system; the default gives no explanation.
 
     The gateway asks for the decisions it prepares together, as (features, scored) pairs, in
-    one call. Each gets its explanation, None, or the error that kept it from one.
+    one call. Each gets its explanation, None, or the error that kept it from one. An
+    explanation is plain JSON data (dicts with string keys, lists, strings, numbers, booleans,
+    None), as the ledger records it without normalizing it (``Ledger.append(built=True)``).
     """
 
     def explain_many(

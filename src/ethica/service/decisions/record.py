@@ -166,6 +166,7 @@ class PreparedDecision:
             subject=keys[0] if keys else None,
             public=public,
             personal=personal,
+            built=True,  # plain types only: the explainer's too (hooks.Explainer)
         )
         row = {
             "id": self.decision_id,

@@ -358,6 +358,34 @@ def collect_queued(
     return False
 
 
+def collect_arriving(
+    source: queue.Queue[Any] | queue.SimpleQueue[Any],
+    group: list[Any],
+    *,
+    limit: int,
+    pause: float,
+    most: float,
+) -> bool:
+    """Add to ``group`` what keeps arriving in ``source``: pause, take what came, and again.
+
+    The wait ends when a pause brings nothing (arrivals stopped), after ``most`` seconds, or at
+    ``limit`` items. Pausing (not waiting on the queue) lets the threads that put items run
+    without being interrupted at each one. Return True when the stop marker (``None``) came.
+    """
+    deadline = time.monotonic() + most
+    while len(group) < limit:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(pause, left))
+        before = len(group)
+        if collect_queued(source, group, limit=limit, wait=0.0):
+            return True
+        if len(group) == before:
+            return False
+    return False
+
+
 @cache
 def _insert(table: Any, multirow: bool) -> Any:
     """An insert of ``table``; ``multirow`` where the database has INSERT … RETURNING for many
